@@ -1,0 +1,82 @@
+"""Settings: embedded defaults, then `OKRLINK_*` environment, then explicit overrides (tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "OKRLINK_"
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("OKRLINK_DATA_DIR", Path.cwd() / "instance"))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment, in one typed value."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # Storage and queue: empty means the embedded defaults (SQLite files under data_dir).
+    database_url: str = ""
+    queue_url: str = ""
+    # Where Atlassian and GitHub reach us, and who we are to them.
+    base_url: str = "http://localhost:8080"
+    app_key: str = "okrlink"
+    secret_key: str = ""
+    admin_token: str = ""
+    dev: bool = False
+    connect_keys_url: str = "https://connect-install-keys.atlassian.com"
+    # Forge Remote door.
+    forge_app_id: str = ""
+    forge_jwks_url: str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
+    # GitHub App.
+    github_app_id: str = ""
+    github_private_key: str = ""
+    github_webhook_secret: str = ""
+    github_api_url: str = "https://api.github.com"
+    # Sync.
+    jql_poll_minutes: int = 15
+    reconcile_minutes: int = 15
+    # Run queued jobs inline (tests) instead of through a consumer.
+    queue_immediate: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'okrlink.db'}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        return self.queue_url or f"sqlite:///{self.data_dir / 'queue.db'}"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Build settings from `OKRLINK_<FIELD>` variables, then keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    if kind == "bool":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    if kind == "Path":
+        return Path(raw)
+    return raw
