@@ -1,0 +1,316 @@
+"""The one server-side message catalogue (English, French), locale choice and formatting.
+
+Numbers and dates are formatted here from the catalogue, never through the system locale, so a
+page looks the same on every host.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+DEFAULT_LOCALE = "en"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "doc.title": "OKRs",
+        "panel.heading": "{team} · {cycle}",
+        "panel.range": "{start} – {end}",
+        "panel.open_page": "Open the OKR page",
+        "panel.no_krs": "No key results yet.",
+        "objective.aligns": "Aligns to {key} · {title}",
+        "objective.aligns_key": "Aligns to {key}",
+        "status.on_track": "on track",
+        "status.at_risk": "at risk",
+        "status.off_track": "off track",
+        "lozenge.on_track": "On track",
+        "lozenge.at_risk": "At risk",
+        "lozenge.off_track": "Off track",
+        "progress.label": "Progress of {name}",
+        "score.label": "score",
+        "owner.label": "Owner: {name}",
+        "owner.none": "No owner",
+        "checkin.last": "Last check-in {date}",
+        "checkin.by": "by {author}",
+        "checkin.none": "No check-in yet",
+        "issues.done": "{done} / {total} issues done",
+        "issues.scope": "{delta} since cycle start",
+        "kr.abandoned": "Abandoned",
+        "kr.abandoned_reason": "Abandoned: {reason}",
+        "trend.title": "Progress of {key} over the cycle, now {percent}",
+        "practice.one": "{n} practice note",
+        "practice.other": "{n} practice notes",
+        "checkin.open": "Check in",
+        "checkin.heading": "Check in on {key}",
+        "checkin.submit": "Save check-in",
+        "checkin.has_errors": "Please correct the fields marked below.",
+        "field.value": "Current value",
+        "field.value_unit": "Current value ({unit})",
+        "field.status": "Status",
+        "field.score": "Score (0–1)",
+        "field.what": "What happened",
+        "field.why": "Why",
+        "field.next": "What next",
+        "field.decisions": "Decisions",
+        "field.risks": "Risks",
+        "field.learnings": "Learnings",
+        "field.one_per_line": "One per line",
+        "error.required": "This field is required.",
+        "error.number": "Enter a number.",
+        "error.score_range": "Enter a score between 0 and 1.",
+        "error.status": "Choose a status.",
+        "issue.heading": "Key results",
+        "issue.none": "This issue does not contribute to a key result yet.",
+        "issue.via": "via {epic}",
+        "issue.objective": "Objective: {title}",
+        "issue.unlink": "Unlink",
+        "issue.unlink_label": "Unlink {issue} from {kr}",
+        "issue.search_label": "Find a key result",
+        "issue.search": "Search",
+        "issue.results": "Results for “{q}”",
+        "issue.no_results": "No key result matches “{q}”.",
+        "issue.link": "Link",
+        "issue.link_label": "Link {issue} to {kr}",
+        "empty.title": "No OKRs yet",
+        "empty.message": "No OKRs for team {team} in {cycle} yet.",
+        "empty.hint": "Import them from a YAML file with “okrlink import FILE”, "
+        "or create them on the OKR page.",
+        "date.format": "{day} {month} {year}",
+        "month.1": "Jan",
+        "month.2": "Feb",
+        "month.3": "Mar",
+        "month.4": "Apr",
+        "month.5": "May",
+        "month.6": "Jun",
+        "month.7": "Jul",
+        "month.8": "Aug",
+        "month.9": "Sep",
+        "month.10": "Oct",
+        "month.11": "Nov",
+        "month.12": "Dec",
+        "number.decimal": ".",
+        "number.group": ",",
+        "number.percent": "{n}%",
+    },
+    "fr": {
+        "doc.title": "OKR",
+        "panel.heading": "{team} · {cycle}",
+        "panel.range": "{start} – {end}",
+        "panel.open_page": "Ouvrir la page des OKR",
+        "panel.no_krs": "Aucun résultat clé pour l’instant.",
+        "objective.aligns": "Aligné sur {key} · {title}",
+        "objective.aligns_key": "Aligné sur {key}",
+        "status.on_track": "en bonne voie",
+        "status.at_risk": "à risque",
+        "status.off_track": "hors trajectoire",
+        "lozenge.on_track": "En bonne voie",
+        "lozenge.at_risk": "À risque",
+        "lozenge.off_track": "Hors trajectoire",
+        "progress.label": "Avancement de {name}",
+        "score.label": "score",
+        "owner.label": "Responsable : {name}",
+        "owner.none": "Sans responsable",
+        "checkin.last": "Dernier point le {date}",
+        "checkin.by": "par {author}",
+        "checkin.none": "Aucun point pour l’instant",
+        "issues.done": "{done} / {total} tickets terminés",
+        "issues.scope": "{delta} depuis le début du cycle",
+        "kr.abandoned": "Abandonné",
+        "kr.abandoned_reason": "Abandonné : {reason}",
+        "trend.title": "Avancement de {key} sur le cycle, {percent} à ce jour",
+        "practice.one": "{n} remarque de pratique",
+        "practice.other": "{n} remarques de pratique",
+        "checkin.open": "Faire le point",
+        "checkin.heading": "Faire le point sur {key}",
+        "checkin.submit": "Enregistrer le point",
+        "checkin.has_errors": "Corrigez les champs signalés ci-dessous.",
+        "field.value": "Valeur actuelle",
+        "field.value_unit": "Valeur actuelle ({unit})",
+        "field.status": "Statut",
+        "field.score": "Score (0–1)",
+        "field.what": "Ce qui s’est passé",
+        "field.why": "Pourquoi",
+        "field.next": "La suite",
+        "field.decisions": "Décisions",
+        "field.risks": "Risques",
+        "field.learnings": "Enseignements",
+        "field.one_per_line": "Un élément par ligne",
+        "error.required": "Ce champ est obligatoire.",
+        "error.number": "Saisissez un nombre.",
+        "error.score_range": "Saisissez un score entre 0 et 1.",
+        "error.status": "Choisissez un statut.",
+        "issue.heading": "Résultats clés",
+        "issue.none": "Ce ticket ne contribue encore à aucun résultat clé.",
+        "issue.via": "via {epic}",
+        "issue.objective": "Objectif : {title}",
+        "issue.unlink": "Délier",
+        "issue.unlink_label": "Délier {issue} de {kr}",
+        "issue.search_label": "Chercher un résultat clé",
+        "issue.search": "Chercher",
+        "issue.results": "Résultats pour « {q} »",
+        "issue.no_results": "Aucun résultat clé ne correspond à « {q} ».",
+        "issue.link": "Lier",
+        "issue.link_label": "Lier {issue} à {kr}",
+        "empty.title": "Pas encore d’OKR",
+        "empty.message": "Pas encore d’OKR pour l’équipe {team} en {cycle}.",
+        "empty.hint": "Importez-les depuis un fichier YAML avec « okrlink import FICHIER », "
+        "ou créez-les sur la page des OKR.",
+        "date.format": "{day} {month} {year}",
+        "month.1": "janv.",
+        "month.2": "févr.",
+        "month.3": "mars",
+        "month.4": "avr.",
+        "month.5": "mai",
+        "month.6": "juin",
+        "month.7": "juil.",
+        "month.8": "août",
+        "month.9": "sept.",
+        "month.10": "oct.",
+        "month.11": "nov.",
+        "month.12": "déc.",
+        "number.decimal": ",",
+        "number.group": "\u202f",
+        "number.percent": "{n}\u202f%",
+    },
+}
+
+LOCALES: tuple[str, ...] = tuple(MESSAGES)
+
+_TAG = re.compile(r"^[A-Za-z]{2,3}")
+
+
+def normalize_locale(tag: str | None) -> str | None:
+    """The supported locale for a language tag (`fr-FR`, `fr_CA`, `FR`), or None."""
+    if not tag:
+        return None
+    match = _TAG.match(tag.strip())
+    if match is None:
+        return None
+    lang = match.group(0).lower()
+    return lang if lang in MESSAGES else None
+
+
+def translate(key: str, locale: str, /, **params: object) -> str:
+    """The message `key` in `locale` (English when unsupported), with `{name}` params filled."""
+    catalogue = MESSAGES.get(normalize_locale(locale) or DEFAULT_LOCALE, MESSAGES[DEFAULT_LOCALE])
+    text = catalogue[key]
+    return text.format(**params) if params else text
+
+
+def pick_locale(*, query: Mapping[str, str], accept_language: str | None) -> str:
+    """The page locale from Atlassian's query parameters, then Accept-Language; English otherwise.
+
+    Atlassian adds `lic`, `loc` and sometimes `lang` to iframe URLs: `loc` (`fr-FR`) and `lang`
+    (`fr`) carry the user's locale; `lic` is the licence status (`active`, `none`) and is ignored.
+    """
+    for name in ("loc", "lang"):
+        found = normalize_locale(query.get(name))
+        if found:
+            return found
+    for tag in _accept_language_tags(accept_language or ""):
+        found = normalize_locale(tag)
+        if found:
+            return found
+    return DEFAULT_LOCALE
+
+
+def _accept_language_tags(header: str) -> list[str]:
+    """Accept-Language tags, highest quality first (stable for equal weights), q=0 dropped."""
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, rest = part.strip().partition(";")
+        quality = 1.0
+        for param in rest.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            weighted.append((-quality, index, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """A gettext-like callable bound to one locale, with the formatters templates need."""
+
+    locale: str
+
+    def __call__(self, key: str, /, **params: object) -> str:
+        """The message `key`, params filled."""
+        return translate(key, self.locale, **params)
+
+    def maybe(self, text: str) -> str:
+        """The message for `text` when it is a catalogue key, else `text` itself."""
+        catalogue = MESSAGES[self.locale]
+        return catalogue[text] if text in catalogue else text
+
+    def plural(self, key: str, n: int, /, **params: object) -> str:
+        """`key.one` or `key.other` for the count `n` (French counts 0 and 1 as singular)."""
+        one = n in (0, 1) if self.locale == "fr" else n == 1
+        return self(f"{key}.{'one' if one else 'other'}", n=n, **params)
+
+    def date(self, value: date | datetime) -> str:
+        """`25 Nov 2026` / `25 nov. 2026`."""
+        return self(
+            "date.format",
+            day=value.day,
+            month=self(f"month.{value.month}"),
+            year=value.year,
+        )
+
+    def number(self, value: float | None, *, decimals: int = 2) -> str:
+        """A number with at most `decimals` decimals, trailing zeros dropped; `—` for None."""
+        if value is None or math.isnan(value):
+            return "—"
+        text = f"{abs(value):,.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        whole, _, frac = text.partition(".")
+        whole = whole.replace(",", self("number.group"))
+        sign = "−" if value < 0 and text.strip("0.,") else ""
+        return sign + whole + (self("number.decimal") + frac if frac else "")
+
+    def signed(self, value: float) -> str:
+        """A number with an explicit sign: `+4`, `−2`."""
+        return ("+" if value > 0 else "") + self.number(value)
+
+    def score(self, value: float) -> str:
+        """A 0–1 score with one decimal: `0.7` / `0,7`."""
+        return f"{value:.1f}".replace(".", self("number.decimal"))
+
+    def percent(self, fraction: float) -> str:
+        """A 0..1 fraction as a whole percentage: `43%` / `43 %`."""
+        return self("number.percent", n=round(clamp01(fraction) * 100))
+
+    def quantity(self, value: float | None, unit: str) -> str:
+        """A value with its unit: `15%`, `12 PRs`, `—` when unknown."""
+        if value is None:
+            return "—"
+        number = self.number(value)
+        if not unit:
+            return number
+        if unit == "%":
+            return self("number.percent", n=number)
+        return f"{number}\u00a0{unit}"
+
+    def status(self, status: str) -> str:
+        """The status word: `on track`, `à risque`."""
+        return self(f"status.{status}")
+
+
+def clamp01(value: float) -> float:
+    """`value` clamped to 0..1 (NaN counts as 0)."""
+    if math.isnan(value):
+        return 0.0
+    return min(1.0, max(0.0, value))
+
+
+def translator(locale: str) -> Translator:
+    """The translator for a locale (unsupported locales get English)."""
+    return Translator(normalize_locale(locale) or DEFAULT_LOCALE)

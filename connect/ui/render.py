@@ -1,0 +1,340 @@
+"""HTML rendering from view values: the OKR panel, check-in pages, the Jira issue panel and glance.
+
+Pure: no database and no Flask request. One Jinja environment, built once, autoescaping HTML with
+`StrictUndefined`; CSS and the resize script are our own static files, inlined so the pages need
+nothing from outside but Atlassian's `all.js`. No inline `style` attributes are emitted, so a strict
+`style-src 'nonce-…'` policy works with `csp_nonce`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from connect.ui.charts import trend_svg
+from connect.ui.i18n import Translator, clamp01, translator
+from connect.ui.viewmodel import (
+    METRIC_KINDS,
+    STATUSES,
+    IssueKrView,
+    KrView,
+    ObjectiveView,
+    PanelView,
+)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+GLANCE_LOZENGES: Mapping[str, str] = {
+    "on_track": "success",
+    "at_risk": "moved",
+    "off_track": "removed",
+}
+"""Jira glance lozenge type per status (of: default, inprogress, moved, new, removed, success)."""
+
+_SLUG = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _p2(value: float) -> str:
+    """Progress for `data-progress`: 0..1 with two decimals."""
+    return f"{clamp01(value):.2f}"
+
+
+def _pct(value: float) -> int:
+    """Progress as a whole percentage for `aria-valuenow`."""
+    return round(clamp01(value) * 100)
+
+
+def _barw(value: float) -> str:
+    """The filled width of a 100-unit bar, one decimal."""
+    return f"{clamp01(value) * 100:.1f}"
+
+
+def _plain(value: float | None) -> str:
+    """A number as an `<input type=number>` value (`.` decimal, no grouping); empty for None."""
+    if value is None:
+        return ""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _slug(value: str) -> str:
+    """A key made safe for an `id` attribute."""
+    return _SLUG.sub("-", value)
+
+
+@functools.cache
+def environment() -> Environment:
+    """The one Jinja environment for these pages, built on first use."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(("html",)),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(p2=_p2, pct=_pct, barw=_barw, plain=_plain, slug=_slug)
+    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS)
+    return env
+
+
+@functools.cache
+def _asset(name: str) -> Markup:
+    """One of our static files, whitespace-trimmed, trusted for inlining."""
+    text = (STATIC / name).read_text(encoding="utf-8")
+    return Markup("".join(line.strip() for line in text.splitlines()))  # noqa: S704 - our own file
+
+
+def _render(
+    name: str,
+    *,
+    t: Translator,
+    static: bool,
+    host_script: bool,
+    csp_nonce: str | None,
+    doc_title: str,
+    **context: Any,
+) -> str:
+    template = environment().get_template(name)
+    return template.render(
+        t=t,
+        static=static,
+        host_script=host_script,
+        csp_nonce=csp_nonce,
+        doc_title=doc_title,
+        css=_asset("okrlink.css"),
+        js=_asset("okrlink.js"),
+        **context,
+    )
+
+
+def _counts(t: Translator, objective: ObjectiveView) -> str:
+    """`2 on track · 1 at risk` over the objective's active KRs (abandoned ones leave the count)."""
+    active = [kr.status for kr in objective.krs if not kr.abandoned]
+    return " · ".join(
+        f"{active.count(status)} {t.status(status)}" for status in STATUSES if status in active
+    )
+
+
+def render_panel(
+    view: PanelView,
+    *,
+    mode: Literal["full", "compact"] = "full",
+    locale: str = "en",
+    static: bool = False,
+    is_editor: bool = False,
+    csrf_token: str | None = None,
+    checkin_url: str | None = None,
+    host_script: bool = True,
+    csp_nonce: str | None = None,
+) -> str:
+    """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
+
+    `compact` shows one row per KR; `static` (PDF/email) has no script and no forms. Check-in forms
+    appear on active KRs in full mode when both `checkin_url` and `csrf_token` are given.
+    """
+    if mode not in ("full", "compact"):
+        raise ValueError(f"mode must be 'full' or 'compact', not {mode!r}")
+    t = translator(locale)
+
+    def chart(kr: KrView) -> Markup:
+        return trend_svg(
+            kr.history,
+            start=view.cycle_start,
+            end=view.cycle_end,
+            title=t("trend.title", key=f"{kr.key} {kr.title}", percent=t.percent(kr.progress)),
+        )
+
+    return _render(
+        "panel.html",
+        t=t,
+        static=static,
+        host_script=host_script,
+        csp_nonce=csp_nonce,
+        doc_title=t("panel.heading", team=view.team, cycle=view.cycle),
+        view=view,
+        compact=mode == "compact",
+        is_editor=is_editor,
+        forms=bool(checkin_url and csrf_token) and not static,
+        checkin_url=checkin_url or "",
+        csrf_token=csrf_token or "",
+        counts=functools.partial(_counts, t),
+        chart=chart,
+    )
+
+
+def render_checkin_form(
+    kr: KrView,
+    *,
+    locale: str,
+    csrf_token: str,
+    action_url: str,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Markup:
+    """The check-in form for one KR, as an HTML fragment (the panel embeds the same form)."""
+    module = (
+        environment()
+        .get_template("_macros.html")
+        .make_module({"t": translator(locale), "is_editor": False})
+    )
+    return Markup(  # noqa: S704 - the macro's output is autoescaped HTML
+        module.checkin_form(kr, action_url, csrf_token, dict(errors or {}), dict(values or {}))
+    )
+
+
+def render_checkin_page(
+    kr: KrView,
+    *,
+    locale: str,
+    csrf_token: str,
+    action_url: str,
+    errors: Mapping[str, str],
+    values: Mapping[str, str],
+    csp_nonce: str | None = None,
+    host_script: bool = True,
+) -> str:
+    """A full page with one KR's check-in form; `errors` (field → message or catalogue key)
+    are shown beside their fields and `values` refill them."""
+    t = translator(locale)
+    return _render(
+        "checkin.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        csp_nonce=csp_nonce,
+        doc_title=t("checkin.heading", key=kr.key),
+        is_editor=False,
+        kr=kr,
+        csrf_token=csrf_token,
+        action_url=action_url,
+        errors=dict(errors),
+        values=dict(values),
+    )
+
+
+def render_issue_panel(
+    *,
+    issue_key: str,
+    krs: Sequence[IssueKrView],
+    search_url: str,
+    link_url: str,
+    unlink_url: str,
+    csrf_token: str,
+    locale: str,
+    csp_nonce: str | None = None,
+    results: Sequence[IssueKrView] | None = None,
+    query: str = "",
+    host_script: bool = True,
+) -> str:
+    """The Jira issue panel: the issue's KRs (direct, or via its epic), unlink, search and link.
+
+    The search form is a GET to `search_url`: its query parameters are carried as hidden fields
+    (a GET form drops the action's query string), plus `issue` and `q`. `results` None means no
+    search yet; results already linked are left out.
+    """
+    t = translator(locale)
+    split = urlsplit(search_url)
+    params = parse_qsl(split.query, keep_blank_values=True)
+    params = [(name, value) for name, value in params if name != "q"]
+    if not any(name == "issue" for name, _ in params):
+        params.append(("issue", issue_key))
+    linked = {kr.key for kr in krs}
+    return _render(
+        "issue_panel.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        csp_nonce=csp_nonce,
+        doc_title=t("issue.heading"),
+        is_editor=False,
+        issue_key=issue_key,
+        krs=tuple(krs),
+        results=None if results is None else tuple(r for r in results if r.key not in linked),
+        query=query,
+        search_action=urlunsplit(split._replace(query="", fragment="")),
+        search_params=params,
+        link_url=link_url,
+        unlink_url=unlink_url,
+        csrf_token=csrf_token,
+    )
+
+
+def render_glance_label(
+    krs: Sequence[IssueKrView | KrView], *, locale: str = "en"
+) -> dict[str, Any]:
+    """The Jira glance property: the KR count and a lozenge for the worst status.
+
+    Abandoned KRs are not counted; with no KR the `status` entry is left out.
+    """
+    active = [kr for kr in krs if not getattr(kr, "abandoned", False)]
+    glance: dict[str, Any] = {"label": {"value": str(len(active))}}
+    if active:
+        worst = max((kr.status for kr in active), key=STATUSES.index)
+        glance["status"] = {
+            "type": "lozenge",
+            "value": {
+                "label": translator(locale)(f"lozenge.{worst}"),
+                "type": GLANCE_LOZENGES[worst],
+            },
+        }
+    return glance
+
+
+def render_message_page(
+    title: str,
+    message: str,
+    locale: str,
+    *,
+    hint: str | None = None,
+    link_url: str | None = None,
+    link_text: str | None = None,
+    csp_nonce: str | None = None,
+    host_script: bool = True,
+) -> str:
+    """A simple page for errors and empty states."""
+    t = translator(locale)
+    return _render(
+        "message.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        csp_nonce=csp_nonce,
+        doc_title=title,
+        title=title,
+        message=message,
+        hint=hint,
+        link_url=link_url,
+        link_text=link_text or link_url,
+    )
+
+
+def render_empty_panel(
+    *,
+    team: str,
+    cycle: str,
+    locale: str,
+    okr_page_url: str | None = None,
+    csp_nonce: str | None = None,
+    host_script: bool = True,
+) -> str:
+    """The panel shown before a team has OKRs for the cycle, with a hint how to import them."""
+    t = translator(locale)
+    return render_message_page(
+        t("empty.title"),
+        t("empty.message", team=team, cycle=cycle),
+        locale,
+        hint=t("empty.hint"),
+        link_url=okr_page_url,
+        link_text=t("panel.open_page"),
+        csp_nonce=csp_nonce,
+        host_script=host_script,
+    )

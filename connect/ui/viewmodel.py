@@ -1,0 +1,117 @@
+"""Frozen values the pages are rendered from; the integrator fills them from the store."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+
+STATUSES: tuple[str, ...] = ("on_track", "at_risk", "off_track")
+"""Every KR status, best first."""
+
+ABANDONED = "abandoned"
+"""The `KrView.state` of a KR dropped mid-cycle: struck through, out of the counts, no check-in."""
+
+METRIC_KINDS: frozenset[str] = frozenset({"metric", "jql", "github"})
+"""KR kinds whose check-in carries a value (issues KRs derive theirs from linked work)."""
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInView:
+    """One check-in by a KR's owner: the numbers and the notes."""
+
+    at: datetime
+    author: str | None
+    status: str | None
+    score: float | None
+    value: float | None
+    what: str
+    why: str
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
+class KrView:
+    """A key result as shown: numbers, progress, score, status, owner, last check-in, history."""
+
+    key: str
+    title: str
+    kind: str
+    unit: str
+    baseline: float | None
+    current: float | None
+    target: float | None
+    progress: float
+    score: float
+    status: str  # on_track | at_risk | off_track
+    owner: str | None
+    state: str
+    abandon_reason: str | None
+    last_checkin: CheckInView | None
+    history: tuple[tuple[datetime, float], ...]  # (time, progress) over the cycle
+    done: float | None = None
+    total: float | None = None
+    scope_growth: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_status(self.status)
+
+    @property
+    def abandoned(self) -> bool:
+        """True when the KR was dropped mid-cycle."""
+        return self.state == ABANDONED
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveView:
+    """An objective, its alignment to a parent objective and its key results."""
+
+    key: str
+    title: str
+    parent_key: str | None
+    parent_title: str | None
+    progress: float
+    krs: tuple[KrView, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PanelView:
+    """A team's OKRs for one cycle."""
+
+    team: str
+    cycle: str
+    cycle_start: date
+    cycle_end: date
+    objectives: tuple[ObjectiveView, ...]
+    warnings: tuple[str, ...] = ()
+    okr_page_url: str | None = None
+
+    def only_objective(self, key: str) -> PanelView:
+        """The same panel narrowed to one objective (the macro's `objective` parameter)."""
+        return dataclasses.replace(
+            self, objectives=tuple(o for o in self.objectives if o.key == key)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssueKrView:
+    """A KR that a Jira issue contributes to, directly or through its epic (`via`)."""
+
+    key: str
+    title: str
+    objective_title: str
+    progress: float
+    score: float
+    status: str
+    owner: str | None
+    via: str | None  # epic key when linked through the epic
+
+    def __post_init__(self) -> None:
+        _check_status(self.status)
