@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -109,11 +110,20 @@ class WriteThrottle:
         self._next: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def wait(self, key: int) -> None:
-        """Block until `key` may write, and reserve that slot."""
+    def wait(self, key: int, *, max_wait: float = math.inf) -> None:
+        """Block until `key` may write, and reserve that slot.
+
+        Raises RateLimited, reserving nothing, when the slot is more than `max_wait` away
+        (the installation is paused by a rate limit): the caller retries later instead.
+        """
         with self._lock:
             now = self._clock()
             slot = max(now, self._next.get(key, now))
+            if slot - now > max_wait:
+                raise RateLimited(
+                    "writes to this installation are paused by a rate limit",
+                    retry_after=slot - now,
+                )
             self._next[key] = slot + self._interval
         if slot > now:
             self._sleep(slot - now)
@@ -278,7 +288,7 @@ class GitHubApp:
     ) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             if write:
-                self._throttle.wait(installation_id)
+                self._throttle.wait(installation_id, max_wait=self._max_inline_wait)
             requester = self._token(installation_id).requester
             _headers, data = requester.requestJsonAndCheck(verb, path, input=payload)
             return data
