@@ -1,0 +1,12 @@
+"""The outside systems (Jira, Confluence, GitHub), each behind a small interface."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register webhook routes, job handlers and the real ports."""

@@ -1,0 +1,170 @@
+"""Queued work (huey): apply inbox events to the core, push write-backs, periodic sweeps.
+
+Task arguments are ids and plain values; every task opens its own unit of work. The inbox row
+is the durable record: a task that is lost (crash between commit and enqueue) is picked up again
+by the sweeper, so no acknowledged event is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.engine import recompute
+from sync.model import InboxEvent, Outbound
+from sync.ports import Checks, Clock, SystemClock, Tracker, TransientError
+from sync.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+SWEEP_AFTER = timedelta(seconds=30)
+
+Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
+"""Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
+
+Writer = Callable[[Session, Outbound, "Ports"], None]
+"""Performs one coalesced write-back; raises TransientError to be retried later."""
+
+
+@dataclass(slots=True)
+class Ports:
+    clock: Clock = field(default_factory=SystemClock)
+    tracker: Tracker | None = None
+    checks: Checks | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:
+    """huey on Redis when the URL says so, else on an SQLite file (the embedded default)."""
+    if immediate:
+        return MemoryHuey(name, immediate=True)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=url)
+    filename = url.split("///", 1)[-1] if url.startswith("sqlite") else url
+    Path(filename).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name, filename=filename)
+
+
+class Jobs:
+    """The tasks of one app, bound to its store, queue and ports."""
+
+    def __init__(self, *, huey: Huey, store: Store, ports: Ports) -> None:
+        self.huey = huey
+        self.store = store
+        self.ports = ports
+        self.handlers: dict[str, Handler] = {}
+        self.writers: dict[str, Writer] = {}
+        self.apply_inbox = huey.task(retries=3, retry_delay=2, name="apply_inbox")(
+            self._apply_inbox
+        )
+        self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
+        self.recompute = huey.task(name="recompute")(self._recompute)
+        self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(self._sweep)
+
+    # -- registration ----------------------------------------------------------------------
+
+    def handle(self, event: str, handler: Handler) -> None:
+        self.handlers[event] = handler
+
+    def write(self, kind: str, writer: Writer) -> None:
+        self.writers[kind] = writer
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def _apply_inbox(self, event_id: int) -> None:
+        """Apply one recorded event; idempotent (a done row is skipped)."""
+        site_id: int | None = None
+        try:
+            with self.store.session() as session:
+                row = session.get(InboxEvent, event_id, with_for_update=True)
+                if row is None or row.state == "done":
+                    return
+                site_id = row.site_id
+                handler = self.handlers.get(row.event)
+                touched = handler(session, row, self.ports) if handler else set()
+                now = self.ports.clock.now()
+                changed = recompute(session, row.site_id, touched, now=now) if row.site_id else []
+                row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
+        except Exception as exc:
+            self._record_failure(event_id, exc)
+            raise
+        if changed and site_id is not None:
+            self.flush_outbound(site_id)
+
+    def _record_failure(self, event_id: int, exc: Exception) -> None:
+        with self.store.session() as session:
+            row = session.get(InboxEvent, event_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.state = "failed"
+        log.warning("inbox event %s failed: %s", event_id, exc)
+
+    def _recompute(self, site_id: int, kr_ids: list[int]) -> None:
+        with self.store.session() as session:
+            changed = recompute(session, site_id, kr_ids, now=self.ports.clock.now())
+        if changed:
+            self.flush_outbound(site_id)
+
+    def _flush_outbound(self, site_id: int) -> None:
+        """Perform the due write-backs of a site, one per target however many KRs changed."""
+        now = self.ports.clock.now()
+        with self.store.session() as session:
+            due = session.scalars(
+                select(Outbound)
+                .where(Outbound.site_id == site_id, Outbound.due_at <= now)
+                .order_by(Outbound.due_at, Outbound.id)
+                .limit(500)
+            ).all()
+            ids = [row.id for row in due]
+        for outbound_id in ids:
+            self._write_one(outbound_id)
+
+    def _write_one(self, outbound_id: int) -> None:
+        with self.store.session() as session:
+            row = session.get(Outbound, outbound_id, with_for_update=True)
+            if row is None:
+                return
+            writer = self.writers.get(row.kind)
+            if writer is None:
+                session.delete(row)
+                return
+            try:
+                writer(session, row, self.ports)
+            except TransientError as exc:
+                row.attempts += 1
+                row.last_error = str(exc)[:2000]
+                delay = exc.retry_after if exc.retry_after is not None else 2 ** min(row.attempts, 10)
+                row.due_at = self.ports.clock.now() + timedelta(seconds=delay)
+                log.info("write-back %s %s deferred %.0fs: %s", row.kind, row.target, delay, exc)
+                return
+            session.delete(row)
+
+    def _sweep(self) -> None:
+        """Re-enqueue inbox events left pending and write-backs that fell due."""
+        cutoff = self.ports.clock.now() - SWEEP_AFTER
+        with self.store.session() as session:
+            pending = session.scalars(
+                select(InboxEvent.id)
+                .where(InboxEvent.state == "pending", InboxEvent.received_at <= cutoff)
+                .order_by(InboxEvent.id)
+                .limit(1000)
+            ).all()
+            sites = session.scalars(
+                select(Outbound.site_id).where(Outbound.due_at <= self.ports.clock.now()).distinct()
+            ).all()
+        for event_id in pending:
+            self.apply_inbox(event_id)
+        for site_id in sites:
+            self.flush_outbound(site_id)

@@ -1,0 +1,321 @@
+"""The stored OKR model. Every row carries its site (the tenant); no query runs without one.
+
+KR progress, score and status are stored as a *derived* snapshot: they are recomputed from the
+current state of linked work (never incremented), so replays and duplicates cannot double count.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+LOCAL_SITE = "local"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime(), date: Date(), dict[str, Any]: JSON()}
+
+
+class Site(Base):
+    """A tenant: one Atlassian site (its Jira and Confluence installations) or the local site."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    host: Mapped[str | None] = mapped_column(String(255), unique=True)
+    cloud_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Installation(Base):
+    """One product's installation of okrlink on a site, through the Connect or the Forge door."""
+
+    __tablename__ = "installations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    client_key: Mapped[str] = mapped_column(String(255), unique=True)
+    product: Mapped[str] = mapped_column(String(32))
+    door: Mapped[str] = mapped_column(String(16), default="connect")
+    base_url: Mapped[str] = mapped_column(String(512))
+    shared_secret: Mapped[str | None] = mapped_column(Text)  # Fernet token, never plaintext
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    app_account_id: Mapped[str | None] = mapped_column(String(128))
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    uninstalled_at: Mapped[datetime | None] = mapped_column()
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    start: Mapped[date] = mapped_column()
+    end: Mapped[date] = mapped_column()
+
+
+class Objective(Base):
+    __tablename__ = "objectives"
+    __table_args__ = (
+        UniqueConstraint("site_id", "cycle_id", "key"),
+        Index("ix_objectives_team_cycle", "site_id", "team_id", "cycle_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    parent_key: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    key_results: Mapped[list[KeyResult]] = relationship(
+        back_populates="objective", order_by="KeyResult.position", cascade="all, delete-orphan"
+    )
+    team: Mapped[Team] = relationship()
+    cycle: Mapped[Cycle] = relationship()
+
+
+class KeyResult(Base):
+    __tablename__ = "key_results"
+    __table_args__ = (
+        UniqueConstraint("site_id", "cycle_id", "key"),
+        Index("ix_key_results_objective", "objective_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="metric")
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    current: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    owner: Mapped[str | None] = mapped_column(String(255))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    abandon_reason: Mapped[str | None] = mapped_column(Text)
+    jql: Mapped[str | None] = mapped_column(Text)
+    jql_field: Mapped[str | None] = mapped_column(String(128))
+    measure: Mapped[str | None] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The derived snapshot, recomputed from current state; `version` bumps on every change so
+    # rendered panels can be cached by it.
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16), default="on_track")
+    done: Mapped[float | None] = mapped_column(Float)
+    total: Mapped[float | None] = mapped_column(Float)
+    total_at_start: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    snapshot_at: Mapped[datetime | None] = mapped_column()  # None until the first snapshot
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    objective: Mapped[Objective] = relationship(back_populates="key_results")
+
+
+class Link(Base):
+    """A KR linked to a piece of work: a Jira issue or epic, or a GitHub pull request."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("kr_id", "target_kind", "target_key", "source"),
+        Index("ix_links_target", "site_id", "target_kind", "target_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(String(16), default="jira")  # jira | github
+    target_key: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api|file|label|panel|pr
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkItem(Base):
+    """The current state of a Jira issue, as last seen; older events never overwrite it."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        UniqueConstraint("site_id", "key"),
+        Index("ix_work_items_parent", "site_id", "parent_key"),
+        Index("ix_work_items_issue_id", "site_id", "issue_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    issue_id: Mapped[str | None] = mapped_column(String(32))
+    issue_type: Mapped[str] = mapped_column(String(64), default="")
+    status_category: Mapped[str] = mapped_column(String(16), default="new")
+    parent_key: Mapped[str | None] = mapped_column(String(64))
+    story_points: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime | None] = mapped_column()
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PullRequest(Base):
+    __tablename__ = "pull_requests"
+    __table_args__ = (UniqueConstraint("installation_id", "repo", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    repo: Mapped[str] = mapped_column(String(255))
+    number: Mapped[int] = mapped_column(Integer)
+    ref: Mapped[str] = mapped_column(String(300), index=True)  # "owner/repo#12", as links name it
+    title: Mapped[str] = mapped_column(Text, default="")
+    branch: Mapped[str] = mapped_column(String(255), default="")
+    head_sha: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime | None] = mapped_column()
+    merged_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime | None] = mapped_column()
+    url: Mapped[str] = mapped_column(String(512), default="")
+    jira_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kr_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    check_run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GitHubInstallation(Base):
+    __tablename__ = "github_installations"
+    installation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(String(255), default="")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CheckIn(Base):
+    """A weekly check-in: what happened, why, what next; its status overrides the computed one."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_kr_at", "kr_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    author: Mapped[str | None] = mapped_column(String(255))
+    value: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    what: Mapped[str] = mapped_column(Text, default="")
+    why: Mapped[str] = mapped_column(Text, default="")
+    next: Mapped[str] = mapped_column(Text, default="")
+    decisions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    risks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    learnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Snapshot(Base):
+    """A point of a KR's history: recorded whenever its derived snapshot changes."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_kr_at", "kr_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    progress: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    current: Mapped[float | None] = mapped_column(Float)
+
+
+class InboxEvent(Base):
+    """An acknowledged event, stored in the transaction that answered it; unique per delivery."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("source", "scope", "delivery_id"),
+        Index("ix_inbox_state", "state", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # jira | github | forge
+    scope: Mapped[str] = mapped_column(String(255))  # clientKey, installation, ...
+    delivery_id: Mapped[str] = mapped_column(String(255))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(64), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Outbound(Base):
+    """Pending write-back to an outside system, coalesced per target (one row per issue/PR)."""
+
+    __tablename__ = "outbound"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "target"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # issue_property | check_run
+    target: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncCursor(Base):
+    """Per-site bookmarks of periodic jobs (JQL reconcile: `updated >= last_sync`)."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[datetime] = mapped_column()

@@ -1,0 +1,213 @@
+"""OKR specs in and out of the store: idempotent import keyed by stable keys, and export.
+
+Importing the same specs twice changes nothing; importing edited specs updates in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sync.model import Cycle, KeyResult, Link, Objective, Team
+from sync.practice import Finding, check_team_okrs, has_errors
+from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
+from sync.store import get_or_create_team
+
+FILE_SOURCE = "file"
+KR_FIELDS = (
+    "title", "kind", "baseline", "target", "unit", "owner", "weight", "state",
+    "abandon_reason", "jql", "jql_field", "measure",
+)  # fmt: skip
+
+
+class ImportRefused(ValueError):
+    """Raised when the specs carry errors: nothing is written."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f.message for f in findings if f.level == "error"))
+        self.findings = findings
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did; `changed_kr_ids` need their snapshots recomputed."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    changed_kr_ids: set[int] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.removed)
+
+
+def get_or_create_cycle(session: Session, site_id: int, spec: CycleSpec) -> Cycle:
+    cycle = session.scalar(select(Cycle).where(Cycle.site_id == site_id, Cycle.name == spec.name))
+    if cycle is None:
+        cycle = Cycle(site_id=site_id, name=spec.name, start=spec.start, end=spec.end)
+        session.add(cycle)
+        session.flush()
+    elif (cycle.start, cycle.end) != (spec.start, spec.end):
+        cycle.start, cycle.end = spec.start, spec.end
+    return cycle
+
+
+def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportReport:
+    """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors."""
+    findings = check_team_okrs(okrs)
+    if has_errors(findings):
+        raise ImportRefused(findings)
+    report = ImportReport(findings=findings)
+    team = get_or_create_team(session, site_id, okrs.team)
+    cycle = get_or_create_cycle(session, site_id, okrs.cycle)
+    existing = {
+        o.key: o
+        for o in session.scalars(
+            select(Objective).where(Objective.site_id == site_id, Objective.cycle_id == cycle.id)
+        )
+    }
+    for position, spec in enumerate(okrs.objectives):
+        objective = existing.get(spec.key)
+        if objective is None:
+            objective = Objective(
+                site_id=site_id, team_id=team.id, cycle_id=cycle.id, key=spec.key,
+                title=spec.title, parent_key=spec.parent, position=position,
+            )  # fmt: skip
+            session.add(objective)
+            session.flush()
+            report.created += 1
+        elif objective.team_id != team.id:
+            raise ImportRefused(
+                [Finding("error", "objective-key-taken",
+                         f"objective {spec.key} belongs to another team in {cycle.name}: "
+                         "give it a key of this team's own", spec.line, spec.key)]
+            )  # fmt: skip
+        elif _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        _import_key_results(session, site_id, cycle, objective, spec, report)
+    return report
+
+
+def _import_key_results(
+    session: Session, site_id: int, cycle: Cycle, objective: Objective, spec: ObjectiveSpec,
+    report: ImportReport,
+) -> None:  # fmt: skip
+    krs = {
+        kr.key: kr
+        for kr in session.scalars(
+            select(KeyResult).where(KeyResult.site_id == site_id, KeyResult.cycle_id == cycle.id)
+        )
+    }
+    for position, kr_spec in enumerate(spec.key_results):
+        kr = krs.get(kr_spec.key)
+        values = {name: getattr(kr_spec, name) for name in KR_FIELDS}
+        if kr_spec.current is not None:
+            values["current"] = kr_spec.current
+        if kr is None:
+            kr = KeyResult(
+                site_id=site_id, cycle_id=cycle.id, objective_id=objective.id,
+                key=kr_spec.key, position=position, **values,
+            )  # fmt: skip
+            session.add(kr)
+            session.flush()
+            report.created += 1
+            report.changed_kr_ids.add(kr.id)
+        elif _assign(kr, objective_id=objective.id, position=position, **values):
+            kr.version += 1
+            report.updated += 1
+            report.changed_kr_ids.add(kr.id)
+        else:
+            report.unchanged += 1
+        if _sync_file_links(session, site_id, kr.id, kr_spec.issues):
+            report.changed_kr_ids.add(kr.id)
+
+
+def _sync_file_links(session: Session, site_id: int, kr_id: int, keys: Iterable[str]) -> bool:
+    """Make the file-sourced Jira links of a KR equal to `keys`; links from elsewhere stay."""
+    wanted = set(keys)
+    have = set(
+        session.scalars(
+            select(Link.target_key).where(
+                Link.kr_id == kr_id, Link.source == FILE_SOURCE, Link.target_kind == "jira"
+            )
+        )
+    )
+    for key in sorted(wanted - have):
+        session.add(Link(site_id=site_id, kr_id=kr_id, target_kind="jira", target_key=key,
+                         source=FILE_SOURCE))  # fmt: skip
+    if have - wanted:
+        session.execute(
+            delete(Link).where(
+                Link.kr_id == kr_id, Link.source == FILE_SOURCE,
+                Link.target_kind == "jira", Link.target_key.in_(have - wanted),
+            )  # fmt: skip
+        )
+    return wanted != have
+
+
+def _assign(row: object, **values: object) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def export_team_okrs(
+    session: Session, site_id: int, *, team: str | None = None, cycle: str | None = None
+) -> list[TeamOkrs]:
+    """The stored OKRs as specs, one per (team, cycle), in a stable order."""
+    query = (
+        select(Objective, Team, Cycle)
+        .join(Team, Team.id == Objective.team_id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(Objective.site_id == site_id)
+        .order_by(Cycle.start, Team.key, Objective.position)
+    )
+    if team:
+        query = query.where(Team.key == team)
+    if cycle:
+        query = query.where(Cycle.name == cycle)
+    rows = session.execute(query).all()
+    links: dict[int, list[str]] = {}
+    kr_ids = [kr.id for objective, _t, _c in rows for kr in objective.key_results]
+    if kr_ids:
+        for kr_id, key in session.execute(
+            select(Link.kr_id, Link.target_key)
+            .where(Link.kr_id.in_(kr_ids), Link.source == FILE_SOURCE, Link.target_kind == "jira")
+            .order_by(Link.id)
+        ):
+            links.setdefault(kr_id, []).append(key)
+    grouped: dict[tuple[str, str], tuple[Team, Cycle, list[ObjectiveSpec]]] = {}
+    for objective, team_row, cycle_row in rows:
+        specs = grouped.setdefault((team_row.key, cycle_row.name), (team_row, cycle_row, []))[2]
+        specs.append(
+            ObjectiveSpec(
+                key=objective.key, title=objective.title, parent=objective.parent_key,
+                key_results=tuple(_kr_spec(kr, links.get(kr.id, [])) for kr in objective.key_results),
+            )  # fmt: skip
+        )
+    return [
+        TeamOkrs(
+            team=team_row.key,
+            cycle=CycleSpec(name=cycle_row.name, start=cycle_row.start, end=cycle_row.end),
+            objectives=tuple(specs),
+        )
+        for team_row, cycle_row, specs in grouped.values()
+    ]
+
+
+def _kr_spec(kr: KeyResult, issues: list[str]) -> KeyResultSpec:
+    return KeyResultSpec(
+        key=kr.key, current=kr.current, issues=tuple(issues),
+        **{name: getattr(kr, name) for name in KR_FIELDS},
+    )  # fmt: skip

@@ -1,0 +1,56 @@
+"""What the core needs from outside, as small interfaces; `integrations/` implements them.
+
+Jobs call these ports, never a client directly, so tests swap in fakes without patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Tracker(Protocol):
+    """The work tracker of a site (Jira): read issues, write our issue property."""
+
+    def set_issue_property(self, site_id: int, issue_key: str, value: Mapping[str, Any]) -> None:
+        """Write the `okrlink` issue property (indexed for JQL, read by the glance)."""
+        ...
+
+    def fetch_issue(self, site_id: int, issue_key: str) -> Mapping[str, Any] | None:
+        """The issue as the REST API returns it (`fields` included), or None if gone."""
+        ...
+
+    def search(
+        self, site_id: int, jql: str, *, fields: Sequence[str]
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every issue matching the JQL (paged through `/rest/api/3/search/jql`)."""
+        ...
+
+
+class Checks(Protocol):
+    """Where KR impact is published for pull requests (GitHub check runs)."""
+
+    def publish(self, *, installation_id: int, repo: str, head_sha: str,
+                body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
+        """Create or update the check run; returns its id."""
+        ...
+
+
+class TransientError(Exception):
+    """An outbound call failed in a way worth retrying (timeouts, 5xx, rate limits)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,170 @@
+"""The SQLAlchemy store: engine set-up, migrations, sessions, and site-scoped lookups.
+
+Every query that reads OKRs or work takes a `site_id`: there is no unscoped accessor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync.model import LOCAL_SITE, Base, Cycle, Installation, KeyResult, Objective, Site, Team
+
+ALEMBIC_DIR = Path(__file__).with_name("alembic")
+
+
+class SiteNotFound(LookupError):
+    """Raised when a site named by clientKey, base URL or name does not exist."""
+
+
+@dataclass(slots=True)
+class Store:
+    """Owns the engine and hands out sessions; one per process."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def connect(cls, url: str, **engine_options: Any) -> Store:
+        if url.startswith("sqlite"):
+            engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            engine_options.setdefault("pool_pre_ping", True)
+            engine_options.setdefault("pool_size", 10)
+        engine = create_engine(url, **engine_options)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return cls(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(ALEMBIC_DIR))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def ping(self) -> bool:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def all_tables() -> list[str]:
+    return [table.name for table in Base.metadata.sorted_tables]
+
+
+# --- sites -------------------------------------------------------------------------------
+
+
+def local_site(session: Session) -> Site:
+    """The site used without Atlassian (CLI imports, the demo); created on first use."""
+    site = session.scalar(select(Site).where(Site.name == LOCAL_SITE))
+    if site is None:
+        site = Site(name=LOCAL_SITE)
+        session.add(site)
+        session.flush()
+    return site
+
+
+def find_site(session: Session, ref: str | None) -> Site:
+    """A site named by an installation's clientKey, a base URL, its host, or its name."""
+    if not ref or ref == LOCAL_SITE:
+        return local_site(session)
+    installation = session.scalar(select(Installation).where(Installation.client_key == ref))
+    if installation is not None:
+        return session.get_one(Site, installation.site_id)
+    host = site_host(ref)
+    site = session.scalar(
+        select(Site).where((Site.name == ref) | (Site.host == host) | (Site.cloud_id == ref))
+    )
+    if site is None:
+        raise SiteNotFound(f"no site {ref!r}: name a clientKey, a base URL or a site name")
+    return site
+
+
+def site_host(base_url: str) -> str:
+    """The host that groups installations into a site (Confluence's `/wiki` path is dropped)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url if "://" in base_url else f"https://{base_url}")
+    return (parts.hostname or base_url).lower()
+
+
+# --- teams and cycles --------------------------------------------------------------------
+
+
+def get_or_create_team(session: Session, site_id: int, key: str) -> Team:
+    team = session.scalar(select(Team).where(Team.site_id == site_id, Team.key == key))
+    if team is None:
+        team = Team(site_id=site_id, key=key, name=key)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def find_team(session: Session, site_id: int, key: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.site_id == site_id, Team.key == key))
+
+
+def find_cycle(session: Session, site_id: int, name: str) -> Cycle | None:
+    return session.scalar(select(Cycle).where(Cycle.site_id == site_id, Cycle.name == name))
+
+
+def find_kr(session: Session, site_id: int, key: str) -> KeyResult | None:
+    """A KR by key; keys may repeat across cycles, so the newest cycle's KR wins."""
+    return session.scalar(
+        select(KeyResult)
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(KeyResult.site_id == site_id, KeyResult.key == key)
+        .order_by(Cycle.start.desc())
+        .limit(1)
+    )
+
+
+def find_objective(session: Session, site_id: int, key: str) -> Objective | None:
+    return session.scalar(
+        select(Objective)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(Objective.site_id == site_id, Objective.key == key)
+        .order_by(Cycle.start.desc())
+        .limit(1)
+    )
+
+
+def count_rows(session: Session, model: type[Base], site_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(model).where(model.site_id == site_id)  # type: ignore[attr-defined]
+        )
+        or 0
+    )
