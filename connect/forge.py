@@ -86,7 +86,12 @@ class ForgeJwks:
         """The RSA public key for `kid`; raises `AuthError` if Forge does not publish it."""
         with self._lock:
             if self._stale():
-                self._refresh_if_allowed()
+                try:
+                    self._refresh_if_allowed()
+                except AuthError:
+                    # A routine refresh that fails keeps the keys we have, if any.
+                    if not self._keys:
+                        raise
             if kid not in self._keys:
                 self._refresh_if_allowed()
             found = self._keys.get(kid)

@@ -310,6 +310,19 @@ def test_keys_older_than_max_age_are_refetched(served, clock):
     assert len(served.calls) == 2
 
 
+def test_cached_keys_still_verify_when_a_routine_refresh_fails(served, clock):
+    jwks = ForgeJwks(JWKS_URL, clock=clock, max_age_seconds=3600)
+    _serve(served, _jwks((SIGNING_KEY, "key-1")))
+    served.get(JWKS_URL, status=503)
+    verify_forge_token(_fit(), jwks=jwks, app_id=APP_ID, now=ISSUED)
+    clock.now += 3600
+
+    claims = verify_forge_token(_fit(), jwks=jwks, app_id=APP_ID, now=ISSUED)
+
+    assert claims.app_id == APP_ID
+    assert len(served.calls) == 2
+
+
 def test_unreachable_jwks_fails_closed(served, jwks):
     served.get(JWKS_URL, status=503)
 
