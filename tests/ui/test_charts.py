@@ -76,9 +76,7 @@ def test_single_point_is_a_dot_without_a_line() -> None:
 
 
 def test_points_outside_the_cycle_and_progress_outside_0_1_are_clamped() -> None:
-    svg = chart(
-        [(datetime(2026, 9, 1, tzinfo=UTC), -0.5), (datetime(2027, 3, 1, tzinfo=UTC), 1.7)]
-    )
+    svg = chart([(datetime(2026, 9, 1, tzinfo=UTC), -0.5), (datetime(2027, 3, 1, tzinfo=UTC), 1.7)])
     assert polyline_points(svg) == [(3.0, 29.0), (117.0, 3.0)]
 
 

@@ -206,4 +206,3 @@ def make_issue_kr(key: str = "PLAT-O1-KR1", **changes: object) -> IssueKrView:
     }
     values.update(changes)
     return IssueKrView(**values)  # type: ignore[arg-type]
-
