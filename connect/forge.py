@@ -96,7 +96,7 @@ class ForgeJwks:
                 self._refresh_if_allowed()
             found = self._keys.get(kid)
         if found is None:
-            raise AuthError("Unknown Forge signing key.", code="unknown_key")
+            raise AuthError("Unknown Forge signing key.", code="forge_key_unknown")
         return found
 
     def _stale(self) -> bool:
@@ -115,7 +115,9 @@ class ForgeJwks:
             document = response.json()
         except (requests.RequestException, ValueError) as exc:
             log.error("forge jwks fetch failed: %s", type(exc).__name__)
-            raise AuthError("Forge signing keys unavailable.", code="jwks_unavailable") from exc
+            raise AuthError(
+                "Forge signing keys unavailable.", code="forge_keys_unavailable"
+            ) from exc
         keys: dict[str, Any] = {}
         for jwk in document.get("keys", []) if isinstance(document, dict) else []:
             if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("kid"):
@@ -150,12 +152,12 @@ def verify_forge_token(
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
-        raise AuthError("Malformed Forge invocation token.", code="malformed_token") from exc
+        raise AuthError("Malformed Forge invocation token.", code="token_malformed") from exc
     if header.get("alg") != FIT_ALGORITHM:
-        raise AuthError("Forge invocation token must be RS256.", code="bad_algorithm")
+        raise AuthError("Forge invocation token must be RS256.", code="token_algorithm")
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
-        raise AuthError("Forge invocation token names no key.", code="unknown_key")
+        raise AuthError("Forge invocation token names no key.", code="forge_key_unknown")
     key = jwks.key(kid)
     try:
         payload = jwt.decode(
@@ -173,13 +175,13 @@ def verify_forge_token(
             },
         )
     except jwt.InvalidAudienceError as exc:
-        raise AuthError("Forge token is for another app.", code="wrong_audience") from exc
+        raise AuthError("Forge token is for another app.", code="token_audience") from exc
     except jwt.InvalidIssuerError as exc:
-        raise AuthError("Forge token has the wrong issuer.", code="wrong_issuer") from exc
+        raise AuthError("Forge token has the wrong issuer.", code="token_issuer") from exc
     except jwt.InvalidSignatureError as exc:
-        raise AuthError("Forge token signature is invalid.", code="bad_signature") from exc
+        raise AuthError("Forge token signature is invalid.", code="token_signature") from exc
     except jwt.InvalidTokenError as exc:
-        raise AuthError("Invalid Forge invocation token.", code="invalid_token") from exc
+        raise AuthError("Invalid Forge invocation token.", code="token_claims") from exc
     _check_times(payload, now=time.time() if now is None else now, leeway=leeway)
     return _claims(payload, audience=audience)
 
@@ -188,7 +190,7 @@ def _check_times(payload: Mapping[str, Any], *, now: float, leeway: int) -> None
     exp, nbf, iat = payload.get("exp"), payload.get("nbf"), payload.get("iat")
     for value in (exp, nbf, iat):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise AuthError("Forge token has a malformed time claim.", code="invalid_token")
+            raise AuthError("Forge token has a malformed time claim.", code="token_claims")
     if now > exp + leeway:
         raise AuthError("Forge invocation token has expired.", code="token_expired")
     if nbf is not None and now < nbf - leeway:
@@ -204,17 +206,17 @@ def _text(value: Any) -> str | None:
 def _claims(payload: Mapping[str, Any], *, audience: str) -> ForgeClaims:
     app = payload.get("app")
     if not isinstance(app, dict):
-        raise AuthError("Forge token carries no app claim.", code="invalid_token")
+        raise AuthError("Forge token carries no app claim.", code="token_claims")
     claimed_app = _text(app.get("id"))
     if claimed_app is not None and app_ari(claimed_app) != audience:
-        raise AuthError("Forge token app id does not match its audience.", code="wrong_audience")
+        raise AuthError("Forge token app id does not match its audience.", code="token_audience")
     installation = app.get("installation") if isinstance(app.get("installation"), dict) else {}
     legacy_id, installation_id = _text(app.get("installationId")), _text(installation.get("id"))
     if legacy_id and installation_id and legacy_id != installation_id:
-        raise AuthError("Forge token names two installations.", code="invalid_token")
+        raise AuthError("Forge token names two installations.", code="token_claims")
     installation_id = installation_id or legacy_id
     if installation_id is None:
-        raise AuthError("Forge token names no installation.", code="invalid_token")
+        raise AuthError("Forge token names no installation.", code="token_claims")
     environment = app.get("environment") if isinstance(app.get("environment"), dict) else {}
     module = app.get("module") if isinstance(app.get("module"), dict) else {}
     context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
@@ -272,7 +274,7 @@ def verify_forge_request(
     """Verify the FIT of an incoming Forge call and collect the product tokens it carries."""
     token = bearer_token_from_headers(headers)
     if token is None:
-        raise AuthError("Missing Forge invocation token.", code="missing_token")
+        raise AuthError("Missing Forge invocation token.", code="token_missing")
     claims = verify_forge_token(token, jwks=jwks, app_id=app_id, leeway=leeway, now=now)
     return ForgeRequest(
         claims=claims,

@@ -195,7 +195,7 @@ def test_token_for_another_app_is_rejected(served, jwks):
 
     error = _rejection(_fit(), jwks, app_id="ari:cloud:ecosystem::app/someone-else")
 
-    assert error.code == "wrong_audience"
+    assert error.code == "token_audience"
 
 
 def test_app_claim_that_disagrees_with_audience_is_rejected(served, jwks):
@@ -204,7 +204,7 @@ def test_app_claim_that_disagrees_with_audience_is_rejected(served, jwks):
 
     error = _rejection(_fit(app=app), jwks)
 
-    assert error.code == "wrong_audience"
+    assert error.code == "token_audience"
 
 
 def test_token_from_another_issuer_is_rejected(served, jwks):
@@ -212,7 +212,7 @@ def test_token_from_another_issuer_is_rejected(served, jwks):
 
     error = _rejection(_fit(iss="https://evil.example"), jwks)
 
-    assert error.code == "wrong_issuer"
+    assert error.code == "token_issuer"
 
 
 def test_token_without_expiry_is_rejected(served, jwks):
@@ -221,20 +221,20 @@ def test_token_without_expiry_is_rejected(served, jwks):
     del payload["exp"]
     token = jwt.encode(payload, SIGNING_KEY, algorithm="RS256", headers={"kid": "key-1"})
 
-    assert _rejection(token, jwks).code == "invalid_token"
+    assert _rejection(token, jwks).code == "token_claims"
 
 
 def test_token_without_installation_is_rejected(served, jwks):
     _serve(served, _jwks((SIGNING_KEY, "key-1")))
     app = {k: v for k, v in DOCUMENTED_FIT["app"].items() if k != "installationId"}
 
-    assert _rejection(_fit(app=app), jwks).code == "invalid_token"
+    assert _rejection(_fit(app=app), jwks).code == "token_claims"
 
 
 def test_unsigned_token_is_rejected_without_fetching_keys(served, jwks):
     unsigned = jwt.encode(DOCUMENTED_FIT, None, algorithm="none", headers={"kid": "key-1"})
 
-    assert _rejection(unsigned, jwks).code == "bad_algorithm"
+    assert _rejection(unsigned, jwks).code == "token_algorithm"
     assert len(served.calls) == 0
 
 
@@ -243,17 +243,17 @@ def test_hs256_token_keyed_with_the_public_key_is_rejected(served, jwks):
     secret = _jwk(SIGNING_KEY, "key-1")["n"]
     token = jwt.encode(DOCUMENTED_FIT, secret, algorithm="HS256", headers={"kid": "key-1"})
 
-    assert _rejection(token, jwks).code == "bad_algorithm"
+    assert _rejection(token, jwks).code == "token_algorithm"
 
 
 def test_token_signed_by_another_key_under_a_known_kid_is_rejected(served, jwks):
     _serve(served, _jwks((SIGNING_KEY, "key-1")))
 
-    assert _rejection(_fit(STRANGER_KEY, kid="key-1"), jwks).code == "bad_signature"
+    assert _rejection(_fit(STRANGER_KEY, kid="key-1"), jwks).code == "token_signature"
 
 
 def test_garbage_is_rejected_as_malformed(jwks):
-    assert _rejection("not.a.jwt", jwks).code == "malformed_token"
+    assert _rejection("not.a.jwt", jwks).code == "token_malformed"
 
 
 def test_keys_are_fetched_once_and_reused(served, jwks):
@@ -282,7 +282,7 @@ def test_rotated_key_is_found_by_one_refresh(served, jwks, clock):
 def test_unknown_kid_after_refresh_is_rejected(served, jwks):
     _serve(served, _jwks((SIGNING_KEY, "key-1")))
 
-    assert _rejection(_fit(STRANGER_KEY, kid="nobody"), jwks).code == "unknown_key"
+    assert _rejection(_fit(STRANGER_KEY, kid="nobody"), jwks).code == "forge_key_unknown"
     assert len(served.calls) == 1
 
 
@@ -326,7 +326,7 @@ def test_cached_keys_still_verify_when_a_routine_refresh_fails(served, clock):
 def test_unreachable_jwks_fails_closed(served, jwks):
     served.get(JWKS_URL, status=503)
 
-    assert _rejection(_fit(), jwks).code == "jwks_unavailable"
+    assert _rejection(_fit(), jwks).code == "forge_keys_unavailable"
 
 
 def test_non_rsa_and_encryption_keys_are_not_used_for_signatures(served, jwks):
@@ -335,7 +335,7 @@ def test_non_rsa_and_encryption_keys_are_not_used_for_signatures(served, jwks):
     document["keys"].append({"kty": "oct", "kid": "key-2", "k": "c2VjcmV0"})
     _serve(served, document)
 
-    assert _rejection(_fit(), jwks).code == "unknown_key"
+    assert _rejection(_fit(), jwks).code == "forge_key_unknown"
 
 
 def test_missing_app_id_setting_fails_closed(jwks):
@@ -364,7 +364,7 @@ def test_request_without_bearer_token_is_rejected(jwks):
     with pytest.raises(AuthError) as caught:
         verify_forge_request({"x-forge-oauth-system": "t"}, jwks=jwks, app_id=APP_ID)
 
-    assert caught.value.code == "missing_token"
+    assert caught.value.code == "token_missing"
 
 
 def test_header_helpers_are_case_insensitive_on_plain_mappings():
