@@ -37,7 +37,7 @@ class Node:
                 continue
             if all(
                 (name in node.attrs) if want is True else node.attrs.get(name) == want
-                for name, want in ((k.replace("_", "-"), v) for k, v in attrs.items())
+                for name, want in ((k.rstrip("_").replace("_", "-"), v) for k, v in attrs.items())
             ):
                 found.append(node)
         return found
