@@ -9,7 +9,19 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's blueprints."""
-    from connect import api
+    """Register this package's services and blueprints."""
+    from connect import api, descriptors, lifecycle
+    from connect.forge import ForgeJwks
+    from connect.security import connect_api_site
+    from connect.tenants import Tenants, load_fernet
 
+    services = app.extensions["okrlink"]
+    settings = services.settings
+    services.extras["tenants"] = Tenants(
+        store=services.store, fernet=load_fernet(settings.secret_key, settings.data_dir)
+    )
+    services.extras.setdefault("forge_jwks", ForgeJwks(settings.forge_jwks_url))
+    services.extras["api_authenticators"] = [api.admin_token_site, connect_api_site]
     api.init_app(app)
+    lifecycle.init_app(app)
+    app.register_blueprint(descriptors.blueprint)
