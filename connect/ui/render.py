@@ -40,6 +40,9 @@ GLANCE_LOZENGES: Mapping[str, str] = {
 }
 """Jira glance lozenge type per status (of: default, inprogress, moved, new, removed, success)."""
 
+SAFE_SCHEMES = frozenset({"", "http", "https"})
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -60,6 +63,13 @@ def _plain(value: float | None) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+def _url(value: str) -> str:
+    """`value` when it is an http(s) or relative URL, else `#` (no `javascript:` links)."""
+    # Browsers ignore control characters and spaces inside a scheme ("java\tscript:").
+    scheme = urlsplit(_CONTROL.sub("", value)).scheme.lower()
+    return value if scheme in SAFE_SCHEMES else "#"
+
+
 def _slug(value: str) -> str:
     """A key made safe for an `id` attribute."""
     return _SLUG.sub("-", value)
@@ -76,7 +86,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters.update(p2=_p2, pct=_pct, plain=_plain, slug=_slug)
+    env.filters.update(p2=_p2, pct=_pct, plain=_plain, slug=_slug, url=_url)
     env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS)
     return env
 
