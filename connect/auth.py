@@ -26,12 +26,12 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -86,28 +86,62 @@ def _canonical_uri(path: str, base_url: str) -> str:
     return path.replace("&", "%26")
 
 
-# RFC 3986 encoding: only ALPHA / DIGIT / "-" / "." / "_" / "~" stay as they are (quote keeps
-# "~" and encodes "*" as %2A and " " as %20). Keys and many values repeat across requests.
-_encode: Callable[[str], str] = lru_cache(maxsize=8192)(lambda text: quote(text, safe=""))
+# RFC 3986 encoding: only ALPHA / DIGIT / "-" / "." / "_" / "~" stay as they are ("*" becomes
+# %2A, " " becomes %20). Text made of those characters only is its own encoding and its own
+# decoding, which is the common case for keys and values; the rest goes through bounded caches
+# (parameter names and many values repeat from one request to the next).
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
 
 
-def _pairs(query: Query) -> Iterable[tuple[str, str]]:
-    """(key, value) pairs of a query string or mapping; a MultiDict's getlist is honoured."""
+@lru_cache(maxsize=8192)
+def _quote(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _encode(text: str) -> str:
+    """RFC 3986 percent-encoding of decoded text (UTF-8)."""
+    return text if _UNRESERVED.fullmatch(text) else _quote(text)
+
+
+@lru_cache(maxsize=8192)
+def _recode(raw: str) -> tuple[str, str]:
+    decoded = unquote(raw.replace("+", " "))
+    return decoded, _encode(decoded)
+
+
+def _component(raw: str) -> tuple[str, str]:
+    """(decoded, canonical) forms of one raw query-string component; '+' means space."""
+    return (raw, raw) if _UNRESERVED.fullmatch(raw) else _recode(raw)
+
+
+Component: TypeAlias = tuple[str, str]
+
+
+def _components(query: Query) -> Iterator[tuple[Component, Component]]:
+    """((key, encoded key), (value, encoded value)) for every parameter of a query.
+
+    A string is a raw query string (as ``parse_qsl(..., keep_blank_values=True)`` reads it);
+    a mapping holds decoded values, and a MultiDict's ``getlist`` is honoured.
+    """
     if isinstance(query, str):
-        return parse_qsl(query.removeprefix("?"), keep_blank_values=True)
+        for part in query.removeprefix("?").split("&"):
+            if part:
+                key, _, value = part.partition("=")
+                yield _component(key), _component(value)
+        return
     getlist = getattr(query, "getlist", None)
-    pairs: list[tuple[str, str]] = []
     for key in query:
         values = getlist(key) if getlist is not None else query[key]
         if isinstance(values, str):
             values = (values,)
-        pairs.extend((key, value) for value in values)
-    return pairs
+        encoded_key = (key, _encode(key))
+        for value in values:
+            yield encoded_key, (value, _encode(value))
 
 
-def _java_order(value: str) -> bytes:
-    """Sort key matching Java's String.compareTo (UTF-16 code units), as the reference does."""
-    return value.encode("utf-16-be", "surrogatepass")
+def _java_order(value: Component) -> bytes:
+    """Sort key matching Java's String.compareTo (UTF-16 code units) on the decoded value."""
+    return value[0].encode("utf-16-be", "surrogatepass")
 
 
 def _canonical_query_uncached(query: Query) -> str:
@@ -115,17 +149,17 @@ def _canonical_query_uncached(query: Query) -> str:
     # and then encoded. That is what Atlassian's reference canonicaliser does (it sorts the
     # decoded values in place before encoding) and what the interop vectors require:
     # ids=.1&ids=.2&ids=%3A1 canonicalises as "ids=.1,.2,%3A1", not "%3A1,.1,.2".
-    grouped: dict[str, list[str]] = {}
-    for key, value in _pairs(query):
+    grouped: dict[str, list[Component]] = {}
+    for (key, encoded_key), value in _components(query):
         if key != "jwt":
-            grouped.setdefault(key, []).append(value)
-    encoded: list[tuple[str, str]] = []
-    for key, values in grouped.items():
+            grouped.setdefault(encoded_key, []).append(value)
+    parts = []
+    for encoded_key in sorted(grouped):  # "a1" before "a10"; keys are unique
+        values = grouped[encoded_key]
         if len(values) > 1:
             values.sort(key=_java_order)
-        encoded.append((_encode(key), ",".join(map(_encode, values))))
-    encoded.sort()  # by encoded key ("a1" before "a10"); keys are unique
-    return "&".join(f"{key}={values}" for key, values in encoded)
+        parts.append(f"{encoded_key}={','.join(encoded for _, encoded in values)}")
+    return "&".join(parts)
 
 
 _canonical_query_string = lru_cache(maxsize=512)(_canonical_query_uncached)
@@ -178,7 +212,7 @@ def token_from_request(
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "jwt" and credentials.strip():
             return credentials.strip()
-    values = [value for key, value in _pairs(query) if key == "jwt"]
+    values = [value for (key, _), (value, _) in _components(query) if key == "jwt"]
     if len(values) > 1:
         raise AuthError("Several jwt parameters.", code="token_ambiguous")
     if not values or not values[0]:
@@ -191,17 +225,19 @@ def _fail(code: str, message: str) -> AuthError:
 
 
 def _b64decode(segment: str) -> bytes:
+    """base64url without padding; the alphabet was already checked by the token pattern."""
     if len(segment) % 4 == 1:
         raise _fail("token_malformed", "Malformed token.")
+    standard = segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(standard)
     except (binascii.Error, ValueError) as exc:
         raise _fail("token_malformed", "Malformed token.") from exc
 
 
 def _json_object(segment: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64decode(segment))
+        value = json.loads(_b64decode(segment).decode("utf-8"))  # JWTs are UTF-8 (RFC 7519)
     except (ValueError, RecursionError) as exc:
         raise _fail("token_malformed", "Malformed token.") from exc
     if not isinstance(value, dict):
@@ -209,9 +245,15 @@ def _json_object(segment: str) -> dict[str, Any]:
     return value
 
 
+@lru_cache(maxsize=64)
+def _header(segment: str) -> Mapping[str, Any]:
+    """Decoded JOSE header; a product sends the same few headers, so they are cached."""
+    return MappingProxyType(_json_object(segment))
+
+
 @dataclass(frozen=True, slots=True)
 class _Token:
-    header: dict[str, Any]
+    header: Mapping[str, Any]
     payload: dict[str, Any]
     signing_input: bytes
     signature: bytes
@@ -225,7 +267,7 @@ def _parse(token: str, *, alg: str) -> _Token:
     if match is None:
         raise _fail("token_malformed", "Malformed token.")
     header_b64, payload_b64, signature_b64 = match.groups()
-    header = _json_object(header_b64)
+    header = _header(header_b64)
     if header.get("alg") != alg:
         raise _fail("token_algorithm", f"Only {alg} tokens are accepted here.")
     if "crit" in header:
