@@ -229,8 +229,11 @@ def list_cycles() -> Response:
             select(Cycle).where(Cycle.site_id == g.site_id).order_by(Cycle.start)
         ).all()
         return jsonify(
-            {"cycles": [{"name": c.name, "start": _date(c.start), "end": _date(c.end)}
-                        for c in cycles]}  # fmt: skip
+            {
+                "cycles": [
+                    {"name": c.name, "start": _date(c.start), "end": _date(c.end)} for c in cycles
+                ]
+            }
         )
 
 
@@ -279,9 +282,14 @@ def create_objective() -> tuple[Response, int]:
         ):
             raise Conflict(f"objective {key} already exists in {cycle.name}", field="key")
         objective = Objective(
-            site_id=g.site_id, team_id=team.id, cycle_id=cycle.id, key=key, title=title or "",
-            parent_key=_text(data, "parent"), position=count,
-        )  # fmt: skip
+            site_id=g.site_id,
+            team_id=team.id,
+            cycle_id=cycle.id,
+            key=key,
+            title=title or "",
+            parent_key=_text(data, "parent"),
+            position=count,
+        )
         session.add(objective)
         session.flush()
         return jsonify(objective_json(objective)), 201
@@ -345,7 +353,9 @@ def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec
             raise ValidationError(f"kind must be one of {', '.join(KR_KINDS)}", field="kind")
         changes["kind"] = data["kind"]
     if "measure" in data and data["measure"] not in (None, *GITHUB_MEASURES):
-        raise ValidationError(f"measure must be one of {', '.join(GITHUB_MEASURES)}", field="measure")
+        raise ValidationError(
+            f"measure must be one of {', '.join(GITHUB_MEASURES)}", field="measure"
+        )
     if "state" in data:
         if data["state"] not in ("active", "abandoned"):
             raise ValidationError("state must be active or abandoned", field="state")
@@ -399,9 +409,14 @@ def create_key_result() -> tuple[Response, int]:
         ):
             raise Conflict(f"key result {key} already exists", field="key")
         spec = _kr_spec_from(data, KeyResultSpec(key=key, title=""))
-        kr = KeyResult(site_id=g.site_id, cycle_id=objective.cycle_id,
-                       objective_id=objective.id, key=key, position=position,
-                       version=0)  # fmt: skip
+        kr = KeyResult(
+            site_id=g.site_id,
+            cycle_id=objective.cycle_id,
+            objective_id=objective.id,
+            key=key,
+            position=position,
+            version=0,
+        )
         _store_spec(kr, spec)
         session.add(kr)
         session.flush()
@@ -449,8 +464,12 @@ def list_links(key: str) -> Response:
         kr = _kr_or_404(session, key)
         links = session.scalars(select(Link).where(Link.kr_id == kr.id).order_by(Link.id)).all()
         return jsonify(
-            {"links": [{"kind": link.target_kind, "target": link.target_key, "source": link.source}
-                       for link in links]}  # fmt: skip
+            {
+                "links": [
+                    {"kind": link.target_kind, "target": link.target_key, "source": link.source}
+                    for link in links
+                ]
+            }
         )
 
 
@@ -464,13 +483,18 @@ def add_link(key: str) -> tuple[Response, int]:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
         exists = session.scalar(
-            select(Link.id).where(Link.kr_id == kr.id, Link.target_kind == kind,
-                                  Link.target_key == target, Link.source == "api")  # fmt: skip
+            select(Link.id).where(
+                Link.kr_id == kr.id,
+                Link.target_kind == kind,
+                Link.target_key == target,
+                Link.source == "api",
+            )
         )
         if exists:
             raise Conflict(f"{target} is already linked to {key}", field="target")
-        session.add(Link(site_id=g.site_id, kr_id=kr.id, target_kind=kind, target_key=target,
-                         source="api"))  # fmt: skip
+        session.add(
+            Link(site_id=g.site_id, kr_id=kr.id, target_kind=kind, target_key=target, source="api")
+        )
         session.flush()
         hook = services().extras.get("on_link")
         if hook is not None:
@@ -495,30 +519,39 @@ def remove_link(key: str, target: str) -> tuple[str, int]:
         return "", 204
 
 
-def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any],
-                    *, author: str | None) -> CheckIn:  # fmt: skip
+def record_check_in(
+    session: Session, kr: KeyResult, data: Mapping[str, Any], *, author: str | None
+) -> CheckIn:
     """Validate and store a check-in; its value becomes the KR's current value."""
     status = data.get("status") or None
     if status is not None and status not in STATUSES:
         raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
     value = _number(data, "value")
     if value is not None and kr.kind == "issues":
-        raise ValidationError("issues KRs are measured from their issues; leave value empty",
-                              field="value")  # fmt: skip
+        raise ValidationError(
+            "issues KRs are measured from their issues; leave value empty", field="value"
+        )
     score = _number(data, "score")
     if score is not None and not 0 <= score <= 1:
-        raise ValidationError("score must be between 0 and 1 (0.7 is a good stretch)",
-                              field="score")  # fmt: skip
+        raise ValidationError(
+            "score must be between 0 and 1 (0.7 is a good stretch)", field="score"
+        )
     notes = {name: (_text(data, name) or "") for name in ("what", "why", "next")}
     if value is None and status is None and score is None and not any(notes.values()):
-        raise ValidationError("a check-in needs a value, a status, a score or a note",
-                              field="what")  # fmt: skip
+        raise ValidationError("a check-in needs a value, a status, a score or a note", field="what")
     checkin = CheckIn(
-        site_id=kr.site_id, kr_id=kr.id, at=datetime.now(UTC), author=author, value=value,
-        status=status, score=score, **notes,
-        decisions=_string_list(data, "decisions"), risks=_string_list(data, "risks"),
+        site_id=kr.site_id,
+        kr_id=kr.id,
+        at=datetime.now(UTC),
+        author=author,
+        value=value,
+        status=status,
+        score=score,
+        **notes,
+        decisions=_string_list(data, "decisions"),
+        risks=_string_list(data, "risks"),
         learnings=_string_list(data, "learnings"),
-    )  # fmt: skip
+    )
     session.add(checkin)
     if value is not None:
         kr.current = value
@@ -555,8 +588,18 @@ def kr_history(key: str) -> Response:
             select(Snapshot).where(Snapshot.kr_id == kr.id).order_by(Snapshot.at, Snapshot.id)
         ).all()
         return jsonify(
-            {"history": [{"at": s.at.isoformat(), "progress": s.progress, "score": s.score,
-                          "status": s.status, "current": s.current} for s in rows]}  # fmt: skip
+            {
+                "history": [
+                    {
+                        "at": s.at.isoformat(),
+                        "progress": s.progress,
+                        "score": s.score,
+                        "status": s.status,
+                        "current": s.current,
+                    }
+                    for s in rows
+                ]
+            }
         )
 
 
@@ -575,8 +618,12 @@ def import_file() -> Response:
             raise ValidationError(str(exc), field="body") from exc
         _refresh(session, sorted(report.changed_kr_ids))
         return jsonify(
-            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-             "warnings": [f.message for f in report.findings]}  # fmt: skip
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "warnings": [f.message for f in report.findings],
+            }
         )
 
 

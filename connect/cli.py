@@ -57,12 +57,11 @@ def import_command(path: str, site: str | None) -> None:
     """Import an OKR file; idempotent, keyed by objective and KR keys."""
     report = import_path(_app(), path, site=site)
     click.echo(
-        f"{path}: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged"
+        f"{path}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
     )
 
 
-def import_path(app: Flask, path: str, *, site: str | None = None):  # noqa: ANN201
+def import_path(app: Flask, path: str, *, site: str | None = None):
     from sync.engine import recompute
     from sync.okrs import ImportRefused, import_team_okrs
     from sync.store import SiteNotFound, find_site
@@ -151,6 +150,58 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"{label}: {url}")
     if not no_serve:
         run_server(app, host=host, port=port, worker=True)
+
+
+@main.group()
+def tenants() -> None:
+    """Installations of okrlink on Atlassian sites."""
+
+
+@tenants.command("list")
+def tenants_list() -> None:
+    """Show every installation with its site, product, door and state."""
+    from sqlalchemy import select
+
+    from sync.model import Installation, Site
+
+    app = _app()
+    with app.extensions["okrlink"].store.session() as session:
+        rows = session.execute(
+            select(Installation, Site)
+            .join(Site, Site.id == Installation.site_id)
+            .order_by(Site.name, Installation.product)
+        ).all()
+        click.echo(f"{'CLIENT KEY':40} {'SITE':32} {'PRODUCT':10} {'DOOR':8} STATE")
+        for installation, site in rows:
+            state = (
+                "enabled"
+                if installation.enabled
+                else ("uninstalled" if installation.uninstalled_at else "disabled")
+            )
+            click.echo(
+                f"{installation.client_key:40} {site.name:32} {installation.product:10} "
+                f"{installation.door:8} {state}"
+            )
+
+
+@tenants.command("purge")
+@click.argument("client_key")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenants_purge(client_key: str, yes: bool) -> None:
+    """Delete an installation; with its site's last installation, the site's OKRs too."""
+    from connect.tenants import purge
+
+    if not yes:
+        click.confirm(
+            f"Delete {client_key} and, if it is its site's last installation, "
+            "all the site's OKRs, links and history?",
+            abort=True,
+        )
+    app = _app()
+    with app.extensions["okrlink"].store.session() as session:
+        if not purge(session, client_key):
+            raise click.ClickException(f"no installation {client_key}")
+    click.echo(f"purged {client_key}")
 
 
 if __name__ == "__main__":  # pragma: no cover

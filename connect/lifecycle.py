@@ -59,10 +59,14 @@ def installed() -> tuple[str, int]:
     registry = tenants()
     with services().store.session() as session:
         record_install(
-            session, client_key=data["clientKey"], base_url=base_url.rstrip("/"),
-            product=product, shared_secret=secret, encrypt=registry.encrypt,
+            session,
+            client_key=data["clientKey"],
+            base_url=base_url.rstrip("/"),
+            product=product,
+            shared_secret=secret,
+            encrypt=registry.encrypt,
             cloud_id=data.get("cloudId") if isinstance(data.get("cloudId"), str) else None,
-        )  # fmt: skip
+        )
     registry.forget(data["clientKey"])
     return "", 204
 

@@ -12,14 +12,22 @@ _FILTERS = [
 ]
 
 
-def _op(summary: str, *, ok: str = "200", body: str | None = None, params: list[Any] | None = None,
-        errors: tuple[str, ...] = ("401", "404")) -> dict[str, Any]:  # fmt: skip
+def _op(
+    summary: str,
+    *,
+    ok: str = "200",
+    body: str | None = None,
+    params: list[Any] | None = None,
+    errors: tuple[str, ...] = ("401", "404"),
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "responses": {
             ok: {"description": "OK"},
-            **{code: {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
-               for code in errors},  # fmt: skip
+            **{
+                code: {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
+                for code in errors
+            },
         },
     }
     if params:
@@ -35,43 +43,80 @@ PATHS: dict[str, dict[str, Any]] = {
     "/cycles": {"get": _op("List cycles")},
     "/objectives": {
         "get": _op("List objectives with their key results", params=_FILTERS),
-        "post": _op("Create an objective", ok="201", body="ObjectiveInput",
-                    errors=("400", "401", "409", "422")),  # fmt: skip
+        "post": _op(
+            "Create an objective",
+            ok="201",
+            body="ObjectiveInput",
+            errors=("400", "401", "409", "422"),
+        ),
     },
     "/objectives/{key}": {
         "get": _op("Get an objective", params=[_KEY]),
-        "patch": _op("Update an objective", params=[_KEY], body="ObjectiveInput",
-                     errors=("400", "401", "404", "422")),  # fmt: skip
+        "patch": _op(
+            "Update an objective",
+            params=[_KEY],
+            body="ObjectiveInput",
+            errors=("400", "401", "404", "422"),
+        ),
     },
     "/key-results": {
-        "get": _op("List key results", params=[*_FILTERS, {"name": "status", "in": "query",
-                                                             "schema": {"type": "string"}}]),
-        "post": _op("Create a key result", ok="201", body="KeyResultInput",
-                    errors=("400", "401", "404", "409", "422")),  # fmt: skip
+        "get": _op(
+            "List key results",
+            params=[*_FILTERS, {"name": "status", "in": "query", "schema": {"type": "string"}}],
+        ),
+        "post": _op(
+            "Create a key result",
+            ok="201",
+            body="KeyResultInput",
+            errors=("400", "401", "404", "409", "422"),
+        ),
     },
     "/key-results/{key}": {
         "get": _op("Get a key result", params=[_KEY]),
-        "patch": _op("Update a key result", params=[_KEY], body="KeyResultInput",
-                     errors=("400", "401", "404", "422")),  # fmt: skip
+        "patch": _op(
+            "Update a key result",
+            params=[_KEY],
+            body="KeyResultInput",
+            errors=("400", "401", "404", "422"),
+        ),
     },
     "/key-results/{key}/abandon": {
-        "post": _op("Abandon a key result with a reason", params=[_KEY], body="AbandonInput",
-                    errors=("400", "401", "404", "422")),  # fmt: skip
+        "post": _op(
+            "Abandon a key result with a reason",
+            params=[_KEY],
+            body="AbandonInput",
+            errors=("400", "401", "404", "422"),
+        ),
     },
     "/key-results/{key}/links": {
         "get": _op("List the work linked to a key result", params=[_KEY]),
-        "post": _op("Link work (a Jira issue or epic, a GitHub PR)", ok="201", params=[_KEY],
-                    body="LinkInput", errors=("400", "401", "404", "409", "422")),  # fmt: skip
+        "post": _op(
+            "Link work (a Jira issue or epic, a GitHub PR)",
+            ok="201",
+            params=[_KEY],
+            body="LinkInput",
+            errors=("400", "401", "404", "409", "422"),
+        ),
     },
     "/key-results/{key}/links/{target}": {
-        "delete": _op("Unlink work", ok="204", params=[
-            _KEY, {"name": "target", "in": "path", "required": True, "schema": {"type": "string"}}
-        ]),  # fmt: skip
+        "delete": _op(
+            "Unlink work",
+            ok="204",
+            params=[
+                _KEY,
+                {"name": "target", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+        ),
     },
     "/key-results/{key}/check-ins": {
         "get": _op("List check-ins, newest first", params=[_KEY]),
-        "post": _op("Record a check-in", ok="201", params=[_KEY], body="CheckInInput",
-                    errors=("400", "401", "404", "422")),  # fmt: skip
+        "post": _op(
+            "Record a check-in",
+            ok="201",
+            params=[_KEY],
+            body="CheckInInput",
+            errors=("400", "401", "404", "422"),
+        ),
     },
     "/key-results/{key}/history": {"get": _op("KR snapshots over time", params=[_KEY])},
     "/import": {"post": _op("Import an OKR file (YAML)", body="yaml", errors=("401", "422"))},
@@ -84,33 +129,75 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"},
-            "field": {"type": ["string", "null"]}}}},
-    },  # fmt: skip
-    "ObjectiveInput": {"type": "object", "properties": {
-        "team": {"type": "string"}, "cycle": {"type": "string"}, "key": {"type": "string"},
-        "title": {"type": "string"}, "parent": {"type": ["string", "null"]}}},  # fmt: skip
-    "KeyResultInput": {"type": "object", "additionalProperties": False, "properties": {
-        "objective": {"type": "string"}, "key": {"type": "string"}, "title": {"type": "string"},
-        "kind": {"enum": ["metric", "issues", "jql", "github"]}, "baseline": _NUMBER,
-        "target": _NUMBER, "current": _NUMBER, "unit": {"type": "string"},
-        "owner": {"type": ["string", "null"]}, "weight": {"type": "number"},
-        "state": {"enum": ["active", "abandoned"]}, "abandon_reason": {"type": ["string", "null"]},
-        "jql": {"type": ["string", "null"]}, "jql_field": {"type": ["string", "null"]},
-        "measure": {"enum": ["merged_prs", "lead_time_hours", None]},
-        "issues": {"type": "array", "items": {"type": "string"}}}},  # fmt: skip
-    "AbandonInput": {"type": "object", "required": ["reason"],
-                     "properties": {"reason": {"type": "string"}}},  # fmt: skip
-    "LinkInput": {"type": "object", "required": ["target"], "properties": {
-        "target": {"type": "string"}, "kind": {"enum": ["jira", "github"]}}},  # fmt: skip
-    "CheckInInput": {"type": "object", "properties": {
-        "value": _NUMBER, "status": {"enum": ["on_track", "at_risk", "off_track", None]},
-        "score": _NUMBER, "what": {"type": "string"}, "why": {"type": "string"},
-        "next": {"type": "string"}, "author": {"type": "string"},
-        "decisions": {"type": "array", "items": {"type": "string"}},
-        "risks": {"type": "array", "items": {"type": "string"}},
-        "learnings": {"type": "array", "items": {"type": "string"}}}},  # fmt: skip
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": ["string", "null"]},
+                },
+            }
+        },
+    },
+    "ObjectiveInput": {
+        "type": "object",
+        "properties": {
+            "team": {"type": "string"},
+            "cycle": {"type": "string"},
+            "key": {"type": "string"},
+            "title": {"type": "string"},
+            "parent": {"type": ["string", "null"]},
+        },
+    },
+    "KeyResultInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "objective": {"type": "string"},
+            "key": {"type": "string"},
+            "title": {"type": "string"},
+            "kind": {"enum": ["metric", "issues", "jql", "github"]},
+            "baseline": _NUMBER,
+            "target": _NUMBER,
+            "current": _NUMBER,
+            "unit": {"type": "string"},
+            "owner": {"type": ["string", "null"]},
+            "weight": {"type": "number"},
+            "state": {"enum": ["active", "abandoned"]},
+            "abandon_reason": {"type": ["string", "null"]},
+            "jql": {"type": ["string", "null"]},
+            "jql_field": {"type": ["string", "null"]},
+            "measure": {"enum": ["merged_prs", "lead_time_hours", None]},
+            "issues": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "AbandonInput": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string"}},
+    },
+    "LinkInput": {
+        "type": "object",
+        "required": ["target"],
+        "properties": {"target": {"type": "string"}, "kind": {"enum": ["jira", "github"]}},
+    },
+    "CheckInInput": {
+        "type": "object",
+        "properties": {
+            "value": _NUMBER,
+            "status": {"enum": ["on_track", "at_risk", "off_track", None]},
+            "score": _NUMBER,
+            "what": {"type": "string"},
+            "why": {"type": "string"},
+            "next": {"type": "string"},
+            "author": {"type": "string"},
+            "decisions": {"type": "array", "items": {"type": "string"}},
+            "risks": {"type": "array", "items": {"type": "string"}},
+            "learnings": {"type": "array", "items": {"type": "string"}},
+        },
+    },
 }
 
 

@@ -54,9 +54,7 @@ class Settings:
         return self.queue_url or f"sqlite:///{self.data_dir / 'queue.db'}"
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from `OKRLINK_<FIELD>` variables, then keyword overrides."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}

@@ -40,8 +40,9 @@ def load_fernet(secret_key: str, data_dir: Path) -> Fernet:
             handle.write(Fernet.generate_key())
         log.warning(
             "OKRLINK_SECRET_KEY is not set: created the development key %s (mode 0600). "
-            "Set OKRLINK_SECRET_KEY in production.", path,
-        )  # fmt: skip
+            "Set OKRLINK_SECRET_KEY in production.",
+            path,
+        )
     return Fernet(path.read_bytes().strip())
 
 
@@ -126,8 +127,11 @@ class Tenants:
         with self.store.session() as session:
             row = session.scalar(
                 select(Installation)
-                .where(Installation.site_id == site_id, Installation.product == product,
-                       Installation.enabled.is_(True))  # fmt: skip
+                .where(
+                    Installation.site_id == site_id,
+                    Installation.product == product,
+                    Installation.enabled.is_(True),
+                )
                 .order_by(Installation.updated_at.desc())
                 .limit(1)
             )
@@ -138,9 +142,14 @@ class Tenants:
 
 def tenant_of(row: Installation) -> Tenant:
     return Tenant(
-        installation_id=row.id, client_key=row.client_key, site_id=row.site_id,
-        product=row.product, base_url=row.base_url, door=row.door, enabled=row.enabled,
-    )  # fmt: skip
+        installation_id=row.id,
+        client_key=row.client_key,
+        site_id=row.site_id,
+        product=row.product,
+        base_url=row.base_url,
+        door=row.door,
+        enabled=row.enabled,
+    )
 
 
 def site_for(session: Session, *, base_url: str, cloud_id: str | None) -> Site:
@@ -161,15 +170,23 @@ def site_for(session: Session, *, base_url: str, cloud_id: str | None) -> Site:
 
 
 def record_install(
-    session: Session, *, client_key: str, base_url: str, product: str, shared_secret: str | None,
-    encrypt: Callable[[str], str], door: str = "connect", cloud_id: str | None = None,
-) -> Installation:  # fmt: skip
+    session: Session,
+    *,
+    client_key: str,
+    base_url: str,
+    product: str,
+    shared_secret: str | None,
+    encrypt: Callable[[str], str],
+    door: str = "connect",
+    cloud_id: str | None = None,
+) -> Installation:
     """Create or update an installation; a reinstall rotates its secret and re-enables it."""
     site = site_for(session, base_url=base_url, cloud_id=cloud_id)
     row = session.scalar(select(Installation).where(Installation.client_key == client_key))
     if row is None:
-        row = Installation(client_key=client_key, site_id=site.id, product=product, door=door,
-                           base_url=base_url)  # fmt: skip
+        row = Installation(
+            client_key=client_key, site_id=site.id, product=product, door=door, base_url=base_url
+        )
         session.add(row)
     row.site_id, row.product, row.base_url, row.door = site.id, product, base_url, door
     if shared_secret is not None:

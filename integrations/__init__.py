@@ -10,3 +10,4 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register webhook routes, job handlers and the real ports."""
+    from integrations.github_wiring import init_github; init_github(app)  # noqa: E702

@@ -76,8 +76,9 @@ def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core
     ).all()
     parents_with_children = {parent for _k, _s, _p, parent in rows if parent in keys}
     return [
-        core.IssueState(key=key, done=category == DONE_CATEGORY, story_points=points,
-                        parent_key=parent)  # fmt: skip
+        core.IssueState(
+            key=key, done=category == DONE_CATEGORY, story_points=points, parent_key=parent
+        )
         for key, category, points, parent in rows
         if key not in parents_with_children
     ]
@@ -135,9 +136,7 @@ def derive(session: Session, kr: KeyResult, cycle: Cycle, *, now: datetime) -> D
     return Derived(snapshot.progress, score, snapshot.status, current, done, total)
 
 
-def recompute(
-    session: Session, site_id: int, kr_ids: Iterable[int], *, now: datetime
-) -> list[int]:
+def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: datetime) -> list[int]:
     """Re-derive the given KRs; record history and plan write-backs for those that changed."""
     ids = sorted(set(kr_ids))
     if not ids:
@@ -159,8 +158,15 @@ def recompute(
         kr.version += 1
         kr.snapshot_at = now
         session.add(
-            Snapshot(site_id=site_id, kr_id=kr.id, at=now, progress=kr.progress, score=kr.score,
-                     status=kr.status, current=kr.current)  # fmt: skip
+            Snapshot(
+                site_id=site_id,
+                kr_id=kr.id,
+                at=now,
+                progress=kr.progress,
+                score=kr.score,
+                status=kr.status,
+                current=kr.current,
+            )
         )
         changed.append(kr.id)
     if changed:
@@ -178,8 +184,13 @@ def plan_write_backs(
         .distinct()
     ).all()
     rows = [
-        {"site_id": site_id, "kind": "issue_property" if kind == "jira" else "check_run",
-         "target": key, "due_at": now, "attempts": 0}  # fmt: skip
+        {
+            "site_id": site_id,
+            "kind": "issue_property" if kind == "jira" else "check_run",
+            "target": key,
+            "due_at": now,
+            "attempts": 0,
+        }
         for kind, key in targets
     ]
     insert_ignore(session, Outbound, rows, ("site_id", "kind", "target"))

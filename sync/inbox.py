@@ -12,9 +12,15 @@ from sync.upsert import insert_ignore
 
 
 def record_event(
-    session: Session, *, source: str, scope: str, delivery_id: str, site_id: int | None,
-    event: str, payload: dict[str, Any],
-) -> int | None:  # fmt: skip
+    session: Session,
+    *,
+    source: str,
+    scope: str,
+    delivery_id: str,
+    site_id: int | None,
+    event: str,
+    payload: dict[str, Any],
+) -> int | None:
     """Store the event unless this delivery was seen; returns its row id, None for a duplicate.
 
     A duplicate of a delivery whose first attempt failed is handed back for another try.
@@ -22,16 +28,27 @@ def record_event(
     inserted = insert_ignore(
         session,
         InboxEvent,
-        [{"source": source, "scope": scope, "delivery_id": delivery_id, "site_id": site_id,
-          "event": event, "payload": payload, "state": "pending", "attempts": 0,
-          "received_at": utcnow()}],  # fmt: skip
+        [
+            {
+                "source": source,
+                "scope": scope,
+                "delivery_id": delivery_id,
+                "site_id": site_id,
+                "event": event,
+                "payload": payload,
+                "state": "pending",
+                "attempts": 0,
+                "received_at": utcnow(),
+            }
+        ],
         ("source", "scope", "delivery_id"),
     )
     row_id, state = session.execute(
         select(InboxEvent.id, InboxEvent.state).where(
-            InboxEvent.source == source, InboxEvent.scope == scope,
+            InboxEvent.source == source,
+            InboxEvent.scope == scope,
             InboxEvent.delivery_id == delivery_id,
-        )  # fmt: skip
+        )
     ).one()
     if inserted:
         return row_id

@@ -145,7 +145,9 @@ class Jobs:
             except TransientError as exc:
                 row.attempts += 1
                 row.last_error = str(exc)[:2000]
-                delay = exc.retry_after if exc.retry_after is not None else 2 ** min(row.attempts, 10)
+                delay = (
+                    exc.retry_after if exc.retry_after is not None else 2 ** min(row.attempts, 10)
+                )
                 row.due_at = self.ports.clock.now() + timedelta(seconds=delay)
                 log.info("write-back %s %s deferred %.0fs: %s", row.kind, row.target, delay, exc)
                 return

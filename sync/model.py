@@ -7,7 +7,7 @@ current state of linked work (never incremented), so replays and duplicates cann
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -54,7 +54,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime(), date: Date(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        date: Date(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class Site(Base):
@@ -319,3 +323,16 @@ class SyncCursor(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(64))
     value: Mapped[datetime] = mapped_column()
+
+
+class WriteBackState(Base):
+    """The digest of the last document written to a target: an unchanged one is not rewritten."""
+
+    __tablename__ = "write_back_states"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "target"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(64))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,9 +18,19 @@ from sync.store import get_or_create_team
 
 FILE_SOURCE = "file"
 KR_FIELDS = (
-    "title", "kind", "baseline", "target", "unit", "owner", "weight", "state",
-    "abandon_reason", "jql", "jql_field", "measure",
-)  # fmt: skip
+    "title",
+    "kind",
+    "baseline",
+    "target",
+    "unit",
+    "owner",
+    "weight",
+    "state",
+    "abandon_reason",
+    "jql",
+    "jql_field",
+    "measure",
+)
 
 
 class ImportRefused(ValueError):
@@ -76,18 +86,30 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
         objective = existing.get(spec.key)
         if objective is None:
             objective = Objective(
-                site_id=site_id, team_id=team.id, cycle_id=cycle.id, key=spec.key,
-                title=spec.title, parent_key=spec.parent, position=position,
-            )  # fmt: skip
+                site_id=site_id,
+                team_id=team.id,
+                cycle_id=cycle.id,
+                key=spec.key,
+                title=spec.title,
+                parent_key=spec.parent,
+                position=position,
+            )
             session.add(objective)
             session.flush()
             report.created += 1
         elif objective.team_id != team.id:
             raise ImportRefused(
-                [Finding("error", "objective-key-taken",
-                         f"objective {spec.key} belongs to another team in {cycle.name}: "
-                         "give it a key of this team's own", spec.line, spec.key)]
-            )  # fmt: skip
+                [
+                    Finding(
+                        "error",
+                        "objective-key-taken",
+                        f"objective {spec.key} belongs to another team in {cycle.name}: "
+                        "give it a key of this team's own",
+                        spec.line,
+                        spec.key,
+                    )
+                ]
+            )
         elif _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
             report.updated += 1
         else:
@@ -97,9 +119,13 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
 
 
 def _import_key_results(
-    session: Session, site_id: int, cycle: Cycle, objective: Objective, spec: ObjectiveSpec,
+    session: Session,
+    site_id: int,
+    cycle: Cycle,
+    objective: Objective,
+    spec: ObjectiveSpec,
     report: ImportReport,
-) -> None:  # fmt: skip
+) -> None:
     krs = {
         kr.key: kr
         for kr in session.scalars(
@@ -113,9 +139,13 @@ def _import_key_results(
             values["current"] = kr_spec.current
         if kr is None:
             kr = KeyResult(
-                site_id=site_id, cycle_id=cycle.id, objective_id=objective.id,
-                key=kr_spec.key, position=position, **values,
-            )  # fmt: skip
+                site_id=site_id,
+                cycle_id=cycle.id,
+                objective_id=objective.id,
+                key=kr_spec.key,
+                position=position,
+                **values,
+            )
             session.add(kr)
             session.flush()
             report.created += 1
@@ -141,14 +171,19 @@ def _sync_file_links(session: Session, site_id: int, kr_id: int, keys: Iterable[
         )
     )
     for key in sorted(wanted - have):
-        session.add(Link(site_id=site_id, kr_id=kr_id, target_kind="jira", target_key=key,
-                         source=FILE_SOURCE))  # fmt: skip
+        session.add(
+            Link(
+                site_id=site_id, kr_id=kr_id, target_kind="jira", target_key=key, source=FILE_SOURCE
+            )
+        )
     if have - wanted:
         session.execute(
             delete(Link).where(
-                Link.kr_id == kr_id, Link.source == FILE_SOURCE,
-                Link.target_kind == "jira", Link.target_key.in_(have - wanted),
-            )  # fmt: skip
+                Link.kr_id == kr_id,
+                Link.source == FILE_SOURCE,
+                Link.target_kind == "jira",
+                Link.target_key.in_(have - wanted),
+            )
         )
     return wanted != have
 
@@ -192,9 +227,13 @@ def export_team_okrs(
         specs = grouped.setdefault((team_row.key, cycle_row.name), (team_row, cycle_row, []))[2]
         specs.append(
             ObjectiveSpec(
-                key=objective.key, title=objective.title, parent=objective.parent_key,
-                key_results=tuple(_kr_spec(kr, links.get(kr.id, [])) for kr in objective.key_results),
-            )  # fmt: skip
+                key=objective.key,
+                title=objective.title,
+                parent=objective.parent_key,
+                key_results=tuple(
+                    _kr_spec(kr, links.get(kr.id, [])) for kr in objective.key_results
+                ),
+            )
         )
     return [
         TeamOkrs(
@@ -208,6 +247,8 @@ def export_team_okrs(
 
 def _kr_spec(kr: KeyResult, issues: list[str]) -> KeyResultSpec:
     return KeyResultSpec(
-        key=kr.key, current=kr.current, issues=tuple(issues),
+        key=kr.key,
+        current=kr.current,
+        issues=tuple(issues),
         **{name: getattr(kr, name) for name in KR_FIELDS},
-    )  # fmt: skip
+    )

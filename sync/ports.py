@@ -42,8 +42,15 @@ class Tracker(Protocol):
 class Checks(Protocol):
     """Where KR impact is published for pull requests (GitHub check runs)."""
 
-    def publish(self, *, installation_id: int, repo: str, head_sha: str,
-                body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
+    def publish(
+        self,
+        *,
+        installation_id: int,
+        repo: str,
+        head_sha: str,
+        body: Mapping[str, Any],
+        check_run_id: int | None,
+    ) -> int:
         """Create or update the check run; returns its id."""
         ...
 

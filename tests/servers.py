@@ -62,22 +62,29 @@ def postgres_server() -> Iterator[str]:
         os.chown(root, entry.pw_uid, entry.pw_gid)
     port = free_port()
     subprocess.run(
-        _as_postgres([initdb, "-D", str(data), "-U", "okrlink", "--auth=trust", "-E", "UTF8",
-                      "--no-sync"]),  # fmt: skip
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off " \
-              "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        _as_postgres(
+            [initdb, "-D", str(data), "-U", "okrlink", "--auth=trust", "-E", "UTF8", "--no-sync"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
     subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-                      "start"]),  # fmt: skip
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_postgres(
+            [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://okrlink@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -93,8 +100,9 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):

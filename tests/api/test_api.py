@@ -31,8 +31,15 @@ def test_metric_key_result_progress_is_derived_from_baseline_target_and_current(
     _objective(client, admin)
     response = client.post(
         "/api/v1/key-results",
-        json={"objective": "PLAT-1", "title": "Reduce change failure rate from 15% to 5%",
-              "baseline": 15, "target": 5, "current": 10, "unit": "%", "owner": "SRE lead"},
+        json={
+            "objective": "PLAT-1",
+            "title": "Reduce change failure rate from 15% to 5%",
+            "baseline": 15,
+            "target": 5,
+            "current": 10,
+            "unit": "%",
+            "owner": "SRE lead",
+        },
         headers=admin,
     )
     assert response.status_code == 201, response.json
@@ -48,8 +55,13 @@ def test_target_equal_to_baseline_is_rejected_and_nothing_is_saved(
     _objective(client, admin)
     response = client.post(
         "/api/v1/key-results",
-        json={"objective": "PLAT-1", "title": "Keep uptime at 99.9%", "baseline": 99.9,
-              "target": 99.9, "owner": "SRE lead"},
+        json={
+            "objective": "PLAT-1",
+            "title": "Keep uptime at 99.9%",
+            "baseline": 99.9,
+            "target": 99.9,
+            "owner": "SRE lead",
+        },
         headers=admin,
     )
     assert response.status_code == 422
@@ -61,11 +73,15 @@ def test_malformed_json_gets_400_and_unknown_fields_422(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     _objective(client, admin)
-    bad = client.post("/api/v1/key-results", data="{not json", headers=admin,
-                      content_type="application/json")
+    bad = client.post(
+        "/api/v1/key-results", data="{not json", headers=admin, content_type="application/json"
+    )
     assert bad.status_code == 400
-    unknown = client.post("/api/v1/key-results", headers=admin,
-                          json={"objective": "PLAT-1", "title": "x", "colour": "red"})
+    unknown = client.post(
+        "/api/v1/key-results",
+        headers=admin,
+        json={"objective": "PLAT-1", "title": "x", "colour": "red"},
+    )
     assert unknown.status_code == 422
     assert unknown.json["error"]["field"] == "colour"
     assert client.get("/api/v1/key-results", headers=admin).json["key_results"] == []
@@ -79,8 +95,11 @@ def test_unknown_key_result_is_404(client: FlaskClient, admin: dict[str, str]) -
 
 def test_duplicate_objective_key_is_409(client: FlaskClient, admin: dict[str, str]) -> None:
     _objective(client, admin, key="PLAT-9")
-    response = client.post("/api/v1/objectives", headers=admin,
-                           json={"team": "PLAT", "cycle": "2026-Q4", "key": "PLAT-9", "title": "x"})
+    response = client.post(
+        "/api/v1/objectives",
+        headers=admin,
+        json={"team": "PLAT", "cycle": "2026-Q4", "key": "PLAT-9", "title": "x"},
+    )
     assert response.status_code == 409
 
 
@@ -88,12 +107,29 @@ def test_check_in_sets_current_value_and_overrides_status_and_is_kept_as_history
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     _objective(client, admin)
-    client.post("/api/v1/key-results", headers=admin, json={
-        "objective": "PLAT-1", "title": "Raise availability from 99.5% to 99.99%",
-        "baseline": 99.5, "target": 99.99, "owner": "SRE lead"})
-    response = client.post("/api/v1/key-results/PLAT-1.1/check-ins", headers=admin, json={
-        "value": 99.745, "status": "at_risk", "what": "Two incidents", "why": "Failover untested",
-        "next": "Game day", "risks": "Vendor outage\nOn-call gaps"})
+    client.post(
+        "/api/v1/key-results",
+        headers=admin,
+        json={
+            "objective": "PLAT-1",
+            "title": "Raise availability from 99.5% to 99.99%",
+            "baseline": 99.5,
+            "target": 99.99,
+            "owner": "SRE lead",
+        },
+    )
+    response = client.post(
+        "/api/v1/key-results/PLAT-1.1/check-ins",
+        headers=admin,
+        json={
+            "value": 99.745,
+            "status": "at_risk",
+            "what": "Two incidents",
+            "why": "Failover untested",
+            "next": "Game day",
+            "risks": "Vendor outage\nOn-call gaps",
+        },
+    )
     assert response.status_code == 201, response.json
     kr = response.json["key_result"]
     assert kr["current"] == 99.745
@@ -108,11 +144,20 @@ def test_check_in_with_score_out_of_range_is_422(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     _objective(client, admin)
-    client.post("/api/v1/key-results", headers=admin, json={
-        "objective": "PLAT-1", "title": "Raise availability from 99.5% to 99.99%",
-        "baseline": 99.5, "target": 99.99, "owner": "SRE lead"})
-    response = client.post("/api/v1/key-results/PLAT-1.1/check-ins", headers=admin,
-                           json={"score": 1.5})
+    client.post(
+        "/api/v1/key-results",
+        headers=admin,
+        json={
+            "objective": "PLAT-1",
+            "title": "Raise availability from 99.5% to 99.99%",
+            "baseline": 99.5,
+            "target": 99.99,
+            "owner": "SRE lead",
+        },
+    )
+    response = client.post(
+        "/api/v1/key-results/PLAT-1.1/check-ins", headers=admin, json={"score": 1.5}
+    )
     assert response.status_code == 422
     assert response.json["error"]["field"] == "score"
 
@@ -121,13 +166,28 @@ def test_abandoned_key_result_leaves_the_objective_roll_up(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     _objective(client, admin)
-    for title, current in (("Cut errors from 2% to 0.5%", 0.5), ("Cut p99 from 900 to 300 ms", 900)):
-        client.post("/api/v1/key-results", headers=admin, json={
-            "objective": "PLAT-1", "title": title, "baseline": 2 if "%" in title else 900,
-            "target": 0.5 if "%" in title else 300, "current": current, "owner": "SRE lead"})
+    for title, current in (
+        ("Cut errors from 2% to 0.5%", 0.5),
+        ("Cut p99 from 900 to 300 ms", 900),
+    ):
+        client.post(
+            "/api/v1/key-results",
+            headers=admin,
+            json={
+                "objective": "PLAT-1",
+                "title": title,
+                "baseline": 2 if "%" in title else 900,
+                "target": 0.5 if "%" in title else 300,
+                "current": current,
+                "owner": "SRE lead",
+            },
+        )
     assert client.get("/api/v1/objectives/PLAT-1", headers=admin).json["progress"] == 0.5
-    response = client.post("/api/v1/key-results/PLAT-1.2/abandon", headers=admin,
-                           json={"reason": "Latency moved to the edge team"})
+    response = client.post(
+        "/api/v1/key-results/PLAT-1.2/abandon",
+        headers=admin,
+        json={"reason": "Latency moved to the edge team"},
+    )
     assert response.json["state"] == "abandoned"
     assert client.get("/api/v1/objectives/PLAT-1", headers=admin).json["progress"] == 1.0
 
@@ -149,8 +209,11 @@ def test_import_then_export_round_trips_the_okr_file(
 def test_malformed_okr_file_is_422_with_its_line_and_writes_nothing(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
-    response = client.post("/api/v1/import", headers=admin,
-                           data="team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: [unclosed\n")
+    response = client.post(
+        "/api/v1/import",
+        headers=admin,
+        data="team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: [unclosed\n",
+    )
     assert response.status_code == 422
     assert ":4" in response.json["error"]["message"] or ":5" in response.json["error"]["message"]
     assert client.get("/api/v1/objectives", headers=admin).json["objectives"] == []
