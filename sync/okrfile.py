@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -264,25 +264,46 @@ class _Reader:
         return KeyResultSpec(**values, line=_line(node))
 
 
-def parse(text: str, *, source: str = "<okr file>") -> TeamOkrs:
-    """A team's OKRs from the text of an OKR file; raises OkrFileError with the line."""
+def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _read(roots: Iterable[yaml.Node | None], source: str) -> list[TeamOkrs]:
+    reader = _Reader(source)
+    teams: list[TeamOkrs] = []
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        for root in roots:
+            if root is not None:
+                teams.append(reader.team_okrs(root))
+    except yaml.constructor.ConstructorError as exc:
+        message = f"cannot read value: {exc.problem or exc}"
+        raise OkrFileError(message, _mark_line(exc), source) from exc
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise OkrFileError(f"not valid YAML: {exc.problem or exc}", line, source) from exc
+        message = f"not valid YAML: {exc.problem or exc}"
+        if "another document" in str(exc.problem):
+            message += " (one team per file; read several with parse_all)"
+        raise OkrFileError(message, _mark_line(exc), source) from exc
     except yaml.YAMLError as exc:
         raise OkrFileError(f"not valid YAML: {exc}", None, source) from exc
-    if root is None:
+    if not teams:
         raise OkrFileError("the file is empty: start with team: and cycle:", 1, source)
-    reader = _Reader(source)
-    try:
-        return reader.team_okrs(root)
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise OkrFileError(f"cannot read value: {exc.problem or exc}", line, source) from exc
+    return teams
+
+
+def parse(text: str, *, source: str = "<okr file>") -> TeamOkrs:
+    """A team's OKRs from the text of an OKR file; raises OkrFileError with the line."""
+    return _read(_single(text), source)[0]
+
+
+def _single(text: str) -> Iterator[yaml.Node | None]:
+    # compose() inside a generator, so that its YAML errors surface in _read with the others.
+    yield yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def parse_all(text: str, *, source: str = "<okr file>") -> list[TeamOkrs]:
+    """Every team's OKRs from a file of documents separated by ---, as dump_all writes them."""
+    return _read(yaml.compose_all(text, Loader=yaml.SafeLoader), source)
 
 
 def load(path: str | Path) -> TeamOkrs:
@@ -377,6 +398,11 @@ def dump(okrs: TeamOkrs) -> str:
         default_flow_style=False,
         width=100,
     )
+
+
+def dump_all(teams: Iterable[TeamOkrs]) -> str:
+    """Several teams' OKRs as one file of documents separated by ---."""
+    return "---\n".join(dump(team) for team in teams)
 
 
 def strip_lines(okrs: TeamOkrs) -> TeamOkrs:
