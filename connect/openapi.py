@@ -119,6 +119,10 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     "/key-results/{key}/history": {"get": _op("KR snapshots over time", params=[_KEY])},
+    "/key-results/{key}/poll": {
+        "post": _op("Measure a JQL key result now", params=[_KEY],
+                    errors=("401", "404", "422", "503")),
+    },
     "/import": {"post": _op("Import an OKR file (YAML)", body="yaml", errors=("401", "422"))},
     "/export": {"get": _op("Export OKRs as an OKR file (YAML)", params=_FILTERS)},
     "/openapi.json": {"get": _op("This document", errors=())},

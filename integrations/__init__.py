@@ -10,4 +10,5 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register webhook routes, job handlers and the real ports."""
-    from integrations.github_wiring import init_github; init_github(app)  # noqa: E702
+    from integrations.github_wiring import init_github; init_github(app)  # noqa: E702, I001
+    from integrations.jira_wiring import init_jira; init_jira(app)  # noqa: E702, I001

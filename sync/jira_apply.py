@@ -1,0 +1,225 @@
+"""Apply a Jira issue event to the current state of its work item, and to its label links.
+
+An event older than the stored state is ignored, so late, duplicated and shuffled deliveries
+converge on the same state. An issue is identified by its immutable id first (its key changes
+when it moves project), then by its key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from sync.engine import drop_outbound, krs_linked_to
+from sync.model import Cycle, InboxEvent, KeyResult, Link, WorkItem
+from sync.upsert import insert_ignore
+
+EVENT_NAME = "jira_issue"
+LABEL_PREFIX = "kr-"
+LABEL_SOURCE = "label"
+STATUS_CATEGORIES = ("new", "indeterminate", "done")
+_LABEL = re.compile(r"kr-(.+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    """What a Jira issue event says about the issue's current state (a plain, storable value).
+
+    `labels` is None when the event does not carry them (then label links are left alone);
+    `old_key` is the key before a project move; `deleted` marks the issue gone.
+    """
+
+    key: str
+    updated_at: datetime
+    issue_id: str | None = None
+    issue_type: str = ""
+    status_category: str = "new"
+    parent_key: str | None = None
+    story_points: float | None = None
+    summary: str = ""
+    labels: tuple[str, ...] | None = None
+    old_key: str | None = None
+    deleted: bool = False
+    actor: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict for the inbox row."""
+        data = asdict(self)
+        data["updated_at"] = self.updated_at.isoformat()
+        data["labels"] = list(self.labels) if self.labels is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IssueEvent:
+        """The event stored by `as_dict`."""
+        labels = data.get("labels")
+        return cls(
+            key=data["key"], updated_at=datetime.fromisoformat(data["updated_at"]),
+            issue_id=data.get("issue_id"), issue_type=data.get("issue_type") or "",
+            status_category=data.get("status_category") or "new",
+            parent_key=data.get("parent_key"), story_points=data.get("story_points"),
+            summary=data.get("summary") or "",
+            labels=tuple(labels) if labels is not None else None,
+            old_key=data.get("old_key"), deleted=bool(data.get("deleted")),
+            actor=data.get("actor"),
+        )  # fmt: skip
+
+
+def kr_keys_from_labels(labels: Iterable[str]) -> set[str]:
+    """KR keys named by `kr-<KR key>` labels, upper-cased (`kr-plat-1.2` -> `PLAT-1.2`)."""
+    keys = set()
+    for label in labels:
+        match = _LABEL.fullmatch(label.strip())
+        if match:
+            keys.add(match.group(1).upper())
+    return keys
+
+
+def handle_jira_issue(session: Session, row: InboxEvent, _ports: object) -> set[int]:
+    """Inbox handler for `jira_issue` rows: returns the ids of the KRs the change may move."""
+    if row.site_id is None:
+        return set()
+    return apply_issue_event(session, row.site_id, IssueEvent.from_dict(row.payload))
+
+
+def _find_item(session: Session, site_id: int, event: IssueEvent) -> WorkItem | None:
+    if event.issue_id:
+        item = session.scalar(
+            select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.issue_id == event.issue_id)
+        )
+        if item is not None:
+            return item
+    for key in (event.key, event.old_key):
+        if key:
+            item = session.scalar(
+                select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == key)
+            )
+            if item is not None and (not item.issue_id or item.issue_id == event.issue_id):
+                return item
+    return None
+
+
+def apply_issue_event(session: Session, site_id: int, event: IssueEvent) -> set[int]:
+    """Upsert the work item unless the event is older than it; returns the KRs touched."""
+    item = _find_item(session, site_id, event)
+    if item is not None and item.updated_at is not None and event.updated_at < item.updated_at:
+        return set()
+    keys = {event.key}
+    before: set[int] = set()
+    if item is None:
+        item = WorkItem(site_id=site_id, key=event.key, labels=[])
+        session.add(item)
+    else:
+        keys |= {item.key, item.parent_key} - {None}  # type: ignore[arg-type]
+        if item.key != event.key:
+            before |= _rename(session, site_id, item, event.key)
+    if event.deleted:
+        item.deleted = True
+        item.updated_at = event.updated_at
+        item.issue_id = item.issue_id or event.issue_id
+    else:
+        item.issue_id = event.issue_id or item.issue_id
+        item.issue_type = event.issue_type
+        item.status_category = (
+            event.status_category if event.status_category in STATUS_CATEGORIES else "new"
+        )
+        item.parent_key = event.parent_key
+        item.story_points = event.story_points
+        item.summary = event.summary
+        item.updated_at = event.updated_at
+        item.deleted = False
+        if event.labels is not None:
+            item.labels = list(event.labels)
+            before |= sync_label_links(session, site_id, event.key, event.labels)
+    session.flush()
+    keys |= {event.parent_key} - {None}  # type: ignore[arg-type]
+    return before | krs_linked_to(session, site_id, keys)
+
+
+def _rename(session: Session, site_id: int, item: WorkItem, new_key: str) -> set[int]:
+    """An issue moved project: its links, its children and its pending write follow the key."""
+    old_key = item.key
+    clash = session.scalar(
+        select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == new_key)
+    )
+    if clash is not None and clash.id != item.id:
+        session.delete(clash)
+        session.flush()
+    touched = krs_linked_to(session, site_id, {old_key})
+    links = session.scalars(
+        select(Link).where(Link.site_id == site_id, Link.target_kind == "jira",
+                           Link.target_key == old_key)
+    ).all()
+    for link in links:
+        duplicate = session.scalar(
+            select(Link.id).where(
+                Link.kr_id == link.kr_id, Link.target_kind == "jira",
+                Link.target_key == new_key, Link.source == link.source,
+            )
+        )
+        if duplicate is None:
+            link.target_key = new_key
+        else:
+            session.delete(link)
+    session.execute(
+        update(WorkItem)
+        .where(WorkItem.site_id == site_id, WorkItem.parent_key == old_key)
+        .values(parent_key=new_key)
+    )
+    drop_outbound(session, site_id, "issue_property", old_key)
+    item.key = new_key
+    session.flush()
+    return touched
+
+
+def sync_label_links(
+    session: Session, site_id: int, issue_key: str, labels: Iterable[str]
+) -> set[int]:
+    """Make the `label` links of an issue match its `kr-<key>` labels; returns KRs touched."""
+    wanted = _krs_named(session, site_id, kr_keys_from_labels(labels))
+    have = set(
+        session.scalars(
+            select(Link.kr_id).where(
+                Link.site_id == site_id, Link.target_kind == "jira",
+                Link.target_key == issue_key, Link.source == LABEL_SOURCE,
+            )
+        )
+    )
+    gone = have - wanted
+    if gone:
+        session.execute(
+            delete(Link).where(
+                Link.site_id == site_id, Link.target_kind == "jira",
+                Link.target_key == issue_key, Link.source == LABEL_SOURCE, Link.kr_id.in_(gone),
+            )
+        )
+    insert_ignore(
+        session,
+        Link,
+        [{"site_id": site_id, "kr_id": kr_id, "target_kind": "jira", "target_key": issue_key,
+          "source": LABEL_SOURCE} for kr_id in sorted(wanted - have)],
+        ("kr_id", "target_kind", "target_key", "source"),
+    )
+    return gone | (wanted - have)
+
+
+def _krs_named(session: Session, site_id: int, keys: set[str]) -> set[int]:
+    """Ids of the KRs with these keys (any case); where a key repeats, the newest cycle's."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(KeyResult.id, func.upper(KeyResult.key))
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(KeyResult.site_id == site_id, func.upper(KeyResult.key).in_(keys))
+        .order_by(Cycle.start.desc(), KeyResult.id)
+    ).all()
+    chosen: dict[str, int] = {}
+    for kr_id, key in rows:
+        chosen.setdefault(key, kr_id)
+    return set(chosen.values())
