@@ -1,0 +1,78 @@
+"""The Jira admin page: read-only lists of the site's installations and GitHub installations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connect.ui.i18n import translator
+from connect.ui.render import _render
+from sync.model import GitHubInstallation, Installation
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationRow:
+    """One product installation as the admin page lists it (never its secret)."""
+
+    client_key: str
+    product: str
+    door: str
+    base_url: str
+    enabled: bool
+    installed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubRow:
+    """One GitHub App installation mapped to the site."""
+
+    installation_id: int
+    account: str
+    suspended: bool
+
+
+def load_admin(session: Session, site_id: int) -> tuple[list[InstallationRow], list[GitHubRow]]:
+    """The site's installations and its GitHub installations (two queries)."""
+    installations = [
+        InstallationRow(row.client_key, row.product, row.door, row.base_url, row.enabled,
+                        row.installed_at)
+        for row in session.scalars(
+            select(Installation)
+            .where(Installation.site_id == site_id)
+            .order_by(Installation.product, Installation.id)
+        )
+    ]
+    github = [
+        GitHubRow(row.installation_id, row.account, row.suspended)
+        for row in session.scalars(
+            select(GitHubInstallation)
+            .where(GitHubInstallation.site_id == site_id, GitHubInstallation.deleted.is_(False))
+            .order_by(GitHubInstallation.installation_id)
+        )
+    ]
+    return installations, github
+
+
+def render_admin_page(
+    *,
+    installations: Sequence[InstallationRow],
+    github: Sequence[GitHubRow],
+    locale: str,
+    csp_nonce: str | None = None,
+    host_script: bool = True,
+) -> str:
+    """The admin page as a complete HTML document."""
+    return _render(
+        "admin.html",
+        t=translator(locale),
+        static=False,
+        host_script=host_script,
+        csp_nonce=csp_nonce,
+        doc_title="okrlink",
+        installations=tuple(installations),
+        github=tuple(github),
+    )

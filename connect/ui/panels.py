@@ -1,0 +1,382 @@
+"""Load the view values of the pages from the store, in a fixed number of queries.
+
+A panel costs two statements however many objectives, KRs, check-ins and history points it
+has: objectives joined with their KRs, parent objective, latest check-in and link count; then
+every history point of those KRs. Its cache key (`panel_version`) costs one more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
+from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team, WorkItem
+from sync.practice import check_team_okrs
+from sync.progress import objective_progress
+from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
+
+SEARCH_LIMIT = 10
+PANEL_LEVEL_CODES = frozenset({"too-many-objectives"})
+
+
+@dataclass(frozen=True, slots=True)
+class PanelQuery:
+    """A team's OKRs in a cycle (blank: the current one), maybe narrowed to one objective."""
+
+    team: str
+    cycle: str = ""
+    objective: str = ""
+
+
+def _cycle_filter(site_id: int, cycle: str, today: date) -> ColumnElement[bool]:
+    """The named cycle, or the newest cycle of the site that contains `today`."""
+    if cycle:
+        return Cycle.name == cycle
+    other = aliased(Cycle, name="current_cycle")
+    current = (
+        select(other.id)
+        .where(other.site_id == site_id, other.start <= today, other.end >= today)
+        .order_by(other.start.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return Cycle.id == current
+
+
+def _scope(query: Select[Any], site_id: int, panel: PanelQuery, today: date) -> Select[Any]:
+    query = (
+        query.join(Team, Team.id == Objective.team_id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(
+            Objective.site_id == site_id,
+            Team.key == panel.team,
+            _cycle_filter(site_id, panel.cycle, today),
+        )
+    )
+    if panel.objective:
+        query = query.where(Objective.key == panel.objective)
+    return query
+
+
+def panel_version(session: Session, site_id: int, panel: PanelQuery, *, today: date) -> str:
+    """A string that changes whenever anything the panel shows changes (one query).
+
+    Every KR change bumps its `version` (check-ins, snapshots, edits, abandon), so the sum of
+    versions with the counts and the newest `updated_at` moves on any change.
+    """
+    query = _scope(
+        select(
+            func.count(func.distinct(Objective.id)),
+            func.count(KeyResult.id),
+            func.coalesce(func.sum(KeyResult.version), 0),
+            func.max(KeyResult.updated_at),
+            func.max(Cycle.id),
+        ).select_from(Objective),
+        site_id,
+        panel,
+        today,
+    ).outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
+    row = session.execute(query).one()
+    return "/".join(str(value) for value in row)
+
+
+def _panel_kr_ids(site_id: int, panel: PanelQuery, today: date) -> Select[Any]:
+    return _scope(select(KeyResult.id).select_from(Objective), site_id, panel, today).join(
+        KeyResult, KeyResult.objective_id == Objective.id
+    )
+
+
+def _latest_checkins(kr_ids: Select[Any]) -> Any:
+    """Each panel KR's check-ins ranked newest first (rank 1 is the latest)."""
+    ranked = (
+        select(
+            CheckIn.kr_id,
+            CheckIn.at,
+            CheckIn.author,
+            CheckIn.status,
+            CheckIn.score,
+            CheckIn.value,
+            CheckIn.what,
+            CheckIn.why,
+            CheckIn.next,
+            func.row_number()
+            .over(partition_by=CheckIn.kr_id, order_by=(CheckIn.at.desc(), CheckIn.id.desc()))
+            .label("rank"),
+        )
+        .where(CheckIn.kr_id.in_(kr_ids))
+        .subquery("ranked_checkins")
+    )
+    return ranked
+
+
+def _link_counts(kr_ids: Select[Any]) -> Any:
+    """How many Jira links each panel KR has (the practice checks ask)."""
+    return (
+        select(Link.kr_id, func.count(Link.id).label("links"))
+        .where(Link.kr_id.in_(kr_ids), Link.target_kind == "jira")
+        .group_by(Link.kr_id)
+        .subquery("link_counts")
+    )
+
+
+def load_panel(
+    session: Session, site_id: int, panel: PanelQuery, *, today: date
+) -> PanelView | None:
+    """The panel's view, or None when the team has no objectives in that cycle."""
+    parent = aliased(Objective, name="parent_objective")
+    ranked = _latest_checkins(_panel_kr_ids(site_id, panel, today))
+    links = _link_counts(_panel_kr_ids(site_id, panel, today))
+    query = _scope(
+        select(
+            Objective, Cycle.name, Cycle.start, Cycle.end, parent.title, KeyResult,
+            ranked.c.at, ranked.c.author, ranked.c.status, ranked.c.score, ranked.c.value,
+            ranked.c.what, ranked.c.why, ranked.c.next, links.c.links,
+        ).select_from(Objective),
+        site_id,
+        panel,
+        today,
+    )  # fmt: skip
+    query = (
+        query.outerjoin(
+            parent,
+            and_(
+                parent.site_id == Objective.site_id,
+                parent.cycle_id == Objective.cycle_id,
+                parent.key == Objective.parent_key,
+            ),
+        )
+        .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
+        .outerjoin(ranked, and_(ranked.c.kr_id == KeyResult.id, ranked.c.rank == 1))
+        .outerjoin(links, links.c.kr_id == KeyResult.id)
+        .order_by(Objective.position, Objective.key, KeyResult.position, KeyResult.key)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    kr_ids = [row.KeyResult.id for row in rows if row.KeyResult is not None]
+    history = _history(session, site_id, kr_ids)
+    first = rows[0]
+    cycle = CycleSpec(name=first.name, start=first.start, end=first.end)
+    objectives: dict[int, tuple[Objective, str | None, list[tuple[KeyResult, Any]]]] = {}
+    for row in rows:
+        entry = objectives.setdefault(row.Objective.id, (row.Objective, row.title, []))
+        if row.KeyResult is not None:
+            entry[2].append((row.KeyResult, row))
+    warnings = _practice_warnings(panel.team, cycle, objectives.values())
+    return PanelView(
+        team=panel.team,
+        cycle=cycle.name,
+        cycle_start=cycle.start,
+        cycle_end=cycle.end,
+        objectives=tuple(
+            ObjectiveView(
+                key=objective.key,
+                title=objective.title,
+                parent_key=objective.parent_key,
+                parent_title=parent_title,
+                progress=objective_progress(
+                    (kr.progress, kr.weight, kr.state == "active") for kr, _ in krs
+                ),
+                krs=tuple(
+                    _kr_view(kr, row, history.get(kr.id, ()), warnings.get(kr.key, ()))
+                    for kr, row in krs
+                ),
+                warnings=warnings.get(objective.key, ()),
+            )
+            for objective, parent_title, krs in objectives.values()
+        ),
+        warnings=warnings.get("", ()),
+    )
+
+
+def _history(
+    session: Session, site_id: int, kr_ids: Sequence[int]
+) -> dict[int, tuple[tuple[datetime, float], ...]]:
+    """Every history point of the KRs, in one query; the last point of each day is kept."""
+    if not kr_ids:
+        return {}
+    rows = session.execute(
+        select(Snapshot.kr_id, Snapshot.at, Snapshot.progress)
+        .where(Snapshot.site_id == site_id, Snapshot.kr_id.in_(kr_ids))
+        .order_by(Snapshot.kr_id, Snapshot.at, Snapshot.id)
+    ).all()
+    daily: dict[int, dict[date, tuple[datetime, float]]] = {}
+    for kr_id, at, progress in rows:
+        daily.setdefault(kr_id, {})[at.date()] = (at, progress)
+    return {kr_id: tuple(days.values()) for kr_id, days in daily.items()}
+
+
+def _kr_view(
+    kr: KeyResult, row: Any, history: tuple[tuple[datetime, float], ...], warnings: tuple[str, ...]
+) -> KrView:
+    checkin = None
+    if row.at is not None:
+        checkin = CheckInView(
+            at=row.at, author=row.author, status=row.status, score=row.score, value=row.value,
+            what=row.what or "", why=row.why or "", next=row.next or "",
+        )  # fmt: skip
+    growth = None
+    if kr.total is not None and kr.total_at_start is not None:
+        growth = kr.total - kr.total_at_start
+    return KrView(
+        key=kr.key,
+        title=kr.title,
+        kind=kr.kind,
+        unit=kr.unit or "",
+        baseline=kr.baseline,
+        current=kr.current,
+        target=kr.target,
+        progress=kr.progress,
+        score=kr.score,
+        status=kr.status,
+        owner=kr.owner,
+        state=kr.state,
+        abandon_reason=kr.abandon_reason,
+        last_checkin=checkin,
+        history=history,
+        done=kr.done,
+        total=kr.total,
+        scope_growth=growth,
+        warnings=warnings,
+    )
+
+
+def _practice_warnings(
+    team: str,
+    cycle: CycleSpec,
+    objectives: Any,
+) -> dict[str, tuple[str, ...]]:
+    """Practice warnings by objective or KR key ("" for the whole panel), from loaded rows."""
+    specs = tuple(
+        ObjectiveSpec(
+            key=objective.key,
+            title=objective.title,
+            parent=objective.parent_key,
+            key_results=tuple(
+                KeyResultSpec(
+                    key=kr.key, title=kr.title, kind=kr.kind, baseline=kr.baseline,
+                    target=kr.target, current=kr.current, unit=kr.unit or "", owner=kr.owner,
+                    weight=kr.weight, state=kr.state, abandon_reason=kr.abandon_reason,
+                    jql=kr.jql, jql_field=kr.jql_field, measure=kr.measure,
+                    # Only whether an issues KR links anything matters to the checks.
+                    issues=("linked",) if row.links else (),
+                )
+                for kr, row in krs
+            ),
+        )
+        for objective, _parent, krs in objectives
+    )
+    found: dict[str, list[str]] = {}
+    for finding in check_team_okrs(TeamOkrs(team=team, cycle=cycle, objectives=specs)):
+        if finding.level != "warning":
+            continue
+        where = "" if finding.code in PANEL_LEVEL_CODES else (finding.key or "")
+        found.setdefault(where, []).append(finding.message)
+    return {key: tuple(messages) for key, messages in found.items()}
+
+
+def current_cycle_name(today: date) -> str:
+    """The quarter containing `today`, as the empty panel names it."""
+    return quarter_of(today).name
+
+
+def first_team(session: Session, site_id: int, *, cycle: str, today: date) -> str | None:
+    """The first team (by key) with objectives in the cycle (blank: the current one)."""
+    return session.scalar(
+        select(Team.key)
+        .join(Objective, Objective.team_id == Team.id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(Team.site_id == site_id, _cycle_filter(site_id, cycle, today))
+        .order_by(Team.key)
+        .limit(1)
+    )
+
+
+def find_kr_panel(session: Session, site_id: int, kr_key: str) -> PanelQuery | None:
+    """The panel (team, cycle, objective) a KR is shown in; newest cycle first."""
+    row = session.execute(
+        select(Team.key, Cycle.name, Objective.key)
+        .select_from(KeyResult)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Team, Team.id == Objective.team_id)
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(KeyResult.site_id == site_id, KeyResult.key == kr_key)
+        .order_by(Cycle.start.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else PanelQuery(team=row[0], cycle=row[1], objective=row[2])
+
+
+# --- the Jira issue panel ------------------------------------------------------------------
+
+
+def _issue_kr(kr: KeyResult, objective_title: str, via: str | None) -> IssueKrView:
+    return IssueKrView(
+        key=kr.key, title=kr.title, objective_title=objective_title, progress=kr.progress,
+        score=kr.score, status=kr.status, owner=kr.owner, via=via,
+    )  # fmt: skip
+
+
+def issue_krs(session: Session, site_id: int, issue_key: str) -> list[IssueKrView]:
+    """Active KRs the issue contributes to, directly or through its epic (one query)."""
+    epic = (
+        select(WorkItem.parent_key)
+        .where(WorkItem.site_id == site_id, WorkItem.key == issue_key)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(KeyResult, Objective.title, Link.target_key)
+        .join(Link, Link.kr_id == KeyResult.id)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(
+            Link.site_id == site_id,
+            KeyResult.site_id == site_id,
+            Link.target_kind == "jira",
+            or_(Link.target_key == issue_key, Link.target_key == epic),
+            KeyResult.state == "active",
+        )
+        .order_by(Cycle.start.desc(), KeyResult.key)
+    ).all()
+    found: dict[str, IssueKrView] = {}
+    for kr, objective_title, target in rows:
+        via = None if target == issue_key else target
+        if kr.key not in found or (via is None and found[kr.key].via is not None):
+            found[kr.key] = _issue_kr(kr, objective_title, via)
+    return list(found.values())
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_krs(session: Session, site_id: int, text: str) -> list[IssueKrView]:
+    """Active KRs whose key or title contains every word of `text`, newest cycle first."""
+    words = text.split()[:8]
+    if not words:
+        return []
+    query = (
+        select(KeyResult, Objective.title)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(KeyResult.site_id == site_id, KeyResult.state == "active")
+        .order_by(Cycle.start.desc(), KeyResult.key)
+        .limit(SEARCH_LIMIT)
+    )
+    for word in words:
+        pattern = _like(word)
+        query = query.where(
+            or_(
+                KeyResult.key.ilike(pattern, escape="\\"),
+                KeyResult.title.ilike(pattern, escape="\\"),
+            )
+        )
+    return [_issue_kr(kr, title, None) for kr, title in session.execute(query).all()]

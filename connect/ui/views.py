@@ -1,0 +1,542 @@
+"""The iframe pages Atlassian loads (Confluence macro, Jira issue panel, glance, project page,
+OKR and admin pages) and the form posts those pages make (check-in, link, unlink).
+
+Authentication: Atlassian signs iframe URLs with a JWT whose `qsh` binds the exact request, so
+those routes refuse context tokens. Requests the page itself makes (forms, search) carry a
+Connect *context* token that the page was given (`qsh: context-qsh`, 15 minutes), and every
+POST also carries a CSRF token bound to (site, account, form, expiry). With `OKRLINK_DEV=1`
+only, `?dev_token=` stands in for Atlassian's JWT so the local demo opens in a plain browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
+from sqlalchemy import delete, select
+
+from connect.api import record_check_in
+from connect.context import services
+from connect.errors import (
+    AuthError,
+    BadRequest,
+    ForbiddenError,
+    NotFound,
+    OkrlinkError,
+    ValidationError,
+)
+from connect.security import tenants, verify_connect_request
+from connect.ui import panels
+from connect.ui.admin import load_admin, render_admin_page
+from connect.ui.cache import PageCache
+from connect.ui.i18n import pick_locale
+from connect.ui.render import (
+    render_checkin_page,
+    render_empty_panel,
+    render_glance_label,
+    render_issue_panel,
+    render_message_page,
+    render_panel,
+)
+from connect.ui.tokens import (
+    DEV_ACCOUNT_ID,
+    FormTokens,
+    context_token,
+    dev_token_client_key,
+)
+from sync.engine import recompute
+from sync.model import Link
+from sync.progress import STATUSES
+from sync.store import find_kr
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+blueprint = Blueprint("ui", __name__)
+
+HOST_PARAMS = ("xdm_e", "xdm_c", "cp", "cv", "lic", "loc", "lang")
+"""Atlassian's iframe parameters (all.js reads some), carried into the URLs our pages build."""
+
+ATLASSIAN_FRAME_ANCESTORS = "https://*.atlassian.net"
+CONNECT_SCRIPT_ORIGIN = "https://connect-cdn.atl-paas.net"
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}-\d{1,12}")
+TEAM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CHECKIN_PURPOSE = "check-in"
+LINK_PURPOSE = "issue-links"
+CHECKIN_FIELDS = ("value", "status", "score", "what", "why", "next", "decisions", "risks",
+                  "learnings")  # fmt: skip
+FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required"}
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+def page_cache() -> PageCache:
+    return services().extras["ui_page_cache"]
+
+
+def form_tokens() -> FormTokens:
+    return services().extras["ui_form_tokens"]
+
+
+def now() -> datetime:
+    return services().extras["jobs"].ports.clock.now()
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+def _dev_login() -> None:
+    """Accept `?dev_token=` in place of a Connect JWT, only when `OKRLINK_DEV=1`."""
+    if not services().settings.dev:
+        raise ForbiddenError(
+            "development tokens are refused unless OKRLINK_DEV=1", code="dev_token_refused"
+        )
+    client_key = dev_token_client_key(services().extras["ui_key"], request.args["dev_token"])
+    tenant = tenants().tenant(client_key) if client_key else None
+    if tenant is None or not tenant.enabled:
+        raise AuthError("invalid development token", code="dev_token_invalid")
+    g.tenant, g.site_id, g.account_id, g.claims = tenant, tenant.site_id, DEV_ACCOUNT_ID, None
+
+
+def page_auth(*, allow_context_qsh: bool) -> Callable[[F], F]:
+    """Verify the Connect JWT (or, in development, the dev token) before the view runs."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if "dev_token" in request.args:
+                _dev_login()
+            else:
+                tenant, claims = verify_connect_request(allow_context_qsh=allow_context_qsh)
+                g.tenant, g.site_id, g.account_id = tenant, tenant.site_id, claims.account_id
+                g.claims = claims
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _page_token() -> dict[str, str]:
+    """How the page authenticates its own requests: the dev token, or a fresh context JWT."""
+    if "dev_token" in request.args:
+        return {"dev_token": request.args["dev_token"]}
+    secret = tenants().secret_for(g.tenant.client_key)
+    if not secret:
+        raise AuthError("unknown or disabled installation", code="unknown_issuer")
+    return {"jwt": context_token(client_key=g.tenant.client_key, shared_secret=secret,
+                                 account_id=g.account_id)}  # fmt: skip
+
+
+def _page_url(endpoint: str, **params: str) -> str:
+    """A URL to one of our routes for the page to call, with its token and the host params."""
+    carried = {name: request.args[name] for name in HOST_PARAMS if name in request.args}
+    return url_for(endpoint, **carried, **params, **_page_token())
+
+
+def _check_csrf(purpose: str) -> None:
+    if not form_tokens().check(request.form.get("csrf_token"), site_id=g.site_id,
+                               account=g.account_id, purpose=purpose):  # fmt: skip
+        raise ForbiddenError("the form expired or did not come from this page", code="csrf")
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+def locale() -> str:
+    return pick_locale(query=request.args, accept_language=request.headers.get("Accept-Language"))
+
+
+def _frame_ancestors() -> str:
+    sources = [ATLASSIAN_FRAME_ANCESTORS]
+    tenant = g.get("tenant")
+    if tenant is not None:
+        parts = urlsplit(tenant.base_url)
+        if parts.scheme == "https" and parts.hostname:
+            origin = f"https://{parts.netloc}"
+            if origin not in sources:
+                sources.append(origin)
+    return " ".join(sources)
+
+
+def _csp(nonce: str, *, scripts: bool) -> str:
+    script = f"'nonce-{nonce}' {CONNECT_SCRIPT_ORIGIN}" if scripts else "'none'"
+    return (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src {script}; "
+        f"img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {_frame_ancestors()}"
+    )
+
+
+def html_response(
+    html: str, *, nonce: str, status: int = 200, scripts: bool = True, private: bool = True
+) -> Response:
+    """An iframe page with its CSP; `private` pages carry tokens and are never stored."""
+    response = Response(html, status=status, mimetype="text/html")
+    headers = response.headers
+    headers["Content-Security-Policy"] = _csp(nonce, scripts=scripts)
+    headers["Cache-Control"] = "no-store" if private else "private, no-cache"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Vary"] = "Accept-Language"
+    return response
+
+
+def _nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+@blueprint.errorhandler(OkrlinkError)
+def error_page(error: OkrlinkError) -> Response:
+    """Errors on these pages are shown as a page inside the iframe, not as JSON."""
+    nonce = _nonce()
+    html = render_message_page(
+        f"{error.status} {error.code.replace('_', ' ')}", error.message, locale(),
+        csp_nonce=nonce, host_script=True,
+    )  # fmt: skip
+    return html_response(html, nonce=nonce, status=error.status)
+
+
+# --- the OKR panel (Confluence macro) ------------------------------------------------------
+
+
+def _team_param(name: str) -> str:
+    team = request.args.get(name, "").strip()
+    if not TEAM_KEY.fullmatch(team):
+        raise BadRequest(f"give the team key in the {name} parameter", code="team_missing")
+    return team
+
+
+def _panel_query(team_param: str = "team") -> panels.PanelQuery:
+    return panels.PanelQuery(
+        team=_team_param(team_param),
+        cycle=request.args.get("cycle", "").strip(),
+        objective=request.args.get("objective", "").strip(),
+    )
+
+
+def _empty(query: panels.PanelQuery, lang: str, nonce: str) -> str:
+    cycle = query.cycle or panels.current_cycle_name(now().date())
+    return render_empty_panel(team=query.team, cycle=cycle, locale=lang, csp_nonce=nonce)
+
+
+def _cached_panel(*, static: bool) -> Response:
+    """The panel from the page cache, keyed by the data version; 304 on a matching ETag."""
+    query = _panel_query()
+    mode = "compact" if request.args.get("view") == "compact" else "full"
+    lang = locale()
+    today = now().date()
+    cache = page_cache()
+    with services().store.session() as session:
+        version = panels.panel_version(session, g.site_id, query, today=today)
+        key = ("panel", g.site_id, query, mode, static, lang, version)
+        etag = cache.etag_for(key)
+        if request.if_none_match.contains_weak(etag[3:-1]):
+            response = Response(status=304)
+            response.headers["ETag"] = etag
+            response.headers["Cache-Control"] = "private, no-cache"
+            return response
+
+        def render(placeholder: str) -> str:
+            view = panels.load_panel(session, g.site_id, query, today=today)
+            if view is None:
+                return _empty(query, lang, placeholder)
+            return render_panel(view, mode=mode, locale=lang, static=static,  # type: ignore[arg-type]
+                                csp_nonce=placeholder, host_script=not static)  # fmt: skip
+
+        page = cache.get_or_render(key, render)
+    nonce = _nonce()
+    response = html_response(page.with_nonce(cache.placeholder, nonce), nonce=nonce,
+                             scripts=not static, private=False)  # fmt: skip
+    response.headers["ETag"] = page.etag
+    return response
+
+
+@blueprint.get("/confluence/macro/okr-panel")
+@page_auth(allow_context_qsh=False)
+def confluence_panel() -> Response:
+    """The Confluence dynamic content macro."""
+    return _cached_panel(static=False)
+
+
+@blueprint.get("/confluence/macro/okr-panel/static")
+@page_auth(allow_context_qsh=False)
+def confluence_panel_static() -> Response:
+    """The macro's PDF / email / export rendering: the same content, no script."""
+    return _cached_panel(static=True)
+
+
+# --- the Jira project page and check-ins ---------------------------------------------------
+
+
+def _project_page(team: str, *, cycle: str = "") -> Response:
+    query = panels.PanelQuery(team=team, cycle=cycle)
+    lang = locale()
+    nonce = _nonce()
+    with services().store.session() as session:
+        view = panels.load_panel(session, g.site_id, query, today=now().date())
+    if view is None:
+        return html_response(_empty(query, lang, nonce), nonce=nonce)
+    csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
+    html = render_panel(
+        view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
+        checkin_url=_page_url("ui.check_in", projectKey=team, cycle=view.cycle), csp_nonce=nonce,
+    )  # fmt: skip
+    return html_response(html, nonce=nonce)
+
+
+@blueprint.get("/jira/project-page")
+@page_auth(allow_context_qsh=False)
+def project_page() -> Response:
+    """The Jira project page: the team's OKRs (team key = project key) with check-in forms."""
+    return _project_page(_team_param("projectKey"), cycle=request.args.get("cycle", "").strip())
+
+
+@blueprint.get("/jira/project-page/view")
+@page_auth(allow_context_qsh=True)
+def project_page_view() -> Response:
+    """The project page as the page itself reloads it (after a check-in)."""
+    return _project_page(_team_param("projectKey"), cycle=request.args.get("cycle", "").strip())
+
+
+def _form_number(raw: str, field: str, errors: dict[str, str]) -> float | None:
+    text = raw.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        errors[field] = "error.number"
+        return None
+    return value
+
+
+def parse_checkin_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The check-in form as `record_check_in` data, and the fields that are not numbers."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "value": _form_number(form.get("value", ""), "value", errors),
+        "score": _form_number(form.get("score", ""), "score", errors),
+        "status": form.get("status", "").strip() or None,
+    }
+    if data["score"] is not None and not 0 <= data["score"] <= 1:
+        errors["score"] = "error.score_range"
+    if data["status"] is not None and data["status"] not in STATUSES:
+        errors["status"] = "error.status"
+    for name in ("what", "why", "next", "decisions", "risks", "learnings"):
+        data[name] = form.get(name, "")
+    return data, errors
+
+
+def _checkin_error(error: ValidationError) -> tuple[str, str]:
+    field = error.field if error.field in CHECKIN_FIELDS else "what"
+    return field, FIELD_MESSAGES.get(field, error.message)
+
+
+@blueprint.post("/jira/check-in")
+@page_auth(allow_context_qsh=True)
+def check_in() -> Response:
+    """Record a check-in from the form; errors are shown next to their fields (422)."""
+    _check_csrf(CHECKIN_PURPOSE)
+    kr_key = request.form.get("kr", "")
+    data, errors = parse_checkin_form(request.form)
+    changed: list[int] = []
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, kr_key)
+        if kr is None:
+            raise NotFound(f"no key result {kr_key}", field="kr")
+        if not errors:
+            try:
+                record_check_in(session, kr, data, author=g.account_id)
+            except ValidationError as error:
+                field, message = _checkin_error(error)
+                errors[field] = message
+            else:
+                changed = recompute(session, g.site_id, [kr.id], now=now())
+        if errors:
+            return _checkin_page_with_errors(session, kr_key, errors)
+    if changed:
+        services().extras["jobs"].flush_outbound(g.site_id)
+    team = request.args.get("projectKey", "")
+    params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
+    if cycle := request.args.get("cycle", ""):
+        params["cycle"] = cycle
+    return redirect(_page_url("ui.project_page_view", **params), code=303)  # type: ignore[return-value]
+
+
+def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str]) -> Response:
+    where = panels.find_kr_panel(session, g.site_id, kr_key)
+    view = panels.load_panel(session, g.site_id, where, today=now().date()) if where else None
+    kr = next((k for o in (view.objectives if view else ()) for k in o.krs if k.key == kr_key),
+              None)  # fmt: skip
+    if kr is None:
+        raise NotFound(f"no key result {kr_key}", field="kr")
+    nonce = _nonce()
+    values = {name: request.form.get(name, "") for name in CHECKIN_FIELDS}
+    csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
+    carried = {n: request.args[n] for n in ("projectKey", "cycle") if n in request.args}
+    html = render_checkin_page(
+        kr, locale=locale(), csrf_token=csrf, action_url=_page_url("ui.check_in", **carried),
+        errors=errors, values=values, csp_nonce=nonce,
+    )  # fmt: skip
+    return html_response(html, nonce=nonce, status=422)
+
+
+# --- the Jira issue panel and glance ------------------------------------------------------
+
+
+def _issue_param(*names: str) -> str:
+    for name in names:
+        value = request.args.get(name, "").strip()
+        if value:
+            if not ISSUE_KEY.fullmatch(value):
+                raise BadRequest(f"{name} is not an issue key", code="issue_key")
+            return value
+    raise BadRequest("give the issue key in issueKey", code="issue_key")
+
+
+def _issue_panel(issue_key: str) -> Response:
+    lang = locale()
+    q = request.args.get("q", "").strip()
+    with services().store.session() as session:
+        krs = panels.issue_krs(session, g.site_id, issue_key)
+        results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
+    nonce = _nonce()
+    html = render_issue_panel(
+        issue_key=issue_key, krs=krs,
+        search_url=_page_url("ui.issue_panel_view", issue=issue_key),
+        link_url=_page_url("ui.issue_link"), unlink_url=_page_url("ui.issue_unlink"),
+        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                       purpose=LINK_PURPOSE),
+        locale=lang, csp_nonce=nonce, results=results, query=q,
+    )  # fmt: skip
+    return html_response(html, nonce=nonce)
+
+
+@blueprint.get("/jira/issue-panel")
+@page_auth(allow_context_qsh=False)
+def issue_panel() -> Response:
+    """The issue panel: KRs the issue contributes to (directly or via its epic), link, search."""
+    return _issue_panel(_issue_param("issueKey"))
+
+
+@blueprint.get("/jira/issue-panel/view")
+@page_auth(allow_context_qsh=True)
+def issue_panel_view() -> Response:
+    """The issue panel as the page itself reloads it (search, after link or unlink)."""
+    return _issue_panel(_issue_param("issue", "issueKey"))
+
+
+@blueprint.get("/jira/issue-glance")
+@page_auth(allow_context_qsh=False)
+def issue_glance() -> Response:
+    """The glance's panel (the issue panel), or with `format=json` the glance label."""
+    issue_key = _issue_param("issueKey")
+    if request.args.get("format") == "json":
+        with services().store.session() as session:
+            krs = panels.issue_krs(session, g.site_id, issue_key)
+        response = jsonify(render_glance_label(krs, locale=locale()))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return _issue_panel(issue_key)
+
+
+def _link_form() -> tuple[str, str]:
+    _check_csrf(LINK_PURPOSE)
+    issue, kr_key = request.form.get("issue", "").strip(), request.form.get("kr", "").strip()
+    if not ISSUE_KEY.fullmatch(issue):
+        raise ValidationError("not an issue key", field="issue")
+    return issue, kr_key
+
+
+def _after_link(session: Any, kr_id: int) -> bool:
+    return bool(recompute(session, g.site_id, [kr_id], now=now()))
+
+
+@blueprint.post("/jira/issue-panel/link")
+@page_auth(allow_context_qsh=True)
+def issue_link() -> Response:
+    """Link the issue to a KR (source `panel`); progress is recomputed at once."""
+    issue, kr_key = _link_form()
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, kr_key)
+        if kr is None:
+            raise NotFound(f"no key result {kr_key}", field="kr")
+        exists = session.scalar(
+            select(Link.id).where(Link.kr_id == kr.id, Link.target_kind == "jira",
+                                  Link.target_key == issue, Link.source == "panel")
+        )
+        if not exists:
+            session.add(Link(site_id=g.site_id, kr_id=kr.id, target_kind="jira",
+                             target_key=issue, source="panel"))  # fmt: skip
+            session.flush()
+            hook = services().extras.get("on_link")
+            if hook is not None:
+                hook(session, g.site_id, kr, "jira", issue)
+        changed = _after_link(session, kr.id)
+    if changed:
+        services().extras["jobs"].flush_outbound(g.site_id)
+    return redirect(_page_url("ui.issue_panel_view", issue=issue), code=303)  # type: ignore[return-value]
+
+
+@blueprint.post("/jira/issue-panel/unlink")
+@page_auth(allow_context_qsh=True)
+def issue_unlink() -> Response:
+    """Remove the issue's direct links to a KR; progress is recomputed at once."""
+    issue, kr_key = _link_form()
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, kr_key)
+        if kr is None:
+            raise NotFound(f"no key result {kr_key}", field="kr")
+        session.execute(
+            delete(Link).where(Link.site_id == g.site_id, Link.kr_id == kr.id,
+                               Link.target_kind == "jira", Link.target_key == issue)
+        )
+        changed = _after_link(session, kr.id)
+    if changed:
+        services().extras["jobs"].flush_outbound(g.site_id)
+    return redirect(_page_url("ui.issue_panel_view", issue=issue), code=303)  # type: ignore[return-value]
+
+
+# --- general and admin pages ---------------------------------------------------------------
+
+
+@blueprint.get("/jira/okrs")
+@page_auth(allow_context_qsh=False)
+def okrs_page() -> Response:
+    """The Jira general page: one team's OKRs (`team`, else the first team of the cycle)."""
+    lang = locale()
+    nonce = _nonce()
+    cycle = request.args.get("cycle", "").strip()
+    today = now().date()
+    with services().store.session() as session:
+        team = request.args.get("team", "").strip() or panels.first_team(
+            session, g.site_id, cycle=cycle, today=today
+        )
+        query = panels.PanelQuery(team=team or "", cycle=cycle)
+        view = panels.load_panel(session, g.site_id, query, today=today) if team else None
+    if view is None:
+        return html_response(_empty(query, lang, nonce), nonce=nonce)
+    html = render_panel(view, mode="full", locale=lang, csp_nonce=nonce)
+    return html_response(html, nonce=nonce)
+
+
+@blueprint.get("/jira/admin")
+@page_auth(allow_context_qsh=False)
+def admin_page() -> Response:
+    """The Jira admin page: this site's installations and mapped GitHub installations."""
+    with services().store.session() as session:
+        installations, github = load_admin(session, g.site_id)
+    nonce = _nonce()
+    html = render_admin_page(installations=installations, github=github, locale=locale(),
+                             csp_nonce=nonce)  # fmt: skip
+    return html_response(html, nonce=nonce)
