@@ -24,6 +24,15 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = Store.connect(settings.resolved_database_url)
+    try:
+        _wire(app, settings, store, ports)
+    except BaseException:
+        store.dispose()  # a half-built app must not leak its connections
+        raise
+    return app
+
+
+def _wire(app: Flask, settings: Settings, store: Store, ports: Ports | None) -> None:
     store.migrate()
     queue = make_queue(settings.resolved_queue_url, immediate=settings.queue_immediate)
     jobs = Jobs(huey=queue, store=store, ports=ports or Ports())
@@ -38,7 +47,6 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
 
     connect.init_app(app)
     integrations.init_app(app)
-    return app
 
 
 def register_error_handlers(app: Flask) -> None:
