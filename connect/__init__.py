@@ -25,3 +25,4 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     lifecycle.init_app(app)
     app.register_blueprint(descriptors.blueprint)
+    from connect.ui.wiring import init_ui; init_ui(app)  # noqa: E702, I001
