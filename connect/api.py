@@ -608,23 +608,22 @@ def import_file() -> Response:
     """Import an OKR file (YAML body); the same file twice changes nothing."""
     text = request.get_data(as_text=True)
     try:
-        okrs = okrfile.parse(text, source="request")
+        teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": []}
     with services().store.session() as session:
-        try:
-            report = import_team_okrs(session, g.site_id, okrs)
-        except ImportRefused as exc:
-            raise ValidationError(str(exc), field="body") from exc
-        _refresh(session, sorted(report.changed_kr_ids))
-        return jsonify(
-            {
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "warnings": [f.message for f in report.findings],
-            }
-        )
+        for okrs in teams:
+            try:
+                report = import_team_okrs(session, g.site_id, okrs)
+            except ImportRefused as exc:
+                raise ValidationError(str(exc), field="body") from exc
+            _refresh(session, sorted(report.changed_kr_ids))
+            totals["created"] += report.created
+            totals["updated"] += report.updated
+            totals["unchanged"] += report.unchanged
+            totals["warnings"] += [f.message for f in report.findings]
+    return jsonify(totals)
 
 
 @blueprint.get("/export")
@@ -633,7 +632,7 @@ def export_file() -> Response:
         teams = export_team_okrs(
             session, g.site_id, team=request.args.get("team"), cycle=request.args.get("cycle")
         )
-    text = "---\n".join(okrfile.dump(team) for team in teams)
+    text = okrfile.dump_all(teams)
     return Response(text, mimetype="application/yaml")
 
 

@@ -22,7 +22,10 @@ EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "examples" / "platform.okr.
 def _app() -> Flask:
     from connect.app import create_app
 
-    return create_app()
+    app = create_app()
+    # The command's connections close with it (not at garbage collection).
+    click.get_current_context().call_on_close(app.extensions["okrlink"].store.dispose)
+    return app
 
 
 def print_findings(path: str, findings: list[Finding]) -> None:
@@ -98,7 +101,7 @@ def export(site: str | None, team: str | None, cycle: str | None) -> None:
             teams = export_team_okrs(session, find_site(session, site).id, team=team, cycle=cycle)
     except SiteNotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo("---\n".join(okrfile.dump(t) for t in teams), nl=False)
+    click.echo(okrfile.dump_all(teams), nl=False)
 
 
 @main.command()
@@ -202,6 +205,11 @@ def tenants_purge(client_key: str, yes: bool) -> None:
         if not purge(session, client_key):
             raise click.ClickException(f"no installation {client_key}")
     click.echo(f"purged {client_key}")
+
+
+from integrations.github.cli import github as _github  # noqa: E402
+
+main.add_command(_github)
 
 
 if __name__ == "__main__":  # pragma: no cover
