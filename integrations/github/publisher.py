@@ -1,0 +1,151 @@
+"""The "check_run" write-back: render a PR's KR impact and publish it through the Checks port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrations.github.checks import LINKED_CONCLUSIONS, KrImpact, render_check_run
+from integrations.github.client import GitHubApp
+from integrations.github.errors import GitHubError, NotFound, RateLimited, Unavailable
+from sync.checks_plan import Impact, impacts_for
+from sync.github_apply import CHECK_RUN
+from sync.jobs import Ports
+from sync.model import GitHubInstallation, Installation, Outbound, PullRequest
+from sync.ports import TransientError
+
+log = logging.getLogger(__name__)
+
+CHECK_RUN_KIND = CHECK_RUN
+# The Jira general page that shows the team's OKRs (descriptors/jira.json `generalPages`).
+OKR_PAGE_MODULE = "okr-general-page"
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySettings:
+    """Per-repository choices: the conclusion of a linked run, and the "how to link" run."""
+
+    conclusion: str = "neutral"
+    no_kr_message: bool = True
+
+
+def repository_settings(settings: Mapping[str, Any] | None, repo: str) -> RepositorySettings:
+    """Settings for `repo`: installation-wide values, overridden by `repositories[repo]`.
+
+    Stored in `GitHubInstallation.settings` as
+    `{"conclusion": ..., "no_kr_message": ..., "repositories": {"owner/repo": {...}}}`.
+    """
+    settings = settings or {}
+    merged = {k: v for k, v in settings.items() if k != "repositories"}
+    merged.update((settings.get("repositories") or {}).get(repo) or {})
+    conclusion = merged.get("conclusion", "neutral")
+    if conclusion not in LINKED_CONCLUSIONS:
+        conclusion = "neutral"
+    return RepositorySettings(
+        conclusion=conclusion, no_kr_message=merged.get("no_kr_message", True) is not False
+    )
+
+
+class GitHubChecks:
+    """The Checks port on GitHub: create or update check runs as the app's installation."""
+
+    def __init__(self, app: GitHubApp) -> None:
+        self.app = app
+
+    def publish(self, *, installation_id: int, repo: str, head_sha: str,
+                body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
+        """Create or update the run; a rate limit or an outage is a TransientError."""
+        try:
+            try:
+                return self.app.create_or_update_check_run(
+                    installation_id=installation_id, repo=repo, head_sha=head_sha, body=body,
+                    check_run_id=check_run_id,
+                )  # fmt: skip
+            except NotFound:
+                if check_run_id is None:
+                    raise
+                # The run we knew is gone (deleted suite, force-push): start a new one.
+                return self.app.create_or_update_check_run(
+                    installation_id=installation_id, repo=repo, head_sha=head_sha, body=body
+                )
+        except RateLimited as exc:
+            raise TransientError(exc.message, retry_after=exc.retry_after) from exc
+        except Unavailable as exc:
+            raise TransientError(exc.message) from exc
+
+
+def okr_page_url(session: Session, site_id: int, *, app_key: str) -> str | None:
+    """The site's OKR page in Jira (our general page), when Jira has okrlink installed."""
+    base_url = session.scalar(
+        select(Installation.base_url)
+        .where(
+            Installation.site_id == site_id,
+            Installation.product == "jira",
+            Installation.enabled.is_(True),
+            Installation.uninstalled_at.is_(None),
+        )
+        .order_by(Installation.id)
+        .limit(1)
+    )
+    if not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/plugins/servlet/ac/{app_key}/{OKR_PAGE_MODULE}"
+
+
+def _kr_impact(impact: Impact) -> KrImpact:
+    return KrImpact(
+        key=impact.key, title=impact.title, objective_title=impact.objective_title,
+        progress_now=impact.progress_now, progress_if_done=impact.progress_if_done,
+        status=impact.status, owner=impact.owner,
+    )  # fmt: skip
+
+
+class CheckRunWriter:
+    """Writes the "check_run" outbound rows: one per PR ref, however many KRs changed."""
+
+    def __init__(self, *, app_key: str) -> None:
+        self.app_key = app_key
+
+    def __call__(self, session: Session, outbound: Outbound, ports: Ports) -> None:
+        pulls = session.scalars(
+            select(PullRequest).where(
+                PullRequest.site_id == outbound.site_id, PullRequest.ref == outbound.target
+            )
+        ).all()
+        for pull in pulls:
+            self.publish(session, pull, ports)
+
+    def publish(self, session: Session, pull: PullRequest, ports: Ports) -> None:
+        """Render and publish one PR's run; closed PRs and gone installations are left alone."""
+        if pull.state != "open" or pull.site_id is None or not pull.head_sha:
+            return
+        installation = session.get(GitHubInstallation, pull.installation_id)
+        if installation is None or installation.deleted or installation.suspended:
+            return
+        if ports.checks is None:
+            log.warning("check run for %s skipped: the GitHub App is not configured", pull.ref)
+            return
+        choice = repository_settings(installation.settings, pull.repo)
+        impacts = [_kr_impact(i) for i in impacts_for(session, pull.site_id, pull)]
+        page = okr_page_url(session, pull.site_id, app_key=self.app_key)
+        body = render_check_run(
+            impacts=impacts, okr_page_url=page, conclusion_when_linked=choice.conclusion,
+            # A run already on this commit is corrected even when the repository asks for none.
+            no_kr_message=choice.no_kr_message or pull.check_run_id is not None,
+        )  # fmt: skip
+        if body is None:
+            return
+        try:
+            pull.check_run_id = ports.checks.publish(
+                installation_id=pull.installation_id, repo=pull.repo, head_sha=pull.head_sha,
+                body=body, check_run_id=pull.check_run_id,
+            )  # fmt: skip
+        except GitHubError as exc:
+            # Refused for good (no access, unknown commit, repository removed): retrying the
+            # same request cannot help; the next PR or KR change queues a fresh attempt.
+            log.warning("check run for %s not published: %s", pull.ref, exc)
