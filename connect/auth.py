@@ -204,10 +204,11 @@ class ConnectClaims:
     claims: Mapping[str, Any]
 
 
-def token_from_request(
-    *, authorization: str | None, query: Mapping[str, Sequence[str]]
-) -> str | None:
-    """The JWT of a request: ``Authorization: JWT <token>`` first, else the ``jwt`` parameter."""
+def token_from_request(*, authorization: str | None, query: Query) -> str | None:
+    """The JWT of a request: ``Authorization: JWT <token>`` first, else the ``jwt`` parameter.
+
+    ``query`` is a raw query string or a mapping (MultiDict) of decoded values.
+    """
     if authorization:
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "jwt" and credentials.strip():
