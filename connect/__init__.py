@@ -26,3 +26,4 @@ def init_app(app: Flask) -> None:
     lifecycle.init_app(app)
     app.register_blueprint(descriptors.blueprint)
     from connect.ui.wiring import init_ui; init_ui(app)  # noqa: E702, I001
+    from connect.forge_wiring import init_forge; init_forge(app)  # noqa: E702, I001
