@@ -83,7 +83,7 @@ def big_team(team: str = "PLAT", *, objectives: int = 3, krs: int = 5,
                 title=f"Objective {o} of {team}",
                 key_results=tuple(
                     KeyResultSpec(key=f"{team}-{o}.{k}", title=f"Raise measure {k} from 0 to 100",
-                                  baseline=0, target=100, unit="%", owner="Owner")  # fmt: skip
+                                  baseline=0, target=100, unit="%", owner="Owner")
                     for k in range(1, krs + 1)
                 ),
             )
