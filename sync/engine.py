@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync import progress as core
@@ -65,14 +65,13 @@ def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core
     )
     if not keys:
         return []
+    columns = (WorkItem.key, WorkItem.status_category, WorkItem.story_points, WorkItem.parent_key)
+    live = (WorkItem.site_id == site_id, WorkItem.deleted.is_(False))
+    # Two indexed lookups (by key, by parent) rather than one OR, which would scan the table.
     rows = session.execute(
-        select(
-            WorkItem.key, WorkItem.status_category, WorkItem.story_points, WorkItem.parent_key
-        ).where(
-            WorkItem.site_id == site_id,
-            WorkItem.deleted.is_(False),
-            or_(WorkItem.key.in_(keys), WorkItem.parent_key.in_(keys)),
-        )
+        select(*columns)
+        .where(*live, WorkItem.key.in_(keys))
+        .union_all(select(*columns).where(*live, WorkItem.parent_key.in_(keys)))
     ).all()
     parents_with_children = {parent for _k, _s, _p, parent in rows if parent in keys}
     return [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.model import InboxEvent, utcnow
-from sync.upsert import insert_ignore
+from sync.upsert import dialect_insert
 
 
 def record_event(
@@ -23,26 +23,28 @@ def record_event(
 ) -> int | None:
     """Store the event unless this delivery was seen; returns its row id, None for a duplicate.
 
-    A duplicate of a delivery whose first attempt failed is handed back for another try.
+    One statement in the common case (`INSERT .. ON CONFLICT DO NOTHING RETURNING id`). A
+    duplicate of a delivery whose first attempt failed is handed back for another try.
     """
-    inserted = insert_ignore(
-        session,
-        InboxEvent,
-        [
-            {
-                "source": source,
-                "scope": scope,
-                "delivery_id": delivery_id,
-                "site_id": site_id,
-                "event": event,
-                "payload": payload,
-                "state": "pending",
-                "attempts": 0,
-                "received_at": utcnow(),
-            }
-        ],
-        ("source", "scope", "delivery_id"),
+    statement = (
+        dialect_insert(session)(InboxEvent)
+        .values(
+            source=source,
+            scope=scope,
+            delivery_id=delivery_id,
+            site_id=site_id,
+            event=event,
+            payload=payload,
+            state="pending",
+            attempts=0,
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["source", "scope", "delivery_id"])
+        .returning(InboxEvent.id)
     )
+    inserted = session.execute(statement).scalar_one_or_none()
+    if inserted is not None:
+        return inserted
     row_id, state = session.execute(
         select(InboxEvent.id, InboxEvent.state).where(
             InboxEvent.source == source,
@@ -50,13 +52,11 @@ def record_event(
             InboxEvent.delivery_id == delivery_id,
         )
     ).one()
-    if inserted:
-        return row_id
-    if state == "failed":
-        session.execute(
-            InboxEvent.__table__.update()
-            .where(InboxEvent.id == row_id)
-            .values(state="pending", attempts=0, error=None)
-        )
-        return row_id
-    return None
+    if state != "failed":
+        return None
+    session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id == row_id)
+        .values(state="pending", attempts=0, error=None)
+    )
+    return row_id

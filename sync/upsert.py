@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,17 +11,18 @@ from sqlalchemy.orm import Session
 from sync.model import Base
 
 
+def dialect_insert(session: Session) -> Callable[..., Any]:
+    """The INSERT construct of the session's database, which knows ON CONFLICT."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def insert_ignore(
     session: Session,
     model: type[Base],
     rows: Sequence[dict[str, Any]],
     unique: Sequence[str],
-) -> int:
-    """Insert rows, skipping any whose unique key exists; returns how many were inserted."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(unique))
-    result = session.execute(statement)
-    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+) -> None:
+    """Insert rows, skipping any whose unique key exists already."""
+    if rows:
+        statement = dialect_insert(session)(model).values(list(rows))
+        session.execute(statement.on_conflict_do_nothing(index_elements=list(unique)))
