@@ -163,8 +163,16 @@ def _seed_check_ins(app: Flask, site_id: int, *, start: datetime, now: datetime)
                 recompute(session, site_id, [kr.id], now=at)
 
 
-def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker) -> list[str]:
-    """Replay the event stream through the webhook routes (or the inbox); returns notes."""
+def _events() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stream split in two: issues created at the cycle start, then everything after."""
+    events = [json.loads(line) for line in EVENTS_FILE.read_text(encoding="utf-8").splitlines()]
+    created = [e for e in events if e["payload"].get("webhookEvent") == "jira:issue_created"]
+    return created, [e for e in events if e not in created]
+
+
+def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker,
+            events: list[dict[str, Any]]) -> list[str]:  # fmt: skip
+    """Replay events through the webhook routes (or the inbox); returns notes."""
     services = app.extensions["okrlink"]
     routes = {rule.rule for rule in app.url_map.iter_rules()}
     client = app.test_client()
@@ -173,8 +181,7 @@ def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker) ->
     if GITHUB_WEBHOOK in routes and not github_secret:
         github_secret = secrets.token_hex(16)
         services.settings = services.settings.replace(github_webhook_secret=github_secret)
-    for line in EVENTS_FILE.read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
+    for event in events:
         payload, delivery = event["payload"], event["delivery"]
         if event["source"] == "jira":
             tracker.issues[payload["issue"]["key"]] = payload["issue"]
@@ -190,7 +197,7 @@ def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker) ->
             continue
         _record(app, site_id, event)
         notes.append(f"{event['source']} events went to the inbox (no webhook route)")
-    return sorted(set(notes))
+    return notes
 
 
 def _map_github(app: Flask, installation_id: int, site_id: int) -> None:
@@ -246,18 +253,21 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
     okrs = okrfile.load(EXAMPLE_FILE)
     now = jobs.ports.clock.now()
     site_id, jira_secret = _demo_installations(app)
+    start = datetime.combine(okrs.cycle.start, datetime.min.time(), tzinfo=now.tzinfo)
+    created, later = _events()
     with _inline_jobs(app):
+        # The epic and its stories exist when the cycle starts; the OKRs are set that day.
+        notes = _replay(app, site_id, jira_secret, tracker, created)
         with services.store.session() as session:
             report = import_team_okrs(session, site_id, okrs)
-            recompute(session, site_id, report.changed_kr_ids, now=now)
-        start = datetime.combine(okrs.cycle.start, datetime.min.time(), tzinfo=now.tzinfo)
+            recompute(session, site_id, report.changed_kr_ids, now=min(start, now))
         _seed_check_ins(app, site_id, start=start, now=now)
-        notes = _replay(app, site_id, jira_secret, tracker)
+        notes += _replay(app, site_id, jira_secret, tracker, later)
         with services.store.session() as session:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)
     urls = demo_urls(app, base=base, cycle=okrs.cycle.name)
-    for number, note in enumerate(notes, start=1):
+    for number, note in enumerate(sorted(set(notes)), start=1):
         urls[f"Note {number}"] = note
     if not services.settings.dev:
         urls["Note"] = "development tokens are refused: start with OKRLINK_DEV=1 to open these"
