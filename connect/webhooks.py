@@ -57,6 +57,11 @@ class AppAccounts:
             self._cache[client_key] = (account, time.monotonic())
         return account
 
+    def forget(self, client_key: str) -> None:
+        """Drop the cached account (call when an installation's app account is learnt)."""
+        with self._lock:
+            self._cache.pop(client_key, None)
+
 
 def delivery_id(raw: bytes, header: str | None, timestamp_ms: int | None) -> str:
     """Jira's delivery id; without one, a hash of the body and its timestamp.
@@ -70,8 +75,13 @@ def delivery_id(raw: bytes, header: str | None, timestamp_ms: int | None) -> str
     return f"sha256:{digest}"
 
 
-def is_echo(*, actor: str | None, app_account: str | None, changed: Collection[str],
-            own_properties: Collection[str]) -> bool:  # fmt: skip
+def is_echo(
+    *,
+    actor: str | None,
+    app_account: str | None,
+    changed: Collection[str],
+    own_properties: Collection[str],
+) -> bool:
     """True for events we caused: made by our app account, or touching only our properties."""
     if app_account and actor == app_account:
         return True
@@ -97,9 +107,14 @@ def _retry_failed(row: dict[str, Any]) -> int | None:
     """A redelivery of a delivery that failed for good is handed back for another try."""
     with services().store.session() as session:
         return record_event(
-            session, source=row["source"], scope=row["scope"], delivery_id=row["delivery_id"],
-            site_id=row["site_id"], event=row["event"], payload=row["payload"],
-        )  # fmt: skip
+            session,
+            source=row["source"],
+            scope=row["scope"],
+            delivery_id=row["delivery_id"],
+            site_id=row["site_id"],
+            event=row["event"],
+            payload=row["payload"],
+        )
 
 
 @blueprint.post("/webhooks/jira")
@@ -116,19 +131,28 @@ def jira_webhook() -> tuple[Response, int]:
     extras = services().extras
     head = envelope(payload)
     app_account = extras["jira_app_accounts"].get(g.tenant.client_key)
-    if is_echo(actor=head.actor, app_account=app_account, changed=head.changed_fields,
-               own_properties=extras["jira_own_properties"]):  # fmt: skip
+    if is_echo(
+        actor=head.actor,
+        app_account=app_account,
+        changed=head.changed_fields,
+        own_properties=extras["jira_own_properties"],
+    ):
         return jsonify({"status": "ignored", "reason": "echo"}), 200
     try:
         event = parse_webhook(payload, fields=extras.get("jira_field_map", FieldMap()))
     except JiraPayloadError as exc:
         raise BadRequest(str(exc), code="malformed_event") from exc
     row = {
-        "source": "jira", "scope": g.tenant.client_key,
+        "source": "jira",
+        "scope": g.tenant.client_key,
         "delivery_id": delivery_id(raw, request.headers.get(DELIVERY_HEADER), head.timestamp_ms),
-        "site_id": g.tenant.site_id, "event": EVENT_NAME, "payload": event.as_dict(),
-        "state": "pending", "attempts": 0, "received_at": utcnow(),
-    }  # fmt: skip
+        "site_id": g.tenant.site_id,
+        "event": EVENT_NAME,
+        "payload": event.as_dict(),
+        "state": "pending",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
     row_id = _insert_event(row)
     if row_id is None:
         row_id = _retry_failed(row)
@@ -141,4 +165,3 @@ def jira_webhook() -> tuple[Response, int]:
 def own_property_keys(app_key: str) -> frozenset[str]:
     """The changelog field ids our own writes could show up as."""
     return frozenset({ISSUE_PROPERTY_KEY, glance_status_property_key(app_key)})
-

@@ -92,8 +92,11 @@ class JiraTracker:
         tenant, secret = found
         adapter = RetryAfterAdapter(max_attempts=2, max_retry_after=INLINE_RETRY_SECONDS)
         jira = jira_client(
-            base_url=tenant.base_url, app_key=self.app_key, shared_secret=secret or "",
-            session=requests.Session(), adapter=adapter,
+            base_url=tenant.base_url,
+            app_key=self.app_key,
+            shared_secret=secret or "",
+            session=requests.Session(),
+            adapter=adapter,
         )
         with self._lock:
             self._clients[site_id] = _Client(jira, time.monotonic())

@@ -76,24 +76,38 @@ class JiraSync:
             return []
         with self.jobs.store.session() as session:
             now = self.jobs.ports.clock.now()
-            touched = refresh_linked_issues(session, site_id, keys, tracker=tracker,
-                                            parse=self.parse, fields=self.fields, now=now)
+            touched = refresh_linked_issues(
+                session,
+                site_id,
+                keys,
+                tracker=tracker,
+                parse=self.parse,
+                fields=self.fields,
+                now=now,
+            )
             changed = recompute(session, site_id, touched, now=now)
         if changed:
             self.jobs.flush_outbound(site_id)
         return changed
 
-    def on_link(self, session: Session, site_id: int, kr: KeyResult, kind: str,
-                target: str) -> None:  # fmt: skip
+    def on_link(
+        self, session: Session, site_id: int, kr: KeyResult, kind: str, target: str
+    ) -> None:
         """At link time, fetch the linked issue and an epic's children (else retry queued)."""
         tracker = self.jobs.ports.tracker
         if kind != "jira" or tracker is None:
             return
         try:
             with session.begin_nested():
-                refresh_linked_issues(session, site_id, [target], tracker=tracker,
-                                      parse=self.parse, fields=self.fields,
-                                      now=self.jobs.ports.clock.now())  # fmt: skip
+                refresh_linked_issues(
+                    session,
+                    site_id,
+                    [target],
+                    tracker=tracker,
+                    parse=self.parse,
+                    fields=self.fields,
+                    now=self.jobs.ports.clock.now(),
+                )
         except (TransientError, AtlassianApiError) as exc:
             log.info("fetching %s at link time failed (%s); queued for later", target, exc)
             self.refresh_later(site_id, [target])

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import drop_outbound, krs_linked_to
-from sync.model import Cycle, InboxEvent, KeyResult, Link, WorkItem
+from sync.model import Cycle, InboxEvent, KeyResult, Link, Outbound, WorkItem, utcnow
 from sync.upsert import insert_ignore
 
 EVENT_NAME = "jira_issue"
@@ -60,15 +60,19 @@ class IssueEvent:
         """The event stored by `as_dict`."""
         labels = data.get("labels")
         return cls(
-            key=data["key"], updated_at=datetime.fromisoformat(data["updated_at"]),
-            issue_id=data.get("issue_id"), issue_type=data.get("issue_type") or "",
+            key=data["key"],
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            issue_id=data.get("issue_id"),
+            issue_type=data.get("issue_type") or "",
             status_category=data.get("status_category") or "new",
-            parent_key=data.get("parent_key"), story_points=data.get("story_points"),
+            parent_key=data.get("parent_key"),
+            story_points=data.get("story_points"),
             summary=data.get("summary") or "",
             labels=tuple(labels) if labels is not None else None,
-            old_key=data.get("old_key"), deleted=bool(data.get("deleted")),
+            old_key=data.get("old_key"),
+            deleted=bool(data.get("deleted")),
             actor=data.get("actor"),
-        )  # fmt: skip
+        )
 
 
 def kr_keys_from_labels(labels: Iterable[str]) -> set[str]:
@@ -81,11 +85,12 @@ def kr_keys_from_labels(labels: Iterable[str]) -> set[str]:
     return keys
 
 
-def handle_jira_issue(session: Session, row: InboxEvent, _ports: object) -> set[int]:
+def handle_jira_issue(session: Session, row: InboxEvent, ports: Any) -> set[int]:
     """Inbox handler for `jira_issue` rows: returns the ids of the KRs the change may move."""
     if row.site_id is None:
         return set()
-    return apply_issue_event(session, row.site_id, IssueEvent.from_dict(row.payload))
+    event = IssueEvent.from_dict(row.payload)
+    return apply_issue_event(session, row.site_id, event, now=ports.clock.now())
 
 
 def _find_item(session: Session, site_id: int, event: IssueEvent) -> WorkItem | None:
@@ -105,8 +110,14 @@ def _find_item(session: Session, site_id: int, event: IssueEvent) -> WorkItem | 
     return None
 
 
-def apply_issue_event(session: Session, site_id: int, event: IssueEvent) -> set[int]:
-    """Upsert the work item unless the event is older than it; returns the KRs touched."""
+def apply_issue_event(
+    session: Session, site_id: int, event: IssueEvent, *, now: datetime | None = None
+) -> set[int]:
+    """Upsert the work item unless the event is older than it; returns the KRs touched.
+
+    `now` dates the property writes planned when the issue's own links change.
+    """
+    now = now or utcnow()
     item = _find_item(session, site_id, event)
     if item is not None and item.updated_at is not None and event.updated_at < item.updated_at:
         return set()
@@ -118,7 +129,7 @@ def apply_issue_event(session: Session, site_id: int, event: IssueEvent) -> set[
     else:
         keys |= {item.key, item.parent_key} - {None}  # type: ignore[arg-type]
         if item.key != event.key:
-            before |= _rename(session, site_id, item, event.key)
+            before |= _rename(session, site_id, item, event.key, now=now)
     if event.deleted:
         item.deleted = True
         item.updated_at = event.updated_at
@@ -136,13 +147,18 @@ def apply_issue_event(session: Session, site_id: int, event: IssueEvent) -> set[
         item.deleted = False
         if event.labels is not None:
             item.labels = list(event.labels)
-            before |= sync_label_links(session, site_id, event.key, event.labels)
+            relinked = sync_label_links(session, site_id, event.key, event.labels)
+            if relinked:
+                plan_property_write(session, site_id, event.key, now=now)
+            before |= relinked
     session.flush()
     keys |= {event.parent_key} - {None}  # type: ignore[arg-type]
     return before | krs_linked_to(session, site_id, keys)
 
 
-def _rename(session: Session, site_id: int, item: WorkItem, new_key: str) -> set[int]:
+def _rename(
+    session: Session, site_id: int, item: WorkItem, new_key: str, *, now: datetime
+) -> set[int]:
     """An issue moved project: its links, its children and its pending write follow the key."""
     old_key = item.key
     clash = session.scalar(
@@ -153,14 +169,17 @@ def _rename(session: Session, site_id: int, item: WorkItem, new_key: str) -> set
         session.flush()
     touched = krs_linked_to(session, site_id, {old_key})
     links = session.scalars(
-        select(Link).where(Link.site_id == site_id, Link.target_kind == "jira",
-                           Link.target_key == old_key)
+        select(Link).where(
+            Link.site_id == site_id, Link.target_kind == "jira", Link.target_key == old_key
+        )
     ).all()
     for link in links:
         duplicate = session.scalar(
             select(Link.id).where(
-                Link.kr_id == link.kr_id, Link.target_kind == "jira",
-                Link.target_key == new_key, Link.source == link.source,
+                Link.kr_id == link.kr_id,
+                Link.target_kind == "jira",
+                Link.target_key == new_key,
+                Link.source == link.source,
             )
         )
         if duplicate is None:
@@ -175,7 +194,27 @@ def _rename(session: Session, site_id: int, item: WorkItem, new_key: str) -> set
     drop_outbound(session, site_id, "issue_property", old_key)
     item.key = new_key
     session.flush()
+    if touched:
+        plan_property_write(session, site_id, new_key, now=now)
     return touched
+
+
+def plan_property_write(session: Session, site_id: int, issue_key: str, *, now: datetime) -> None:
+    """Queue a property write for an issue whose links changed (the KRs it shows changed)."""
+    insert_ignore(
+        session,
+        Outbound,
+        [
+            {
+                "site_id": site_id,
+                "kind": "issue_property",
+                "target": issue_key,
+                "due_at": now,
+                "attempts": 0,
+            }
+        ],
+        ("site_id", "kind", "target"),
+    )
 
 
 def sync_label_links(
@@ -186,8 +225,10 @@ def sync_label_links(
     have = set(
         session.scalars(
             select(Link.kr_id).where(
-                Link.site_id == site_id, Link.target_kind == "jira",
-                Link.target_key == issue_key, Link.source == LABEL_SOURCE,
+                Link.site_id == site_id,
+                Link.target_kind == "jira",
+                Link.target_key == issue_key,
+                Link.source == LABEL_SOURCE,
             )
         )
     )
@@ -195,15 +236,26 @@ def sync_label_links(
     if gone:
         session.execute(
             delete(Link).where(
-                Link.site_id == site_id, Link.target_kind == "jira",
-                Link.target_key == issue_key, Link.source == LABEL_SOURCE, Link.kr_id.in_(gone),
+                Link.site_id == site_id,
+                Link.target_kind == "jira",
+                Link.target_key == issue_key,
+                Link.source == LABEL_SOURCE,
+                Link.kr_id.in_(gone),
             )
         )
     insert_ignore(
         session,
         Link,
-        [{"site_id": site_id, "kr_id": kr_id, "target_kind": "jira", "target_key": issue_key,
-          "source": LABEL_SOURCE} for kr_id in sorted(wanted - have)],
+        [
+            {
+                "site_id": site_id,
+                "kr_id": kr_id,
+                "target_kind": "jira",
+                "target_key": issue_key,
+                "source": LABEL_SOURCE,
+            }
+            for kr_id in sorted(wanted - have)
+        ],
         ("kr_id", "target_kind", "target_key", "source"),
     )
     return gone | (wanted - have)

@@ -51,11 +51,16 @@ def linked_issues_jql(keys: Collection[str], *, since: timedelta | None = None) 
 
 def _chunks(keys: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(keys), size):
-        yield list(keys[start:start + size])
+        yield list(keys[start : start + size])
 
 
 def apply_issues(
-    session: Session, site_id: int, issues: Iterable[Mapping[str, Any]], *, parse: IssueParser
+    session: Session,
+    site_id: int,
+    issues: Iterable[Mapping[str, Any]],
+    *,
+    parse: IssueParser,
+    now: datetime,
 ) -> set[int]:
     """Apply fetched issues as events; returns the KRs touched."""
     touched: set[int] = set()
@@ -65,14 +70,20 @@ def apply_issues(
         except ValueError as exc:
             log.warning("skipped an unreadable issue from the tracker: %s", exc)
             continue
-        touched |= apply_issue_event(session, site_id, event)
+        touched |= apply_issue_event(session, site_id, event, now=now)
     return touched
 
 
 def refresh_linked_issues(
-    session: Session, site_id: int, keys: Collection[str], *, tracker: Tracker,
-    parse: IssueParser, fields: Sequence[str], now: datetime,
-) -> set[int]:  # fmt: skip
+    session: Session,
+    site_id: int,
+    keys: Collection[str],
+    *,
+    tracker: Tracker,
+    parse: IssueParser,
+    fields: Sequence[str],
+    now: datetime,
+) -> set[int]:
     """Fetch linked issues and their children (`parent = KEY`) now; returns the KRs touched.
 
     Called when a link is made (panel, API, OKR file import); webhooks keep them current after.
@@ -84,12 +95,13 @@ def refresh_linked_issues(
         if issue is None:
             touched |= _mark_gone(session, site_id, key, now=now)
             continue
-        touched |= apply_issues(session, site_id, [issue], parse=parse)
+        touched |= apply_issues(session, site_id, [issue], parse=parse, now=now)
         found.append(str(issue.get("key") or key))
     for chunk in _chunks(found, CHUNK):
         jql = f"parent in ({quoted_keys(chunk)}) ORDER BY updated ASC"
-        touched |= apply_issues(session, site_id, tracker.search(site_id, jql, fields=fields),
-                                parse=parse)  # fmt: skip
+        touched |= apply_issues(
+            session, site_id, tracker.search(site_id, jql, fields=fields), parse=parse, now=now
+        )
     return touched
 
 
@@ -98,14 +110,22 @@ def _mark_gone(session: Session, site_id: int, key: str, *, now: datetime) -> se
     if item is None or item.deleted:
         return set()
     return apply_issue_event(
-        session, site_id, IssueEvent(key=key, updated_at=now, issue_id=item.issue_id, deleted=True)
+        session,
+        site_id,
+        IssueEvent(key=key, updated_at=now, issue_id=item.issue_id, deleted=True),
+        now=now,
     )
 
 
 def reconcile_site(
-    session: Session, site_id: int, *, tracker: Tracker, parse: IssueParser,
-    fields: Sequence[str], now: datetime,
-) -> set[int]:  # fmt: skip
+    session: Session,
+    site_id: int,
+    *,
+    tracker: Tracker,
+    parse: IssueParser,
+    fields: Sequence[str],
+    now: datetime,
+) -> set[int]:
     """Re-read linked issues (and children of linked epics) updated since the last run."""
     cursor = session.scalar(
         select(SyncCursor).where(SyncCursor.site_id == site_id, SyncCursor.name == CURSOR)
@@ -117,20 +137,31 @@ def reconcile_site(
             .distinct()
         )
     )
-    present = set(
-        session.scalars(
-            select(WorkItem.key).where(
-                WorkItem.site_id == site_id, WorkItem.deleted.is_(False), WorkItem.key.in_(linked)
+    present = (
+        set(
+            session.scalars(
+                select(WorkItem.key).where(
+                    WorkItem.site_id == site_id,
+                    WorkItem.deleted.is_(False),
+                    WorkItem.key.in_(linked),
+                )
             )
         )
-    ) if linked else set()  # fmt: skip
+        if linked
+        else set()
+    )
     touched: set[int] = set()
     never_seen = sorted(linked - present - _deleted_keys(session, site_id, linked))
     if never_seen:
         touched |= refresh_linked_issues(
-            session, site_id, never_seen[:MAX_SINGLE_FETCHES], tracker=tracker, parse=parse,
-            fields=fields, now=now,
-        )  # fmt: skip
+            session,
+            site_id,
+            never_seen[:MAX_SINGLE_FETCHES],
+            tracker=tracker,
+            parse=parse,
+            fields=fields,
+            now=now,
+        )
     since = None if cursor is None else now - cursor.value + MARGIN
     for chunk in _chunks(sorted(present), CHUNK):
         jql = linked_issues_jql(chunk, since=since)
@@ -140,10 +171,11 @@ def reconcile_site(
             raise
         except Exception as exc:  # e.g. a key deleted in Jira makes the whole query invalid
             log.warning("reconcile query failed (%s); re-reading those issues one by one", exc)
-            touched |= refresh_linked_issues(session, site_id, chunk, tracker=tracker,
-                                             parse=parse, fields=fields, now=now)  # fmt: skip
+            touched |= refresh_linked_issues(
+                session, site_id, chunk, tracker=tracker, parse=parse, fields=fields, now=now
+            )
             continue
-        touched |= apply_issues(session, site_id, issues, parse=parse)
+        touched |= apply_issues(session, site_id, issues, parse=parse, now=now)
     if cursor is None:
         session.add(SyncCursor(site_id=site_id, name=CURSOR, value=now))
     else:
@@ -177,8 +209,9 @@ def reconcile_all(jobs: Jobs, *, parse: IssueParser, fields: Sequence[str]) -> d
         try:
             with jobs.store.session() as session:
                 now = jobs.ports.clock.now()
-                touched = reconcile_site(session, site_id, tracker=tracker, parse=parse,
-                                         fields=fields, now=now)  # fmt: skip
+                touched = reconcile_site(
+                    session, site_id, tracker=tracker, parse=parse, fields=fields, now=now
+                )
                 changed = recompute(session, site_id, touched, now=now)
         except TransientError as exc:
             log.info("reconcile of site %s deferred: %s", site_id, exc)

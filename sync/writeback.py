@@ -33,7 +33,8 @@ def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, 
             KeyResult.state == "active",
             KeyResult.id.in_(
                 select(Link.kr_id).where(
-                    Link.site_id == site_id, Link.target_kind == "jira",
+                    Link.site_id == site_id,
+                    Link.target_kind == "jira",
                     Link.target_key == issue_key,
                 )
             ),
@@ -42,8 +43,13 @@ def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, 
     ).all()
     entries = sorted(
         (
-            {"key": kr.key, "title": kr.title, "progress": round(kr.progress, 4),
-             "score": round(kr.score, 4), "status": kr.status}
+            {
+                "key": kr.key,
+                "title": kr.title,
+                "progress": round(kr.progress, 4),
+                "score": round(kr.score, 4),
+                "status": kr.status,
+            }
             for kr in krs
         ),
         key=lambda e: (STATUS_RANK.get(e["status"], 3), e["progress"], e["key"]),
@@ -71,7 +77,8 @@ def write_issue_property(session: Session, row: Outbound, ports: Any) -> None:
     new_digest = digest(document)
     state = session.scalar(
         select(WriteBackState).where(
-            WriteBackState.site_id == row.site_id, WriteBackState.kind == KIND,
+            WriteBackState.site_id == row.site_id,
+            WriteBackState.kind == KIND,
             WriteBackState.target == row.target,
         )
     )
@@ -83,8 +90,9 @@ def write_issue_property(session: Session, row: Outbound, ports: Any) -> None:
     now = ports.clock.now()
     if state is None:
         session.add(
-            WriteBackState(site_id=row.site_id, kind=KIND, target=row.target, digest=new_digest,
-                           written_at=now)
+            WriteBackState(
+                site_id=row.site_id, kind=KIND, target=row.target, digest=new_digest, written_at=now
+            )
         )
     else:
         state.digest, state.written_at = new_digest, now
