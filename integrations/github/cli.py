@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,10 +13,16 @@ if TYPE_CHECKING:
     from flask import Flask
 
 
-def _app() -> Flask:
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """The service as configured by the environment, its database released afterwards."""
     from connect.app import create_app
 
-    return create_app()
+    app = create_app()
+    try:
+        yield app
+    finally:
+        app.extensions["okrlink"].store.dispose()
 
 
 @click.group()
@@ -28,9 +35,8 @@ def github() -> None:
 @click.argument("site")
 def map_command(installation_id: int, site: str) -> None:
     """Map INSTALLATION_ID to SITE (a clientKey, base URL or site name, as in `import --site`)."""
-    app = _app()
-    summary = map_installation(app, installation_id, site)
-    click.echo(summary)
+    with _app() as app:
+        click.echo(map_installation(app, installation_id, site))
 
 
 def map_installation(app: Flask, installation_id: int, site: str) -> str:
@@ -41,7 +47,8 @@ def map_installation(app: Flask, installation_id: int, site: str) -> str:
     from sync.store import SiteNotFound, find_site
 
     services = app.extensions["okrlink"]
-    now = datetime.now(UTC)
+    jobs = services.extras["jobs"]
+    now = jobs.ports.clock.now()
     try:
         with services.store.session() as session:
             site_row = find_site(session, site)
@@ -55,15 +62,16 @@ def map_installation(app: Flask, installation_id: int, site: str) -> str:
             site_id, site_name = site_row.id, site_row.name
     except SiteNotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    services.extras["jobs"].flush_outbound(site_id)
+    jobs.flush_outbound(site_id)
     return f"installation {installation_id} -> site {site_name} ({pulls} pull requests linked)"
 
 
 @github.command("list")
 def list_command() -> None:
     """Print every known installation: id, account, site and state."""
-    for line in installation_lines(_app()):
-        click.echo(line)
+    with _app() as app:
+        for line in installation_lines(app):
+            click.echo(line)
 
 
 def installation_lines(app: Flask) -> list[str]:
@@ -101,10 +109,10 @@ def installation_lines(app: Flask) -> list[str]:
     help="Conclusion of a run on a PR that advances key results.",
 )
 @click.option(
-    "--no-kr-message/--kr-message",
+    "--kr-message/--no-kr-message",
     "no_kr_message",
     default=None,
-    help="Leave out (or post) the run explaining how to link a PR with no key result.",
+    help="Post (or leave out) the run explaining how to link a PR with no key result.",
 )
 def configure_command(
     installation_id: int, repo: str | None, conclusion: str | None, no_kr_message: bool | None
@@ -117,7 +125,8 @@ def configure_command(
         changes["no_kr_message"] = no_kr_message
     if not changes:
         raise click.UsageError("give --conclusion, --kr-message or --no-kr-message")
-    settings = configure(_app(), installation_id, repo=repo, changes=changes)
+    with _app() as app:
+        settings = configure(app, installation_id, repo=repo, changes=changes)
     click.echo(f"installation {installation_id}: {settings}")
 
 

@@ -9,7 +9,7 @@ import pytest
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
-from github_app_support import (  # noqa: F401 (fixtures)
+from github_app_support import (
     FIXTURES,
     SECRET,
     check_run_answer,
@@ -18,13 +18,8 @@ from github_app_support import (  # noqa: F401 (fixtures)
     count,
     deliver,
     fixture,
-    github,
     load_okrs,
-    pem,
-    ports,
     raw_fixture,
-    settings,
-    sleeps,
 )
 
 from integrations.github.cli import map_installation
@@ -50,7 +45,9 @@ def test_githubs_published_signature_vector_passes_the_real_endpoint(
 
 
 @pytest.mark.parametrize("case", VECTORS["negative_cases"][:2], ids=["trailing-newline", "secret"])
-def test_published_negative_vectors_are_refused(app: Flask, client: FlaskClient, case: dict) -> None:
+def test_published_negative_vectors_are_refused(
+    app: Flask, client: FlaskClient, case: dict
+) -> None:
     use_secret(app, case["secret"])
     answer = deliver(client, "ping", case["payload"].encode(), delivery="d-negative",
                      signature=case["x_hub_signature_256_that_must_fail"])  # fmt: skip
@@ -176,7 +173,7 @@ def test_installation_events_keep_the_installation(app: Flask, client: FlaskClie
 
 def test_deliveries_of_a_mapped_installation_carry_its_site(
     app: Flask, client: FlaskClient, clock
-) -> None:  # noqa: ANN001
+) -> None:
     site_id = load_okrs(app, clock.now())
     map_installation(app, 957387, "local")
     deliver(client, "installation", raw_fixture("installation.created.json"), delivery="i-1")
@@ -186,14 +183,20 @@ def test_deliveries_of_a_mapped_installation_carry_its_site(
 
 def test_redelivering_the_same_delivery_creates_nothing_new(
     app: Flask, client: FlaskClient, github: responses.RequestsMock, clock
-) -> None:  # noqa: ANN001
+) -> None:
     load_okrs(app, clock.now())
     map_installation(app, 1, "local")
     repo, sha = "Codertocat/Hello-World", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
-    github.add(responses.POST, check_runs_url(repo), json=check_run_answer(7, sha, repo), status=201)
+    github.add(
+        responses.POST, check_runs_url(repo), json=check_run_answer(7, sha, repo), status=201
+    )
     payload = fixture("pull_request.opened.json")
-    first = deliver(client, "pull_request", payload, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
-    again = deliver(client, "pull_request", payload, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    first = deliver(
+        client, "pull_request", payload, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    )
+    again = deliver(
+        client, "pull_request", payload, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    )
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.get_json() == {"status": "duplicate"}
     assert count(app, InboxEvent) == 1
