@@ -7,13 +7,26 @@ every history point of those KRs. Its cache key (`panel_version`) costs one more
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import Compiled
 
 from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team, WorkItem
@@ -34,9 +47,14 @@ class PanelQuery:
     objective: str = ""
 
 
+def _given(value: object) -> bool:
+    """A parameter that is set: a non-empty string, or a bound parameter."""
+    return not isinstance(value, str) or bool(value)
+
+
 def _cycle_filter(site_id: int, cycle: str, today: date) -> ColumnElement[bool]:
     """The named cycle, or the newest cycle of the site that contains `today`."""
-    if cycle:
+    if _given(cycle):
         return Cycle.name == cycle
     other = aliased(Cycle, name="current_cycle")
     current = (
@@ -59,18 +77,20 @@ def _scope(query: Select[Any], site_id: int, panel: PanelQuery, today: date) -> 
             _cycle_filter(site_id, panel.cycle, today),
         )
     )
-    if panel.objective:
+    if _given(panel.objective):
         query = query.where(Objective.key == panel.objective)
     return query
 
 
-def panel_version(session: Session, site_id: int, panel: PanelQuery, *, today: date) -> str:
-    """A string that changes whenever anything the panel shows changes (one query).
-
-    Every KR change bumps its `version` (check-ins, snapshots, edits, abandon), so the sum of
-    versions with the counts and the newest `updated_at` moves on any change.
-    """
-    query = _scope(
+@functools.cache
+def _version_statement(*, named_cycle: bool, one_objective: bool) -> Select[Any]:
+    """The data-version query, built once per shape and run with bound parameters."""
+    panel = PanelQuery(
+        team=bindparam("team"),  # type: ignore[arg-type]
+        cycle=bindparam("cycle") if named_cycle else "",  # type: ignore[arg-type]
+        objective=bindparam("objective") if one_objective else "",  # type: ignore[arg-type]
+    )
+    return _scope(
         select(
             func.count(func.distinct(Objective.id)),
             func.count(KeyResult.id),
@@ -78,12 +98,64 @@ def panel_version(session: Session, site_id: int, panel: PanelQuery, *, today: d
             func.max(KeyResult.updated_at),
             func.max(Cycle.id),
         ).select_from(Objective),
-        site_id,
+        bindparam("site_id"),  # type: ignore[arg-type]
         panel,
-        today,
+        bindparam("today"),  # type: ignore[arg-type]
     ).outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
-    row = session.execute(query).one()
+
+
+def panel_version(connection: Connection | Session, site_id: int, panel: PanelQuery, *,
+                  today: date) -> str:  # fmt: skip
+    """A string that changes whenever anything the panel shows changes (one query).
+
+    Every KR change bumps its `version` (check-ins, snapshots, edits, abandon), so the sum of
+    versions with the counts and the newest `updated_at` moves on any change. This runs on
+    every panel load, so its statement is built once and bound to each request's values.
+    """
+    statement = _version_statement(named_cycle=bool(panel.cycle),
+                                   one_objective=bool(panel.objective))  # fmt: skip
+    row = connection.execute(statement, {
+        "site_id": site_id, "team": panel.team, "cycle": panel.cycle,
+        "objective": panel.objective, "today": today,
+    }).one()  # fmt: skip
     return "/".join(str(value) for value in row)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_version(dialect: Dialect, named_cycle: bool, one_objective: bool) -> Compiled:
+    return _version_statement(named_cycle=named_cycle, one_objective=one_objective).compile(
+        dialect=dialect
+    )
+
+
+def panel_version_fast(engine: Engine, site_id: int, panel: PanelQuery, *, today: date) -> str:
+    """`panel_version` run on a raw DB-API cursor with SQL compiled once per dialect.
+
+    Why: this query runs on every panel load, and SQLAlchemy's per-execution work (context,
+    parameter processing, result wrapping) costs about 0.4 ms against 0.05 ms for the query
+    itself on SQLite; the panel's throughput target leaves no room for it. The values are only
+    joined into a cache key, so no result typing is needed; dates are bound as ISO strings on
+    SQLite (how its Date type stores them) and as dates elsewhere.
+    """
+    compiled = _compiled_version(engine.dialect, bool(panel.cycle), bool(panel.objective))
+    sqlite = engine.dialect.name == "sqlite"
+    values = compiled.construct_params({
+        "site_id": site_id, "team": panel.team, "cycle": panel.cycle,
+        "objective": panel.objective, "today": today.isoformat() if sqlite else today,
+    })  # fmt: skip
+    positions = compiled.positiontup
+    args: Any = tuple(values[name] for name in positions) if positions else values
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(compiled.string, args)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return "/".join(str(value) for value in row or ())
 
 
 def _panel_kr_ids(site_id: int, panel: PanelQuery, today: date) -> Select[Any]:
