@@ -356,3 +356,20 @@ def test_admin_page_lists_installations_without_secrets(client: FlaskClient, sit
     assert response.status_code == 200
     assert CLIENT_KEY in response.text
     assert SECRET not in response.text
+
+
+def test_practice_notes_show_on_the_project_page_but_not_in_the_macro(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    # PLAT-2 has 3 KRs; abandoning one leaves 2, below the 3 to 5 the practice asks for.
+    with app.extensions["okrlink"].store.session() as session:
+        kr = find_kr(session, site, "PLAT-2.3")
+        assert kr is not None
+        kr.state, kr.abandon_reason = "abandoned", "Merged into PLAT-2.2"
+        kr.version += 1
+    project = parse(_project_page(client))
+    notes = project.find("section", data_objective="PLAT-2").by_class("notes")
+    assert notes and "2 active key results" in notes[0].text
+    macro = client.get(signed_url(PANEL, MACRO_PARAMS)).text
+    assert "practice note" not in macro
+    assert "Abandoned: Merged into PLAT-2.2" in macro
