@@ -12,6 +12,7 @@ Recording them would only add rows that apply to nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -88,19 +89,22 @@ def is_echo(
     return bool(changed) and all(field in own_properties for field in changed)
 
 
-def _insert_event(row: dict[str, Any]) -> int | None:
-    """One INSERT; the new row's id, or None when this delivery is already recorded."""
-    store = services().store
-    dialect = store.engine.dialect.name
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING id, built once (values are bound per call)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
+    return (
         insert(InboxEvent)
-        .values(**row)
         .on_conflict_do_nothing(index_elements=["source", "scope", "delivery_id"])
         .returning(InboxEvent.id)
     )
-    with store.engine.begin() as connection:
-        return connection.execute(statement).scalar()
+
+
+def _insert_event(row: dict[str, Any]) -> int | None:
+    """One INSERT; the new row's id, or None when this delivery is already recorded."""
+    engine = services().store.engine
+    with engine.begin() as connection:
+        return connection.execute(_insert_statement(engine.dialect.name), row).scalar()
 
 
 def _retry_failed(row: dict[str, Any]) -> int | None:

@@ -145,7 +145,7 @@ def apply_issue_event(
         item.summary = event.summary
         item.updated_at = event.updated_at
         item.deleted = False
-        if event.labels is not None:
+        if event.labels is not None and _may_link(item.labels, event.labels):
             item.labels = list(event.labels)
             relinked = sync_label_links(session, site_id, event.key, event.labels)
             if relinked:
@@ -197,6 +197,11 @@ def _rename(
     if touched:
         plan_property_write(session, site_id, new_key, now=now)
     return touched
+
+
+def _may_link(stored: list[str] | None, labels: tuple[str, ...]) -> bool:
+    """Whether label links need a look: the labels changed, or some name a KR."""
+    return list(labels) != (stored or []) or bool(kr_keys_from_labels(labels))
 
 
 def plan_property_write(session: Session, site_id: int, issue_key: str, *, now: datetime) -> None:

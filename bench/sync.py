@@ -1,0 +1,458 @@
+"""Jira webhook intake and sync latency: ``python bench/sync.py``.
+
+1. Intake: signed `jira:issue_updated` webhooks (one Connect JWT per run, a distinct delivery id
+   per request) sent by wrk over loopback to gunicorn (2 workers, gthread), each recorded in
+   the inbox and queued; reported as events acknowledged per second, on SQLite (queue: huey on
+   SQLite) and on PostgreSQL (a throwaway server; queue: huey on Redis when `redis-server` is
+   installed, else SQLite).
+2. Latency: events paced at 200/s, a queue consumer (`okrlink worker`) applying them; each
+   event flips one issue that is the only issue of its KR, and the time from sending it to the
+   KR snapshot it produces (Snapshot.at, taken by the worker) is reported as p50/p95/p99.
+   Property write-backs go to a local stand-in for Jira.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+ROOT = Path(__file__).resolve().parents[1]
+# The repository, not bench/ (whose github.py would shadow the PyGithub package).
+sys.path[0] = str(ROOT)
+
+from sqlalchemy import func, select  # noqa: E402
+
+from connect.app import create_app  # noqa: E402
+from connect.auth import query_string_hash  # noqa: E402
+from connect.settings import Settings  # noqa: E402
+from connect.tenants import record_install  # noqa: E402
+from sync.model import (  # noqa: E402
+    Cycle,
+    InboxEvent,
+    KeyResult,
+    Link,
+    Objective,
+    Snapshot,
+    Team,
+)
+from sync.spec import quarter_of  # noqa: E402
+from tests.servers import ServerUnavailable, postgres_server, redis_server  # noqa: E402
+
+SECRET_KEY = "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="
+SHARED_SECRET = "bench-shared-secret-0123456789abcdef0123456789"
+CLIENT_KEY = "bench-jira"
+BASE_URL = "https://okrlink.bench"
+WEBHOOK = "/webhooks/jira"
+FIXTURE = (
+    ROOT.parent / "shared/fixtures/jira/jira_issue_updated__description__cloud_2024_skill-sync.json"
+)
+TARGET_RATE = 1000
+TARGET_P95 = 1.0
+LATENCY_ISSUES = 400
+
+LUA = """
+local counter = 0
+local token = "%(token)s"
+local run = "%(run)s"
+local body = [==[%(body)s]==]
+request = function()
+  counter = counter + 1
+  local n = tostring(counter %% 200 + 5)
+  return wrk.format("POST", "%(path)s", {
+    ["Authorization"] = "JWT " .. token,
+    ["Content-Type"] = "application/json",
+    ["X-Atlassian-Webhook-Identifier"] = run .. "-" .. counter,
+  }, string.gsub(body, "__N__", n))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def token(lifetime: int = 3600) -> str:
+    """One Connect JWT for `POST /webhooks/jira`: the qsh is the same for every delivery."""
+    now = int(time.time())
+    claims = {
+        "iss": CLIENT_KEY,
+        "iat": now,
+        "exp": now + lifetime,
+        "qsh": query_string_hash("POST", WEBHOOK, ""),
+    }
+    return jwt.encode(claims, SHARED_SECRET, algorithm="HS256")
+
+
+def payload(key: str, issue_id: str, *, category: str, updated: datetime) -> dict[str, Any]:
+    """The fixture's `jira:issue_updated`, reshaped for one issue and status category."""
+    data = json.loads(FIXTURE.read_text())
+    issue = data["issue"]
+    issue["key"], issue["id"] = key, issue_id
+    issue["fields"]["status"]["statusCategory"]["key"] = category
+    issue["fields"]["updated"] = updated.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    data["timestamp"] = int(updated.timestamp() * 1000)
+    data["changelog"]["items"] = [
+        {
+            "field": "Status",
+            "fieldtype": "jira",
+            "fieldId": "status",
+            "from": None,
+            "fromString": None,
+            "to": None,
+            "toString": category,
+        }
+    ]
+    return data
+
+
+class FakeJira(BaseHTTPRequestHandler):
+    """Answers property writes as Jira does (200), so write-backs cost a real HTTP call."""
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def fake_jira() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeJira)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def prepare(settings: Settings, *, jira_url: str, krs: int) -> None:
+    """Migrate, install the tenant, and create `krs` issues KRs each linking one issue."""
+    app = create_app(settings)
+    services = app.extensions["okrlink"]
+    tenants = services.extras["tenants"]
+    with services.store.session() as session:
+        site_id = record_install(
+            session,
+            client_key=CLIENT_KEY,
+            base_url=jira_url,
+            product="jira",
+            shared_secret=SHARED_SECRET,
+            encrypt=tenants.encrypt,
+        ).site_id
+        spec = quarter_of(datetime.now(UTC).date())
+        cycle = Cycle(site_id=site_id, name=spec.name, start=spec.start, end=spec.end)
+        team = Team(site_id=site_id, key="WEB", name="Web")
+        session.add_all([cycle, team])
+        session.flush()
+        objective = Objective(
+            site_id=site_id,
+            team_id=team.id,
+            cycle_id=cycle.id,
+            key="WEB-O1",
+            title="Make checkout effortless",
+        )
+        session.add(objective)
+        session.flush()
+        for n in range(krs):
+            kr = KeyResult(
+                site_id=site_id,
+                cycle_id=cycle.id,
+                objective_id=objective.id,
+                key=f"WEB-O1.{n + 1}",
+                title=f"Ship checkout slice {n + 1}",
+                kind="issues",
+                position=n,
+            )
+            session.add(kr)
+            session.flush()
+            session.add(Link(site_id=site_id, kr_id=kr.id, target_key=f"WEB-{n + 5}", source="api"))
+    services.store.dispose()
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OKRLINK_DATA_DIR": str(settings.data_dir),
+        "OKRLINK_DATABASE_URL": settings.database_url,
+        "OKRLINK_QUEUE_URL": settings.queue_url,
+        "OKRLINK_SECRET_KEY": SECRET_KEY,
+        "OKRLINK_BASE_URL": BASE_URL,
+    }
+
+
+@contextlib.contextmanager
+def gunicorn(settings: Settings) -> Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "2",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "30",
+        "connect.app:create_app()",
+    ]
+    server = subprocess.Popen(command, env=environment(settings), cwd=ROOT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+@contextlib.contextmanager
+def worker(settings: Settings) -> Iterator[None]:
+    command = [sys.executable, "-m", "connect.cli", "worker", "--workers", "4"]
+    process = subprocess.Popen(
+        command,
+        env=environment(settings),
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def intake(settings: Settings, *, seconds: int, connections: int) -> tuple[float, int, int]:
+    """wrk against the webhook; (events acknowledged per second, requests, non-2xx)."""
+    work = settings.data_dir
+    body = json.dumps(payload("WEB-__N__", "__N__", category="done", updated=datetime.now(UTC)))
+    with gunicorn(settings) as base:
+        for run, duration in (("warm", 3), ("run", seconds)):
+            script = work / f"{run}.lua"
+            script.write_text(
+                LUA
+                % {
+                    "token": token(),
+                    "run": f"{run}-{time.time_ns()}",
+                    "body": body,
+                    "path": WEBHOOK,
+                }
+            )
+            output = subprocess.run(
+                ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), base],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, total, int(bad.group(1)) if bad else 0
+
+
+def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
+    """Seconds from sending each event to the KR snapshot it produced."""
+    count = rate * seconds
+    start = datetime.now(UTC)
+    events = []
+    for n in range(count):
+        issue = n % LATENCY_ISSUES
+        category = "done" if (n // LATENCY_ISSUES) % 2 == 0 else "new"
+        updated = start + timedelta(milliseconds=n)
+        body = json.dumps(
+            payload(f"WEB-{issue + 5}", str(10_000 + issue), category=category, updated=updated)
+        )
+        events.append((issue, 1.0 if category == "done" else 0.0, body.encode()))
+    sent: list[float] = [0.0] * count
+    with gunicorn(settings) as base, worker(settings):
+        host, port = base.removeprefix("http://").split(":")
+        auth = "JWT " + token()
+        threads = 8
+        began = time.time() + 0.5
+
+        def send(offset: int) -> None:
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            for n in range(offset, count, threads):
+                delay = began + n / rate - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+                sent[n] = time.time()
+                connection.request(
+                    "POST",
+                    WEBHOOK,
+                    body=events[n][2],
+                    headers={
+                        "Authorization": auth,
+                        "Content-Type": "application/json",
+                        "X-Atlassian-Webhook-Identifier": f"lat-{n}",
+                    },
+                )
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise SystemExit(f"webhook answered {response.status}")
+
+        pool = [threading.Thread(target=send, args=(i,)) for i in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        app = create_app(settings)
+        store = app.extensions["okrlink"].store
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with store.session() as session:
+                pending = session.scalar(
+                    select(func.count()).select_from(InboxEvent).where(InboxEvent.state != "done")
+                )
+            if not pending:
+                break
+            time.sleep(0.5)
+    with store.session() as session:
+        kr_of = dict(session.execute(select(Link.target_key, Link.kr_id)).all())
+        snapshots: dict[int, list[tuple[float, float]]] = {}
+        for kr_id, at, progress in session.execute(
+            select(Snapshot.kr_id, Snapshot.at, Snapshot.progress).order_by(Snapshot.at)
+        ):
+            snapshots.setdefault(kr_id, []).append((at.timestamp(), progress))
+    store.dispose()
+    waits = []
+    for n, (issue, expected, _body) in enumerate(events):
+        if n < LATENCY_ISSUES:  # the first round creates the issues
+            continue
+        points = snapshots.get(kr_of[f"WEB-{issue + 5}"], [])
+        seen = next(
+            (at for at, value in points if at >= sent[n] - 0.01 and value == expected), None
+        )
+        waits.append(seen - sent[n] if seen is not None else float("inf"))
+    return waits
+
+
+def settings_for(work: Path, database_url: str, queue_url: str) -> Settings:
+    return Settings(
+        data_dir=work,
+        database_url=database_url,
+        queue_url=queue_url,
+        secret_key=SECRET_KEY,
+        base_url=BASE_URL,
+    )
+
+
+@contextlib.contextmanager
+def backend(name: str, work: Path) -> Iterator[tuple[str, str, str]]:
+    """(database URL, queue URL, description) for `sqlite` or `postgresql`."""
+    if name == "sqlite":
+        yield (
+            f"sqlite:///{work / 'okrlink.db'}",
+            f"sqlite:///{work / 'queue.db'}",
+            ("SQLite (WAL), huey on SQLite"),
+        )
+        return
+    with postgres_server() as database, contextlib.ExitStack() as stack:
+        try:
+            queue, label = stack.enter_context(redis_server()), "huey on Redis"
+        except ServerUnavailable:
+            queue, label = f"sqlite:///{work / 'queue.db'}", "huey on SQLite"
+        yield database, queue, f"PostgreSQL, {label}"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    print(
+        f"machine: {os.cpu_count()} CPUs shared by gunicorn (2 workers, gthread), the queue "
+        f"consumer and the load generator"
+    )
+    for name in args.backends.split(","):
+        for phase in ("intake", "latency"):
+            work = Path(tempfile.mkdtemp(prefix=f"okrlink-bench-{name}-"))
+            try:
+                with backend(name, work) as (database, queue, label), fake_jira() as jira_url:
+                    settings = settings_for(work, database, queue)
+                    prepare(settings, jira_url=jira_url, krs=LATENCY_ISSUES)
+                    if phase == "intake":
+                        rate, total, bad = intake(
+                            settings, seconds=args.seconds, connections=args.connections
+                        )
+                        verdict = "meets" if rate >= TARGET_RATE and not bad else "misses"
+                        print(
+                            f"[{label}] intake: {rate:,.0f} events/s acknowledged "
+                            f"({total:,} signed webhooks in {args.seconds}s, wrk "
+                            f"{args.connections} connections, non-2xx: {bad}); target >= "
+                            f"{TARGET_RATE:,}/s: {verdict}"
+                        )
+                    else:
+                        waits = latency(settings, rate=args.rate, seconds=args.seconds)
+                        p95 = percentile(waits, 0.95)
+                        verdict = "meets" if p95 < TARGET_P95 else "misses"
+                        print(
+                            f"[{label}] intake -> KR snapshot at {args.rate} events/s: "
+                            f"p50 {statistics.median(waits) * 1000:.0f} ms, p95 "
+                            f"{p95 * 1000:.0f} ms, p99 {percentile(waits, 0.99) * 1000:.0f} "
+                            f"ms over {len(waits):,} events; target p95 < 1 s: {verdict}"
+                        )
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
