@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select
 from sqlalchemy.orm import Session
 
 from sync import progress as core
@@ -54,31 +54,29 @@ class Derived:
 def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core.IssueState]:
     """Linked issues, with a linked item that has children standing for those children.
 
-    One query over the links and one over the work items; cost grows with this KR's issues only.
+    One statement: two indexed lookups (by key, by parent) over the KR's linked keys, rather
+    than one OR that would scan the table; cost grows with this KR's issues only.
     """
-    keys = set(
-        session.scalars(
-            select(Link.target_key).where(
-                Link.site_id == site_id, Link.kr_id == kr_id, Link.target_kind == "jira"
-            )
-        )
+    linked = select(Link.target_key).where(
+        Link.site_id == site_id, Link.kr_id == kr_id, Link.target_kind == "jira"
     )
-    if not keys:
-        return []
     columns = (WorkItem.key, WorkItem.status_category, WorkItem.story_points, WorkItem.parent_key)
     live = (WorkItem.site_id == site_id, WorkItem.deleted.is_(False))
-    # Two indexed lookups (by key, by parent) rather than one OR, which would scan the table.
     rows = session.execute(
-        select(*columns)
-        .where(*live, WorkItem.key.in_(keys))
-        .union_all(select(*columns).where(*live, WorkItem.parent_key.in_(keys)))
+        select(*columns, literal(False).label("child"))
+        .where(*live, WorkItem.key.in_(linked))
+        .union_all(
+            select(*columns, literal(True).label("child")).where(
+                *live, WorkItem.parent_key.in_(linked)
+            )
+        )
     ).all()
-    parents_with_children = {parent for _k, _s, _p, parent in rows if parent in keys}
+    parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
     return [
         core.IssueState(
             key=key, done=category == DONE_CATEGORY, story_points=points, parent_key=parent
         )
-        for key, category, points, parent in rows
+        for key, category, points, parent, _child in rows
         if key not in parents_with_children
     ]
 
