@@ -32,6 +32,9 @@ import yaml
 from sync.practice import Finding, check_team_okrs
 from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter
 
+# libyaml's parser when PyYAML was built with it (about 10x faster), same nodes and marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 TEAM_FIELDS = ("team", "cycle", "start", "end", "objectives")
 OBJECTIVE_FIELDS = ("key", "title", "parent", "key_results")
 KR_FIELDS = (
@@ -298,12 +301,12 @@ def parse(text: str, *, source: str = "<okr file>") -> TeamOkrs:
 
 def _single(text: str) -> Iterator[yaml.Node | None]:
     # compose() inside a generator, so that its YAML errors surface in _read with the others.
-    yield yaml.compose(text, Loader=yaml.SafeLoader)
+    yield yaml.compose(text, Loader=_LOADER)
 
 
 def parse_all(text: str, *, source: str = "<okr file>") -> list[TeamOkrs]:
     """Every team's OKRs from a file of documents separated by ---, as dump_all writes them."""
-    return _read(yaml.compose_all(text, Loader=yaml.SafeLoader), source)
+    return _read(yaml.compose_all(text, Loader=_LOADER), source)
 
 
 def load(path: str | Path) -> TeamOkrs:

@@ -5,7 +5,6 @@ Importing the same specs twice changes nothing; importing edited specs updates i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
@@ -50,6 +49,7 @@ class ImportReport:
     unchanged: int = 0
     removed: int = 0
     changed_kr_ids: set[int] = field(default_factory=set)
+    new_krs: list[KeyResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -69,107 +69,142 @@ def get_or_create_cycle(session: Session, site_id: int, spec: CycleSpec) -> Cycl
 
 
 def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportReport:
-    """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors."""
+    """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors.
+
+    What the cycle holds is read once up front (objectives, KRs, file links) and written in
+    a few flushes, so a 100-objective file costs a handful of statements, not one per KR.
+    """
     findings = check_team_okrs(okrs)
     if has_errors(findings):
         raise ImportRefused(findings)
     report = ImportReport(findings=findings)
     team = get_or_create_team(session, site_id, okrs.team)
     cycle = get_or_create_cycle(session, site_id, okrs.cycle)
-    existing = {
-        o.key: o
-        for o in session.scalars(
-            select(Objective).where(Objective.site_id == site_id, Objective.cycle_id == cycle.id)
-        )
-    }
-    for position, spec in enumerate(okrs.objectives):
-        objective = existing.get(spec.key)
-        if objective is None:
-            objective = Objective(
-                site_id=site_id,
-                team_id=team.id,
-                cycle_id=cycle.id,
-                key=spec.key,
-                title=spec.title,
-                parent_key=spec.parent,
-                position=position,
-            )
-            session.add(objective)
-            session.flush()
-            report.created += 1
-        elif objective.team_id != team.id:
-            raise ImportRefused(
-                [
-                    Finding(
-                        "error",
-                        "objective-key-taken",
-                        f"objective {spec.key} belongs to another team in {cycle.name}: "
-                        "give it a key of this team's own",
-                        spec.line,
-                        spec.key,
-                    )
-                ]
-            )
-        elif _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        _import_key_results(session, site_id, cycle, objective, spec, report)
-    return report
-
-
-def _import_key_results(
-    session: Session,
-    site_id: int,
-    cycle: Cycle,
-    objective: Objective,
-    spec: ObjectiveSpec,
-    report: ImportReport,
-) -> None:
+    in_cycle = (Objective.site_id == site_id, Objective.cycle_id == cycle.id)
+    objectives = {o.key: o for o in session.scalars(select(Objective).where(*in_cycle))}
     krs = {
         kr.key: kr
         for kr in session.scalars(
             select(KeyResult).where(KeyResult.site_id == site_id, KeyResult.cycle_id == cycle.id)
         )
     }
-    for position, kr_spec in enumerate(spec.key_results):
-        kr = krs.get(kr_spec.key)
-        values = {name: getattr(kr_spec, name) for name in KR_FIELDS}
-        if kr_spec.current is not None:
-            values["current"] = kr_spec.current
-        if kr is None:
-            kr = KeyResult(
-                site_id=site_id,
-                cycle_id=cycle.id,
-                objective_id=objective.id,
-                key=kr_spec.key,
-                position=position,
-                **values,
-            )
-            session.add(kr)
-            session.flush()
-            report.created += 1
-            report.changed_kr_ids.add(kr.id)
-        elif _assign(kr, objective_id=objective.id, position=position, **values):
-            kr.version += 1
-            report.updated += 1
-            report.changed_kr_ids.add(kr.id)
-        else:
-            report.unchanged += 1
-        if _sync_file_links(session, site_id, kr.id, kr_spec.issues):
-            report.changed_kr_ids.add(kr.id)
-
-
-def _sync_file_links(session: Session, site_id: int, kr_id: int, keys: Iterable[str]) -> bool:
-    """Make the file-sourced Jira links of a KR equal to `keys`; links from elsewhere stay."""
-    wanted = set(keys)
-    have = set(
-        session.scalars(
-            select(Link.target_key).where(
-                Link.kr_id == kr_id, Link.source == FILE_SOURCE, Link.target_kind == "jira"
-            )
+    file_links: dict[int, set[str]] = {}
+    for kr_id, key in session.execute(
+        select(Link.kr_id, Link.target_key)
+        .join(KeyResult, KeyResult.id == Link.kr_id)
+        .where(
+            KeyResult.site_id == site_id,
+            KeyResult.cycle_id == cycle.id,
+            Link.source == FILE_SOURCE,
+            Link.target_kind == "jira",
         )
-    )
+    ):
+        file_links.setdefault(kr_id, set()).add(key)
+    with session.no_autoflush:
+        for position, spec in enumerate(okrs.objectives):
+            objectives[spec.key] = _import_objective(
+                session, site_id, team.id, cycle, objectives.get(spec.key), spec, position, report
+            )
+        session.flush()
+        touched: list[tuple[KeyResult, KeyResultSpec]] = []
+        for spec in okrs.objectives:
+            objective = objectives[spec.key]
+            for position, kr_spec in enumerate(spec.key_results):
+                kr = _import_key_result(
+                    session, site_id, cycle, objective, krs.get(kr_spec.key), kr_spec, position,
+                    report,
+                )  # fmt: skip
+                touched.append((kr, kr_spec))
+        session.flush()
+        report.changed_kr_ids.update(kr.id for kr in report.new_krs)
+        for kr, kr_spec in touched:
+            if _sync_file_links(session, site_id, kr.id, file_links.get(kr.id, set()),
+                                set(kr_spec.issues)):  # fmt: skip
+                report.changed_kr_ids.add(kr.id)
+    return report
+
+
+def _import_objective(
+    session: Session,
+    site_id: int,
+    team_id: int,
+    cycle: Cycle,
+    objective: Objective | None,
+    spec: ObjectiveSpec,
+    position: int,
+    report: ImportReport,
+) -> Objective:
+    if objective is None:
+        objective = Objective(
+            site_id=site_id,
+            team_id=team_id,
+            cycle_id=cycle.id,
+            key=spec.key,
+            title=spec.title,
+            parent_key=spec.parent,
+            position=position,
+        )
+        session.add(objective)
+        report.created += 1
+    elif objective.team_id != team_id:
+        raise ImportRefused(
+            [
+                Finding(
+                    "error",
+                    "objective-key-taken",
+                    f"objective {spec.key} belongs to another team in {cycle.name}: "
+                    "give it a key of this team's own",
+                    spec.line,
+                    spec.key,
+                )
+            ]
+        )
+    elif _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    return objective
+
+
+def _import_key_result(
+    session: Session,
+    site_id: int,
+    cycle: Cycle,
+    objective: Objective,
+    kr: KeyResult | None,
+    spec: KeyResultSpec,
+    position: int,
+    report: ImportReport,
+) -> KeyResult:
+    values = {name: getattr(spec, name) for name in KR_FIELDS}
+    if spec.current is not None:
+        values["current"] = spec.current
+    if kr is None:
+        kr = KeyResult(
+            site_id=site_id,
+            cycle_id=cycle.id,
+            objective=objective,
+            key=spec.key,
+            position=position,
+            version=0,
+            **values,
+        )
+        session.add(kr)
+        report.created += 1
+        report.new_krs.append(kr)
+    elif _assign(kr, objective_id=objective.id, position=position, **values):
+        kr.version += 1
+        report.updated += 1
+        report.changed_kr_ids.add(kr.id)
+    else:
+        report.unchanged += 1
+    return kr
+
+
+def _sync_file_links(
+    session: Session, site_id: int, kr_id: int, have: set[str], wanted: set[str]
+) -> bool:
+    """Make the file-sourced Jira links of a KR equal to `wanted`; links from elsewhere stay."""
     for key in sorted(wanted - have):
         session.add(
             Link(
