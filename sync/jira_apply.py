@@ -134,6 +134,9 @@ def apply_issue_event(
         item.deleted = True
         item.updated_at = event.updated_at
         item.issue_id = item.issue_id or event.issue_id
+        if kr_keys_from_labels(item.labels or ()):
+            # A deleted issue has no labels: its label links go, whatever order events came in.
+            before |= sync_label_links(session, site_id, item.key, ())
     else:
         item.issue_id = event.issue_id or item.issue_id
         item.issue_type = event.issue_type

@@ -14,7 +14,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.model import KeyResult, Link, Outbound, WriteBackState
+from sync.model import KeyResult, Link, Outbound, WorkItem, WriteBackState
 from sync.ports import TransientError
 
 KIND: Final = "issue_property"
@@ -73,6 +73,11 @@ def digest(document: dict[str, Any]) -> str:
 
 def write_issue_property(session: Session, row: Outbound, ports: Any) -> None:
     """Writer for `issue_property` rows; raises TransientError to be retried later."""
+    deleted = session.scalar(
+        select(WorkItem.deleted).where(WorkItem.site_id == row.site_id, WorkItem.key == row.target)
+    )
+    if deleted:
+        return  # nothing to show on an issue that is gone
     document = issue_document(session, row.site_id, row.target)
     new_digest = digest(document)
     state = session.scalar(
