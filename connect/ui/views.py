@@ -189,6 +189,14 @@ def html_response(
     return response
 
 
+def _see_other(url: str) -> Response:
+    """A 303 to one of our pages; its Location carries the page token, so it is not stored."""
+    response = redirect(url, code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response  # type: ignore[return-value]
+
+
 def _nonce() -> str:
     return secrets.token_urlsafe(16)
 
@@ -371,7 +379,7 @@ def check_in() -> Response:
     params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
     if cycle := request.args.get("cycle", ""):
         params["cycle"] = cycle
-    return redirect(_page_url("ui.project_page_view", **params), code=303)  # type: ignore[return-value]
+    return _see_other(_page_url("ui.project_page_view", **params))
 
 
 def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str]) -> Response:
@@ -486,7 +494,7 @@ def issue_link() -> Response:
         changed = _after_link(session, kr.id)
     if changed:
         services().extras["jobs"].flush_outbound(g.site_id)
-    return redirect(_page_url("ui.issue_panel_view", issue=issue), code=303)  # type: ignore[return-value]
+    return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 
 @blueprint.post("/jira/issue-panel/unlink")
@@ -505,7 +513,7 @@ def issue_unlink() -> Response:
         changed = _after_link(session, kr.id)
     if changed:
         services().extras["jobs"].flush_outbound(g.site_id)
-    return redirect(_page_url("ui.issue_panel_view", issue=issue), code=303)  # type: ignore[return-value]
+    return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 
 # --- general and admin pages ---------------------------------------------------------------

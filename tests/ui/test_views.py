@@ -219,6 +219,7 @@ def test_check_in_from_the_project_page_moves_the_kr_and_is_kept_as_history(
         "learnings": "",
     })  # fmt: skip
     assert response.status_code == 303
+    assert response.headers["Cache-Control"] == "no-store"  # its Location carries a token
     reloaded = client.get(response.headers["Location"])
     assert reloaded.status_code == 200
     assert krs(reloaded.text)["PLAT-1.3"] == ("0.60", "on_track")
