@@ -20,7 +20,8 @@ from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# Not bench/ itself: its scripts must not shadow packages (a bench/github.py would hide PyGithub).
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from connect.app import create_app  # noqa: E402
 from connect.demo import load_demo  # noqa: E402
