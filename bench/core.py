@@ -111,12 +111,16 @@ def time_changes(store: Store, site_id: int, keys: list[str], rounds: int) -> li
         category = "done" if i % 2 else "indeterminate"
         started = time.perf_counter()
         with store.session() as session:
-            parent = session.execute(
-                update(WorkItem)
-                .where(WorkItem.site_id == site_id, WorkItem.key == key)
-                .values(status_category=category)
-                .returning(WorkItem.parent_key)
-            ).scalar_one()
+            parent = (
+                session.connection()
+                .execute(
+                    update(WorkItem.__table__)
+                    .where(WorkItem.__table__.c.site_id == site_id, WorkItem.__table__.c.key == key)
+                    .values(status_category=category)
+                    .returning(WorkItem.__table__.c.parent_key)
+                )
+                .scalar_one()
+            )
             touched = krs_linked_to(session, site_id, {key, parent})
             recompute(session, site_id, touched, now=NOW)
         samples.append(time.perf_counter() - started)

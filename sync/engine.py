@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, literal, select
+from sqlalchemy import Row, bindparam, delete, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from sync import progress as core
 from sync.model import (
@@ -40,7 +42,7 @@ class Derived:
     done: float | None = None
     total: float | None = None
 
-    def differs_from(self, kr: KeyResult) -> bool:
+    def differs_from(self, kr: Row[Any] | KeyResult) -> bool:
         return (
             round(kr.progress, 4) != self.progress
             or round(kr.score, 4) != self.score
@@ -51,26 +53,30 @@ class Derived:
         )
 
 
-def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core.IssueState]:
-    """Linked issues, with a linked item that has children standing for those children.
+_LINK = Link.__table__
+_ITEM = WorkItem.__table__
+_LINKED_KEYS = select(_LINK.c.target_key).where(
+    _LINK.c.site_id == bindparam("site_id"),
+    _LINK.c.kr_id == bindparam("kr_id"),
+    _LINK.c.target_kind == "jira",
+)
+_ITEM_COLUMNS = (_ITEM.c.key, _ITEM.c.status_category, _ITEM.c.story_points, _ITEM.c.parent_key)
+_LIVE = (_ITEM.c.site_id == bindparam("site_id"), _ITEM.c.deleted.is_(False))
+# Two indexed lookups (by key, by parent) over the KR's linked keys, rather than one OR that
+# would scan the table: the cost grows with this KR's issues only, never the tenant's.
+_LINKED_ITEMS = union_all(
+    select(*_ITEM_COLUMNS, literal(False).label("child")).where(
+        *_LIVE, _ITEM.c.key.in_(_LINKED_KEYS)
+    ),
+    select(*_ITEM_COLUMNS, literal(True).label("child")).where(
+        *_LIVE, _ITEM.c.parent_key.in_(_LINKED_KEYS)
+    ),
+)
 
-    One statement: two indexed lookups (by key, by parent) over the KR's linked keys, rather
-    than one OR that would scan the table; cost grows with this KR's issues only.
-    """
-    linked = select(Link.target_key).where(
-        Link.site_id == site_id, Link.kr_id == kr_id, Link.target_kind == "jira"
-    )
-    columns = (WorkItem.key, WorkItem.status_category, WorkItem.story_points, WorkItem.parent_key)
-    live = (WorkItem.site_id == site_id, WorkItem.deleted.is_(False))
-    rows = session.execute(
-        select(*columns, literal(False).label("child"))
-        .where(*live, WorkItem.key.in_(linked))
-        .union_all(
-            select(*columns, literal(True).label("child")).where(
-                *live, WorkItem.parent_key.in_(linked)
-            )
-        )
-    ).all()
+
+def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core.IssueState]:
+    """Linked issues, with a linked item that has children standing for those children."""
+    rows = session.connection().execute(_LINKED_ITEMS, {"site_id": site_id, "kr_id": kr_id}).all()
     parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
     return [
         core.IssueState(
@@ -81,12 +87,66 @@ def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core
     ]
 
 
-def _github_current(session: Session, kr: KeyResult, cycle: Cycle) -> float | None:
+_KR = KeyResult.__table__
+_CYCLE = Cycle.__table__
+_CHECKIN = CheckIn.__table__
+_SNAPSHOT = Snapshot.__table__
+
+# Built once: recompute runs on every applied event, so its statements skip ORM construction.
+_LOAD_KRS = (
+    select(
+        _KR.c.id,
+        _KR.c.site_id,
+        _KR.c.kind,
+        _KR.c.baseline,
+        _KR.c.target,
+        _KR.c.current,
+        _KR.c.measure,
+        _KR.c.progress,
+        _KR.c.score,
+        _KR.c.status,
+        _KR.c.done,
+        _KR.c.total,
+        _KR.c.total_at_start,
+        _KR.c.snapshot_at,
+        _CYCLE.c.start,
+        _CYCLE.c.end,
+    )
+    .select_from(_KR.join(_CYCLE, _CYCLE.c.id == _KR.c.cycle_id))
+    .where(_KR.c.site_id == bindparam("site_id"), _KR.c.id.in_(bindparam("ids", expanding=True)))
+)
+_LATEST_CHECKIN = (
+    select(_CHECKIN.c.status, _CHECKIN.c.score)
+    .where(_CHECKIN.c.kr_id == bindparam("kr_id"))
+    .order_by(_CHECKIN.c.at.desc(), _CHECKIN.c.id.desc())
+    .limit(1)
+)
+_STORE_SNAPSHOT = (
+    update(_KR)
+    .where(_KR.c.id == bindparam("kr_id"))
+    .values(
+        progress=bindparam("progress"),
+        score=bindparam("score"),
+        status=bindparam("status"),
+        current=bindparam("current"),
+        done=bindparam("done"),
+        total=bindparam("total"),
+        total_at_start=bindparam("total_at_start"),
+        snapshot_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        version=_KR.c.version + 1,
+    )
+)
+
+
+def _github_current(
+    session: Session, *, site_id: int, kr_id: int, measure: str | None, start: date, end: date
+) -> float | None:
     """Merged PRs linked to the KR in the cycle: their count, or their median lead time."""
-    linked = select(Link.target_key).where(Link.kr_id == kr.id, Link.target_kind == "github")
+    linked = select(Link.target_key).where(Link.kr_id == kr_id, Link.target_kind == "github")
     pairs = session.execute(
         select(PullRequest.opened_at, PullRequest.merged_at).where(
-            PullRequest.site_id == kr.site_id,
+            PullRequest.site_id == site_id,
             PullRequest.merged.is_(True),
             PullRequest.ref.in_(linked),
         )
@@ -94,18 +154,20 @@ def _github_current(session: Session, kr: KeyResult, cycle: Cycle) -> float | No
     in_cycle = [
         (opened, merged)
         for opened, merged in pairs
-        if merged is not None and cycle.start <= merged.date() <= cycle.end
+        if merged is not None and start <= merged.date() <= end
     ]
-    if kr.measure == "lead_time_hours":
+    if measure == "lead_time_hours":
         return core.median_lead_time_hours((o, m) for o, m in in_cycle if o is not None)
     return float(len(in_cycle))
 
 
-def derive(session: Session, kr: KeyResult, cycle: Cycle, *, now: datetime) -> Derived:
-    """The snapshot this KR should have now, from current state and its latest check-in."""
-    latest = session.scalar(
-        select(CheckIn).where(CheckIn.kr_id == kr.id).order_by(CheckIn.at.desc()).limit(1)
-    )
+def derive(session: Session, kr: Row[Any], *, now: datetime) -> Derived:
+    """The snapshot this KR should have now, from current state and its latest check-in.
+
+    `kr` is a row of `_LOAD_KRS`: the KR's columns with its cycle's start and end.
+    """
+    connection = session.connection()
+    latest = connection.execute(_LATEST_CHECKIN, {"kr_id": kr.id}).first()
     done = total = None
     current = kr.current
     if kr.kind == "issues":
@@ -113,7 +175,14 @@ def derive(session: Session, kr: KeyResult, cycle: Cycle, *, now: datetime) -> D
         value, done, total = tally.progress, tally.done, tally.total
     else:
         if kr.kind == "github":
-            measured = _github_current(session, kr, cycle)
+            measured = _github_current(
+                session,
+                site_id=kr.site_id,
+                kr_id=kr.id,
+                measure=kr.measure,
+                start=kr.start,
+                end=kr.end,
+            )
             current = measured if measured is not None else current
         if kr.baseline is None or kr.target is None or kr.baseline == kr.target:
             value = 0.0
@@ -121,11 +190,10 @@ def derive(session: Session, kr: KeyResult, cycle: Cycle, *, now: datetime) -> D
             value = core.metric_progress(baseline=kr.baseline, target=kr.target, current=current)
     snapshot = core.snapshot_for(
         progress=value,
-        start=cycle.start,
-        end=cycle.end,
+        start=kr.start,
+        end=kr.end,
         today=now.date(),
-        checkin_status=latest.status if latest else None,  # type: ignore[arg-type]
-        checkin_at=latest.at if latest else None,
+        checkin_status=latest.status if latest else None,
     )
     score = snapshot.score
     if latest is not None and latest.score is not None:
@@ -134,40 +202,56 @@ def derive(session: Session, kr: KeyResult, cycle: Cycle, *, now: datetime) -> D
 
 
 def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: datetime) -> list[int]:
-    """Re-derive the given KRs; record history and plan write-backs for those that changed."""
+    """Re-derive the given KRs; record history and plan write-backs for those that changed.
+
+    Works on the session's connection (pending ORM changes are flushed first) and expires the
+    changed KRs in the session, so ORM readers see the new snapshot.
+    """
     ids = sorted(set(kr_ids))
     if not ids:
         return []
-    rows = session.execute(
-        select(KeyResult, Cycle)
-        .join(Cycle, Cycle.id == KeyResult.cycle_id)
-        .where(KeyResult.site_id == site_id, KeyResult.id.in_(ids))
-    ).all()
+    session.flush()
+    connection = session.connection()
     changed: list[int] = []
-    for kr, cycle in rows:
-        derived = derive(session, kr, cycle, now=now)
-        if kr.total_at_start is None and derived.total is not None:
-            kr.total_at_start = derived.total
+    snapshots: list[dict[str, Any]] = []
+    for kr in connection.execute(_LOAD_KRS, {"site_id": site_id, "ids": ids}).all():
+        derived = derive(session, kr, now=now)
         if kr.snapshot_at is not None and not derived.differs_from(kr):
             continue
-        kr.progress, kr.score, kr.status = derived.progress, derived.score, derived.status
-        kr.current, kr.done, kr.total = derived.current, derived.done, derived.total
-        kr.version += 1
-        kr.snapshot_at = now
-        session.add(
-            Snapshot(
-                site_id=site_id,
-                kr_id=kr.id,
-                at=now,
-                progress=kr.progress,
-                score=kr.score,
-                status=kr.status,
-                current=kr.current,
-            )
+        total_at_start = kr.total_at_start if kr.total_at_start is not None else derived.total
+        connection.execute(
+            _STORE_SNAPSHOT,
+            {
+                "kr_id": kr.id,
+                "progress": derived.progress,
+                "score": derived.score,
+                "status": derived.status,
+                "current": derived.current,
+                "done": derived.done,
+                "total": derived.total,
+                "total_at_start": total_at_start,
+                "at": now,
+            },
+        )
+        snapshots.append(
+            {
+                "site_id": site_id,
+                "kr_id": kr.id,
+                "at": now,
+                "progress": derived.progress,
+                "score": derived.score,
+                "status": derived.status,
+                "current": derived.current,
+            }
         )
         changed.append(kr.id)
     if changed:
+        connection.execute(insert(_SNAPSHOT), snapshots)
         plan_write_backs(session, site_id, changed, now=now)
+        for kr_id in changed:
+            stale = session.identity_map.get(identity_key(KeyResult, kr_id))
+            if stale is not None:
+                session.expire(stale)
     return changed
 
 
@@ -193,17 +277,19 @@ def plan_write_backs(
     insert_ignore(session, Outbound, rows, ("site_id", "kind", "target"))
 
 
+_KRS_LINKED_TO = select(_LINK.c.kr_id).where(
+    _LINK.c.site_id == bindparam("site_id"),
+    _LINK.c.target_kind == "jira",
+    _LINK.c.target_key.in_(bindparam("keys", expanding=True)),
+)
+
+
 def krs_linked_to(session: Session, site_id: int, keys: Collection[str]) -> set[int]:
     """KRs whose links name any of these Jira keys (issues, or epics as parents)."""
     if not keys:
         return set()
-    return set(
-        session.scalars(
-            select(Link.kr_id).where(
-                Link.site_id == site_id, Link.target_kind == "jira", Link.target_key.in_(keys)
-            )
-        )
-    )
+    rows = session.connection().execute(_KRS_LINKED_TO, {"site_id": site_id, "keys": list(keys)})
+    return {kr_id for (kr_id,) in rows}
 
 
 def drop_outbound(session: Session, site_id: int, kind: str, target: str) -> None:
