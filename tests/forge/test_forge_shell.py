@@ -39,14 +39,17 @@ window.__bridge = {
     if (name === "getContext") {
       return {locale: "en-US", extension: {config: {team: "PLAT", cycle: "2026-Q4"}}};
     }
-    if (name !== "invokeRemote") throw new Error("unexpected bridge call " + name);
+    // As the Forge runtime answers @forge/bridge's invokeRemote: callBridge("invoke", ...).
+    if (name !== "invoke" || input.invokeType !== "ui-remote-fetch") {
+      throw new Error("unexpected bridge call " + name);
+    }
     window.__calls = (window.__calls || []).concat([input]);
     const response = await fetch(input.path, {
       method: input.method,
       headers: {"Content-Type": "application/json", "Authorization": "Bearer " + FIT},
       body: JSON.stringify(input.body),
     });
-    return {status: response.status, body: await response.json()};
+    return {success: response.ok, payload: {status: response.status, body: await response.json()}};
   },
 };
 """
@@ -135,7 +138,7 @@ def test_the_forge_shell_shows_the_same_panel_as_the_connect_iframe(
     shown = [(node.get_attribute("data-kr"), node.get_attribute("data-progress")) for node in nodes]
     assert shown == expected
     calls = browser.execute_script("return window.__calls")
-    assert calls == [{"path": "/forge/panel", "method": "POST",
+    assert calls == [{"path": "/forge/panel", "method": "POST", "invokeType": "ui-remote-fetch",
                       "body": {"team": "PLAT", "cycle": "2026-Q4", "objective": "",
                                "view": "", "locale": "en"}}]  # fmt: skip
     assert browser.find_elements(By.CSS_SELECTOR, "#okrlink-root script") == []

@@ -1,7 +1,9 @@
 // okrlink's Forge Custom UI shell: ask the remote for the panel and show it. No framework, no build.
 //
-// The Forge runtime exposes its bridge to Custom UI pages as `window.__bridge.callBridge`
-// (what `@forge/bridge` itself wraps). A page that bundles `@forge/bridge` may instead set
+// The Forge runtime exposes its bridge to Custom UI pages as `window.__bridge.callBridge`,
+// which `@forge/bridge` itself wraps: its `invokeRemote(input)` is
+// `callBridge("invoke", {...input, invokeType: "ui-remote-fetch"})` answering
+// `{success, payload, error}` (as in @forge/bridge 7, out/invoke-endpoint/invoke-endpoint.js). A page that bundles `@forge/bridge` may instead set
 // `window.okrlinkBridge = { invokeRemote, view }` before this module runs; it is used first.
 // The panel HTML comes from the same server renderer as the Connect iframe, in static mode
 // (no scripts); any <script> is dropped before the content is shown anyway.
@@ -18,7 +20,10 @@ function bridge() {
 async function invokeRemote(input) {
   const custom = window.okrlinkBridge;
   if (custom && typeof custom.invokeRemote === "function") return custom.invokeRemote(input);
-  return bridge().callBridge("invokeRemote", input);
+  const answer = await bridge().callBridge("invoke", { ...input, invokeType: "ui-remote-fetch" });
+  const { success, payload, error } = answer || {};
+  if (!success) throw new Error((error && error.message) || "The okrlink service did not answer.");
+  return payload;
 }
 
 async function forgeContext() {
