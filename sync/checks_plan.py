@@ -16,7 +16,7 @@ LEAD_TIME = "lead_time_hours"
 
 
 @dataclass(frozen=True, slots=True)
-class Impact:
+class KrImpact:
     """One KR a PR touches: where it stands and where it would stand with the PR's work."""
 
     key: str
@@ -25,10 +25,11 @@ class Impact:
     progress_now: float
     progress_if_done: float
     status: str
-    owner: str | None
+    owner: str | None = None
+    url: str | None = None
 
 
-def impacts_for(session: Session, site_id: int, pull: PullRequest) -> list[Impact]:
+def impacts_for(session: Session, site_id: int, pull: PullRequest) -> list[KrImpact]:
     """The KRs linked to the PR (any source), newest cycle first, in objective order."""
     linked = select(Link.kr_id).where(
         Link.site_id == site_id, Link.target_kind == "github", Link.target_key == pull.ref
@@ -46,7 +47,7 @@ def impacts_for(session: Session, site_id: int, pull: PullRequest) -> list[Impac
     ).all()
     done_keys = set(pull.jira_keys)
     return [
-        Impact(
+        KrImpact(
             key=kr.key,
             title=kr.title,
             objective_title=objective.title,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from sync.checks_plan import KrImpact as KrImpact  # the core owns the value; rendered here
 
 CHECK_NAME = "OKR impact"
 # Checks API limits (docs: "Create a check run"): output.summary and output.text are at most
@@ -41,20 +42,6 @@ EXPLANATION = (
     "*Progress now* is each key result's progress today. *If this PR's issues are done* is "
     "its progress once every Jira issue linked to this pull request is done."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class KrImpact:
-    """One key result a PR touches: where it stands and where it would be with the PR's work."""
-
-    key: str
-    title: str
-    objective_title: str
-    progress_now: float
-    progress_if_done: float
-    status: str
-    owner: str | None = None
-    url: str | None = None
 
 
 def escape_cell(value: str, *, limit: int = MAX_CELL_CHARS) -> str:

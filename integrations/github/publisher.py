@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrations.github.checks import LINKED_CONCLUSIONS, KrImpact, render_check_run
+from integrations.github.checks import LINKED_CONCLUSIONS, render_check_run
 from integrations.github.client import GitHubApp
 from integrations.github.errors import GitHubError, NotFound, RateLimited, Unavailable
-from sync.checks_plan import Impact, impacts_for
+from sync.checks_plan import impacts_for
 from sync.github_apply import CHECK_RUN
 from sync.jobs import Ports
 from sync.model import GitHubInstallation, Installation, Outbound, PullRequest
@@ -97,14 +97,6 @@ def okr_page_url(session: Session, site_id: int, *, app_key: str) -> str | None:
     return f"{base_url.rstrip('/')}/plugins/servlet/ac/{app_key}/{OKR_PAGE_MODULE}"
 
 
-def _kr_impact(impact: Impact) -> KrImpact:
-    return KrImpact(
-        key=impact.key, title=impact.title, objective_title=impact.objective_title,
-        progress_now=impact.progress_now, progress_if_done=impact.progress_if_done,
-        status=impact.status, owner=impact.owner,
-    )  # fmt: skip
-
-
 class CheckRunWriter:
     """Writes the "check_run" outbound rows: one per PR ref, however many KRs changed."""
 
@@ -131,7 +123,7 @@ class CheckRunWriter:
             log.warning("check run for %s skipped: the GitHub App is not configured", pull.ref)
             return
         choice = repository_settings(installation.settings, pull.repo)
-        impacts = [_kr_impact(i) for i in impacts_for(session, pull.site_id, pull)]
+        impacts = impacts_for(session, pull.site_id, pull)
         page = okr_page_url(session, pull.site_id, app_key=self.app_key)
         body = render_check_run(
             impacts=impacts, okr_page_url=page, conclusion_when_linked=choice.conclusion,
