@@ -56,15 +56,20 @@ def verify_connect_request(*, allow_context_qsh: bool) -> tuple[Tenant, ConnectC
     return tenant, claims
 
 
+def authenticate_connect(*, allow_context_qsh: bool) -> None:
+    """Verify the request's Connect JWT and bind its tenant, site and user to `g`."""
+    tenant, claims = verify_connect_request(allow_context_qsh=allow_context_qsh)
+    g.tenant, g.site_id, g.account_id = tenant, tenant.site_id, claims.account_id
+    g.claims = claims
+
+
 def connect_jwt_required(*, allow_context_qsh: bool = False) -> Callable[[F], F]:
     """Decorate a view that the product calls (webhooks, iframes, panel APIs)."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            tenant, claims = verify_connect_request(allow_context_qsh=allow_context_qsh)
-            g.tenant, g.site_id, g.account_id = tenant, tenant.site_id, claims.account_id
-            g.claims = claims
+            authenticate_connect(allow_context_qsh=allow_context_qsh)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

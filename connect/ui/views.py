@@ -32,7 +32,7 @@ from connect.errors import (
     OkrlinkError,
     ValidationError,
 )
-from connect.security import tenants, verify_connect_request
+from connect.security import authenticate_connect, tenants
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
 from connect.ui.cache import PageCache
@@ -114,9 +114,7 @@ def page_auth(*, allow_context_qsh: bool) -> Callable[[F], F]:
             if "dev_token" in request.args:
                 _dev_login()
             else:
-                tenant, claims = verify_connect_request(allow_context_qsh=allow_context_qsh)
-                g.tenant, g.site_id, g.account_id = tenant, tenant.site_id, claims.account_id
-                g.claims = claims
+                authenticate_connect(allow_context_qsh=allow_context_qsh)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
