@@ -19,10 +19,12 @@ import requests
 from atlassian import Jira
 
 from connect.descriptors import ISSUE_PROPERTY_KEY, glance_status_property_key
+from connect.forge_routes import ForgeCredentials
 from connect.tenants import Tenant
 from integrations.atlassian import (
     AtlassianApiError,
     RetryAfterAdapter,
+    forge_jira_client,
     get_issue,
     jira_client,
     retry_after_seconds,
@@ -44,6 +46,7 @@ LOZENGES: Final = {
 }
 
 TenantLookup = Callable[[int], "tuple[Tenant, str | None] | None"]
+ForgeLookup = Callable[[int], "ForgeCredentials | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +75,17 @@ def transient(exc: AtlassianApiError) -> TransientError:
 
 
 class JiraTracker:
-    """Reads issues and writes our issue properties on each site's Jira."""
+    """Reads issues and writes our issue properties on each site's Jira.
 
-    def __init__(self, *, tenants: TenantLookup, app_key: str) -> None:
+    A site reached through the Connect door is called as the app (JWT per request); a site
+    reached only through the Forge door, with the app system token from its latest Forge call.
+    """
+
+    def __init__(
+        self, *, tenants: TenantLookup, app_key: str, forge: ForgeLookup | None = None
+    ) -> None:
         self.tenants = tenants
+        self.forge = forge
         self.app_key = app_key
         self._clients: dict[int, _Client] = {}
         self._lock = threading.Lock()
@@ -86,6 +96,14 @@ class JiraTracker:
             return client.jira
         found = self.tenants(site_id)
         if found is None or not found[1]:
+            credentials = self.forge(site_id) if self.forge else None
+            if credentials is not None:
+                # Not cached: Forge sends a fresh system token with each call it makes.
+                return forge_jira_client(
+                    api_base_url=credentials.api_base_url,
+                    system_token=credentials.token,
+                    adapter=RetryAfterAdapter(max_attempts=2, max_retry_after=INLINE_RETRY_SECONDS),
+                )
             raise TransientError(
                 f"site {site_id} has no enabled Jira installation", retry_after=AUTH_RETRY_SECONDS
             )

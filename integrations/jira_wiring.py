@@ -127,7 +127,12 @@ def init_jira(app: Flask) -> None:
     jobs.write(ISSUE_PROPERTY, write_issue_property)
     if jobs.ports.tracker is None:
         tenants = services.extras["tenants"]
-        jobs.ports.tracker = JiraTracker(tenants=tenants.for_site, app_key=settings.app_key)
+        forge_tokens = services.extras.get("forge_tokens")
+        jobs.ports.tracker = JiraTracker(
+            tenants=tenants.for_site,
+            app_key=settings.app_key,
+            forge=forge_tokens.get if forge_tokens is not None else None,
+        )
     sync = JiraSync(jobs=jobs, fields=fields)
     services.extras["jira_sync"] = sync
     services.extras["on_link"] = sync.on_link

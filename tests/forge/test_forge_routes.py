@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import responses
@@ -281,3 +283,33 @@ def test_an_event_that_is_not_an_issue_event_is_400_and_not_recorded(
                            json={"eventType": "avi:jira:viewed:issue", "issue": {}})  # fmt: skip
     assert response.status_code == 400
     assert _rows(app, InboxEvent) == []
+
+
+# --- write-back through the door the site came in by ------------------------------------------
+
+
+def test_a_forge_only_site_gets_its_issue_property_written_with_the_app_system_token(
+    client: FlaskClient, admin: dict[str, str], forge_keys: responses.RequestsMock
+) -> None:
+    gateway = f"https://api.atlassian.com/ex/jira/{CLOUD_ID}/rest/api/3/issue/PLAT-12/properties"
+    forge_keys.put(f"{gateway}/okrlink", status=200)
+    forge_keys.put(f"{gateway}/{glance_property()}", status=200)
+    issue = f"https://api.atlassian.com/ex/jira/{CLOUD_ID}/rest/api/3/issue/PLAT-12"
+    forge_keys.get(issue, status=404)  # the link-time fetch goes through the gateway too
+    assert _install_forge(client).status_code == 200
+    create_okrs(client, admin, site=SITE, krs=KRS)
+    link(client, admin, site=SITE, kr="PLAT-1.1", target="PLAT-12")
+    forge_keys.calls.reset()
+    event = forge_issue_event(_issue("updated", "PLAT-12", "done", T0 + timedelta(hours=1)))
+    assert client.post("/forge/events", json=event, headers=forge_headers()).status_code == 200
+
+    assert get_kr(client, admin, site=SITE, kr="PLAT-1.1")["progress"] == 1.0
+    sent = [call.request for call in forge_keys.calls if call.request.method == "PUT"]
+    assert sorted(unquote(request.url.rsplit("/", 1)[1]) for request in sent) == sorted(
+        ["okrlink", glance_property()]
+    )
+    assert {request.headers["Authorization"] for request in sent} == {f"Bearer {SYSTEM_TOKEN}"}
+    document = json.loads(sent[0].body)
+    assert (document["origin"], document["status"], document["krKeys"]) == (
+        "okrlink", "on_track", ["PLAT-1.1"]
+    )  # fmt: skip
