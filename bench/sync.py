@@ -53,6 +53,7 @@ from sync.model import (  # noqa: E402
     KeyResult,
     Link,
     Objective,
+    Outbound,
     Snapshot,
     Team,
 )
@@ -252,9 +253,30 @@ def gunicorn(settings: Settings) -> Iterator[str]:
         server.wait(30)
 
 
+CONSUMER_MAX_DELAY = 0.05
+
+
+def run_consumer() -> None:
+    """The queue consumer of the latency phase: `okrlink worker`'s, polling every 50 ms at most.
+
+    huey's default consumer backs off to 10 s between polls once the queue runs dry, which
+    alone would put seconds between an event and its snapshot at a low event rate.
+    """
+    app = create_app()
+    consumer = app.extensions["okrlink"].queue.create_consumer(
+        workers=4,
+        worker_type="thread",
+        periodic=True,
+        initial_delay=0.01,
+        backoff=1.15,
+        max_delay=CONSUMER_MAX_DELAY,
+    )
+    consumer.run()
+
+
 @contextlib.contextmanager
 def worker(settings: Settings) -> Iterator[None]:
-    command = [sys.executable, "-m", "connect.cli", "worker", "--workers", "4"]
+    command = [sys.executable, str(Path(__file__).resolve()), "--consumer"]
     process = subprocess.Popen(
         command,
         env=environment(settings),
@@ -298,12 +320,31 @@ def intake(settings: Settings, *, seconds: int, connections: int) -> tuple[float
     return rate, total, int(bad.group(1)) if bad else 0
 
 
+def drain(store: Any, timeout: float = 120.0) -> None:
+    """Wait until the worker has applied every recorded event and made every write-back."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with store.session() as session:
+            pending = session.scalar(
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.state != "done")
+            )
+            writes = session.scalar(select(func.count()).select_from(Outbound))
+        if not pending and not writes:
+            return
+        time.sleep(0.2)
+
+
 def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
-    """Seconds from sending each event to the KR snapshot it produced."""
-    count = rate * seconds
+    """Seconds from sending each event to the KR snapshot it produced.
+
+    A first, unmeasured round creates the issues (and lets the worker start); then events are
+    paced at `rate`, each flipping one issue between done and to-do, so each one changes the
+    progress of its own KR.
+    """
     start = datetime.now(UTC)
+    total = LATENCY_ISSUES + rate * seconds
     events = []
-    for n in range(count):
+    for n in range(total):
         issue = n % LATENCY_ISSUES
         category = "done" if (n // LATENCY_ISSUES) % 2 == 0 else "new"
         updated = start + timedelta(milliseconds=n)
@@ -311,51 +352,44 @@ def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
             payload(f"WEB-{issue + 5}", str(10_000 + issue), category=category, updated=updated)
         )
         events.append((issue, 1.0 if category == "done" else 0.0, body.encode()))
-    sent: list[float] = [0.0] * count
+    sent: list[float] = [0.0] * total
+    app = create_app(settings)
+    store = app.extensions["okrlink"].store
     with gunicorn(settings) as base, worker(settings):
         host, port = base.removeprefix("http://").split(":")
         auth = "JWT " + token()
         threads = 8
-        began = time.time() + 0.5
 
-        def send(offset: int) -> None:
+        def send(offset: int, first: int, last: int, pace: float | None, began: float) -> None:
             connection = http.client.HTTPConnection(host, int(port), timeout=30)
-            for n in range(offset, count, threads):
-                delay = began + n / rate - time.time()
-                if delay > 0:
-                    time.sleep(delay)
+            for n in range(first + offset, last, threads):
+                if pace is not None:
+                    delay = began + (n - first) / pace - time.time()
+                    if delay > 0:
+                        time.sleep(delay)
                 sent[n] = time.time()
-                connection.request(
-                    "POST",
-                    WEBHOOK,
-                    body=events[n][2],
-                    headers={
-                        "Authorization": auth,
-                        "Content-Type": "application/json",
-                        "X-Atlassian-Webhook-Identifier": f"lat-{n}",
-                    },
-                )
+                headers = {
+                    "Authorization": auth,
+                    "Content-Type": "application/json",
+                    "X-Atlassian-Webhook-Identifier": f"lat-{n}",
+                }
+                connection.request("POST", WEBHOOK, body=events[n][2], headers=headers)
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:
                     raise SystemExit(f"webhook answered {response.status}")
 
-        pool = [threading.Thread(target=send, args=(i,)) for i in range(threads)]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
-        app = create_app(settings)
-        store = app.extensions["okrlink"].store
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with store.session() as session:
-                pending = session.scalar(
-                    select(func.count()).select_from(InboxEvent).where(InboxEvent.state != "done")
-                )
-            if not pending:
-                break
-            time.sleep(0.5)
+        for first, last, pace in ((0, LATENCY_ISSUES, None), (LATENCY_ISSUES, total, rate)):
+            began = time.time() + 0.2
+            pool = [
+                threading.Thread(target=send, args=(i, first, last, pace, began))
+                for i in range(threads)
+            ]
+            for thread in pool:
+                thread.start()
+            for thread in pool:
+                thread.join()
+            drain(store)
     with store.session() as session:
         kr_of = dict(session.execute(select(Link.target_key, Link.kr_id)).all())
         snapshots: dict[int, list[tuple[float, float]]] = {}
@@ -365,9 +399,8 @@ def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
             snapshots.setdefault(kr_id, []).append((at.timestamp(), progress))
     store.dispose()
     waits = []
-    for n, (issue, expected, _body) in enumerate(events):
-        if n < LATENCY_ISSUES:  # the first round creates the issues
-            continue
+    for n in range(LATENCY_ISSUES, total):
+        issue, expected, _body = events[n]
         points = snapshots.get(kr_of[f"WEB-{issue + 5}"], [])
         seen = next(
             (at for at, value in points if at >= sent[n] - 0.01 and value == expected), None
@@ -387,21 +420,22 @@ def settings_for(work: Path, database_url: str, queue_url: str) -> Settings:
 
 
 @contextlib.contextmanager
-def backend(name: str, work: Path) -> Iterator[tuple[str, str, str]]:
-    """(database URL, queue URL, description) for `sqlite` or `postgresql`."""
-    if name == "sqlite":
-        yield (
-            f"sqlite:///{work / 'okrlink.db'}",
-            f"sqlite:///{work / 'queue.db'}",
-            ("SQLite (WAL), huey on SQLite"),
-        )
-        return
-    with postgres_server() as database, contextlib.ExitStack() as stack:
-        try:
-            queue, label = stack.enter_context(redis_server()), "huey on Redis"
-        except ServerUnavailable:
-            queue, label = f"sqlite:///{work / 'queue.db'}", "huey on SQLite"
-        yield database, queue, f"PostgreSQL, {label}"
+def backend(name: str, work: Path, phase: str) -> Iterator[tuple[str, str, str]]:
+    """(database URL, queue URL, description) for `sqlite` or `postgresql`.
+
+    Intake on SQLite uses the embedded queue (huey on SQLite). The latency phase uses huey on
+    Redis where `redis-server` is installed: its consumer blocks on the queue, where the SQLite
+    consumer polls with a back-off that alone adds up to seconds when the queue runs dry.
+    """
+    with contextlib.ExitStack() as stack:
+        queue, label = f"sqlite:///{work / 'queue.db'}", "huey on SQLite"
+        if name == "postgresql" or phase == "latency":
+            with contextlib.suppress(ServerUnavailable):
+                queue, label = stack.enter_context(redis_server()), "huey on Redis"
+        if name == "sqlite":
+            yield f"sqlite:///{work / 'okrlink.db'}", queue, f"SQLite (WAL), {label}"
+        else:
+            yield stack.enter_context(postgres_server()), queue, f"PostgreSQL, {label}"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -415,7 +449,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--phases", default="intake,latency")
+    parser.add_argument("--consumer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.consumer:
+        run_consumer()
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     print(
@@ -423,10 +462,13 @@ def main() -> None:
         f"consumer and the load generator"
     )
     for name in args.backends.split(","):
-        for phase in ("intake", "latency"):
+        for phase in args.phases.split(","):
             work = Path(tempfile.mkdtemp(prefix=f"okrlink-bench-{name}-"))
             try:
-                with backend(name, work) as (database, queue, label), fake_jira() as jira_url:
+                with (
+                    backend(name, work, phase) as (database, queue, label),
+                    fake_jira() as jira_url,
+                ):
                     settings = settings_for(work, database, queue)
                     prepare(settings, jira_url=jira_url, krs=LATENCY_ISSUES)
                     if phase == "intake":
