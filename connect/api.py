@@ -21,11 +21,12 @@ from connect.context import services
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
 from sync import okrfile
 from sync.engine import recompute
+from sync.jira_apply import plan_property_write
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team
 from sync.okrs import KR_FIELDS, ImportRefused, export_team_okrs, import_team_okrs
 from sync.practice import check_key_result
 from sync.progress import STATUSES
-from sync.spec import GITHUB_MEASURES, KR_KINDS, KeyResultSpec, quarter, quarter_of
+from sync.spec import GITHUB_MEASURES, KR_KINDS, KeyResultSpec, TeamOkrs, quarter, quarter_of
 from sync.store import SiteNotFound, find_cycle, find_kr, find_site, get_or_create_team
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -142,8 +143,13 @@ def _objective_or_404(session: Session, key: str, cycle: str | None = None) -> O
     return objective
 
 
+def _now() -> datetime:
+    """The jobs' clock, so that what the API plans falls due when the jobs think it does."""
+    return services().extras["jobs"].ports.clock.now()
+
+
 def _refresh(session: Session, kr_ids: list[int]) -> None:
-    if recompute(session, g.site_id, kr_ids, now=datetime.now(UTC)):
+    if recompute(session, g.site_id, kr_ids, now=_now()):
         g.flush_site = g.site_id
 
 
@@ -151,7 +157,7 @@ def _refresh(session: Session, kr_ids: list[int]) -> None:
 def enqueue_write_backs(response: Response) -> Response:
     site_id = g.pop("flush_site", None)
     if site_id is not None and response.status_code < 400:
-        services().extras["jobs"].flush_outbound(site_id)
+        services().extras["jobs"].flush_soon(site_id)
     return response
 
 
@@ -516,6 +522,10 @@ def remove_link(key: str, target: str) -> tuple[str, int]:
             session.delete(link)
         session.flush()
         _refresh(session, [kr.id])
+        if any(link.target_kind == "jira" for link in links):
+            # The issue no longer shows this KR: its property is rewritten.
+            plan_property_write(session, g.site_id, target, now=_now())
+            g.flush_site = g.site_id
         return "", 204
 
 
@@ -542,7 +552,7 @@ def record_check_in(
     checkin = CheckIn(
         site_id=kr.site_id,
         kr_id=kr.id,
-        at=datetime.now(UTC),
+        at=_now(),
         author=author,
         value=value,
         status=status,
@@ -623,7 +633,24 @@ def import_file() -> Response:
             totals["updated"] += report.updated
             totals["unchanged"] += report.unchanged
             totals["warnings"] += [f.message for f in report.findings]
+    fetch_linked_issues(g.site_id, teams)
     return jsonify(totals)
+
+
+def fetch_linked_issues(site_id: int, teams: list[TeamOkrs]) -> None:
+    """Fetch the file's linked issues (and epics' children) from Jira, as a link does."""
+    refresh = services().extras.get("refresh_links")
+    keys = sorted(
+        {
+            key
+            for okrs in teams
+            for o in okrs.objectives
+            for kr in o.key_results
+            for key in kr.issues
+        }
+    )
+    if refresh is not None and keys:
+        refresh(site_id, keys)
 
 
 @blueprint.get("/export")

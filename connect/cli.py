@@ -16,6 +16,8 @@ from sync.practice import Finding, has_errors
 if TYPE_CHECKING:
     from flask import Flask
 
+# huey backs off to 10 s between polls when idle; events should apply within a second.
+CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
 EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "examples" / "platform.okr.yml"
 
 
@@ -83,6 +85,10 @@ def import_path(app: Flask, path: str, *, site: str | None = None):
     except (ImportRefused, SiteNotFound) as exc:
         raise click.ClickException(str(exc)) from exc
     print_findings(path, report.findings)
+    with app.app_context():
+        from connect.api import fetch_linked_issues
+
+        fetch_linked_issues(site_row.id, [okrs])
     return report
 
 
@@ -118,7 +124,7 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
     consumer = None
     if worker:
         consumer = app.extensions["okrlink"].queue.create_consumer(
-            workers=2, worker_type="thread", periodic=True
+            workers=2, worker_type="thread", periodic=True, **CONSUMER_POLLING
         )
         consumer.start()
     try:
@@ -134,7 +140,7 @@ def worker(workers: int) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
     app = _app()
     consumer = app.extensions["okrlink"].queue.create_consumer(
-        workers=workers, worker_type="thread", periodic=True
+        workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )
     consumer.run()
 

@@ -162,7 +162,7 @@ def jira_webhook() -> tuple[Response, int]:
         row_id = _retry_failed(row)
         if row_id is None:
             return jsonify({"status": "duplicate"}), 200
-    extras["jobs"].apply_inbox(row_id)
+    extras["jobs"].nudge(g.tenant.site_id)
     return jsonify({"status": "accepted", "id": row_id}), 200
 
 

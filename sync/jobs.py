@@ -8,6 +8,7 @@ by the sweeper, so no acknowledged event is ever lost.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import TaskLockedException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 SWEEP_AFTER = timedelta(seconds=30)
+DRAIN_BATCH = 500
+NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
+TAIL_DELAY = 0.1  # seconds: a drain that applied events looks again this much later
+WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
@@ -67,6 +73,8 @@ class Jobs:
             self._apply_inbox
         )
         self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
+        self.drain = huey.task(name="drain_inbox")(self._drain)
+        self._nudged: dict[tuple[str, int], float] = {}
         self.recompute = huey.task(name="recompute")(self._recompute)
         self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(self._sweep)
 
@@ -78,7 +86,84 @@ class Jobs:
     def write(self, kind: str, writer: Writer) -> None:
         self.writers[kind] = writer
 
+    # -- scheduling ------------------------------------------------------------------------
+
+    def nudge(self, site_id: int) -> None:
+        """Ask for the site's pending events to be applied (cheap: debounced per process).
+
+        A skipped nudge is safe: the drain enqueued within the window, or its tail, applies
+        every row committed before it looks; the sweeper catches anything left after that.
+        """
+        if self.huey.immediate or self._debounced("drain", site_id, NUDGE_WINDOW):
+            self.drain(site_id)
+
+    def flush_soon(self, site_id: int) -> None:
+        """Perform the site's write-backs shortly, so a burst of changes shares its writes."""
+        if self.huey.immediate:
+            self.flush_outbound(site_id)
+        elif self._debounced("flush", site_id, WRITE_BACK_DELAY):
+            self.flush_outbound.schedule((site_id,), delay=WRITE_BACK_DELAY)
+
+    def _debounced(self, kind: str, site_id: int, window: float) -> bool:
+        now = time.monotonic()
+        if now - self._nudged.get((kind, site_id), -window) < window:
+            return False
+        self._nudged[(kind, site_id)] = now
+        return True
+
     # -- tasks -----------------------------------------------------------------------------
+
+    def _drain(self, site_id: int) -> None:
+        """Apply a site's pending events in order, in batches; each KR is re-derived once a batch.
+
+        One drain per site at a time (a huey lock): two concurrent transactions would each
+        derive a KR without the other's events. A drain that finds the lock taken looks again
+        shortly, so an event committed while the holder finishes is not left waiting.
+        """
+        try:
+            with self.huey.lock_task(f"drain-{site_id}"):
+                applied = self._drain_locked(site_id)
+        except TaskLockedException:
+            self.drain.schedule((site_id,), delay=TAIL_DELAY)
+            return
+        if applied and not self.huey.immediate:
+            self.drain.schedule((site_id,), delay=TAIL_DELAY)
+
+    def _drain_locked(self, site_id: int) -> int:
+        applied = 0
+        while True:
+            with self.store.session() as session:
+                query = (
+                    select(InboxEvent)
+                    .where(
+                        InboxEvent.site_id == site_id,
+                        InboxEvent.state == "pending",
+                        InboxEvent.attempts == 0,  # a failed event is retried by the sweeper
+                    )
+                    .order_by(InboxEvent.id)
+                    .limit(DRAIN_BATCH)
+                )
+                rows = session.scalars(query).all()
+                if not rows:
+                    return applied
+                touched: set[int] = set()
+                now = self.ports.clock.now()
+                for row in rows:
+                    try:
+                        with session.begin_nested():
+                            handler = self.handlers.get(row.event)
+                            touched |= handler(session, row, self.ports) if handler else set()
+                    except Exception as exc:  # one bad event must not hold up the others
+                        row.attempts += 1
+                        row.error = f"{type(exc).__name__}: {exc}"[:2000]
+                        row.state = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+                        log.warning("inbox event %s failed: %s", row.id, exc)
+                        continue
+                    row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
+                changed = recompute(session, site_id, touched, now=now)
+            applied += len(rows)
+            if changed:
+                self.flush_soon(site_id)
 
     def _apply_inbox(self, event_id: int) -> None:
         """Apply one recorded event; idempotent (a done row is skipped)."""
@@ -98,7 +183,7 @@ class Jobs:
             self._record_failure(event_id, exc)
             raise
         if changed and site_id is not None:
-            self.flush_outbound(site_id)
+            self.flush_soon(site_id)
 
     def _record_failure(self, event_id: int, exc: Exception) -> None:
         with self.store.session() as session:
@@ -115,7 +200,7 @@ class Jobs:
         with self.store.session() as session:
             changed = recompute(session, site_id, kr_ids, now=self.ports.clock.now())
         if changed:
-            self.flush_outbound(site_id)
+            self.flush_soon(site_id)
 
     def _flush_outbound(self, site_id: int) -> None:
         """Perform the due write-backs of a site, one per target however many KRs changed."""
@@ -154,7 +239,7 @@ class Jobs:
             session.delete(row)
 
     def _sweep(self) -> None:
-        """Re-enqueue inbox events left pending and write-backs that fell due."""
+        """Re-enqueue inbox events left pending (or failed and due a retry), and due write-backs."""
         cutoff = self.ports.clock.now() - SWEEP_AFTER
         with self.store.session() as session:
             pending = session.scalars(
