@@ -54,7 +54,6 @@ from sync.model import (  # noqa: E402
     Link,
     Objective,
     Outbound,
-    Snapshot,
     Team,
 )
 from sync.spec import quarter_of  # noqa: E402
@@ -335,7 +334,7 @@ def drain(store: Any, timeout: float = 120.0) -> None:
 
 
 def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
-    """Seconds from sending each event to the KR snapshot it produced.
+    """Seconds from sending each event to the KR snapshot that includes it.
 
     A first, unmeasured round creates the issues (and lets the worker start); then events are
     paced at `rate`, each flipping one issue between done and to-do, so each one changes the
@@ -391,21 +390,20 @@ def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
                 thread.join()
             drain(store)
     with store.session() as session:
-        kr_of = dict(session.execute(select(Link.target_key, Link.kr_id)).all())
-        snapshots: dict[int, list[tuple[float, float]]] = {}
-        for kr_id, at, progress in session.execute(
-            select(Snapshot.kr_id, Snapshot.at, Snapshot.progress).order_by(Snapshot.at)
-        ):
-            snapshots.setdefault(kr_id, []).append((at.timestamp(), progress))
+        # An event's KR snapshot is written in the transaction that marks it applied: a batch
+        # of events for one KR yields one snapshot holding all of them.
+        applied = dict(
+            session.execute(
+                select(InboxEvent.delivery_id, InboxEvent.processed_at).where(
+                    InboxEvent.delivery_id.like("lat-%")
+                )
+            ).all()
+        )
     store.dispose()
     waits = []
     for n in range(LATENCY_ISSUES, total):
-        issue, expected, _body = events[n]
-        points = snapshots.get(kr_of[f"WEB-{issue + 5}"], [])
-        seen = next(
-            (at for at, value in points if at >= sent[n] - 0.01 and value == expected), None
-        )
-        waits.append(seen - sent[n] if seen is not None else float("inf"))
+        at = applied.get(f"lat-{n}")
+        waits.append(at.timestamp() - sent[n] if at is not None else float("inf"))
     return waits
 
 

@@ -7,6 +7,7 @@ by the sweeper, so no acknowledged event is ever lost.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ MAX_ATTEMPTS = 8
 SWEEP_AFTER = timedelta(seconds=30)
 DRAIN_BATCH = 500
 NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
-TAIL_DELAY = 0.1  # seconds: a drain that applied events looks again this much later
+TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
 WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
@@ -117,24 +118,47 @@ class Jobs:
         """Apply a site's pending events in order, in batches; each KR is re-derived once a batch.
 
         One drain per site at a time (a huey lock): two concurrent transactions would each
-        derive a KR without the other's events. A drain that finds the lock taken looks again
-        shortly, so an event committed while the holder finishes is not left waiting.
+        derive a KR without the other's events. A drain that finds the lock taken leaves the
+        work to the holder, which looks once more before it lets go; the rare event committed
+        after that last look waits for the next nudge or the sweeper.
         """
         try:
             with self.huey.lock_task(f"drain-{site_id}"):
-                applied = self._drain_locked(site_id)
+                self._drain_locked(site_id)
         except TaskLockedException:
-            self.drain.schedule((site_id,), delay=TAIL_DELAY)
             return
-        if applied and not self.huey.immediate:
-            self.drain.schedule((site_id,), delay=TAIL_DELAY)
 
     def _drain_locked(self, site_id: int) -> int:
         applied = 0
+        looked_again = False
         while True:
-            with self.store.session() as session:
-                query = (
-                    select(InboxEvent)
+            ids = self._pending(site_id)
+            if not ids:
+                if self.huey.immediate or looked_again:
+                    return applied
+                looked_again = True
+                time.sleep(TAIL_DELAY)  # events committing meanwhile join this drain
+                continue
+            looked_again = False
+            try:
+                changed = self._apply_batch(site_id, ids)
+            except Exception as exc:
+                # One bad event must not hold up the others: apply them one by one instead,
+                # each in its own transaction, recording the failures.
+                log.info("batch of %d events failed (%s); applying one by one", len(ids), exc)
+                changed = False
+                for event_id in ids:
+                    with contextlib.suppress(Exception):
+                        changed = self._apply_one(event_id) or changed
+            applied += len(ids)
+            if changed:
+                self.flush_soon(site_id)
+
+    def _pending(self, site_id: int) -> list[int]:
+        with self.store.session() as session:
+            return list(
+                session.scalars(
+                    select(InboxEvent.id)
                     .where(
                         InboxEvent.site_id == site_id,
                         InboxEvent.state == "pending",
@@ -143,37 +167,43 @@ class Jobs:
                     .order_by(InboxEvent.id)
                     .limit(DRAIN_BATCH)
                 )
-                rows = session.scalars(query).all()
-                if not rows:
-                    return applied
-                touched: set[int] = set()
-                now = self.ports.clock.now()
-                for row in rows:
-                    try:
-                        with session.begin_nested():
-                            handler = self.handlers.get(row.event)
-                            touched |= handler(session, row, self.ports) if handler else set()
-                    except Exception as exc:  # one bad event must not hold up the others
-                        row.attempts += 1
-                        row.error = f"{type(exc).__name__}: {exc}"[:2000]
-                        row.state = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-                        log.warning("inbox event %s failed: %s", row.id, exc)
-                        continue
-                    row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
-                changed = recompute(session, site_id, touched, now=now)
-            applied += len(rows)
-            if changed:
-                self.flush_soon(site_id)
+            )
+
+    def _apply_batch(self, site_id: int, ids: list[int]) -> bool:
+        """Apply events in one transaction; each touched KR is re-derived once."""
+        with self.store.session() as session:
+            rows = session.scalars(
+                select(InboxEvent).where(InboxEvent.id.in_(ids)).order_by(InboxEvent.id)
+            ).all()
+            touched: set[int] = set()
+            now = self.ports.clock.now()
+            for row in rows:
+                if row.state != "pending":
+                    continue
+                handler = self.handlers.get(row.event)
+                touched |= handler(session, row, self.ports) if handler else set()
+                row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
+            return bool(recompute(session, site_id, touched, now=now))
 
     def _apply_inbox(self, event_id: int) -> None:
         """Apply one recorded event; idempotent (a done row is skipped)."""
-        site_id: int | None = None
+        if self._apply_one(event_id):
+            site_id = self._site_of(event_id)
+            if site_id is not None:
+                self.flush_soon(site_id)
+
+    def _site_of(self, event_id: int) -> int | None:
+        with self.store.session() as session:
+            return session.scalar(select(InboxEvent.site_id).where(InboxEvent.id == event_id))
+
+    def _apply_one(self, event_id: int) -> bool:
+        """Apply one event in its own transaction; True when a KR changed. Failures are
+        recorded on the row, then raised (so huey's retries apply)."""
         try:
             with self.store.session() as session:
                 row = session.get(InboxEvent, event_id, with_for_update=True)
                 if row is None or row.state == "done":
-                    return
-                site_id = row.site_id
+                    return False
                 handler = self.handlers.get(row.event)
                 touched = handler(session, row, self.ports) if handler else set()
                 now = self.ports.clock.now()
@@ -182,8 +212,7 @@ class Jobs:
         except Exception as exc:
             self._record_failure(event_id, exc)
             raise
-        if changed and site_id is not None:
-            self.flush_soon(site_id)
+        return bool(changed)
 
     def _record_failure(self, event_id: int, exc: Exception) -> None:
         with self.store.session() as session:
