@@ -66,17 +66,25 @@ _LIVE = (_ITEM.c.site_id == bindparam("site_id"), _ITEM.c.deleted.is_(False))
 # would scan the table: the cost grows with this KR's issues only, never the tenant's.
 _LINKED_ITEMS = union_all(
     select(*_ITEM_COLUMNS, literal(False).label("child")).where(
-        *_LIVE, _ITEM.c.key.in_(_LINKED_KEYS)
+        *_LIVE, _ITEM.c.key.in_(bindparam("keys", expanding=True))
     ),
     select(*_ITEM_COLUMNS, literal(True).label("child")).where(
-        *_LIVE, _ITEM.c.parent_key.in_(_LINKED_KEYS)
+        *_LIVE, _ITEM.c.parent_key.in_(bindparam("keys", expanding=True))
     ),
 )
 
 
 def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core.IssueState]:
-    """Linked issues, with a linked item that has children standing for those children."""
-    rows = session.connection().execute(_LINKED_ITEMS, {"site_id": site_id, "kr_id": kr_id}).all()
+    """Linked issues, with a linked item that has children standing for those children.
+
+    The linked keys are read first and then looked up as a list: with a subquery in their
+    place, PostgreSQL's generic plan for the prepared statement scans the items table.
+    """
+    connection = session.connection()
+    keys = connection.execute(_LINKED_KEYS, {"site_id": site_id, "kr_id": kr_id}).scalars().all()
+    if not keys:
+        return []
+    rows = connection.execute(_LINKED_ITEMS, {"site_id": site_id, "keys": keys}).all()
     parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
     return [
         core.IssueState(
