@@ -168,6 +168,13 @@ _canonical_query_string = lru_cache(maxsize=512)(_canonical_query_uncached)
 def canonical_query(query: Query) -> str:
     """Canonical query string: no ``jwt``, sorted, repeated values joined by ','."""
     if isinstance(query, str):
+        # The token differs on every request while the rest of the query repeats (an iframe's
+        # parameters): drop it before the cache lookup so the cache hits. A key that only
+        # decodes to "jwt" is still dropped by the canonicaliser itself.
+        if "jwt=" in query:
+            query = "&".join(
+                part for part in query.removeprefix("?").split("&") if not part.startswith("jwt=")
+            )
         return _canonical_query_string(query)
     return _canonical_query_uncached(query)
 
