@@ -54,7 +54,7 @@ def forge_manifest_schema() -> dict[str, Any]:
             pytest.fail("npm is required to fetch the Forge manifest schema (install nodejs/npm)")
         FORGE_CACHE.mkdir(parents=True, exist_ok=True)
         spec = f"{FORGE_MANIFEST_PACKAGE}@{FORGE_MANIFEST_VERSION}"
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [npm, "pack", spec, "--silent"],
             cwd=FORGE_CACHE,
             capture_output=True,
