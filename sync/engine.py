@@ -12,6 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, insert, literal, select, union_all, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -26,7 +28,6 @@ from sync.model import (
     Snapshot,
     WorkItem,
 )
-from sync.upsert import insert_ignore
 
 DONE_CATEGORY = "done"
 
@@ -100,7 +101,19 @@ _CYCLE = Cycle.__table__
 _CHECKIN = CheckIn.__table__
 _SNAPSHOT = Snapshot.__table__
 
+
 # Built once: recompute runs on every applied event, so its statements skip ORM construction.
+def _latest_checkin(column: Any) -> Any:
+    """The KR's latest check-in's value of `column`, as a correlated subquery."""
+    return (
+        select(column)
+        .where(_CHECKIN.c.kr_id == _KR.c.id)
+        .order_by(_CHECKIN.c.at.desc(), _CHECKIN.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 _LOAD_KRS = (
     select(
         _KR.c.id,
@@ -119,15 +132,11 @@ _LOAD_KRS = (
         _KR.c.snapshot_at,
         _CYCLE.c.start,
         _CYCLE.c.end,
+        _latest_checkin(_CHECKIN.c.status).label("checkin_status"),
+        _latest_checkin(_CHECKIN.c.score).label("checkin_score"),
     )
     .select_from(_KR.join(_CYCLE, _CYCLE.c.id == _KR.c.cycle_id))
     .where(_KR.c.site_id == bindparam("site_id"), _KR.c.id.in_(bindparam("ids", expanding=True)))
-)
-_LATEST_CHECKIN = (
-    select(_CHECKIN.c.status, _CHECKIN.c.score)
-    .where(_CHECKIN.c.kr_id == bindparam("kr_id"))
-    .order_by(_CHECKIN.c.at.desc(), _CHECKIN.c.id.desc())
-    .limit(1)
 )
 _STORE_SNAPSHOT = (
     update(_KR)
@@ -174,8 +183,6 @@ def derive(session: Session, kr: Row[Any], *, now: datetime) -> Derived:
 
     `kr` is a row of `_LOAD_KRS`: the KR's columns with its cycle's start and end.
     """
-    connection = session.connection()
-    latest = connection.execute(_LATEST_CHECKIN, {"kr_id": kr.id}).first()
     done = total = None
     current = kr.current
     if kr.kind == "issues":
@@ -201,11 +208,11 @@ def derive(session: Session, kr: Row[Any], *, now: datetime) -> Derived:
         start=kr.start,
         end=kr.end,
         today=now.date(),
-        checkin_status=latest.status if latest else None,
+        checkin_status=kr.checkin_status,
     )
     score = snapshot.score
-    if latest is not None and latest.score is not None:
-        score = round(core.score(latest.score), 4)
+    if kr.checkin_score is not None:
+        score = round(core.score(kr.checkin_score), 4)
     return Derived(snapshot.progress, score, snapshot.status, current, done, total)
 
 
@@ -263,15 +270,28 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     return changed
 
 
+_WRITE_BACK_TARGETS = (
+    select(_LINK.c.target_kind, _LINK.c.target_key)
+    .where(
+        _LINK.c.site_id == bindparam("site_id"), _LINK.c.kr_id.in_(bindparam("ids", expanding=True))
+    )
+    .distinct()
+)
+_OUTBOUND = Outbound.__table__
+_QUEUE_WRITE = {
+    name: dialect.insert(_OUTBOUND).on_conflict_do_nothing(
+        index_elements=["site_id", "kind", "target"]
+    )
+    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
+}
+
+
 def plan_write_backs(
     session: Session, site_id: int, kr_ids: Collection[int], *, now: datetime
 ) -> None:
     """Queue one coalesced write per linked issue and per open PR of the changed KRs."""
-    targets = session.execute(
-        select(Link.target_kind, Link.target_key)
-        .where(Link.site_id == site_id, Link.kr_id.in_(kr_ids))
-        .distinct()
-    ).all()
+    connection = session.connection()
+    targets = connection.execute(_WRITE_BACK_TARGETS, {"site_id": site_id, "ids": list(kr_ids)})
     rows = [
         {
             "site_id": site_id,
@@ -282,7 +302,8 @@ def plan_write_backs(
         }
         for kind, key in targets
     ]
-    insert_ignore(session, Outbound, rows, ("site_id", "kind", "target"))
+    if rows:
+        connection.execute(_QUEUE_WRITE[connection.dialect.name], rows)
 
 
 _KRS_LINKED_TO = select(_LINK.c.kr_id).where(
