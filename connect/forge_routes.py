@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connect.context import services
 from connect.errors import BadRequest, ForbiddenError, ValidationError
@@ -28,7 +27,6 @@ from connect.ui.render import render_empty_panel, render_panel
 from integrations.jira_events import FieldMap, JiraPayloadError, parse_webhook
 from sync.inbox import record_event
 from sync.jira_apply import EVENT_NAME
-from sync.model import InboxEvent, utcnow
 
 SOURCE: Final = "forge"
 CLIENT_KEY_PREFIX: Final = "forge:"
@@ -222,21 +220,6 @@ def delivery_id(raw: bytes, payload: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _insert_event(row: dict[str, Any]) -> int | None:
-    """One INSERT .. ON CONFLICT DO NOTHING RETURNING id; None when the delivery is known."""
-    store = services().store
-    insert = postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert
-    values = {**row, "state": "pending", "attempts": 0, "received_at": utcnow()}
-    statement = (
-        insert(InboxEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "scope", "delivery_id"])
-        .returning(InboxEvent.id)
-    )
-    with store.engine.begin() as connection:
-        return connection.execute(statement).scalar()
-
-
 @blueprint.post("/events")
 def events() -> tuple[Response, int]:
     """Record a Forge issue event in the inbox as the Connect webhook would, then apply it."""
@@ -255,14 +238,11 @@ def events() -> tuple[Response, int]:
         "delivery_id": delivery_id(request.get_data(cache=True), payload),
         "site_id": tenant.site_id, "event": EVENT_NAME, "payload": event.as_dict(),
     }  # fmt: skip
-    row_id = _insert_event(row)
-    if row_id is None:
-        # Already recorded: only a delivery that failed for good is handed back for a retry.
-        with services().store.session() as session:
-            row_id = record_event(session, **row)
+    with services().store.session() as session:
+        row_id = record_event(session, **row)  # None for a delivery already recorded
     if row_id is None:
         return jsonify({"status": "duplicate"}), 200
-    extras["jobs"].apply_inbox(row_id)
+    extras["jobs"].nudge(tenant.site_id)
     return jsonify({"status": "accepted", "id": row_id}), 200
 
 

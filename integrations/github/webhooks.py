@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connect.context import services
@@ -22,7 +21,7 @@ from integrations.github.events import HANDLED, is_handled, requested_action_ide
 from integrations.github.records import inbox_record
 from integrations.github.signature import SIGNATURE_HEADER, verify_signature
 from sync.inbox import record_event
-from sync.model import GitHubInstallation, InboxEvent, utcnow
+from sync.model import GitHubInstallation
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +82,7 @@ def receive() -> tuple[Response, int]:
         site_id = _mapped_site(session, record["installation_id"])
         row = {"source": SOURCE, "scope": SCOPE, "delivery_id": delivery, "site_id": site_id,
                "event": f"github:{event}", "payload": record}  # fmt: skip
-        event_id = _insert_new(session, row)
-        if event_id is None:  # seen before: a no-op, unless its first attempt failed
-            event_id = record_event(session, **row)
+        event_id = record_event(session, **row)  # seen before: None, unless it failed for good
     if event_id is None:
         return _answer(200, "duplicate")
     try:
@@ -93,24 +90,6 @@ def receive() -> tuple[Response, int]:
     except Exception:  # the row is durable: the sweeper enqueues it again
         log.exception("could not enqueue inbox event %s", event_id)
     return _answer(202, "accepted", id=event_id)
-
-
-def _insert_new(session: Session, row: dict[str, Any]) -> int | None:
-    """Insert the delivery unless seen before; its id when new.
-
-    Counted through RETURNING: with psycopg, `rowcount` of an INSERT that SQLAlchemy gives an
-    implicit RETURNING is -1, so `record_event` alone cannot tell a new row from a duplicate
-    on PostgreSQL.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(InboxEvent)
-        .values(**row, state="pending", attempts=0, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["source", "scope", "delivery_id"])
-        .returning(InboxEvent.id)
-    )
-    return session.execute(statement).scalar()
 
 
 def _enqueue(event_id: int, site_id: int | None) -> None:
