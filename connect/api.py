@@ -316,6 +316,10 @@ def update_objective(key: str) -> Response:
             objective.title = _text(data, "title", required=True) or objective.title
         if "parent" in data:
             objective.parent_key = _text(data, "parent")
+        if session.is_modified(objective):
+            # Panels are cached by their KRs' versions: the objective's text is part of them.
+            for kr in objective.key_results:
+                kr.version += 1
         return jsonify(objective_json(objective))
 
 

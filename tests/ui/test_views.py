@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from app_support import (
@@ -24,8 +24,9 @@ from sqlalchemy import select
 from ui_support import parse
 from werkzeug.test import TestResponse
 
+from connect.ui.panels import PanelQuery, load_panel, panel_version
 from sync.model import CheckIn, Link, Snapshot, WorkItem
-from sync.store import find_kr
+from sync.store import find_kr, local_site
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PANEL = "/confluence/macro/okr-panel"
@@ -374,3 +375,27 @@ def test_practice_notes_show_on_the_project_page_but_not_in_the_macro(
     macro = client.get(signed_url(PANEL, MACRO_PARAMS)).text
     assert "practice note" not in macro
     assert "Abandoned: Merged into PLAT-2.2" in macro
+
+
+def test_renaming_an_objective_changes_the_cached_panel(
+    app: Flask, client: FlaskClient, admin: dict[str, str]
+) -> None:
+    """The panel is cached by its data version: an objective's new title must show at once."""
+    client.post("/api/v1/objectives", headers=admin,
+                json={"team": "REN", "cycle": "2026-Q4", "title": "Old objective title"})
+    client.post("/api/v1/key-results", headers=admin, json={
+        "objective": "REN-1", "title": "Cut p99 from 900 to 300 ms", "baseline": 900,
+        "target": 300, "owner": "Team lead"})
+    with app.extensions["okrlink"].store.session() as session:
+        site_id = local_site(session).id
+    query = PanelQuery(team="REN", cycle="2026-Q4")
+    with app.extensions["okrlink"].store.session() as session:
+        before = panel_version(session, site_id, query, today=date(2026, 11, 25))
+    response = client.patch("/api/v1/objectives/REN-1", headers=admin,
+                            json={"title": "New objective title"})
+    assert response.status_code == 200
+    with app.extensions["okrlink"].store.session() as session:
+        after = panel_version(session, site_id, query, today=date(2026, 11, 25))
+        view = load_panel(session, site_id, query, today=date(2026, 11, 25))
+    assert after != before
+    assert view is not None and view.objectives[0].title == "New objective title"
