@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from integrations.github import webhooks
+from integrations.github import registration, webhooks
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
 from sync import github_apply
@@ -22,6 +22,7 @@ def init_github(app: Flask) -> None:
     services = app.extensions["okrlink"]
     jobs = services.extras["jobs"]
     app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(registration.blueprint)
     github_apply.register(jobs)
     jobs.write(CHECK_RUN_KIND, CheckRunWriter(app_key=services.settings.app_key))
     if jobs.ports.checks is None:
