@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +121,10 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     run_server(app, host=host, port=port, worker=not no_worker)
 
 
+def _exit(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
     consumer = None
     if worker:
@@ -127,6 +132,10 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
             workers=2, worker_type="thread", periodic=True, **CONSUMER_POLLING
         )
         consumer.start()
+        # huey's consumer takes over SIGTERM/SIGINT for its own run loop, which `serve` does
+        # not use: hand them back so that a stopped server stops.
+        signal.signal(signal.SIGTERM, _exit)
+        signal.signal(signal.SIGINT, _exit)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
