@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from connect.context import services
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
+from connect.links import link_work
 from sync import okrfile
 from sync.engine import recompute
 from sync.jira_apply import plan_property_write
@@ -492,23 +493,8 @@ def add_link(key: str) -> tuple[Response, int]:
         raise ValidationError("kind must be jira or github", field="kind")
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        exists = session.scalar(
-            select(Link.id).where(
-                Link.kr_id == kr.id,
-                Link.target_kind == kind,
-                Link.target_key == target,
-                Link.source == "api",
-            )
-        )
-        if exists:
+        if not link_work(session, g.site_id, kr, kind=kind, target=target, source="api"):
             raise Conflict(f"{target} is already linked to {key}", field="target")
-        session.add(
-            Link(site_id=g.site_id, kr_id=kr.id, target_kind=kind, target_key=target, source="api")
-        )
-        session.flush()
-        hook = services().extras.get("on_link")
-        if hook is not None:
-            hook(session, g.site_id, kr, kind, target)
         _refresh(session, [kr.id])
         return jsonify({"kind": kind, "target": target, "source": "api"}), 201
 

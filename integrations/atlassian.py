@@ -201,6 +201,28 @@ def connect_session(
     return session
 
 
+def _connect_client(
+    product: type[Jira] | type[Confluence],
+    *,
+    base_url: str,
+    app_key: str,
+    shared_secret: str,
+    session: requests.Session | None,
+    adapter: RetryAfterAdapter | None,
+) -> Any:
+    signed = connect_session(
+        base_url=base_url,
+        app_key=app_key,
+        shared_secret=shared_secret,
+        session=session,
+        adapter=adapter,
+    )
+    # The library's own Retry-After handling sleeps with time.sleep: the adapter owns retries.
+    return product(
+        url=base_url, session=signed, cloud=True, retry_with_header=False, timeout=REQUEST_TIMEOUT
+    )
+
+
 def jira_client(
     *,
     base_url: str,
@@ -210,16 +232,13 @@ def jira_client(
     adapter: RetryAfterAdapter | None = None,
 ) -> Jira:
     """A Jira Cloud client calling as the app (``session`` is given the signer and retries)."""
-    signed = connect_session(
+    return _connect_client(
+        Jira,
         base_url=base_url,
         app_key=app_key,
         shared_secret=shared_secret,
         session=session,
         adapter=adapter,
-    )
-    # The library's own Retry-After handling sleeps with time.sleep: the adapter owns retries.
-    return Jira(
-        url=base_url, session=signed, cloud=True, retry_with_header=False, timeout=REQUEST_TIMEOUT
     )
 
 
@@ -265,15 +284,13 @@ def confluence_client(
     adapter: RetryAfterAdapter | None = None,
 ) -> Confluence:
     """A Confluence Cloud client calling as the app; ``base_url`` ends in ``/wiki``."""
-    signed = connect_session(
+    return _connect_client(
+        Confluence,
         base_url=base_url,
         app_key=app_key,
         shared_secret=shared_secret,
         session=session,
         adapter=adapter,
-    )
-    return Confluence(
-        url=base_url, session=signed, cloud=True, retry_with_header=False, timeout=REQUEST_TIMEOUT
     )
 
 

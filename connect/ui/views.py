@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from connect.api import record_check_in
 from connect.context import services
@@ -32,6 +32,7 @@ from connect.errors import (
     OkrlinkError,
     ValidationError,
 )
+from connect.links import link_work
 from connect.security import authenticate_connect, tenants
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
@@ -372,7 +373,7 @@ def check_in() -> Response:
         if errors:
             return _checkin_page_with_errors(session, kr_key, errors)
     if changed:
-        services().extras["jobs"].flush_outbound(g.site_id)
+        services().extras["jobs"].flush_soon(g.site_id)
     team = request.args.get("projectKey", "")
     params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
     if cycle := request.args.get("cycle", ""):
@@ -478,20 +479,10 @@ def issue_link() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
-        exists = session.scalar(
-            select(Link.id).where(Link.kr_id == kr.id, Link.target_kind == "jira",
-                                  Link.target_key == issue, Link.source == "panel")
-        )
-        if not exists:
-            session.add(Link(site_id=g.site_id, kr_id=kr.id, target_kind="jira",
-                             target_key=issue, source="panel"))  # fmt: skip
-            session.flush()
-            hook = services().extras.get("on_link")
-            if hook is not None:
-                hook(session, g.site_id, kr, "jira", issue)
+        link_work(session, g.site_id, kr, kind="jira", target=issue, source="panel")
         changed = _after_link(session, kr.id)
     if changed:
-        services().extras["jobs"].flush_outbound(g.site_id)
+        services().extras["jobs"].flush_soon(g.site_id)
     return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 
@@ -510,7 +501,7 @@ def issue_unlink() -> Response:
         )
         changed = _after_link(session, kr.id)
     if changed:
-        services().extras["jobs"].flush_outbound(g.site_id)
+        services().extras["jobs"].flush_soon(g.site_id)
     return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 

@@ -1,0 +1,34 @@
+"""Linking work to a KR, the same from every door (REST API, Jira issue panel)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connect.context import services
+from sync.model import KeyResult, Link
+
+
+def link_work(session: Session, site_id: int, kr: KeyResult, *, kind: str, target: str,
+              source: str) -> bool:  # fmt: skip
+    """Add the link unless this source made it already; returns whether it was added.
+
+    A new link runs the `on_link` hook (an epic's children are fetched then).
+    """
+    exists = session.scalar(
+        select(Link.id).where(
+            Link.kr_id == kr.id,
+            Link.target_kind == kind,
+            Link.target_key == target,
+            Link.source == source,
+        )
+    )
+    if exists:
+        return False
+    session.add(Link(site_id=site_id, kr_id=kr.id, target_kind=kind, target_key=target,
+                     source=source))  # fmt: skip
+    session.flush()
+    hook = services().extras.get("on_link")
+    if hook is not None:
+        hook(session, site_id, kr, kind, target)
+    return True
