@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from connect.context import services
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
-from connect.links import link_work
+from connect.links import link_work, unlink_work
 from sync import okrfile
 from sync.engine import recompute
-from sync.jira_apply import plan_property_write
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team
 from sync.okrs import KR_FIELDS, ImportRefused, export_team_okrs, import_team_okrs
 from sync.practice import check_key_result
@@ -503,19 +502,10 @@ def add_link(key: str) -> tuple[Response, int]:
 def remove_link(key: str, target: str) -> tuple[str, int]:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        links = session.scalars(
-            select(Link).where(Link.kr_id == kr.id, Link.target_key == target)
-        ).all()
-        if not links:
+        if not unlink_work(session, g.site_id, kr, target=target, now=_now()):
             raise NotFound(f"{target} is not linked to {key}", field="target")
-        for link in links:
-            session.delete(link)
-        session.flush()
         _refresh(session, [kr.id])
-        if any(link.target_kind == "jira" for link in links):
-            # The issue no longer shows this KR: its property is rewritten.
-            plan_property_write(session, g.site_id, target, now=_now())
-            g.flush_site = g.site_id
+        g.flush_site = g.site_id
         return "", 204
 
 

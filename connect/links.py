@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connect.context import services
+from sync.jira_apply import plan_property_write
 from sync.model import KeyResult, Link
 
 
@@ -25,10 +28,30 @@ def link_work(session: Session, site_id: int, kr: KeyResult, *, kind: str, targe
     )
     if exists:
         return False
-    session.add(Link(site_id=site_id, kr_id=kr.id, target_kind=kind, target_key=target,
-                     source=source))  # fmt: skip
+    session.add(
+        Link(site_id=site_id, kr_id=kr.id, target_kind=kind, target_key=target, source=source)
+    )
     session.flush()
     hook = services().extras.get("on_link")
     if hook is not None:
         hook(session, site_id, kr, kind, target)
     return True
+
+
+def unlink_work(session: Session, site_id: int, kr: KeyResult, *, target: str, now: datetime,
+                kinds: tuple[str, ...] = ("jira", "github")) -> bool:  # fmt: skip
+    """Remove every link from the KR to the target; returns whether any existed.
+
+    An unlinked Jira issue no longer shows this KR, so its property is rewritten.
+    """
+    links = session.scalars(
+        select(Link).where(
+            Link.kr_id == kr.id, Link.target_key == target, Link.target_kind.in_(kinds)
+        )
+    ).all()
+    for link in links:
+        session.delete(link)
+    session.flush()
+    if any(link.target_kind == "jira" for link in links):
+        plan_property_write(session, site_id, target, now=now)
+    return bool(links)

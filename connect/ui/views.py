@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
-from sqlalchemy import delete
 
 from connect.api import record_check_in
 from connect.context import services
@@ -32,7 +31,7 @@ from connect.errors import (
     OkrlinkError,
     ValidationError,
 )
-from connect.links import link_work
+from connect.links import link_work, unlink_work
 from connect.security import authenticate_connect, tenants
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
@@ -53,7 +52,6 @@ from connect.ui.tokens import (
     dev_token_client_key,
 )
 from sync.engine import recompute
-from sync.model import Link
 from sync.progress import STATUSES
 from sync.store import find_kr
 
@@ -495,13 +493,9 @@ def issue_unlink() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
-        session.execute(
-            delete(Link).where(Link.site_id == g.site_id, Link.kr_id == kr.id,
-                               Link.target_kind == "jira", Link.target_key == issue)
-        )
-        changed = _after_link(session, kr.id)
-    if changed:
-        services().extras["jobs"].flush_soon(g.site_id)
+        unlink_work(session, g.site_id, kr, target=issue, now=now(), kinds=("jira",))
+        _after_link(session, kr.id)
+    services().extras["jobs"].flush_soon(g.site_id)  # the issue's property changed either way
     return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 

@@ -237,3 +237,25 @@ def test_healthz_reports_database_and_queue(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok", "queue": "ok"}
+
+
+def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
+    app, client: FlaskClient, admin: dict[str, str]
+) -> None:
+    from sqlalchemy import delete, select
+
+    from sync.model import Outbound
+
+    _objective(client, admin)
+    client.post("/api/v1/key-results", headers=admin, json={
+        "objective": "PLAT-1", "title": "Close the failover epic", "kind": "issues",
+        "owner": "SRE lead"})  # fmt: skip
+    client.post("/api/v1/key-results/PLAT-1.1/links", headers=admin, json={"target": "PLAT-90"})
+    store = app.extensions["okrlink"].store
+    with store.session() as session:
+        session.execute(delete(Outbound))
+    unlinked = client.delete("/api/v1/key-results/PLAT-1.1/links/PLAT-90", headers=admin)
+    assert unlinked.status_code == 204
+    with store.session() as session:
+        targets = session.execute(select(Outbound.kind, Outbound.target)).all()
+    assert [tuple(t) for t in targets] == [("issue_property", "PLAT-90")]
