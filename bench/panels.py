@@ -5,15 +5,17 @@ trend chart) is served by gunicorn with two workers on loopback, from the embedd
 database. `wrk` (Debian package `wrk`) sends the load with a Lua script that rotates through
 a pool of distinct pre-signed Connect JWTs: every request carries a token the server has to
 verify in full (HS256 signature, expiry, qsh of the request); nothing about a token is cached
-server-side. Each request also runs the panel's data-version query, then serves the rendered
-HTML from the page cache with a fresh CSP nonce. Prints loads/s, p50/p99 latency and the
-page weight.
+server-side. Each request also checks the panel's data version (`connect/ui/versions.py`:
+SQLite's data_version pragma, the version query when it moved), then serves the rendered HTML
+from the page cache with a fresh CSP nonce, answered before Flask dispatches
+(`connect/ui/fastpath.py`). Prints loads/s, p50/p99 latency and the page weight.
 
 For scale, the same load is then sent to a bare route of the same app that does the same
 Connect JWT verification and answers a fixed string (`--no-baseline` skips it).
 
 Options: `--seconds N` (default 15), `--connections N` (default 16), `--worker-class sync|gthread`
-(default gthread: keep-alive connections, like a browser's), `--tokens N` (default 4000).
+(default gthread: keep-alive connections, like a browser's), `--threads N` per worker (default
+1: the panel is CPU-bound, so more threads only contend for the GIL), `--tokens N` (default 4000).
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def run(work: Path, args: argparse.Namespace, *, app: str, path: str
            "OKRLINK_BASE_URL": "https://okrlink.bench",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class",
-                args.worker_class, "--threads", "4", "--bind", f"127.0.0.1:{port}",
+                args.worker_class, "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
                 "--log-level", "warning", "--keep-alive", "30", app]  # fmt: skip
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT, start_new_session=True)
     try:
@@ -206,6 +208,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=4000)
     parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -223,9 +226,9 @@ def main() -> None:
     rate, p50, p99, total, bad = parse_wrk(output)
     print(f"panel: 3 objectives x 5 KRs, 8 check-ins each; {len(page):,} bytes "
           f"({len(gzip.compress(page)):,} gzipped); ETag {etag}")
-    print(f"gunicorn: 2 workers ({args.worker_class}); wrk: 1 thread, {args.connections} "
-          f"connections, {args.seconds}s, {args.tokens:,} distinct Connect JWTs rotated, "
-          f"each request verified (HS256, exp, qsh)")
+    print(f"gunicorn: 2 workers ({args.worker_class}, {args.threads} thread each); wrk: 1 thread, "
+          f"{args.connections} connections, {args.seconds}s, {args.tokens:,} distinct Connect "
+          f"JWTs rotated, each request verified (HS256, exp, qsh)")
     print(f"loads/s: {rate:,.0f}   p50: {p50:.2f} ms   p99: {p99:.2f} ms   "
           f"requests: {total:,}   errors: {bad}")
     if baseline is not None:

@@ -220,7 +220,16 @@ def token_from_request(*, authorization: str | None, query: Query) -> str | None
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "jwt" and credentials.strip():
             return credentials.strip()
-    values = [value for (key, _), (value, _) in _components(query) if key == "jwt"]
+    if isinstance(query, str):
+        # Only the token's own component is decoded: the rest of the query is not needed here.
+        parts = query.removeprefix("?").split("&")
+        values = [
+            _component(value)[0]
+            for key, _, value in (part.partition("=") for part in parts)
+            if key == "jwt" or ("%" in key and _component(key)[0] == "jwt")
+        ]
+    else:
+        values = [value for (key, _), (value, _) in _components(query) if key == "jwt"]
     if len(values) > 1:
         raise AuthError("Several jwt parameters.", code="token_ambiguous")
     if not values or not values[0]:

@@ -24,24 +24,30 @@ def tenants() -> Tenants:
     return services().extras["tenants"]
 
 
-def verify_connect_request(*, allow_context_qsh: bool) -> tuple[Tenant, ConnectClaims]:
-    """Check the request's Connect JWT (qsh of this request, or context-qsh where allowed)."""
-    token = token_from_request(
-        authorization=request.headers.get("Authorization"), query=request.query_string.decode()
-    )
+def verify_connect_call(
+    registry: Tenants,
+    *,
+    method: str,
+    path: str,
+    query: str,
+    authorization: str | None,
+    base_url: str,
+    allow_context_qsh: bool,
+) -> tuple[Tenant, ConnectClaims]:
+    """Check a call's Connect JWT (qsh of this call, or context-qsh where allowed)."""
+    token = token_from_request(authorization=authorization, query=query)
     if token is None:
         raise AuthError("missing Connect JWT", code="token_missing")
-    registry = tenants()
 
     def verify(fresh: bool) -> ConnectClaims:
         return verify_connect_jwt(
             token,
-            method=request.method,
-            path=request.path,
-            query=request.query_string.decode(),
+            method=method,
+            path=path,
+            query=query,
             secret_for=functools.partial(registry.secret_for, fresh=fresh),
             allow_context_qsh=allow_context_qsh,
-            base_url=services().settings.base_url,
+            base_url=base_url,
         )
 
     try:
@@ -54,6 +60,19 @@ def verify_connect_request(*, allow_context_qsh: bool) -> tuple[Tenant, ConnectC
     if tenant is None or not tenant.enabled:
         raise AuthError("unknown or disabled installation", code="unknown_issuer")
     return tenant, claims
+
+
+def verify_connect_request(*, allow_context_qsh: bool) -> tuple[Tenant, ConnectClaims]:
+    """`verify_connect_call` for the Flask request being handled."""
+    return verify_connect_call(
+        tenants(),
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode(),
+        authorization=request.headers.get("Authorization"),
+        base_url=services().settings.base_url,
+        allow_context_qsh=allow_context_qsh,
+    )
 
 
 def authenticate_connect(*, allow_context_qsh: bool) -> None:

@@ -13,20 +13,26 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_ENTRIES = 512
 
 
 @dataclass(frozen=True, slots=True)
 class CachedPage:
-    """A rendered page with its nonce placeholder, and its ETag."""
+    """A rendered page, encoded and cut at its nonce placeholders, and its ETag."""
 
-    html: str
+    pieces: tuple[bytes, ...]
     etag: str
 
-    def with_nonce(self, placeholder: str, nonce: str) -> str:
-        """The page with its placeholder nonce replaced by `nonce`."""
-        return self.html.replace(placeholder, nonce)
+    @classmethod
+    def of(cls, html: str, *, placeholder: str, etag: str) -> CachedPage:
+        return cls(pieces=tuple(html.encode("utf-8").split(placeholder.encode("ascii"))),
+                   etag=etag)  # fmt: skip
+
+    def with_nonce(self, nonce: str) -> bytes:
+        """The page's bytes with `nonce` wherever the placeholder was."""
+        return nonce.encode("ascii").join(self.pieces)
 
 
 class PageCache:
@@ -41,20 +47,28 @@ class PageCache:
         self.misses = 0
 
     @staticmethod
+    @lru_cache(maxsize=MAX_ENTRIES)
     def etag_for(key: Hashable) -> str:
         """A weak ETag naming the key (the body differs between responses by its nonce)."""
         digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
         return f'W/"{digest}"'
 
-    def get_or_render(self, key: Hashable, render: Callable[[str], str]) -> CachedPage:
-        """The page for `key`; `render(nonce_placeholder)` builds it on a miss."""
+    def get(self, key: Hashable) -> CachedPage | None:
+        """The page for `key` if it is cached."""
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
                 self.hits += 1
-                return page
-        page = CachedPage(html=render(self.placeholder), etag=self.etag_for(key))
+            return page
+
+    def get_or_render(self, key: Hashable, render: Callable[[str], str]) -> CachedPage:
+        """The page for `key`; `render(nonce_placeholder)` builds it on a miss."""
+        page = self.get(key)
+        if page is not None:
+            return page
+        page = CachedPage.of(render(self.placeholder), placeholder=self.placeholder,
+                             etag=self.etag_for(key))
         with self._lock:
             self.misses += 1
             self._pages[key] = page

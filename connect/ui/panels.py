@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     Select,
     and_,
     bindparam,
@@ -128,8 +127,9 @@ def _compiled_version(dialect: Dialect, named_cycle: bool, one_objective: bool) 
     )
 
 
-def panel_version_fast(engine: Engine, site_id: int, panel: PanelQuery, *, today: date) -> str:
-    """`panel_version` run on a raw DB-API cursor with SQL compiled once per dialect.
+def panel_version_sql(dialect: Dialect, site_id: int, panel: PanelQuery, *, today: date
+                      ) -> tuple[str, Any]:  # fmt: skip
+    """`panel_version`'s SQL for a raw DB-API cursor, compiled once per dialect, with its args.
 
     Why: this query runs on every panel load, and SQLAlchemy's per-execution work (context,
     parameter processing, result wrapping) costs about 0.4 ms against 0.05 ms for the query
@@ -137,24 +137,24 @@ def panel_version_fast(engine: Engine, site_id: int, panel: PanelQuery, *, today
     joined into a cache key, so no result typing is needed; dates are bound as ISO strings on
     SQLite (how its Date type stores them) and as dates elsewhere.
     """
-    compiled = _compiled_version(engine.dialect, bool(panel.cycle), bool(panel.objective))
-    sqlite = engine.dialect.name == "sqlite"
+    compiled = _compiled_version(dialect, bool(panel.cycle), bool(panel.objective))
+    sqlite = dialect.name == "sqlite"
     values = compiled.construct_params({
         "site_id": site_id, "team": panel.team, "cycle": panel.cycle,
         "objective": panel.objective, "today": today.isoformat() if sqlite else today,
     })  # fmt: skip
     positions = compiled.positiontup
-    args: Any = tuple(values[name] for name in positions) if positions else values
-    connection = engine.raw_connection()
+    return compiled.string, tuple(values[name] for name in positions) if positions else values
+
+
+def run_version_sql(dbapi_connection: Any, sql: str, args: Any) -> str:
+    """Run `panel_version_sql`'s statement on a DB-API connection; the version string."""
+    cursor = dbapi_connection.cursor()
     try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(compiled.string, args)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        cursor.execute(sql, args)
+        row = cursor.fetchone()
     finally:
-        connection.close()
+        cursor.close()
     return "/".join(str(value) for value in row or ())
 
 

@@ -17,7 +17,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
 
@@ -36,7 +35,9 @@ from connect.security import authenticate_connect, tenants
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
 from connect.ui.cache import PageCache
+from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale
+from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
 from connect.ui.render import (
     render_checkin_page,
     render_empty_panel,
@@ -62,10 +63,7 @@ blueprint = Blueprint("ui", __name__)
 HOST_PARAMS = ("xdm_e", "xdm_c", "cp", "cv", "lic", "loc", "lang")
 """Atlassian's iframe parameters (all.js reads some), carried into the URLs our pages build."""
 
-ATLASSIAN_FRAME_ANCESTORS = "https://*.atlassian.net"
-CONNECT_SCRIPT_ORIGIN = "https://connect-cdn.atl-paas.net"
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}-\d{1,12}")
-TEAM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CHECKIN_PURPOSE = "check-in"
 LINK_PURPOSE = "issue-links"
 CHECKIN_FIELDS = ("value", "status", "score", "what", "why", "next", "decisions", "risks",
@@ -151,39 +149,15 @@ def locale() -> str:
     return pick_locale(query=request.args, accept_language=request.headers.get("Accept-Language"))
 
 
-def _frame_ancestors() -> str:
-    sources = [ATLASSIAN_FRAME_ANCESTORS]
-    tenant = g.get("tenant")
-    if tenant is not None:
-        parts = urlsplit(tenant.base_url)
-        if parts.scheme == "https" and parts.hostname:
-            origin = f"https://{parts.netloc}"
-            if origin not in sources:
-                sources.append(origin)
-    return " ".join(sources)
-
-
-def _csp(nonce: str, *, scripts: bool) -> str:
-    script = f"'nonce-{nonce}' {CONNECT_SCRIPT_ORIGIN}" if scripts else "'none'"
-    return (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src {script}; "
-        f"img-src 'self' data:; form-action 'self'; base-uri 'none'; "
-        f"frame-ancestors {_frame_ancestors()}"
-    )
-
-
 def html_response(
-    html: str, *, nonce: str, status: int = 200, scripts: bool = True, private: bool = True
+    html: str | bytes, *, nonce: str, status: int = 200, scripts: bool = True,
+    private: bool = True,
 ) -> Response:
     """An iframe page with its CSP; `private` pages carry tokens and are never stored."""
-    response = Response(html, status=status, mimetype="text/html")
-    headers = response.headers
-    headers["Content-Security-Policy"] = _csp(nonce, scripts=scripts)
-    headers["Cache-Control"] = "no-store" if private else "private, no-cache"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Vary"] = "Accept-Language"
-    return response
+    tenant = g.get("tenant")
+    headers = page_headers(nonce, scripts=scripts, private=private,
+                           base_url=tenant.base_url if tenant is not None else None)  # fmt: skip
+    return Response(html, status=status, mimetype="text/html", headers=headers)
 
 
 def _see_other(url: str) -> Response:
@@ -213,18 +187,7 @@ def error_page(error: OkrlinkError) -> Response:
 
 
 def _team_param(name: str) -> str:
-    team = request.args.get(name, "").strip()
-    if not TEAM_KEY.fullmatch(team):
-        raise BadRequest(f"give the team key in the {name} parameter", code="team_missing")
-    return team
-
-
-def _panel_query(team_param: str = "team") -> panels.PanelQuery:
-    return panels.PanelQuery(
-        team=_team_param(team_param),
-        cycle=request.args.get("cycle", "").strip(),
-        objective=request.args.get("objective", "").strip(),
-    )
+    return team_param(request.args, name)
 
 
 def _empty(query: panels.PanelQuery, lang: str, nonce: str) -> str:
@@ -233,36 +196,33 @@ def _empty(query: panels.PanelQuery, lang: str, nonce: str) -> str:
 
 
 def _cached_panel(*, static: bool) -> Response:
-    """The panel from the page cache, keyed by the data version; 304 on a matching ETag."""
-    query = _panel_query()
-    mode = "compact" if request.args.get("view") == "compact" else "full"
-    lang = locale()
+    """The panel from the page cache, rendered on a miss (hits mostly never get here: they are
+    answered by `connect/ui/fastpath.py` before Flask runs)."""
     today = now().date()
-    cache = page_cache()
     store = services().store
-    version = panels.panel_version_fast(store.engine, g.site_id, query, today=today)
-    key = ("panel", g.site_id, query, mode, static, lang, version)
-    etag = cache.etag_for(key)
-    if request.if_none_match.contains_weak(etag[3:-1]):
-        response = Response(status=304)
-        response.headers["ETag"] = etag
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
 
-    def render(placeholder: str) -> str:
+    def render(panel: PanelRequest, placeholder: str) -> str:
         with store.session() as session:
-            view = panels.load_panel(session, g.site_id, query, today=today)
+            view = panels.load_panel(session, g.site_id, panel.query, today=today)
         if view is None:
-            return _empty(query, lang, placeholder)
-        return render_panel(view, mode=mode, locale=lang, static=static,  # type: ignore[arg-type]
-                            csp_nonce=placeholder, host_script=not static)  # fmt: skip
+            return _empty(panel.query, panel.locale, placeholder)
+        return render_panel(view, mode=panel.mode, locale=panel.locale, static=panel.static,
+                            csp_nonce=placeholder, host_script=not panel.static)  # fmt: skip
 
-    page = cache.get_or_render(key, render)
-    nonce = _nonce()
-    response = html_response(page.with_nonce(cache.placeholder, nonce), nonce=nonce,
-                             scripts=not static, private=False)  # fmt: skip
-    response.headers["ETag"] = page.etag
-    return response
+    panel = panel_request(request.args, static=static,
+                          accept_language=request.headers.get("Accept-Language"))  # fmt: skip
+    answer = serve_panel(
+        panel,
+        cache=page_cache(),
+        versions=services().extras["ui_panel_versions"],
+        site_id=g.site_id,
+        base_url=g.tenant.base_url,
+        today=today,
+        if_none_match=request.headers.get("If-None-Match"),
+        render=render,
+    )
+    assert answer is not None  # given `render`, a miss is rendered
+    return Response(answer.body, status=answer.status, headers=answer.headers)
 
 
 @blueprint.get("/confluence/macro/okr-panel")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from connect.ui.cache import PageCache
+from connect.ui.fastpath import CachedPanelFastPath
 from connect.ui.tokens import FormTokens, ui_key
+from connect.ui.versions import PanelVersions
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -21,4 +23,6 @@ def init_ui(app: Flask) -> None:
     services.extras["ui_key"] = key
     services.extras["ui_form_tokens"] = FormTokens(key=key)
     services.extras["ui_page_cache"] = PageCache()
+    services.extras["ui_panel_versions"] = PanelVersions(services.store.engine)
     app.register_blueprint(views.blueprint)
+    app.wsgi_app = CachedPanelFastPath(app.wsgi_app, services)  # type: ignore[method-assign]

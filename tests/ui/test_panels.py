@@ -98,17 +98,17 @@ def test_an_unknown_team_or_cycle_has_no_panel(app: Flask) -> None:
 
 
 def test_fast_version_agrees_with_the_orm_query(app: Flask) -> None:
-    from connect.ui.panels import panel_version_fast
+    from connect.ui.versions import PanelVersions
 
     site = install(app)
     import_okrs(app, site, big_team("BIG", objectives=2, krs=3, cycle=CYCLE), at=NOW)
-    engine = app.extensions["okrlink"].store.engine
+    versions = PanelVersions(app.extensions["okrlink"].store.engine)
     for query in (PanelQuery(team="BIG"), PanelQuery(team="BIG", cycle="2026-Q4"),
                   PanelQuery(team="BIG", objective="BIG-2"), PanelQuery(team="NONE")):  # fmt: skip
         with app.extensions["okrlink"].store.session() as session:
             expected = panel_version(session, site, query, today=NOW.date())
-        assert panel_version_fast(engine, site, query, today=NOW.date()).split("/")[:3] \
+        assert versions.version(site, query, today=NOW.date()).split("/")[:3] \
             == expected.split("/")[:3]
-    before = panel_version_fast(engine, site, PanelQuery(team="BIG"), today=NOW.date())
+    before = versions.version(site, PanelQuery(team="BIG"), today=NOW.date())
     check_in(app, site, "BIG-1.2", value=50, at=NOW + timedelta(hours=2))
-    assert panel_version_fast(engine, site, PanelQuery(team="BIG"), today=NOW.date()) != before
+    assert versions.version(site, PanelQuery(team="BIG"), today=NOW.date()) != before

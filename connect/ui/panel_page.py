@@ -1,0 +1,105 @@
+"""The Confluence OKR panel as a cached page: from the request's parameters to its answer.
+
+One function serves both ways in: the Flask view (which renders on a miss) and the WSGI
+fast path in `connect/ui/fastpath.py` (which only answers hits). Both so get the same cache
+key, ETag, 304 and headers.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from werkzeug.http import parse_etags
+
+from connect.errors import BadRequest
+from connect.ui.cache import CachedPage, PageCache
+from connect.ui.headers import page_headers
+from connect.ui.i18n import pick_locale
+from connect.ui.panels import PanelQuery
+from connect.ui.versions import PanelVersions
+
+TEAM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class PanelRequest:
+    """What a panel load asks for: whose OKRs, which view, in which language."""
+
+    query: PanelQuery
+    mode: Literal["full", "compact"]
+    static: bool
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class PanelAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def team_param(args: Mapping[str, str], name: str = "team") -> str:
+    """The team key parameter, or a 400 saying where to give it."""
+    team = args.get(name, "").strip()
+    if not TEAM_KEY.fullmatch(team):
+        raise BadRequest(f"give the team key in the {name} parameter", code="team_missing")
+    return team
+
+
+def panel_request(
+    args: Mapping[str, str], *, accept_language: str | None, static: bool
+) -> PanelRequest:
+    """The macro's parameters (team, cycle, objective, view) and the reader's locale."""
+    query = PanelQuery(team=team_param(args), cycle=args.get("cycle", "").strip(),
+                       objective=args.get("objective", "").strip())  # fmt: skip
+    return PanelRequest(
+        query=query,
+        mode="compact" if args.get("view") == "compact" else "full",
+        static=static,
+        locale=pick_locale(query=args, accept_language=accept_language),
+    )
+
+
+def serve_panel(
+    panel: PanelRequest,
+    *,
+    cache: PageCache,
+    versions: PanelVersions,
+    site_id: int,
+    base_url: str | None,
+    today: date,
+    if_none_match: str | None,
+    render: Callable[[PanelRequest, str], str] | None,
+) -> PanelAnswer | None:
+    """The panel's answer, keyed by its data version; None on a miss when `render` is None.
+
+    `render(panel, nonce_placeholder)` builds the page on a miss. A matching weak ETag gets a
+    304; any other answer carries the cached page with a fresh CSP nonce.
+    """
+    version = versions.version(site_id, panel.query, today=today)
+    key: Hashable = ("panel", site_id, panel.query, panel.mode, panel.static, panel.locale,
+                     version)  # fmt: skip
+    etag = cache.etag_for(key)
+    if if_none_match and parse_etags(if_none_match).contains_weak(etag[3:-1]):
+        return PanelAnswer(304, [("ETag", etag), ("Cache-Control", "private, no-cache")], b"")
+    page: CachedPage | None
+    if render is None:
+        page = cache.get(key)
+        if page is None:
+            return None
+    else:
+        page = cache.get_or_render(key, lambda placeholder: render(panel, placeholder))
+    nonce = secrets.token_urlsafe(16)
+    body = page.with_nonce(nonce)
+    headers = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        *page_headers(nonce, scripts=not panel.static, private=False, base_url=base_url),
+        ("ETag", page.etag),
+    ]
+    return PanelAnswer(200, headers, body)

@@ -1,0 +1,151 @@
+"""Cached panel loads are answered before Flask runs, exactly as Flask would answer them."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import jwt
+import pytest
+from app_support import CLIENT_KEY, SECRET, check_in, import_example, install, signed_url
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from connect.auth import query_string_hash
+from connect.ui.fastpath import CachedPanelFastPath
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+PANEL = "/confluence/macro/okr-panel"
+MACRO_PARAMS = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
+
+
+class FlaskCalls:
+    """Counts the requests that went past the fast path into Flask."""
+
+    def __init__(self, fast_path: CachedPanelFastPath) -> None:
+        self.count = 0
+        inner = fast_path.app
+
+        def counting(environ, start_response):  # type: ignore[no-untyped-def]
+            self.count += 1
+            return inner(environ, start_response)
+
+        fast_path.app = counting
+
+
+@pytest.fixture
+def site(app: Flask) -> int:
+    site_id = install(app)
+    import_example(app, site_id, at=NOW)
+    return site_id
+
+
+@pytest.fixture
+def flask_calls(app: Flask) -> Iterator[FlaskCalls]:
+    fast_path = app.wsgi_app
+    assert isinstance(fast_path, CachedPanelFastPath)
+    inner = fast_path.app
+    yield FlaskCalls(fast_path)
+    fast_path.app = inner
+
+
+def without_nonce(response: TestResponse) -> tuple[dict[str, str], str]:
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"])
+    assert nonce is not None
+    headers = {name: value.replace(nonce.group(1), "N") for name, value in response.headers}
+    return headers, response.text.replace(nonce.group(1), "N")
+
+
+def test_a_cached_panel_is_answered_without_flask_and_identically(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    rendered = client.get(signed_url(PANEL, MACRO_PARAMS))
+    assert flask_calls.count == 1
+    cached = client.get(signed_url(PANEL, MACRO_PARAMS))
+    assert flask_calls.count == 1
+    assert cached.status_code == rendered.status_code == 200
+    assert without_nonce(cached) == without_nonce(rendered)
+    assert 'data-kr="PLAT-1.1"' in cached.text
+
+
+def test_a_matching_etag_gets_304_from_the_fast_path(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    etag = client.get(signed_url(PANEL, MACRO_PARAMS)).headers["ETag"]
+    again = client.get(signed_url(PANEL, MACRO_PARAMS), headers={"If-None-Match": etag})
+    assert (again.status_code, again.headers["ETag"], flask_calls.count) == (304, etag, 1)
+    assert again.data == b""
+
+
+def test_a_change_to_the_data_goes_to_flask_for_a_fresh_render(
+    app: Flask, client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    check_in(app, site, "PLAT-1.1", value=99.9, at=NOW)
+    changed = client.get(signed_url(PANEL, MACRO_PARAMS))
+    assert flask_calls.count == 2
+    assert 'data-kr="PLAT-1.1" data-progress="0.82"' in changed.text
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda url: url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb"),
+                     id="forged signature"),
+        pytest.param(lambda url: url.replace("team=PLAT", "team=OTHER"), id="another query"),
+        pytest.param(lambda url: url.split("&jwt=")[0], id="no token"),
+    ],
+)  # fmt: skip
+def test_a_bad_token_on_a_cached_panel_gets_flasks_401_page(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls, tamper
+) -> None:  # type: ignore[no-untyped-def]
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    refused = client.get(tamper(signed_url(PANEL, MACRO_PARAMS)))
+    assert refused.status_code == 401
+    assert refused.mimetype == "text/html"
+    assert "data-kr" not in refused.text
+    assert flask_calls.count == 2
+
+
+def test_an_expired_token_on_a_cached_panel_is_refused(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    query = "team=PLAT&cycle=&objective=&view="
+    past = int(time.time()) - 3600
+    token = jwt.encode({"iss": CLIENT_KEY, "iat": past - 180, "exp": past,
+                        "qsh": query_string_hash("GET", PANEL, query)}, SECRET,
+                       algorithm="HS256")  # fmt: skip
+    refused = client.get(f"{PANEL}?{query}&jwt={token}")
+    assert refused.status_code == 401
+    assert flask_calls.count == 2
+
+
+def test_another_sites_token_never_gets_this_sites_cached_panel(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    other_secret = "another-shared-secret-of-32-characters-or-more"
+    install(app, client_key="jira:other", base_url="https://other.atlassian.net",
+            secret=other_secret)  # fmt: skip
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    for _ in range(2):
+        response = client.get(signed_url(PANEL, MACRO_PARAMS, client_key="jira:other",
+                                         secret=other_secret))  # fmt: skip
+        assert response.status_code == 200
+        assert "data-kr" not in response.text
+        assert "frame-ancestors https://*.atlassian.net https://other.atlassian.net" in (
+            response.headers["Content-Security-Policy"]
+        )
+
+
+def test_a_bad_parameter_and_other_methods_go_to_flask(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    bad_team = client.get(signed_url(PANEL, {**MACRO_PARAMS, "team": "no spaces"}))
+    assert bad_team.status_code == 400
+    assert client.post(signed_url(PANEL, MACRO_PARAMS, method="POST")).status_code == 405
+    assert flask_calls.count == 3
