@@ -177,7 +177,7 @@ def run(work: Path, args: argparse.Namespace, *, app: str, path: str
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class",
                 args.worker_class, "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
-                "--log-level", "warning", "--keep-alive", "30", app]  # fmt: skip
+                "--log-level", "warning", "--keep-alive", "30", "--worker-connections", "8", app]  # fmt: skip
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"

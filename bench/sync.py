@@ -214,7 +214,12 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(settings: Settings) -> Iterator[str]:
+def gunicorn(settings: Settings, *, threads: int, connections: int = 16) -> Iterator[str]:
+    """gunicorn with 2 gthread workers, each taking at most half of the load's connections.
+
+    wrk opens all its keep-alive connections at once, and without that cap the first worker
+    to wake accepts every one of them while the other idles.
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -225,13 +230,15 @@ def gunicorn(settings: Settings) -> Iterator[str]:
         "--worker-class",
         "gthread",
         "--threads",
-        "4",
+        str(threads),
         "--bind",
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
         "--keep-alive",
         "30",
+        "--worker-connections",
+        str(max(1, connections // 2)),
         "connect.app:create_app()",
     ]
     server = subprocess.Popen(command, env=environment(settings), cwd=ROOT, start_new_session=True)
@@ -291,11 +298,12 @@ def worker(settings: Settings) -> Iterator[None]:
         process.wait(30)
 
 
-def intake(settings: Settings, *, seconds: int, connections: int) -> tuple[float, int, int]:
+def intake(settings: Settings, *, seconds: int, connections: int, threads: int
+           ) -> tuple[float, int, int]:  # fmt: skip
     """wrk against the webhook; (events acknowledged per second, requests, non-2xx)."""
     work = settings.data_dir
     body = json.dumps(payload("WEB-__N__", "__N__", category="done", updated=datetime.now(UTC)))
-    with gunicorn(settings) as base:
+    with gunicorn(settings, threads=threads, connections=connections) as base:
         for run, duration in (("warm", 3), ("run", seconds)):
             script = work / f"{run}.lua"
             script.write_text(
@@ -333,7 +341,7 @@ def drain(store: Any, timeout: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
+def latency(settings: Settings, *, rate: int, seconds: int, threads: int) -> list[float]:
     """Seconds from sending each event to the KR snapshot that includes it.
 
     A first, unmeasured round creates the issues (and lets the worker start); then events are
@@ -354,7 +362,7 @@ def latency(settings: Settings, *, rate: int, seconds: int) -> list[float]:
     sent: list[float] = [0.0] * total
     app = create_app(settings)
     store = app.extensions["okrlink"].store
-    with gunicorn(settings) as base, worker(settings):
+    with gunicorn(settings, threads=threads) as base, worker(settings):
         host, port = base.removeprefix("http://").split(":")
         auth = "JWT " + token()
         threads = 8
@@ -448,6 +456,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--phases", default="intake,latency")
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--consumer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consumer:
@@ -456,7 +465,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     print(
-        f"machine: {os.cpu_count()} CPUs shared by gunicorn (2 workers, gthread), the queue "
+        f"machine: {os.cpu_count()} CPUs shared by gunicorn (2 workers, gthread, {args.threads} "
+        f"threads each), the queue "
         f"consumer and the load generator"
     )
     for name in args.backends.split(","):
@@ -471,7 +481,8 @@ def main() -> None:
                     prepare(settings, jira_url=jira_url, krs=LATENCY_ISSUES)
                     if phase == "intake":
                         rate, total, bad = intake(
-                            settings, seconds=args.seconds, connections=args.connections
+                            settings, seconds=args.seconds, connections=args.connections,
+                            threads=args.threads,
                         )
                         verdict = "meets" if rate >= TARGET_RATE and not bad else "misses"
                         print(
@@ -481,7 +492,8 @@ def main() -> None:
                             f"{TARGET_RATE:,}/s: {verdict}"
                         )
                     else:
-                        waits = latency(settings, rate=args.rate, seconds=args.seconds)
+                        waits = latency(settings, rate=args.rate, seconds=args.seconds,
+                                        threads=args.threads)
                         p95 = percentile(waits, 0.95)
                         verdict = "meets" if p95 < TARGET_P95 else "misses"
                         print(

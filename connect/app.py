@@ -9,12 +9,12 @@ from werkzeug.exceptions import HTTPException
 
 from connect.context import Services
 from connect.errors import OkrlinkError
+from connect.hotpaths import MAX_BODY_BYTES, HotPaths
 from connect.settings import Settings
 from sync.jobs import Jobs, Ports, make_queue
 from sync.store import Store
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, *, ports: Ports | None = None) -> Flask:
@@ -47,6 +47,9 @@ def _wire(app: Flask, settings: Settings, store: Store, ports: Ports | None) -> 
 
     connect.init_app(app)
     integrations.init_app(app)
+    hot_paths = app.extensions["okrlink"].extras.get("hot_paths")
+    if hot_paths:
+        app.wsgi_app = HotPaths(app.wsgi_app, hot_paths)  # type: ignore[method-assign]
 
 
 def register_error_handlers(app: Flask) -> None:

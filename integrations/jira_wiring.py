@@ -119,9 +119,11 @@ def init_jira(app: Flask) -> None:
     settings = services.settings
     jobs: Jobs = services.extras["jobs"]
     fields: FieldMap = services.extras.setdefault("jira_field_map", FieldMap())
-    services.extras["jira_app_accounts"] = webhooks.AppAccounts()
+    services.extras["jira_app_accounts"] = webhooks.AppAccounts(services.store)
     services.extras["jira_own_properties"] = webhooks.own_property_keys(settings.app_key)
     app.register_blueprint(webhooks.blueprint)
+    hot_paths = services.extras.setdefault("hot_paths", {})
+    hot_paths[("POST", webhooks.WEBHOOK_PATH)] = webhooks.jira_webhook_hot_path(services)
     app.register_blueprint(api_sync.blueprint)
     jobs.handle(EVENT_NAME, handle_jira_issue)
     jobs.write(ISSUE_PROPERTY, write_issue_property)

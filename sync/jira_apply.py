@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,8 @@ class IssueEvent:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe dict for the inbox row."""
-        data = asdict(self)
+        # Every field is a plain immutable value: no deep copy (`asdict`) is needed.
+        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
         data["updated_at"] = self.updated_at.isoformat()
         data["labels"] = list(self.labels) if self.labels is not None else None
         return data

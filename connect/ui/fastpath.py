@@ -1,82 +1,68 @@
-"""Cached Confluence panels answered before Flask dispatches: the page view every reader makes.
+"""The cached Confluence panel as a hot path (`connect/hotpaths.py`): the load every reader
+of a page makes, answered before Flask when the page is already cached.
 
-Why by hand: Flask's request context, routing and response objects cost about as much as the
-whole cached panel. On the 2-core bench machine a bare WSGI callable serves about 5,500
-requests/s under gunicorn and a trivial Flask route about 3,500/s, while the panel's target is
-3,000 verified loads/s. So a panel load whose page is already cached is answered here, by the
-same JWT check (`verify_connect_call`), data-version query, cache key, ETag and headers as the
-Flask view (`serve_panel`). Anything else (another route, no or a bad token, a bad parameter,
-the dev token, a cache miss) goes on to Flask untouched, which answers errors and renders.
+It runs the Flask view's own pieces: the Connect JWT check (`verify_connect_call`), the
+macro's parameters (`panel_request`), and `serve_panel` without a renderer, so a cache miss,
+the dev token or any failed check goes on to Flask.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from connect.errors import OkrlinkError
+from connect.hotpaths import Answer, HotPath
 from connect.security import verify_connect_call
-from connect.ui.panel_page import PanelAnswer, PanelRequest, panel_request, serve_panel
+from connect.ui.panel_page import PanelRequest, panel_request, serve_panel
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
 PANEL_PATHS = {"/confluence/macro/okr-panel": False, "/confluence/macro/okr-panel/static": True}
 """The panel routes (path -> static rendering), as `connect/ui/views.py` registers them."""
 
-STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
+
+def panel_hot_paths(services: Any) -> dict[tuple[str, str], HotPath]:
+    """The hot paths of the panel routes, bound to the app's services."""
+
+    def hot_path(static: bool) -> HotPath:
+        return lambda environ: cached_panel(services, environ, static=static)
+
+    return {("GET", path): hot_path(static) for path, static in PANEL_PATHS.items()}
 
 
-class CachedPanelFastPath:
-    """WSGI middleware: answer a verified panel load from the page cache, else call Flask."""
-
-    def __init__(self, app: WSGIApplication, services: Any) -> None:
-        self.app = app
-        self.services = services
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
-                 ) -> Iterable[bytes]:  # fmt: skip
-        static = PANEL_PATHS.get(environ.get("PATH_INFO", ""))
-        if static is not None and environ.get("REQUEST_METHOD") == "GET":
-            answer = self.cached_answer(environ, static=static)
-            if answer is not None:
-                start_response(STATUS_LINES[answer.status], answer.headers)
-                return [answer.body]
-        return self.app(environ, start_response)
-
-    def cached_answer(self, environ: WSGIEnvironment, *, static: bool) -> PanelAnswer | None:
-        """The cached panel for a verified request, or None to let Flask answer."""
-        services = self.services
-        try:
-            # PEP 3333 carries the query as latin-1; Flask decodes its bytes as UTF-8.
-            query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
-            params = "&".join(part for part in query.split("&") if not part.startswith("jwt="))
-            panel = _panel_request(params, environ.get("HTTP_ACCEPT_LANGUAGE"), static)
-            if panel is None:
-                return None
-            tenant, _claims = verify_connect_call(
-                services.extras["tenants"],
-                method="GET",
-                path=environ["PATH_INFO"],
-                query=query,
-                authorization=environ.get("HTTP_AUTHORIZATION"),
-                base_url=services.settings.base_url,
-                allow_context_qsh=False,
-            )
-        except (OkrlinkError, UnicodeError):
+def cached_panel(services: Any, environ: WSGIEnvironment, *, static: bool) -> Answer | None:
+    """The cached panel for a verified request, or None to let Flask answer."""
+    try:
+        # PEP 3333 carries the query as latin-1; Flask decodes its bytes as UTF-8.
+        query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+        params = "&".join(part for part in query.split("&") if not part.startswith("jwt="))
+        panel = _panel_request(params, environ.get("HTTP_ACCEPT_LANGUAGE"), static)
+        if panel is None:
             return None
-        return serve_panel(
-            panel,
-            cache=services.extras["ui_page_cache"],
-            versions=services.extras["ui_panel_versions"],
-            site_id=tenant.site_id,
-            base_url=tenant.base_url,
-            today=services.extras["jobs"].ports.clock.now().date(),
-            if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
-            render=None,
+        tenant, _claims = verify_connect_call(
+            services.extras["tenants"],
+            method="GET",
+            path=environ["PATH_INFO"],
+            query=query,
+            authorization=environ.get("HTTP_AUTHORIZATION"),
+            base_url=services.settings.base_url,
+            allow_context_qsh=False,
         )
+    except (OkrlinkError, UnicodeError):
+        return None
+    return serve_panel(
+        panel,
+        cache=services.extras["ui_page_cache"],
+        versions=services.extras["ui_panel_versions"],
+        site_id=tenant.site_id,
+        base_url=tenant.base_url,
+        today=services.extras["jobs"].ports.clock.now().date(),
+        if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+        render=None,
+    )
 
 
 @lru_cache(maxsize=1024)

@@ -17,6 +17,7 @@ from typing import Literal
 from werkzeug.http import parse_etags
 
 from connect.errors import BadRequest
+from connect.hotpaths import Answer
 from connect.ui.cache import CachedPage, PageCache
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale
@@ -34,13 +35,6 @@ class PanelRequest:
     mode: Literal["full", "compact"]
     static: bool
     locale: str
-
-
-@dataclass(frozen=True, slots=True)
-class PanelAnswer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
 
 
 def team_param(args: Mapping[str, str], name: str = "team") -> str:
@@ -75,7 +69,7 @@ def serve_panel(
     today: date,
     if_none_match: str | None,
     render: Callable[[PanelRequest, str], str] | None,
-) -> PanelAnswer | None:
+) -> Answer | None:
     """The panel's answer, keyed by its data version; None on a miss when `render` is None.
 
     `render(panel, nonce_placeholder)` builds the page on a miss. A matching weak ETag gets a
@@ -86,7 +80,7 @@ def serve_panel(
                      version)  # fmt: skip
     etag = cache.etag_for(key)
     if if_none_match and parse_etags(if_none_match).contains_weak(etag[3:-1]):
-        return PanelAnswer(304, [("ETag", etag), ("Cache-Control", "private, no-cache")], b"")
+        return Answer(304, [("ETag", etag), ("Cache-Control", "private, no-cache")], b"")
     page: CachedPage | None
     if render is None:
         page = cache.get(key)
@@ -102,4 +96,4 @@ def serve_panel(
         *page_headers(nonce, scripts=not panel.static, private=False, base_url=base_url),
         ("ETag", page.etag),
     ]
-    return PanelAnswer(200, headers, body)
+    return Answer(200, headers, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from connect.ui.cache import PageCache
-from connect.ui.fastpath import CachedPanelFastPath
+from connect.ui.fastpath import panel_hot_paths
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
 
@@ -25,4 +25,4 @@ def init_ui(app: Flask) -> None:
     services.extras["ui_page_cache"] = PageCache()
     services.extras["ui_panel_versions"] = PanelVersions(services.store.engine)
     app.register_blueprint(views.blueprint)
-    app.wsgi_app = CachedPanelFastPath(app.wsgi_app, services)  # type: ignore[method-assign]
+    services.extras.setdefault("hot_paths", {}).update(panel_hot_paths(services))

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from connect.auth import query_string_hash
-from connect.ui.fastpath import CachedPanelFastPath
+from connect.hotpaths import HotPaths
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PANEL = "/confluence/macro/okr-panel"
@@ -23,17 +23,17 @@ MACRO_PARAMS = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
 
 
 class FlaskCalls:
-    """Counts the requests that went past the fast path into Flask."""
+    """Counts the requests that went past the hot paths into Flask."""
 
-    def __init__(self, fast_path: CachedPanelFastPath) -> None:
+    def __init__(self, hot_paths: HotPaths) -> None:
         self.count = 0
-        inner = fast_path.app
+        inner = hot_paths.app
 
         def counting(environ, start_response):  # type: ignore[no-untyped-def]
             self.count += 1
             return inner(environ, start_response)
 
-        fast_path.app = counting
+        hot_paths.app = counting
 
 
 @pytest.fixture
@@ -45,11 +45,11 @@ def site(app: Flask) -> int:
 
 @pytest.fixture
 def flask_calls(app: Flask) -> Iterator[FlaskCalls]:
-    fast_path = app.wsgi_app
-    assert isinstance(fast_path, CachedPanelFastPath)
-    inner = fast_path.app
-    yield FlaskCalls(fast_path)
-    fast_path.app = inner
+    hot_paths = app.wsgi_app
+    assert isinstance(hot_paths, HotPaths)
+    inner = hot_paths.app
+    yield FlaskCalls(hot_paths)
+    hot_paths.app = inner
 
 
 def without_nonce(response: TestResponse) -> tuple[dict[str, str], str]:
