@@ -15,7 +15,9 @@ Connect JWT verification and answers a fixed string (`--no-baseline` skips it).
 
 Options: `--seconds N` (default 15), `--connections N` (default 16), `--worker-class sync|gthread`
 (default gthread: keep-alive connections, like a browser's), `--threads N` per worker (default
-1: the panel is CPU-bound, so more threads only contend for the GIL), `--tokens N` (default 4000).
+1: the panel is CPU-bound, so more threads only contend for the GIL; each worker takes at most
+half of wrk's connections, which it opens all at once: otherwise the first worker to wake
+would take them all), `--tokens N` (default 4000).
 """
 
 from __future__ import annotations
@@ -177,7 +179,8 @@ def run(work: Path, args: argparse.Namespace, *, app: str, path: str
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class",
                 args.worker_class, "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
-                "--log-level", "warning", "--keep-alive", "30", "--worker-connections", "8", app]  # fmt: skip
+                "--log-level", "warning", "--keep-alive", "30",
+                "--worker-connections", str(max(1, args.connections // 2)), app]  # fmt: skip
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -456,7 +456,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--phases", default="intake,latency")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--consumer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consumer:
