@@ -16,7 +16,7 @@ from integrations.atlassian import AtlassianApiError
 from integrations.jira_events import FieldMap, event_from_issue
 from integrations.jira_tracker import JiraTracker
 from sync.engine import recompute
-from sync.jira_apply import EVENT_NAME, handle_jira_issue
+from sync.jira_apply import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.jobs import Jobs
 from sync.jql import poll_all
 from sync.model import KeyResult
@@ -125,7 +125,7 @@ def init_jira(app: Flask) -> None:
     hot_paths = services.extras.setdefault("hot_paths", {})
     hot_paths[("POST", webhooks.WEBHOOK_PATH)] = webhooks.jira_webhook_hot_path(services)
     app.register_blueprint(api_sync.blueprint)
-    jobs.handle(EVENT_NAME, handle_jira_issue)
+    jobs.handle(EVENT_NAME, handle_jira_issue, prepare=prepare_jira_batch)
     jobs.write(ISSUE_PROPERTY, write_issue_property)
     if jobs.ports.tracker is None:
         tenants = services.extras["tenants"]

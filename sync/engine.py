@@ -56,11 +56,6 @@ class Derived:
 
 _LINK = Link.__table__
 _ITEM = WorkItem.__table__
-_LINKED_KEYS = select(_LINK.c.target_key).where(
-    _LINK.c.site_id == bindparam("site_id"),
-    _LINK.c.kr_id == bindparam("kr_id"),
-    _LINK.c.target_kind == "jira",
-)
 _ITEM_COLUMNS = (_ITEM.c.key, _ITEM.c.status_category, _ITEM.c.story_points, _ITEM.c.parent_key)
 _LIVE = (_ITEM.c.site_id == bindparam("site_id"), _ITEM.c.deleted.is_(False))
 # Two indexed lookups (by key, by parent) over the KR's linked keys, rather than one OR that
@@ -75,25 +70,53 @@ _LINKED_ITEMS = union_all(
 )
 
 
+_LINKED_KEYS_OF = select(_LINK.c.kr_id, _LINK.c.target_key).where(
+    _LINK.c.site_id == bindparam("site_id"),
+    _LINK.c.kr_id.in_(bindparam("kr_ids", expanding=True)),
+    _LINK.c.target_kind == "jira",
+)
+
+
 def linked_issue_states(session: Session, site_id: int, kr_id: int) -> list[core.IssueState]:
-    """Linked issues, with a linked item that has children standing for those children.
+    """Linked issues, with a linked item that has children standing for those children."""
+    return linked_issue_states_of(session, site_id, [kr_id]).get(kr_id, [])
+
+
+def linked_issue_states_of(
+    session: Session, site_id: int, kr_ids: Collection[int]
+) -> dict[int, list[core.IssueState]]:
+    """`linked_issue_states` of several KRs, in two statements however many KRs.
 
     The linked keys are read first and then looked up as a list: with a subquery in their
     place, PostgreSQL's generic plan for the prepared statement scans the items table.
     """
     connection = session.connection()
-    keys = connection.execute(_LINKED_KEYS, {"site_id": site_id, "kr_id": kr_id}).scalars().all()
-    if not keys:
-        return []
-    rows = connection.execute(_LINKED_ITEMS, {"site_id": site_id, "keys": keys}).all()
-    parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
-    return [
-        core.IssueState(
-            key=key, done=category == DONE_CATEGORY, story_points=points, parent_key=parent
-        )
-        for key, category, points, parent, _child in rows
-        if key not in parents_with_children
-    ]
+    keys_of: dict[int, dict[str, None]] = {}
+    for kr_id, key in connection.execute(_LINKED_KEYS_OF, {"site_id": site_id,
+                                                           "kr_ids": list(kr_ids)}):  # fmt: skip
+        keys_of.setdefault(kr_id, {})[key] = None
+    if not keys_of:
+        return {}
+    every_key = sorted({key for keys in keys_of.values() for key in keys})
+    by_key: dict[str, Row[Any]] = {}
+    children_of: dict[str, list[Row[Any]]] = {}
+    for row in connection.execute(_LINKED_ITEMS, {"site_id": site_id, "keys": every_key}):
+        if row.child:
+            children_of.setdefault(row.parent_key, []).append(row)
+        else:
+            by_key[row.key] = row
+    states: dict[int, list[core.IssueState]] = {}
+    for kr_id, keys in keys_of.items():
+        rows = [by_key[key] for key in keys if key in by_key]
+        children = [child for key in keys for child in children_of.get(key, ())]
+        parents_with_children = {child.parent_key for child in children}
+        states[kr_id] = [
+            core.IssueState(key=row.key, done=row.status_category == DONE_CATEGORY,
+                            story_points=row.story_points, parent_key=row.parent_key)
+            for row in (*rows, *children)
+            if row.key not in parents_with_children
+        ]  # fmt: skip
+    return states
 
 
 _KR = KeyResult.__table__
@@ -178,15 +201,24 @@ def _github_current(
     return float(len(in_cycle))
 
 
-def derive(session: Session, kr: Row[Any], *, now: datetime) -> Derived:
+def derive(
+    session: Session,
+    kr: Row[Any],
+    *,
+    now: datetime,
+    issue_states: list[core.IssueState] | None = None,
+) -> Derived:
     """The snapshot this KR should have now, from current state and its latest check-in.
 
-    `kr` is a row of `_LOAD_KRS`: the KR's columns with its cycle's start and end.
+    `kr` is a row of `_LOAD_KRS`: the KR's columns with its cycle's start and end. An issues
+    KR's linked issue states are read unless given.
     """
     done = total = None
     current = kr.current
     if kr.kind == "issues":
-        tally = core.issues_progress(linked_issue_states(session, kr.site_id, kr.id))
+        if issue_states is None:
+            issue_states = linked_issue_states(session, kr.site_id, kr.id)
+        tally = core.issues_progress(issue_states)
         value, done, total = tally.progress, tally.done, tally.total
     else:
         if kr.kind == "github":
@@ -228,14 +260,18 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     session.flush()
     connection = session.connection()
     changed: list[int] = []
+    stored: list[dict[str, Any]] = []
     snapshots: list[dict[str, Any]] = []
-    for kr in connection.execute(_LOAD_KRS, {"site_id": site_id, "ids": ids}).all():
-        derived = derive(session, kr, now=now)
+    krs = connection.execute(_LOAD_KRS, {"site_id": site_id, "ids": ids}).all()
+    issue_states = linked_issue_states_of(
+        session, site_id, [kr.id for kr in krs if kr.kind == "issues"]
+    )
+    for kr in krs:
+        derived = derive(session, kr, now=now, issue_states=issue_states.get(kr.id, []))
         if kr.snapshot_at is not None and not derived.differs_from(kr):
             continue
         total_at_start = kr.total_at_start if kr.total_at_start is not None else derived.total
-        connection.execute(
-            _STORE_SNAPSHOT,
+        stored.append(
             {
                 "kr_id": kr.id,
                 "progress": derived.progress,
@@ -246,7 +282,7 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
                 "total": derived.total,
                 "total_at_start": total_at_start,
                 "at": now,
-            },
+            }
         )
         snapshots.append(
             {
@@ -261,6 +297,7 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
         )
         changed.append(kr.id)
     if changed:
+        connection.execute(_STORE_SNAPSHOT, stored)
         connection.execute(insert(_SNAPSHOT), snapshots)
         plan_write_backs(session, site_id, changed, now=now)
         for kr_id in changed:

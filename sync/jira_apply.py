@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import drop_outbound, krs_linked_to
@@ -94,6 +94,81 @@ def handle_jira_issue(session: Session, row: InboxEvent, ports: Any) -> set[int]
     return apply_issue_event(session, row.site_id, event, now=ports.clock.now())
 
 
+BATCH_LOOKUPS = "jira_batch_lookups"
+"""Where `prepare_jira_batch` leaves a batch's lookups: the session's `info`."""
+
+
+@dataclass(slots=True)
+class BatchLookups:
+    """The work items and Jira links a batch of events can reach, read in two statements.
+
+    Why: applied one by one, each event costs three statements (find its item, flush it, find
+    the KRs linked to it): about 4 ms an event on PostgreSQL, more than 200 events/s allow.
+    A rename drops the lookups (the rest of the batch queries); a label link change drops
+    the link lookups.
+    """
+
+    site_id: int
+    by_issue_id: dict[str, WorkItem]
+    by_key: dict[str, WorkItem]
+    keys: set[str]
+    krs_by_key: dict[str, set[int]] | None
+
+    def find(self, event: IssueEvent) -> WorkItem | None:
+        """`_find_item` over the prefetched items (same order: issue id, key, old key)."""
+        if event.issue_id:
+            item = self.by_issue_id.get(event.issue_id)
+            if item is not None:
+                return item
+        for key in (event.key, event.old_key):
+            if key:
+                item = self.by_key.get(key)
+                if item is not None and (not item.issue_id or item.issue_id == event.issue_id):
+                    return item
+        return None
+
+    def remember(self, item: WorkItem) -> None:
+        self.by_key[item.key] = item
+        if item.issue_id:
+            self.by_issue_id[item.issue_id] = item
+
+    def krs_linked_to(self, keys: set[str]) -> set[int] | None:
+        """`krs_linked_to` from the prefetched links; None when they cannot answer."""
+        if self.krs_by_key is None or not keys <= self.keys:
+            return None
+        return {kr_id for key in keys for kr_id in self.krs_by_key.get(key, ())}
+
+
+def prepare_jira_batch(session: Session, site_id: int, rows: Iterable[InboxEvent]) -> None:
+    """Read the items and links a batch's events can reach, for `apply_issue_event` to use."""
+    events = [IssueEvent.from_dict(row.payload) for row in rows if row.event == EVENT_NAME]
+    if not events:
+        return
+    issue_ids = sorted({event.issue_id for event in events if event.issue_id})
+    keys = {k for e in events for k in (e.key, e.old_key, e.parent_key) if k}
+    items = session.scalars(
+        select(WorkItem).where(
+            WorkItem.site_id == site_id,
+            or_(WorkItem.issue_id.in_(issue_ids), WorkItem.key.in_(sorted(keys))),
+        )
+    ).all()
+    keys |= {k for item in items for k in (item.key, item.parent_key) if k}
+    krs_by_key: dict[str, set[int]] = {}
+    for kr_id, key in session.execute(
+        select(Link.kr_id, Link.target_key).where(
+            Link.site_id == site_id,
+            Link.target_kind == "jira",
+            Link.target_key.in_(sorted(keys)),
+        )
+    ):
+        krs_by_key.setdefault(key, set()).add(kr_id)
+    lookups = BatchLookups(site_id=site_id, by_issue_id={}, by_key={}, keys=keys,
+                           krs_by_key=krs_by_key)  # fmt: skip
+    for item in items:
+        lookups.remember(item)
+    session.info[BATCH_LOOKUPS] = lookups
+
+
 def _find_item(session: Session, site_id: int, event: IssueEvent) -> WorkItem | None:
     if event.issue_id:
         item = session.scalar(
@@ -119,7 +194,10 @@ def apply_issue_event(
     `now` dates the property writes planned when the issue's own links change.
     """
     now = now or utcnow()
-    item = _find_item(session, site_id, event)
+    lookups: BatchLookups | None = session.info.get(BATCH_LOOKUPS)
+    if lookups is not None and lookups.site_id != site_id:
+        lookups = None
+    item = lookups.find(event) if lookups is not None else _find_item(session, site_id, event)
     if item is not None and item.updated_at is not None and event.updated_at < item.updated_at:
         return set()
     keys = {event.key}
@@ -130,6 +208,8 @@ def apply_issue_event(
     else:
         keys |= {item.key, item.parent_key} - {None}  # type: ignore[arg-type]
         if item.key != event.key:
+            session.info.pop(BATCH_LOOKUPS, None)  # keys, links and items move: query again
+            lookups = None
             before |= _rename(session, site_id, item, event.key, now=now)
     if event.deleted:
         item.deleted = True
@@ -154,9 +234,16 @@ def apply_issue_event(
             relinked = sync_label_links(session, site_id, event.key, event.labels)
             if relinked:
                 plan_property_write(session, site_id, event.key, now=now)
+                if lookups is not None:
+                    lookups.krs_by_key = None  # links changed: ask the database from now on
             before |= relinked
-    session.flush()
     keys |= {event.parent_key} - {None}  # type: ignore[arg-type]
+    if lookups is not None:
+        lookups.remember(item)
+        linked = lookups.krs_linked_to(keys)
+        if linked is not None:
+            return before | linked  # the item is flushed with the batch, before recompute
+    session.flush()
     return before | krs_linked_to(session, site_id, keys)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import TaskLockedException
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import recompute
@@ -37,6 +37,9 @@ WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per ta
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
+
+Preparer = Callable[[Session, int, list[InboxEvent]], None]
+"""Reads, once for a batch of a site's events, what their handler needs (see jira_apply)."""
 
 Writer = Callable[[Session, Outbound, "Ports"], None]
 """Performs one coalesced write-back; raises TransientError to be retried later."""
@@ -69,6 +72,7 @@ class Jobs:
         self.store = store
         self.ports = ports
         self.handlers: dict[str, Handler] = {}
+        self.preparers: dict[str, Preparer] = {}
         self.writers: dict[str, Writer] = {}
         self.apply_inbox = huey.task(retries=3, retry_delay=2, name="apply_inbox")(
             self._apply_inbox
@@ -81,8 +85,11 @@ class Jobs:
 
     # -- registration ----------------------------------------------------------------------
 
-    def handle(self, event: str, handler: Handler) -> None:
+    def handle(self, event: str, handler: Handler, *, prepare: Preparer | None = None) -> None:
+        """Apply inbox rows of `event` with `handler`; `prepare` first reads what a batch needs."""
         self.handlers[event] = handler
+        if prepare is not None:
+            self.preparers[event] = prepare
 
     def write(self, kind: str, writer: Writer) -> None:
         self.writers[kind] = writer
@@ -177,12 +184,23 @@ class Jobs:
             ).all()
             touched: set[int] = set()
             now = self.ports.clock.now()
+            applied: list[int] = []
+            pending = [row for row in rows if row.state == "pending"]
+            for event in {row.event for row in pending} & self.preparers.keys():
+                self.preparers[event](session, site_id, [r for r in pending if r.event == event])
             for row in rows:
                 if row.state != "pending":
                     continue
                 handler = self.handlers.get(row.event)
                 touched |= handler(session, row, self.ports) if handler else set()
-                row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
+                applied.append(row.id)
+            # One statement marks the batch done (not one UPDATE per row at each autoflush).
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(applied))
+                .values(state="done", processed_at=now, attempts=InboxEvent.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
             return bool(recompute(session, site_id, touched, now=now))
 
     def _apply_inbox(self, event_id: int) -> None:
