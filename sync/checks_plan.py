@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +72,7 @@ def progress_if_done(
         states = linked_issue_states(session, kr.site_id, kr.id)
         if not any(state.key in done_keys and not state.done for state in states):
             return kr.progress
-        marked = [replace(s, done=True) if s.key in done_keys else s for s in states]
+        marked = [s._replace(done=True) if s.key in done_keys else s for s in states]
         return core.issues_progress(marked).progress
     counts_prs = kr.kind == "github" and kr.measure != LEAD_TIME
     if counts_prs and pull.state == "open" and not pull.merged:

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, literal, select, union_all, update
+from sqlalchemy import (
+    Row,
+    bindparam,
+    case,
+    delete,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
@@ -98,25 +108,33 @@ def linked_issue_states_of(
     if not keys_of:
         return {}
     every_key = sorted({key for keys in keys_of.values() for key in keys})
+    rows = connection.execute(_LINKED_ITEMS, {"site_id": site_id, "keys": every_key}).all()
+    if len(keys_of) == 1:  # the common case: every row is this KR's
+        return {kr_id: _issue_states(rows) for kr_id in keys_of}
     by_key: dict[str, Row[Any]] = {}
     children_of: dict[str, list[Row[Any]]] = {}
-    for row in connection.execute(_LINKED_ITEMS, {"site_id": site_id, "keys": every_key}):
-        if row.child:
-            children_of.setdefault(row.parent_key, []).append(row)
+    for row in rows:
+        if row[4]:  # child
+            children_of.setdefault(row[3], []).append(row)
         else:
-            by_key[row.key] = row
-    states: dict[int, list[core.IssueState]] = {}
+            by_key[row[0]] = row
+    states = {}
     for kr_id, keys in keys_of.items():
-        rows = [by_key[key] for key in keys if key in by_key]
+        direct = [by_key[key] for key in keys if key in by_key]
         children = [child for key in keys for child in children_of.get(key, ())]
-        parents_with_children = {child.parent_key for child in children}
-        states[kr_id] = [
-            core.IssueState(key=row.key, done=row.status_category == DONE_CATEGORY,
-                            story_points=row.story_points, parent_key=row.parent_key)
-            for row in (*rows, *children)
-            if row.key not in parents_with_children
-        ]  # fmt: skip
+        states[kr_id] = _issue_states(direct + children)
     return states
+
+
+def _issue_states(rows: Iterable[Row[Any]]) -> list[core.IssueState]:
+    """Issue states from `_LINKED_ITEMS` rows: a linked item with children stands for them."""
+    parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
+    state = core.IssueState
+    return [
+        state(key, category == DONE_CATEGORY, points, parent)
+        for key, category, points, parent, _child in rows
+        if key not in parents_with_children
+    ]
 
 
 _KR = KeyResult.__table__
@@ -307,18 +325,25 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     return changed
 
 
-_WRITE_BACK_TARGETS = (
-    select(_LINK.c.target_kind, _LINK.c.target_key)
+_OUTBOUND = Outbound.__table__
+# One INSERT .. SELECT: a write per distinct target of the changed KRs, skipping those queued.
+_WRITE_BACK_ROWS = (
+    select(
+        _LINK.c.site_id,
+        case((_LINK.c.target_kind == "jira", "issue_property"), else_="check_run"),
+        _LINK.c.target_key,
+        bindparam("due_at", type_=_OUTBOUND.c.due_at.type),
+        literal(0),
+    )
     .where(
         _LINK.c.site_id == bindparam("site_id"), _LINK.c.kr_id.in_(bindparam("ids", expanding=True))
     )
     .distinct()
 )
-_OUTBOUND = Outbound.__table__
-_QUEUE_WRITE = {
-    name: dialect.insert(_OUTBOUND).on_conflict_do_nothing(
-        index_elements=["site_id", "kind", "target"]
-    )
+_QUEUE_WRITES = {
+    name: dialect.insert(_OUTBOUND)
+    .from_select(["site_id", "kind", "target", "due_at", "attempts"], _WRITE_BACK_ROWS)
+    .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }
 
@@ -328,19 +353,8 @@ def plan_write_backs(
 ) -> None:
     """Queue one coalesced write per linked issue and per open PR of the changed KRs."""
     connection = session.connection()
-    targets = connection.execute(_WRITE_BACK_TARGETS, {"site_id": site_id, "ids": list(kr_ids)})
-    rows = [
-        {
-            "site_id": site_id,
-            "kind": "issue_property" if kind == "jira" else "check_run",
-            "target": key,
-            "due_at": now,
-            "attempts": 0,
-        }
-        for kind, key in targets
-    ]
-    if rows:
-        connection.execute(_QUEUE_WRITE[connection.dialect.name], rows)
+    connection.execute(_QUEUE_WRITES[connection.dialect.name],
+                       {"site_id": site_id, "ids": list(kr_ids), "due_at": now})  # fmt: skip
 
 
 _KRS_LINKED_TO = select(_LINK.c.kr_id).where(

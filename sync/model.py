@@ -192,7 +192,11 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         UniqueConstraint("site_id", "key"),
-        Index("ix_work_items_parent", "site_id", "parent_key"),
+        # Covers a KR's roll-up of an epic's children (see sync/engine.py `_LINKED_ITEMS`).
+        Index(
+            "ix_work_items_children",
+            *("site_id", "parent_key", "deleted", "key", "status_category", "story_points"),
+        ),
         Index("ix_work_items_issue_id", "site_id", "issue_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

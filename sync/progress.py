@@ -56,9 +56,8 @@ def metric_progress(*, baseline: float, target: float, current: float | None) ->
     return _clamp((current - baseline) / (target - baseline))
 
 
-@dataclass(frozen=True, slots=True)
-class IssueState:
-    """The current state of one linked work item."""
+class IssueState(NamedTuple):
+    """The current state of one linked work item (a tuple: a KR may read thousands at once)."""
 
     key: str
     done: bool
