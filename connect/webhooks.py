@@ -34,6 +34,7 @@ from integrations.jira_events import FieldMap, JiraPayloadError, envelope, parse
 from sync.inbox import record_event
 from sync.jira_apply import EVENT_NAME
 from sync.model import InboxEvent, Installation, utcnow
+from sync.raw import RawStatement
 from sync.store import Store
 
 if TYPE_CHECKING:
@@ -115,14 +116,20 @@ def _autocommit(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+@functools.cache
+def _raw_insert(engine: Engine, names: tuple[str, ...]) -> RawStatement:
+    return RawStatement(engine, _insert_statement(engine.dialect.name), names)
+
+
 def _insert_event(store: Store, row: dict[str, Any]) -> int | None:
     """One INSERT in its own transaction; the new row's id, or None when this delivery is
     already recorded. On a server database it runs in autocommit: one round trip, not three
-    (BEGIN, INSERT, COMMIT). SQLite has no round trips to save."""
+    (BEGIN, INSERT, COMMIT). On SQLite, which has no round trips to save, it runs on the
+    DB-API cursor (`sync/raw.py`), in its writer's turn."""
     statement = _insert_statement(store.engine.dialect.name)
     if store.engine.dialect.name == "sqlite":
-        with store.write_turn(), store.engine.begin() as connection:
-            return connection.execute(statement, row).scalar()
+        with store.write_turn():
+            return _raw_insert(store.engine, tuple(row)).first_value(row)
     with _autocommit(store.engine).connect() as connection:
         return connection.execute(statement, row).scalar()
 
