@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import struct
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -20,19 +22,53 @@ MAX_ENTRIES = 512
 
 @dataclass(frozen=True, slots=True)
 class CachedPage:
-    """A rendered page, encoded and cut at its nonce placeholders, and its ETag."""
+    """A rendered page, encoded and cut at its nonce placeholders, and its ETag.
+
+    The pieces are also kept gzip-compressed, each as deflate blocks that end on a byte
+    boundary, so a response can be gzipped with its fresh nonce without compressing anything
+    per request: the nonce goes between them as a stored (uncompressed) block. Why by hand:
+    the page is 29 KB and 4 KB gzipped, and compressing it on every load would cost more
+    than serving it.
+    """
 
     pieces: tuple[bytes, ...]
+    deflated: tuple[bytes, ...]
     etag: str
 
     @classmethod
     def of(cls, html: str, *, placeholder: str, etag: str) -> CachedPage:
-        return cls(pieces=tuple(html.encode("utf-8").split(placeholder.encode("ascii"))),
-                   etag=etag)  # fmt: skip
+        pieces = tuple(html.encode("utf-8").split(placeholder.encode("ascii")))
+        return cls(pieces=pieces, deflated=tuple(_deflate(piece) for piece in pieces), etag=etag)
 
     def with_nonce(self, nonce: str) -> bytes:
         """The page's bytes with `nonce` wherever the placeholder was."""
         return nonce.encode("ascii").join(self.pieces)
+
+    def gzipped_with_nonce(self, nonce: str) -> bytes:
+        """`with_nonce(nonce)` as a gzip member (RFC 1952), built from the deflated pieces."""
+        raw = nonce.encode("ascii")
+        stored = b"\x00" + struct.pack("<HH", len(raw), len(raw) ^ 0xFFFF) + raw
+        crc, size = 0, 0
+        for index, piece in enumerate(self.pieces):
+            if index:
+                crc, size = zlib.crc32(raw, crc), size + len(raw)
+            crc, size = zlib.crc32(piece, crc), size + len(piece)
+        return b"".join((
+            GZIP_HEADER,
+            stored.join(self.deflated),
+            FINAL_EMPTY_BLOCK,
+            struct.pack("<II", crc, size & 0xFFFFFFFF),
+        ))  # fmt: skip
+
+
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime
+FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"  # a last, empty stored block
+
+
+def _deflate(data: bytes) -> bytes:
+    """Raw deflate blocks of `data`, none final, ending on a byte boundary (a full flush)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
 
 
 class PageCache:

@@ -61,6 +61,7 @@ def cached_panel(services: Any, environ: WSGIEnvironment, *, static: bool) -> An
         base_url=tenant.base_url,
         today=services.extras["jobs"].ports.clock.now().date(),
         if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+        accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
         render=None,
     )
 

@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
-from werkzeug.http import parse_etags
+from werkzeug.http import parse_accept_header, parse_etags
 
 from connect.errors import BadRequest
 from connect.hotpaths import Answer
@@ -68,6 +69,7 @@ def serve_panel(
     base_url: str | None,
     today: date,
     if_none_match: str | None,
+    accept_encoding: str | None = None,
     render: Callable[[PanelRequest, str], str] | None,
 ) -> Answer | None:
     """The panel's answer, keyed by its data version; None on a miss when `render` is None.
@@ -89,11 +91,25 @@ def serve_panel(
     else:
         page = cache.get_or_render(key, lambda placeholder: render(panel, placeholder))
     nonce = secrets.token_urlsafe(16)
-    body = page.with_nonce(nonce)
     headers = [
         ("Content-Type", "text/html; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        *page_headers(nonce, scripts=not panel.static, private=False, base_url=base_url),
+        *(header for header in page_headers(nonce, scripts=not panel.static, private=False,
+                                            base_url=base_url) if header[0] != "Vary"),
+        ("Vary", "Accept-Language, Accept-Encoding"),
         ("ETag", page.etag),
-    ]
+    ]  # fmt: skip
+    if accepts_gzip(accept_encoding):
+        body = page.gzipped_with_nonce(nonce)
+        headers.append(("Content-Encoding", "gzip"))
+    else:
+        body = page.with_nonce(nonce)
+    headers.append(("Content-Length", str(len(body))))
     return Answer(200, headers, body)
+
+
+@lru_cache(maxsize=256)
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header takes gzip (every browser's does)."""
+    if not accept_encoding:
+        return False
+    return parse_accept_header(accept_encoding).quality("gzip") > 0  # `*` counts too

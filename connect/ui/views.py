@@ -219,6 +219,7 @@ def _cached_panel(*, static: bool) -> Response:
         base_url=g.tenant.base_url,
         today=today,
         if_none_match=request.headers.get("If-None-Match"),
+        accept_encoding=request.headers.get("Accept-Encoding"),
         render=render,
     )
     assert answer is not None  # given `render`, a miss is rendered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
 from collections.abc import Iterator
@@ -149,3 +150,25 @@ def test_a_bad_parameter_and_other_methods_go_to_flask(
     assert bad_team.status_code == 400
     assert client.post(signed_url(PANEL, MACRO_PARAMS, method="POST")).status_code == 405
     assert flask_calls.count == 3
+
+
+@pytest.mark.parametrize("through", ["flask", "hot path"])
+def test_a_browser_gets_the_panel_gzipped_with_its_fresh_nonce(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls, through: str
+) -> None:
+    if through == "hot path":
+        client.get(signed_url(PANEL, MACRO_PARAMS))  # rendered and cached by Flask
+    browser = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    zipped = client.get(signed_url(PANEL, MACRO_PARAMS), headers=browser)
+    plain = client.get(signed_url(PANEL, MACRO_PARAMS))
+    assert flask_calls.count == 1
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    for response in (zipped, plain):
+        assert response.headers["Vary"] == "Accept-Language, Accept-Encoding"
+    assert int(zipped.headers["Content-Length"]) == len(zipped.data) < len(plain.data) / 4
+    page = gzip.decompress(zipped.data).decode()
+    nonce = re.search(r"'nonce-([^']+)'", zipped.headers["Content-Security-Policy"])
+    assert nonce is not None and f'<style nonce="{nonce.group(1)}">' in page
+    assert page.replace(nonce.group(1), "N") == without_nonce(plain)[1]
+    refused = client.get(signed_url(PANEL, MACRO_PARAMS), headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
