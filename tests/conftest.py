@@ -105,3 +105,27 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+class FlaskCalls:
+    """Counts the requests that went past the hot paths (`connect/hotpaths.py`) into Flask."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def flask_calls(app: Flask) -> Iterator[FlaskCalls]:
+    from connect.hotpaths import HotPaths
+
+    hot_paths = app.wsgi_app
+    assert isinstance(hot_paths, HotPaths)
+    inner, calls = hot_paths.app, FlaskCalls()
+
+    def counting(environ: Any, start_response: Any) -> Any:
+        calls.count += 1
+        return inner(environ, start_response)
+
+    hot_paths.app = counting
+    yield calls
+    hot_paths.app = inner

@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from connect.hotpaths import HotPaths
+from tests.conftest import FlaskCalls
 from tests.jira.helpers import inbox_count, install_jira, issue_event, post_webhook
 
 CLIENT = "jira-acme"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-class FlaskCalls:
-    """Counts the requests that went past the hot paths into Flask."""
-
-    def __init__(self, hot_paths: HotPaths) -> None:
-        self.count = 0
-        inner = hot_paths.app
-
-        def counting(environ, start_response):  # type: ignore[no-untyped-def]
-            self.count += 1
-            return inner(environ, start_response)
-
-        hot_paths.app = counting
-
-
 @pytest.fixture
 def secret(app: Flask) -> str:
     return install_jira(app, CLIENT)
-
-
-@pytest.fixture
-def flask_calls(app: Flask) -> Iterator[FlaskCalls]:
-    hot_paths = app.wsgi_app
-    assert isinstance(hot_paths, HotPaths)
-    inner = hot_paths.app
-    yield FlaskCalls(hot_paths)
-    hot_paths.app = inner
 
 
 def send(client: FlaskClient, secret: str, payload: dict | bytes, delivery: str = "d-1"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import jwt
@@ -16,25 +15,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from connect.auth import query_string_hash
-from connect.hotpaths import HotPaths
+from tests.conftest import FlaskCalls
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PANEL = "/confluence/macro/okr-panel"
 MACRO_PARAMS = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
-
-
-class FlaskCalls:
-    """Counts the requests that went past the hot paths into Flask."""
-
-    def __init__(self, hot_paths: HotPaths) -> None:
-        self.count = 0
-        inner = hot_paths.app
-
-        def counting(environ, start_response):  # type: ignore[no-untyped-def]
-            self.count += 1
-            return inner(environ, start_response)
-
-        hot_paths.app = counting
 
 
 @pytest.fixture
@@ -42,15 +27,6 @@ def site(app: Flask) -> int:
     site_id = install(app)
     import_example(app, site_id, at=NOW)
     return site_id
-
-
-@pytest.fixture
-def flask_calls(app: Flask) -> Iterator[FlaskCalls]:
-    hot_paths = app.wsgi_app
-    assert isinstance(hot_paths, HotPaths)
-    inner = hot_paths.app
-    yield FlaskCalls(hot_paths)
-    hot_paths.app = inner
 
 
 def without_nonce(response: TestResponse) -> tuple[dict[str, str], str]:
