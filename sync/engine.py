@@ -38,6 +38,7 @@ from sync.model import (
     Snapshot,
     WorkItem,
 )
+from sync.raw import RawQuery
 
 DONE_CATEGORY = "done"
 
@@ -70,20 +71,22 @@ _ITEM_COLUMNS = (_ITEM.c.key, _ITEM.c.status_category, _ITEM.c.story_points, _IT
 _LIVE = (_ITEM.c.site_id == bindparam("site_id"), _ITEM.c.deleted.is_(False))
 # Two indexed lookups (by key, by parent) over the KR's linked keys, rather than one OR that
 # would scan the table: the cost grows with this KR's issues only, never the tenant's.
-_LINKED_ITEMS = union_all(
+_LINKED_ITEMS = RawQuery(union_all(
     select(*_ITEM_COLUMNS, literal(False).label("child")).where(
         *_LIVE, _ITEM.c.key.in_(bindparam("keys", expanding=True))
     ),
     select(*_ITEM_COLUMNS, literal(True).label("child")).where(
         *_LIVE, _ITEM.c.parent_key.in_(bindparam("keys", expanding=True))
     ),
-)
+))  # plain values only: rows straight from the DB-API cursor
 
 
-_LINKED_KEYS_OF = select(_LINK.c.kr_id, _LINK.c.target_key).where(
-    _LINK.c.site_id == bindparam("site_id"),
-    _LINK.c.kr_id.in_(bindparam("kr_ids", expanding=True)),
-    _LINK.c.target_kind == "jira",
+_LINKED_KEYS_OF = RawQuery(
+    select(_LINK.c.kr_id, _LINK.c.target_key).where(
+        _LINK.c.site_id == bindparam("site_id"),
+        _LINK.c.kr_id.in_(bindparam("kr_ids", expanding=True)),
+        _LINK.c.target_kind == "jira",
+    )
 )
 
 
@@ -100,15 +103,13 @@ def linked_issue_states_of(
     The linked keys are read first and then looked up as a list: with a subquery in their
     place, PostgreSQL's generic plan for the prepared statement scans the items table.
     """
-    connection = session.connection()
     keys_of: dict[int, dict[str, None]] = {}
-    for kr_id, key in connection.execute(_LINKED_KEYS_OF, {"site_id": site_id,
-                                                           "kr_ids": list(kr_ids)}):  # fmt: skip
+    for kr_id, key in _LINKED_KEYS_OF.rows(session, {"site_id": site_id, "kr_ids": list(kr_ids)}):
         keys_of.setdefault(kr_id, {})[key] = None
     if not keys_of:
         return {}
     every_key = sorted({key for keys in keys_of.values() for key in keys})
-    rows = connection.execute(_LINKED_ITEMS, {"site_id": site_id, "keys": every_key}).all()
+    rows = _LINKED_ITEMS.rows(session, {"site_id": site_id, "keys": every_key})
     if len(keys_of) == 1:  # the common case: every row is this KR's
         return {kr_id: _issue_states(rows) for kr_id in keys_of}
     by_key: dict[str, Row[Any]] = {}
@@ -357,10 +358,12 @@ def plan_write_backs(
                        {"site_id": site_id, "ids": list(kr_ids), "due_at": now})  # fmt: skip
 
 
-_KRS_LINKED_TO = select(_LINK.c.kr_id).where(
-    _LINK.c.site_id == bindparam("site_id"),
-    _LINK.c.target_kind == "jira",
-    _LINK.c.target_key.in_(bindparam("keys", expanding=True)),
+_KRS_LINKED_TO = RawQuery(
+    select(_LINK.c.kr_id).where(
+        _LINK.c.site_id == bindparam("site_id"),
+        _LINK.c.target_kind == "jira",
+        _LINK.c.target_key.in_(bindparam("keys", expanding=True)),
+    )
 )
 
 
@@ -368,7 +371,7 @@ def krs_linked_to(session: Session, site_id: int, keys: Collection[str]) -> set[
     """KRs whose links name any of these Jira keys (issues, or epics as parents)."""
     if not keys:
         return set()
-    rows = session.connection().execute(_KRS_LINKED_TO, {"site_id": site_id, "keys": list(keys)})
+    rows = _KRS_LINKED_TO.rows(session, {"site_id": site_id, "keys": list(keys)})
     return {kr_id for (kr_id,) in rows}
 
 

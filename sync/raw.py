@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 
@@ -51,3 +52,37 @@ class RawStatement:
         finally:
             connection.close()
         return row[0] if row else None
+
+
+class RawQuery:
+    """A SELECT run on a session's DB-API connection (its transaction); rows as plain tuples.
+
+    For queries whose columns need no result processing (integers, strings, floats,
+    booleans), on the path that re-derives a KR after every change. `IN` lists of any length
+    are expanded by SQLAlchemy's own `construct_expanded_state`.
+    """
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, Any] = {}
+
+    def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = self.statement.compile(dialect=dialect)
+        expanded = compiled.construct_expanded_state(values)
+        processors = expanded.processors
+        bound = {
+            name: processors[name](value) if name in processors else value
+            for name, value in expanded.parameters.items()
+        }
+        positions = expanded.positiontup
+        args = tuple(bound[name] for name in positions) if positions else bound
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(expanded.statement, args)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
