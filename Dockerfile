@@ -14,7 +14,6 @@ USER okrlink
 EXPOSE 8080
 # Migrations run at start-up under an advisory lock; the queue consumer runs as its own
 # container with `okrlink worker` and OKRLINK_QUEUE_URL=redis://...
-# One thread per worker process (requests are CPU-bound; threads only contend for the GIL),
-# gthread for keep-alive connections; scale with --workers and replicas.
-CMD ["gunicorn", "--workers", "4", "--worker-class", "gthread", "--threads", "1", \
-     "--keep-alive", "30", "--bind", "0.0.0.0:8080", "--access-logfile", "-", "connect.wsgi:app"]
+# gunicorn's sync workers, one request at a time per process: okrlink's requests are
+# CPU-bound, and sync served more than gthread on every bench. Scale with --workers and replicas.
+CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8080", "--access-logfile", "-", "connect.wsgi:app"]

@@ -16,10 +16,11 @@ For scale, the same load is then sent to a bare route of the same app that does 
 Connect JWT verification and answers a fixed string (`--no-baseline` skips it).
 
 Options: `--seconds N` (default 15), `--connections N` (default 16), `--worker-class sync|gthread`
-(default gthread: keep-alive connections, like a browser's), `--threads N` per worker (default
-1: the panel is CPU-bound, so more threads only contend for the GIL; each worker takes at most
-half of wrk's connections, which it opens all at once: otherwise the first worker to wake
-would take them all), `--tokens N` (default 4000).
+(default sync, gunicorn's own default and the fastest here: it served about a fifth more
+loads than gthread), `--threads N` per gthread worker (default 1: the panel is CPU-bound, so
+more threads only contend for the GIL; a gthread worker takes at most half of wrk's
+connections, which wrk opens all at once: otherwise the first worker to wake would take them
+all), `--tokens N` (default 4000).
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=4000)
-    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
@@ -235,7 +236,8 @@ def main() -> None:
     rate, p50, p99, total, bad = parse_wrk(output)
     print(f"panel: 3 objectives x 5 KRs, 8 check-ins each; {len(page):,} bytes "
           f"({len(gzip.compress(page)):,} gzipped); ETag {etag}")
-    print(f"gunicorn: 2 workers ({args.worker_class}, {args.threads} thread each); wrk: 1 thread, "
+    threads = f", {args.threads} thread each" if args.worker_class == "gthread" else ""
+    print(f"gunicorn: 2 workers ({args.worker_class}{threads}); wrk: 1 thread, "
           f"{args.connections} connections, {args.seconds}s, {args.tokens:,} distinct Connect "
           f"JWTs rotated, each request verified (HS256, exp, qsh)")
     print(f"loads/s: {rate:,.0f}   p50: {p50:.2f} ms   p99: {p99:.2f} ms   "

@@ -1,7 +1,8 @@
 """Jira webhook intake and sync latency: ``python bench/sync.py``.
 
 1. Intake: signed `jira:issue_updated` webhooks (one Connect JWT per run, a distinct delivery id
-   per request) sent by wrk over loopback to gunicorn (2 workers, gthread), each recorded in
+   per request) sent by wrk over loopback to gunicorn (2 sync workers by default, as gunicorn
+   runs; `--worker-class gthread --threads N` to compare), each recorded in
    the inbox and queued; reported as events acknowledged per second, on SQLite (queue: huey on
    SQLite) and on PostgreSQL (a throwaway server; queue: huey on Redis when `redis-server` is
    installed, else SQLite).
@@ -217,11 +218,12 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(settings: Settings, *, threads: int, connections: int = 16) -> Iterator[str]:
-    """gunicorn with 2 gthread workers, each taking at most half of the load's connections.
+def gunicorn(settings: Settings, *, worker_class: str, threads: int, connections: int = 16
+             ) -> Iterator[str]:  # fmt: skip
+    """gunicorn with 2 workers; a gthread worker takes at most half of the load's connections.
 
-    wrk opens all its keep-alive connections at once, and without that cap the first worker
-    to wake accepts every one of them while the other idles.
+    wrk opens all its keep-alive connections at once, and without that cap the first gthread
+    worker to wake accepts every one of them while the other idles.
     """
     port = free_port()
     command = [
@@ -231,7 +233,7 @@ def gunicorn(settings: Settings, *, threads: int, connections: int = 16) -> Iter
         "--workers",
         "2",
         "--worker-class",
-        "gthread",
+        worker_class,
         "--threads",
         str(threads),
         "--bind",
@@ -301,12 +303,13 @@ def worker(settings: Settings) -> Iterator[None]:
         process.wait(30)
 
 
-def intake(settings: Settings, *, seconds: int, connections: int, threads: int
-           ) -> tuple[float, int, int]:  # fmt: skip
+def intake(settings: Settings, *, seconds: int, connections: int, worker_class: str,
+           threads: int) -> tuple[float, int, int]:  # fmt: skip
     """wrk against the webhook; (events acknowledged per second, requests, non-2xx)."""
     work = settings.data_dir
     body = json.dumps(payload("WEB-__N__", "__N__", category="done", updated=datetime.now(UTC)))
-    with gunicorn(settings, threads=threads, connections=connections) as base:
+    with gunicorn(settings, worker_class=worker_class, threads=threads,
+                  connections=connections) as base:  # fmt: skip
         for run, duration in (("warm", 3), ("run", seconds)):
             script = work / f"{run}.lua"
             script.write_text(
@@ -344,7 +347,8 @@ def drain(store: Any, timeout: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def latency(settings: Settings, *, rate: int, seconds: int, threads: int) -> list[float]:
+def latency(settings: Settings, *, rate: int, seconds: int, worker_class: str, threads: int
+            ) -> list[float]:  # fmt: skip
     """Seconds from sending each event to the KR snapshot that includes it.
 
     A first, unmeasured round creates the issues (and lets the worker start); then events are
@@ -365,7 +369,7 @@ def latency(settings: Settings, *, rate: int, seconds: int, threads: int) -> lis
     sent: list[float] = [0.0] * total
     app = create_app(settings)
     store = app.extensions["okrlink"].store
-    with gunicorn(settings, threads=threads) as base, worker(settings):
+    with gunicorn(settings, worker_class=worker_class, threads=threads) as base, worker(settings):
         host, port = base.removeprefix("http://").split(":")
         auth = "JWT " + token()
         threads = 8
@@ -459,7 +463,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--phases", default="intake,latency")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
     parser.add_argument("--consumer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consumer:
@@ -468,8 +473,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     print(
-        f"machine: {os.cpu_count()} CPUs shared by gunicorn (2 workers, gthread, {args.threads} "
-        f"threads each), the queue "
+        f"machine: {os.cpu_count()} CPUs shared by gunicorn (2 workers, {args.worker_class}), "
+        f"the queue "
         f"consumer and the load generator"
     )
     for name in args.backends.split(","):
@@ -485,7 +490,7 @@ def main() -> None:
                     if phase == "intake":
                         rate, total, bad = intake(
                             settings, seconds=args.seconds, connections=args.connections,
-                            threads=args.threads,
+                            worker_class=args.worker_class, threads=args.threads,
                         )
                         verdict = "meets" if rate >= TARGET_RATE and not bad else "misses"
                         print(
@@ -496,7 +501,7 @@ def main() -> None:
                         )
                     else:
                         waits = latency(settings, rate=args.rate, seconds=args.seconds,
-                                        threads=args.threads)
+                                        worker_class=args.worker_class, threads=args.threads)
                         p95 = percentile(waits, 0.95)
                         verdict = "meets" if p95 < TARGET_P95 else "misses"
                         print(
