@@ -49,6 +49,11 @@ def json_answer(body: dict[str, Any], status: int = 200) -> Answer:
                            ("Content-Length", str(len(data)))], data)  # fmt: skip
 
 
+def query_string(environ: WSGIEnvironment) -> str:
+    """The raw query string as Flask reads it: PEP 3333 carries it as latin-1, Flask as UTF-8."""
+    return environ.get("QUERY_STRING", "").encode("latin-1").decode()
+
+
 def request_body(environ: WSGIEnvironment, *, limit: int) -> bytes | None:
     """The body of a request with a Content-Length up to `limit`, left readable for Flask."""
     try:

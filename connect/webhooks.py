@@ -27,7 +27,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connect.context import Services, services
 from connect.descriptors import ISSUE_PROPERTY_KEY, glance_status_property_key
 from connect.errors import BadRequest, OkrlinkError
-from connect.hotpaths import MAX_BODY_BYTES, Answer, HotPath, json_answer, request_body
+from connect.hotpaths import (
+    MAX_BODY_BYTES,
+    Answer,
+    HotPath,
+    json_answer,
+    query_string,
+    request_body,
+)
 from connect.security import connect_jwt_required, verify_connect_call
 from connect.tenants import Tenant
 from integrations.jira_events import FieldMap, JiraPayloadError, envelope, parse_webhook
@@ -220,7 +227,7 @@ def jira_webhook_hot_path(services: Services) -> HotPath:
                 services.extras["tenants"],
                 method="POST",
                 path=WEBHOOK_PATH,
-                query=environ.get("QUERY_STRING", "").encode("latin-1").decode(),
+                query=query_string(environ),
                 authorization=environ.get("HTTP_AUTHORIZATION"),
                 base_url=services.settings.base_url,
                 allow_context_qsh=False,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from connect.errors import OkrlinkError
-from connect.hotpaths import Answer, HotPath
+from connect.hotpaths import Answer, HotPath, query_string
 from connect.security import verify_connect_call
 from connect.ui.panel_page import PanelRequest, panel_request, serve_panel
 
@@ -36,8 +36,7 @@ def panel_hot_paths(services: Any) -> dict[tuple[str, str], HotPath]:
 def cached_panel(services: Any, environ: WSGIEnvironment, *, static: bool) -> Answer | None:
     """The cached panel for a verified request, or None to let Flask answer."""
     try:
-        # PEP 3333 carries the query as latin-1; Flask decodes its bytes as UTF-8.
-        query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+        query = query_string(environ)
         params = "&".join(part for part in query.split("&") if not part.startswith("jwt="))
         panel = _panel_request(params, environ.get("HTTP_ACCEPT_LANGUAGE"), static)
         if panel is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -134,3 +134,15 @@ def form_action(html: str, fragment: str) -> str:
         if fragment in action:
             return action.replace("&amp;", "&")
     raise AssertionError(f"no form posting to {fragment}")
+
+
+PANEL_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+PANEL = "/confluence/macro/okr-panel"
+MACRO_PARAMS = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
+
+
+def panel_site(app: Flask) -> int:
+    """An installed site with the example OKR file imported at `PANEL_NOW`."""
+    site_id = install(app)
+    import_example(app, site_id, at=PANEL_NOW)
+    return site_id

@@ -5,11 +5,20 @@ from __future__ import annotations
 import gzip
 import re
 import time
-from datetime import UTC, datetime
 
 import jwt
 import pytest
-from app_support import CLIENT_KEY, SECRET, check_in, import_example, install, signed_url
+from app_support import (
+    CLIENT_KEY,
+    MACRO_PARAMS,
+    PANEL,
+    PANEL_NOW,
+    SECRET,
+    check_in,
+    install,
+    panel_site,
+    signed_url,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -17,16 +26,12 @@ from werkzeug.test import TestResponse
 from connect.auth import query_string_hash
 from tests.conftest import FlaskCalls
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-PANEL = "/confluence/macro/okr-panel"
-MACRO_PARAMS = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
+NOW = PANEL_NOW
 
 
 @pytest.fixture
 def site(app: Flask) -> int:
-    site_id = install(app)
-    import_example(app, site_id, at=NOW)
-    return site_id
+    return panel_site(app)
 
 
 def without_nonce(response: TestResponse) -> tuple[dict[str, str], str]:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from app_support import (
     ACCOUNT,
     CLIENT_KEY,
+    MACRO_PARAMS,
+    PANEL,
+    PANEL_NOW,
     SECRET,
     check_in,
     form_action,
     hidden,
-    import_example,
     install,
     kr_row,
+    panel_site,
     signed_url,
 )
 from flask import Flask
@@ -28,16 +31,12 @@ from connect.ui.panels import PanelQuery, load_panel, panel_version
 from sync.model import CheckIn, Link, Snapshot, WorkItem
 from sync.store import find_kr, local_site
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-PANEL = "/confluence/macro/okr-panel"
-MACRO_PARAMS = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
+NOW = PANEL_NOW
 
 
 @pytest.fixture
 def site(app: Flask) -> int:
-    site_id = install(app)
-    import_example(app, site_id, at=NOW)
-    return site_id
+    return panel_site(app)
 
 
 def krs(html: str) -> dict[str, tuple[str, str]]:
