@@ -197,6 +197,9 @@ def record_jira_delivery(
     if row_id is None:
         row_id = _retry_failed(services.store, row)
         if row_id is None:
+            # Recorded before, perhaps by a hot path that failed after its INSERT: nudge again
+            # (debounced, so cheap) rather than leave a pending event to the sweeper.
+            extras["jobs"].nudge(tenant.site_id)
             return {"status": "duplicate"}
     extras["jobs"].nudge(tenant.site_id)
     return {"status": "accepted", "id": row_id}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from types import MappingProxyType
 from typing import Literal
 
 from sync.spec import GITHUB_MEASURES, KR_KINDS, KR_STATES, KeyResultSpec, TeamOkrs
@@ -35,13 +37,19 @@ _WORD = re.compile(r"[a-z]+(?:[ -][a-z]+)?")
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One thing wrong with an OKR: what, where, and how to fix it."""
+    """One thing wrong with an OKR: what, where, and how to fix it.
+
+    `message` is English, for the CLI and the API. A warning the panels show also carries the
+    `params` of its message, so a page can say it again in the reader's language
+    (`connect/ui/i18n.py`, keys `practice.<code>`).
+    """
 
     level: Literal["error", "warning"]
     code: str
     message: str
     line: int | None
     key: str | None
+    params: Mapping[str, object] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
@@ -57,8 +65,12 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
     """Errors and warnings about one key result, sorted by line."""
     findings: list[Finding] = []
 
-    def add(level: Literal["error", "warning"], code: str, message: str) -> None:
-        findings.append(Finding(level, code, message, kr.line, kr.key))
+    def add(
+        level: Literal["error", "warning"], code: str, message: str, **params: object
+    ) -> None:
+        findings.append(
+            Finding(level, code, message, kr.line, kr.key, MappingProxyType(params))
+        )
 
     name = f"KR {kr.key}"
     if not kr.title.strip():
@@ -119,13 +131,15 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
         return _sorted(findings)
     missing = _missing_measure(kr)
     if missing:
-        add("warning", "no-number", f"{name} has no number to measure: {missing}")
+        add("warning", "no-number", f"{name} has no number to measure: {missing}",
+            key=kr.key, kind=kr.kind, measures=" or ".join(GITHUB_MEASURES))  # fmt: skip
     elif kr.kind == "issues" and not kr.issues:
         add(
             "warning",
             "no-issues",
             f"{name} links no issues: list the Jira issues or epics under issues, "
             "e.g. issues: [PLAT-12].",
+            key=kr.key,
         )
     if _reads_like_task(kr):
         add(
@@ -133,12 +147,15 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
             "task-not-outcome",
             f"{name} reads like a task ({kr.title!r}): state the outcome it should change, "
             "e.g. 'Raise <measure> from X to Y', and give baseline and target.",
+            key=kr.key,
+            title=kr.title,
         )
     if not (kr.owner or "").strip():
         add(
             "warning",
             "no-owner",
             f"{name} has no owner: name who follows it up (owner: a role, name or account id).",
+            key=kr.key,
         )
     return _sorted(findings)
 
@@ -203,6 +220,11 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
                 f"{', '.join(o.key for o in okrs.objectives[MAX_OBJECTIVES:])}.",
                 extra.line,
                 extra.key,
+                MappingProxyType({
+                    "team": okrs.team, "count": len(okrs.objectives), "cycle": cycle.name,
+                    "max": MAX_OBJECTIVES,
+                    "keys": ", ".join(o.key for o in okrs.objectives[MAX_OBJECTIVES:]),
+                }),
             )
         )
     seen: dict[str, int | None] = {}
@@ -251,6 +273,8 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
                     f"{MIN_KRS} to {MAX_KRS}; {advice}.",
                     objective.line,
                     objective.key,
+                    MappingProxyType({"key": objective.key, "count": len(active),
+                                      "min": MIN_KRS, "max": MAX_KRS}),
                 )
             )
         for kr in objective.key_results:

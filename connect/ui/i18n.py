@@ -78,6 +78,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "empty.message": "No OKRs for team {team} in {cycle} yet.",
         "empty.hint": "Import them from a YAML file with “okrlink import FILE”, "
         "or create them on the OKR page.",
+        "practice.too-many-objectives": "Team {team} has {count} objectives in {cycle}: keep at "
+        "most {max} so the team can focus; merge or drop {keys}.",
+        "practice.too-few-krs": "Objective {key} has {count} active key results: use {min} to "
+        "{max}; add KRs that measure the objective.",
+        "practice.too-many-krs": "Objective {key} has {count} active key results: use {min} to "
+        "{max}; keep the few that matter most.",
+        "practice.no-number.metric": "KR {key} has no number to measure: give baseline and "
+        "target (e.g. baseline: 15, target: 5, unit: '%').",
+        "practice.no-number.jql": "KR {key} has no number to measure: give the jql query whose "
+        "count it tracks and a target (and a baseline).",
+        "practice.no-number.github": "KR {key} has no number to measure: give a measure "
+        "({measures}) and a target (and a baseline).",
+        "practice.no-issues": "KR {key} links no issues: list the Jira issues or epics under "
+        "issues, e.g. issues: [PLAT-12].",
+        "practice.task-not-outcome": "KR {key} reads like a task ({title!r}): state the outcome "
+        "it should change, e.g. 'Raise <measure> from X to Y', and give baseline and target.",
+        "practice.no-owner": "KR {key} has no owner: name who follows it up (owner: a role, name "
+        "or account id).",
+        "admin.installations": "Installations of this site",
+        "admin.no_installation": "No installation.",
+        "admin.enabled": "enabled",
+        "admin.disabled": "disabled",
+        "admin.installed": "installed {date}",
+        "admin.github": "GitHub installations mapped to this site",
+        "admin.no_github": "No GitHub installation is mapped to this site yet.",
+        "admin.active": "active",
+        "admin.suspended": "suspended",
         "date.format": "{day} {month} {year}",
         "month.1": "Jan",
         "month.2": "Feb",
@@ -158,6 +185,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "empty.message": "Pas encore d’OKR pour l’équipe {team} en {cycle}.",
         "empty.hint": "Importez-les depuis un fichier YAML avec « okrlink import FICHIER », "
         "ou créez-les sur la page des OKR.",
+        "practice.too-many-objectives": "L’équipe {team} a {count} objectifs en {cycle} : "
+        "gardez-en au plus {max} pour rester concentrée ; fusionnez ou retirez {keys}.",
+        "practice.too-few-krs": "L’objectif {key} a {count} résultats clés actifs : visez {min} "
+        "à {max} ; ajoutez des résultats clés qui mesurent l’objectif.",
+        "practice.too-many-krs": "L’objectif {key} a {count} résultats clés actifs : visez {min} "
+        "à {max} ; gardez les quelques-uns qui comptent le plus.",
+        "practice.no-number.metric": "Le résultat clé {key} n’a pas de nombre à mesurer : "
+        "indiquez baseline et target (par ex. baseline: 15, target: 5, unit: '%').",
+        "practice.no-number.jql": "Le résultat clé {key} n’a pas de nombre à mesurer : indiquez "
+        "la requête jql dont il suit le nombre de tickets et une cible target (et une baseline).",
+        "practice.no-number.github": "Le résultat clé {key} n’a pas de nombre à mesurer : "
+        "indiquez une mesure measure ({measures}) et une cible target (et une baseline).",
+        "practice.no-issues": "Le résultat clé {key} n’est lié à aucun ticket : listez les "
+        "tickets ou epics Jira sous issues, par ex. issues: [PLAT-12].",
+        "practice.task-not-outcome": "Le résultat clé {key} se lit comme une tâche (« {title} ») "
+        ": énoncez le résultat qu’il doit changer, par ex. « Faire passer <mesure> de X à Y », "
+        "et donnez baseline et target.",
+        "practice.no-owner": "Le résultat clé {key} n’a pas de responsable : nommez qui le suit "
+        "(owner : un rôle, un nom ou un identifiant de compte).",
+        "admin.installations": "Installations de ce site",
+        "admin.no_installation": "Aucune installation.",
+        "admin.enabled": "activée",
+        "admin.disabled": "désactivée",
+        "admin.installed": "installée le {date}",
+        "admin.github": "Installations GitHub rattachées à ce site",
+        "admin.no_github": "Aucune installation GitHub n’est encore rattachée à ce site.",
+        "admin.active": "active",
+        "admin.suspended": "suspendue",
         "date.format": "{day} {month} {year}",
         "month.1": "janv.",
         "month.2": "févr.",
@@ -236,6 +291,14 @@ def _accept_language_tags(header: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class PracticeNote:
+    """A practice warning as pages show it: its catalogue key and the message's parameters."""
+
+    message_key: str
+    params: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class Translator:
     """A gettext-like callable bound to one locale, with the formatters templates need."""
 
@@ -302,6 +365,10 @@ class Translator:
     def status(self, status: str) -> str:
         """The status word: `on track`, `à risque`."""
         return self(f"status.{status}")
+
+    def note(self, note: PracticeNote) -> str:
+        """A practice note in this language, from its catalogue key and parameters."""
+        return self(note.message_key, **note.params)
 
 
 def clamp01(value: float) -> float:

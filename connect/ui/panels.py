@@ -27,9 +27,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import Compiled
 
+from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team, WorkItem
-from sync.practice import check_team_okrs
+from sync.practice import Finding, check_team_okrs
 from sync.progress import objective_progress
 from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 
@@ -285,7 +286,8 @@ def _history(
 
 
 def _kr_view(
-    kr: KeyResult, row: Any, history: tuple[tuple[datetime, float], ...], warnings: tuple[str, ...]
+    kr: KeyResult, row: Any, history: tuple[tuple[datetime, float], ...],
+    warnings: tuple[PracticeNote, ...],
 ) -> KrView:
     checkin = None
     if row.at is not None:
@@ -323,8 +325,8 @@ def _practice_warnings(
     team: str,
     cycle: CycleSpec,
     objectives: Any,
-) -> dict[str, tuple[str, ...]]:
-    """Practice warnings by objective or KR key ("" for the whole panel), from loaded rows."""
+) -> dict[str, tuple[PracticeNote, ...]]:
+    """Practice notes by objective or KR key ("" for the whole panel), from loaded rows."""
     specs = tuple(
         ObjectiveSpec(
             key=objective.key,
@@ -344,13 +346,21 @@ def _practice_warnings(
         )
         for objective, _parent, krs in objectives
     )
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[PracticeNote]] = {}
     for finding in check_team_okrs(TeamOkrs(team=team, cycle=cycle, objectives=specs)):
         if finding.level != "warning":
             continue
         where = "" if finding.code in PANEL_LEVEL_CODES else (finding.key or "")
-        found.setdefault(where, []).append(finding.message)
-    return {key: tuple(messages) for key, messages in found.items()}
+        found.setdefault(where, []).append(practice_note(finding))
+    return {key: tuple(notes) for key, notes in found.items()}
+
+
+def practice_note(finding: Finding) -> PracticeNote:
+    """A warning as the catalogue says it (`practice.<code>`, by kind for `no-number`)."""
+    code = finding.code
+    if code == "no-number":
+        code = f"{code}.{finding.params['kind']}"
+    return PracticeNote(f"practice.{code}", finding.params)
 
 
 def current_cycle_name(today: date) -> str:

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from connect.ui.i18n import PracticeNote
+
 STATUSES: tuple[str, ...] = ("on_track", "at_risk", "off_track")
 """Every KR status, best first."""
 
@@ -57,7 +59,7 @@ class KrView:
     done: float | None = None
     total: float | None = None
     scope_growth: float | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[PracticeNote, ...] = ()
 
     def __post_init__(self) -> None:
         _check_status(self.status)
@@ -78,7 +80,7 @@ class ObjectiveView:
     parent_title: str | None
     progress: float
     krs: tuple[KrView, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[PracticeNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ class PanelView:
     cycle_start: date
     cycle_end: date
     objectives: tuple[ObjectiveView, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[PracticeNote, ...] = ()
     okr_page_url: str | None = None
 
     def only_objective(self, key: str) -> PanelView:

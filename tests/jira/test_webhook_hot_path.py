@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from sync.model import InboxEvent
 from tests.conftest import FlaskCalls
 from tests.jira.helpers import inbox_count, install_jira, issue_event, post_webhook
 
@@ -87,3 +89,6 @@ def test_a_failure_inside_the_hot_path_is_answered_by_flask_and_records_once(
     assert answered.status_code == 200
     assert answered.json == {"status": "duplicate"}  # recorded by the hot path before it failed
     assert (inbox_count(app), flask_calls.count, len(failures)) == (1, 1, 1)
+    # Flask's answer nudged the queue again, so the event did not wait for the sweeper.
+    with app.extensions["okrlink"].store.session() as session:
+        assert session.scalars(select(InboxEvent.state)).all() == ["done"]

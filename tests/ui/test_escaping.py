@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from ui_support import make_issue_kr, make_kr, make_objective, make_panel, parse
 
+from connect.ui.i18n import PracticeNote, translate
 from connect.ui.render import (
     render_checkin_form,
     render_checkin_page,
@@ -18,6 +19,7 @@ from connect.ui.viewmodel import ABANDONED, CheckInView
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
 PAYLOAD = SCRIPT + ATTRIBUTE
+HOSTILE_NOTE = PracticeNote("practice.no-owner", {"key": PAYLOAD})
 
 
 def hostile_kr(key: str, **changes):
@@ -26,7 +28,7 @@ def hostile_kr(key: str, **changes):
         "unit": PAYLOAD,
         "owner": PAYLOAD,
         "abandon_reason": PAYLOAD,
-        "warnings": (PAYLOAD,),
+        "warnings": (HOSTILE_NOTE,),
         "last_checkin": CheckInView(
             at=make_kr().last_checkin.at,
             author=PAYLOAD,
@@ -54,13 +56,13 @@ def hostile_panel():
         title=PAYLOAD,
         parent_key=PAYLOAD,
         parent_title=PAYLOAD,
-        warnings=(PAYLOAD,),
+        warnings=(HOSTILE_NOTE,),
     )
     return make_panel(
         (objective,),
         team=PAYLOAD,
         cycle=PAYLOAD,
-        warnings=(PAYLOAD,),
+        warnings=(HOSTILE_NOTE,),
         okr_page_url="javascript:alert(1)",
     )
 
@@ -105,7 +107,9 @@ def test_chart_titles_escape_the_kr_title() -> None:
 
 def test_editor_notes_and_checkin_values_are_text() -> None:
     root = parse(render_panel(hostile_panel(), is_editor=True, checkin_url="/c", csrf_token="t"))
-    assert [li.text for li in root.find("details").find_all("li")] == [PAYLOAD]
+    assert [li.text for li in root.find("details").find_all("li")] == [
+        translate("practice.no-owner", "en", key=PAYLOAD)
+    ]
     assert root.find("input", name="kr").attrs["value"] == PAYLOAD
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import string
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
 
 from connect.ui.i18n import MESSAGES, pick_locale, translate, translator
+from connect.ui.panels import practice_note
+from sync.practice import Finding, check_team_okrs
+from sync.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter
 
 
 def placeholders(text: str) -> set[str]:
@@ -102,3 +106,55 @@ def test_maybe_translates_catalogue_keys_and_keeps_other_text() -> None:
     fr = translator("fr")
     assert fr.maybe("error.number") == "Saisissez un nombre."
     assert fr.maybe("Valeur trop grande") == "Valeur trop grande"
+
+
+# --- practice notes ------------------------------------------------------------------------
+
+
+def _every_panel_warning() -> list[Finding]:
+    """One OKR set that draws each warning a panel can show."""
+    good = KeyResultSpec(key="K.1", title="Cut lead time from 9 to 3 days", baseline=9,
+                         target=3, unit="days", owner="Lead")  # fmt: skip
+    krs = (
+        good,
+        replace(
+            good, key="K.2", title="Fix the deploy script", baseline=None, target=None, owner=None
+        ),
+        replace(good, key="K.3", kind="jql", jql=None),
+        replace(good, key="K.4", kind="github", measure=None),
+        replace(good, key="K.5", kind="issues", baseline=None, target=None),
+        replace(good, key="K.6"),
+    )
+    objectives = (
+        ObjectiveSpec(key="O-1", title="Ship faster", key_results=krs),
+        ObjectiveSpec(key="O-2", title="Ship safer", key_results=krs[:1]),
+        ObjectiveSpec(key="O-3", title="Learn", key_results=krs[:3]),
+        ObjectiveSpec(key="O-4", title="Grow", key_results=krs[:3]),
+    )
+    findings = check_team_okrs(TeamOkrs(team="T", cycle=quarter("2026-Q4"),
+                                        objectives=objectives))  # fmt: skip
+    return [f for f in findings if f.level == "warning"]
+
+
+def test_each_panel_warning_is_in_the_catalogue_word_for_word() -> None:
+    warnings = _every_panel_warning()
+    assert {f.code for f in warnings} == {
+        "too-many-objectives", "too-few-krs", "too-many-krs", "no-number", "no-issues",
+        "task-not-outcome", "no-owner",
+    }  # fmt: skip
+    assert {f.params["kind"] for f in warnings if f.code == "no-number"} == {
+        "metric", "jql", "github"
+    }
+    for finding in warnings:
+        note = practice_note(finding)
+        assert translator("en").note(note) == finding.message
+        assert translator("fr").note(note) != finding.message
+
+
+def test_a_french_practice_note() -> None:
+    task = next(f for f in _every_panel_warning() if f.code == "task-not-outcome")
+    assert translator("fr").note(practice_note(task)) == (
+        "Le résultat clé K.2 se lit comme une tâche (« Fix the deploy script ») : énoncez le "
+        "résultat qu’il doit changer, par ex. « Faire passer <mesure> de X à Y », et donnez "
+        "baseline et target."
+    )

@@ -7,10 +7,19 @@ import re
 import pytest
 from ui_support import big_panel, make_kr, make_objective, make_panel, parse
 
+from connect.ui.i18n import PracticeNote
 from connect.ui.render import render_panel
 from connect.ui.viewmodel import ABANDONED
 
 STATUS_WORDS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
+NO_OWNER = PracticeNote("practice.no-owner", {"key": "PLAT-O1-KR1"})
+TOO_FEW_KRS = PracticeNote(
+    "practice.too-few-krs", {"key": "PLAT-O1", "count": 2, "min": 3, "max": 5}
+)
+TOO_MANY_OBJECTIVES = PracticeNote(
+    "practice.too-many-objectives",
+    {"team": "PLAT", "count": 4, "cycle": "2026-Q4", "max": 3, "keys": "PLAT-O4"},
+)
 
 
 def kr_elements(html: str):
@@ -20,7 +29,7 @@ def kr_elements(html: str):
 def mixed_panel():
     """One objective with a metric KR, an issues KR and an abandoned KR; editors see warnings."""
     krs = (
-        make_kr("PLAT-O1-KR1", status="at_risk", progress=0.456, score=0.7, warnings=("Vague",)),
+        make_kr("PLAT-O1-KR1", status="at_risk", progress=0.456, score=0.7, warnings=(NO_OWNER,)),
         make_kr(
             "PLAT-O1-KR2",
             title="Close the reliability backlog",
@@ -43,8 +52,8 @@ def mixed_panel():
             status="off_track",
         ),
     )
-    objective = make_objective("PLAT-O1", krs=krs, warnings=("Only 3 key results",))
-    return make_panel((objective,), warnings=("Team has a single objective",))
+    objective = make_objective("PLAT-O1", krs=krs, warnings=(TOO_FEW_KRS,))
+    return make_panel((objective,), warnings=(TOO_MANY_OBJECTIVES,))
 
 
 def test_every_kr_carries_key_progress_and_status_in_exact_formats() -> None:
@@ -152,9 +161,9 @@ def test_abandoned_kr_leaves_the_objective_status_counts() -> None:
 def test_practice_warnings_are_hidden_from_non_editors() -> None:
     html = render_panel(mixed_panel())
     assert "practice note" not in html
-    assert "Vague" not in html
-    assert "Only 3 key results" not in html
-    assert "Team has a single objective" not in html
+    assert "has no owner" not in html
+    assert "active key results" not in html
+    assert "objectives in 2026-Q4" not in html
 
 
 def test_practice_warnings_show_discreetly_to_editors_at_each_level() -> None:
@@ -163,11 +172,24 @@ def test_practice_warnings_show_discreetly_to_editors_at_each_level() -> None:
     assert [n.tag for n in notes] == ["details"] * 3
     assert [n.find("summary").text for n in notes] == ["1 practice note"] * 3
     assert [n.find("li").text for n in notes] == [
-        "Team has a single objective",
-        "Only 3 key results",
-        "Vague",
+        "Team PLAT has 4 objectives in 2026-Q4: keep at most 3 so the team can focus; "
+        "merge or drop PLAT-O4.",
+        "Objective PLAT-O1 has 2 active key results: use 3 to 5; add KRs that measure the "
+        "objective.",
+        "KR PLAT-O1-KR1 has no owner: name who follows it up (owner: a role, name or account "
+        "id).",
     ]
     assert root.find(data_kr="PLAT-O1-KR1").by_class("notes")
+
+
+def test_practice_notes_speak_the_readers_language() -> None:
+    root = parse(render_panel(mixed_panel(), is_editor=True, locale="fr"))
+    notes = root.by_class("notes")
+    assert [n.find("summary").text for n in notes] == ["1 remarque de pratique"] * 3
+    assert notes[1].find("li").text == (
+        "L’objectif PLAT-O1 a 2 résultats clés actifs : visez 3 à 5 ; ajoutez des résultats "
+        "clés qui mesurent l’objectif."
+    )
 
 
 def test_full_mode_has_a_titled_trend_chart_per_kr() -> None:

@@ -81,8 +81,12 @@ def test_latest_check_in_and_alignment_and_practice_warnings(app: Flask) -> None
     _, view = _load(app, site, "BIG")
     kr = view.objectives[0].krs[0]  # type: ignore[attr-defined]
     assert (kr.last_checkin.what, kr.status, kr.current) == ("second", "at_risk", 30.0)
-    assert any("4 objectives" in w for w in view.warnings)  # type: ignore[attr-defined]
-    assert any("2 active key results" in w for w in view.objectives[0].warnings)  # type: ignore[attr-defined]
+    [team_note] = view.warnings  # type: ignore[attr-defined]
+    assert (team_note.message_key, team_note.params["count"]) == ("practice.too-many-objectives", 4)
+    objective_notes = view.objectives[0].warnings  # type: ignore[attr-defined]
+    assert [(n.message_key, n.params["count"]) for n in objective_notes] == [
+        ("practice.too-few-krs", 2)
+    ]
 
 
 def test_an_unknown_team_or_cycle_has_no_panel(app: Flask) -> None:

@@ -359,6 +359,15 @@ def test_admin_page_lists_installations_without_secrets(client: FlaskClient, sit
     assert SECRET not in response.text
 
 
+def test_admin_page_speaks_french(client: FlaskClient, site: int) -> None:
+    page = parse(client.get(signed_url("/jira/admin", {"lang": "fr"})).text)
+    assert [h2.text for h2 in page.find_all("h2")] == [
+        "Installations de ce site",
+        "Installations GitHub rattachées à ce site",
+    ]
+    assert "activée" in page.find(data_installation=CLIENT_KEY).text
+
+
 def test_practice_notes_show_on_the_project_page_but_not_in_the_macro(
     app: Flask, client: FlaskClient, site: int
 ) -> None:

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
+from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
+
+TASK_NOTE = PracticeNote(
+    "practice.task-not-outcome", {"key": "PLAT-O1-KR5", "title": "Migrate the build farm"}
+)
+NO_OWNER_NOTE = PracticeNote("practice.no-owner", {"key": "PLAT-O1-KR1"})
 
 CYCLE_START = date(2026, 10, 1)
 CYCLE_END = date(2026, 12, 31)
@@ -182,14 +188,14 @@ def big_panel() -> PanelView:
                     status=statuses[k % 3],
                     progress=0.1 * k + 0.05 * o,
                     history=weekly_history(0.1 * k + 0.05 * o),
-                    warnings=("Reads like a task, not an outcome",) if k == 5 else (),
+                    warnings=(TASK_NOTE,) if k == 5 else (),
                 )
                 for k in range(1, 6)
             ),
         )
         for o in range(1, 4)
     )
-    return make_panel(objectives, warnings=("3 objectives is the most we suggest",))
+    return make_panel(objectives, warnings=(NO_OWNER_NOTE,))
 
 
 def make_issue_kr(key: str = "PLAT-O1-KR1", **changes: object) -> IssueKrView:
