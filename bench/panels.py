@@ -7,7 +7,7 @@ a pool of distinct pre-signed Connect JWTs: every request carries a token the se
 verify in full (HS256 signature, expiry, qsh of the request); nothing about a token is cached
 server-side. Each request also checks the panel's data version (`connect/ui/versions.py`:
 SQLite's data_version pragma, the version query when it moved), then serves the rendered HTML
-from the page cache with a fresh CSP nonce, answered before Flask dispatches
+from the page cache as it is (gzipped once), answered before Flask dispatches
 (`connect/ui/fastpath.py`). Each request says what a browser says, `Accept-Encoding: gzip,
 deflate, br, zstd`, so the page is sent gzipped. Prints loads/s, p50/p99 latency and the page
 weight.

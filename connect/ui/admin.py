@@ -62,7 +62,6 @@ def render_admin_page(
     installations: Sequence[InstallationRow],
     github: Sequence[GitHubRow],
     locale: str,
-    csp_nonce: str | None = None,
     host_script: bool = True,
 ) -> str:
     """The admin page as a complete HTML document."""
@@ -71,7 +70,6 @@ def render_admin_page(
         t=translator(locale),
         static=False,
         host_script=host_script,
-        csp_nonce=csp_nonce,
         doc_title="okrlink",
         installations=tuple(installations),
         github=tuple(github),

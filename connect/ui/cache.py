@@ -1,17 +1,16 @@
 """Rendered panel HTML, cached in-process by (site, parameters, data version, locale).
 
-Pages are rendered once with a placeholder CSP nonce that only this process knows; each
-response swaps in a fresh nonce, so a cached page never reuses one. The ETag names the cache
-key, and the data version inside it changes with any KR change, so a stale tag never matches.
+A page's bytes are the same on every load (its CSP allows our inline style and script by hash,
+`connect/ui/assets.py`), so the cache keeps them ready to send, plain and gzipped. The ETag names
+the cache key, and the data version inside it changes with any KR change, so a stale tag never
+matches.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
-import secrets
-import struct
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -22,53 +21,17 @@ MAX_ENTRIES = 512
 
 @dataclass(frozen=True, slots=True)
 class CachedPage:
-    """A rendered page, encoded and cut at its nonce placeholders, and its ETag.
+    """A rendered page, as bytes and gzipped once, and its ETag."""
 
-    The pieces are also kept gzip-compressed, each as deflate blocks that end on a byte
-    boundary, so a response can be gzipped with its fresh nonce without compressing anything
-    per request: the nonce goes between them as a stored (uncompressed) block. Why by hand:
-    the page is 29 KB and 4 KB gzipped, and compressing it on every load would cost more
-    than serving it.
-    """
-
-    pieces: tuple[bytes, ...]
-    deflated: tuple[bytes, ...]
+    body: bytes
+    gzipped: bytes
     etag: str
 
     @classmethod
-    def of(cls, html: str, *, placeholder: str, etag: str) -> CachedPage:
-        pieces = tuple(html.encode("utf-8").split(placeholder.encode("ascii")))
-        return cls(pieces=pieces, deflated=tuple(_deflate(piece) for piece in pieces), etag=etag)
-
-    def with_nonce(self, nonce: str) -> bytes:
-        """The page's bytes with `nonce` wherever the placeholder was."""
-        return nonce.encode("ascii").join(self.pieces)
-
-    def gzipped_with_nonce(self, nonce: str) -> bytes:
-        """`with_nonce(nonce)` as a gzip member (RFC 1952), built from the deflated pieces."""
-        raw = nonce.encode("ascii")
-        stored = b"\x00" + struct.pack("<HH", len(raw), len(raw) ^ 0xFFFF) + raw
-        crc, size = 0, 0
-        for index, piece in enumerate(self.pieces):
-            if index:
-                crc, size = zlib.crc32(raw, crc), size + len(raw)
-            crc, size = zlib.crc32(piece, crc), size + len(piece)
-        return b"".join((
-            GZIP_HEADER,
-            stored.join(self.deflated),
-            FINAL_EMPTY_BLOCK,
-            struct.pack("<II", crc, size & 0xFFFFFFFF),
-        ))  # fmt: skip
-
-
-GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime
-FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"  # a last, empty stored block
-
-
-def _deflate(data: bytes) -> bytes:
-    """Raw deflate blocks of `data`, none final, ending on a byte boundary (a full flush)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
+    def of(cls, html: str, *, etag: str) -> CachedPage:
+        body = html.encode("utf-8")
+        # mtime=0: the same page always compresses to the same bytes.
+        return cls(body=body, gzipped=gzip.compress(body, compresslevel=9, mtime=0), etag=etag)
 
 
 class PageCache:
@@ -76,7 +39,6 @@ class PageCache:
 
     def __init__(self, *, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self.placeholder = secrets.token_hex(16)
         self._pages: OrderedDict[Hashable, CachedPage] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -98,13 +60,12 @@ class PageCache:
                 self.hits += 1
             return page
 
-    def get_or_render(self, key: Hashable, render: Callable[[str], str]) -> CachedPage:
-        """The page for `key`; `render(nonce_placeholder)` builds it on a miss."""
+    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> CachedPage:
+        """The page for `key`; `render()` builds it on a miss."""
         page = self.get(key)
         if page is not None:
             return page
-        page = CachedPage.of(render(self.placeholder), placeholder=self.placeholder,
-                             etag=self.etag_for(key))
+        page = CachedPage.of(render(), etag=self.etag_for(key))
         with self._lock:
             self.misses += 1
             self._pages[key] = page

@@ -8,7 +8,6 @@ key, ETag, 304 and headers.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -70,41 +69,46 @@ def serve_panel(
     today: date,
     if_none_match: str | None,
     accept_encoding: str | None = None,
-    render: Callable[[PanelRequest, str], str] | None,
+    render: Callable[[PanelRequest], str] | None,
 ) -> Answer | None:
     """The panel's answer, keyed by its data version; None on a miss when `render` is None.
 
-    `render(panel, nonce_placeholder)` builds the page on a miss. A matching weak ETag gets a
-    304; any other answer carries the cached page with a fresh CSP nonce.
+    `render(panel)` builds the page on a miss. A matching weak ETag gets a 304; any other answer
+    carries the cached page, gzipped when the client takes it.
     """
     version = versions.version(site_id, panel.query, today=today)
     key: Hashable = ("panel", site_id, panel.query, panel.mode, panel.static, panel.locale,
                      version)  # fmt: skip
-    etag = cache.etag_for(key)
-    if if_none_match and parse_etags(if_none_match).contains_weak(etag[3:-1]):
-        return Answer(304, [("ETag", etag), ("Cache-Control", "private, no-cache")], b"")
+    if if_none_match:
+        etag = cache.etag_for(key)
+        if parse_etags(if_none_match).contains_weak(etag[3:-1]):
+            return Answer(304, [("ETag", etag), ("Cache-Control", "private, no-cache")], b"")
     page: CachedPage | None
     if render is None:
         page = cache.get(key)
         if page is None:
             return None
     else:
-        page = cache.get_or_render(key, lambda placeholder: render(panel, placeholder))
-    nonce = secrets.token_urlsafe(16)
-    headers = [
-        ("Content-Type", "text/html; charset=utf-8"),
-        *(header for header in page_headers(nonce, scripts=not panel.static, private=False,
-                                            base_url=base_url) if header[0] != "Vary"),
-        ("Vary", "Accept-Language, Accept-Encoding"),
-        ("ETag", page.etag),
-    ]  # fmt: skip
+        page = cache.get_or_render(key, lambda: render(panel))
+    headers = [*_panel_headers(not panel.static, base_url), ("ETag", page.etag)]
     if accepts_gzip(accept_encoding):
-        body = page.gzipped_with_nonce(nonce)
+        body = page.gzipped
         headers.append(("Content-Encoding", "gzip"))
     else:
-        body = page.with_nonce(nonce)
+        body = page.body
     headers.append(("Content-Length", str(len(body))))
     return Answer(200, headers, body)
+
+
+@lru_cache(maxsize=1024)
+def _panel_headers(scripts: bool, base_url: str | None) -> tuple[tuple[str, str], ...]:
+    """A panel's headers but for its ETag and body: the same on every load of a site's panels."""
+    return (
+        ("Content-Type", "text/html; charset=utf-8"),
+        *(header for header in page_headers(scripts=scripts, private=False, base_url=base_url)
+          if header[0] != "Vary"),
+        ("Vary", "Accept-Language, Accept-Encoding"),
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=256)

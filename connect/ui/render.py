@@ -2,8 +2,8 @@
 
 Pure: no database and no Flask request. One Jinja environment, built once, autoescaping HTML with
 `StrictUndefined`; CSS and the resize script are our own static files, inlined so the pages need
-nothing from outside but Atlassian's `all.js`. No inline `style` attributes are emitted, so a strict
-`style-src 'nonce-…'` policy works with `csp_nonce`.
+nothing from outside but Atlassian's `all.js` (`connect/ui/assets.py`). No inline `style` attributes
+are emitted, so the pages' policy allows those two by hash and nothing else.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from connect.ui.assets import script, stylesheet
 from connect.ui.charts import trend_svg
 from connect.ui.i18n import Translator, clamp01, translator
 from connect.ui.viewmodel import (
@@ -31,7 +32,6 @@ from connect.ui.viewmodel import (
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
 
 GLANCE_LOZENGES: Mapping[str, str] = {
     "on_track": "success",
@@ -91,24 +91,12 @@ def environment() -> Environment:
     return env
 
 
-@functools.cache
-def _asset(name: str) -> Markup:
-    """One of our static files, whitespace-trimmed, trusted for inlining."""
-    lines = (STATIC / name).read_text(encoding="utf-8").splitlines()
-    text = "".join(line.strip() for line in lines)
-    if name.endswith(".css"):
-        # Bar widths as classes, not `style` attributes, so a nonce-only CSP still applies.
-        text += "".join(f".w{n}{{width:{n}%}}" for n in range(101))
-    return Markup(text)  # noqa: S704 - our own file
-
-
 def _render(
     name: str,
     *,
     t: Translator,
     static: bool,
     host_script: bool,
-    csp_nonce: str | None,
     doc_title: str,
     **context: Any,
 ) -> str:
@@ -117,10 +105,9 @@ def _render(
         t=t,
         static=static,
         host_script=host_script,
-        csp_nonce=csp_nonce,
         doc_title=doc_title,
-        css=_asset("okrlink.css"),
-        js=_asset("okrlink.js"),
+        css=stylesheet(),
+        js=script(),
         **context,
     )
 
@@ -143,7 +130,6 @@ def render_panel(
     csrf_token: str | None = None,
     checkin_url: str | None = None,
     host_script: bool = True,
-    csp_nonce: str | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
@@ -167,7 +153,6 @@ def render_panel(
         t=t,
         static=static,
         host_script=host_script,
-        csp_nonce=csp_nonce,
         doc_title=t("panel.heading", team=view.team, cycle=view.cycle),
         view=view,
         compact=mode == "compact",
@@ -208,7 +193,6 @@ def render_checkin_page(
     action_url: str,
     errors: Mapping[str, str],
     values: Mapping[str, str],
-    csp_nonce: str | None = None,
     host_script: bool = True,
 ) -> str:
     """A full page with one KR's check-in form; `errors` (field → message or catalogue key)
@@ -219,7 +203,6 @@ def render_checkin_page(
         t=t,
         static=False,
         host_script=host_script,
-        csp_nonce=csp_nonce,
         doc_title=t("checkin.heading", key=kr.key),
         is_editor=False,
         kr=kr,
@@ -239,7 +222,6 @@ def render_issue_panel(
     unlink_url: str,
     csrf_token: str,
     locale: str,
-    csp_nonce: str | None = None,
     results: Sequence[IssueKrView] | None = None,
     query: str = "",
     host_script: bool = True,
@@ -262,7 +244,6 @@ def render_issue_panel(
         t=t,
         static=False,
         host_script=host_script,
-        csp_nonce=csp_nonce,
         doc_title=t("issue.heading"),
         is_editor=False,
         issue_key=issue_key,
@@ -306,7 +287,6 @@ def render_message_page(
     hint: str | None = None,
     link_url: str | None = None,
     link_text: str | None = None,
-    csp_nonce: str | None = None,
     host_script: bool = True,
 ) -> str:
     """A simple page for errors and empty states."""
@@ -316,7 +296,6 @@ def render_message_page(
         t=t,
         static=False,
         host_script=host_script,
-        csp_nonce=csp_nonce,
         doc_title=title,
         title=title,
         message=message,
@@ -332,7 +311,6 @@ def render_empty_panel(
     cycle: str,
     locale: str,
     okr_page_url: str | None = None,
-    csp_nonce: str | None = None,
     host_script: bool = True,
 ) -> str:
     """The panel shown before a team has OKRs for the cycle, with a hint how to import them."""
@@ -344,6 +322,5 @@ def render_empty_panel(
         hint=t("empty.hint"),
         link_url=okr_page_url,
         link_text=t("panel.open_page"),
-        csp_nonce=csp_nonce,
         host_script=host_script,
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -150,12 +149,11 @@ def locale() -> str:
 
 
 def html_response(
-    html: str | bytes, *, nonce: str, status: int = 200, scripts: bool = True,
-    private: bool = True,
+    html: str, *, status: int = 200, scripts: bool = True, private: bool = True
 ) -> Response:
     """An iframe page with its CSP; `private` pages carry tokens and are never stored."""
     tenant = g.get("tenant")
-    headers = page_headers(nonce, scripts=scripts, private=private,
+    headers = page_headers(scripts=scripts, private=private,
                            base_url=tenant.base_url if tenant is not None else None)  # fmt: skip
     return Response(html, status=status, mimetype="text/html", headers=headers)
 
@@ -168,19 +166,14 @@ def _see_other(url: str) -> Response:
     return response  # type: ignore[return-value]
 
 
-def _nonce() -> str:
-    return secrets.token_urlsafe(16)
-
-
 @blueprint.errorhandler(OkrlinkError)
 def error_page(error: OkrlinkError) -> Response:
     """Errors on these pages are shown as a page inside the iframe, not as JSON."""
-    nonce = _nonce()
     html = render_message_page(
         f"{error.status} {error.code.replace('_', ' ')}", error.message, locale(),
-        csp_nonce=nonce, host_script=True,
+        host_script=True,
     )  # fmt: skip
-    return html_response(html, nonce=nonce, status=error.status)
+    return html_response(html, status=error.status)
 
 
 # --- the OKR panel (Confluence macro) ------------------------------------------------------
@@ -190,9 +183,9 @@ def _team_param(name: str) -> str:
     return team_param(request.args, name)
 
 
-def _empty(query: panels.PanelQuery, lang: str, nonce: str) -> str:
+def _empty(query: panels.PanelQuery, lang: str) -> str:
     cycle = query.cycle or panels.current_cycle_name(now().date())
-    return render_empty_panel(team=query.team, cycle=cycle, locale=lang, csp_nonce=nonce)
+    return render_empty_panel(team=query.team, cycle=cycle, locale=lang)
 
 
 def _cached_panel(*, static: bool) -> Response:
@@ -201,13 +194,13 @@ def _cached_panel(*, static: bool) -> Response:
     today = now().date()
     store = services().store
 
-    def render(panel: PanelRequest, placeholder: str) -> str:
+    def render(panel: PanelRequest) -> str:
         with store.session() as session:
             view = panels.load_panel(session, g.site_id, panel.query, today=today)
         if view is None:
-            return _empty(panel.query, panel.locale, placeholder)
+            return _empty(panel.query, panel.locale)
         return render_panel(view, mode=panel.mode, locale=panel.locale, static=panel.static,
-                            csp_nonce=placeholder, host_script=not panel.static)  # fmt: skip
+                            host_script=not panel.static)  # fmt: skip
 
     panel = panel_request(request.args, static=static,
                           accept_language=request.headers.get("Accept-Language"))  # fmt: skip
@@ -246,17 +239,16 @@ def confluence_panel_static() -> Response:
 def _project_page(team: str, *, cycle: str = "") -> Response:
     query = panels.PanelQuery(team=team, cycle=cycle)
     lang = locale()
-    nonce = _nonce()
     with services().store.session() as session:
         view = panels.load_panel(session, g.site_id, query, today=now().date())
     if view is None:
-        return html_response(_empty(query, lang, nonce), nonce=nonce)
+        return html_response(_empty(query, lang))
     csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
     html = render_panel(
         view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
-        checkin_url=_page_url("ui.check_in", projectKey=team, cycle=view.cycle), csp_nonce=nonce,
+        checkin_url=_page_url("ui.check_in", projectKey=team, cycle=view.cycle),
     )  # fmt: skip
-    return html_response(html, nonce=nonce)
+    return html_response(html)
 
 
 @blueprint.get("/jira/project-page")
@@ -347,15 +339,14 @@ def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str])
               None)  # fmt: skip
     if kr is None:
         raise NotFound(f"no key result {kr_key}", field="kr")
-    nonce = _nonce()
     values = {name: request.form.get(name, "") for name in CHECKIN_FIELDS}
     csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
     carried = {n: request.args[n] for n in ("projectKey", "cycle") if n in request.args}
     html = render_checkin_page(
         kr, locale=locale(), csrf_token=csrf, action_url=_page_url("ui.check_in", **carried),
-        errors=errors, values=values, csp_nonce=nonce,
+        errors=errors, values=values,
     )  # fmt: skip
-    return html_response(html, nonce=nonce, status=422)
+    return html_response(html, status=422)
 
 
 # --- the Jira issue panel and glance ------------------------------------------------------
@@ -377,16 +368,15 @@ def _issue_panel(issue_key: str) -> Response:
     with services().store.session() as session:
         krs = panels.issue_krs(session, g.site_id, issue_key)
         results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
-    nonce = _nonce()
     html = render_issue_panel(
         issue_key=issue_key, krs=krs,
         search_url=_page_url("ui.issue_panel_view", issue=issue_key),
         link_url=_page_url("ui.issue_link"), unlink_url=_page_url("ui.issue_unlink"),
         csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
                                        purpose=LINK_PURPOSE),
-        locale=lang, csp_nonce=nonce, results=results, query=q,
+        locale=lang, results=results, query=q,
     )  # fmt: skip
-    return html_response(html, nonce=nonce)
+    return html_response(html)
 
 
 @blueprint.get("/jira/issue-panel")
@@ -468,7 +458,6 @@ def issue_unlink() -> Response:
 def okrs_page() -> Response:
     """The Jira general page: one team's OKRs (`team`, else the first team of the cycle)."""
     lang = locale()
-    nonce = _nonce()
     cycle = request.args.get("cycle", "").strip()
     today = now().date()
     with services().store.session() as session:
@@ -478,9 +467,9 @@ def okrs_page() -> Response:
         query = panels.PanelQuery(team=team or "", cycle=cycle)
         view = panels.load_panel(session, g.site_id, query, today=today) if team else None
     if view is None:
-        return html_response(_empty(query, lang, nonce), nonce=nonce)
-    html = render_panel(view, mode="full", locale=lang, csp_nonce=nonce)
-    return html_response(html, nonce=nonce)
+        return html_response(_empty(query, lang))
+    html = render_panel(view, mode="full", locale=lang)
+    return html_response(html)
 
 
 @blueprint.get("/jira/admin")
@@ -489,7 +478,5 @@ def admin_page() -> Response:
     """The Jira admin page: this site's installations and mapped GitHub installations."""
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
-    nonce = _nonce()
-    html = render_admin_page(installations=installations, github=github, locale=locale(),
-                             csp_nonce=nonce)  # fmt: skip
-    return html_response(html, nonce=nonce)
+    html = render_admin_page(installations=installations, github=github, locale=locale())
+    return html_response(html)

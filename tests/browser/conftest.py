@@ -37,6 +37,7 @@ def chromium_options(profile: str) -> webdriver.ChromeOptions:
     options.binary_location = CHROMIUM
     for argument in (*CHROMIUM_OPTIONS, f"--user-data-dir={profile}"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land here
     return options
 
 

@@ -95,3 +95,25 @@ def test_a_script_in_a_kr_title_is_shown_as_text_and_never_runs(
             browser.switch_to.alert.text  # noqa: B018 - reading it is the check
         title = browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.1"] .kt')
         assert title.text == "<script>alert(1)</script>"
+
+
+def test_each_pages_policy_lets_our_style_and_script_run_and_nothing_else(
+    browser: webdriver.Chrome, live_url: str, site: int
+) -> None:
+    # Stands in for Atlassian's all.js (offline here): our resize script calls it on load.
+    stand_in = "window.AP = {resize() { window.resized = (window.resized || 0) + 1; }};"
+    injected = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                       {"source": stand_in})  # fmt: skip
+    browser.get_log("browser")  # forget what earlier tests logged
+    try:
+        for path, params in (("/confluence/macro/okr-panel", PANEL),
+                             ("/jira/project-page", {"projectKey": "PLAT"})):  # fmt: skip
+            browser.get(signed_url(path, params, origin=live_url))
+            chip = browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"] .chip')
+            assert chip.value_of_css_property("text-transform") == "uppercase"  # our stylesheet
+            WebDriverWait(browser, 5).until(lambda b: b.execute_script("return window.resized"))
+        browser.get(signed_url("/jira/admin", {}, origin=live_url))
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", injected)
+    logged = [entry["message"] for entry in browser.get_log("browser")]
+    assert not [message for message in logged if "Content Security Policy" in message], logged

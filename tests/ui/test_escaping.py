@@ -84,7 +84,6 @@ PANEL_MODES = [
     ({"is_editor": True, "checkin_url": "/c", "csrf_token": PAYLOAD}, 2),
     ({"mode": "compact", "is_editor": True, "locale": "fr"}, 2),
     ({"static": True, "is_editor": True, "locale": "fr"}, 0),
-    ({"csp_nonce": PAYLOAD}, 2),
 ]
 
 
@@ -122,7 +121,6 @@ def test_checkin_page_and_fragment_escape_values_errors_and_urls() -> None:
         action_url="javascript:alert(1)",
         errors={name: PAYLOAD for name in fields},
         values={name: PAYLOAD for name in fields},
-        csp_nonce=PAYLOAD,
     )
     assert_inert(html, scripts=2)
     assert parse(html).find("form").attrs["action"] == "#"
@@ -151,7 +149,6 @@ def test_issue_panel_escapes_krs_results_query_and_urls() -> None:
         unlink_url="/unlink",
         csrf_token=PAYLOAD,
         locale="en",
-        csp_nonce=PAYLOAD,
         results=(make_issue_kr("KR-9", title=PAYLOAD, via=PAYLOAD),),
         query=PAYLOAD,
     )

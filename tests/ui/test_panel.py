@@ -7,6 +7,7 @@ import re
 import pytest
 from ui_support import big_panel, make_kr, make_objective, make_panel, parse
 
+from connect.ui.assets import script, stylesheet
 from connect.ui.i18n import PracticeNote
 from connect.ui.render import render_panel
 from connect.ui.viewmodel import ABANDONED
@@ -251,11 +252,16 @@ def test_without_host_script_there_is_no_script() -> None:
     assert "<script" not in render_panel(mixed_panel(), host_script=False)
 
 
-def test_csp_nonce_marks_every_script_and_style() -> None:
-    root = parse(render_panel(mixed_panel(), csp_nonce="n0nce"))
-    tags = root.find_all("script") + root.find_all("style")
-    assert len(tags) == 3
-    assert all(tag.attrs["nonce"] == "n0nce" for tag in tags)
+def test_the_only_inline_style_and_script_are_ours() -> None:
+    html = render_panel(mixed_panel())
+    root = parse(html)
+    assert len(root.find_all("style")) == 1
+    assert [s.attrs.get("src") for s in root.find_all("script")] == [
+        "https://connect-cdn.atl-paas.net/all.js",
+        None,
+    ]
+    assert f"<style>{stylesheet()}</style>" in html
+    assert f"<script>{script()}</script>" in html
 
 
 def test_no_inline_style_attributes_so_a_strict_csp_holds() -> None:
