@@ -322,10 +322,21 @@ def _check_times(payload: Mapping[str, Any], *, now: float | None, leeway: int) 
 
 def _qsh_matches(claimed: str, method: str, path: str, query: Query, base_url: str) -> bool:
     try:
-        expected = query_string_hash(method, path, query, base_url=base_url)
+        if isinstance(query, str):
+            # A page's loads differ only by their token: drop it, and hash each request once.
+            query = "&".join(p for p in query.removeprefix("?").split("&")
+                             if not p.startswith("jwt="))  # fmt: skip
+            expected = _query_string_hash(method, path, query, base_url)
+        else:
+            expected = query_string_hash(method, path, query, base_url=base_url)
     except (UnicodeError, ValueError, TypeError):
         return False
     return hmac.compare_digest(claimed.encode("utf-8"), expected.encode("ascii"))
+
+
+@lru_cache(maxsize=1024)
+def _query_string_hash(method: str, path: str, query: str, base_url: str) -> str:
+    return query_string_hash(method, path, query, base_url=base_url)
 
 
 def _subject(payload: Mapping[str, Any]) -> str | None:
@@ -374,7 +385,9 @@ def verify_connect_jwt(
         key = _hmac_key(secret)
     except InvalidKeyError as exc:
         raise _fail("token_signature", "Unusable shared secret.") from exc
-    if not _HS256.verify(parsed.signing_input, key, parsed.signature):
+    # One-shot HMAC (OpenSSL) on PyJWT's prepared key: a third of `_HS256.verify`'s time.
+    expected = hmac.digest(key, parsed.signing_input, "sha256")
+    if not hmac.compare_digest(expected, parsed.signature):
         raise _fail("token_signature", "Invalid token signature.")
     # From here on the payload is authentic.
     payload = parsed.payload

@@ -7,12 +7,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from connect.auth import (
@@ -342,3 +344,30 @@ def test_no_token_is_none() -> None:
 def test_two_jwt_parameters_are_refused() -> None:
     with pytest.raises(AuthError):
         token_from_request(authorization=None, query={"jwt": ["a.b.c", "d.e.f"]})
+
+
+def test_a_raw_query_gives_the_token_of_its_one_jwt_parameter() -> None:
+    assert token_from_request(authorization=None, query="a=1&jwt=q.r.s&b=%41") == "q.r.s"
+    assert token_from_request(authorization=None, query="?jwt=q.r.s") == "q.r.s"
+    assert token_from_request(authorization=None, query="j%77t=q.r.s&x=1") == "q.r.s"
+    assert token_from_request(authorization=None, query="xjwt=q.r.s&jwtx=1") is None
+    for twice in ("jwt=a.b.c&jwt=d.e.f", "jwt=a.b.c&j%77t=d.e.f", "jwt&jwt=a.b.c"):
+        with pytest.raises(AuthError):
+            token_from_request(authorization=None, query=twice)
+
+
+QUERY_PIECES = ("jwt", "j%77t", "%6A%77%74", "jw", "t", "=", "&", "%", "+", "a.b", "%41", "?")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(QUERY_PIECES), max_size=12).map("".join))
+def test_a_raw_query_is_read_as_its_decoded_parameters_would_be(query: str) -> None:
+    """Whatever the raw string, the token is the one parameter whose name decodes to `jwt`."""
+    pairs = parse_qsl(query.removeprefix("?"), keep_blank_values=True)
+    values = [value for name, value in pairs if name == "jwt"]
+    if len(values) > 1:
+        with pytest.raises(AuthError):
+            token_from_request(authorization=None, query=query)
+    else:
+        expected = values[0] if values and values[0] else None
+        assert token_from_request(authorization=None, query=query) == expected
