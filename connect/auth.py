@@ -347,9 +347,13 @@ def _subject(payload: Mapping[str, Any]) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _hmac_key(secret: str) -> bytes:
-    """PyJWT's prepared HS256 key; preparing costs ~20 µs, so once per secret."""
-    return _HS256.prepare_key(secret)
+def _hmac_key(secret: str) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with PyJWT's prepared key, to `copy()` per token.
+
+    Once per secret: PyJWT's key preparation costs ~20 µs, and with OpenSSL 3 a fresh HMAC
+    costs about 4 µs against 2.5 µs for a copy of a keyed one.
+    """
+    return hmac.new(_HS256.prepare_key(secret), digestmod=hashlib.sha256)
 
 
 # --- incoming requests from the product (HS256) ------------------------------------------
@@ -385,9 +389,9 @@ def verify_connect_jwt(
         key = _hmac_key(secret)
     except InvalidKeyError as exc:
         raise _fail("token_signature", "Unusable shared secret.") from exc
-    # One-shot HMAC (OpenSSL) on PyJWT's prepared key: a third of `_HS256.verify`'s time.
-    expected = hmac.digest(key, parsed.signing_input, "sha256")
-    if not hmac.compare_digest(expected, parsed.signature):
+    mac = key.copy()
+    mac.update(parsed.signing_input)
+    if not hmac.compare_digest(mac.digest(), parsed.signature):
         raise _fail("token_signature", "Invalid token signature.")
     # From here on the payload is authentic.
     payload = parsed.payload
