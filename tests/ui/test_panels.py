@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from app_support import big_team, check_in, import_okrs, install, weekly_check_ins
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 
 from connect.ui.panels import PanelQuery, load_panel, panel_version
 from sync.spec import quarter
@@ -116,3 +116,37 @@ def test_fast_version_agrees_with_the_orm_query(app: Flask) -> None:
     before = versions.version(site, PanelQuery(team="BIG"), today=NOW.date())
     check_in(app, site, "BIG-1.2", value=50, at=NOW + timedelta(hours=2))
     assert versions.version(site, PanelQuery(team="BIG"), today=NOW.date()) != before
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_versions_see_own_commits_at_once_and_other_processes_within_the_recheck(
+    app: Flask,
+) -> None:
+    from connect.ui.versions import RECHECK_SECONDS, PanelVersions
+
+    engine = app.extensions["okrlink"].store.engine
+    site = install(app)
+    import_okrs(app, site, big_team("BIG", objectives=1, krs=3, cycle=CYCLE), at=NOW)
+    clock = FakeClock()
+    versions = PanelVersions(engine, clock=clock)
+    panel = PanelQuery(team="BIG")
+    first = versions.version(site, panel, today=NOW.date())
+    check_in(app, site, "BIG-1.2", value=50, at=NOW + timedelta(hours=2))  # this process
+    after_own = versions.version(site, panel, today=NOW.date())
+    assert after_own != first
+    # Another process: an engine of its own, whose commits this one does not hear of.
+    other = create_engine(engine.url)
+    with other.begin() as connection:
+        connection.execute(text("UPDATE key_results SET version = version + 1"))
+    other.dispose()
+    if engine.dialect.name == "postgresql":  # no data_version there: the query runs every load
+        assert versions.version(site, panel, today=NOW.date()) != after_own
+    clock.now += RECHECK_SECONDS
+    assert versions.version(site, panel, today=NOW.date()) != after_own
