@@ -9,11 +9,10 @@ measured about 8,000 verifications/s on the reference machine, below the 20,000/
 path must sustain. We keep PyJWT for what matters (its RS256 algorithm object, its HMAC
 key preparation with the asymmetric-key-as-HMAC-secret guard; the HS256 MAC itself is the
 standard library's `hmac`, compared in constant time) and do the rest in one strict pass:
-the token must match the compact grammar, the
-header ``alg`` must equal the one expected on that path (no ``none``, no RS/HS
-confusion), ``crit`` is refused, the signature segment must be canonical base64url, and
-the prepared key is cached per secret. Nothing read before the signature check is
-trusted except ``iss``, used only to find the key.
+the token must match the compact grammar, the header ``alg`` must equal the one expected
+on that path (no ``none``, no RS/HS confusion), ``crit`` is refused, the signature segment
+must be canonical base64url, and the keyed HMAC is cached per secret. Nothing read before
+the signature check is trusted except ``iss``, used only to find the key.
 """
 
 from __future__ import annotations
