@@ -165,17 +165,23 @@ def _canonical_query_uncached(query: Query) -> str:
 _canonical_query_string = lru_cache(maxsize=512)(_canonical_query_uncached)
 
 
+def without_token(query: str) -> str:
+    """A raw query string without its ``jwt=`` parameters: what repeats between a page's loads.
+
+    The token differs on every request while the rest of the query repeats (an iframe's
+    parameters), so caches keyed by a query drop it first. A key that only decodes to "jwt"
+    stays here; the canonicaliser drops it itself.
+    """
+    if "jwt=" not in query:
+        return query.removeprefix("?")
+    return "&".join(part for part in query.removeprefix("?").split("&")
+                    if not part.startswith("jwt="))  # fmt: skip
+
+
 def canonical_query(query: Query) -> str:
     """Canonical query string: no ``jwt``, sorted, repeated values joined by ','."""
     if isinstance(query, str):
-        # The token differs on every request while the rest of the query repeats (an iframe's
-        # parameters): drop it before the cache lookup so the cache hits. A key that only
-        # decodes to "jwt" is still dropped by the canonicaliser itself.
-        if "jwt=" in query:
-            query = "&".join(
-                part for part in query.removeprefix("?").split("&") if not part.startswith("jwt=")
-            )
-        return _canonical_query_string(query)
+        return _canonical_query_string(without_token(query))
     return _canonical_query_uncached(query)
 
 
@@ -322,11 +328,8 @@ def _check_times(payload: Mapping[str, Any], *, now: float | None, leeway: int) 
 
 def _qsh_matches(claimed: str, method: str, path: str, query: Query, base_url: str) -> bool:
     try:
-        if isinstance(query, str):
-            # A page's loads differ only by their token: drop it, and hash each request once.
-            query = "&".join(p for p in query.removeprefix("?").split("&")
-                             if not p.startswith("jwt="))  # fmt: skip
-            expected = _query_string_hash(method, path, query, base_url)
+        if isinstance(query, str):  # hashed once per page, whatever its token
+            expected = _query_string_hash(method, path, without_token(query), base_url)
         else:
             expected = query_string_hash(method, path, query, base_url=base_url)
     except (UnicodeError, ValueError, TypeError):

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from connect.auth import without_token
 from connect.errors import OkrlinkError
 from connect.hotpaths import Answer, HotPath, query_string
 from connect.security import verify_connect_call
@@ -37,8 +38,7 @@ def cached_panel(services: Any, environ: WSGIEnvironment, *, static: bool) -> An
     """The cached panel for a verified request, or None to let Flask answer."""
     try:
         query = query_string(environ)
-        params = "&".join(part for part in query.split("&") if not part.startswith("jwt="))
-        panel = _panel_request(params, environ.get("HTTP_ACCEPT_LANGUAGE"), static)
+        panel = _panel_request(without_token(query), environ.get("HTTP_ACCEPT_LANGUAGE"), static)
         if panel is None:
             return None
         tenant, _claims = verify_connect_call(
