@@ -19,7 +19,8 @@ import jwt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connect.auth import query_string_hash, verify_connect_jwt
+from connect.doors.atlassian_connect.connect_jwt import verify_connect_jwt
+from integrations.atlassian.qsh import query_string_hash
 
 SECRET = "5c1f0e9d-8b7a-4c6d-9e2f-1a0b3c4d5e6f-shared"
 CLIENT_KEY = "e4b8f2a0-1c3d-4e5f-8a9b-0c1d2e3f4a5b"

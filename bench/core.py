@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, update
 
-from sync import okrfile
+from sync.core import okrfile
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.engine import krs_linked_to, recompute
 from sync.model import Cycle, KeyResult, Link, Objective, Site, Team, WorkItem
 from sync.okrs import import_team_okrs
-from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.store import Store
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -53,12 +53,12 @@ from connect.settings import Settings
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import GitHubChecks
 from integrations.github.signature import sign
+from sync.apply.github import ensure_installation, pr_ref
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.engine import recompute
-from sync.github_apply import ensure_installation, pr_ref
 from sync.jobs import Ports
 from sync.model import KeyResult, Link, Outbound, PullRequest, WorkItem
 from sync.okrs import import_team_okrs
-from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.store import find_kr, local_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,7 +240,7 @@ def publish(
     checks = GitHubChecks(GitHubApp(config, clock=clock, sleep=sleep))
     app = create_app(settings, ports=Ports(checks=checks))
     store = app.extensions["okrlink"].store
-    jobs = app.extensions["okrlink"].extras["jobs"]
+    jobs = app.extensions["okrlink"].jobs
     now = datetime.now(UTC)
     with store.session() as session:
         site = local_site(session)

@@ -8,7 +8,7 @@ verify in full (HS256 signature, expiry, qsh of the request); nothing about a to
 server-side. Each request also checks the panel's data version (`connect/ui/versions.py`:
 SQLite's data_version pragma, the version query when it moved), then serves the rendered HTML
 from the page cache as it is (gzipped once), answered before Flask dispatches
-(`connect/ui/fastpath.py`). Each request says what a browser says, `Accept-Encoding: gzip,
+(`connect/http/panel.py`). Each request says what a browser says, `Accept-Encoding: gzip,
 deflate, br, zstd`, so the page is sent gzipped. Prints loads/s, p50/p99 latency and the page
 weight.
 
@@ -49,14 +49,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from connect.app import create_app  # noqa: E402
-from connect.auth import query_string_hash  # noqa: E402
 from connect.settings import Settings  # noqa: E402
-from connect.tenants import record_install  # noqa: E402
+from integrations.atlassian.qsh import query_string_hash  # noqa: E402
+from sync.core.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of  # noqa: E402
 from sync.engine import recompute  # noqa: E402
 from sync.model import CheckIn  # noqa: E402
 from sync.okrs import import_team_okrs  # noqa: E402
-from sync.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of  # noqa: E402
 from sync.store import find_kr  # noqa: E402
+from sync.tenants import record_install  # noqa: E402
 
 SECRET_KEY = "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="
 SHARED_SECRET = "bench-shared-secret-of-more-than-32-characters"
@@ -107,7 +107,7 @@ def seed(settings: Settings) -> None:
     with services.store.session() as session:
         row = record_install(session, client_key=CLIENT_KEY, base_url="https://bench.atlassian.net/wiki",
                              product="confluence", shared_secret=SHARED_SECRET,
-                             encrypt=services.extras["tenants"].encrypt)  # fmt: skip
+                             encrypt=services.tenants.encrypt)  # fmt: skip
         site_id = row.site_id
         report = import_team_okrs(session, site_id, okrs)
         recompute(session, site_id, report.changed_kr_ids, now=start)
@@ -130,7 +130,7 @@ def seed(settings: Settings) -> None:
 
 def bare_app() -> Flask:
     """The app plus a route that verifies the Connect JWT and answers a fixed string."""
-    from connect.security import connect_jwt_required
+    from connect.doors.atlassian_connect.verify import connect_jwt_required
 
     app = create_app()
 

@@ -45,9 +45,9 @@ sys.path[0] = str(ROOT)
 from sqlalchemy import func, select  # noqa: E402
 
 from connect.app import create_app  # noqa: E402
-from connect.auth import query_string_hash  # noqa: E402
 from connect.settings import Settings  # noqa: E402
-from connect.tenants import record_install  # noqa: E402
+from integrations.atlassian.qsh import query_string_hash  # noqa: E402
+from sync.core.spec import quarter_of  # noqa: E402
 from sync.model import (  # noqa: E402
     Cycle,
     InboxEvent,
@@ -57,8 +57,8 @@ from sync.model import (  # noqa: E402
     Outbound,
     Team,
 )
-from sync.spec import quarter_of  # noqa: E402
-from tests.servers import ServerUnavailable, postgres_server, redis_server  # noqa: E402
+from sync.tenants import record_install  # noqa: E402
+from tests.support.servers import ServerUnavailable, postgres_server, redis_server  # noqa: E402
 
 SECRET_KEY = "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="
 SHARED_SECRET = "bench-shared-secret-0123456789abcdef0123456789"
@@ -165,7 +165,7 @@ def prepare(settings: Settings, *, jira_url: str, krs: int) -> None:
     """Migrate, install the tenant, and create `krs` issues KRs each linking one issue."""
     app = create_app(settings)
     services = app.extensions["okrlink"]
-    tenants = services.extras["tenants"]
+    tenants = services.tenants
     with services.store.session() as session:
         site_id = record_install(
             session,

@@ -9,29 +9,32 @@ browser through development tokens, which the app accepts only with `OKRLINK_DEV
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jwt
 from sqlalchemy import select
 
-from connect.auth import query_string_hash
-from connect.cli import EXAMPLE_FILE
-from connect.tenants import record_install
 from connect.ui.tokens import dev_token
-from sync import okrfile
+from integrations.atlassian.qsh import query_string_hash
+from sync.core import okrfile
 from sync.engine import recompute
+from sync.errors import Transient
 from sync.inbox import record_event
 from sync.model import CheckIn, Installation, KeyResult
 from sync.okrs import import_team_okrs
-from sync.ports import TransientError
 from sync.store import find_kr
+from sync.tenants import record_install
+
+EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "examples" / "platform.okr.yml"
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -80,7 +83,7 @@ class DemoTracker:
     def search(self, site_id: int, jql: str, *, fields: Sequence[str]
                ) -> Iterator[Mapping[str, Any]]:  # fmt: skip
         """The demo cannot run JQL: JQL key results keep the values of their check-ins."""
-        raise TransientError("the demo site has no Jira to run JQL against")
+        raise Transient("the demo site has no Jira to run JQL against")
 
 
 def _signed_jira_post(client: FlaskClient, payload: Mapping[str, Any], *, secret: str,
@@ -125,7 +128,7 @@ def _inline_jobs(app: Flask) -> Iterator[None]:
 def _demo_installations(app: Flask) -> tuple[int, str]:
     """The demo site's Jira and Confluence installations; returns (site id, Jira secret)."""
     services = app.extensions["okrlink"]
-    registry = services.extras["tenants"]
+    registry = services.tenants
     secret = ""
     with services.store.session() as session:
         for client_key, product, base in ((JIRA_CLIENT_KEY, "jira", DEMO_BASE_URL),
@@ -180,7 +183,11 @@ def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker,
     github_secret = services.settings.github_webhook_secret
     if GITHUB_WEBHOOK in routes and not github_secret:
         github_secret = secrets.token_hex(16)
-        services.settings = services.settings.replace(github_webhook_secret=github_secret)
+        # The demo's own GitHub deliveries are signed with a secret made up for this run.
+        services = dataclasses.replace(
+            services, settings=services.settings.replace(github_webhook_secret=github_secret)
+        )
+        app.extensions["okrlink"] = services
     for event in events:
         payload, delivery = event["payload"], event["delivery"]
         if event["source"] == "jira":
@@ -202,13 +209,13 @@ def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker,
 
 def _map_github(app: Flask, installation_id: int, site_id: int) -> None:
     """Map the demo GitHub installation to the demo site, as `okrlink github map` does."""
-    from sync.github_apply import map_installation
+    from sync.apply.github import map_installation
 
     services = app.extensions["okrlink"]
     with services.store.session() as session:
         touched = map_installation(session, installation_id, site_id,
-                                   now=services.extras["jobs"].ports.clock.now())  # fmt: skip
-        recompute(session, site_id, touched, now=services.extras["jobs"].ports.clock.now())
+                                   now=services.jobs.ports.clock.now())  # fmt: skip
+        recompute(session, site_id, touched, now=services.jobs.ports.clock.now())
 
 
 def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
@@ -219,12 +226,12 @@ def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
                               event=event.get("event", event["source"]),
                               payload=event["payload"])  # fmt: skip
     if row_id is not None:
-        services.extras["jobs"].apply_inbox(row_id)
+        services.jobs.apply_inbox(row_id)
 
 
 def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
     """The pages of the demo site, opened with development tokens."""
-    key = app.extensions["okrlink"].extras["ui_key"]
+    key = app.extensions["okrlink"].ui_key
     jira, confluence = dev_token(key, JIRA_CLIENT_KEY), dev_token(key, CONFLUENCE_CLIENT_KEY)
 
     def url(path: str, token: str, **params: str) -> str:
@@ -247,7 +254,7 @@ def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
 def load_demo(app: Flask, *, base: str) -> dict[str, str]:
     """Create the demo site, import the example OKRs, replay the events; return page URLs."""
     services = app.extensions["okrlink"]
-    jobs = services.extras["jobs"]
+    jobs = services.jobs
     tracker = DemoTracker()
     jobs.ports.tracker = tracker
     okrs = okrfile.load(EXAMPLE_FILE)

@@ -1,4 +1,5 @@
-"""Errors that become HTTP answers: one base class, one subclass per status.
+"""Errors that become HTTP answers: one base class (in the tree of `sync/errors.py`), one
+subclass per status.
 
 Raise them anywhere in the app; one registered handler turns each into
 ``{"error": {"code": ..., "message": ..., "field": ...}}`` with its ``status``.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from sync.errors import OkrlinkError
 
-class OkrlinkError(Exception):
+
+class ApiError(OkrlinkError):
     """Base of every error answered to a client; ``status`` is its HTTP status."""
 
     status: ClassVar[int] = 500
@@ -36,7 +39,7 @@ class OkrlinkError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
-class BadRequest(OkrlinkError):
+class BadRequest(ApiError):
     """The request is malformed (unparseable body, missing header)."""
 
     status = 400
@@ -44,7 +47,7 @@ class BadRequest(OkrlinkError):
     default_message = "Bad request."
 
 
-class AuthError(OkrlinkError):
+class AuthError(ApiError):
     """The caller is not authenticated: missing, invalid or expired credentials."""
 
     status = 401
@@ -52,7 +55,7 @@ class AuthError(OkrlinkError):
     default_message = "Authentication failed."
 
 
-class ForbiddenError(OkrlinkError):
+class ForbiddenError(ApiError):
     """The caller is authenticated but may not do this (other site, missing role)."""
 
     status = 403
@@ -60,7 +63,7 @@ class ForbiddenError(OkrlinkError):
     default_message = "Forbidden."
 
 
-class NotFound(OkrlinkError):
+class NotFound(ApiError):
     """The resource does not exist, or not for this tenant."""
 
     status = 404
@@ -68,7 +71,7 @@ class NotFound(OkrlinkError):
     default_message = "Not found."
 
 
-class Conflict(OkrlinkError):
+class Conflict(ApiError):
     """The request conflicts with the current state (duplicate, stale version)."""
 
     status = 409
@@ -76,7 +79,7 @@ class Conflict(OkrlinkError):
     default_message = "Conflict."
 
 
-class ValidationError(OkrlinkError):
+class ValidationError(ApiError):
     """A well-formed request carries an invalid value; ``field`` names it."""
 
     status = 422

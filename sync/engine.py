@@ -27,7 +27,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from sync import progress as core
+from sync.core import progress as core
 from sync.model import (
     CheckIn,
     Cycle,

@@ -22,8 +22,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import recompute
+from sync.errors import Transient
 from sync.model import InboxEvent, Outbound
-from sync.ports import Checks, Clock, SystemClock, Tracker, TransientError
+from sync.ports import Checks, Clock, SystemClock, Tracker
 from sync.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ Preparer = Callable[[Session, int, list[InboxEvent]], None]
 """Reads, once for a batch of a site's events, what their handler needs (see jira_apply)."""
 
 Writer = Callable[[Session, Outbound, "Ports"], None]
-"""Performs one coalesced write-back; raises TransientError to be retried later."""
+"""Performs one coalesced write-back; raises Transient to be retried later."""
 
 
 @dataclass(slots=True)
@@ -50,7 +51,6 @@ class Ports:
     clock: Clock = field(default_factory=SystemClock)
     tracker: Tracker | None = None
     checks: Checks | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:
@@ -274,7 +274,7 @@ class Jobs:
                 return
             try:
                 writer(session, row, self.ports)
-            except TransientError as exc:
+            except Transient as exc:
                 row.attempts += 1
                 row.last_error = str(exc)[:2000]
                 delay = (
@@ -302,3 +302,19 @@ class Jobs:
             self.apply_inbox(event_id)
         for site_id in sites:
             self.flush_outbound(site_id)
+
+
+def every(minutes: int) -> Callable[..., bool] | None:
+    """A huey schedule for every `minutes` (None when disabled, hourly past an hour)."""
+    if minutes <= 0:
+        return None
+    if minutes >= 60:
+        return crontab(minute="0", hour=f"*/{max(1, minutes // 60)}")
+    return crontab(minute=f"*/{minutes}")
+
+
+def schedule(jobs: Jobs, name: str, minutes: int, job: Callable[[], Any]) -> None:
+    """Run `job` every `minutes` through the queue's periodic tasks (not at all when 0)."""
+    when = every(minutes)
+    if when is not None:
+        jobs.huey.periodic_task(when, name=name)(job)

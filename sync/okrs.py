@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sync.core.practice import Finding, check_team_okrs, has_errors
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.model import Cycle, KeyResult, Link, Objective, Team
-from sync.practice import Finding, check_team_okrs, has_errors
-from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.store import get_or_create_team
 
 FILE_SOURCE = "file"

@@ -53,11 +53,3 @@ class Checks(Protocol):
     ) -> int:
         """Create or update the check run; returns its id."""
         ...
-
-
-class TransientError(Exception):
-    """An outbound call failed in a way worth retrying (timeouts, 5xx, rate limits)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +15,8 @@ from connect.app import create_app
 from connect.settings import Settings
 from sync.jobs import Ports
 from sync.store import Store, all_tables
-from tests.servers import postgres_server
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
-ADMIN_TOKEN = "test-admin-token"
-BASE_URL = "https://okrlink.test"
-
-
-def shared_fixture(*parts: str) -> Any:
-    """A real payload from ../shared/fixtures, parsed."""
-    return json.loads((SHARED_FIXTURES.joinpath(*parts)).read_text())
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime | None = None) -> None:
-        self.current = now or datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
+from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from tests.support.servers import postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -107,16 +86,9 @@ def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-class FlaskCalls:
-    """Counts the requests that went past the hot paths (`connect/hotpaths.py`) into Flask."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 @pytest.fixture
 def flask_calls(app: Flask) -> Iterator[FlaskCalls]:
-    from connect.hotpaths import HotPaths
+    from connect.http.hotpaths import HotPaths
 
     hot_paths = app.wsgi_app
     assert isinstance(hot_paths, HotPaths)

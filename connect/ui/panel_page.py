@@ -1,7 +1,7 @@
 """The Confluence OKR panel as a cached page: from the request's parameters to its answer.
 
 One function serves both ways in: the Flask view (which renders on a miss) and the WSGI
-fast path in `connect/ui/fastpath.py` (which only answers hits). Both so get the same cache
+fast path in `connect/http/panel.py` (which only answers hits). Both so get the same cache
 key, ETag, 304 and headers.
 """
 
@@ -17,7 +17,7 @@ from typing import Literal
 from werkzeug.http import parse_accept_header, parse_etags
 
 from connect.errors import BadRequest
-from connect.hotpaths import Answer
+from connect.http.hotpaths import Answer
 from connect.ui.cache import CachedPage, PageCache
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale

@@ -29,10 +29,10 @@ from sqlalchemy.sql.compiler import Compiled
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
+from sync.core.practice import Finding, check_team_okrs
+from sync.core.progress import objective_progress
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team, WorkItem
-from sync.practice import Finding, check_team_okrs
-from sync.progress import objective_progress
-from sync.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 
 SEARCH_LIMIT = 10
 PANEL_LEVEL_CODES = frozenset({"too-many-objectives"})

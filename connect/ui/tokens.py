@@ -17,8 +17,8 @@ from pathlib import Path
 
 import jwt
 
-from connect.auth import CONTEXT_QSH
-from connect.tenants import DEV_KEY_FILE
+from connect.doors.atlassian_connect.connect_jwt import CONTEXT_QSH
+from sync.tenants import DEV_KEY_FILE
 
 CSRF_TTL_SECONDS = 2 * 3600
 CONTEXT_TOKEN_TTL_SECONDS = 15 * 60

@@ -19,18 +19,17 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
 
-from connect.api import record_check_in
-from connect.context import services
+from connect.api.okrs import record_check_in
+from connect.doors.atlassian_connect.verify import authenticate_connect, tenants
 from connect.errors import (
+    ApiError,
     AuthError,
     BadRequest,
     ForbiddenError,
     NotFound,
-    OkrlinkError,
     ValidationError,
 )
-from connect.links import link_work, unlink_work
-from connect.security import authenticate_connect, tenants
+from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
 from connect.ui.cache import PageCache
@@ -51,8 +50,9 @@ from connect.ui.tokens import (
     context_token,
     dev_token_client_key,
 )
+from sync.core.progress import STATUSES
 from sync.engine import recompute
-from sync.progress import STATUSES
+from sync.links import link_work, unlink_work
 from sync.store import find_kr
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,15 +74,15 @@ FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what"
 
 
 def page_cache() -> PageCache:
-    return services().extras["ui_page_cache"]
+    return services().ui_page_cache
 
 
 def form_tokens() -> FormTokens:
-    return services().extras["ui_form_tokens"]
+    return services().ui_form_tokens
 
 
 def now() -> datetime:
-    return services().extras["jobs"].ports.clock.now()
+    return services().jobs.ports.clock.now()
 
 
 # --- authentication ------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def _dev_login() -> None:
         raise ForbiddenError(
             "development tokens are refused unless OKRLINK_DEV=1", code="dev_token_refused"
         )
-    client_key = dev_token_client_key(services().extras["ui_key"], request.args["dev_token"])
+    client_key = dev_token_client_key(services().ui_key, request.args["dev_token"])
     tenant = tenants().tenant(client_key) if client_key else None
     if tenant is None or not tenant.enabled:
         raise AuthError("invalid development token", code="dev_token_invalid")
@@ -166,8 +166,8 @@ def _see_other(url: str) -> Response:
     return response  # type: ignore[return-value]
 
 
-@blueprint.errorhandler(OkrlinkError)
-def error_page(error: OkrlinkError) -> Response:
+@blueprint.errorhandler(ApiError)
+def error_page(error: ApiError) -> Response:
     """Errors on these pages are shown as a page inside the iframe, not as JSON."""
     html = render_message_page(
         f"{error.status} {error.code.replace('_', ' ')}", error.message, locale(),
@@ -190,7 +190,7 @@ def _empty(query: panels.PanelQuery, lang: str) -> str:
 
 def _cached_panel(*, static: bool) -> Response:
     """The panel from the page cache, rendered on a miss (hits mostly never get here: they are
-    answered by `connect/ui/fastpath.py` before Flask runs)."""
+    answered by `connect/http/panel.py` before Flask runs)."""
     today = now().date()
     store = services().store
 
@@ -207,7 +207,7 @@ def _cached_panel(*, static: bool) -> Response:
     answer = serve_panel(
         panel,
         cache=page_cache(),
-        versions=services().extras["ui_panel_versions"],
+        versions=services().ui_panel_versions,
         site_id=g.site_id,
         base_url=g.tenant.base_url,
         today=today,
@@ -324,7 +324,7 @@ def check_in() -> Response:
         if errors:
             return _checkin_page_with_errors(session, kr_key, errors)
     if changed:
-        services().extras["jobs"].flush_soon(g.site_id)
+        services().jobs.flush_soon(g.site_id)
     team = request.args.get("projectKey", "")
     params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
     if cycle := request.args.get("cycle", ""):
@@ -428,10 +428,11 @@ def issue_link() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
-        link_work(session, g.site_id, kr, kind="jira", target=issue, source="panel")
+        link_work(session, g.site_id, kr, kind="jira", target=issue, source="panel",
+                  on_link=services().jira_sync.on_link)  # fmt: skip
         changed = _after_link(session, kr.id)
     if changed:
-        services().extras["jobs"].flush_soon(g.site_id)
+        services().jobs.flush_soon(g.site_id)
     return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 
@@ -446,7 +447,7 @@ def issue_unlink() -> Response:
             raise NotFound(f"no key result {kr_key}", field="kr")
         unlink_work(session, g.site_id, kr, target=issue, now=now(), kinds=("jira",))
         _after_link(session, kr.id)
-    services().extras["jobs"].flush_soon(g.site_id)  # the issue's property changed either way
+    services().jobs.flush_soon(g.site_id)  # the issue's property changed either way
     return _see_other(_page_url("ui.issue_panel_view", issue=issue))
 
 

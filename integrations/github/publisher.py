@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from integrations.github.checks import LINKED_CONCLUSIONS, render_check_run
 from integrations.github.client import GitHubApp
-from integrations.github.errors import GitHubError, NotFound, RateLimited, Unavailable
-from sync.checks_plan import impacts_for
-from sync.github_apply import CHECK_RUN
+from integrations.github.errors import NotFound
+from sync.apply.checks_plan import impacts_for
+from sync.apply.github import CHECK_RUN
+from sync.errors import Permanent
 from sync.jobs import Ports
 from sync.model import GitHubInstallation, Installation, Outbound, PullRequest
-from sync.ports import TransientError
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +59,20 @@ class GitHubChecks:
 
     def publish(self, *, installation_id: int, repo: str, head_sha: str,
                 body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
-        """Create or update the run; a rate limit or an outage is a TransientError."""
+        """Create or update the run; a rate limit or an outage raises `Transient` (GitHub's
+        `RateLimited` and `Unavailable` are), a refusal `Permanent`."""
         try:
-            try:
-                return self.app.create_or_update_check_run(
-                    installation_id=installation_id, repo=repo, head_sha=head_sha, body=body,
-                    check_run_id=check_run_id,
-                )  # fmt: skip
-            except NotFound:
-                if check_run_id is None:
-                    raise
-                # The run we knew is gone (deleted suite, force-push): start a new one.
-                return self.app.create_or_update_check_run(
-                    installation_id=installation_id, repo=repo, head_sha=head_sha, body=body
-                )
-        except RateLimited as exc:
-            raise TransientError(exc.message, retry_after=exc.retry_after) from exc
-        except Unavailable as exc:
-            raise TransientError(exc.message) from exc
+            return self.app.create_or_update_check_run(
+                installation_id=installation_id, repo=repo, head_sha=head_sha, body=body,
+                check_run_id=check_run_id,
+            )  # fmt: skip
+        except NotFound:
+            if check_run_id is None:
+                raise
+            # The run we knew is gone (deleted suite, force-push): start a new one.
+            return self.app.create_or_update_check_run(
+                installation_id=installation_id, repo=repo, head_sha=head_sha, body=body
+            )
 
 
 def okr_page_url(session: Session, site_id: int, *, app_key: str) -> str | None:
@@ -137,7 +133,7 @@ class CheckRunWriter:
                 installation_id=pull.installation_id, repo=pull.repo, head_sha=pull.head_sha,
                 body=body, check_run_id=pull.check_run_id,
             )  # fmt: skip
-        except GitHubError as exc:
+        except Permanent as exc:
             # Refused for good (no access, unknown commit, repository removed): retrying the
             # same request cannot help; the next PR or KR change queues a fresh attempt.
             log.warning("check run for %s not published: %s", pull.ref, exc)

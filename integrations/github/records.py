@@ -1,4 +1,4 @@
-"""GitHub payloads -> the plain dicts the core's handlers read (see `sync.github_apply`).
+"""GitHub payloads -> the plain dicts the core's handlers read (see `sync.apply.github`).
 
 Only what the handlers need is kept, so the inbox holds small rows and the core never parses
 GitHub's shapes.

@@ -7,16 +7,17 @@ import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from flask import Flask
 
-from connect.context import Services
-from connect.descriptors import FORGE_MANIFEST, blueprint
+from connect.app import create_app
+from connect.doors.atlassian_connect.descriptors import FORGE_MANIFEST
 from connect.settings import Settings
-from tests.descriptors.locations import BASE_URL, CONNECT_JIRA_SCHEMA, FORGE_CACHE
+from tests.support.locations import BASE_URL, CONNECT_JIRA_SCHEMA, FORGE_CACHE
 
 # The Forge manifest schema ships inside this npm package; the version is pinned so a schema
 # change upstream shows up as a deliberate bump here, not as a red build out of nowhere.
@@ -26,11 +27,11 @@ FORGE_SCHEMA_MEMBER = "package/out/schema/manifest-schema.json"
 
 
 @pytest.fixture
-def app() -> Flask:
-    app = Flask(__name__)
-    app.extensions["okrlink"] = Services(settings=Settings(base_url=BASE_URL))
-    app.register_blueprint(blueprint)
-    return app
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """The whole app on an embedded database, serving its descriptors for `BASE_URL`."""
+    app = create_app(Settings(base_url=BASE_URL, data_dir=tmp_path, queue_immediate=True))
+    yield app
+    app.extensions["okrlink"].store.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -13,14 +14,13 @@ import jsonschema
 import pytest
 from jsonschema.validators import validator_for
 
-from connect.descriptors import (
-    DESCRIPTORS_DIR,
+from connect.doors.atlassian_connect.descriptors import DESCRIPTORS_DIR, render_descriptor
+from integrations.atlassian.properties import (
     GLANCE_MODULE_KEY,
     ISSUE_PROPERTY_KEY,
     glance_status_property_key,
-    render_descriptor,
 )
-from tests.descriptors.locations import BASE_URL, JIRA_FIXTURES, REPO
+from tests.support.locations import BASE_URL, JIRA_FIXTURES, REPO
 
 LIFECYCLE = {
     "installed": "/lifecycle/installed",
@@ -105,9 +105,10 @@ def test_descriptor_is_served_as_uncached_json_for_our_base_url(client, product)
 
 def test_descriptor_follows_the_settings_of_the_app_serving_it(app, client):
     services = app.extensions["okrlink"]
-    services.settings = services.settings.replace(
+    settings = services.settings.replace(
         base_url="https://okr.acme.test/", app_key="okrlink-staging"
     )
+    app.extensions["okrlink"] = dataclasses.replace(services, settings=settings)
 
     body = client.get("/jira/atlassian-connect.json").get_json()
 

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from jsonschema.validators import validator_for
 
-from connect.descriptors import FORGE_MANIFEST, ISSUE_PROPERTY_KEY, render_descriptor
-from tests.descriptors.locations import BASE_URL
+from connect.doors.atlassian_connect.descriptors import FORGE_MANIFEST, render_descriptor
+from integrations.atlassian.properties import ISSUE_PROPERTY_KEY
+from tests.support.locations import BASE_URL
 
 REMOTE = "okrlink-remote"
 UI_RESOURCE_PATH = "connect/ui/forge"

@@ -1,0 +1,653 @@
+"""REST API `/api/v1` (JSON): cycles, objectives, key results, links, check-ins, KR history.
+
+Every request is authenticated first and carries its site from there on (`g.site_id`); a
+row of another site is answered 404 as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
+from connect.services import services
+from sync.core import okrfile
+from sync.core.practice import check_key_result
+from sync.core.progress import STATUSES
+from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KeyResultSpec, TeamOkrs, quarter, quarter_of
+from sync.engine import recompute
+from sync.links import link_work, unlink_work
+from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team
+from sync.okrs import KR_FIELDS, ImportRefused, export_team_okrs, import_team_okrs
+from sync.store import SiteNotFound, find_cycle, find_kr, find_site, get_or_create_team
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+Authenticator = Callable[[], int | None]
+"""Returns the site id of a verified caller, None when its kind of credential is absent."""
+
+
+# --- authentication ----------------------------------------------------------------------
+
+
+def admin_token_site() -> int | None:
+    """`Authorization: Bearer <OKRLINK_ADMIN_TOKEN>`; the site from `X-Okrlink-Site` or local."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    expected = services().settings.admin_token
+    if not expected or not hmac.compare_digest(header[7:].encode(), expected.encode()):
+        raise AuthError("invalid admin token")
+    with services().store.session() as session:
+        try:
+            return find_site(session, request.headers.get("X-Okrlink-Site")).id
+        except SiteNotFound as exc:
+            raise NotFound(str(exc), field="X-Okrlink-Site") from exc
+
+
+def authenticators() -> list[Authenticator]:
+    return list(services().api_authenticators)
+
+
+@blueprint.before_request
+def authenticate() -> None:
+    if request.endpoint == "api.openapi":
+        return
+    for authenticator in authenticators():
+        site_id = authenticator()
+        if site_id is not None:
+            g.site_id = site_id
+            return
+    raise AuthError("send `Authorization: Bearer <admin token>` or a Connect JWT")
+
+
+# --- request parsing ---------------------------------------------------------------------
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("send a JSON object with Content-Type: application/json")
+    return data
+
+
+def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ValidationError(f"{name} is required", field=name)
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValidationError(f"{name} must be a non-empty string", field=name)
+    return value.strip()
+
+
+def _number(data: Mapping[str, Any], name: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(f"{name} must be a finite number", field=name)
+    return float(value)
+
+
+def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
+    value = data.get(name, [])
+    if isinstance(value, str):
+        value = [line for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{name} must be a list of strings", field=name)
+    return [v.strip() for v in value if v.strip()]
+
+
+def _cycle_for(session: Session, name: str | None) -> Cycle:
+    """A named cycle of the site, or the current quarter (created on first use)."""
+    spec = quarter(name) if name else quarter_of(datetime.now(UTC).date())
+    cycle = find_cycle(session, g.site_id, spec.name)
+    if cycle is None:
+        if name and not name[:4].isdigit():
+            raise NotFound(f"no cycle {name}", field="cycle")
+        cycle = Cycle(site_id=g.site_id, name=spec.name, start=spec.start, end=spec.end)
+        session.add(cycle)
+        session.flush()
+    return cycle
+
+
+def _kr_or_404(session: Session, key: str) -> KeyResult:
+    kr = find_kr(session, g.site_id, key)
+    if kr is None:
+        raise NotFound(f"no key result {key}", field="key")
+    return kr
+
+
+def _objective_or_404(session: Session, key: str, cycle: str | None = None) -> Objective:
+    query = (
+        select(Objective)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(Objective.site_id == g.site_id, Objective.key == key)
+        .order_by(Cycle.start.desc())
+    )
+    if cycle:
+        query = query.where(Cycle.name == cycle)
+    objective = session.scalars(query.limit(1)).first()
+    if objective is None:
+        raise NotFound(f"no objective {key}", field="objective")
+    return objective
+
+
+def _now() -> datetime:
+    """The jobs' clock, so that what the API plans falls due when the jobs think it does."""
+    return services().jobs.ports.clock.now()
+
+
+def _refresh(session: Session, kr_ids: list[int]) -> None:
+    if recompute(session, g.site_id, kr_ids, now=_now()):
+        g.flush_site = g.site_id
+
+
+@blueprint.after_request
+def enqueue_write_backs(response: Response) -> Response:
+    site_id = g.pop("flush_site", None)
+    if site_id is not None and response.status_code < 400:
+        services().jobs.flush_soon(site_id)
+    return response
+
+
+# --- serialisation -----------------------------------------------------------------------
+
+
+def kr_json(kr: KeyResult) -> dict[str, Any]:
+    growth = None
+    if kr.total is not None and kr.total_at_start is not None:
+        growth = kr.total - kr.total_at_start
+    return {
+        "key": kr.key,
+        "objective": kr.objective.key,
+        **{name: getattr(kr, name) for name in KR_FIELDS},
+        "current": kr.current,
+        "progress": round(kr.progress, 4),
+        "score": round(kr.score, 4),
+        "status": kr.status,
+        "done": kr.done,
+        "total": kr.total,
+        "scope_growth": growth,
+        "version": kr.version,
+    }
+
+
+def objective_json(objective: Objective, *, with_krs: bool = True) -> dict[str, Any]:
+    from sync.core.progress import objective_progress
+
+    data: dict[str, Any] = {
+        "key": objective.key,
+        "title": objective.title,
+        "parent": objective.parent_key,
+        "team": objective.team.key,
+        "cycle": objective.cycle.name,
+        "progress": round(
+            objective_progress(
+                (kr.progress, kr.weight, kr.state == "active") for kr in objective.key_results
+            ),
+            4,
+        ),
+    }
+    if with_krs:
+        data["key_results"] = [kr_json(kr) for kr in objective.key_results]
+    return data
+
+
+def checkin_json(checkin: CheckIn) -> dict[str, Any]:
+    return {
+        "id": checkin.id,
+        "at": checkin.at.isoformat(),
+        "author": checkin.author,
+        "value": checkin.value,
+        "status": checkin.status,
+        "score": checkin.score,
+        "what": checkin.what,
+        "why": checkin.why,
+        "next": checkin.next,
+        "decisions": checkin.decisions,
+        "risks": checkin.risks,
+        "learnings": checkin.learnings,
+    }
+
+
+def _date(value: date) -> str:
+    return value.isoformat()
+
+
+# --- routes ------------------------------------------------------------------------------
+
+
+@blueprint.get("/cycles")
+def list_cycles() -> Response:
+    with services().store.session() as session:
+        cycles = session.scalars(
+            select(Cycle).where(Cycle.site_id == g.site_id).order_by(Cycle.start)
+        ).all()
+        return jsonify(
+            {
+                "cycles": [
+                    {"name": c.name, "start": _date(c.start), "end": _date(c.end)} for c in cycles
+                ]
+            }
+        )
+
+
+@blueprint.get("/objectives")
+def list_objectives() -> Response:
+    with services().store.session() as session:
+        query = (
+            select(Objective)
+            .join(Team, Team.id == Objective.team_id)
+            .join(Cycle, Cycle.id == Objective.cycle_id)
+            .where(Objective.site_id == g.site_id)
+            .order_by(Cycle.start, Team.key, Objective.position)
+        )
+        if team := request.args.get("team"):
+            query = query.where(Team.key == team)
+        if cycle := request.args.get("cycle"):
+            query = query.where(Cycle.name == cycle)
+        return jsonify({"objectives": [objective_json(o) for o in session.scalars(query)]})
+
+
+@blueprint.post("/objectives")
+def create_objective() -> tuple[Response, int]:
+    data = body()
+    team_key = _text(data, "team", required=True)
+    title = _text(data, "title", required=True)
+    with services().store.session() as session:
+        try:
+            cycle = _cycle_for(session, _text(data, "cycle"))
+        except ValueError as exc:
+            raise ValidationError(str(exc), field="cycle") from exc
+        team = get_or_create_team(session, g.site_id, team_key or "")
+        count = len(
+            session.scalars(
+                select(Objective.id).where(
+                    Objective.site_id == g.site_id,
+                    Objective.team_id == team.id,
+                    Objective.cycle_id == cycle.id,
+                )
+            ).all()
+        )
+        key = _text(data, "key") or f"{team.key}-{count + 1}"
+        if session.scalar(
+            select(Objective.id).where(
+                Objective.site_id == g.site_id, Objective.cycle_id == cycle.id, Objective.key == key
+            )
+        ):
+            raise Conflict(f"objective {key} already exists in {cycle.name}", field="key")
+        objective = Objective(
+            site_id=g.site_id,
+            team_id=team.id,
+            cycle_id=cycle.id,
+            key=key,
+            title=title or "",
+            parent_key=_text(data, "parent"),
+            position=count,
+        )
+        session.add(objective)
+        session.flush()
+        return jsonify(objective_json(objective)), 201
+
+
+@blueprint.get("/objectives/<key>")
+def get_objective(key: str) -> Response:
+    with services().store.session() as session:
+        return jsonify(objective_json(_objective_or_404(session, key, request.args.get("cycle"))))
+
+
+@blueprint.patch("/objectives/<key>")
+def update_objective(key: str) -> Response:
+    data = body()
+    with services().store.session() as session:
+        objective = _objective_or_404(session, key, request.args.get("cycle"))
+        if "title" in data:
+            objective.title = _text(data, "title", required=True) or objective.title
+        if "parent" in data:
+            objective.parent_key = _text(data, "parent")
+        if session.is_modified(objective):
+            # Panels are cached by their KRs' versions: the objective's text is part of them.
+            for kr in objective.key_results:
+                kr.version += 1
+        return jsonify(objective_json(objective))
+
+
+@blueprint.get("/key-results")
+def list_key_results() -> Response:
+    with services().store.session() as session:
+        query = (
+            select(KeyResult)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .join(Team, Team.id == Objective.team_id)
+            .join(Cycle, Cycle.id == KeyResult.cycle_id)
+            .where(KeyResult.site_id == g.site_id)
+            .order_by(Cycle.start, Team.key, Objective.position, KeyResult.position)
+        )
+        if team := request.args.get("team"):
+            query = query.where(Team.key == team)
+        if cycle := request.args.get("cycle"):
+            query = query.where(Cycle.name == cycle)
+        if status := request.args.get("status"):
+            query = query.where(KeyResult.status == status)
+        return jsonify({"key_results": [kr_json(kr) for kr in session.scalars(query)]})
+
+
+def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
+    """Overlay JSON fields on a spec, checking each type; unknown fields are refused."""
+    allowed = {*KR_FIELDS, "current", "key", "objective", "issues"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"unknown field {unknown[0]}: use {', '.join(sorted(allowed))}", field=unknown[0]
+        )
+    changes: dict[str, Any] = {}
+    for name in ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure"):
+        if name in data:
+            changes[name] = _text(data, name, required=name == "title")
+    for name in ("baseline", "target", "current", "weight"):
+        if name in data:
+            changes[name] = _number(data, name)
+    if "kind" in data:
+        if data["kind"] not in KR_KINDS:
+            raise ValidationError(f"kind must be one of {', '.join(KR_KINDS)}", field="kind")
+        changes["kind"] = data["kind"]
+    if "measure" in data and data["measure"] not in (None, *GITHUB_MEASURES):
+        raise ValidationError(
+            f"measure must be one of {', '.join(GITHUB_MEASURES)}", field="measure"
+        )
+    if "state" in data:
+        if data["state"] not in ("active", "abandoned"):
+            raise ValidationError("state must be active or abandoned", field="state")
+        changes["state"] = data["state"]
+    if "unit" in changes and changes["unit"] is None:
+        changes["unit"] = ""
+    if "weight" in changes and changes["weight"] is None:
+        raise ValidationError("weight must be a positive number", field="weight")
+    spec = replace(base, **changes)
+    errors = [f for f in check_key_result(spec) if f.level == "error"]
+    if errors:
+        raise ValidationError(errors[0].message, field=_field_of(errors[0].code))
+    return spec
+
+
+def _field_of(code: str) -> str | None:
+    for name in ("target", "baseline", "weight", "kind", "abandon_reason", "measure", "jql"):
+        if name.replace("_", "-") in code or name in code:
+            return name
+    return None
+
+
+def _store_spec(kr: KeyResult, spec: KeyResultSpec) -> None:
+    for name in KR_FIELDS:
+        setattr(kr, name, getattr(spec, name))
+    kr.current = spec.current
+    kr.version += 1
+
+
+def _spec_of(kr: KeyResult) -> KeyResultSpec:
+    return KeyResultSpec(
+        key=kr.key, current=kr.current, **{name: getattr(kr, name) for name in KR_FIELDS}
+    )
+
+
+@blueprint.post("/key-results")
+def create_key_result() -> tuple[Response, int]:
+    data = body()
+    objective_key = _text(data, "objective", required=True) or ""
+    _text(data, "title", required=True)
+    with services().store.session() as session:
+        objective = _objective_or_404(session, objective_key)
+        position = len(objective.key_results)
+        key = _text(data, "key") or f"{objective.key}.{position + 1}"
+        if session.scalar(
+            select(KeyResult.id).where(
+                KeyResult.site_id == g.site_id,
+                KeyResult.cycle_id == objective.cycle_id,
+                KeyResult.key == key,
+            )
+        ):
+            raise Conflict(f"key result {key} already exists", field="key")
+        spec = _kr_spec_from(data, KeyResultSpec(key=key, title=""))
+        kr = KeyResult(
+            site_id=g.site_id,
+            cycle_id=objective.cycle_id,
+            objective_id=objective.id,
+            key=key,
+            position=position,
+            version=0,
+        )
+        _store_spec(kr, spec)
+        session.add(kr)
+        session.flush()
+        for issue in _string_list(data, "issues"):
+            session.add(Link(site_id=g.site_id, kr_id=kr.id, target_key=issue, source="api"))
+        session.flush()
+        _refresh(session, [kr.id])
+        session.refresh(kr)
+        return jsonify(kr_json(kr)), 201
+
+
+@blueprint.get("/key-results/<key>")
+def get_key_result(key: str) -> Response:
+    with services().store.session() as session:
+        return jsonify(kr_json(_kr_or_404(session, key)))
+
+
+@blueprint.patch("/key-results/<key>")
+def update_key_result(key: str) -> Response:
+    data = body()
+    for frozen in ("key", "objective", "issues"):
+        if frozen in data:
+            raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        _store_spec(kr, _kr_spec_from(data, _spec_of(kr)))
+        _refresh(session, [kr.id])
+        return jsonify(kr_json(kr))
+
+
+@blueprint.post("/key-results/<key>/abandon")
+def abandon_key_result(key: str) -> Response:
+    reason = _text(body(), "reason", required=True)
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        kr.state, kr.abandon_reason = "abandoned", reason
+        kr.version += 1
+        _refresh(session, [kr.id])
+        return jsonify(kr_json(kr))
+
+
+@blueprint.get("/key-results/<key>/links")
+def list_links(key: str) -> Response:
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        links = session.scalars(select(Link).where(Link.kr_id == kr.id).order_by(Link.id)).all()
+        return jsonify(
+            {
+                "links": [
+                    {"kind": link.target_kind, "target": link.target_key, "source": link.source}
+                    for link in links
+                ]
+            }
+        )
+
+
+@blueprint.post("/key-results/<key>/links")
+def add_link(key: str) -> tuple[Response, int]:
+    data = body()
+    target = _text(data, "target", required=True) or ""
+    kind = data.get("kind", "jira")
+    if kind not in ("jira", "github"):
+        raise ValidationError("kind must be jira or github", field="kind")
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        on_link = services().jira_sync.on_link
+        if not link_work(session, g.site_id, kr, kind=kind, target=target, source="api",
+                         on_link=on_link):  # fmt: skip
+            raise Conflict(f"{target} is already linked to {key}", field="target")
+        _refresh(session, [kr.id])
+        return jsonify({"kind": kind, "target": target, "source": "api"}), 201
+
+
+@blueprint.delete("/key-results/<key>/links/<path:target>")
+def remove_link(key: str, target: str) -> tuple[str, int]:
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        if not unlink_work(session, g.site_id, kr, target=target, now=_now()):
+            raise NotFound(f"{target} is not linked to {key}", field="target")
+        _refresh(session, [kr.id])
+        g.flush_site = g.site_id
+        return "", 204
+
+
+def record_check_in(
+    session: Session, kr: KeyResult, data: Mapping[str, Any], *, author: str | None
+) -> CheckIn:
+    """Validate and store a check-in; its value becomes the KR's current value."""
+    status = data.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
+    value = _number(data, "value")
+    if value is not None and kr.kind == "issues":
+        raise ValidationError(
+            "issues KRs are measured from their issues; leave value empty", field="value"
+        )
+    score = _number(data, "score")
+    if score is not None and not 0 <= score <= 1:
+        raise ValidationError(
+            "score must be between 0 and 1 (0.7 is a good stretch)", field="score"
+        )
+    notes = {name: (_text(data, name) or "") for name in ("what", "why", "next")}
+    if value is None and status is None and score is None and not any(notes.values()):
+        raise ValidationError("a check-in needs a value, a status, a score or a note", field="what")
+    checkin = CheckIn(
+        site_id=kr.site_id,
+        kr_id=kr.id,
+        at=_now(),
+        author=author,
+        value=value,
+        status=status,
+        score=score,
+        **notes,
+        decisions=_string_list(data, "decisions"),
+        risks=_string_list(data, "risks"),
+        learnings=_string_list(data, "learnings"),
+    )
+    session.add(checkin)
+    if value is not None:
+        kr.current = value
+    kr.version += 1
+    session.flush()
+    return checkin
+
+
+@blueprint.get("/key-results/<key>/check-ins")
+def list_check_ins(key: str) -> Response:
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        rows = session.scalars(
+            select(CheckIn).where(CheckIn.kr_id == kr.id).order_by(CheckIn.at.desc())
+        ).all()
+        return jsonify({"check_ins": [checkin_json(c) for c in rows]})
+
+
+@blueprint.post("/key-results/<key>/check-ins")
+def create_check_in(key: str) -> tuple[Response, int]:
+    data = body()
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        checkin = record_check_in(session, kr, data, author=_text(data, "author"))
+        _refresh(session, [kr.id])
+        return jsonify({"check_in": checkin_json(checkin), "key_result": kr_json(kr)}), 201
+
+
+@blueprint.get("/key-results/<key>/history")
+def kr_history(key: str) -> Response:
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        rows = session.scalars(
+            select(Snapshot).where(Snapshot.kr_id == kr.id).order_by(Snapshot.at, Snapshot.id)
+        ).all()
+        return jsonify(
+            {
+                "history": [
+                    {
+                        "at": s.at.isoformat(),
+                        "progress": s.progress,
+                        "score": s.score,
+                        "status": s.status,
+                        "current": s.current,
+                    }
+                    for s in rows
+                ]
+            }
+        )
+
+
+@blueprint.post("/import")
+def import_file() -> Response:
+    """Import an OKR file (YAML body); the same file twice changes nothing."""
+    text = request.get_data(as_text=True)
+    try:
+        teams = okrfile.parse_all(text, source="request")
+    except okrfile.OkrFileError as exc:
+        raise ValidationError(str(exc), field="body") from exc
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": []}
+    with services().store.session() as session:
+        for okrs in teams:
+            try:
+                report = import_team_okrs(session, g.site_id, okrs)
+            except ImportRefused as exc:
+                raise ValidationError(str(exc), field="body") from exc
+            _refresh(session, sorted(report.changed_kr_ids))
+            totals["created"] += report.created
+            totals["updated"] += report.updated
+            totals["unchanged"] += report.unchanged
+            totals["warnings"] += [f.message for f in report.findings]
+    fetch_linked_issues(g.site_id, teams)
+    return jsonify(totals)
+
+
+def fetch_linked_issues(site_id: int, teams: list[TeamOkrs]) -> None:
+    """Fetch the file's linked issues (and epics' children) from Jira, as a link does."""
+    refresh = services().jira_sync.refresh_later
+    keys = sorted(
+        {
+            key
+            for okrs in teams
+            for o in okrs.objectives
+            for kr in o.key_results
+            for key in kr.issues
+        }
+    )
+    if keys:
+        refresh(site_id, keys)
+
+
+@blueprint.get("/export")
+def export_file() -> Response:
+    with services().store.session() as session:
+        teams = export_team_okrs(
+            session, g.site_id, team=request.args.get("team"), cycle=request.args.get("cycle")
+        )
+    text = okrfile.dump_all(teams)
+    return Response(text, mimetype="application/yaml")
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    from connect.api.openapi import document
+
+    return jsonify(document())
+

@@ -1,0 +1,48 @@
+"""REST API routes of the sync: poll a JQL key result now (`/api/v1/key-results/<key>/poll`)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, jsonify
+
+from connect.api.okrs import authenticate, enqueue_write_backs, kr_json
+from connect.errors import ApiError, NotFound, ValidationError
+from connect.services import services
+from sync.apply.jql import poll_key_result
+from sync.engine import recompute
+from sync.errors import Permanent, Transient
+from sync.store import find_kr
+
+blueprint = Blueprint("api_sync", __name__, url_prefix="/api/v1")
+blueprint.before_request(authenticate)
+blueprint.after_request(enqueue_write_backs)
+
+
+class TrackerUnavailable(ApiError):
+    """Jira is rate limiting or unreachable; the scheduled poll will try again."""
+
+    status = 503
+    default_code = "tracker_unavailable"
+    default_message = "Jira is not answering now; try again later."
+
+
+@blueprint.post("/key-results/<key>/poll")
+def poll_key_result_now(key: str) -> Response:
+    """Measure a JQL key result now; its value goes into the KR and its history."""
+    jobs = services().jobs
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, key)
+        if kr is None:
+            raise NotFound(f"no key result {key}", field="key")
+        if kr.kind != "jql" or not (kr.jql or "").strip():
+            raise ValidationError(f"{key} is not measured by a JQL query", field="kind")
+        if jobs.ports.tracker is None:
+            raise ValidationError("no Jira installation to query", field="jql")
+        try:
+            poll_key_result(session, kr, tracker=jobs.ports.tracker)
+        except Transient as exc:
+            raise TrackerUnavailable(str(exc)) from exc
+        except Permanent as exc:
+            raise ValidationError(f"Jira refused the query: {exc}", field="jql") from exc
+        if recompute(session, g.site_id, [kr.id], now=jobs.ports.clock.now()):
+            g.flush_site = g.site_id
+        return jsonify(kr_json(kr))

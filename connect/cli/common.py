@@ -1,0 +1,31 @@
+"""What every `okrlink` command shares: the app as the environment configures it, findings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from sync.core.practice import Finding
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+# huey backs off to 10 s between polls when idle; events should apply within a second.
+CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
+
+
+def open_app() -> Flask:
+    """The service as the environment configures it; its connections close with the command."""
+    from connect.app import create_app
+
+    app = create_app()
+    # The command's connections close with it (not at garbage collection).
+    click.get_current_context().call_on_close(app.extensions["okrlink"].store.dispose)
+    return app
+
+
+def print_findings(path: str, findings: list[Finding]) -> None:
+    for finding in findings:
+        where = f"{path}:{finding.line}" if finding.line else path
+        click.echo(f"{where}: {finding.level}: {finding.message}")

@@ -1,0 +1,149 @@
+"""`okrlink github`: map GitHub App installations to sites, list them, set repository options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+from sqlalchemy import func, select
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """The service as configured by the environment, its database released afterwards."""
+    from connect.app import create_app
+
+    app = create_app()
+    try:
+        yield app
+    finally:
+        app.extensions["okrlink"].store.dispose()
+
+
+@click.group()
+def github() -> None:
+    """GitHub App installations: map them to sites, list them, configure repositories."""
+
+
+@github.command("map")
+@click.argument("installation_id", type=int)
+@click.argument("site")
+def map_command(installation_id: int, site: str) -> None:
+    """Map INSTALLATION_ID to SITE (a clientKey, base URL or site name, as in `import --site`)."""
+    with _app() as app:
+        click.echo(map_installation(app, installation_id, site))
+
+
+def map_installation(app: Flask, installation_id: int, site: str) -> str:
+    """Map the installation, link its stored PRs, recompute and queue their check runs."""
+    from sync.apply.github import map_installation as map_in_store
+    from sync.engine import recompute
+    from sync.model import PullRequest
+    from sync.store import SiteNotFound, find_site
+
+    services = app.extensions["okrlink"]
+    jobs = services.jobs
+    now = jobs.ports.clock.now()
+    try:
+        with services.store.session() as session:
+            site_row = find_site(session, site)
+            touched = map_in_store(session, installation_id, site_row.id, now=now)
+            recompute(session, site_row.id, touched, now=now)
+            pulls = session.scalar(
+                select(func.count())
+                .select_from(PullRequest)
+                .where(PullRequest.installation_id == installation_id)
+            )
+            site_id, site_name = site_row.id, site_row.name
+    except SiteNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    jobs.flush_outbound(site_id)
+    return f"installation {installation_id} -> site {site_name} ({pulls} pull requests linked)"
+
+
+@github.command("list")
+def list_command() -> None:
+    """Print every known installation: id, account, site and state."""
+    with _app() as app:
+        for line in installation_lines(app):
+            click.echo(line)
+
+
+def installation_lines(app: Flask) -> list[str]:
+    """One tab-separated line per installation: id, account, site, state, settings."""
+    import json
+
+    from sync.model import GitHubInstallation, Site
+
+    lines = []
+    with app.extensions["okrlink"].store.session() as session:
+        rows = session.execute(
+            select(GitHubInstallation, Site.name)
+            .outerjoin(Site, Site.id == GitHubInstallation.site_id)
+            .order_by(GitHubInstallation.installation_id)
+        ).all()
+        for row, site_name in rows:
+            state = "deleted" if row.deleted else "suspended" if row.suspended else "active"
+            settings = json.dumps(row.settings or {}, sort_keys=True)
+            lines.append(
+                f"{row.installation_id}\t{row.account or '-'}\t{site_name or '(unmapped)'}"
+                f"\t{state}\t{settings}"
+            )
+    if not lines:
+        lines.append("no GitHub installations yet: install the app on an account or organisation")
+    return lines
+
+
+@github.command("configure")
+@click.argument("installation_id", type=int)
+@click.option("--repo", default=None, help="owner/repo; without it, every repository.")
+@click.option(
+    "--conclusion",
+    type=click.Choice(["neutral", "success"]),
+    default=None,
+    help="Conclusion of a run on a PR that advances key results.",
+)
+@click.option(
+    "--kr-message/--no-kr-message",
+    "no_kr_message",
+    default=None,
+    help="Post (or leave out) the run explaining how to link a PR with no key result.",
+)
+def configure_command(
+    installation_id: int, repo: str | None, conclusion: str | None, no_kr_message: bool | None
+) -> None:
+    """Set the check-run options of an installation or of one of its repositories."""
+    changes: dict[str, Any] = {}
+    if conclusion is not None:
+        changes["conclusion"] = conclusion
+    if no_kr_message is not None:
+        changes["no_kr_message"] = no_kr_message
+    if not changes:
+        raise click.UsageError("give --conclusion, --kr-message or --no-kr-message")
+    with _app() as app:
+        settings = configure(app, installation_id, repo=repo, changes=changes)
+    click.echo(f"installation {installation_id}: {settings}")
+
+
+def configure(
+    app: Flask, installation_id: int, *, repo: str | None, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge `changes` into the installation's (or one repository's) settings; the result."""
+    from sync.apply.github import ensure_installation
+
+    with app.extensions["okrlink"].store.session() as session:
+        row = ensure_installation(session, installation_id)
+        settings = dict(row.settings or {})
+        if repo is None:
+            settings.update(changes)
+        else:
+            repositories = dict(settings.get("repositories") or {})
+            repositories[repo] = {**(repositories.get(repo) or {}), **changes}
+            settings["repositories"] = repositories
+        row.settings = settings  # a new dict, so the JSON column is written
+        return settings

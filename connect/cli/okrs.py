@@ -1,0 +1,82 @@
+"""`okrlink check`, `import` and `export`: OKR files in and out of a site."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from connect.cli.common import open_app, print_findings
+from sync.core import okrfile
+from sync.core.practice import has_errors
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from sync.okrs import ImportReport
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def check(path: str) -> None:
+    """Print practice warnings and errors of an OKR file; exit 1 on errors."""
+    findings = okrfile.check_file(path)
+    print_findings(path, findings)
+    sys.exit(1 if has_errors(findings) else 0)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--site", default=None, help="clientKey, base URL or name of the site.")
+def import_command(path: str, site: str | None) -> None:
+    """Import an OKR file; idempotent, keyed by objective and KR keys."""
+    report = import_path(open_app(), path, site=site)
+    click.echo(
+        f"{path}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+    )
+
+
+def import_path(app: Flask, path: str, *, site: str | None = None) -> ImportReport:
+    from sync.engine import recompute
+    from sync.okrs import ImportRefused, import_team_okrs
+    from sync.store import SiteNotFound, find_site
+
+    findings = okrfile.check_file(path)
+    if has_errors(findings):
+        print_findings(path, findings)
+        raise SystemExit(1)
+    okrs = okrfile.load(path)
+    services = app.extensions["okrlink"]
+    try:
+        with services.store.session() as session:
+            site_row = find_site(session, site)
+            report = import_team_okrs(session, site_row.id, okrs)
+            recompute(session, site_row.id, report.changed_kr_ids, now=datetime.now(UTC))
+    except (ImportRefused, SiteNotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_findings(path, report.findings)
+    with app.app_context():
+        from connect.api.okrs import fetch_linked_issues
+
+        fetch_linked_issues(site_row.id, [okrs])
+    return report
+
+
+@click.command()
+@click.option("--site", default=None, help="clientKey, base URL or name of the site.")
+@click.option("--team", default=None)
+@click.option("--cycle", default=None)
+def export(site: str | None, team: str | None, cycle: str | None) -> None:
+    """Print stored OKRs in the OKR file format."""
+    from sync.okrs import export_team_okrs
+    from sync.store import SiteNotFound, find_site
+
+    app = open_app()
+    try:
+        with app.extensions["okrlink"].store.session() as session:
+            teams = export_team_okrs(session, find_site(session, site).id, team=team, cycle=cycle)
+    except SiteNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(okrfile.dump_all(teams), nl=False)

@@ -1,0 +1,56 @@
+"""`okrlink serve` (the development server) and `okrlink worker` (the queue consumer)."""
+
+from __future__ import annotations
+
+import signal
+from typing import TYPE_CHECKING
+
+import click
+
+from connect.cli.common import CONSUMER_POLLING, open_app
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Leave queued jobs to `okrlink worker`.")
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Run the development server (with the queue consumer in-process by default)."""
+    app = open_app()
+    run_server(app, host=host, port=port, worker=not no_worker)
+
+
+def _exit(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
+    consumer = None
+    if worker:
+        consumer = app.extensions["okrlink"].queue.create_consumer(
+            workers=2, worker_type="thread", periodic=True, **CONSUMER_POLLING
+        )
+        consumer.start()
+        # huey's consumer takes over SIGTERM/SIGINT for its own run loop, which `serve` does
+        # not use: hand them back so that a stopped server stops.
+        signal.signal(signal.SIGTERM, _exit)
+        signal.signal(signal.SIGINT, _exit)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+@click.command()
+@click.option("--workers", default=2, show_default=True, type=int)
+def worker(workers: int) -> None:
+    """Run the queue consumer (huey) for this service's jobs."""
+    app = open_app()
+    consumer = app.extensions["okrlink"].queue.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
+    )
+    consumer.run()

@@ -1,0 +1,59 @@
+"""`okrlink tenants`: the installations of okrlink on Atlassian sites."""
+
+from __future__ import annotations
+
+import click
+
+from connect.cli.common import open_app
+
+
+@click.group()
+def tenants() -> None:
+    """Installations of okrlink on Atlassian sites."""
+
+
+@tenants.command("list")
+def tenants_list() -> None:
+    """Show every installation with its site, product, door and state."""
+    from sqlalchemy import select
+
+    from sync.model import Installation, Site
+
+    app = open_app()
+    with app.extensions["okrlink"].store.session() as session:
+        rows = session.execute(
+            select(Installation, Site)
+            .join(Site, Site.id == Installation.site_id)
+            .order_by(Site.name, Installation.product)
+        ).all()
+        click.echo(f"{'CLIENT KEY':40} {'SITE':32} {'PRODUCT':10} {'DOOR':8} STATE")
+        for installation, site in rows:
+            state = (
+                "enabled"
+                if installation.enabled
+                else ("uninstalled" if installation.uninstalled_at else "disabled")
+            )
+            click.echo(
+                f"{installation.client_key:40} {site.name:32} {installation.product:10} "
+                f"{installation.door:8} {state}"
+            )
+
+
+@tenants.command("purge")
+@click.argument("client_key")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenants_purge(client_key: str, yes: bool) -> None:
+    """Delete an installation; with its site's last installation, the site's OKRs too."""
+    from sync.tenants import purge
+
+    if not yes:
+        click.confirm(
+            f"Delete {client_key} and, if it is its site's last installation, "
+            "all the site's OKRs, links and history?",
+            abort=True,
+        )
+    app = open_app()
+    with app.extensions["okrlink"].store.session() as session:
+        if not purge(session, client_key):
+            raise click.ClickException(f"no installation {client_key}")
+    click.echo(f"purged {client_key}")

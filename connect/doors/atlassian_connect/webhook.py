@@ -1,0 +1,185 @@
+"""`POST /webhooks/jira`: verify, record, acknowledge; applying is a queued job.
+
+The event is normalised to the few fields the core keeps and stored in the inbox with one
+INSERT .. ON CONFLICT DO NOTHING RETURNING id, unique on (jira, clientKey, delivery id); the
+job is enqueued only after that commit, so an acknowledged event is never lost and a
+redelivery changes nothing.
+
+Echoes are dropped before anything is recorded: an event made by our own app account (our
+only writes are issue properties) or one whose changelog names nothing but our properties.
+Recording them would only add rows that apply to nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, Final
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connect.doors.atlassian_connect.verify import connect_jwt_required
+from connect.errors import BadRequest
+from connect.services import Services, services
+from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
+from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
+from sync.apply.jira import EVENT_NAME
+from sync.inbox import record_event
+from sync.model import InboxEvent, utcnow
+from sync.raw import RawStatement
+from sync.store import Store
+from sync.tenants import Tenant
+
+if TYPE_CHECKING:
+    pass
+
+WEBHOOK_PATH: Final = "/webhooks/jira"
+DELIVERY_HEADER: Final = "X-Atlassian-Webhook-Identifier"
+DELIVERY_ENVIRON: Final = "HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER"
+
+blueprint = Blueprint("jira_webhooks", __name__)
+
+
+def delivery_id(raw: bytes, header: str | None, timestamp_ms: int | None) -> str:
+    """Jira's delivery id; without one, a hash of the body and its timestamp.
+
+    The body of a redelivery is byte-identical, so the hash dedupes retries as well; two
+    distinct events for one issue differ at least in their timestamp or changelog id.
+    """
+    if header:
+        return header[:255]
+    digest = hashlib.sha256(raw + b"|" + str(timestamp_ms).encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def is_echo(
+    *,
+    actor: str | None,
+    app_account: str | None,
+    changed: Collection[str],
+    own_properties: Collection[str],
+) -> bool:
+    """True for events we caused: made by our app account, or touching only our properties."""
+    if app_account and actor == app_account:
+        return True
+    return bool(changed) and all(field in own_properties for field in changed)
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING id, built once (values are bound per call)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(InboxEvent)
+        .on_conflict_do_nothing(index_elements=["source", "scope", "delivery_id"])
+        .returning(InboxEvent.id)
+    )
+
+
+@functools.cache
+def _autocommit(engine: Engine) -> Engine:
+    """The engine's pool, without a transaction around each statement."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@functools.cache
+def _raw_insert(engine: Engine, names: tuple[str, ...]) -> RawStatement:
+    return RawStatement(engine, _insert_statement(engine.dialect.name), names)
+
+
+def _insert_event(store: Store, row: dict[str, Any]) -> int | None:
+    """One INSERT in its own transaction; the new row's id, or None when this delivery is
+    already recorded. On a server database it runs in autocommit: one round trip, not three
+    (BEGIN, INSERT, COMMIT). On SQLite, which has no round trips to save, it runs on the
+    DB-API cursor (`sync/raw.py`), in its writer's turn."""
+    statement = _insert_statement(store.engine.dialect.name)
+    if store.engine.dialect.name == "sqlite":
+        with store.write_turn():
+            return _raw_insert(store.engine, tuple(row)).first_value(row)
+    with _autocommit(store.engine).connect() as connection:
+        return connection.execute(statement, row).scalar()
+
+
+def _retry_failed(store: Store, row: dict[str, Any]) -> int | None:
+    """A redelivery of a delivery that failed for good is handed back for another try."""
+    with store.session() as session:
+        return record_event(
+            session,
+            source=row["source"],
+            scope=row["scope"],
+            delivery_id=row["delivery_id"],
+            site_id=row["site_id"],
+            event=row["event"],
+            payload=row["payload"],
+        )
+
+
+def record_jira_delivery(
+    services: Services, tenant: Tenant, *, raw: bytes, delivery_header: str | None
+) -> dict[str, Any]:
+    """Record a verified delivery and queue it; the JSON answer (200). BadRequest if malformed.
+
+    Echoes and duplicates change nothing and are answered as such.
+    """
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the body is not JSON", code="malformed_body") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("the body is not a JSON object", code="malformed_body")
+    head = envelope(payload)
+    app_account = services.jira_app_accounts.get(tenant.client_key)
+    if is_echo(
+        actor=head.actor,
+        app_account=app_account,
+        changed=head.changed_fields,
+        own_properties=services.jira_own_properties,
+    ):
+        return {"status": "ignored", "reason": "echo"}
+    try:
+        event = parse_webhook(payload, fields=services.jira_field_map)
+    except JiraPayloadError as exc:
+        raise BadRequest(str(exc), code="malformed_event") from exc
+    row = {
+        "source": "jira",
+        "scope": tenant.client_key,
+        "delivery_id": delivery_id(raw, delivery_header, head.timestamp_ms),
+        "site_id": tenant.site_id,
+        "event": EVENT_NAME,
+        "payload": event.as_dict(),
+        "state": "pending",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+    row_id = _insert_event(services.store, row)
+    if row_id is None:
+        row_id = _retry_failed(services.store, row)
+        if row_id is None:
+            # Recorded before, perhaps by a hot path that failed after its INSERT: nudge again
+            # (debounced, so cheap) rather than leave a pending event to the sweeper.
+            services.jobs.nudge(tenant.site_id)
+            return {"status": "duplicate"}
+    services.jobs.nudge(tenant.site_id)
+    return {"status": "accepted", "id": row_id}
+
+
+@blueprint.post(WEBHOOK_PATH)
+@connect_jwt_required()
+def jira_webhook() -> tuple[Response, int]:
+    """Record a verified Jira issue event and queue it; 200 for duplicates and echoes.
+
+    Ordinary deliveries are answered by `jira_webhook_hot_path` before Flask runs; this view
+    answers the rest (errors above all) the same way.
+    """
+    answer = record_jira_delivery(services(), g.tenant, raw=request.get_data(cache=False),
+                                  delivery_header=request.headers.get(DELIVERY_HEADER))  # fmt: skip
+    return jsonify(answer), 200
+
+
+def own_property_keys(app_key: str) -> frozenset[str]:
+    """The changelog field ids our own writes could show up as."""
+    return frozenset({ISSUE_PROPERTY_KEY, glance_status_property_key(app_key)})

@@ -1,0 +1,242 @@
+"""The Forge Remote door: lifecycle and product events from Forge triggers, and the Custom UI panel.
+
+Every route verifies the Forge Invocation Token before it reads the body; the tenant is the
+installation the FIT names (`forge:<installationId>`), grouped into its site by cloud id or host,
+so a site that moved from the Connect door keeps its OKRs. Issue events are mapped to the same
+webhook shape the Connect door receives and go through the same normaliser, inbox and job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from flask import Blueprint, Response, jsonify, request
+
+from connect.doors.forge.token import ForgeClaims, ForgeRequest, verify_forge_request
+from connect.errors import BadRequest, ForbiddenError, ValidationError
+from connect.services import services
+from connect.ui.panels import PanelQuery, current_cycle_name, load_panel
+from connect.ui.render import render_empty_panel, render_panel
+from integrations.atlassian.events import JiraPayloadError, parse_webhook
+from integrations.atlassian.forge import ForgeTokens
+from sync.apply.jira import EVENT_NAME
+from sync.inbox import record_event
+from sync.tenants import Tenant, Tenants, record_install, record_uninstall, tenant_of
+
+SOURCE: Final = "forge"
+CLIENT_KEY_PREFIX: Final = "forge:"
+ISSUE_EVENTS: Final[Mapping[str, str]] = {
+    "avi:jira:created:issue": "jira:issue_created",
+    "avi:jira:updated:issue": "jira:issue_updated",
+    "avi:jira:deleted:issue": "jira:issue_deleted",
+}
+INSTALLED_EVENTS: Final = frozenset({"avi:forge:installed:app", "avi:forge:upgraded:app"})
+UNINSTALLED_EVENTS: Final = frozenset({"avi:forge:uninstalled:app"})
+PANEL_VIEWS: Final = frozenset({"full", "compact"})
+TEXT_LIMIT: Final = 128
+
+blueprint = Blueprint("forge", __name__, url_prefix="/forge")
+
+
+def client_key_of(claims: ForgeClaims) -> str:
+    """The installation's client key in our table: `forge:<installationId>`."""
+    return CLIENT_KEY_PREFIX + claims.installation_id
+
+
+def product_of(claims: ForgeClaims) -> str:
+    """`confluence` when the FIT's API base URL is Confluence's, else `jira`."""
+    return "confluence" if "/ex/confluence/" in (claims.api_base_url or "") else "jira"
+
+
+def _tenants() -> Tenants:
+    return services().tenants
+
+
+def _verify() -> ForgeRequest:
+    settings = services().settings
+    return verify_forge_request(
+        request.headers, jwks=services().forge_jwks, app_id=settings.forge_app_id
+    )
+
+
+def _json_body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw or b"{}")
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the body is not JSON", code="malformed_body") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("the body is not a JSON object", code="malformed_body")
+    return payload
+
+
+def _context(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    context = payload.get("context")
+    return context if isinstance(context, Mapping) else {}
+
+
+def _site_url(claims: ForgeClaims, payload: Mapping[str, Any]) -> str:
+    """Where the site lives: the FIT's `siteUrl`, the event's, else the FIT's API base URL."""
+    for value in (claims.site_url, _context(payload).get("siteUrl"), claims.api_base_url):
+        if isinstance(value, str) and value.startswith("https://"):
+            return value.rstrip("/")
+    raise BadRequest("the call names no site", code="forge_no_site")
+
+
+def _install(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
+    """Record (or re-enable) the installation the FIT names, in its site."""
+    claims = forge.claims
+    cloud_id = claims.cloud_id or _context(payload).get("cloudId")
+    tenants = _tenants()
+    with services().store.session() as session:
+        row = record_install(
+            session,
+            client_key=client_key_of(claims),
+            base_url=_site_url(claims, payload),
+            product=product_of(claims),
+            shared_secret=None,
+            encrypt=tenants.encrypt,
+            door="forge",
+            cloud_id=cloud_id if isinstance(cloud_id, str) and cloud_id else None,
+        )
+        tenant = tenant_of(row)
+    tenants.forget(tenant.client_key)
+    return tenant
+
+
+def _tenant(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
+    """The enabled installation a verified FIT names; first seen here, it is recorded."""
+    tenant = _tenants().tenant(client_key_of(forge.claims))
+    if tenant is None:
+        tenant = _install(forge, payload)
+    if not tenant.enabled:
+        raise ForbiddenError("this installation is disabled", code="installation_disabled")
+    _remember_token(forge, tenant)
+    return tenant
+
+
+def _remember_token(forge: ForgeRequest, tenant: Tenant) -> None:
+    if forge.system_token and forge.claims.api_base_url:
+        tokens: ForgeTokens = services().forge_tokens
+        tokens.put(
+            site_id=tenant.site_id,
+            product=tenant.product,
+            token=forge.system_token,
+            api_base_url=forge.claims.api_base_url,
+        )
+
+
+@blueprint.post("/lifecycle")
+def lifecycle() -> tuple[Response, int]:
+    """Installed / upgraded: record the installation in its site; uninstalled: disable it."""
+    forge = _verify()
+    payload = _json_body()
+    event = payload.get("eventType")
+    if event in UNINSTALLED_EVENTS:
+        client_key = client_key_of(forge.claims)
+        with services().store.session() as session:
+            row = record_uninstall(session, client_key)
+        _tenants().forget(client_key)
+        return jsonify({"status": "uninstalled" if row else "unknown"}), 200
+    if event not in INSTALLED_EVENTS:
+        raise BadRequest(f"not a lifecycle event: {event or 'none'}", code="malformed_event")
+    tenant = _install(forge, payload)
+    _remember_token(forge, tenant)
+    return jsonify({"status": "installed", "site": tenant.site_id}), 200
+
+
+def webhook_shape(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A Forge issue event in the shape of the Jira webhook that reports the same change."""
+    event = payload.get("eventType")
+    if event not in ISSUE_EVENTS:
+        raise JiraPayloadError(f"not an issue event: {event or 'none'}")
+    shaped: dict[str, Any] = {"webhookEvent": ISSUE_EVENTS[event], "issue": payload.get("issue")}
+    if isinstance(payload.get("changelog"), Mapping):
+        shaped["changelog"] = payload["changelog"]
+    actor = payload.get("atlassianId")
+    if isinstance(actor, str) and actor:
+        shaped["user"] = {"accountId": actor}
+    return shaped
+
+
+def delivery_id(raw: bytes, payload: Mapping[str, Any]) -> str:
+    """Forge's event id when the payload has one, else a hash of the body (redeliveries match)."""
+    for name in ("id", "eventId"):
+        value = payload.get(name)
+        if isinstance(value, str) and value:
+            return value[:255]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+@blueprint.post("/events")
+def events() -> tuple[Response, int]:
+    """Record a Forge issue event in the inbox as the Connect webhook would, then apply it."""
+    forge = _verify()
+    payload = _json_body()
+    tenant = _tenant(forge, payload)
+    try:
+        event = parse_webhook(
+            webhook_shape(payload), fields=services().jira_field_map
+        )
+    except JiraPayloadError as exc:
+        raise BadRequest(str(exc), code="malformed_event") from exc
+    row = {
+        "source": SOURCE, "scope": tenant.client_key,
+        "delivery_id": delivery_id(request.get_data(cache=True), payload),
+        "site_id": tenant.site_id, "event": EVENT_NAME, "payload": event.as_dict(),
+    }  # fmt: skip
+    with services().store.session() as session:
+        row_id = record_event(session, **row)  # None for a delivery already recorded
+    if row_id is None:
+        return jsonify({"status": "duplicate"}), 200
+    services().jobs.nudge(tenant.site_id)
+    return jsonify({"status": "accepted", "id": row_id}), 200
+
+
+def _text(body: Mapping[str, Any], name: str, *, required: bool = False) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > TEXT_LIMIT:
+        raise ValidationError(f"{name} must be a short text", field=name)
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(f"{name} is required", field=name)
+    return value
+
+
+@blueprint.post("/panel")
+def panel() -> tuple[Response, int]:
+    """The OKR panel for the Custom UI shell, as `{"html": ...}` from the Connect renderer."""
+    forge = _verify()
+    body = _json_body()
+    tenant = _tenant(forge, body)
+    query = PanelQuery(
+        team=_text(body, "team", required=True),
+        cycle=_text(body, "cycle"),
+        objective=_text(body, "objective"),
+    )
+    mode = _text(body, "view") or "full"
+    if mode not in PANEL_VIEWS:
+        raise ValidationError("view must be full or compact", field="view")
+    locale = _text(body, "locale") or "en"
+    today = services().jobs.ports.clock.now().date()
+    with services().store.session() as session:
+        view = load_panel(session, tenant.site_id, query, today=today)
+    if view is None:
+        html = render_empty_panel(
+            team=query.team,
+            cycle=query.cycle or current_cycle_name(today),
+            locale=locale,
+            host_script=False,
+        )
+    else:
+        compact = mode == "compact"
+        html = render_panel(
+            view, mode="compact" if compact else "full", locale=locale, static=True,
+            host_script=False,
+        )  # fmt: skip
+    return jsonify({"html": html}), 200

@@ -1,0 +1,63 @@
+"""The services of one app, built once by `create_app`, and their accessors inside a request.
+
+A frozen dataclass with one typed field per service: a view says `services().tenants`, mypy
+checks it, and nothing depends on the order things were wired in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from flask import current_app
+from huey import Huey
+
+from connect.doors.atlassian_connect.connect_jwt import InstallKeys
+from connect.doors.forge.token import ForgeJwks
+from connect.settings import Settings
+from connect.ui.cache import PageCache
+from connect.ui.tokens import FormTokens
+from connect.ui.versions import PanelVersions
+from integrations.atlassian.events import FieldMap
+from integrations.atlassian.forge import ForgeTokens
+from sync.apply.jira_sync import JiraSync
+from sync.jobs import Jobs
+from sync.store import Store
+from sync.tenants import AppAccounts, Tenants
+
+Authenticator = Callable[[], "int | None"]
+"""Finds the site of an API request from its credentials; None when they are not its kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the doors, the API and the pages share, typed."""
+
+    settings: Settings
+    store: Store
+    queue: Huey
+    jobs: Jobs
+    tenants: Tenants
+    install_keys: InstallKeys
+    forge_jwks: ForgeJwks
+    forge_tokens: ForgeTokens
+    api_authenticators: Sequence[Authenticator]
+    ui_key: bytes
+    ui_form_tokens: FormTokens
+    ui_page_cache: PageCache
+    ui_panel_versions: PanelVersions
+    jira_field_map: FieldMap
+    jira_app_accounts: AppAccounts
+    jira_own_properties: frozenset[str]
+    jira_sync: JiraSync
+
+
+def services() -> Services:
+    """The services of the current Flask app."""
+    found: Services = current_app.extensions["okrlink"]
+    return found
+
+
+def settings() -> Settings:
+    """The settings of the current Flask app."""
+    return services().settings

@@ -1,0 +1,90 @@
+"""The Jira sync's periodic and on-demand jobs: poll JQL KRs, reconcile, fetch at link time.
+
+The tracker (the port) and the issue parser are handed in by the app, so this module knows
+Jira only through `sync.ports.Tracker` and the parser's `IssueEvent`s.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sync.apply.jql import poll_all
+from sync.apply.reconcile import IssueParser, reconcile_all, refresh_linked_issues
+from sync.engine import recompute
+from sync.errors import OutsideError
+from sync.jobs import Jobs
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from sync.model import KeyResult
+
+log = logging.getLogger(__name__)
+
+REFRESH_RETRIES = 5
+REFRESH_RETRY_SECONDS = 60
+
+
+class JiraSync:
+    """The periodic and on-demand Jira jobs of one app."""
+
+    def __init__(self, *, jobs: Jobs, parse: IssueParser, fields: Sequence[str]) -> None:
+        self.jobs = jobs
+        self.fields = list(fields)
+        self.parse = parse
+        self.refresh_later = jobs.huey.task(
+            retries=REFRESH_RETRIES, retry_delay=REFRESH_RETRY_SECONDS, name="jira_refresh_links"
+        )(self.refresh)
+
+    def poll_jql(self) -> dict[int, list[int]]:
+        """Poll every JQL key result (the periodic task)."""
+        return poll_all(self.jobs)
+
+    def reconcile(self) -> dict[int, int]:
+        """Re-read linked issues updated since the last run (the periodic task)."""
+        return reconcile_all(self.jobs, parse=self.parse, fields=self.fields)
+
+    def refresh(self, site_id: int, keys: Sequence[str]) -> list[int]:
+        """Fetch issues and their children now, re-derive their KRs and write back."""
+        tracker = self.jobs.ports.tracker
+        if tracker is None or not keys:
+            return []
+        with self.jobs.store.session() as session:
+            now = self.jobs.ports.clock.now()
+            touched = refresh_linked_issues(
+                session,
+                site_id,
+                keys,
+                tracker=tracker,
+                parse=self.parse,
+                fields=self.fields,
+                now=now,
+            )
+            changed = recompute(session, site_id, touched, now=now)
+        if changed:
+            self.jobs.flush_outbound(site_id)
+        return changed
+
+    def on_link(
+        self, session: Session, site_id: int, kr: KeyResult, kind: str, target: str
+    ) -> None:
+        """At link time, fetch the linked issue and an epic's children (else retry queued)."""
+        tracker = self.jobs.ports.tracker
+        if kind != "jira" or tracker is None:
+            return
+        try:
+            with session.begin_nested():
+                refresh_linked_issues(
+                    session,
+                    site_id,
+                    [target],
+                    tracker=tracker,
+                    parse=self.parse,
+                    fields=self.fields,
+                    now=self.jobs.ports.clock.now(),
+                )
+        except OutsideError as exc:
+            log.info("fetching %s at link time failed (%s); queued for later", target, exc)
+            self.refresh_later(site_id, [target])

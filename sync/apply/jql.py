@@ -1,0 +1,88 @@
+"""JQL key results: a KR whose current value is the count of issues a query matches, or the sum
+of a numeric field over them, polled on a schedule and on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.engine import recompute
+from sync.errors import Transient
+from sync.jobs import Jobs
+from sync.model import KeyResult
+from sync.ports import Tracker
+
+log = logging.getLogger(__name__)
+
+COUNT_FIELDS: Final = ("issuetype",)
+
+
+def _number(issue: Mapping[str, Any], field: str) -> float:
+    fields = issue.get("fields")
+    value = fields.get(field) if isinstance(fields, Mapping) else None
+    if isinstance(value, Mapping):  # e.g. a number wrapped by an app field
+        value = value.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return float(value)
+
+
+def measure(tracker: Tracker, site_id: int, *, jql: str, field: str | None) -> float:
+    """Count the matching issues, or sum `field` over them (issues without it count 0)."""
+    if field:
+        return float(sum(_number(i, field) for i in tracker.search(site_id, jql, fields=[field])))
+    return float(sum(1 for _ in tracker.search(site_id, jql, fields=COUNT_FIELDS)))
+
+
+def poll_key_result(session: Session, kr: KeyResult, *, tracker: Tracker) -> bool:
+    """Measure a JQL KR into its current value; True when the value changed."""
+    if kr.kind != "jql" or not (kr.jql or "").strip():
+        return False
+    value = measure(tracker, kr.site_id, jql=kr.jql or "", field=kr.jql_field)
+    if kr.current == value:
+        return False
+    kr.current = value
+    return True
+
+
+def poll_site(session: Session, site_id: int, *, tracker: Tracker) -> list[int]:
+    """Poll every active JQL KR of a site; returns the ids whose value changed."""
+    krs = session.scalars(
+        select(KeyResult).where(
+            KeyResult.site_id == site_id, KeyResult.kind == "jql", KeyResult.state == "active"
+        )
+    ).all()
+    return [kr.id for kr in krs if poll_key_result(session, kr, tracker=tracker)]
+
+
+def poll_all(jobs: Jobs) -> dict[int, list[int]]:
+    """The periodic job: poll JQL KRs site by site, then re-derive and write back what changed."""
+    tracker = jobs.ports.tracker
+    if tracker is None:
+        return {}
+    with jobs.store.session() as session:
+        sites = session.scalars(
+            select(KeyResult.site_id)
+            .where(KeyResult.kind == "jql", KeyResult.state == "active")
+            .distinct()
+        ).all()
+    changed_per_site: dict[int, list[int]] = {}
+    for site_id in sites:
+        try:
+            with jobs.store.session() as session:
+                moved = poll_site(session, site_id, tracker=tracker)
+                # Every KR is re-derived: an unchanged value still moves status with time.
+                changed = recompute(session, site_id, moved, now=jobs.ports.clock.now())
+        except Transient as exc:
+            log.info("JQL poll of site %s deferred: %s", site_id, exc)
+            continue
+        changed_per_site[site_id] = changed
+        if changed:
+            jobs.flush_outbound(site_id)
+    return changed_per_site

@@ -1,0 +1,283 @@
+"""OKR practice checks: errors refuse a save, warnings point at OKRs that will be hard to follow."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from types import MappingProxyType
+from typing import Literal
+
+from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KR_STATES, KeyResultSpec, TeamOkrs
+
+MAX_OBJECTIVES = 3
+MIN_KRS = 3
+MAX_KRS = 5
+
+# A title starting with one of these reads like work to do rather than a change to reach.
+TASK_VERBS = frozenset(
+    {
+        "add", "build", "close", "complete", "conduct", "configure", "create", "deliver",
+        "deploy", "design", "develop", "document", "do", "draft", "finish", "fix", "hire",
+        "hold", "implement", "install", "integrate", "introduce", "launch", "migrate",
+        "organise", "organize", "plan", "prepare", "publish", "refactor", "release", "remove",
+        "replace", "review", "rewrite", "run", "schedule", "send", "setup", "ship", "start",
+        "test", "update", "upgrade", "write",
+    }
+)  # fmt: skip
+TASK_PHRASES = ("set up", "roll out", "work on", "sign off")
+
+_NUMBER = re.compile(r"\d")
+_FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.IGNORECASE)
+_PERCENT = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]+(?:[ -][a-z]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing wrong with an OKR: what, where, and how to fix it.
+
+    `message` is English, for the CLI and the API. A warning the panels show also carries the
+    `params` of its message, so a page can say it again in the reader's language
+    (`connect/ui/i18n.py`, keys `practice.<code>`).
+    """
+
+    level: Literal["error", "warning"]
+    code: str
+    message: str
+    line: int | None
+    key: str | None
+    params: Mapping[str, object] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    """Whether any finding refuses the save."""
+    return any(finding.level == "error" for finding in findings)
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.line is None, f.line or 0))
+
+
+def check_key_result(kr: KeyResultSpec) -> list[Finding]:
+    """Errors and warnings about one key result, sorted by line."""
+    findings: list[Finding] = []
+
+    def add(
+        level: Literal["error", "warning"], code: str, message: str, **params: object
+    ) -> None:
+        findings.append(
+            Finding(level, code, message, kr.line, kr.key, MappingProxyType(params))
+        )
+
+    name = f"KR {kr.key}"
+    if not kr.title.strip():
+        add("error", "missing-title", f"{name} has no title: state the outcome it measures.")
+    if kr.kind not in KR_KINDS:
+        add(
+            "error",
+            "unknown-kind",
+            f"{name} has unknown kind {kr.kind!r}: use one of {', '.join(KR_KINDS)}.",
+        )
+    if kr.state not in KR_STATES:
+        add(
+            "error",
+            "unknown-state",
+            f"{name} has unknown state {kr.state!r}: use one of {', '.join(KR_STATES)}.",
+        )
+    if kr.state == "abandoned" and not (kr.abandon_reason or "").strip():
+        add(
+            "error",
+            "abandoned-without-reason",
+            f"{name} is abandoned without a reason: add abandon_reason saying why it was dropped.",
+        )
+    numbers = {"baseline": kr.baseline, "target": kr.target, "current": kr.current}
+    numbers["weight"] = kr.weight
+    bad = [field for field, value in numbers.items() if value is not None and not _finite(value)]
+    for field in bad:
+        add(
+            "error",
+            "non-finite-number",
+            f"{name} has {field} {numbers[field]!r}: write a finite number.",
+        )
+    if "weight" not in bad and kr.weight <= 0:
+        add(
+            "error",
+            "weight-not-positive",
+            f"{name} has weight {kr.weight!r}: use a positive weight (1 is the default), "
+            "or abandon the KR to take it out of the roll-up.",
+        )
+    if kr.kind == "github" and kr.measure is not None and kr.measure not in GITHUB_MEASURES:
+        add(
+            "error",
+            "unknown-measure",
+            f"{name} has unknown measure {kr.measure!r}: use one of {', '.join(GITHUB_MEASURES)}.",
+        )
+    if (
+        kr.kind in ("metric", "jql", "github")
+        and kr.baseline is not None
+        and kr.target is not None
+        and kr.target == kr.baseline
+    ):
+        add(
+            "error",
+            "target-equals-baseline",
+            f"{name} has target equal to its baseline ({kr.target:g}): "
+            "set the target to the value you want to reach.",
+        )
+    if kr.state == "abandoned":
+        return _sorted(findings)
+    missing = _missing_measure(kr)
+    if missing:
+        add("warning", "no-number", f"{name} has no number to measure: {missing}",
+            key=kr.key, kind=kr.kind, measures=" or ".join(GITHUB_MEASURES))  # fmt: skip
+    elif kr.kind == "issues" and not kr.issues:
+        add(
+            "warning",
+            "no-issues",
+            f"{name} links no issues: list the Jira issues or epics under issues, "
+            "e.g. issues: [PLAT-12].",
+            key=kr.key,
+        )
+    if _reads_like_task(kr):
+        add(
+            "warning",
+            "task-not-outcome",
+            f"{name} reads like a task ({kr.title!r}): state the outcome it should change, "
+            "e.g. 'Raise <measure> from X to Y', and give baseline and target.",
+            key=kr.key,
+            title=kr.title,
+        )
+    if not (kr.owner or "").strip():
+        add(
+            "warning",
+            "no-owner",
+            f"{name} has no owner: name who follows it up (owner: a role, name or account id).",
+            key=kr.key,
+        )
+    return _sorted(findings)
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _missing_measure(kr: KeyResultSpec) -> str | None:
+    """How to give this KR a number, or None when it has one."""
+    if kr.kind == "metric" and (kr.baseline is None or kr.target is None):
+        return "give baseline and target (e.g. baseline: 15, target: 5, unit: '%')."
+    if kr.kind == "jql" and (not (kr.jql or "").strip() or kr.target is None):
+        return "give the jql query whose count it tracks and a target (and a baseline)."
+    if kr.kind == "github" and (kr.measure is None or kr.target is None):
+        return f"give a measure ({' or '.join(GITHUB_MEASURES)}) and a target (and a baseline)."
+    return None
+
+
+def _reads_like_task(kr: KeyResultSpec) -> bool:
+    title = kr.title.strip().lower()
+    first = _WORD.match(title)
+    if first is None:
+        return False
+    phrase = first.group(0)
+    starts_with_task = phrase.split(" ")[0].split("-")[0] in TASK_VERBS or any(
+        phrase.startswith(p) or phrase.replace("-", " ").startswith(p) for p in TASK_PHRASES
+    )
+    if not starts_with_task:
+        return False
+    measurable_title = bool(
+        _NUMBER.search(title) or _FROM_TO.search(title) or _PERCENT.search(title)
+    )
+    has_change = kr.baseline is not None and kr.target is not None
+    return not (measurable_title or has_change)
+
+
+def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
+    """Errors and warnings about a team's OKRs for one cycle, sorted by line."""
+    findings: list[Finding] = []
+    cycle = okrs.cycle
+    if cycle.end < cycle.start:
+        findings.append(
+            Finding(
+                "error",
+                "cycle-end-before-start",
+                f"Cycle {cycle.name!r} ends ({cycle.end.isoformat()}) before it starts "
+                f"({cycle.start.isoformat()}): swap start and end, or use a quarter such as "
+                "2026-Q4.",
+                okrs.line,
+                None,
+            )
+        )
+    if len(okrs.objectives) > MAX_OBJECTIVES:
+        extra = okrs.objectives[MAX_OBJECTIVES]
+        findings.append(
+            Finding(
+                "warning",
+                "too-many-objectives",
+                f"Team {okrs.team} has {len(okrs.objectives)} objectives in {cycle.name}: "
+                f"keep at most {MAX_OBJECTIVES} so the team can focus; merge or drop "
+                f"{', '.join(o.key for o in okrs.objectives[MAX_OBJECTIVES:])}.",
+                extra.line,
+                extra.key,
+                MappingProxyType({
+                    "team": okrs.team, "count": len(okrs.objectives), "cycle": cycle.name,
+                    "max": MAX_OBJECTIVES,
+                    "keys": ", ".join(o.key for o in okrs.objectives[MAX_OBJECTIVES:]),
+                }),
+            )
+        )
+    seen: dict[str, int | None] = {}
+
+    def claim(key: str, line: int | None) -> None:
+        if key in seen:
+            first = seen[key]
+            where = f" (first used on line {first})" if first is not None else ""
+            findings.append(
+                Finding(
+                    "error",
+                    "duplicate-key",
+                    f"Key {key} is used more than once{where}: give each objective "
+                    "and KR its own key.",
+                    line,
+                    key,
+                )
+            )
+        else:
+            seen[key] = line
+
+    for objective in okrs.objectives:
+        claim(objective.key, objective.line)
+        name = f"Objective {objective.key}"
+        if not objective.title.strip():
+            findings.append(
+                Finding(
+                    "error",
+                    "missing-title",
+                    f"{name} has no title: state what the team wants to achieve.",
+                    objective.line,
+                    objective.key,
+                )
+            )
+        active = [kr for kr in objective.key_results if kr.state != "abandoned"]
+        if not MIN_KRS <= len(active) <= MAX_KRS:
+            few = len(active) < MIN_KRS
+            advice = (
+                "add KRs that measure the objective" if few else "keep the few that matter most"
+            )
+            findings.append(
+                Finding(
+                    "warning",
+                    "too-few-krs" if few else "too-many-krs",
+                    f"{name} has {len(active)} active key results: use "
+                    f"{MIN_KRS} to {MAX_KRS}; {advice}.",
+                    objective.line,
+                    objective.key,
+                    MappingProxyType({"key": objective.key, "count": len(active),
+                                      "min": MIN_KRS, "max": MAX_KRS}),
+                )
+            )
+        for kr in objective.key_results:
+            claim(kr.key, kr.line)
+            findings.extend(check_key_result(kr))
+    return _sorted(findings)

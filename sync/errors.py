@@ -1,0 +1,44 @@
+"""The one error tree: every error okrlink raises on purpose descends from `OkrlinkError`.
+
+A call to an outside system (Jira, Confluence, GitHub, Slack, Teams, Asana) that fails reaches
+the engine as exactly one of two things, whichever client made it:
+
+- `Transient`: worth trying again later (no answer, 5xx, 409 on a busy resource); `RateLimited`
+  is a `Transient` that says how long to wait (`retry_after`, from `Retry-After`).
+- `Permanent`: trying again will not help (401/403/404/400/422: the request or our access is
+  wrong); the write-back is recorded and parked, not retried.
+
+The core declares the tree (its jobs decide retry or park by it) and each client in
+`integrations/` maps its vendor's failures onto it (`integrations/errors.py`); the HTTP layer
+maps the web app's own errors (`connect/errors.py`, also `OkrlinkError`s) to answers.
+"""
+
+from __future__ import annotations
+
+
+class OkrlinkError(Exception):
+    """The root of every error okrlink raises on purpose."""
+
+
+class OutsideError(OkrlinkError):
+    """A call to an outside system failed; `status` is its HTTP status when it answered."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Transient(OutsideError):
+    """Worth trying again later; `retry_after` (seconds) when the other side said when."""
+
+
+class RateLimited(Transient):
+    """The other side asked us to slow down for `retry_after` seconds."""
+
+
+class Permanent(OutsideError):
+    """Trying again will not help: the request, the target or our access is wrong."""

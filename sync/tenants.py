@@ -1,0 +1,253 @@
+"""Installations and sites: clientKey, baseUrl, shared secret encrypted at rest.
+
+Jira and Confluence install separately (two clientKeys) but belong to one Atlassian site: they
+are grouped by host (Confluence's base URL ends in `/wiki`) or by cloud id, so the Confluence
+panel shows the OKRs that Jira work moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sync.model import Installation, Site, utcnow
+from sync.store import Store, site_host
+
+log = logging.getLogger(__name__)
+
+SECRET_CACHE_SECONDS = 5.0
+DEV_KEY_FILE = "secret.key"
+
+
+def load_fernet(secret_key: str, data_dir: Path) -> Fernet:
+    """The key that encrypts shared secrets: `OKRLINK_SECRET_KEY`, or a dev key file (0600)."""
+    if secret_key:
+        return Fernet(secret_key.encode())
+    path = data_dir / DEV_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(Fernet.generate_key())
+        log.warning(
+            "OKRLINK_SECRET_KEY is not set: created the development key %s (mode 0600). "
+            "Set OKRLINK_SECRET_KEY in production.",
+            path,
+        )
+    return Fernet(path.read_bytes().strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A verified installation, as views and jobs need it."""
+
+    installation_id: int
+    client_key: str
+    site_id: int
+    product: str
+    base_url: str
+    door: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    tenant: Tenant
+    secret: str | None
+    loaded_at: float
+
+
+class Tenants:
+    """Installation lookups with decrypted secrets cached briefly in-process.
+
+    The cache lives `SECRET_CACHE_SECONDS`; a verification that fails with a cached secret
+    is retried once with a fresh one (`refresh`), so a reinstall's new secret works at once.
+    """
+
+    def __init__(self, *, store: Store, fernet: Fernet) -> None:
+        self.store = store
+        self.fernet = fernet
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def encrypt(self, secret: str) -> str:
+        return self.fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        try:
+            return self.fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            log.error("a shared secret does not decrypt with OKRLINK_SECRET_KEY")
+            return None
+
+    def _load(self, client_key: str) -> _Cached | None:
+        with self.store.session() as session:
+            row = session.scalar(select(Installation).where(Installation.client_key == client_key))
+            if row is None:
+                return None
+            cached = _Cached(tenant_of(row), self.decrypt(row.shared_secret), time.monotonic())
+        with self._lock:
+            self._cache[client_key] = cached
+        return cached
+
+    def _get(self, client_key: str, *, fresh: bool = False) -> _Cached | None:
+        cached = None if fresh else self._cache.get(client_key)
+        if cached is None or time.monotonic() - cached.loaded_at > SECRET_CACHE_SECONDS:
+            cached = self._load(client_key)
+        return cached
+
+    def tenant(self, client_key: str, *, fresh: bool = False) -> Tenant | None:
+        cached = self._get(client_key, fresh=fresh)
+        return cached.tenant if cached else None
+
+    def secret_for(self, client_key: str, *, fresh: bool = False) -> str | None:
+        """The shared secret of an enabled installation; None when unknown or disabled."""
+        cached = self._get(client_key, fresh=fresh)
+        if cached is None or not cached.tenant.enabled:
+            return None
+        return cached.secret
+
+    def forget(self, client_key: str) -> None:
+        with self._lock:
+            self._cache.pop(client_key, None)
+
+    def for_site(self, site_id: int, product: str = "jira") -> tuple[Tenant, str | None] | None:
+        """The enabled installation of a product on a site, with its secret (for outbound)."""
+        with self.store.session() as session:
+            row = session.scalar(
+                select(Installation)
+                .where(
+                    Installation.site_id == site_id,
+                    Installation.product == product,
+                    Installation.enabled.is_(True),
+                )
+                .order_by(Installation.updated_at.desc())
+                .limit(1)
+            )
+            if row is None:
+                return None
+            return tenant_of(row), self.decrypt(row.shared_secret)
+
+
+def tenant_of(row: Installation) -> Tenant:
+    return Tenant(
+        installation_id=row.id,
+        client_key=row.client_key,
+        site_id=row.site_id,
+        product=row.product,
+        base_url=row.base_url,
+        door=row.door,
+        enabled=row.enabled,
+    )
+
+
+def site_for(session: Session, *, base_url: str, cloud_id: str | None) -> Site:
+    """The site an installation belongs to: same cloud id or same host, else a new one."""
+    host = site_host(base_url)
+    site = None
+    if cloud_id:
+        site = session.scalar(select(Site).where(Site.cloud_id == cloud_id))
+    if site is None:
+        site = session.scalar(select(Site).where(Site.host == host))
+    if site is None:
+        site = Site(name=host, host=host, cloud_id=cloud_id)
+        session.add(site)
+        session.flush()
+    elif cloud_id and site.cloud_id is None:
+        site.cloud_id = cloud_id
+    return site
+
+
+def record_install(
+    session: Session,
+    *,
+    client_key: str,
+    base_url: str,
+    product: str,
+    shared_secret: str | None,
+    encrypt: Callable[[str], str],
+    door: str = "connect",
+    cloud_id: str | None = None,
+) -> Installation:
+    """Create or update an installation; a reinstall rotates its secret and re-enables it."""
+    site = site_for(session, base_url=base_url, cloud_id=cloud_id)
+    row = session.scalar(select(Installation).where(Installation.client_key == client_key))
+    if row is None:
+        row = Installation(
+            client_key=client_key, site_id=site.id, product=product, door=door, base_url=base_url
+        )
+        session.add(row)
+    row.site_id, row.product, row.base_url, row.door = site.id, product, base_url, door
+    if shared_secret is not None:
+        row.shared_secret = encrypt(shared_secret)
+    row.enabled, row.uninstalled_at = True, None
+    session.flush()
+    return row
+
+
+def record_uninstall(session: Session, client_key: str) -> Installation | None:
+    """Disable the installation and stop its sync; its OKRs stay until an explicit purge."""
+    row = session.scalar(select(Installation).where(Installation.client_key == client_key))
+    if row is not None:
+        row.enabled, row.uninstalled_at = False, utcnow()
+    return row
+
+
+def set_enabled(session: Session, client_key: str, enabled: bool) -> Installation | None:
+    row = session.scalar(select(Installation).where(Installation.client_key == client_key))
+    if row is not None:
+        row.enabled = enabled
+    return row
+
+
+def purge(session: Session, client_key: str) -> bool:
+    """Delete an installation; when it was its site's last one, the site and its OKRs too."""
+    row = session.scalar(select(Installation).where(Installation.client_key == client_key))
+    if row is None:
+        return False
+    site_id = row.site_id
+    session.delete(row)
+    session.flush()
+    if session.scalar(select(Installation.id).where(Installation.site_id == site_id)) is None:
+        session.execute(delete(Site).where(Site.id == site_id))
+    return True
+
+
+APP_ACCOUNT_TTL_SECONDS = 60.0
+
+
+class AppAccounts:
+    """The app's own Jira account per installation (to drop our echoes), cached briefly."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, client_key: str) -> str | None:
+        cached = self._cache.get(client_key)
+        if cached is not None and time.monotonic() - cached[1] < APP_ACCOUNT_TTL_SECONDS:
+            return cached[0]
+        with self.store.session() as session:
+            account = session.scalar(
+                select(Installation.app_account_id).where(Installation.client_key == client_key)
+            )
+        with self._lock:
+            self._cache[client_key] = (account, time.monotonic())
+        return account
+
+    def forget(self, client_key: str) -> None:
+        """Drop the cached account (call when an installation's app account is learnt)."""
+        with self._lock:
+            self._cache.pop(client_key, None)

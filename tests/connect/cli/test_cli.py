@@ -1,0 +1,100 @@
+"""The `okrlink` command: check, import, edit and re-import, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import func, select
+
+from connect.cli import EXAMPLE_FILE, main
+from connect.settings import Settings
+from sync.core import okrfile
+from sync.model import KeyResult, Objective
+
+BAD_FILE = Path(__file__).resolve().parents[2] / "sync" / "data" / "bad.okr.yml"
+
+
+@pytest.fixture
+def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose commands open the same database as the test's app."""
+    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+    return CliRunner()
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    with app.extensions["okrlink"].store.session() as session:
+        objectives = session.scalar(select(func.count()).select_from(Objective)) or 0
+        krs = session.scalar(select(func.count()).select_from(KeyResult)) or 0
+    return objectives, krs
+
+
+def test_check_prints_each_finding_with_its_line_and_fails_only_on_errors() -> None:
+    result = CliRunner().invoke(main, ["check", str(BAD_FILE)])
+    lines = result.output.strip().splitlines()
+    assert len(lines) >= 4
+    assert all(line.startswith(f"{BAD_FILE}:") for line in lines)
+    text = result.output.lower()
+    assert "objectives" in text and "owner" in text and "task" in text
+    assert result.exit_code == (1 if ": error:" in result.output else 0)
+
+
+def test_check_of_a_valid_file_prints_nothing_and_exits_0() -> None:
+    result = CliRunner().invoke(main, ["check", str(EXAMPLE_FILE)])
+    assert (result.exit_code, result.output) == (0, "")
+
+
+def test_check_of_malformed_yaml_names_the_line_and_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "broken.okr.yml"
+    path.write_text("team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: [oops\n")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:" in result.output
+
+
+def test_import_twice_changes_nothing_and_an_edit_updates_in_place(
+    app: Flask, runner: CliRunner, tmp_path: Path
+) -> None:
+    first = runner.invoke(main, ["import", str(EXAMPLE_FILE)])
+    assert first.exit_code == 0, first.output
+    counts = _counts(app)
+    again = runner.invoke(main, ["import", str(EXAMPLE_FILE)])
+    assert "0 created, 0 updated" in again.output
+    assert _counts(app) == counts
+
+    edited = tmp_path / "edited.okr.yml"
+    edited.write_text(
+        EXAMPLE_FILE.read_text()
+        .replace("99.99", "99.95")
+        .replace("Raise availability", "Lift availability")
+    )
+    runner.invoke(main, ["import", str(edited)])
+    assert _counts(app) == counts
+    exported = runner.invoke(main, ["export", "--team", "PLAT"])
+    assert exported.exit_code == 0
+    assert "Lift availability" in exported.output and "99.95" in exported.output
+
+
+def test_export_round_trips_through_check_and_import(
+    app: Flask, runner: CliRunner, tmp_path: Path
+) -> None:
+    runner.invoke(main, ["import", str(EXAMPLE_FILE)])
+    exported = runner.invoke(main, ["export"]).output
+    path = tmp_path / "exported.okr.yml"
+    path.write_text(exported)
+    assert runner.invoke(main, ["check", str(path)]).exit_code == 0
+    assert okrfile.strip_lines(okrfile.load(path)) == okrfile.strip_lines(
+        okrfile.load(EXAMPLE_FILE)
+    )
+    reimport = runner.invoke(main, ["import", str(path)])
+    assert "0 created, 0 updated" in reimport.output
+
+
+def test_import_into_an_unknown_site_fails_clearly(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["import", str(EXAMPLE_FILE), "--site", "nowhere.example"])
+    assert result.exit_code == 1
+    assert "no site 'nowhere.example'" in result.output

@@ -1,0 +1,35 @@
+"""Values and small helpers every layer's tests share (imported by the conftest fixtures)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+ADMIN_TOKEN = "test-admin-token"
+BASE_URL = "https://okrlink.test"
+
+
+def shared_fixture(*parts: str) -> Any:
+    """A real payload from ../shared/fixtures, parsed."""
+    return json.loads((SHARED_FIXTURES.joinpath(*parts)).read_text())
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+
+class FlaskCalls:
+    """Counts the requests that went past the hot paths (`connect/http/hotpaths.py`) into Flask."""
+
+    def __init__(self) -> None:
+        self.count = 0

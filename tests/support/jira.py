@@ -1,0 +1,249 @@
+"""Jira webhook tests: real fixture payloads reshaped per issue, signed as the tenant sends them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jwt
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from integrations.atlassian.events import clean
+from integrations.atlassian.qsh import query_string_hash
+from sync.errors import Transient
+from sync.model import InboxEvent, Snapshot
+from tests.support.base import shared_fixture
+from tests.support.signing import JIRA_BASE, connect_token, install
+
+WEBHOOK = "/webhooks/jira"
+APP_KEY = "okrlink"
+CATEGORY_IDS = {"new": 2, "indeterminate": 4, "done": 3}
+CATEGORY_NAMES = {"new": "To Do", "indeterminate": "In Progress", "done": "Done"}
+CREATED = "jira_issue_created__cloud_2024_skill-sync.json"
+UPDATED = "jira_issue_updated__description__cloud_2024_skill-sync.json"
+DELETED = "jira_issue_deleted__cloud_2020_osbot-jira.json"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    """A Jira fixture payload without its logger artefacts."""
+    return clean(shared_fixture("jira", name))
+
+
+def install_jira(app: Flask, client_key: str, base_url: str = JIRA_BASE) -> str:
+    """Install a Jira tenant; returns its shared secret."""
+    return install(app, client_key=client_key, base_url=base_url)
+
+
+def post_webhook(
+    client: FlaskClient,
+    payload: Mapping[str, Any] | bytes,
+    *,
+    secret: str,
+    client_key: str,
+    delivery: str | None = None,
+) -> TestResponse:
+    """POST a webhook as Jira does: Connect JWT for this request, delivery id header."""
+    token = connect_token(
+        secret, client_key=client_key, method="POST", url=WEBHOOK, account_id=None
+    )
+    headers = {"Authorization": f"JWT {token}", "Content-Type": "application/json"}
+    if delivery:
+        headers["X-Atlassian-Webhook-Identifier"] = delivery
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post(WEBHOOK, data=body, headers=headers)
+
+
+def jira_time(when: datetime) -> str:
+    """A time as Jira writes `fields.updated` (`2024-12-29T08:41:23.303+0000`)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{when.microsecond // 1000:03d}+0000"
+    )
+
+
+def issue_fields(
+    template: Mapping[str, Any],
+    *,
+    key: str,
+    issue_id: str,
+    category: str,
+    updated: datetime,
+    parent: str | None = None,
+    points: float | None = None,
+    labels: Sequence[str] = (),
+    issue_type: str = "Task",
+    summary: str | None = None,
+) -> dict[str, Any]:
+    """The fixture's `issue`, reshaped: key, id, status category, parent, points, labels."""
+    issue = copy.deepcopy(dict(template))
+    issue["key"], issue["id"] = key, issue_id
+    issue["self"] = f"{JIRA_BASE}/rest/api/2/{issue_id}"
+    fields = issue["fields"]
+    status = fields["status"]
+    status["name"] = CATEGORY_NAMES[category]
+    status["statusCategory"].update(
+        key=category, id=CATEGORY_IDS[category], name=CATEGORY_NAMES[category]
+    )
+    fields["issuetype"]["name"] = issue_type
+    fields["updated"] = jira_time(updated)
+    fields["summary"] = summary or f"Work item {key}"
+    fields["labels"] = list(labels)
+    fields["customfield_10016"] = points
+    if parent:
+        fields["parent"] = {"id": f"p{parent}", "key": parent, "fields": {"summary": parent}}
+    else:
+        fields.pop("parent", None)
+    return issue
+
+
+def issue_event(
+    kind: str,
+    *,
+    key: str,
+    issue_id: str,
+    category: str = "new",
+    updated: datetime,
+    parent: str | None = None,
+    points: float | None = None,
+    labels: Sequence[str] = (),
+    issue_type: str = "Task",
+    actor: str | None = None,
+    changes: Sequence[tuple[str, str, Any, Any]] = (),
+) -> dict[str, Any]:
+    """A webhook payload of `kind` (created/updated/deleted) built on the matching fixture.
+
+    `changes` are changelog items `(fieldId, localised field name, from, to)`.
+    """
+    name = {"created": CREATED, "updated": UPDATED, "deleted": DELETED}[kind]
+    payload = fixture(name)
+    payload["issue"] = issue_fields(
+        payload["issue"],
+        key=key,
+        issue_id=issue_id,
+        category=category,
+        updated=updated,
+        parent=parent,
+        points=points,
+        labels=labels,
+        issue_type=issue_type,
+    )
+    payload["timestamp"] = int(updated.timestamp() * 1000) + 50
+    if actor is not None:
+        payload["user"]["accountId"] = actor
+    if kind != "deleted":
+        template = fixture(UPDATED)["changelog"]["items"][0]
+        payload["changelog"] = {
+            "id": str(abs(hash((key, payload["timestamp"]))) % 10**8),
+            "items": [
+                {
+                    **template,
+                    "field": label,
+                    "fieldId": field_id,
+                    "fromString": None if old is None else str(old),
+                    "toString": None if new is None else str(new),
+                }
+                for field_id, label, old, new in changes
+            ],
+        }
+    return payload
+
+
+def verify_outbound_jwt(authorization: str, *, secret: str, method: str, url: str) -> dict:
+    """Check an outbound call's Connect JWT: our app key as `iss`, the `qsh` of that call."""
+    assert authorization.startswith("JWT ")
+    claims = jwt.decode(authorization[4:], secret, algorithms=["HS256"])
+    parts = urlsplit(url)
+    assert claims["iss"] == APP_KEY
+    assert claims["qsh"] == query_string_hash(method, parts.path, parts.query)
+    return claims
+
+
+def property_url(issue_key: str, prop: str = "okrlink", base: str = JIRA_BASE) -> str:
+    """Where an issue property is PUT (the property key percent-encoded, `:` included)."""
+    return f"{base}/rest/api/3/issue/{issue_key}/properties/{quote(prop, safe='')}"
+
+
+def glance_property() -> str:
+    return f"com.atlassian.jira.issue:{APP_KEY}:okr-glance:status"
+
+
+def count_rows(app: Flask, model: type) -> int:
+    with app.extensions["okrlink"].store.session() as session:
+        return session.query(model).count()
+
+
+def inbox_count(app: Flask) -> int:
+    return count_rows(app, InboxEvent)
+
+
+def snapshot_count(app: Flask) -> int:
+    return count_rows(app, Snapshot)
+
+
+def create_okrs(
+    client: FlaskClient, admin: Mapping[str, str], *, site: str, krs: Sequence[dict[str, Any]]
+) -> None:
+    """An objective of team PLAT in 2026-Q4 with these key results, on the tenant's site."""
+    headers = {**admin, "X-Okrlink-Site": site}
+    response = client.post(
+        "/api/v1/objectives",
+        headers=headers,
+        json={
+            "team": "PLAT",
+            "cycle": "2026-Q4",
+            "key": "PLAT-1",
+            "title": "Ship the platform work that matters",
+        },
+    )
+    assert response.status_code == 201, response.json
+    for kr in krs:
+        data = {"objective": "PLAT-1", "owner": "Platform lead", **kr}
+        response = client.post("/api/v1/key-results", headers=headers, json=data)
+        assert response.status_code == 201, response.json
+
+
+def link(client: FlaskClient, admin: Mapping[str, str], *, site: str, kr: str, target: str) -> None:
+    response = client.post(
+        f"/api/v1/key-results/{kr}/links",
+        json={"target": target},
+        headers={**admin, "X-Okrlink-Site": site},
+    )
+    assert response.status_code == 201, response.json
+
+
+def get_kr(client: FlaskClient, admin: Mapping[str, str], *, site: str, kr: str) -> dict:
+    response = client.get(f"/api/v1/key-results/{kr}", headers={**admin, "X-Okrlink-Site": site})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+class FakeTracker:
+    """An in-memory Jira: issues by key, and every property write it received."""
+
+    def __init__(self) -> None:
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.writes: list[tuple[int, str, dict[str, Any]]] = []
+        self.rate_limited_for: float | None = None  # seconds of Retry-After while limited
+
+    def set_issue_property(self, site_id: int, issue_key: str, value: Mapping[str, Any]) -> None:
+        if self.rate_limited_for is not None:
+            raise Transient("HTTP 429", retry_after=self.rate_limited_for)
+        self.writes.append((site_id, issue_key, dict(value)))
+
+    def fetch_issue(self, site_id: int, issue_key: str) -> Mapping[str, Any] | None:
+        return self.issues.get(issue_key)
+
+    def search(self, site_id: int, jql: str, *, fields: Sequence[str]) -> Iterator[Mapping]:
+        parents = {k.strip('" ') for k in jql.split("(", 1)[1].split(")", 1)[0].split(",")}
+        return iter(
+            [
+                i
+                for i in self.issues.values()
+                if (i["fields"].get("parent") or {}).get("key") in parents
+            ]
+        )

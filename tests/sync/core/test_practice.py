@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from sync.core.practice import Finding, check_key_result, check_team_okrs, has_errors
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter
+
+GOOD_KR = KeyResultSpec(
+    key="PLAT-1.1",
+    title="Reduce change failure rate from 15% to 5%",
+    baseline=15,
+    target=5,
+    unit="%",
+    owner="Release manager",
+    line=10,
+)
+
+
+def _objective(key: str, n_krs: int = 3, *, line: int | None = None) -> ObjectiveSpec:
+    krs = tuple(
+        replace(GOOD_KR, key=f"{key}.{i}", line=(line or 0) + i if line else None)
+        for i in range(1, n_krs + 1)
+    )
+    return ObjectiveSpec(key=key, title="Make the platform reliable", key_results=krs, line=line)
+
+
+def _team(*objectives: ObjectiveSpec) -> TeamOkrs:
+    return TeamOkrs(team="PLAT", cycle=quarter("2026-Q4"), objectives=objectives, line=1)
+
+
+def _codes(findings: list[Finding]) -> list[str]:
+    return [finding.code for finding in findings]
+
+
+# --- key results ---------------------------------------------------------------------------------
+
+
+def test_an_outcome_with_numbers_and_owner_has_no_findings() -> None:
+    assert check_key_result(GOOD_KR) == []
+
+
+def test_a_task_worded_kr_is_warned_with_a_fix() -> None:
+    kr = replace(GOOD_KR, key="PLAT-1.3", title="Create five web pages", baseline=None, target=None)
+    findings = check_key_result(kr)
+    task = next(f for f in findings if f.code == "task-not-outcome")
+    assert task.level == "warning"
+    assert task.line == 10
+    assert task.key == "PLAT-1.3"
+    assert "KR PLAT-1.3 reads like a task ('Create five web pages')" in task.message
+    assert "from X to Y" in task.message
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Write the runbook",
+        "Set up on-call rotation",
+        "Migrate the build to the new runners",
+        "Launch the status page",
+        "review alerting rules",
+    ],
+)
+def test_task_verbs_without_a_measurable_change_are_warned(title: str) -> None:
+    kr = replace(GOOD_KR, title=title, kind="issues", issues=("PLAT-9",), baseline=None)
+    assert _codes(check_key_result(replace(kr, target=None))) == ["task-not-outcome"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Migrate 80% of services to the new runners",
+        "Launch in 3 new regions",
+        "Update response time from two days to one",
+    ],
+)
+def test_task_verbs_with_a_measurable_change_are_fine(title: str) -> None:
+    kr = replace(GOOD_KR, title=title, kind="issues", issues=("PLAT-9",), baseline=None)
+    assert check_key_result(replace(kr, target=None)) == []
+
+
+def test_a_task_verb_with_baseline_and_target_is_fine() -> None:
+    assert check_key_result(replace(GOOD_KR, title="Close stale incidents")) == []
+
+
+def test_a_metric_kr_without_numbers_is_warned() -> None:
+    findings = check_key_result(replace(GOOD_KR, title="Improve stability", target=None))
+    assert _codes(findings) == ["no-number"]
+    assert "baseline and target" in findings[0].message
+
+
+def test_an_issues_kr_needs_no_number() -> None:
+    kr = replace(
+        GOOD_KR, title="Failover epic done", kind="issues", issues=("PLAT-40",), baseline=None
+    )
+    assert check_key_result(replace(kr, target=None)) == []
+
+
+def test_jql_and_github_krs_need_their_own_measure_and_target() -> None:
+    jql = replace(GOOD_KR, kind="jql", jql="project = PLAT AND type = Bug", baseline=None)
+    assert check_key_result(jql) == []
+    assert _codes(check_key_result(replace(jql, jql=None))) == ["no-number"]
+    github = replace(GOOD_KR, kind="github", measure="merged_prs", baseline=None)
+    assert check_key_result(github) == []
+    assert _codes(check_key_result(replace(github, target=None))) == ["no-number"]
+
+
+def test_a_kr_without_owner_is_warned() -> None:
+    findings = check_key_result(replace(GOOD_KR, owner="  "))
+    assert _codes(findings) == ["no-owner"]
+    assert "owner:" in findings[0].message
+
+
+@pytest.mark.parametrize("kind", ["metric", "jql", "github"])
+def test_target_equal_to_baseline_is_an_error(kind: str) -> None:
+    kr = replace(GOOD_KR, kind=kind, target=15, jql="project = PLAT", measure="merged_prs")
+    findings = check_key_result(kr)
+    assert _codes(findings) == ["target-equals-baseline"]
+    assert has_errors(findings)
+    assert "set the target" in findings[0].message
+
+
+def test_unknown_kind_is_an_error_listing_the_kinds() -> None:
+    findings = check_key_result(replace(GOOD_KR, kind="okr"))
+    assert "unknown-kind" in _codes(findings)
+    assert "metric, issues, jql, github" in findings[0].message
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0])
+def test_weight_must_be_positive(weight: float) -> None:
+    assert _codes(check_key_result(replace(GOOD_KR, weight=weight))) == ["weight-not-positive"]
+
+
+def test_abandoned_kr_needs_a_reason() -> None:
+    abandoned = replace(GOOD_KR, state="abandoned")
+    assert _codes(check_key_result(abandoned)) == ["abandoned-without-reason"]
+    assert check_key_result(replace(abandoned, abandon_reason="Vendor dropped the product")) == []
+
+
+def test_abandoned_kr_is_not_warned_about_wording() -> None:
+    kr = replace(
+        GOOD_KR, title="Create pages", owner=None, state="abandoned", abandon_reason="Out of scope"
+    )
+    assert check_key_result(kr) == []
+
+
+@pytest.mark.parametrize("field", ["baseline", "target", "current", "weight"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_errors(field: str, value: float) -> None:
+    findings = check_key_result(replace(GOOD_KR, **{field: value}))
+    assert _codes(findings) == ["non-finite-number"]
+    assert field in findings[0].message
+
+
+def test_unknown_github_measure_is_an_error() -> None:
+    kr = replace(GOOD_KR, kind="github", measure="stars")
+    assert _codes(check_key_result(kr)) == ["unknown-measure"]
+
+
+# --- team OKRs -----------------------------------------------------------------------------------
+
+
+def test_three_objectives_with_three_to_five_krs_have_no_findings() -> None:
+    okrs = _team(_objective("PLAT-1", 3), _objective("PLAT-2", 4), _objective("PLAT-3", 5))
+    assert check_team_okrs(okrs) == []
+
+
+def test_more_than_three_objectives_warns_at_the_fourth() -> None:
+    okrs = _team(*(_objective(f"PLAT-{n}", line=10 * n) for n in range(1, 5)))
+    findings = check_team_okrs(okrs)
+    assert _codes(findings) == ["too-many-objectives"]
+    assert (findings[0].line, findings[0].key) == (40, "PLAT-4")
+
+
+@pytest.mark.parametrize(
+    ("count", "code"), [(0, "too-few-krs"), (2, "too-few-krs"), (6, "too-many-krs")]
+)
+def test_krs_per_objective_outside_three_to_five_are_warned(count: int, code: str) -> None:
+    findings = check_team_okrs(_team(_objective("PLAT-1", count, line=5)))
+    assert _codes(findings) == [code]
+    assert findings[0].line == 5
+
+
+def test_abandoned_krs_do_not_count_towards_krs_per_objective() -> None:
+    objective = _objective("PLAT-1", 3)
+    dropped = replace(objective.key_results[0], state="abandoned", abandon_reason="Out of scope")
+    objective = replace(objective, key_results=(dropped, *objective.key_results[1:]))
+    assert _codes(check_team_okrs(_team(objective))) == ["too-few-krs"]
+
+
+def test_duplicate_keys_are_errors_naming_the_first_use() -> None:
+    first = _objective("PLAT-1", line=3)
+    second = _objective("PLAT-1", line=20)
+    findings = check_team_okrs(_team(first, second))
+    duplicates = [f for f in findings if f.code == "duplicate-key"]
+    assert {f.key for f in duplicates} == {"PLAT-1", "PLAT-1.1", "PLAT-1.2", "PLAT-1.3"}
+    objective_dup = next(f for f in duplicates if f.key == "PLAT-1")
+    assert objective_dup.line == 20
+    assert "first used on line 3" in objective_dup.message
+    assert has_errors(findings)
+
+
+def test_cycle_ending_before_it_starts_is_an_error() -> None:
+    okrs = replace(
+        _team(_objective("PLAT-1")),
+        cycle=CycleSpec(name="Autumn", start=date(2026, 12, 31), end=date(2026, 10, 1)),
+    )
+    findings = check_team_okrs(okrs)
+    assert _codes(findings) == ["cycle-end-before-start"]
+    assert findings[0].line == 1
+
+
+def test_findings_are_sorted_by_line() -> None:
+    objectives = [_objective(f"PLAT-{n}", 2, line=100 - 10 * n) for n in range(1, 5)]
+    lines = [f.line for f in check_team_okrs(_team(*objectives))]
+    assert lines == sorted(lines)
+
+
+def test_warnings_alone_do_not_refuse_a_save() -> None:
+    findings = check_team_okrs(_team(_objective("PLAT-1", 2)))
+    assert findings
+    assert not has_errors(findings)
