@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Row,
+    Table,
     bindparam,
     case,
     delete,
@@ -29,6 +30,7 @@ from sqlalchemy.orm.util import identity_key
 
 from sync.core import progress as core
 from sync.model import (
+    Base,
     CheckIn,
     Cycle,
     KeyResult,
@@ -54,7 +56,7 @@ class Derived:
     done: float | None = None
     total: float | None = None
 
-    def differs_from(self, kr: Row[Any] | KeyResult) -> bool:
+    def differs_from(self, kr: Row[*tuple[Any, ...]] | KeyResult) -> bool:
         return (
             round(kr.progress, 4) != self.progress
             or round(kr.score, 4) != self.score
@@ -65,8 +67,19 @@ class Derived:
         )
 
 
-_LINK = Link.__table__
-_ITEM = WorkItem.__table__
+def _table(model: type[Base]) -> Table:
+    """The model's table, typed as a Table (the declarative base types it as a FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
+
+
+# A row of a RawQuery: plain values straight from the DB-API cursor.
+_PlainRow = tuple[Any, ...]
+
+_LINK = _table(Link)
+_ITEM = _table(WorkItem)
 _ITEM_COLUMNS = (_ITEM.c.key, _ITEM.c.status_category, _ITEM.c.story_points, _ITEM.c.parent_key)
 _LIVE = (_ITEM.c.site_id == bindparam("site_id"), _ITEM.c.deleted.is_(False))
 # Two indexed lookups (by key, by parent) over the KR's linked keys, rather than one OR that
@@ -112,8 +125,8 @@ def linked_issue_states_of(
     rows = _LINKED_ITEMS.rows(session, {"site_id": site_id, "keys": every_key})
     if len(keys_of) == 1:  # the common case: every row is this KR's
         return {kr_id: _issue_states(rows) for kr_id in keys_of}
-    by_key: dict[str, Row[Any]] = {}
-    children_of: dict[str, list[Row[Any]]] = {}
+    by_key: dict[str, _PlainRow] = {}
+    children_of: dict[str, list[_PlainRow]] = {}
     for row in rows:
         if row[4]:  # child
             children_of.setdefault(row[3], []).append(row)
@@ -127,7 +140,7 @@ def linked_issue_states_of(
     return states
 
 
-def _issue_states(rows: Iterable[Row[Any]]) -> list[core.IssueState]:
+def _issue_states(rows: Iterable[_PlainRow]) -> list[core.IssueState]:
     """Issue states from `_LINKED_ITEMS` rows: a linked item with children stands for them."""
     parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
     state = core.IssueState
@@ -138,10 +151,10 @@ def _issue_states(rows: Iterable[Row[Any]]) -> list[core.IssueState]:
     ]
 
 
-_KR = KeyResult.__table__
-_CYCLE = Cycle.__table__
-_CHECKIN = CheckIn.__table__
-_SNAPSHOT = Snapshot.__table__
+_KR = _table(KeyResult)
+_CYCLE = _table(Cycle)
+_CHECKIN = _table(CheckIn)
+_SNAPSHOT = _table(Snapshot)
 
 
 # Built once: recompute runs on every applied event, so its statements skip ORM construction.
@@ -222,7 +235,7 @@ def _github_current(
 
 def derive(
     session: Session,
-    kr: Row[Any],
+    kr: Row[*tuple[Any, ...]],
     *,
     now: datetime,
     issue_states: list[core.IssueState] | None = None,
@@ -326,7 +339,7 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     return changed
 
 
-_OUTBOUND = Outbound.__table__
+_OUTBOUND = _table(Outbound)
 # One INSERT .. SELECT: a write per distinct target of the changed KRs, skipping those queued.
 _WRITE_BACK_ROWS = (
     select(

@@ -42,3 +42,25 @@ class RateLimited(Transient):
 
 class Permanent(OutsideError):
     """Trying again will not help: the request, the target or our access is wrong."""
+
+
+class DomainError(OkrlinkError):
+    """A request breaks a rule of the OKR domain; `field` names the value at fault."""
+
+    default_code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code or self.default_code
+
+
+class Invalid(DomainError):
+    """A value is not acceptable (answered 422 with its field)."""
+
+
+class Duplicate(DomainError):
+    """The thing exists already (answered 409)."""
+
+    default_code = "conflict"

@@ -40,7 +40,7 @@ Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
 
 Preparer = Callable[[Session, int, list[InboxEvent]], None]
-"""Reads, once for a batch of a site's events, what their handler needs (see jira_apply)."""
+"""Reads, once for a batch of a site's events, what their handler needs (see `apply/jira.py`)."""
 
 Writer = Callable[[Session, Outbound, "Ports"], None]
 """Performs one coalesced write-back; raises Transient to be retried later."""
@@ -304,13 +304,19 @@ class Jobs:
             self.flush_outbound(site_id)
 
 
+def _crontab(minute: str, hour: str = "*") -> Callable[..., bool]:
+    """huey's crontab (untyped): a test of a time, true when the task is due then."""
+    due: Callable[..., bool] = crontab(minute=minute, hour=hour)
+    return due
+
+
 def every(minutes: int) -> Callable[..., bool] | None:
     """A huey schedule for every `minutes` (None when disabled, hourly past an hour)."""
     if minutes <= 0:
         return None
     if minutes >= 60:
-        return crontab(minute="0", hour=f"*/{max(1, minutes // 60)}")
-    return crontab(minute=f"*/{minutes}")
+        return _crontab(minute="0", hour=f"*/{max(1, minutes // 60)}")
+    return _crontab(minute=f"*/{minutes}")
 
 
 def schedule(jobs: Jobs, name: str, minutes: int, job: Callable[[], Any]) -> None:

@@ -1,18 +1,29 @@
-"""OKR specs in and out of the store: idempotent import keyed by stable keys, and export.
+"""The OKR domain's services: what the REST API, the pages, the CLI and file imports all call.
+
+Create objectives, record check-ins, link work to KRs, and move OKR specs in and out of the
+store (an idempotent import keyed by stable keys, and export). Rules that a request can break
+raise `sync.errors.Invalid` or `Duplicate`, with the field at fault; each door answers them.
 
 Importing the same specs twice changes nothing; importing edited specs updates in place.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sync.apply.jira import plan_property_write
 from sync.core.practice import Finding, check_team_okrs, has_errors
+from sync.core.progress import STATUSES
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
-from sync.model import Cycle, KeyResult, Link, Objective, Team
+from sync.errors import Duplicate, Invalid
+from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
 from sync.store import get_or_create_team
 
 FILE_SOURCE = "file"
@@ -30,6 +41,160 @@ KR_FIELDS = (
     "jql_field",
     "measure",
 )
+
+
+# --- objectives and check-ins ---------------------------------------------------------------
+
+
+def create_objective(session: Session, site_id: int, cycle: Cycle, *, team: str, title: str,
+                     key: str | None = None, parent: str | None = None) -> Objective:  # fmt: skip
+    """A new objective of `team` in `cycle`; its key is `<TEAM>-<n>` unless one is given."""
+    team_row = get_or_create_team(session, site_id, team)
+    count = len(
+        session.scalars(
+            select(Objective.id).where(
+                Objective.site_id == site_id,
+                Objective.team_id == team_row.id,
+                Objective.cycle_id == cycle.id,
+            )
+        ).all()
+    )
+    key = key or f"{team_row.key}-{count + 1}"
+    if session.scalar(
+        select(Objective.id).where(
+            Objective.site_id == site_id, Objective.cycle_id == cycle.id, Objective.key == key
+        )
+    ):
+        raise Duplicate(f"objective {key} already exists in {cycle.name}", field="key")
+    objective = Objective(
+        site_id=site_id, team_id=team_row.id, cycle_id=cycle.id, key=key, title=title,
+        parent_key=parent, position=count,
+    )  # fmt: skip
+    session.add(objective)
+    session.flush()
+    return objective
+
+
+def _text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string", field=name)
+    return value.strip()
+
+
+def _number(data: Mapping[str, Any], name: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Invalid(f"{name} must be a finite number", field=name)
+    return float(value)
+
+
+def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
+    """A list of strings, or a text with one item per line (as a form sends it)."""
+    value = data.get(name, [])
+    if isinstance(value, str):
+        value = [line for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"{name} must be a list of strings", field=name)
+    return [v.strip() for v in value if v.strip()]
+
+
+def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
+                    author: str | None, at: datetime) -> CheckIn:  # fmt: skip
+    """Validate and store a check-in; its value becomes the KR's current value.
+
+    `data` holds what the owner says (`value`, `status`, `score`, `what`, `why`, `next`,
+    `decisions`, `risks`, `learnings`), as the API's JSON or the page's form carries it.
+    """
+    status = data.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise Invalid(f"status must be one of {', '.join(STATUSES)}", field="status")
+    value = _number(data, "value")
+    if value is not None and kr.kind == "issues":
+        raise Invalid("issues KRs are measured from their issues; leave value empty", field="value")
+    score = _number(data, "score")
+    if score is not None and not 0 <= score <= 1:
+        raise Invalid("score must be between 0 and 1 (0.7 is a good stretch)", field="score")
+    notes = {name: (_text(data, name) or "") for name in ("what", "why", "next")}
+    if value is None and status is None and score is None and not any(notes.values()):
+        raise Invalid("a check-in needs a value, a status, a score or a note", field="what")
+    checkin = CheckIn(
+        site_id=kr.site_id,
+        kr_id=kr.id,
+        at=at,
+        author=author,
+        value=value,
+        status=status,
+        score=score,
+        **notes,
+        decisions=_string_list(data, "decisions"),
+        risks=_string_list(data, "risks"),
+        learnings=_string_list(data, "learnings"),
+    )
+    session.add(checkin)
+    if value is not None:
+        kr.current = value
+    kr.version += 1
+    session.flush()
+    return checkin
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+LinkHook = Callable[[Session, int, KeyResult, str, str], None]
+"""Runs when a link is added: (session, site id, KR, kind, target); fetches the linked work."""
+
+
+def link_work(session: Session, site_id: int, kr: KeyResult, *, kind: str, target: str,
+              source: str, on_link: LinkHook | None = None) -> bool:  # fmt: skip
+    """Add the link unless this source made it already; returns whether it was added.
+
+    A new link runs `on_link` (the Jira sync fetches an epic's children then).
+    """
+    exists = session.scalar(
+        select(Link.id).where(
+            Link.kr_id == kr.id,
+            Link.target_kind == kind,
+            Link.target_key == target,
+            Link.source == source,
+        )
+    )
+    if exists:
+        return False
+    session.add(
+        Link(site_id=site_id, kr_id=kr.id, target_kind=kind, target_key=target, source=source)
+    )
+    session.flush()
+    if on_link is not None:
+        on_link(session, site_id, kr, kind, target)
+    return True
+
+
+def unlink_work(session: Session, site_id: int, kr: KeyResult, *, target: str, now: datetime,
+                kinds: tuple[str, ...] = ("jira", "github")) -> bool:  # fmt: skip
+    """Remove every link from the KR to the target; returns whether any existed.
+
+    An unlinked Jira issue no longer shows this KR, so its property is rewritten.
+    """
+    links = session.scalars(
+        select(Link).where(
+            Link.kr_id == kr.id, Link.target_key == target, Link.target_kind.in_(kinds)
+        )
+    ).all()
+    for link in links:
+        session.delete(link)
+    session.flush()
+    if any(link.target_kind == "jira" for link in links):
+        plan_property_write(session, site_id, target, now=now)
+    return bool(links)
+
+
+# --- OKR files ------------------------------------------------------------------------------
 
 
 class ImportRefused(ValueError):

@@ -12,17 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Dialect, Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+def _compile(statement: ClauseElement, dialect: Dialect, **kw: Any) -> SQLCompiler:
+    """`statement` compiled for `dialect`; a SQL statement compiles to a SQLCompiler."""
+    compiled = statement.compile(dialect=dialect, **kw)
+    if not isinstance(compiled, SQLCompiler):
+        raise TypeError(f"not a SQL statement: {type(statement).__name__}")
+    return compiled
 
 
 class RawStatement:
     """`statement` compiled for `engine`'s dialect and the given parameter names."""
 
-    def __init__(self, engine: Engine, statement: Executable, names: Sequence[str]) -> None:
+    def __init__(self, engine: Engine, statement: ClauseElement, names: Sequence[str]) -> None:
         dialect = engine.dialect
-        compiled = statement.compile(dialect=dialect, column_keys=list(names))
+        compiled = _compile(statement, dialect, column_keys=list(names))
         self.engine = engine
         self.sql: str = compiled.string
         self.positional = compiled.positiontup is not None
@@ -62,16 +71,16 @@ class RawQuery:
     are expanded by SQLAlchemy's own `construct_expanded_state`.
     """
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[str, Any] = {}
+        self._compiled: dict[str, SQLCompiler] = {}
 
-    def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def rows(self, session: Session, values: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
         connection = session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = self.statement.compile(dialect=dialect)
+            compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
         expanded = compiled.construct_expanded_state(values)
         processors = expanded.processors
         bound = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,19 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync.model import LOCAL_SITE, Base, Cycle, Installation, KeyResult, Objective, Site, Team
+from sync.model import (
+    LOCAL_SITE,
+    Base,
+    CheckIn,
+    Cycle,
+    Installation,
+    KeyResult,
+    Link,
+    Objective,
+    Site,
+    Snapshot,
+    Team,
+)
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 
@@ -208,20 +220,106 @@ def find_kr(session: Session, site_id: int, key: str) -> KeyResult | None:
     )
 
 
-def find_objective(session: Session, site_id: int, key: str) -> Objective | None:
-    return session.scalar(
+def find_objective(
+    session: Session, site_id: int, key: str, cycle: str | None = None
+) -> Objective | None:
+    """An objective by key, in the named cycle or else the newest cycle that has it."""
+    query = (
         select(Objective)
         .join(Cycle, Cycle.id == Objective.cycle_id)
         .where(Objective.site_id == site_id, Objective.key == key)
         .order_by(Cycle.start.desc())
-        .limit(1)
     )
+    if cycle:
+        query = query.where(Cycle.name == cycle)
+    return session.scalar(query.limit(1))
+
+
+def list_cycles(session: Session, site_id: int) -> Sequence[Cycle]:
+    query = select(Cycle).where(Cycle.site_id == site_id).order_by(Cycle.start)
+    return session.scalars(query).all()
+
+
+def list_objectives(
+    session: Session, site_id: int, *, team: str | None = None, cycle: str | None = None
+) -> Sequence[Objective]:
+    """The site's objectives by cycle, team and position; optionally of one team or cycle."""
+    query = (
+        select(Objective)
+        .join(Team, Team.id == Objective.team_id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(Objective.site_id == site_id)
+        .order_by(Cycle.start, Team.key, Objective.position)
+    )
+    if team:
+        query = query.where(Team.key == team)
+    if cycle:
+        query = query.where(Cycle.name == cycle)
+    return session.scalars(query).all()
+
+
+def list_key_results(
+    session: Session,
+    site_id: int,
+    *,
+    team: str | None = None,
+    cycle: str | None = None,
+    status: str | None = None,
+) -> Sequence[KeyResult]:
+    """The site's KRs in reading order; optionally of one team, cycle or status."""
+    query = (
+        select(KeyResult)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Team, Team.id == Objective.team_id)
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(KeyResult.site_id == site_id)
+        .order_by(Cycle.start, Team.key, Objective.position, KeyResult.position)
+    )
+    if team:
+        query = query.where(Team.key == team)
+    if cycle:
+        query = query.where(Cycle.name == cycle)
+    if status:
+        query = query.where(KeyResult.status == status)
+    return session.scalars(query).all()
+
+
+def key_result_exists(session: Session, site_id: int, cycle_id: int, key: str) -> bool:
+    return session.scalar(
+        select(KeyResult.id).where(
+            KeyResult.site_id == site_id, KeyResult.cycle_id == cycle_id, KeyResult.key == key
+        )
+    ) is not None
+
+
+def links_of(session: Session, kr: KeyResult) -> Sequence[Link]:
+    return session.scalars(
+        select(Link).where(Link.site_id == kr.site_id, Link.kr_id == kr.id).order_by(Link.id)
+    ).all()
+
+
+def check_ins_of(session: Session, kr: KeyResult) -> Sequence[CheckIn]:
+    """The KR's check-ins, newest first."""
+    return session.scalars(
+        select(CheckIn)
+        .where(CheckIn.site_id == kr.site_id, CheckIn.kr_id == kr.id)
+        .order_by(CheckIn.at.desc())
+    ).all()
+
+
+def history_of(session: Session, kr: KeyResult) -> Sequence[Snapshot]:
+    """The KR's snapshots, oldest first."""
+    return session.scalars(
+        select(Snapshot)
+        .where(Snapshot.site_id == kr.site_id, Snapshot.kr_id == kr.id)
+        .order_by(Snapshot.at, Snapshot.id)
+    ).all()
 
 
 def count_rows(session: Session, model: type[Base], site_id: int) -> int:
     return (
         session.scalar(
-            select(func.count()).select_from(model).where(model.site_id == site_id)  # type: ignore[attr-defined]
+            select(func.count()).select_from(model).where(model.__table__.c.site_id == site_id)
         )
         or 0
     )

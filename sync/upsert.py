@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from sync.model import Base
 
 
-def dialect_insert(session: Session) -> Callable[..., Any]:
+def dialect_insert(
+    session: Session,
+) -> Callable[[type[Base]], postgresql.Insert | sqlite.Insert]:
     """The INSERT construct of the session's database, which knows ON CONFLICT."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 

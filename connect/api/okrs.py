@@ -14,20 +14,35 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
 from connect.services import services
+from sync import okrs, store
 from sync.core import okrfile
 from sync.core.practice import check_key_result
-from sync.core.progress import STATUSES
 from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KeyResultSpec, TeamOkrs, quarter, quarter_of
 from sync.engine import recompute
-from sync.links import link_work, unlink_work
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team
-from sync.okrs import KR_FIELDS, ImportRefused, export_team_okrs, import_team_okrs
-from sync.store import SiteNotFound, find_cycle, find_kr, find_site, get_or_create_team
+from sync.model import CheckIn, Cycle, KeyResult, Link, Objective
+from sync.okrs import (
+    KR_FIELDS,
+    ImportRefused,
+    export_team_okrs,
+    import_team_okrs,
+    link_work,
+    unlink_work,
+)
+from sync.store import (
+    SiteNotFound,
+    check_ins_of,
+    find_cycle,
+    find_kr,
+    find_objective,
+    find_site,
+    history_of,
+    key_result_exists,
+    links_of,
+)
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -129,15 +144,7 @@ def _kr_or_404(session: Session, key: str) -> KeyResult:
 
 
 def _objective_or_404(session: Session, key: str, cycle: str | None = None) -> Objective:
-    query = (
-        select(Objective)
-        .join(Cycle, Cycle.id == Objective.cycle_id)
-        .where(Objective.site_id == g.site_id, Objective.key == key)
-        .order_by(Cycle.start.desc())
-    )
-    if cycle:
-        query = query.where(Cycle.name == cycle)
-    objective = session.scalars(query.limit(1)).first()
+    objective = find_objective(session, g.site_id, key, cycle)
     if objective is None:
         raise NotFound(f"no objective {key}", field="objective")
     return objective
@@ -231,9 +238,7 @@ def _date(value: date) -> str:
 @blueprint.get("/cycles")
 def list_cycles() -> Response:
     with services().store.session() as session:
-        cycles = session.scalars(
-            select(Cycle).where(Cycle.site_id == g.site_id).order_by(Cycle.start)
-        ).all()
+        cycles = store.list_cycles(session, g.site_id)
         return jsonify(
             {
                 "cycles": [
@@ -246,18 +251,10 @@ def list_cycles() -> Response:
 @blueprint.get("/objectives")
 def list_objectives() -> Response:
     with services().store.session() as session:
-        query = (
-            select(Objective)
-            .join(Team, Team.id == Objective.team_id)
-            .join(Cycle, Cycle.id == Objective.cycle_id)
-            .where(Objective.site_id == g.site_id)
-            .order_by(Cycle.start, Team.key, Objective.position)
+        objectives = store.list_objectives(
+            session, g.site_id, team=request.args.get("team"), cycle=request.args.get("cycle")
         )
-        if team := request.args.get("team"):
-            query = query.where(Team.key == team)
-        if cycle := request.args.get("cycle"):
-            query = query.where(Cycle.name == cycle)
-        return jsonify({"objectives": [objective_json(o) for o in session.scalars(query)]})
+        return jsonify({"objectives": [objective_json(o) for o in objectives]})
 
 
 @blueprint.post("/objectives")
@@ -270,34 +267,10 @@ def create_objective() -> tuple[Response, int]:
             cycle = _cycle_for(session, _text(data, "cycle"))
         except ValueError as exc:
             raise ValidationError(str(exc), field="cycle") from exc
-        team = get_or_create_team(session, g.site_id, team_key or "")
-        count = len(
-            session.scalars(
-                select(Objective.id).where(
-                    Objective.site_id == g.site_id,
-                    Objective.team_id == team.id,
-                    Objective.cycle_id == cycle.id,
-                )
-            ).all()
-        )
-        key = _text(data, "key") or f"{team.key}-{count + 1}"
-        if session.scalar(
-            select(Objective.id).where(
-                Objective.site_id == g.site_id, Objective.cycle_id == cycle.id, Objective.key == key
-            )
-        ):
-            raise Conflict(f"objective {key} already exists in {cycle.name}", field="key")
-        objective = Objective(
-            site_id=g.site_id,
-            team_id=team.id,
-            cycle_id=cycle.id,
-            key=key,
-            title=title or "",
-            parent_key=_text(data, "parent"),
-            position=count,
-        )
-        session.add(objective)
-        session.flush()
+        objective = okrs.create_objective(
+            session, g.site_id, cycle, team=team_key or "", title=title or "",
+            key=_text(data, "key"), parent=_text(data, "parent"),
+        )  # fmt: skip
         return jsonify(objective_json(objective)), 201
 
 
@@ -326,21 +299,11 @@ def update_objective(key: str) -> Response:
 @blueprint.get("/key-results")
 def list_key_results() -> Response:
     with services().store.session() as session:
-        query = (
-            select(KeyResult)
-            .join(Objective, Objective.id == KeyResult.objective_id)
-            .join(Team, Team.id == Objective.team_id)
-            .join(Cycle, Cycle.id == KeyResult.cycle_id)
-            .where(KeyResult.site_id == g.site_id)
-            .order_by(Cycle.start, Team.key, Objective.position, KeyResult.position)
-        )
-        if team := request.args.get("team"):
-            query = query.where(Team.key == team)
-        if cycle := request.args.get("cycle"):
-            query = query.where(Cycle.name == cycle)
-        if status := request.args.get("status"):
-            query = query.where(KeyResult.status == status)
-        return jsonify({"key_results": [kr_json(kr) for kr in session.scalars(query)]})
+        krs = store.list_key_results(
+            session, g.site_id, team=request.args.get("team"), cycle=request.args.get("cycle"),
+            status=request.args.get("status"),
+        )  # fmt: skip
+        return jsonify({"key_results": [kr_json(kr) for kr in krs]})
 
 
 def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
@@ -410,13 +373,7 @@ def create_key_result() -> tuple[Response, int]:
         objective = _objective_or_404(session, objective_key)
         position = len(objective.key_results)
         key = _text(data, "key") or f"{objective.key}.{position + 1}"
-        if session.scalar(
-            select(KeyResult.id).where(
-                KeyResult.site_id == g.site_id,
-                KeyResult.cycle_id == objective.cycle_id,
-                KeyResult.key == key,
-            )
-        ):
+        if key_result_exists(session, g.site_id, objective.cycle_id, key):
             raise Conflict(f"key result {key} already exists", field="key")
         spec = _kr_spec_from(data, KeyResultSpec(key=key, title=""))
         kr = KeyResult(
@@ -472,7 +429,7 @@ def abandon_key_result(key: str) -> Response:
 def list_links(key: str) -> Response:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        links = session.scalars(select(Link).where(Link.kr_id == kr.id).order_by(Link.id)).all()
+        links = links_of(session, kr)
         return jsonify(
             {
                 "links": [
@@ -511,54 +468,11 @@ def remove_link(key: str, target: str) -> tuple[str, int]:
         return "", 204
 
 
-def record_check_in(
-    session: Session, kr: KeyResult, data: Mapping[str, Any], *, author: str | None
-) -> CheckIn:
-    """Validate and store a check-in; its value becomes the KR's current value."""
-    status = data.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
-    value = _number(data, "value")
-    if value is not None and kr.kind == "issues":
-        raise ValidationError(
-            "issues KRs are measured from their issues; leave value empty", field="value"
-        )
-    score = _number(data, "score")
-    if score is not None and not 0 <= score <= 1:
-        raise ValidationError(
-            "score must be between 0 and 1 (0.7 is a good stretch)", field="score"
-        )
-    notes = {name: (_text(data, name) or "") for name in ("what", "why", "next")}
-    if value is None and status is None and score is None and not any(notes.values()):
-        raise ValidationError("a check-in needs a value, a status, a score or a note", field="what")
-    checkin = CheckIn(
-        site_id=kr.site_id,
-        kr_id=kr.id,
-        at=_now(),
-        author=author,
-        value=value,
-        status=status,
-        score=score,
-        **notes,
-        decisions=_string_list(data, "decisions"),
-        risks=_string_list(data, "risks"),
-        learnings=_string_list(data, "learnings"),
-    )
-    session.add(checkin)
-    if value is not None:
-        kr.current = value
-    kr.version += 1
-    session.flush()
-    return checkin
-
-
 @blueprint.get("/key-results/<key>/check-ins")
 def list_check_ins(key: str) -> Response:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        rows = session.scalars(
-            select(CheckIn).where(CheckIn.kr_id == kr.id).order_by(CheckIn.at.desc())
-        ).all()
+        rows = check_ins_of(session, kr)
         return jsonify({"check_ins": [checkin_json(c) for c in rows]})
 
 
@@ -567,7 +481,7 @@ def create_check_in(key: str) -> tuple[Response, int]:
     data = body()
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        checkin = record_check_in(session, kr, data, author=_text(data, "author"))
+        checkin = okrs.record_check_in(session, kr, data, author=_text(data, "author"), at=_now())
         _refresh(session, [kr.id])
         return jsonify({"check_in": checkin_json(checkin), "key_result": kr_json(kr)}), 201
 
@@ -576,9 +490,7 @@ def create_check_in(key: str) -> tuple[Response, int]:
 def kr_history(key: str) -> Response:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        rows = session.scalars(
-            select(Snapshot).where(Snapshot.kr_id == kr.id).order_by(Snapshot.at, Snapshot.id)
-        ).all()
+        rows = history_of(session, kr)
         return jsonify(
             {
                 "history": [

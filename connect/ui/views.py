@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
 
-from connect.api.okrs import record_check_in
 from connect.doors.atlassian_connect.verify import authenticate_connect, tenants
 from connect.errors import (
     ApiError,
@@ -52,7 +51,8 @@ from connect.ui.tokens import (
 )
 from sync.core.progress import STATUSES
 from sync.engine import recompute
-from sync.links import link_work, unlink_work
+from sync.errors import Invalid
+from sync.okrs import link_work, record_check_in, unlink_work
 from sync.store import find_kr
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -296,7 +296,7 @@ def parse_checkin_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[st
     return data, errors
 
 
-def _checkin_error(error: ValidationError) -> tuple[str, str]:
+def _checkin_error(error: Invalid) -> tuple[str, str]:
     field = error.field if error.field in CHECKIN_FIELDS else "what"
     return field, FIELD_MESSAGES.get(field, error.message)
 
@@ -315,8 +315,8 @@ def check_in() -> Response:
             raise NotFound(f"no key result {kr_key}", field="kr")
         if not errors:
             try:
-                record_check_in(session, kr, data, author=g.account_id)
-            except ValidationError as error:
+                record_check_in(session, kr, data, author=g.account_id, at=now())
+            except Invalid as error:
                 field, message = _checkin_error(error)
                 errors[field] = message
             else:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import jwt
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TOKEN_LIFETIME = 180
 RETRY_STATUSES = frozenset({429, 503})
 REQUEST_TIMEOUT = 30
+_Client = TypeVar("_Client", Jira, Confluence)
 
 
 class ConnectSigner(AuthBase):
@@ -135,7 +136,7 @@ class RetryAfterAdapter(HTTPAdapter):
         asked = retry_after_seconds(response.headers.get("Retry-After"), now=self._clock())
         if asked is not None:
             return asked if asked <= self.max_retry_after else None
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        ceiling: float = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return ceiling * (0.5 + self._jitter() / 2)  # "equal jitter": between half and all
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -190,14 +191,14 @@ def connect_session(
 
 
 def _connect_client(
-    product: type[Jira] | type[Confluence],
+    product: type[_Client],
     *,
     base_url: str,
     app_key: str,
     shared_secret: str,
     session: requests.Session | None,
     adapter: RetryAfterAdapter | None,
-) -> Any:
+) -> _Client:
     signed = connect_session(
         base_url=base_url,
         app_key=app_key,
@@ -320,7 +321,8 @@ def get_issue(jira: Jira, key: str, fields: Sequence[str]) -> dict[str, Any]:
     """One issue with the given fields (GET /rest/api/3/issue/{key})."""
     path = f"rest/api/3/issue/{quote(key, safe='')}"
     params = {"fields": ",".join(fields)}
-    return _call(f"get issue {key}", jira.get, path, params=params)
+    issue: dict[str, Any] = _call(f"get issue {key}", jira.get, path, params=params)
+    return issue
 
 
 def set_issue_property(jira: Jira, issue_key: str, key: str, value: dict[str, Any]) -> None:

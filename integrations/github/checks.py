@@ -170,7 +170,7 @@ def render_check_run(
         return None
     if impacts:
         summary = _summary(impacts, okr_page_url)
-        details = EXPLANATION if text is None else text
+        details: str | None = EXPLANATION if text is None else text
         conclusion = conclusion_when_linked
     else:
         page = safe_url(okr_page_url)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -291,7 +291,8 @@ class GitHubApp:
                 self._throttle.wait(installation_id, max_wait=self._max_inline_wait)
             requester = self._token(installation_id).requester
             _headers, data = requester.requestJsonAndCheck(verb, path, input=payload)
-            return data
+            # PyGithub types the body as Any; these endpoints answer a JSON object.
+            return cast(dict[str, Any], data)
 
         return self._with_retries(installation_id, call)
 

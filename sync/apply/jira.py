@@ -51,7 +51,7 @@ class IssueEvent:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe dict for the inbox row."""
         # Every field is a plain immutable value: no deep copy (`asdict`) is needed.
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data = {name: getattr(self, name) for name in self.__slots__}
         data["updated_at"] = self.updated_at.isoformat()
         data["labels"] = list(self.labels) if self.labels is not None else None
         return data

@@ -41,7 +41,7 @@ def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, 
         )
         .order_by(KeyResult.key, KeyResult.id)
     ).all()
-    entries = sorted(
+    entries: list[dict[str, Any]] = sorted(
         (
             {
                 "key": kr.key,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -410,15 +410,16 @@ def dump_all(teams: Iterable[TeamOkrs]) -> str:
 
 def strip_lines(okrs: TeamOkrs) -> TeamOkrs:
     """The same OKRs with every source line removed, for comparing content."""
-    replace: Callable[..., Any] = dataclasses.replace
-    return replace(
+    return dataclasses.replace(
         okrs,
         line=None,
         objectives=tuple(
-            replace(
+            dataclasses.replace(
                 objective,
                 line=None,
-                key_results=tuple(replace(kr, line=None) for kr in objective.key_results),
+                key_results=tuple(
+                    dataclasses.replace(kr, line=None) for kr in objective.key_results
+                ),
             )
             for objective in okrs.objectives
         ),

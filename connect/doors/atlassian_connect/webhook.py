@@ -1,7 +1,8 @@
 """`POST /webhooks/jira`: verify, record, acknowledge; applying is a queued job.
 
 The event is normalised to the few fields the core keeps and stored in the inbox with one
-INSERT .. ON CONFLICT DO NOTHING RETURNING id, unique on (jira, clientKey, delivery id); the
+INSERT .. ON CONFLICT DO NOTHING RETURNING id (`sync.inbox.insert_event`), unique on (jira,
+clientKey, delivery id); the
 job is enqueued only after that commit, so an acknowledged event is never lost and a
 redelivery changes nothing.
 
@@ -12,15 +13,12 @@ Recording them would only add rows that apply to nothing.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connect.doors.atlassian_connect.verify import connect_jwt_required
 from connect.errors import BadRequest
@@ -28,10 +26,8 @@ from connect.services import Services, services
 from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
 from sync.apply.jira import EVENT_NAME
-from sync.inbox import record_event
-from sync.model import InboxEvent, utcnow
-from sync.raw import RawStatement
-from sync.store import Store
+from sync.inbox import insert_event, retry_failed
+from sync.model import utcnow
 from sync.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -67,55 +63,6 @@ def is_echo(
     if app_account and actor == app_account:
         return True
     return bool(changed) and all(field in own_properties for field in changed)
-
-
-@functools.cache
-def _insert_statement(dialect: str) -> Any:
-    """INSERT .. ON CONFLICT DO NOTHING RETURNING id, built once (values are bound per call)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(InboxEvent)
-        .on_conflict_do_nothing(index_elements=["source", "scope", "delivery_id"])
-        .returning(InboxEvent.id)
-    )
-
-
-@functools.cache
-def _autocommit(engine: Engine) -> Engine:
-    """The engine's pool, without a transaction around each statement."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
-@functools.cache
-def _raw_insert(engine: Engine, names: tuple[str, ...]) -> RawStatement:
-    return RawStatement(engine, _insert_statement(engine.dialect.name), names)
-
-
-def _insert_event(store: Store, row: dict[str, Any]) -> int | None:
-    """One INSERT in its own transaction; the new row's id, or None when this delivery is
-    already recorded. On a server database it runs in autocommit: one round trip, not three
-    (BEGIN, INSERT, COMMIT). On SQLite, which has no round trips to save, it runs on the
-    DB-API cursor (`sync/raw.py`), in its writer's turn."""
-    statement = _insert_statement(store.engine.dialect.name)
-    if store.engine.dialect.name == "sqlite":
-        with store.write_turn():
-            return _raw_insert(store.engine, tuple(row)).first_value(row)
-    with _autocommit(store.engine).connect() as connection:
-        return connection.execute(statement, row).scalar()
-
-
-def _retry_failed(store: Store, row: dict[str, Any]) -> int | None:
-    """A redelivery of a delivery that failed for good is handed back for another try."""
-    with store.session() as session:
-        return record_event(
-            session,
-            source=row["source"],
-            scope=row["scope"],
-            delivery_id=row["delivery_id"],
-            site_id=row["site_id"],
-            event=row["event"],
-            payload=row["payload"],
-        )
 
 
 def record_jira_delivery(
@@ -155,9 +102,9 @@ def record_jira_delivery(
         "attempts": 0,
         "received_at": utcnow(),
     }
-    row_id = _insert_event(services.store, row)
+    row_id = insert_event(services.store, row)
     if row_id is None:
-        row_id = _retry_failed(services.store, row)
+        row_id = retry_failed(services.store, row)
         if row_id is None:
             # Recorded before, perhaps by a hot path that failed after its INSERT: nudge again
             # (debounced, so cheap) rather than leave a pending event to the sweeper.

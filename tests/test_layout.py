@@ -1,0 +1,182 @@
+"""The house rules, read from the source with `ast`: imports point down only, and never in a circle.
+
+`connect/` (the web app) may import `integrations/` (the clients) and `sync/` (the core and the
+engine); `integrations/` may import `sync/` only; `sync/` imports neither, and no module under
+`integrations/` or `sync/` imports Flask. Imports made only for type checking count for the
+layers (a type is a dependency too) but not for cycles (they never run).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("connect", "integrations", "sync")
+FORBIDDEN = {
+    "integrations": ("connect", "flask"),
+    "sync": ("connect", "integrations", "flask"),
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+    target: str
+    line: int
+    type_only: bool
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "alembic" in path.parts:  # migrations run inside Alembic, not imported by us
+                continue
+            found[module_name(path)] = path
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> Iterator[Import]:
+    """Every import in the module, resolved to a project module where it names one."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+    def visit(node: ast.AST, type_only: bool) -> Iterator[Import]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for inner in child.body:
+                    yield from visit_one(inner, True)
+                for inner in child.orelse:
+                    yield from visit_one(inner, type_only)
+            else:
+                yield from visit_one(child, type_only)
+
+    def visit_one(node: ast.AST, type_only: bool) -> Iterator[Import]:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(module, alias.name, node.lineno, type_only)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                yield Import(module, candidate if candidate in known else base, node.lineno,
+                             type_only)  # fmt: skip
+        else:
+            yield from visit(node, type_only)
+
+    yield from visit(tree, False)
+
+
+@pytest.fixture(scope="module")
+def imports() -> list[Import]:
+    modules = project_modules()
+    known = set(modules)
+    return [found for name, path in modules.items() for found in imports_of(name, path, known)]
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def test_lower_layers_never_import_upper_ones_or_flask(imports: list[Import]) -> None:
+    wrong = [
+        f"{found.module}:{found.line} imports {found.target}"
+        for found in imports
+        if _top(found.target) in FORBIDDEN.get(_top(found.module), ())
+    ]
+    assert wrong == []
+
+
+def test_no_module_imports_itself_back_through_others(imports: list[Import]) -> None:
+    known = set(project_modules())
+    graph: dict[str, set[str]] = {name: set() for name in known}
+    for found in imports:
+        if not found.type_only and found.target in known and found.target != found.module:
+            graph[found.module].add(found.target)
+    cycles = _cycles(graph)
+    assert cycles == []
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return found
+
+
+def test_the_rules_catch_what_they_forbid(tmp_path: Path) -> None:
+    """The walk itself sees an upward import and a cycle (else the tests above prove nothing)."""
+    upward = tmp_path / "upward.py"
+    upward.write_text("from connect.services import services\n")
+    seen = list(imports_of("sync.upward", upward, {"connect.services"}))
+    assert [(i.target, i.type_only) for i in seen] == [("connect.services", False)]
+    typed = tmp_path / "typed.py"
+    typed.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import flask\n")
+    assert [(i.target, i.type_only) for i in imports_of("sync.typed", typed, set())] == [
+        ("typing", False),
+        ("flask", True),
+    ]
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_core_and_the_clients_type_check_strictly() -> None:
+    """`mypy --strict` (pyproject's [tool.mypy]) is clean on sync/ and integrations/."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "sync", "integrations"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
