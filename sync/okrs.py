@@ -75,16 +75,24 @@ def create_objective(session: Session, site_id: int, cycle: Cycle, *, team: str,
     return objective
 
 
-def _text(data: Mapping[str, Any], name: str) -> str | None:
+# Readers of a request's values (JSON object or form), shared by every door: each refuses a
+# value of the wrong type with `Invalid` naming its field.
+
+
+def text_field(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    """A string, stripped; None when absent (refused when `required`)."""
     value = data.get(name)
     if value is None:
+        if required:
+            raise Invalid(f"{name} is required", field=name)
         return None
-    if not isinstance(value, str):
-        raise Invalid(f"{name} must be a string", field=name)
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise Invalid(f"{name} must be a non-empty string", field=name)
     return value.strip()
 
 
-def _number(data: Mapping[str, Any], name: str) -> float | None:
+def number_field(data: Mapping[str, Any], name: str) -> float | None:
+    """A finite number (not a boolean); None when absent."""
     value = data.get(name)
     if value is None:
         return None
@@ -93,7 +101,7 @@ def _number(data: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
+def string_list_field(data: Mapping[str, Any], name: str) -> list[str]:
     """A list of strings, or a text with one item per line (as a form sends it)."""
     value = data.get(name, [])
     if isinstance(value, str):
@@ -113,13 +121,13 @@ def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
     status = data.get("status") or None
     if status is not None and status not in STATUSES:
         raise Invalid(f"status must be one of {', '.join(STATUSES)}", field="status")
-    value = _number(data, "value")
+    value = number_field(data, "value")
     if value is not None and kr.kind == "issues":
         raise Invalid("issues KRs are measured from their issues; leave value empty", field="value")
-    score = _number(data, "score")
+    score = number_field(data, "score")
     if score is not None and not 0 <= score <= 1:
         raise Invalid("score must be between 0 and 1 (0.7 is a good stretch)", field="score")
-    notes = {name: (_text(data, name) or "") for name in ("what", "why", "next")}
+    notes = {name: (text_field(data, name) or "") for name in ("what", "why", "next")}
     if value is None and status is None and score is None and not any(notes.values()):
         raise Invalid("a check-in needs a value, a status, a score or a note", field="what")
     checkin = CheckIn(
@@ -131,9 +139,9 @@ def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
         status=status,
         score=score,
         **notes,
-        decisions=_string_list(data, "decisions"),
-        risks=_string_list(data, "risks"),
-        learnings=_string_list(data, "learnings"),
+        decisions=string_list_field(data, "decisions"),
+        risks=string_list_field(data, "risks"),
+        learnings=string_list_field(data, "learnings"),
     )
     session.add(checkin)
     if value is not None:

@@ -7,7 +7,6 @@ row of another site is answered 404 as if it did not exist.
 from __future__ import annotations
 
 import hmac
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -32,6 +31,9 @@ from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.okrs import number_field as _number
+from sync.okrs import string_list_field as _string_list
+from sync.okrs import text_field as _text
 from sync.store import (
     SiteNotFound,
     check_ins_of,
@@ -92,35 +94,6 @@ def body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("send a JSON object with Content-Type: application/json")
     return data
-
-
-def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise ValidationError(f"{name} is required", field=name)
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ValidationError(f"{name} must be a non-empty string", field=name)
-    return value.strip()
-
-
-def _number(data: Mapping[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(f"{name} must be a finite number", field=name)
-    return float(value)
-
-
-def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
-    value = data.get(name, [])
-    if isinstance(value, str):
-        value = [line for line in value.splitlines() if line.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError(f"{name} must be a list of strings", field=name)
-    return [v.strip() for v in value if v.strip()]
 
 
 def _cycle_for(session: Session, name: str | None) -> Cycle:
