@@ -27,6 +27,8 @@ class KeyResultSpec:
     owner: str | None = None
     weight: float = 1.0
     issues: tuple[str, ...] = ()
+    asana: tuple[str, ...] = ()  # Asana task or project URLs or gids
+    asana_goal: str | None = None  # the Asana goal this KR moves
     jql: str | None = None
     jql_field: str | None = None
     measure: str | None = None
