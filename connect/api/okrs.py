@@ -554,6 +554,17 @@ def fetch_linked_issues(site_id: int, teams: list[TeamOkrs]) -> None:
     )
     if keys:
         refresh(site_id, keys)
+    asana = sorted(
+        okrs.asana_keys(
+            reference
+            for team in teams
+            for o in team.objectives
+            for kr in o.key_results
+            for reference in kr.asana
+        )
+    )
+    if asana:
+        services().asana_sync.refresh_later(site_id, asana)
 
 
 @blueprint.get("/export")

@@ -291,6 +291,25 @@ class AsanaSync:
 
     def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
+        self.refresh_later = jobs.huey.task(name="asana_refresh")(self._refresh)
+
+    def _refresh(self, site_id: int, keys: list[str]) -> None:
+        """Read these linked tasks and projects (after an import), then write back."""
+        asana = self.jobs.ports.asana
+        if asana is None:
+            return
+        with self.jobs.store.session() as session:
+            now = self.jobs.ports.clock.now()
+            touched: set[int] = set()
+            for key in keys:
+                try:
+                    with session.begin_nested():
+                        touched |= refresh_target(session, site_id, key, asana)
+                except OutsideError as exc:
+                    log.info("reading %s failed (%s); the reconcile reads it", key, exc)
+            changed = recompute(session, site_id, touched, now=now)
+        if changed:
+            self.jobs.flush_soon(site_id)
 
     def on_link(
         self, session: Session, site_id: int, kr: KeyResult, kind: str, target: str

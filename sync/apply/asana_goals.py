@@ -7,6 +7,7 @@ once. Asana's 429 comes back as `RateLimited`, and the job retries after its `Re
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from sync.apply.writeback import digest
 from sync.engine import ASANA_GOAL_KIND
-from sync.errors import Transient
+from sync.errors import Permanent, Transient
 from sync.model import KeyResult, Outbound, WriteBackState
+
+log = logging.getLogger(__name__)
 
 KIND: Final = ASANA_GOAL_KIND
 NO_CLIENT_RETRY_SECONDS: Final = 300.0
@@ -55,8 +58,13 @@ def write_asana_goal(session: Session, row: Outbound, ports: Any) -> None:
         return
     if ports.asana is None:
         raise Transient("no Asana client is configured", retry_after=NO_CLIENT_RETRY_SECONDS)
-    ports.asana.set_goal(row.site_id, row.target, current=document["current"],
-                         status=document["status"])  # fmt: skip
+    try:
+        ports.asana.set_goal(row.site_id, row.target, current=document["current"],
+                             status=document["status"])  # fmt: skip
+    except Permanent as exc:
+        # Gone, no metric, or not ours to change: retrying cannot help; the next change tries.
+        log.warning("Asana goal %s was not written: %s", row.target, exc)
+        return
     now = ports.clock.now()
     if state is None:
         session.add(

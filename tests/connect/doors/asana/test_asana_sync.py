@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
@@ -280,3 +281,17 @@ def test_two_jira_issues_and_two_asana_tasks_show_2_of_4_everywhere(
     goal = fake_asana.goals[GOAL]
     assert goal["metric"]["current_number_value"] == 2
     assert goal["status"] == {"on_track": "green", "at_risk": "yellow"}[kr["status"]]
+
+
+def test_a_goal_asana_refuses_for_good_is_parked_with_a_warning_not_retried(
+    live: Flask, site_id: int, fake_asana: FakeAsana, clock: FakeClock, admin: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = live.test_client()
+    launch_project(fake_asana, clock)
+    issues_kr(client, admin, asana_goal="1400000000000404")  # no such goal
+    link(client, admin, site=CLIENT_KEY, kr="PLAT-1.1", target=f"asana:{PROJECT}")
+    services(live).jobs.flush_outbound(site_id)
+    assert "Asana goal 1400000000000404 was not written" in caplog.text
+    with services(live).store.session() as session:
+        assert session.scalars(select(Outbound).where(Outbound.kind == "asana_goal")).all() == []
