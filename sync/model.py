@@ -155,6 +155,8 @@ class KeyResult(Base):
     jql_field: Mapped[str | None] = mapped_column(String(128))
     measure: Mapped[str | None] = mapped_column(String(32))
     asana_goal: Mapped[str | None] = mapped_column(String(64))  # the Asana goal it moves
+    # An Asana number custom field (name or gid) whose sum weighs its tasks, as story points do.
+    asana_field: Mapped[str | None] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The derived snapshot, recomputed from current state; `version` bumps on every change so
     # rendered panels can be cached by it.

@@ -37,6 +37,7 @@ KR_FIELDS = (
     "owner",
     "weight",
     "asana_goal",
+    "asana_field",
     "state",
     "abandon_reason",
     "jql",

@@ -316,7 +316,7 @@ def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec
         )
     changes: dict[str, Any] = {}
     for name in ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure",
-                 "asana_goal"):  # fmt: skip
+                 "asana_goal", "asana_field"):  # fmt: skip
         if name in data:
             changes[name] = _text(data, name, required=name == "title")
     for name in ("baseline", "target", "current", "weight"):

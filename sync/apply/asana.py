@@ -108,6 +108,35 @@ def _project_key(
     return projects[0] if projects else None
 
 
+def _field_value(
+    session: Session, site_id: int, task: Mapping[str, Any], keys: Iterable[str | None]
+) -> float | None:
+    """The task's value of the number custom field its KRs name (`asana_field`, by name or
+    gid): its weight, as story points weigh Jira issues. None when no KR names one."""
+    linked = select(Link.kr_id).where(
+        Link.site_id == site_id,
+        Link.target_kind == KIND,
+        Link.target_key.in_(sorted({key for key in keys if key})),
+    )
+    names = set(
+        session.scalars(
+            select(KeyResult.asana_field).where(
+                KeyResult.site_id == site_id,
+                KeyResult.asana_field.is_not(None),
+                KeyResult.id.in_(linked),
+            )
+        )
+    )
+    if not names:
+        return None
+    for field in task.get("custom_fields") or ():
+        if isinstance(field, Mapping) and (field.get("gid") in names or field.get("name") in names):
+            value = field.get("number_value")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+    return None
+
+
 def apply_task(
     session: Session,
     site_id: int,
@@ -144,6 +173,7 @@ def apply_task(
     item.status_category = DONE_CATEGORY if task.get("completed") else "new"
     item.parent_key = parent_key
     item.summary = str(task.get("name") or "")[:2000]
+    item.story_points = _field_value(session, site_id, task, (key, parent_key))
     item.updated_at = modified or item.updated_at
     item.deleted = False
     session.flush()

@@ -55,6 +55,7 @@ KR_FIELDS = (
     "abandon_reason",
     "asana",
     "asana_goal",
+    "asana_field",
 )
 _KR_NUMBERS = ("baseline", "target", "current", "weight")
 # What it is and how it is measured, then the numbers, then who and whether it is still active.
@@ -74,8 +75,10 @@ _KR_DUMP_ORDER = (
     "abandon_reason",
     "asana",
     "asana_goal",
+    "asana_field",
 )
-_KR_TEXTS = ("kind", "unit", "owner", "jql", "jql_field", "measure", "state", "abandon_reason")
+_KR_TEXTS = ("kind", "unit", "owner", "jql", "jql_field", "measure", "state", "abandon_reason",
+             "asana_field")  # fmt: skip
 
 
 class OkrFileError(ValueError):

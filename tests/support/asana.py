@@ -103,7 +103,8 @@ class FakeAsana:
 
     def add_task(self, gid: str, *, project: str | None = None, parent: str | None = None,
                  completed: bool = False, modified: dt.datetime, notes: str = "",
-                 name: str | None = None) -> dict[str, Any]:  # fmt: skip
+                 name: str | None = None,
+                 effort: float | None = None) -> dict[str, Any]:  # fmt: skip
         memberships = []
         if project is not None:
             memberships.append({
@@ -117,7 +118,12 @@ class FakeAsana:
             "modified_at": asana_time(modified), "notes": notes,
             "parent": {"gid": parent, "resource_type": "task", "name": f"Task {parent}"}
             if parent else None,
-            "memberships": memberships, "num_subtasks": 0, "custom_fields": [],
+            "memberships": memberships, "num_subtasks": 0,
+            "custom_fields": [{
+                "gid": "1600000000000001", "resource_type": "custom_field", "name": "Effort",
+                "resource_subtype": "number", "type": "number", "precision": 0,
+                "number_value": effort, "display_value": None if effort is None else str(effort),
+            }],
         }  # fmt: skip
         self.tasks[gid] = task
         if parent is not None:

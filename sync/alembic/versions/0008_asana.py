@@ -1,4 +1,4 @@
-"""asana: the workspace connection, project webhooks, and the goal a KR moves
+"""asana: the workspace connection, project webhooks, a KR's goal and custom field
 
 Revision ID: 0008
 Revises: 0003
@@ -56,10 +56,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("key_results") as batch:
         batch.add_column(sa.Column("asana_goal", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("asana_field", sa.String(255), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("key_results") as batch:
+        batch.drop_column("asana_field")
         batch.drop_column("asana_goal")
     op.drop_table("asana_webhooks")
     op.drop_table("asana_connections")

@@ -295,3 +295,18 @@ def test_a_goal_asana_refuses_for_good_is_parked_with_a_warning_not_retried(
     assert "Asana goal 1400000000000404 was not written" in caplog.text
     with services(live).store.session() as session:
         assert session.scalars(select(Outbound).where(Outbound.kind == "asana_goal")).all() == []
+
+
+def test_a_kr_naming_a_number_custom_field_sums_it_instead_of_counting_tasks(
+    live: Flask, site_id: int, fake_asana: FakeAsana, clock: FakeClock, admin: dict[str, str]
+) -> None:
+    client = live.test_client()
+    fake_asana.add_project(PROJECT)
+    before = clock.now() - timedelta(hours=1)
+    fake_asana.add_task("1500000000000041", project=PROJECT, effort=3, completed=True,
+                        modified=before)  # fmt: skip
+    fake_asana.add_task("1500000000000042", project=PROJECT, effort=5, modified=before)
+    issues_kr(client, admin, asana_field="Effort")
+    link(client, admin, site=CLIENT_KEY, kr="PLAT-1.1", target=f"asana:{PROJECT}")
+    kr = get_kr(client, admin, site=CLIENT_KEY, kr="PLAT-1.1")
+    assert (kr["done"], kr["total"], kr["asana_field"]) == (3, 8, "Effort")
