@@ -376,15 +376,13 @@ _GOAL_ROWS = (
     )
     .distinct()
 )
+# Still one statement: the goals' rows are a second arm of the same INSERT .. SELECT.
 _QUEUE_WRITES = {
     name: dialect.insert(_OUTBOUND)
-    .from_select(["site_id", "kind", "target", "due_at", "attempts"], _WRITE_BACK_ROWS)
-    .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
-    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
-}
-_QUEUE_GOALS = {
-    name: dialect.insert(_OUTBOUND)
-    .from_select(["site_id", "kind", "target", "due_at", "attempts"], _GOAL_ROWS)
+    .from_select(
+        ["site_id", "kind", "target", "due_at", "attempts"],
+        union_all(_WRITE_BACK_ROWS, _GOAL_ROWS),
+    )
     .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }
@@ -397,7 +395,6 @@ def plan_write_backs(
     connection = session.connection()
     values = {"site_id": site_id, "ids": list(kr_ids), "due_at": now}
     connection.execute(_QUEUE_WRITES[connection.dialect.name], values)
-    connection.execute(_QUEUE_GOALS[connection.dialect.name], values)
 
 
 _KRS_LINKED_TO = RawQuery(
