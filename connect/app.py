@@ -8,6 +8,7 @@ store, the queue and the jobs, the outside clients behind the core's ports, the 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from functools import partial
 
 from flask import Flask, Response, jsonify, request
@@ -15,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
+from connect.doors.asana import oauth as asana_oauth
+from connect.doors.asana import webhook as asana_webhook
 from connect.doors.atlassian_connect import descriptors, lifecycle, webhook
 from connect.doors.atlassian_connect.connect_jwt import InstallKeys
 from connect.doors.atlassian_connect.verify import connect_api_site
@@ -32,16 +35,23 @@ from connect.ui import views
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
+from integrations.asana import oauth as asana_oauth_tokens
+from integrations.asana.client import AsanaClient, Credentials
+from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
 from integrations.atlassian.tracker import JiraTracker
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
+from sync.apply import asana as asana_apply
 from sync.apply import github as github_apply
+from sync.apply.asana_goals import KIND as ASANA_GOAL
+from sync.apply.asana_goals import write_asana_goal
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
 from sync.apply.writeback import KIND as ISSUE_PROPERTY
 from sync.apply.writeback import write_issue_property
+from sync.asana_accounts import AsanaAccounts
 from sync.errors import DomainError, Duplicate
 from sync.jobs import Jobs, Ports, make_queue, schedule
 from sync.store import Store
@@ -76,6 +86,8 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
         github_registration.blueprint,
         webhook.blueprint,
         api_poll.blueprint,
+        asana_webhook.blueprint,
+        asana_oauth.blueprint,
     ):
         app.register_blueprint(blueprint)
     hot_paths: dict[tuple[str, str], HotPath] = {
@@ -115,6 +127,24 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         if config is not None:
             ports.checks = GitHubChecks(GitHubApp(config))
 
+    asana_accounts = AsanaAccounts(
+        store=store,
+        decrypt=tenants.decrypt,
+        encrypt=tenants.encrypt,
+        refresh=partial(_asana_refresh, settings),
+    )
+    asana_sync = asana_apply.register(jobs)
+    jobs.write(ASANA_GOAL, write_asana_goal)
+    asana_client = AsanaClient(
+        credentials=partial(_asana_credentials, asana_accounts), api_url=settings.asana_api_url
+    )
+    if ports.asana is None:
+        ports.asana = asana_client
+    asana_watcher = Watcher(store=store, client=asana_client, base_url=settings.base_url)
+    schedule(jobs, "asana_reconcile", settings.reconcile_minutes, asana_sync.reconcile)
+    schedule(jobs, "asana_webhooks", settings.reconcile_minutes,
+             lambda: asana_watcher.heal_all(asana_accounts.connected_sites()))  # fmt: skip
+
     return Services(
         settings=settings,
         store=store,
@@ -133,7 +163,29 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         jira_app_accounts=AppAccounts(store),
         jira_own_properties=webhook.own_property_keys(settings.app_key),
         jira_sync=jira_sync,
+        asana_accounts=asana_accounts,
+        asana_sync=asana_sync,
+        asana_client=asana_client,
+        asana_watcher=asana_watcher,
     )
+
+
+def _asana_credentials(accounts: AsanaAccounts, site_id: int) -> Credentials | None:
+    """A site's Asana token and own user, as the client needs them."""
+    account = accounts.account(site_id)
+    return None if account is None else Credentials(account.token, account.user_gid)
+
+
+def _asana_refresh(settings: Settings, refresh_token: str) -> tuple[str, str | None, datetime]:
+    """An OAuth access token for a refresh token, through the hosted app's credentials."""
+    grant = asana_oauth_tokens.refresh(
+        api_url=settings.asana_api_url,
+        client_id=settings.asana_client_id,
+        client_secret=settings.asana_client_secret,
+        refresh_token=refresh_token,
+        now=datetime.now(UTC),
+    )
+    return grant.access_token, grant.refresh_token, grant.expires_at or datetime.now(UTC)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -18,9 +18,13 @@ from connect.settings import Settings
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens
 from connect.ui.versions import PanelVersions
+from integrations.asana.client import AsanaClient
+from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from sync.apply.asana import AsanaSync
 from sync.apply.jira_sync import JiraSync
+from sync.asana_accounts import AsanaAccounts
 from sync.jobs import Jobs
 from sync.store import Store
 from sync.tenants import AppAccounts, Tenants
@@ -50,6 +54,10 @@ class Services:
     jira_app_accounts: AppAccounts
     jira_own_properties: frozenset[str]
     jira_sync: JiraSync
+    asana_accounts: AsanaAccounts
+    asana_sync: AsanaSync
+    asana_client: AsanaClient
+    asana_watcher: Watcher
 
 
 def services() -> Services:

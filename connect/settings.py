@@ -39,6 +39,10 @@ class Settings:
     github_private_key: str = ""
     github_webhook_secret: str = ""
     github_api_url: str = "https://api.github.com"
+    # Asana: the API (tests and proxies point it elsewhere) and the OAuth app of the hosted case.
+    asana_api_url: str = "https://app.asana.com/api/1.0"
+    asana_client_id: str = ""
+    asana_client_secret: str = ""
     # Sync.
     jql_poll_minutes: int = 15
     reconcile_minutes: int = 15

@@ -43,6 +43,10 @@ from sync.model import (
 from sync.raw import RawQuery
 
 DONE_CATEGORY = "done"
+# Links whose targets count in an issues KR: Jira issues and epics, Asana tasks and projects
+# (work items keyed `asana:<gid>`, a project's tasks having it as their parent).
+ISSUE_LIKE_KINDS = ("jira", "asana")
+ASANA_GOAL_KIND = "asana_goal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ _LINKED_KEYS_OF = RawQuery(
     select(_LINK.c.kr_id, _LINK.c.target_key).where(
         _LINK.c.site_id == bindparam("site_id"),
         _LINK.c.kr_id.in_(bindparam("kr_ids", expanding=True)),
-        _LINK.c.target_kind == "jira",
+        _LINK.c.target_kind.in_(ISSUE_LIKE_KINDS),
     )
 )
 
@@ -350,13 +354,35 @@ _WRITE_BACK_ROWS = (
         literal(0),
     )
     .where(
-        _LINK.c.site_id == bindparam("site_id"), _LINK.c.kr_id.in_(bindparam("ids", expanding=True))
+        _LINK.c.site_id == bindparam("site_id"),
+        _LINK.c.kr_id.in_(bindparam("ids", expanding=True)),
+        _LINK.c.target_kind.in_(("jira", "github")),  # Asana tasks carry no KR state
     )
     .distinct()
 )
+# The Asana goals the changed KRs move: one write per goal.
+_GOAL_ROWS = (
+    select(
+        _KR.c.site_id,
+        literal(ASANA_GOAL_KIND),
+        _KR.c.asana_goal,
+        bindparam("due_at", type_=_OUTBOUND.c.due_at.type),
+        literal(0),
+    )
+    .where(
+        _KR.c.site_id == bindparam("site_id"),
+        _KR.c.id.in_(bindparam("ids", expanding=True)),
+        _KR.c.asana_goal.is_not(None),
+    )
+    .distinct()
+)
+# Still one statement: the goals' rows are a second arm of the same INSERT .. SELECT.
 _QUEUE_WRITES = {
     name: dialect.insert(_OUTBOUND)
-    .from_select(["site_id", "kind", "target", "due_at", "attempts"], _WRITE_BACK_ROWS)
+    .from_select(
+        ["site_id", "kind", "target", "due_at", "attempts"],
+        union_all(_WRITE_BACK_ROWS, _GOAL_ROWS),
+    )
     .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }
@@ -367,8 +393,8 @@ def plan_write_backs(
 ) -> None:
     """Queue one coalesced write per linked issue and per open PR of the changed KRs."""
     connection = session.connection()
-    connection.execute(_QUEUE_WRITES[connection.dialect.name],
-                       {"site_id": site_id, "ids": list(kr_ids), "due_at": now})  # fmt: skip
+    values = {"site_id": site_id, "ids": list(kr_ids), "due_at": now}
+    connection.execute(_QUEUE_WRITES[connection.dialect.name], values)
 
 
 _KRS_LINKED_TO = RawQuery(

@@ -154,6 +154,9 @@ class KeyResult(Base):
     jql: Mapped[str | None] = mapped_column(Text)
     jql_field: Mapped[str | None] = mapped_column(String(128))
     measure: Mapped[str | None] = mapped_column(String(32))
+    asana_goal: Mapped[str | None] = mapped_column(String(64))  # the Asana goal it moves
+    # An Asana number custom field (name or gid) whose sum weighs its tasks, as story points do.
+    asana_field: Mapped[str | None] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The derived snapshot, recomputed from current state; `version` bumps on every change so
     # rendered panels can be cached by it.
@@ -340,3 +343,33 @@ class WriteBackState(Base):
     target: Mapped[str] = mapped_column(String(255))
     digest: Mapped[str] = mapped_column(String(64))
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AsanaConnection(Base):
+    """A site's Asana workspace: the token okrlink acts with (encrypted) and its own user."""
+
+    __tablename__ = "asana_connections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), unique=True)
+    auth: Mapped[str] = mapped_column(String(16), default="token")  # token | oauth
+    access_token: Mapped[str] = mapped_column(Text)  # Fernet token, never plaintext
+    refresh_token: Mapped[str | None] = mapped_column(Text)  # Fernet token (OAuth only)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    user_gid: Mapped[str] = mapped_column(String(64), default="")  # our writes' author
+    workspace_gid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AsanaWebhook(Base):
+    """A webhook on an Asana project; deliveries come to /webhooks/asana/<subscription>."""
+
+    __tablename__ = "asana_webhooks"
+    __table_args__ = (UniqueConstraint("site_id", "project_gid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    subscription: Mapped[str] = mapped_column(String(64), unique=True)
+    project_gid: Mapped[str] = mapped_column(String(64))
+    webhook_gid: Mapped[str | None] = mapped_column(String(64))
+    secret: Mapped[str | None] = mapped_column(Text)  # Fernet token of X-Hook-Secret
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

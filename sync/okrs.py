@@ -10,7 +10,7 @@ Importing the same specs twice changes nothing; importing edited specs updates i
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync.apply.jira import plan_property_write
+from sync.core import asana_refs
 from sync.core.practice import Finding, check_team_okrs, has_errors
 from sync.core.progress import STATUSES
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
@@ -35,6 +36,8 @@ KR_FIELDS = (
     "unit",
     "owner",
     "weight",
+    "asana_goal",
+    "asana_field",
     "state",
     "abandon_reason",
     "jql",
@@ -184,7 +187,7 @@ def link_work(session: Session, site_id: int, kr: KeyResult, *, kind: str, targe
 
 
 def unlink_work(session: Session, site_id: int, kr: KeyResult, *, target: str, now: datetime,
-                kinds: tuple[str, ...] = ("jira", "github")) -> bool:  # fmt: skip
+                kinds: tuple[str, ...] = ("jira", "github", "asana")) -> bool:  # fmt: skip
     """Remove every link from the KR to the target; returns whether any existed.
 
     An unlinked Jira issue no longer shows this KR, so its property is rewritten.
@@ -262,17 +265,18 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
         )
     }
     file_links: dict[int, set[str]] = {}
-    for kr_id, key in session.execute(
-        select(Link.kr_id, Link.target_key)
+    asana_file_links: dict[int, set[str]] = {}
+    for kr_id, kind, key in session.execute(
+        select(Link.kr_id, Link.target_kind, Link.target_key)
         .join(KeyResult, KeyResult.id == Link.kr_id)
         .where(
             KeyResult.site_id == site_id,
             KeyResult.cycle_id == cycle.id,
             Link.source == FILE_SOURCE,
-            Link.target_kind == "jira",
+            Link.target_kind.in_(("jira", "asana")),
         )
     ):
-        file_links.setdefault(kr_id, set()).add(key)
+        (file_links if kind == "jira" else asana_file_links).setdefault(kr_id, set()).add(key)
     with session.no_autoflush:
         for position, spec in enumerate(okrs.objectives):
             objectives[spec.key] = _import_objective(
@@ -293,6 +297,9 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
         for kr, kr_spec in touched:
             if _sync_file_links(session, site_id, kr.id, file_links.get(kr.id, set()),
                                 set(kr_spec.issues)):  # fmt: skip
+                report.changed_kr_ids.add(kr.id)
+            if _sync_file_links(session, site_id, kr.id, asana_file_links.get(kr.id, set()),
+                                asana_keys(kr_spec.asana), kind="asana"):  # fmt: skip
                 report.changed_kr_ids.add(kr.id)
     return report
 
@@ -374,22 +381,28 @@ def _import_key_result(
     return kr
 
 
+def asana_keys(references: Iterable[str]) -> set[str]:
+    """The link keys (`asana:<gid>`) of a KR's `asana:` list; the practice checks refuse the
+    references that name no task or project, so none is dropped silently."""
+    gids = (asana_refs.gid_of(reference) for reference in references)
+    return {asana_refs.key_of(gid) for gid in gids if gid is not None}
+
+
 def _sync_file_links(
-    session: Session, site_id: int, kr_id: int, have: set[str], wanted: set[str]
-) -> bool:
-    """Make the file-sourced Jira links of a KR equal to `wanted`; links from elsewhere stay."""
+    session: Session, site_id: int, kr_id: int, have: set[str], wanted: set[str],
+    *, kind: str = "jira",
+) -> bool:  # fmt: skip
+    """Make the file-sourced links of a KR equal to `wanted`; links from elsewhere stay."""
     for key in sorted(wanted - have):
         session.add(
-            Link(
-                site_id=site_id, kr_id=kr_id, target_kind="jira", target_key=key, source=FILE_SOURCE
-            )
+            Link(site_id=site_id, kr_id=kr_id, target_kind=kind, target_key=key, source=FILE_SOURCE)
         )
     if have - wanted:
         session.execute(
             delete(Link).where(
                 Link.kr_id == kr_id,
                 Link.source == FILE_SOURCE,
-                Link.target_kind == "jira",
+                Link.target_kind == kind,
                 Link.target_key.in_(have - wanted),
             )
         )
@@ -422,14 +435,19 @@ def export_team_okrs(
         query = query.where(Cycle.name == cycle)
     rows = session.execute(query).all()
     links: dict[int, list[str]] = {}
+    asana_links: dict[int, list[str]] = {}
     kr_ids = [kr.id for objective, _t, _c in rows for kr in objective.key_results]
     if kr_ids:
-        for kr_id, key in session.execute(
-            select(Link.kr_id, Link.target_key)
-            .where(Link.kr_id.in_(kr_ids), Link.source == FILE_SOURCE, Link.target_kind == "jira")
+        for kr_id, kind, key in session.execute(
+            select(Link.kr_id, Link.target_kind, Link.target_key)
+            .where(Link.kr_id.in_(kr_ids), Link.source == FILE_SOURCE,
+                   Link.target_kind.in_(("jira", "asana")))
             .order_by(Link.id)
-        ):
-            links.setdefault(kr_id, []).append(key)
+        ):  # fmt: skip
+            if kind == "asana":
+                asana_links.setdefault(kr_id, []).append(key.removeprefix(asana_refs.PREFIX))
+            else:
+                links.setdefault(kr_id, []).append(key)
     grouped: dict[tuple[str, str], tuple[Team, Cycle, list[ObjectiveSpec]]] = {}
     for objective, team_row, cycle_row in rows:
         specs = grouped.setdefault((team_row.key, cycle_row.name), (team_row, cycle_row, []))[2]
@@ -439,7 +457,8 @@ def export_team_okrs(
                 title=objective.title,
                 parent=objective.parent_key,
                 key_results=tuple(
-                    _kr_spec(kr, links.get(kr.id, [])) for kr in objective.key_results
+                    _kr_spec(kr, links.get(kr.id, []), asana_links.get(kr.id, []))
+                    for kr in objective.key_results
                 ),
             )
         )
@@ -453,10 +472,11 @@ def export_team_okrs(
     ]
 
 
-def _kr_spec(kr: KeyResult, issues: list[str]) -> KeyResultSpec:
+def _kr_spec(kr: KeyResult, issues: list[str], asana: list[str] | None = None) -> KeyResultSpec:
     return KeyResultSpec(
         key=kr.key,
         current=kr.current,
         issues=tuple(issues),
+        asana=tuple(asana or ()),
         **{name: getattr(kr, name) for name in KR_FIELDS},
     )

@@ -53,3 +53,33 @@ class Checks(Protocol):
     ) -> int:
         """Create or update the check run; returns its id."""
         ...
+
+
+class Asana(Protocol):
+    """A site's Asana workspace: read tasks and projects, set goals (`integrations/asana`).
+
+    Tasks come back as the API's task records (`gid`, `completed`, `modified_at`, `notes`,
+    `parent`, `memberships`, `num_subtasks`, `custom_fields`); None when a task is gone.
+    """
+
+    def fetch_task(self, site_id: int, task_gid: str) -> Mapping[str, Any] | None:
+        """The task's current state."""
+        ...
+
+    def project_tasks(
+        self, site_id: int, project_gid: str, *, modified_since: datetime | None = None
+    ) -> Iterator[Mapping[str, Any]]:
+        """The project's tasks (every section's), then their subtasks, each once."""
+        ...
+
+    def is_project(self, site_id: int, gid: str) -> bool:
+        """Whether the gid names a project (else a task)."""
+        ...
+
+    def set_goal(self, site_id: int, goal_gid: str, *, current: float | None, status: str) -> None:
+        """Set the goal's metric current value and its status (`green`, `yellow`, `red`)."""
+        ...
+
+    def own_user(self, site_id: int) -> str | None:
+        """The gid of the Asana user okrlink acts as on this site (its writes' author)."""
+        ...

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
 from connect.services import services
 from sync import okrs, store
-from sync.core import okrfile
+from sync.core import asana_refs, okrfile
 from sync.core.practice import check_key_result
 from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KeyResultSpec, TeamOkrs, quarter, quarter_of
 from sync.engine import recompute
@@ -288,7 +288,8 @@ def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec
             f"unknown field {unknown[0]}: use {', '.join(sorted(allowed))}", field=unknown[0]
         )
     changes: dict[str, Any] = {}
-    for name in ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure"):
+    for name in ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure",
+                 "asana_goal", "asana_field"):  # fmt: skip
         if name in data:
             changes[name] = _text(data, name, required=name == "title")
     for name in ("baseline", "target", "current", "weight"):
@@ -418,11 +419,19 @@ def add_link(key: str) -> tuple[Response, int]:
     data = body()
     target = _text(data, "target", required=True) or ""
     kind = data.get("kind", "jira")
-    if kind not in ("jira", "github"):
-        raise ValidationError("kind must be jira or github", field="kind")
+    if target.startswith(asana_refs.PREFIX) or kind == "asana":
+        gid = asana_refs.gid_of(target)
+        if gid is None:
+            raise ValidationError(
+                "an Asana target is asana:<task or project gid> (or asana:<its URL>)",
+                field="target",
+            )
+        kind, target = "asana", asana_refs.key_of(gid)
+    if kind not in ("jira", "github", "asana"):
+        raise ValidationError("kind must be jira, github or asana", field="kind")
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        on_link = services().jira_sync.on_link
+        on_link = (services().asana_sync if kind == "asana" else services().jira_sync).on_link
         if not link_work(session, g.site_id, kr, kind=kind, target=target, source="api",
                          on_link=on_link):  # fmt: skip
             raise Conflict(f"{target} is already linked to {key}", field="target")
@@ -518,6 +527,17 @@ def fetch_linked_issues(site_id: int, teams: list[TeamOkrs]) -> None:
     )
     if keys:
         refresh(site_id, keys)
+    asana = sorted(
+        okrs.asana_keys(
+            reference
+            for team in teams
+            for o in team.objectives
+            for kr in o.key_results
+            for reference in kr.asana
+        )
+    )
+    if asana:
+        services().asana_sync.refresh_later(site_id, asana)
 
 
 @blueprint.get("/export")

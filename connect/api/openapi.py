@@ -175,6 +175,11 @@ SCHEMAS: dict[str, Any] = {
             "jql_field": {"type": ["string", "null"]},
             "measure": {"enum": ["merged_prs", "lead_time_hours", None]},
             "issues": {"type": "array", "items": {"type": "string"}},
+            "asana_goal": {"type": ["string", "null"], "description": "an Asana goal's gid"},
+            "asana_field": {
+                "type": ["string", "null"],
+                "description": "an Asana number custom field (name or gid) weighing its tasks",
+            },
         },
     },
     "AbandonInput": {
@@ -185,7 +190,13 @@ SCHEMAS: dict[str, Any] = {
     "LinkInput": {
         "type": "object",
         "required": ["target"],
-        "properties": {"target": {"type": "string"}, "kind": {"enum": ["jira", "github"]}},
+        "properties": {
+            "target": {
+                "type": "string",
+                "description": "a Jira key, owner/repo#number, or asana:<task or project gid>",
+            },
+            "kind": {"enum": ["jira", "github", "asana"]},
+        },
     },
     "CheckInInput": {
         "type": "object",

@@ -357,6 +357,11 @@ def sync_label_links(
     return gone | (wanted - have)
 
 
+def krs_named(session: Session, site_id: int, keys: set[str]) -> set[int]:
+    """Ids of the KRs with these keys, as labels name them (shared with Asana descriptions)."""
+    return _krs_named(session, site_id, keys)
+
+
 def _krs_named(session: Session, site_id: int, keys: set[str]) -> set[int]:
     """Ids of the KRs with these keys (any case); where a key repeats, the newest cycle's."""
     if not keys:

@@ -53,6 +53,9 @@ KR_FIELDS = (
     "measure",
     "state",
     "abandon_reason",
+    "asana",
+    "asana_goal",
+    "asana_field",
 )
 _KR_NUMBERS = ("baseline", "target", "current", "weight")
 # What it is and how it is measured, then the numbers, then who and whether it is still active.
@@ -70,8 +73,12 @@ _KR_DUMP_ORDER = (
     "weight",
     "state",
     "abandon_reason",
+    "asana",
+    "asana_goal",
+    "asana_field",
 )
-_KR_TEXTS = ("kind", "unit", "owner", "jql", "jql_field", "measure", "state", "abandon_reason")
+_KR_TEXTS = ("kind", "unit", "owner", "jql", "jql_field", "measure", "state", "abandon_reason",
+             "asana_field")  # fmt: skip
 
 
 class OkrFileError(ValueError):
@@ -135,6 +142,13 @@ class _Reader:
                 node,
             )
         return value
+
+    def gid(self, node: yaml.Node, *, what: str) -> str:
+        """An Asana gid or URL: YAML reads a bare gid as a number, which is kept as written."""
+        value = self.value(node)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return node.value if isinstance(node, yaml.ScalarNode) else str(value)
+        return self.text(node, what=what)
 
     def optional_text(self, fields: dict[str, yaml.Node], name: str, *, what: str) -> str | None:
         node = fields.get(name)
@@ -264,6 +278,11 @@ class _Reader:
         if "issues" in fields:
             items = self.sequence(fields["issues"], what=f"{what} issues", example="[PLAT-12]")
             values["issues"] = tuple(self.text(item, what=f"{what} issue key") for item in items)
+        if "asana" in fields:
+            items = self.sequence(fields["asana"], what=f"{what} asana", example="[1204567890]")
+            values["asana"] = tuple(self.gid(item, what=f"{what} asana item") for item in items)
+        if fields.get("asana_goal") is not None and self.value(fields["asana_goal"]) is not None:
+            values["asana_goal"] = self.gid(fields["asana_goal"], what=f"{what} asana_goal")
         return KeyResultSpec(**values, line=_line(node))
 
 
@@ -355,7 +374,7 @@ def _kr_document(kr: KeyResultSpec) -> dict[str, Any]:
         value = getattr(kr, name)
         if value == _KR_DEFAULTS[name]:
             continue
-        if name == "issues":
+        if name in ("issues", "asana"):
             value = _FlowList(value)
         elif name == "weight" or (name in _KR_NUMBERS and _is_whole(value)):
             value = _number(value)

@@ -10,6 +10,7 @@ from dataclasses import field as dataclass_field
 from types import MappingProxyType
 from typing import Literal
 
+from sync.core.asana_refs import gid_of
 from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KR_STATES, KeyResultSpec, TeamOkrs
 
 MAX_OBJECTIVES = 3
@@ -86,6 +87,22 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
             "error",
             "unknown-state",
             f"{name} has unknown state {kr.state!r}: use one of {', '.join(KR_STATES)}.",
+        )
+    for reference in kr.asana:
+        if gid_of(reference) is None:
+            add(
+                "error",
+                "unknown-asana-reference",
+                f"{name} names {reference!r} in asana: give a task or project gid or its "
+                "Asana URL (https://app.asana.com/0/<project>/<task>).",
+                reference=reference,
+            )
+    if kr.asana_goal is not None and not kr.asana_goal.strip().isdigit():
+        add(
+            "error",
+            "unknown-asana-goal",
+            f"{name} has asana_goal {kr.asana_goal!r}: give the goal's gid (digits only).",
+            goal=kr.asana_goal,
         )
     if kr.state == "abandoned" and not (kr.abandon_reason or "").strip():
         add(

@@ -27,6 +27,9 @@ class KeyResultSpec:
     owner: str | None = None
     weight: float = 1.0
     issues: tuple[str, ...] = ()
+    asana: tuple[str, ...] = ()  # Asana task or project URLs or gids
+    asana_goal: str | None = None  # the Asana goal this KR moves
+    asana_field: str | None = None  # an Asana number custom field summed instead of counting
     jql: str | None = None
     jql_field: str | None = None
     measure: str | None = None

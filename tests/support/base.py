@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+# Beside the checkout; a checkout elsewhere (a second work tree) names them in the environment.
+SHARED_FIXTURES = Path(
+    os.environ.get("OKRLINK_TEST_FIXTURES") or ROOT.parent / "shared" / "fixtures"
+)
 ADMIN_TOKEN = "test-admin-token"
 BASE_URL = "https://okrlink.test"
 

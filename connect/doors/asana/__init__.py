@@ -1,0 +1,1 @@
+"""The Asana door: the project webhooks' handshake and signed deliveries."""
