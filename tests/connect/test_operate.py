@@ -90,7 +90,9 @@ def test_events_piling_up_with_the_worker_stopped_make_it_unready_until_it_catch
     assert caught_up.json["oldest_pending_seconds"] == 0
 
 
-def test_a_schema_behind_the_code_is_unready_until_migrated(app: Flask, client: FlaskClient) -> None:
+def test_a_schema_behind_the_code_is_unready_until_migrated(
+    app: Flask, client: FlaskClient
+) -> None:
     store: Store = app.extensions["okrlink"].store
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
