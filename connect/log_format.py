@@ -49,6 +49,10 @@ _QUOTED: Final = re.compile(rf"(?i)([\"'](?:{_NAMES})[\"']\s*:\s*[\"'])([^\"']+)
 """`"name": "value"`, as in a JSON or dict repr quoted in a message."""
 
 
+_TERMINAL: Final = re.compile(r"\x1b\[[0-9;]*m")
+"""Colour codes (the development server colours its request lines): not for shipped logs."""
+
+
 class Redactor:
     """Scrubs secrets from text: known patterns, and the exact values it is told about."""
 
@@ -100,6 +104,9 @@ class JsonLines(JsonFormatter):
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         scrubbed: dict[str, Any] = self.redactor.scrub(log_data)
+        event = scrubbed.get("event")
+        if isinstance(event, str) and "\x1b" in event:
+            scrubbed["event"] = _TERMINAL.sub("", event)
         return scrubbed
 
 

@@ -268,8 +268,9 @@ class Jobs:
                 .limit(500)
             ).all()
             ids = [row.id for row in due]
-        for outbound_id in ids:
-            self._write_one(outbound_id)
+        with log_context.bound(site=site_id):
+            for outbound_id in ids:
+                self._write_one(outbound_id)
 
     def _write_one(self, outbound_id: int) -> None:
         with self.store.session() as session:
@@ -281,8 +282,7 @@ class Jobs:
                 session.delete(row)
                 return
             try:
-                with log_context.bound(site=row.site_id):
-                    writer(session, row, self.ports)
+                writer(session, row, self.ports)
             except Transient as exc:
                 count_write(row.kind, "retry")
                 row.attempts += 1
