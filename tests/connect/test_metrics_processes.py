@@ -1,0 +1,96 @@
+"""Metrics under the production server: two gunicorn workers, one scrape that adds them up.
+
+Each worker process counts what it answered into its own file in `PROMETHEUS_MULTIPROC_DIR`;
+whichever worker answers `/metrics` reports the total of both, exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+from flask import Flask
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from connect.settings import Settings
+from tests.support.jira import install_jira, issue_event
+from tests.support.metrics import parse, value
+from tests.support.processes import running
+from tests.support.servers import free_port
+from tests.support.signing import connect_token
+
+CLIENT = "jira-acme"
+ADMIN = "admin-token-of-the-scrape-0123456789"
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+DELIVERED, FORGED = 40, 10
+
+
+def _post(url: str, secret: str, n: int) -> int:
+    payload = issue_event("created", key=f"PLAT-{n}", issue_id=str(n),
+                          updated=T0 + timedelta(seconds=n))  # fmt: skip
+    token = connect_token(secret, client_key=CLIENT, method="POST", url="/webhooks/jira",
+                          account_id=None)  # fmt: skip
+    headers = {"Authorization": f"JWT {token}", "Content-Type": "application/json",
+               "X-Atlassian-Webhook-Identifier": f"d-{n}"}  # fmt: skip
+    # A new connection each time, as Jira's deliveries come: either worker may take it.
+    return requests.post(f"{url}/webhooks/jira", data=json.dumps(payload), headers=headers,
+                         timeout=30).status_code  # fmt: skip
+
+
+def _recorded_by(path: Path) -> float:
+    """Deliveries recorded according to one process's file alone."""
+    for metric in MultiProcessCollector.merge([str(path)], accumulate=True):
+        for sample in metric.samples:
+            if sample.name == "okrlink_webhooks_total" and sample.labels == {
+                "source": "jira", "outcome": "recorded"
+            }:  # fmt: skip
+                return sample.value
+    return 0.0
+
+
+def test_two_gunicorn_workers_report_one_exact_total(
+    app: Flask, settings: Settings, tmp_path: Path
+) -> None:
+    secret = install_jira(app, CLIENT)
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    port = free_port()
+    env = {
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "OKRLINK_DATABASE_URL": settings.resolved_database_url,
+        "OKRLINK_DATA_DIR": str(tmp_path / "data"),  # the queue: huey on SQLite, no consumer
+        "OKRLINK_SECRET_KEY": settings.secret_key,
+        "OKRLINK_ADMIN_TOKEN": ADMIN,
+        "OKRLINK_BASE_URL": settings.base_url,
+    }
+    argv = ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "connect.wsgi:app"]
+    with running(argv, port=port, env=env, logs=tmp_path / "gunicorn") as server:
+        with ThreadPoolExecutor(8) as pool:
+            good = list(pool.map(lambda n: _post(server.url, secret, n), range(DELIVERED)))
+            bad = list(pool.map(lambda n: _post(server.url, "forged-" * 6, n), range(FORGED)))
+        assert (set(good), set(bad)) == ({200}, {401})
+        scrapes = []
+        for _ in range(6):
+            answer = requests.get(f"{server.url}/metrics", timeout=10,
+                                  headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
+            assert answer.status_code == 200
+            scrapes.append(parse(answer.text))
+        assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 401
+
+    files = sorted(metrics_dir.glob("counter_*.db"))
+    per_process = [_recorded_by(path) for path in files]
+    assert sum(per_process) == DELIVERED
+    assert len([n for n in per_process if n > 0]) == 2, per_process  # both workers took some
+    for samples in scrapes:  # whichever worker answered, the same totals
+        assert value(samples, "okrlink_webhooks_total", source="jira", outcome="recorded") == (
+            DELIVERED
+        )
+        assert value(samples, "okrlink_webhooks_total", source="jira", outcome="rejected") == FORGED
+        assert value(samples, "okrlink_http_request_seconds_count", route="/webhooks/jira",
+                     status_class="2xx") == DELIVERED  # fmt: skip
+        assert value(samples, "okrlink_http_request_seconds_count", route="/webhooks/jira",
+                     status_class="4xx") == FORGED  # fmt: skip
+        assert value(samples, "okrlink_inbox_pending") == DELIVERED  # no worker consumes them
