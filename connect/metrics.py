@@ -69,13 +69,20 @@ HTTP_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
 
-for _source in WEBHOOK_SOURCES:
-    for _outcome in WEBHOOK_OUTCOMES:
-        WEBHOOKS.labels(_source, _outcome)  # present (at 0) before the first delivery
+_webhooks: dict[tuple[str, str], Counter] = {
+    # Every child made up front: present (at 0) before the first delivery, and looked up in a
+    # dict on the intake's hot path (`labels()` costs several times the increment itself).
+    (source, outcome): WEBHOOKS.labels(source, outcome)
+    for source in WEBHOOK_SOURCES
+    for outcome in WEBHOOK_OUTCOMES
+}
 
 
 def count_webhook(source: str, outcome: str) -> None:
-    WEBHOOKS.labels(source, outcome).inc()
+    counter = _webhooks.get((source, outcome))
+    if counter is None:
+        counter = _webhooks[(source, outcome)] = WEBHOOKS.labels(source, outcome)
+    counter.inc()
 
 
 def count_answer(source: str, status: str) -> None:
