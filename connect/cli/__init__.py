@@ -21,14 +21,17 @@ __all__ = ["EXAMPLE_FILE", "main"]
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
 def main(verbose: bool) -> None:
     """okrlink: OKRs inside Jira, Confluence and GitHub."""
+    root = logging.getLogger()
+    configured = bool(root.handlers)  # by whoever runs us (a test runner): left as it is
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
-    settings = Settings.from_env()
-    formatter = formatter_for(
-        settings.log_format,
-        secrets=(settings.admin_token, settings.secret_key, settings.github_webhook_secret),
-    )
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(formatter)
+    if not configured:
+        settings = Settings.from_env()
+        formatter = formatter_for(
+            settings.log_format,
+            secrets=(settings.admin_token, settings.secret_key, settings.github_webhook_secret),
+        )
+        for handler in root.handlers:
+            handler.setFormatter(formatter)
 
 
 for command in (

@@ -75,8 +75,9 @@ class HotPaths:
     Being the app's outermost layer, it also times every request (`connect/metrics.py`): a
     hot path's under its own path, anything else under the route template Flask matched.
     Timing costs a request 4-7 µs of a core (two clock reads and one histogram observation,
-    in-process or in prometheus_client's multiprocess mode; `bench/metrics.py`), 1-2 % of a
-    cached panel load (about 330 µs of a core at 3,000 loads/s on two cores).
+    in-process or in prometheus_client's multiprocess mode; `bench/metrics.py`): about 1 % of
+    a cached panel load as `bench/panels.py` serves it (about 660 µs of core per load at
+    3,000/s on two cores, gunicorn, the kernel and wrk included).
     """
 
     def __init__(self, app: WSGIApplication, routes: dict[tuple[str, str], HotPath]) -> None:

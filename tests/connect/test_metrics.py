@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -130,8 +131,6 @@ def test_the_scrape_needs_the_admin_token(client: FlaskClient, admin: dict[str, 
 
 def test_public_metrics_need_no_token(app: Flask, settings: Settings) -> None:
     services = app.extensions["okrlink"]
-    from dataclasses import replace
-
     app.extensions["okrlink"] = replace(services, settings=settings.replace(metrics_public=True))
     assert app.test_client().get("/metrics").status_code == 200
 
