@@ -1,7 +1,10 @@
 """Metrics under the production server: two gunicorn workers, one scrape that adds them up.
 
 Each worker process counts what it answered into its own file in `PROMETHEUS_MULTIPROC_DIR`;
-whichever worker answers `/metrics` reports the total of both, exactly.
+whichever worker answers `/metrics` reports the total of all, exactly. gunicorn replaces each
+worker after `MAX_REQUESTS` requests, so the deliveries are certainly spread over several
+processes (the kernel alone may hand them all to one), and the counts of a replaced worker
+still add up.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ CLIENT = "jira-acme"
 ADMIN = "admin-token-of-the-scrape-0123456789"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DELIVERED, FORGED, GITHUB, FORGE = 40, 10, 12, 8
+MAX_REQUESTS = 25  # fewer than DELIVERED: no one process can have recorded them all
 
 
 def _post(url: str, secret: str, n: int) -> int:
@@ -117,7 +121,8 @@ def test_two_gunicorn_workers_report_one_exact_total(
         "OKRLINK_FORGE_APP_ID": APP_UUID,
         "OKRLINK_FORGE_JWKS_URL": forge_keys,
     }
-    argv = ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "connect.wsgi:app"]
+    argv = ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+            "--max-requests", str(MAX_REQUESTS), "connect.wsgi:app"]  # fmt: skip
     with running(argv, port=port, env=env, logs=tmp_path / "gunicorn") as server:
         with ThreadPoolExecutor(8) as pool:
             good = list(pool.map(lambda n: _post(server.url, secret, n), range(DELIVERED)))
@@ -144,7 +149,7 @@ def test_two_gunicorn_workers_report_one_exact_total(
     files = sorted(metrics_dir.glob("counter_*.db"))
     per_process = [_recorded_by(path) for path in files]
     assert sum(per_process) == DELIVERED
-    assert len([n for n in per_process if n > 0]) == 2, per_process  # both workers took some
+    assert len([n for n in per_process if n > 0]) >= 2, per_process
     for samples in scrapes:  # whichever worker answered, the same totals
         assert value(samples, "okrlink_webhooks_total", source="jira", outcome="recorded") == (
             DELIVERED
