@@ -20,7 +20,8 @@ Options: `--seconds N` (default 15), `--connections N` (default 16), `--worker-c
 loads than gthread), `--threads N` per gthread worker (default 1: the panel is CPU-bound, so
 more threads only contend for the GIL; a gthread worker takes at most half of wrk's
 connections, which wrk opens all at once: otherwise the first worker to wake would take them
-all), `--tokens N` (default 4000).
+all), `--tokens N` (default 4000), `--multiprocess-metrics` (count metrics into files as a
+production server with several processes does; `bench/metrics.py` gives the cost per request).
 """
 
 from __future__ import annotations
@@ -184,6 +185,10 @@ def run(work: Path, args: argparse.Namespace, *, app: str, path: str
     env = {**os.environ, "OKRLINK_DATA_DIR": str(work), "OKRLINK_SECRET_KEY": SECRET_KEY,
            "OKRLINK_BASE_URL": "https://okrlink.bench",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if args.multiprocess_metrics:
+        (work / "metrics").mkdir(exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(work / "metrics")
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class",
                 args.worker_class, "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
                 "--log-level", "warning", "--keep-alive", "30",
@@ -220,6 +225,8 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--multiprocess-metrics", action="store_true",
+                        help="count metrics as production does (PROMETHEUS_MULTIPROC_DIR set)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")

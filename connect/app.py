@@ -29,6 +29,7 @@ from connect.errors import ApiError
 from connect.http.hotpaths import MAX_BODY_BYTES, HotPath, HotPaths
 from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
+from connect.operate import register_operations
 from connect.services import Services
 from connect.settings import Settings
 from connect.ui import views
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
         raise
     app.extensions["okrlink"] = services
     register_error_handlers(app)
-    register_health(app)
+    register_operations(app)
     for blueprint in (
         api_okrs.blueprint,
         lifecycle.blueprint,
@@ -211,24 +212,3 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         body = {"error": {"code": "internal_error", "message": "Internal error.", "field": None}}
         return jsonify(body), 500
-
-
-def register_health(app: Flask) -> None:
-    @app.get("/healthz")
-    def healthz() -> tuple[Response, int]:
-        services: Services = app.extensions["okrlink"]
-        checks: dict[str, str] = {}
-        try:
-            services.store.ping()
-            checks["database"] = "ok"
-        except Exception as exc:  # reported, not raised: health says what is wrong
-            checks["database"] = f"error: {type(exc).__name__}"
-        try:
-            services.queue.pending_count()
-            checks["queue"] = "ok"
-        except Exception as exc:
-            checks["queue"] = f"error: {type(exc).__name__}"
-        healthy = all(v == "ok" for v in checks.values())
-        return jsonify({"status": "ok" if healthy else "degraded", **checks}), (
-            200 if healthy else 503
-        )

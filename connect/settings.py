@@ -46,6 +46,11 @@ class Settings:
     # Sync.
     jql_poll_minutes: int = 15
     reconcile_minutes: int = 15
+    # Operations: `/metrics` without the admin token (a scrape on a private network), the
+    # readiness limit on the oldest pending event, and the log format (`json` or plain text).
+    metrics_public: bool = False
+    ready_max_lag_seconds: int = 60
+    log_format: str = ""
     # Run queued jobs inline (tests) instead of through a consumer.
     queue_immediate: bool = False
 

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from huey.exceptions import TaskLockedException
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sync import log_context
 from sync.engine import recompute
 from sync.errors import Transient
+from sync.metrics import count_write, observe_applied
 from sync.model import InboxEvent, Outbound
 from sync.ports import Asana, Checks, Clock, SystemClock, Tracker
 from sync.store import Store
@@ -131,7 +133,7 @@ class Jobs:
         after that last look waits for the next nudge or the sweeper.
         """
         try:
-            with self.huey.lock_task(f"drain-{site_id}"):
+            with self.huey.lock_task(f"drain-{site_id}"), log_context.bound(site=site_id):
                 self._drain_locked(site_id)
         except TaskLockedException:
             return
@@ -179,6 +181,7 @@ class Jobs:
 
     def _apply_batch(self, site_id: int, ids: list[int]) -> bool:
         """Apply events in one transaction; each touched KR is re-derived once."""
+        received: list[datetime] = []
         with self.store.session() as session:
             rows = session.scalars(
                 select(InboxEvent).where(InboxEvent.id.in_(ids)).order_by(InboxEvent.id)
@@ -195,6 +198,7 @@ class Jobs:
                 handler = self.handlers.get(row.event)
                 touched |= handler(session, row, self.ports) if handler else set()
                 applied.append(row.id)
+                received.append(row.received_at)
             # One statement marks the batch done (not one UPDATE per row at each autoflush).
             session.execute(
                 update(InboxEvent)
@@ -202,7 +206,9 @@ class Jobs:
                 .values(state="done", processed_at=now, attempts=InboxEvent.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            return bool(recompute(session, site_id, touched, now=now))
+            changed = bool(recompute(session, site_id, touched, now=now))
+        observe_applied(received)  # committed: the KR snapshots are in place
+        return changed
 
     def _apply_inbox(self, event_id: int) -> None:
         """Apply one recorded event; idempotent (a done row is skipped)."""
@@ -223,6 +229,7 @@ class Jobs:
                 row = session.get(InboxEvent, event_id, with_for_update=True)
                 if row is None or row.state == "done":
                     return False
+                received = row.received_at
                 handler = self.handlers.get(row.event)
                 touched = handler(session, row, self.ports) if handler else set()
                 now = self.ports.clock.now()
@@ -231,6 +238,7 @@ class Jobs:
         except Exception as exc:
             self._record_failure(event_id, exc)
             raise
+        observe_applied([received])
         return bool(changed)
 
     def _record_failure(self, event_id: int, exc: Exception) -> None:
@@ -261,8 +269,9 @@ class Jobs:
                 .limit(500)
             ).all()
             ids = [row.id for row in due]
-        for outbound_id in ids:
-            self._write_one(outbound_id)
+        with log_context.bound(site=site_id):
+            for outbound_id in ids:
+                self._write_one(outbound_id)
 
     def _write_one(self, outbound_id: int) -> None:
         with self.store.session() as session:
@@ -276,6 +285,7 @@ class Jobs:
             try:
                 writer(session, row, self.ports)
             except Transient as exc:
+                count_write(row.kind, "retry")
                 row.attempts += 1
                 row.last_error = str(exc)[:2000]
                 delay = (
@@ -284,6 +294,10 @@ class Jobs:
                 row.due_at = self.ports.clock.now() + timedelta(seconds=delay)
                 log.info("write-back %s %s deferred %.0fs: %s", row.kind, row.target, delay, exc)
                 return
+            except Exception:
+                count_write(row.kind, "error")
+                raise
+            count_write(row.kind, "ok")
             session.delete(row)
 
     def _sweep(self) -> None:

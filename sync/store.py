@@ -32,6 +32,8 @@ from sync.model import (
 )
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
+MIGRATION_LOCK = 4242001
+"""The PostgreSQL advisory lock held while migrations run (one process migrates at a time)."""
 
 
 class SiteNotFound(LookupError):
@@ -84,7 +86,7 @@ class Store:
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Several workers start at once: one migrates, the others wait, then find it done.
-                connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -93,6 +95,35 @@ class Store:
         """A unit of work: committed when the block ends, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def migration_state(self) -> str:
+        """`ok` when the schema is at (or past) this code's newest revision; `running` while a
+        process holds the migration lock (PostgreSQL); `pending` when migrations are due.
+
+        A schema newer than this code (another replica, upgraded first, migrated it) counts as
+        ok: an older replica keeps serving through a rolling upgrade.
+        """
+        script = _scripts()
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql" and connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = 0 AND objid = :key AND objsubid = 1"
+                ),
+                {"key": MIGRATION_LOCK},
+            ):
+                return "running"
+            try:
+                current = connection.scalar(text("SELECT version_num FROM alembic_version"))
+            except Exception:  # no version table: nothing has been migrated yet
+                return "pending"
+        head = script.get_current_head()
+        if current == head:
+            return "ok"
+        if current is None:
+            return "pending"
+        known = {revision.revision for revision in script.walk_revisions()}
+        return "pending" if current in known else "ok"
 
     def ping(self) -> bool:
         with self.engine.connect() as connection:
@@ -323,3 +354,18 @@ def count_rows(session: Session, model: type[Base], site_id: int) -> int:
         )
         or 0
     )
+
+
+_SCRIPTS: list[Any] = []
+
+
+def _scripts() -> Any:
+    """Alembic's view of our migrations, read once per process (it parses every file)."""
+    if not _SCRIPTS:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(ALEMBIC_DIR))
+        _SCRIPTS.append(ScriptDirectory.from_config(config))
+    return _SCRIPTS[0]

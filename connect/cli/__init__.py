@@ -11,6 +11,8 @@ import click
 
 from connect.cli import asana, demo, github, okrs, server, tenants
 from connect.demo import EXAMPLE_FILE
+from connect.log_format import formatter_for
+from connect.settings import Settings
 
 __all__ = ["EXAMPLE_FILE", "main"]
 
@@ -19,10 +21,17 @@ __all__ = ["EXAMPLE_FILE", "main"]
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
 def main(verbose: bool) -> None:
     """okrlink: OKRs inside Jira, Confluence and GitHub."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    root = logging.getLogger()
+    configured = bool(root.handlers)  # by whoever runs us (a test runner): left as it is
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    if not configured:
+        settings = Settings.from_env()
+        formatter = formatter_for(
+            settings.log_format,
+            secrets=(settings.admin_token, settings.secret_key, settings.github_webhook_secret),
+        )
+        for handler in root.handlers:
+            handler.setFormatter(formatter)
 
 
 for command in (

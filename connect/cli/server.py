@@ -6,8 +6,10 @@ import signal
 from typing import TYPE_CHECKING
 
 import click
+from prometheus_client import start_http_server
 
 from connect.cli.common import CONSUMER_POLLING, open_app
+from connect.metrics import worker_registry
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -47,9 +49,15 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
 
 @click.command()
 @click.option("--workers", default=2, show_default=True, type=int)
-def worker(workers: int) -> None:
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve this process's Prometheus metrics on this port (all interfaces).")
+def worker(workers: int, metrics_port: int | None) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
     app = open_app()
+    if metrics_port is not None:
+        # Write-backs and apply times are counted where the jobs run: here. A worker that
+        # shares PROMETHEUS_MULTIPROC_DIR with the web processes is in their scrape already.
+        start_http_server(metrics_port, registry=worker_registry())
     consumer = app.extensions["okrlink"].queue.create_consumer(
         workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )

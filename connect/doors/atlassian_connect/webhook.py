@@ -22,9 +22,11 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from connect.doors.atlassian_connect.verify import connect_jwt_required
 from connect.errors import BadRequest
+from connect.metrics import count_answer
 from connect.services import Services, services
 from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
+from sync import log_context
 from sync.apply.jira import EVENT_NAME
 from sync.inbox import insert_event, retry_failed
 from sync.model import utcnow
@@ -70,8 +72,19 @@ def record_jira_delivery(
 ) -> dict[str, Any]:
     """Record a verified delivery and queue it; the JSON answer (200). BadRequest if malformed.
 
-    Echoes and duplicates change nothing and are answered as such.
+    Echoes and duplicates change nothing and are answered as such. The answer is counted here
+    (`okrlink_webhooks_total`), whether the hot path or the Flask view gives it; a refused
+    delivery is counted by the view's error answer.
     """
+    with log_context.bound(site=tenant.site_id, delivery_id=delivery_header):
+        answer = _record(services, tenant, raw=raw, delivery_header=delivery_header)
+    count_answer("jira", answer["status"])
+    return answer
+
+
+def _record(
+    services: Services, tenant: Tenant, *, raw: bytes, delivery_header: str | None
+) -> dict[str, Any]:
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError) as exc:

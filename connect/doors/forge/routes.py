@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from connect.doors.forge.token import ForgeClaims, ForgeRequest, verify_forge_request
 from connect.errors import BadRequest, ForbiddenError, ValidationError
+from connect.metrics import count_answer
 from connect.services import services
 from connect.ui.panels import PanelQuery, current_cycle_name, load_panel
 from connect.ui.render import render_empty_panel, render_panel
@@ -191,8 +192,10 @@ def events() -> tuple[Response, int]:
     with services().store.session() as session:
         row_id = record_event(session, **row)  # None for a delivery already recorded
     if row_id is None:
+        count_answer("forge", "duplicate")
         return jsonify({"status": "duplicate"}), 200
     services().jobs.nudge(tenant.site_id)
+    count_answer("forge", "accepted")
     return jsonify({"status": "accepted", "id": row_id}), 200
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from connect.errors import AuthError, BadRequest
+from connect.metrics import count_answer
 from connect.services import services
 from integrations.github.checks import REFRESH_IDENTIFIER
 from integrations.github.events import HANDLED, is_handled, requested_action_identifier
@@ -35,6 +36,7 @@ _EVENTS = frozenset(event for event, _action in HANDLED)
 
 
 def _answer(status: int, outcome: str, **extra: Any) -> tuple[Response, int]:
+    count_answer(SOURCE, outcome)
     return jsonify({"status": outcome, **extra}), status
 
 
