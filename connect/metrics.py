@@ -52,11 +52,12 @@ WEBHOOK_ENDPOINTS: Final = {
     "jira_webhooks.jira_webhook": "jira",
     "forge.events": "forge",
     "github_webhooks.receive": "github",
+    "asana_webhooks.receive": "asana",
 }
 """The Flask endpoints that receive events, and their source label."""
 
 ANSWERS: Final = {"accepted": "recorded", "duplicate": "duplicate", "ignored": "ignored",
-                  "pong": "ignored"}  # fmt: skip
+                  "pong": "ignored", "heartbeat": "ignored", "confirmed": "ignored"}  # fmt: skip
 """The `status` word of a webhook's 2xx answer, and the outcome it counts as."""
 
 WEBHOOKS = Counter(

@@ -19,6 +19,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, jsonify, request
 
 from connect.errors import AuthError, BadRequest
+from connect.metrics import count_answer
 from connect.services import services
 from integrations.asana.signature import SECRET_HEADER, SIGNATURE_HEADER, verify_signature
 from sync.apply.asana import EVENT_NAME
@@ -34,6 +35,7 @@ blueprint = Blueprint("asana_webhooks", __name__)
 
 
 def _answer(status: int, outcome: str, **extra: Any) -> tuple[Response, int]:
+    count_answer("asana", outcome)
     return jsonify({"status": outcome, **extra}), status
 
 

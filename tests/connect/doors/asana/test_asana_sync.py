@@ -26,6 +26,7 @@ from tests.support.jira import (
     issue_fields,
     link,
 )
+from tests.support.metrics import moved, scrape
 
 PROJECT = "1300000000000001"
 GOAL = "1400000000000001"
@@ -310,3 +311,23 @@ def test_a_kr_naming_a_number_custom_field_sums_it_instead_of_counting_tasks(
     link(client, admin, site=CLIENT_KEY, kr="PLAT-1.1", target=f"asana:{PROJECT}")
     kr = get_kr(client, admin, site=CLIENT_KEY, kr="PLAT-1.1")
     assert (kr["done"], kr["total"], kr["asana_field"]) == (3, 8, "Effort")
+
+
+def test_asana_deliveries_count_in_the_webhook_metrics_by_outcome(
+    live: Flask, site_id: int, fake_asana: FakeAsana, clock: FakeClock, admin: dict[str, str]
+) -> None:
+    client = live.test_client()
+    launch_project(fake_asana, clock)
+    webhook_gid = watch(live, site_id)
+    before = scrape(client, admin)
+    events = [fake_asana.event("1500000000000001", when=clock.now())]
+    assert fake_asana.deliver(webhook_gid, events).status_code == 202
+    assert fake_asana.deliver(webhook_gid, events).json()["status"] == "duplicate"
+    assert fake_asana.deliver(webhook_gid, [], body=b"not json").status_code == 400
+    hook = fake_asana.webhooks[webhook_gid]
+    unsigned = requests.post(hook["target"], data=b'{"events": []}', timeout=10)
+    assert unsigned.status_code == 401
+    after = scrape(client, admin)
+    assert moved(before, after, "okrlink_webhooks_total", source="asana") == {
+        "recorded": 1, "duplicate": 1, "invalid": 1, "rejected": 1,
+    }  # fmt: skip
