@@ -81,9 +81,10 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(ALEMBIC_DIR))
-        with self.engine.begin() as connection:
+        # Several workers start at once. On SQLite the writers' turn makes one migrate while
+        # the others wait, then find it done; PostgreSQL takes an advisory lock below.
+        with self.write_turn(), self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                # Several workers start at once: one migrates, the others wait, then find it done.
                 connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -1,4 +1,4 @@
-"""The `okrlink` command: serve, worker, demo, check, import, export, tenants, github.
+"""The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -9,7 +9,7 @@ import logging
 
 import click
 
-from connect.cli import demo, github, okrs, server, tenants
+from connect.cli import demo, github, okrs, server, tenants, web
 from connect.demo import EXAMPLE_FILE
 
 __all__ = ["EXAMPLE_FILE", "main"]
@@ -29,6 +29,7 @@ for command in (
     okrs.check,
     okrs.import_command,
     okrs.export,
+    web.web,
     server.serve,
     server.worker,
     demo.demo,
