@@ -53,14 +53,19 @@ def web(host: str, port: int, workers: int | None, threads: int, access_log: boo
     server.serve()
 
 
-def build_server(*, host: str, port: int, workers: int, threads: int, access_log: bool
+def build_server(*, host: str, port: int, workers: int, threads: int, access_log: bool,
+                 target: str = APP_TARGET, factory: bool = False, backpressure: int | None = None
                  ) -> Server:  # fmt: skip
-    """The granian server `okrlink web` runs (built, not started)."""
+    """The granian server `okrlink web` runs (built, not started).
+
+    The benches swap `target` (a bare route) and `backpressure` (to measure the choice).
+    """
     from granian.constants import HTTPModes, Interfaces
     from granian.server import Server
 
     return Server(
-        APP_TARGET,
+        target,
+        factory=factory,
         address=host,
         port=port,
         interface=Interfaces.WSGI,
@@ -68,7 +73,7 @@ def build_server(*, host: str, port: int, workers: int, threads: int, access_log
         websockets=False,
         workers=workers,
         blocking_threads=threads,
-        backpressure=threads * BACKPRESSURE_PER_THREAD,
+        backpressure=backpressure or threads * BACKPRESSURE_PER_THREAD,
         log_access=access_log,
         respawn_failed_workers=True,
         workers_kill_timeout=KILL_TIMEOUT_SECONDS,
