@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sync.store import POOL_SIZE
+
 if TYPE_CHECKING:
     from granian.server import Server
 
@@ -42,8 +44,9 @@ def default_workers() -> int:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes  [default: one per CPU].")  # fmt: skip
-@click.option("--threads", type=click.IntRange(min=1), default=DEFAULT_THREADS,
-              show_default=True, help="Python threads per worker.")  # fmt: skip
+@click.option("--threads", type=click.IntRange(1, POOL_SIZE), default=DEFAULT_THREADS,
+              show_default=True,
+              help="Python threads per worker (at most the database pool's size).")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log one line per request.")  # fmt: skip
 def web(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
