@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 APP_TARGET = "connect.wsgi:app"
 DEFAULT_THREADS = 1
-BACKPRESSURE_PER_THREAD = 2
-"""Requests a worker takes in per Python thread: one running, one ready, the rest in Rust."""
+BACKPRESSURE_PER_THREAD = 1
+"""Requests a worker takes in per Python thread: the one it runs; the rest wait in Rust."""
 KILL_TIMEOUT_SECONDS = 30
 """On SIGTERM, how long running requests may take to finish before a worker is killed."""
 
