@@ -14,6 +14,6 @@ USER okrlink
 EXPOSE 8080
 # Migrations run at start-up under an advisory lock; the queue consumer runs as its own
 # container with `okrlink worker` and OKRLINK_QUEUE_URL=redis://...
-# `okrlink web`: granian, one worker process per CPU, a few Python threads each (see the
+# `okrlink web`: granian, one worker process per CPU, one Python thread each (see the
 # README's "Serving in production"); SIGTERM lets running requests finish.
 CMD ["okrlink", "web", "--port", "8080"]

@@ -4,9 +4,9 @@ Why granian: on the 2-core bench machine gunicorn's Python HTTP handling took mo
 worker's time (okrlink's own code was about a tenth of it); granian parses, queues and writes
 in Rust, and hands Python only the WSGI call. Its defaults are sized for I/O-bound apps (up to
 hundreds of Python threads per worker and a request queue of backlog/workers), which on CPU-bound
-requests such as ours only adds GIL contention and queueing in Python. So each worker runs a
-few Python threads and admits at most `BACKPRESSURE_PER_THREAD` requests per thread; the
-rest wait in Rust, where waiting costs nothing. The figures behind these choices are in the
+requests such as ours only adds GIL contention and queueing in Python. So each worker runs one
+Python thread by default and admits `BACKPRESSURE_PER_THREAD` request per thread; the rest
+wait in Rust, where waiting costs no Python time. The figures behind these choices are in the
 README's "Serving in production" section (`bench/panels.py --server granian`).
 """
 
