@@ -21,6 +21,6 @@ USER 10001
 EXPOSE 8080
 # Migrations run at start-up under an advisory lock; the queue consumer runs as its own
 # container with `okrlink worker` and OKRLINK_QUEUE_URL=redis://...
-# gunicorn's sync workers, one request at a time per process: okrlink's requests are
-# CPU-bound, and sync served more than gthread on every bench. Scale with --workers and replicas.
-CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8080", "--access-logfile", "-", "connect.wsgi:app"]
+# `okrlink web`: granian, one worker process per CPU, one Python thread each (see the
+# README's "Serving in production"); SIGTERM lets running requests finish.
+CMD ["okrlink", "web", "--port", "8080"]

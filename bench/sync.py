@@ -1,12 +1,14 @@
 """Jira webhook intake and sync latency: ``python bench/sync.py``.
 
 1. Intake: signed `jira:issue_updated` webhooks (one Connect JWT per run, a distinct delivery id
-   per request) sent by wrk over loopback to gunicorn (2 sync workers by default, as gunicorn
-   runs; `--worker-class gthread --threads N` to compare), each recorded in
-   the inbox and queued; reported as events acknowledged per second, on SQLite (queue: huey on
-   SQLite) and on PostgreSQL (a throwaway server; queue: huey on Redis when `redis-server` is
-   installed, else SQLite).
-2. Latency: events paced at 200/s, a queue consumer (`okrlink worker`) applying them; each
+   per request, `Host` set) sent by wrk over loopback, in one run to okrlink under granian
+   (`okrlink web`, 2 workers) and under gunicorn (2 sync workers, the former deployment), each
+   recorded in the inbox and queued; reported as events acknowledged per second and as the
+   ratio of granian's figure to gunicorn's, on SQLite (queue: huey on SQLite) and on PostgreSQL
+   (a throwaway server; queue: huey on Redis when `redis-server` is installed, else SQLite).
+   `--server granian|gunicorn` (repeatable) measures one server only.
+2. Latency: under the first server measured (granian by default), events paced at 200/s, a
+   queue consumer (`okrlink worker`) applying them; each
    event flips one issue that is the only issue of its KR, and the time from sending it to the
    KR snapshot it produces (Snapshot.at, taken by the worker) is reported as p50/p95/p99.
    Property write-backs go to a local stand-in for Jira.
@@ -29,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +45,9 @@ sys.path[0] = str(ROOT)
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.serving import SERVERS, label, serving  # noqa: E402
 from connect.app import create_app  # noqa: E402
+from connect.cli.web import DEFAULT_THREADS  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from integrations.atlassian.qsh import query_string_hash  # noqa: E402
 from sync.core.spec import quarter_of  # noqa: E402
@@ -69,6 +72,8 @@ FIXTURE = (
     ROOT.parent / "shared/fixtures/jira/jira_issue_updated__description__cloud_2024_skill-sync.json"
 )
 TARGET_RATE = 1000
+TARGET_RATIO = 2.5
+APP = "connect.app:create_app()"
 TARGET_P95 = 1.0
 LATENCY_ISSUES = 400
 
@@ -87,6 +92,7 @@ request = function()
     ["Authorization"] = "JWT " .. token,
     ["Content-Type"] = "application/json",
     ["X-Atlassian-Webhook-Identifier"] = run .. "-" .. counter,
+    ["Host"] = "%(host)s",
   }, bodies[counter %% 200])
 end
 """
@@ -217,53 +223,6 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def gunicorn(settings: Settings, *, worker_class: str, threads: int, connections: int = 16
-             ) -> Iterator[str]:  # fmt: skip
-    """gunicorn with 2 workers; a gthread worker takes at most half of the load's connections.
-
-    wrk opens all its keep-alive connections at once, and without that cap the first gthread
-    worker to wake accepts every one of them while the other idles.
-    """
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        "2",
-        "--worker-class",
-        worker_class,
-        "--threads",
-        str(threads),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--keep-alive",
-        "30",
-        "--worker-connections",
-        str(max(1, connections // 2)),
-        "connect.app:create_app()",
-    ]
-    server = subprocess.Popen(command, env=environment(settings), cwd=ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
-
-
 CONSUMER_MAX_DELAY = 0.05
 
 
@@ -303,13 +262,13 @@ def worker(settings: Settings) -> Iterator[None]:
         process.wait(30)
 
 
-def intake(settings: Settings, *, seconds: int, connections: int, worker_class: str,
-           threads: int) -> tuple[float, int, int]:  # fmt: skip
+def intake(settings: Settings, *, server: str, seconds: int, connections: int, threads: int
+           ) -> tuple[float, int, int]:  # fmt: skip
     """wrk against the webhook; (events acknowledged per second, requests, non-2xx)."""
     work = settings.data_dir
     body = json.dumps(payload("WEB-__N__", "__N__", category="done", updated=datetime.now(UTC)))
-    with gunicorn(settings, worker_class=worker_class, threads=threads,
-                  connections=connections) as base:  # fmt: skip
+    with serving(server, APP, env=environment(settings), threads=threads,
+                 connections=connections) as base:  # fmt: skip
         for run, duration in (("warm", 3), ("run", seconds)):
             script = work / f"{run}.lua"
             script.write_text(
@@ -319,6 +278,7 @@ def intake(settings: Settings, *, seconds: int, connections: int, worker_class: 
                     "run": f"{run}-{time.time_ns()}",
                     "body": body,
                     "path": WEBHOOK,
+                    "host": base.removeprefix("http://"),
                 }
             )
             output = subprocess.run(
@@ -347,7 +307,7 @@ def drain(store: Any, timeout: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def latency(settings: Settings, *, rate: int, seconds: int, worker_class: str, threads: int
+def latency(settings: Settings, *, server: str, rate: int, seconds: int, threads: int
             ) -> list[float]:  # fmt: skip
     """Seconds from sending each event to the KR snapshot that includes it.
 
@@ -369,14 +329,17 @@ def latency(settings: Settings, *, rate: int, seconds: int, worker_class: str, t
     sent: list[float] = [0.0] * total
     app = create_app(settings)
     store = app.extensions["okrlink"].store
-    with gunicorn(settings, worker_class=worker_class, threads=threads) as base, worker(settings):
+    with (
+        serving(server, APP, env=environment(settings), threads=threads) as base,
+        worker(settings),
+    ):
         host, port = base.removeprefix("http://").split(":")
         auth = "JWT " + token()
-        threads = 8
+        senders = 8
 
         def send(offset: int, first: int, last: int, pace: float | None, began: float) -> None:
             connection = http.client.HTTPConnection(host, int(port), timeout=30)
-            for n in range(first + offset, last, threads):
+            for n in range(first + offset, last, senders):
                 if pace is not None:
                     delay = began + (n - first) / pace - time.time()
                     if delay > 0:
@@ -397,7 +360,7 @@ def latency(settings: Settings, *, rate: int, seconds: int, worker_class: str, t
             began = time.time() + 0.2
             pool = [
                 threading.Thread(target=send, args=(i, first, last, pace, began))
-                for i in range(threads)
+                for i in range(senders)
             ]
             for thread in pool:
                 thread.start()
@@ -463,8 +426,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--phases", default="intake,latency")
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
-    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
+    parser.add_argument("--server", action="append", choices=SERVERS)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="per granian worker")
     parser.add_argument("--consumer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consumer:
@@ -472,46 +435,49 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
-    print(
-        f"machine: {os.cpu_count()} CPUs shared by gunicorn (2 workers, {args.worker_class}), "
-        f"the queue "
-        f"consumer and the load generator"
-    )
+    servers = args.server or list(SERVERS)
+    print(f"machine: {os.cpu_count()} CPUs shared by the server, the queue consumer and the "
+          f"load generator")
     for name in args.backends.split(","):
         for phase in args.phases.split(","):
-            work = Path(tempfile.mkdtemp(prefix=f"okrlink-bench-{name}-"))
-            try:
-                with (
-                    backend(name, work, phase) as (database, queue, label),
-                    fake_jira() as jira_url,
-                ):
-                    settings = settings_for(work, database, queue)
-                    prepare(settings, jira_url=jira_url, krs=LATENCY_ISSUES)
-                    if phase == "intake":
-                        rate, total, bad = intake(
-                            settings, seconds=args.seconds, connections=args.connections,
-                            worker_class=args.worker_class, threads=args.threads,
-                        )
-                        verdict = "meets" if rate >= TARGET_RATE and not bad else "misses"
-                        print(
-                            f"[{label}] intake: {rate:,.0f} events/s acknowledged "
-                            f"({total:,} signed webhooks in {args.seconds}s, wrk "
-                            f"{args.connections} connections, non-2xx: {bad}); target >= "
-                            f"{TARGET_RATE:,}/s: {verdict}"
-                        )
-                    else:
-                        waits = latency(settings, rate=args.rate, seconds=args.seconds,
-                                        worker_class=args.worker_class, threads=args.threads)
-                        p95 = percentile(waits, 0.95)
-                        verdict = "meets" if p95 < TARGET_P95 else "misses"
-                        print(
-                            f"[{label}] intake -> KR snapshot at {args.rate} events/s: "
-                            f"p50 {statistics.median(waits) * 1000:.0f} ms, p95 "
-                            f"{p95 * 1000:.0f} ms, p99 {percentile(waits, 0.99) * 1000:.0f} "
-                            f"ms over {len(waits):,} events; target p95 < 1 s: {verdict}"
-                        )
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+            rates: dict[str, float] = {}
+            for server in servers if phase == "intake" else servers[:1]:
+                work = Path(tempfile.mkdtemp(prefix=f"okrlink-bench-{name}-"))
+                try:
+                    with (
+                        backend(name, work, phase) as (database, queue, description),
+                        fake_jira() as jira_url,
+                    ):
+                        settings = settings_for(work, database, queue)
+                        prepare(settings, jira_url=jira_url, krs=LATENCY_ISSUES)
+                        where = f"[{description}] {label(server, args.threads)}"
+                        if phase == "intake":
+                            rate, total, bad = intake(
+                                settings, server=server, seconds=args.seconds,
+                                connections=args.connections, threads=args.threads,
+                            )  # fmt: skip
+                            rates[server] = rate if not bad else 0.0
+                            print(f"{where} intake: {rate:,.0f} events/s acknowledged "
+                                  f"({total:,} signed webhooks in {args.seconds}s, wrk "
+                                  f"{args.connections} connections, non-2xx: {bad})")  # fmt: skip
+                        else:
+                            waits = latency(settings, server=server, rate=args.rate,
+                                            seconds=args.seconds, threads=args.threads)  # fmt: skip
+                            p95 = percentile(waits, 0.95)
+                            verdict = "meets" if p95 < TARGET_P95 else "misses"
+                            print(
+                                f"{where} intake -> KR snapshot at {args.rate} events/s: "
+                                f"p50 {statistics.median(waits) * 1000:.0f} ms, p95 "
+                                f"{p95 * 1000:.0f} ms, p99 {percentile(waits, 0.99) * 1000:.0f} "
+                                f"ms over {len(waits):,} events; target p95 < 1 s: {verdict}"
+                            )
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+            if {"granian", "gunicorn"} <= rates.keys() and rates["gunicorn"]:
+                ratio = rates["granian"] / rates["gunicorn"]
+                verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+                print(f"[{name}] intake, granian / gunicorn: {ratio:.2f}x; target >= "
+                      f"{TARGET_RATIO}x: {verdict}")
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         ui_key=key,
         ui_form_tokens=FormTokens(key=key),
         ui_page_cache=PageCache(),
-        ui_panel_versions=PanelVersions(store.engine),
+        ui_panel_versions=PanelVersions(store.engine, okr_commits=store.okr_commits),
         jira_field_map=field_map,
         jira_app_accounts=AppAccounts(store),
         jira_own_properties=webhook.own_property_keys(settings.app_key),

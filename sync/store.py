@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from sync.changes import OkrCommits
 from sync.model import (
     LOCAL_SITE,
     Base,
@@ -34,6 +35,9 @@ from sync.model import (
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 MIGRATION_LOCK = 4242001
 """The PostgreSQL advisory lock held while migrations run (one process migrates at a time)."""
+POOL_SIZE = 10
+"""PostgreSQL connections kept per process: at least one per request thread (`okrlink web
+--threads` stays at or under it), so no request waits for a connection another holds."""
 
 
 class SiteNotFound(LookupError):
@@ -47,8 +51,12 @@ class Store:
     engine: Engine
     sessions: sessionmaker[Session]
     _writers: SqliteWriters | None = None
+    okr_commits: OkrCommits | None = None
+    """PostgreSQL: commits that changed OKRs, announced to listeners (`sync/changes.py`)."""
 
     def __post_init__(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            self.okr_commits = OkrCommits(self.engine)
         database = self.engine.url.database
         if self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
             self._writers = SqliteWriters(Path(f"{self.engine.url.database}.writers"))
@@ -70,7 +78,7 @@ class Store:
             # every older pooled connection at once, and the failed request was never
             # acknowledged (Jira and GitHub redeliver on a 5xx; jobs retry).
             engine_options.setdefault("pool_recycle", 1800)
-            engine_options.setdefault("pool_size", 10)
+            engine_options.setdefault("pool_size", POOL_SIZE)
         engine = create_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
@@ -83,9 +91,10 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(ALEMBIC_DIR))
-        with self.engine.begin() as connection:
+        # Several workers start at once. On SQLite the writers' turn makes one migrate while
+        # the others wait, then find it done; PostgreSQL takes an advisory lock below.
+        with self.write_turn(), self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                # Several workers start at once: one migrates, the others wait, then find it done.
                 connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

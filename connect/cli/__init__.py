@@ -1,4 +1,5 @@
-"""The `okrlink` command: serve, worker, demo, check, import, export, tenants, github, asana.
+"""The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
+asana.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -9,7 +10,7 @@ import logging
 
 import click
 
-from connect.cli import asana, demo, github, okrs, server, tenants
+from connect.cli import asana, demo, github, okrs, server, tenants, web
 from connect.demo import EXAMPLE_FILE
 from connect.log_format import formatter_for
 from connect.settings import Settings
@@ -38,6 +39,7 @@ for command in (
     okrs.check,
     okrs.import_command,
     okrs.export,
+    web.web,
     server.serve,
     server.worker,
     demo.demo,

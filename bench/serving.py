@@ -1,0 +1,88 @@
+"""The servers the benches compare: okrlink under granian (`okrlink web`) and under gunicorn.
+
+Both run 2 worker processes on loopback, as the 2-core bench machine suggests. granian runs
+exactly the server `okrlink web` builds (`connect/cli/web.py`: its threads, backpressure and
+shutdown), only on another app target when the bench serves its bare route; gunicorn runs
+today's former deployment, sync workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVERS = ("granian", "gunicorn")
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def command(server: str, target: str, *, port: int, threads: int, connections: int,
+            backpressure: int | None = None) -> list[str]:
+    """The command line that serves `target` ("module:attribute", or "module:factory()")."""
+    if server == "granian":
+        factory = target.endswith("()")
+        script = (
+            "import sys; from connect.cli.web import build_server; "
+            "build_server(host='127.0.0.1', port=int(sys.argv[1]), workers=int(sys.argv[2]), "
+            "threads=int(sys.argv[3]), access_log=False, target=sys.argv[4], "
+            "factory=sys.argv[5] == '1', backpressure=int(sys.argv[6]) or None).serve()"
+        )
+        return [sys.executable, "-c", script, str(port), str(WORKERS), str(threads),
+                target.removesuffix("()"), "1" if factory else "0",
+                str(backpressure or 0)]  # fmt: skip
+    # gunicorn's sync workers, one request at a time each; a worker takes at most half of the
+    # load's connections, or the first to wake would accept all of wrk's at once.
+    return [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30",
+            "--worker-connections", str(max(1, connections // 2)), target]  # fmt: skip
+
+
+def label(server: str, threads: int) -> str:
+    if server == "granian":
+        return f"granian (okrlink web: {WORKERS} workers x {threads} thread{'s' * (threads > 1)})"
+    return f"gunicorn ({WORKERS} sync workers)"
+
+
+@contextlib.contextmanager
+def serving(server: str, target: str, *, env: dict[str, str], threads: int = 1,
+            connections: int = 16, backpressure: int | None = None) -> Iterator[str]:
+    """Serve `target` until the block ends; yields the base URL once `/healthz` answers."""
+    port = free_port()
+    argv = command(server, target, port=port, threads=threads, connections=connections,
+                   backpressure=backpressure)
+    process = subprocess.Popen(argv, env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                               start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(f"{server} did not start: {' '.join(argv)}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)

@@ -1,0 +1,83 @@
+"""`okrlink web`: the production HTTP server (granian, a Rust HTTP server, on the WSGI app).
+
+Why granian: on the 2-core bench machine gunicorn's Python HTTP handling took most of a
+worker's time (okrlink's own code was about a tenth of it); granian parses, queues and writes
+in Rust, and hands Python only the WSGI call. Its defaults are sized for I/O-bound apps (up to
+hundreds of Python threads per worker and a request queue of backlog/workers), which on CPU-bound
+requests such as ours only adds GIL contention and queueing in Python. So each worker runs one
+Python thread by default and admits `BACKPRESSURE_PER_THREAD` request per thread; the rest
+wait in Rust, where waiting costs no Python time. The figures behind these choices are in the
+README's "Serving in production" section (`bench/panels.py --server granian`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from sync.store import POOL_SIZE
+
+if TYPE_CHECKING:
+    from granian.server import Server
+
+APP_TARGET = "connect.wsgi:app"
+DEFAULT_THREADS = 1
+BACKPRESSURE_PER_THREAD = 1
+"""Requests a worker takes in per Python thread: the one it runs; the rest wait in Rust."""
+KILL_TIMEOUT_SECONDS = 30
+"""On SIGTERM, how long running requests may take to finish before a worker is killed."""
+
+
+def default_workers() -> int:
+    """One worker process per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return max(1, os.cpu_count() or 1)
+
+
+@click.command()
+@click.option("--host", default="0.0.0.0", show_default=True,  # noqa: S104 (a server's job)
+              help="Address to listen on.")  # fmt: skip
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes  [default: one per CPU].")  # fmt: skip
+@click.option("--threads", type=click.IntRange(1, POOL_SIZE), default=DEFAULT_THREADS,
+              show_default=True,
+              help="Python threads per worker (at most the database pool's size).")  # fmt: skip
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log one line per request.")  # fmt: skip
+def web(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
+    """Run the production HTTP server (granian); stop it with SIGTERM, gracefully."""
+    server = build_server(host=host, port=port, workers=workers or default_workers(),
+                          threads=threads, access_log=access_log)  # fmt: skip
+    server.serve()
+
+
+def build_server(*, host: str, port: int, workers: int, threads: int, access_log: bool,
+                 target: str = APP_TARGET, factory: bool = False, backpressure: int | None = None
+                 ) -> Server:  # fmt: skip
+    """The granian server `okrlink web` runs (built, not started).
+
+    The benches swap `target` (a bare route) and `backpressure` (to measure the choice).
+    """
+    from granian.constants import HTTPModes, Interfaces
+    from granian.server import Server
+
+    return Server(
+        target,
+        factory=factory,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        http=HTTPModes.http1,  # behind a TLS-terminating proxy, as Atlassian and GitHub reach us
+        websockets=False,
+        workers=workers,
+        blocking_threads=threads,
+        backpressure=backpressure or threads * BACKPRESSURE_PER_THREAD,
+        log_access=access_log,
+        respawn_failed_workers=True,
+        workers_kill_timeout=KILL_TIMEOUT_SECONDS,
+    )

@@ -1,0 +1,70 @@
+"""`okrlink web`: granian sized for CPU-bound requests, and a SIGTERM that stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from click.testing import CliRunner
+from granian.constants import HTTPModes, Interfaces
+
+from connect.cli import main
+from connect.cli.web import BACKPRESSURE_PER_THREAD, build_server
+from tests.support.base import ROOT
+from tests.support.servers import free_port
+
+
+def test_the_server_runs_the_wsgi_app_with_few_threads_and_a_short_admission_queue() -> None:
+    server = build_server(host="0.0.0.0", port=8080, workers=2, threads=3,  # noqa: S104
+                          access_log=False)  # fmt: skip
+    assert (server.target, server.interface, server.http) == (
+        "connect.wsgi:app", Interfaces.WSGI, HTTPModes.http1)  # fmt: skip
+    assert (server.workers, server.blocking_threads) == (2, 3)
+    assert server.backpressure == 3 * BACKPRESSURE_PER_THREAD
+    assert server.log_access is False
+    assert server.respawn_failed_workers is True
+    assert build_server(host="127.0.0.1", port=1, workers=1, threads=1,
+                        access_log=True).log_access is True  # fmt: skip
+
+
+def test_more_threads_than_the_database_pool_holds_is_refused_clearly() -> None:
+    result = CliRunner().invoke(main, ["web", "--threads", "11"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--threads'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_okrlink_web_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OKRLINK_DATA_DIR": str(tmp_path),
+           "OKRLINK_SECRET_KEY": "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="}  # fmt: skip
+    command = [sys.executable, "-c", "from connect.cli import main; main()", "web",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]  # fmt: skip
+    server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, timeout=2) as health:
+                    assert health.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=40)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    log = output.decode()
+    assert server.returncode == 0, log
+    assert "Traceback" not in log
+    assert "Shutting down granian" in log
