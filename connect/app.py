@@ -37,6 +37,7 @@ from integrations.atlassian.forge import ForgeTokens
 from integrations.atlassian.tracker import JiraTracker
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
+from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
@@ -108,6 +109,7 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
     schedule(jobs, "jira_reconcile", settings.reconcile_minutes, jira_sync.reconcile)
 
     github_apply.register(jobs)
+    deployments_apply.register(jobs)
     jobs.write(CHECK_RUN_KIND, CheckRunWriter(app_key=settings.app_key))
     if ports.checks is None:
         # Without an app id and key, check runs are skipped with a warning.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from sync.apply.jira import plan_property_write
 from sync.core.practice import Finding, check_team_okrs, has_errors
 from sync.core.progress import STATUSES
-from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, scope_of
 from sync.errors import Duplicate, Invalid
+from sync.kpis import as_spec, import_kpis, list_kpis
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
 from sync.store import get_or_create_team
 
@@ -286,6 +287,9 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
             if _sync_file_links(session, site_id, kr.id, file_links.get(kr.id, set()),
                                 set(kr_spec.issues)):  # fmt: skip
                 report.changed_kr_ids.add(kr.id)
+        if okrs.kpis:
+            now = datetime.now(UTC)
+            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=now)
     return report
 
 
@@ -342,6 +346,7 @@ def _import_key_result(
     report: ImportReport,
 ) -> KeyResult:
     values = {name: getattr(spec, name) for name in KR_FIELDS}
+    values["params"], values["kpi"] = scope_of(spec), spec.kpi
     if spec.current is not None:
         values["current"] = spec.current
     if kr is None:
@@ -440,6 +445,7 @@ def export_team_okrs(
             team=team_row.key,
             cycle=CycleSpec(name=cycle_row.name, start=cycle_row.start, end=cycle_row.end),
             objectives=tuple(specs),
+            kpis=tuple(as_spec(kpi) for kpi in list_kpis(session, site_id, team=team_row.key)),
         )
         for team_row, cycle_row, specs in grouped.values()
     ]
@@ -450,5 +456,7 @@ def _kr_spec(kr: KeyResult, issues: list[str]) -> KeyResultSpec:
         key=kr.key,
         current=kr.current,
         issues=tuple(issues),
+        kpi=kr.kpi,
         **{name: getattr(kr, name) for name in KR_FIELDS},
+        **(kr.params or {}),
     )
