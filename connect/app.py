@@ -13,6 +13,7 @@ from functools import partial
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from connect.api import kpis as api_kpis
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
 from connect.doors.atlassian_connect import descriptors, lifecycle, webhook
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
         github_registration.blueprint,
         webhook.blueprint,
         api_poll.blueprint,
+        api_kpis.blueprint,
     ):
         app.register_blueprint(blueprint)
     hot_paths: dict[tuple[str, str], HotPath] = {

@@ -234,7 +234,9 @@ def get_or_create_cycle(session: Session, site_id: int, spec: CycleSpec) -> Cycl
     return cycle
 
 
-def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportReport:
+def import_team_okrs(
+    session: Session, site_id: int, okrs: TeamOkrs, *, now: datetime | None = None
+) -> ImportReport:
     """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors.
 
     What the cycle holds is read once up front (objectives, KRs, file links) and written in
@@ -287,9 +289,9 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
             if _sync_file_links(session, site_id, kr.id, file_links.get(kr.id, set()),
                                 set(kr_spec.issues)):  # fmt: skip
                 report.changed_kr_ids.add(kr.id)
-        if okrs.kpis:
-            now = datetime.now(UTC)
-            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=now)
+        if okrs.kpis:  # KPI values are kept with the time they were seen (`now`)
+            at = now or datetime.now(UTC)
+            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at)
     return report
 
 

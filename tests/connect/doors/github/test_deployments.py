@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli.github import map_installation
-from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
+from sync.core.spec import CycleSpec, KeyResultSpec, KpiSpec, ObjectiveSpec, TeamOkrs
 from sync.engine import recompute
+from sync.kpis import find_kpi, history_of
 from sync.model import Deployment, InboxEvent
 from sync.okrs import import_team_okrs
 from sync.store import local_site
@@ -65,6 +66,10 @@ OKRS = TeamOkrs(
             ),
         ),
     ),
+    kpis=(
+        KpiSpec(key="PLAT-K1", title="Change failure rate", kind="github",
+                measure="change_failure_rate", unit="%", healthy_max=15, window_days=30),
+    ),
 )
 
 
@@ -100,7 +105,7 @@ def site(app: Flask, clock: FakeClock) -> int:
     clock.current = NOW
     with store(app).session() as session:
         site_id = local_site(session).id
-        report = import_team_okrs(session, site_id, OKRS)
+        report = import_team_okrs(session, site_id, OKRS, now=NOW)
         recompute(session, site_id, report.changed_kr_ids, now=NOW)
     map_installation(app, INSTALLATION, "local")
     return site_id
@@ -125,6 +130,12 @@ def test_each_key_matches_the_value_worked_out_by_hand(
     assert kr(app, site, "PLAT-1.2").progress == pytest.approx((48 - 25.17) / 24, abs=1e-4)
     # Scoped to another repository: nothing deployed there.
     assert kr(app, site, "PLAT-1.5").current == 0.0
+    # The team's health signal: 50 % failures is above its healthy 15 %.
+    with store(app).session() as session:
+        kpi = find_kpi(session, site, "PLAT-K1")
+        assert kpi is not None
+        assert (kpi.current, kpi.health, kpi.reason) == (50.0, "breached", "out_of_range")
+        assert [p.value for p in history_of(session, kpi)][-1] == 50.0
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
