@@ -40,6 +40,7 @@ from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
 from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
+from sync.apply.incidents import poll_all as poll_incidents
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
 from sync.apply.writeback import KIND as ISSUE_PROPERTY
@@ -109,6 +110,7 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
     )
     schedule(jobs, "poll_jql", settings.jql_poll_minutes, jira_sync.poll_jql)
     schedule(jobs, "jira_reconcile", settings.reconcile_minutes, jira_sync.reconcile)
+    schedule(jobs, "poll_incidents", settings.jql_poll_minutes, partial(poll_incidents, jobs))
 
     github_apply.register(jobs)
     deployments_apply.register(jobs)

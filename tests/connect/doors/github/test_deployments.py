@@ -8,7 +8,10 @@ of 50 % (D2 failed, D4 shipped a change that was reverted), 4.17 h to restore.
 
 from __future__ import annotations
 
+import copy
 import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -16,13 +19,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli.github import map_installation
+from sync.apply.incidents import poll_all as poll_incidents
 from sync.core.spec import CycleSpec, KeyResultSpec, KpiSpec, ObjectiveSpec, TeamOkrs
 from sync.engine import recompute
 from sync.kpis import find_kpi, history_of
-from sync.model import Deployment, InboxEvent
+from sync.model import Deployment, InboxEvent, Incident
 from sync.okrs import import_team_okrs
 from sync.store import local_site
 from tests.support.base import FakeClock
+from tests.support.base import shared_fixture as load_fixture
 from tests.support.deployments import (
     INSTALLATION,
     Deliveries,
@@ -221,3 +226,63 @@ def test_a_deployment_payload_without_its_deployment_is_refused(
     answer = deliver(client, "deployment", payload, delivery="broken")
     assert answer.status_code == 400
     assert count(app, InboxEvent) == 0
+
+
+# --- incidents from Jira --------------------------------------------------------------------
+
+INCIDENT_JQL = "project = OPS AND type = Incident"
+
+
+class IncidentJira:
+    """Jira's search, answering the incident query with issues shaped as Jira sends them."""
+
+    def __init__(self, incidents: list[tuple[str, datetime, datetime | None]]) -> None:
+        template = load_fixture("jira", "jira_issue_created__cloud_2024_skill-sync.json")["issue"]
+        self.issues = []
+        for key, opened, resolved in incidents:
+            issue = copy.deepcopy(template)
+            issue["key"] = key
+            issue["fields"]["created"] = opened.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+            issue["fields"]["resolutiondate"] = (
+                resolved.strftime("%Y-%m-%dT%H:%M:%S.000+0000") if resolved else None
+            )
+            self.issues.append(issue)
+        self.queries: list[str] = []
+
+    def search(self, site_id: int, jql: str, *, fields: Sequence[str]) -> Iterator[Mapping]:
+        self.queries.append(jql)
+        return iter(self.issues if jql == INCIDENT_JQL else [])
+
+
+def test_jira_incidents_feed_the_failure_rate_and_the_time_to_restore(
+    app: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    clock.current = NOW
+    scope = {"incident_jql": INCIDENT_JQL}
+    okrs = replace(OKRS, objectives=(replace(OKRS.objectives[0], key_results=(
+        dora_kr("PLAT-1.3", "change_failure_rate", 15, 5, **scope),
+        dora_kr("PLAT-1.4", "time_to_restore_hours", 24, 1, **scope),
+    )),), kpis=())  # fmt: skip
+    with store(app).session() as session:
+        site_id = local_site(session).id
+        import_team_okrs(session, site_id, okrs, now=NOW)
+    map_installation(app, INSTALLATION, "local")
+    sender = Deliveries(client)
+    for event, payload in week():
+        sender.send(event, payload)
+    jira = IncidentJira([("OPS-1", at(20, 11), at(20, 13)), ("OPS-2", at(22, 18), at(23, 0)),
+                         ("OPS-3", at(24, 1), None)])  # fmt: skip
+    app.extensions["okrlink"].jobs.ports.tracker = jira
+    poll_incidents(app.extensions["okrlink"].jobs)
+    # D1 is followed by OPS-1 within 24 h, D2 failed, D4's change was reverted: 3 of 4 (OPS-2
+    # opened 27.5 h after D3 shipped, and before D4).
+    assert kr(app, site_id, "PLAT-1.3").current == 75.0
+    # OPS-1 took 2 h, OPS-2 6 h; OPS-3 is still open: median 4 h.
+    assert kr(app, site_id, "PLAT-1.4").current == 4.0
+    assert jira.queries == [INCIDENT_JQL]
+    poll_incidents(app.extensions["okrlink"].jobs)  # the same answer again changes nothing
+    assert count(app, Incident) == 3
+    jira.issues = jira.issues[1:]  # OPS-1 no longer matches the query
+    poll_incidents(app.extensions["okrlink"].jobs)
+    assert kr(app, site_id, "PLAT-1.3").current == 50.0
+    assert kr(app, site_id, "PLAT-1.4").current == 6.0
