@@ -9,10 +9,11 @@ import logging
 
 import click
 
-from connect.cli import demo, github, okrs, server, tenants
+from connect.cli import demo, github, github_backfill, okrs, server, tenants
 from connect.demo import EXAMPLE_FILE
 
 __all__ = ["EXAMPLE_FILE", "main"]
+_REGISTERED = (github_backfill.backfill_command,)  # `okrlink github backfill`, on the github group
 
 
 @click.group()
