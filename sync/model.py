@@ -219,7 +219,10 @@ class WorkItem(Base):
 
 class PullRequest(Base):
     __tablename__ = "pull_requests"
-    __table_args__ = (UniqueConstraint("installation_id", "repo", "number"),)
+    __table_args__ = (
+        UniqueConstraint("installation_id", "repo", "number"),
+        Index("ix_pull_requests_merged", "site_id", "merged_at"),  # DORA keys' rolling windows
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     installation_id: Mapped[int] = mapped_column(BigInteger)

@@ -8,6 +8,7 @@ replays and a backfill over webhooks cannot move a key.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -113,12 +114,14 @@ def shipped_changes(
     for deployment in _ordered(deployments):
         if deployment.shipped:
             by_repo.setdefault(deployment.repo, []).append(deployment)
+    created = {repo: [d.created_at for d in series] for repo, series in by_repo.items()}
     pairs = []
     for change in changes:
-        for deployment in by_repo.get(change.repo, ()):
-            if deployment.created_at >= change.merged_at:
-                pairs.append((deployment, change))
-                break
+        series = by_repo.get(change.repo)
+        if series:
+            index = bisect_left(created[change.repo], change.merged_at)
+            if index < len(series):
+                pairs.append((series[index], change))
     return pairs
 
 

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("installation_id", "deployment_id"),
     )
+    op.create_index("ix_pull_requests_merged", "pull_requests", ["site_id", "merged_at"])
     op.create_index(
         "ix_deployments_window", "deployments", ["site_id", "environment", "created_at"]
     )
@@ -111,5 +112,6 @@ def downgrade() -> None:
     op.drop_table("kpis")
     op.drop_table("incidents")
     op.drop_table("deployments")
+    op.drop_index("ix_pull_requests_merged", table_name="pull_requests")
     op.drop_column("key_results", "kpi")
     op.drop_column("key_results", "params")
