@@ -28,7 +28,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from sync import dora
+from sync import dora, kpis
 from sync.core import dora as dora_core
 from sync.core import progress as core
 from sync.model import (
@@ -302,7 +302,7 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     Works on the session's connection (pending ORM changes are flushed first) and expires the
     changed KRs in the session, so ORM readers see the new snapshot.
     """
-    ids = sorted(set(kr_ids))
+    ids = sorted(set(kr_ids) | kpis.refresh_if_stale(session, site_id, now=now))
     if not ids:
         return []
     session.flush()

@@ -125,6 +125,23 @@ def refresh(session: Session, kpis: Iterable[Kpi], *, now: datetime) -> set[int]
     return touched
 
 
+STALE = "okrlink.kpis_stale"  # session.info: sites whose github KPIs await a re-measure
+
+
+def mark_stale(session: Session, site_id: int) -> None:
+    """New deployments, PRs or incidents: re-measure the site's KPIs at the next recompute."""
+    session.info.setdefault(STALE, set()).add(site_id)
+
+
+def refresh_if_stale(session: Session, site_id: int, *, now: datetime) -> set[int]:
+    """Re-measure the site's `github` KPIs once if marked stale; KRs that follow them."""
+    stale: set[int] = session.info.get(STALE) or set()
+    if site_id not in stale:
+        return set()
+    stale.discard(site_id)
+    return refresh_site(session, site_id, now=now)
+
+
 def refresh_site(session: Session, site_id: int, *, now: datetime) -> set[int]:
     """After a deployment or an incident: every `github` KPI of the site, re-measured."""
     rows = session.scalars(select(Kpi).where(Kpi.site_id == site_id, Kpi.kind == "github"))

@@ -31,5 +31,10 @@ def dora_krs(session: Session, site_id: int) -> set[int]:
 
 
 def remeasure(session: Session, site_id: int, *, now: datetime) -> set[int]:
-    """Re-measure the site's KPIs; the KRs to re-derive (DORA KRs, KRs following a KPI)."""
-    return kpis.refresh_site(session, site_id, now=now) | dora_krs(session, site_id)
+    """The site's DORA KRs to re-derive; its `github` KPIs are re-measured by `recompute`.
+
+    Marking the KPIs stale rather than measuring them here makes a batch of deliveries (a
+    backfill reads thousands) measure each KPI once, when the batch re-derives its KRs.
+    """
+    kpis.mark_stale(session, site_id)
+    return dora_krs(session, site_id)
