@@ -14,6 +14,7 @@ from functools import partial
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from connect.api import kpis as api_kpis
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
 from connect.doors.asana import oauth as asana_oauth
@@ -45,9 +46,11 @@ from integrations.atlassian.tracker import JiraTracker
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
 from sync.apply import asana as asana_apply
+from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
 from sync.apply.asana_goals import KIND as ASANA_GOAL
 from sync.apply.asana_goals import write_asana_goal
+from sync.apply.incidents import poll_all as poll_incidents
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
 from sync.apply.writeback import KIND as ISSUE_PROPERTY
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
         api_poll.blueprint,
         asana_webhook.blueprint,
         asana_oauth.blueprint,
+        api_kpis.blueprint,
     ):
         app.register_blueprint(blueprint)
     hot_paths: dict[tuple[str, str], HotPath] = {
@@ -119,8 +123,10 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
     )
     schedule(jobs, "poll_jql", settings.jql_poll_minutes, jira_sync.poll_jql)
     schedule(jobs, "jira_reconcile", settings.reconcile_minutes, jira_sync.reconcile)
+    schedule(jobs, "poll_incidents", settings.jql_poll_minutes, partial(poll_incidents, jobs))
 
     github_apply.register(jobs)
+    deployments_apply.register(jobs)
     jobs.write(CHECK_RUN_KIND, CheckRunWriter(app_key=settings.app_key))
     if ports.checks is None:
         # Without an app id and key, check runs are skipped with a warning.

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import jwt
 from sqlalchemy import select
 
+from connect import demo_dora
 from connect.ui.tokens import dev_token
 from integrations.atlassian.qsh import query_string_hash
 from sync.core import okrfile
@@ -207,6 +208,19 @@ def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker,
     return notes
 
 
+def _replay_deployments(app: Flask, *, start: datetime, now: datetime) -> None:
+    """A quarter of deployments through the signed GitHub webhook (`connect/demo_dora.py`)."""
+    services = app.extensions["okrlink"]
+    if GITHUB_WEBHOOK not in {rule.rule for rule in app.url_map.iter_rules()}:
+        return
+    client, secret = app.test_client(), services.settings.github_webhook_secret
+
+    def post(event: str, payload: dict[str, Any], delivery: str) -> int:
+        return _signed_github_post(client, event, payload, secret=secret, delivery=delivery)
+
+    demo_dora.replay(services.jobs.ports, post, start=start, now=now)
+
+
 def _map_github(app: Flask, installation_id: int, site_id: int) -> None:
     """Map the demo GitHub installation to the demo site, as `okrlink github map` does."""
     from sync.apply.github import map_installation
@@ -270,6 +284,7 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
             recompute(session, site_id, report.changed_kr_ids, now=min(start, now))
         _seed_check_ins(app, site_id, start=start, now=now)
         notes += _replay(app, site_id, jira_secret, tracker, later)
+        _replay_deployments(app, start=start, now=now)
         with services.store.session() as session:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)

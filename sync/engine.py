@@ -28,12 +28,15 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from sync import dora, kpis
+from sync.core import dora as dora_core
 from sync.core import progress as core
 from sync.model import (
     Base,
     CheckIn,
     Cycle,
     KeyResult,
+    Kpi,
     Link,
     Outbound,
     PullRequest,
@@ -182,6 +185,8 @@ _LOAD_KRS = (
         _KR.c.target,
         _KR.c.current,
         _KR.c.measure,
+        _KR.c.params,
+        _KR.c.kpi,
         _KR.c.progress,
         _KR.c.score,
         _KR.c.status,
@@ -237,6 +242,11 @@ def _github_current(
     return float(len(in_cycle))
 
 
+def _kpi_current(session: Session, *, site_id: int, key: str) -> float | None:
+    """The current value of the KPI a KR takes its value from ("some KPIs become KRs")."""
+    return session.scalar(select(Kpi.current).where(Kpi.site_id == site_id, Kpi.key == key))
+
+
 def derive(
     session: Session,
     kr: Row[*tuple[Any, ...]],
@@ -257,7 +267,13 @@ def derive(
         tally = core.issues_progress(issue_states)
         value, done, total = tally.progress, tally.done, tally.total
     else:
-        if kr.kind == "github":
+        if kr.kpi:
+            measured = _kpi_current(session, site_id=kr.site_id, key=kr.kpi)
+            current = measured if measured is not None else current
+        elif kr.kind == "github" and kr.measure in dora_core.KEYS:
+            measured = dora.measure(session, kr.site_id, kr.measure, kr.params, now=now)
+            current = measured if measured is not None else current
+        elif kr.kind == "github":
             measured = _github_current(
                 session,
                 site_id=kr.site_id,
@@ -290,7 +306,7 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     Works on the session's connection (pending ORM changes are flushed first) and expires the
     changed KRs in the session, so ORM readers see the new snapshot.
     """
-    ids = sorted(set(kr_ids))
+    ids = sorted(set(kr_ids) | kpis.refresh_if_stale(session, site_id, now=now))
     if not ids:
         return []
     session.flush()

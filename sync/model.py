@@ -157,6 +157,10 @@ class KeyResult(Base):
     asana_goal: Mapped[str | None] = mapped_column(String(64))  # the Asana goal it moves
     # An Asana number custom field (name or gid) whose sum weighs its tasks, as story points do.
     asana_field: Mapped[str | None] = mapped_column(String(255))
+    # DORA keys' scope (repository, environment, window_days, incident_jql, ...), and the KPI a
+    # KR takes its value from: both empty for KRs measured any other way.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kpi: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The derived snapshot, recomputed from current state; `version` bumps on every change so
     # rendered panels can be cached by it.
@@ -218,7 +222,10 @@ class WorkItem(Base):
 
 class PullRequest(Base):
     __tablename__ = "pull_requests"
-    __table_args__ = (UniqueConstraint("installation_id", "repo", "number"),)
+    __table_args__ = (
+        UniqueConstraint("installation_id", "repo", "number"),
+        Index("ix_pull_requests_merged", "site_id", "merged_at"),  # DORA keys' rolling windows
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     installation_id: Mapped[int] = mapped_column(BigInteger)
@@ -373,3 +380,86 @@ class AsanaWebhook(Base):
     secret: Mapped[str | None] = mapped_column(Text)  # Fernet token of X-Hook-Secret
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+class Deployment(Base):
+    """A GitHub deployment, and when it first succeeded and first failed.
+
+    Webhooks and the backfill write the same row (one per installation and deployment id);
+    statuses only ever move `succeeded_at` / `failed_at` earlier, so replays and reordering
+    converge on the same row.
+    """
+
+    __tablename__ = "deployments"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "deployment_id"),
+        Index("ix_deployments_window", "site_id", "environment", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    deployment_id: Mapped[int] = mapped_column(BigInteger)
+    repo: Mapped[str] = mapped_column(String(255))
+    sha: Mapped[str] = mapped_column(String(64), default="")
+    ref: Mapped[str] = mapped_column(String(255), default="")
+    environment: Mapped[str] = mapped_column(String(255), default="production")
+    created_at: Mapped[datetime] = mapped_column()
+    succeeded_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Incident(Base):
+    """A Jira issue matching an `incident_jql`: when it was opened and resolved."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("site_id", "query", "key"),
+        Index("ix_incidents_window", "site_id", "query", "opened_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    query: Mapped[str] = mapped_column(String(64))  # sha256 of the incident_jql
+    key: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class Kpi(Base):
+    """A team's health signal: a value kept inside a healthy range, never a target."""
+
+    __tablename__ = "kpis"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="metric")
+    measure: Mapped[str | None] = mapped_column(String(32))
+    jql: Mapped[str | None] = mapped_column(Text)
+    jql_field: Mapped[str | None] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    owner: Mapped[str | None] = mapped_column(String(255))
+    healthy_min: Mapped[float | None] = mapped_column(Float)
+    healthy_max: Mapped[float | None] = mapped_column(Float)
+    drop_alert: Mapped[float | None] = mapped_column(Float)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    current: Mapped[float | None] = mapped_column(Float)
+    health: Mapped[str] = mapped_column(String(16), default="healthy")
+    reason: Mapped[str | None] = mapped_column(String(16))  # out_of_range | drop
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    team: Mapped[Team] = relationship()
+
+
+class KpiValue(Base):
+    """A point of a KPI's history: every new value, with the health it gave."""
+
+    __tablename__ = "kpi_values"
+    __table_args__ = (Index("ix_kpi_values_kpi_at", "kpi_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    value: Mapped[float | None] = mapped_column(Float)
+    health: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(16))

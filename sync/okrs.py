@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -22,8 +22,9 @@ from sync.apply.jira import plan_property_write
 from sync.core import asana_refs
 from sync.core.practice import Finding, check_team_okrs, has_errors
 from sync.core.progress import STATUSES
-from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
+from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, scope_of
 from sync.errors import Duplicate, Invalid
+from sync.kpis import as_spec, import_kpis, list_kpis
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
 from sync.store import get_or_create_team
 
@@ -244,7 +245,9 @@ def get_or_create_cycle(session: Session, site_id: int, spec: CycleSpec) -> Cycl
     return cycle
 
 
-def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportReport:
+def import_team_okrs(
+    session: Session, site_id: int, okrs: TeamOkrs, *, now: datetime | None = None
+) -> ImportReport:
     """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors.
 
     What the cycle holds is read once up front (objectives, KRs, file links) and written in
@@ -301,6 +304,9 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
             if _sync_file_links(session, site_id, kr.id, asana_file_links.get(kr.id, set()),
                                 asana_keys(kr_spec.asana), kind="asana"):  # fmt: skip
                 report.changed_kr_ids.add(kr.id)
+        if okrs.kpis:  # KPI values are kept with the time they were seen (`now`)
+            at = now or datetime.now(UTC)
+            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at)
     return report
 
 
@@ -357,6 +363,7 @@ def _import_key_result(
     report: ImportReport,
 ) -> KeyResult:
     values = {name: getattr(spec, name) for name in KR_FIELDS}
+    values["params"], values["kpi"] = scope_of(spec), spec.kpi
     if spec.current is not None:
         values["current"] = spec.current
     if kr is None:
@@ -467,6 +474,7 @@ def export_team_okrs(
             team=team_row.key,
             cycle=CycleSpec(name=cycle_row.name, start=cycle_row.start, end=cycle_row.end),
             objectives=tuple(specs),
+            kpis=tuple(as_spec(kpi) for kpi in list_kpis(session, site_id, team=team_row.key)),
         )
         for team_row, cycle_row, specs in grouped.values()
     ]
@@ -478,5 +486,7 @@ def _kr_spec(kr: KeyResult, issues: list[str], asana: list[str] | None = None) -
         current=kr.current,
         issues=tuple(issues),
         asana=tuple(asana or ()),
+        kpi=kr.kpi,
         **{name: getattr(kr, name) for name in KR_FIELDS},
+        **(kr.params or {}),
     )

@@ -20,7 +20,16 @@ from connect.services import services
 from sync import okrs, store
 from sync.core import asana_refs, okrfile
 from sync.core.practice import check_key_result
-from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KeyResultSpec, TeamOkrs, quarter, quarter_of
+from sync.core.spec import (
+    DORA_SCOPE,
+    GITHUB_MEASURES,
+    KR_KINDS,
+    KeyResultSpec,
+    TeamOkrs,
+    quarter,
+    quarter_of,
+    scope_of,
+)
 from sync.engine import recompute
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective
 from sync.okrs import (
@@ -160,6 +169,8 @@ def kr_json(kr: KeyResult) -> dict[str, Any]:
         "total": kr.total,
         "scope_growth": growth,
         "version": kr.version,
+        "kpi": kr.kpi,
+        **{name: (kr.params or {}).get(name) for name in DORA_SCOPE},
     }
 
 
@@ -281,18 +292,19 @@ def list_key_results() -> Response:
 
 def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
     """Overlay JSON fields on a spec, checking each type; unknown fields are refused."""
-    allowed = {*KR_FIELDS, "current", "key", "objective", "issues"}
+    allowed = {*KR_FIELDS, "current", "key", "objective", "issues", "kpi", *DORA_SCOPE}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationError(
             f"unknown field {unknown[0]}: use {', '.join(sorted(allowed))}", field=unknown[0]
         )
     changes: dict[str, Any] = {}
-    for name in ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure",
-                 "asana_goal", "asana_field"):  # fmt: skip
+    texts = ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure", "kpi",
+             "repository", "environment", "incident_jql", "asana_goal", "asana_field")  # fmt: skip
+    for name in texts:
         if name in data:
             changes[name] = _text(data, name, required=name == "title")
-    for name in ("baseline", "target", "current", "weight"):
+    for name in ("baseline", "target", "current", "weight", "window_days", "incident_window_hours"):
         if name in data:
             changes[name] = _number(data, name)
     if "kind" in data:
@@ -329,13 +341,15 @@ def _store_spec(kr: KeyResult, spec: KeyResultSpec) -> None:
     for name in KR_FIELDS:
         setattr(kr, name, getattr(spec, name))
     kr.current = spec.current
+    kr.kpi, kr.params = spec.kpi, scope_of(spec)
     kr.version += 1
 
 
 def _spec_of(kr: KeyResult) -> KeyResultSpec:
     return KeyResultSpec(
-        key=kr.key, current=kr.current, **{name: getattr(kr, name) for name in KR_FIELDS}
-    )
+        key=kr.key, current=kr.current, kpi=kr.kpi, **(kr.params or {}),
+        **{name: getattr(kr, name) for name in KR_FIELDS},
+    )  # fmt: skip
 
 
 @blueprint.post("/key-results")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sync.core.spec import GITHUB_MEASURES
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 _FILTERS = [
@@ -120,15 +122,41 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/key-results/{key}/history": {"get": _op("KR snapshots over time", params=[_KEY])},
     "/key-results/{key}/poll": {
-        "post": _op("Measure a JQL key result now", params=[_KEY],
-                    errors=("401", "404", "422", "503")),
+        "post": _op(
+            "Measure a JQL key result now", params=[_KEY], errors=("401", "404", "422", "503")
+        ),
     },
+    "/kpis": {
+        "get": _op(
+            "List KPIs, a team's health signals",
+            params=[{"name": "team", "in": "query", "schema": {"type": "string"}}],
+        ),
+        "post": _op("Create a KPI", ok="201", body="KpiInput", errors=("400", "401", "409", "422")),
+    },
+    "/kpis/{key}": {
+        "get": _op("Get a KPI: value, health and practice findings", params=[_KEY]),
+        "patch": _op(
+            "Update a KPI", params=[_KEY], body="KpiInput", errors=("400", "401", "404", "422")
+        ),
+    },
+    "/kpis/{key}/values": {
+        "post": _op(
+            "Record a value of a metric KPI",
+            ok="201",
+            params=[_KEY],
+            errors=("400", "401", "404", "422"),
+        ),
+    },
+    "/kpis/{key}/history": {"get": _op("KPI values and health over time", params=[_KEY])},
     "/import": {"post": _op("Import an OKR file (YAML)", body="yaml", errors=("401", "422"))},
     "/export": {"get": _op("Export OKRs as an OKR file (YAML)", params=_FILTERS)},
     "/openapi.json": {"get": _op("This document", errors=())},
 }
 
 _NUMBER = {"type": ["number", "null"]}
+_TEXT = {"type": ["string", "null"]}
+_DORA_SCOPE = {"repository": _TEXT, "environment": _TEXT, "window_days": _NUMBER,
+               "incident_jql": _TEXT, "incident_window_hours": _NUMBER}  # fmt: skip
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -173,13 +201,34 @@ SCHEMAS: dict[str, Any] = {
             "abandon_reason": {"type": ["string", "null"]},
             "jql": {"type": ["string", "null"]},
             "jql_field": {"type": ["string", "null"]},
-            "measure": {"enum": ["merged_prs", "lead_time_hours", None]},
+            "measure": {"enum": [*GITHUB_MEASURES, None]},
             "issues": {"type": "array", "items": {"type": "string"}},
             "asana_goal": {"type": ["string", "null"], "description": "an Asana goal's gid"},
             "asana_field": {
                 "type": ["string", "null"],
                 "description": "an Asana number custom field (name or gid) weighing its tasks",
             },
+            "kpi": {"type": ["string", "null"]},
+            **_DORA_SCOPE,
+        },
+    },
+    "KpiInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "team": {"type": "string"},
+            "key": {"type": "string"},
+            "title": {"type": "string"},
+            "kind": {"enum": ["metric", "jql", "github"]},
+            "measure": {"enum": [*GITHUB_MEASURES, None]},
+            "unit": {"type": "string"},
+            "healthy": {"type": "object", "properties": {"min": _NUMBER, "max": _NUMBER}},
+            "drop_alert": _NUMBER,
+            "owner": {"type": ["string", "null"]},
+            "current": _NUMBER,
+            "jql": {"type": ["string", "null"]},
+            "jql_field": {"type": ["string", "null"]},
+            **_DORA_SCOPE,
         },
     },
     "AbandonInput": {

@@ -10,12 +10,13 @@ import logging
 
 import click
 
-from connect.cli import asana, demo, github, okrs, server, tenants, web
+from connect.cli import asana, demo, github, github_backfill, okrs, server, tenants, web
 from connect.demo import EXAMPLE_FILE
 from connect.log_format import formatter_for
 from connect.settings import Settings
 
 __all__ = ["EXAMPLE_FILE", "main"]
+_REGISTERED = (github_backfill.backfill_command,)  # `okrlink github backfill`, on the github group
 
 
 @click.group()

@@ -43,6 +43,7 @@ def map_installation(app: Flask, installation_id: int, site: str) -> str:
     """Map the installation, link its stored PRs, recompute and queue their check runs."""
     from sync.apply.github import map_installation as map_in_store
     from sync.engine import recompute
+    from sync.measures import remeasure
     from sync.model import PullRequest
     from sync.store import SiteNotFound, find_site
 
@@ -53,6 +54,7 @@ def map_installation(app: Flask, installation_id: int, site: str) -> str:
         with services.store.session() as session:
             site_row = find_site(session, site)
             touched = map_in_store(session, installation_id, site_row.id, now=now)
+            touched |= remeasure(session, site_row.id, now=now)  # its deployments' DORA keys
             recompute(session, site_row.id, touched, now=now)
             pulls = session.scalar(
                 select(func.count())

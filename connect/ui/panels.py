@@ -28,11 +28,28 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import Compiled
 
 from connect.ui.i18n import PracticeNote
-from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
+from connect.ui.viewmodel import (
+    CheckInView,
+    IssueKrView,
+    KpiView,
+    KrView,
+    ObjectiveView,
+    PanelView,
+)
 from sync.core.practice import Finding, check_team_okrs
 from sync.core.progress import objective_progress
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team, WorkItem
+from sync.model import (
+    CheckIn,
+    Cycle,
+    KeyResult,
+    Kpi,
+    Link,
+    Objective,
+    Snapshot,
+    Team,
+    WorkItem,
+)
 
 SEARCH_LIMIT = 10
 PANEL_LEVEL_CODES = frozenset({"too-many-objectives"})
@@ -82,6 +99,32 @@ def _scope(query: Select[Any], site_id: int, panel: PanelQuery, today: date) -> 
     return query
 
 
+def _kpi_versions() -> Any:
+    """The sum of the team's KPI versions: a KPI's new value or health changes the panel."""
+    team = aliased(Team, name="kpi_team")
+    return (
+        select(func.coalesce(func.sum(Kpi.version), 0))
+        .join(team, team.id == Kpi.team_id)
+        .where(Kpi.site_id == bindparam("site_id"), team.key == bindparam("team"))
+        .scalar_subquery()
+    )
+
+
+def _kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
+    """The team's KPIs, in their order; a healthy one shows its value and nothing more."""
+    rows = session.scalars(
+        select(Kpi).join(Team, Team.id == Kpi.team_id)
+        .where(Kpi.site_id == site_id, Team.key == team)
+        .order_by(Kpi.position, Kpi.key)
+    )  # fmt: skip
+    return tuple(
+        KpiView(key=k.key, title=k.title, unit=k.unit, value=k.current, health=k.health,
+                reason=k.reason, healthy_min=k.healthy_min, healthy_max=k.healthy_max,
+                drop_alert=k.drop_alert)
+        for k in rows
+    )
+
+
 @functools.cache
 def _version_statement(*, named_cycle: bool, one_objective: bool) -> Select[Any]:
     """The data-version query, built once per shape and run with bound parameters."""
@@ -97,6 +140,7 @@ def _version_statement(*, named_cycle: bool, one_objective: bool) -> Select[Any]
             func.coalesce(func.sum(KeyResult.version), 0),
             func.max(KeyResult.updated_at),
             func.max(Cycle.id),
+            _kpi_versions(),
         ).select_from(Objective),
         bindparam("site_id"),  # type: ignore[arg-type]
         panel,
@@ -265,6 +309,7 @@ def load_panel(
             for objective, parent_title, krs in objectives.values()
         ),
         warnings=warnings.get("", ()),
+        kpis=_kpi_views(session, site_id, panel.team),
     )
 
 

@@ -25,6 +25,7 @@ from connect.ui.viewmodel import (
     METRIC_KINDS,
     STATUSES,
     IssueKrView,
+    KpiView,
     KrView,
     ObjectiveView,
     PanelView,
@@ -120,6 +121,16 @@ def _counts(t: Translator, objective: ObjectiveView) -> str:
     )
 
 
+def _kpi_range(t: Translator, kpi: KpiView) -> str:
+    """A KPI's healthy range in words: `at most 15%`, `99.5% to 100%`."""
+    low, high = (t.quantity(kpi.healthy_min, kpi.unit), t.quantity(kpi.healthy_max, kpi.unit))
+    if kpi.healthy_min is not None and kpi.healthy_max is not None:
+        return t("kpi.range.both", min=low, max=high)
+    if kpi.healthy_max is not None:
+        return t("kpi.range.max", max=high)
+    return t("kpi.range.min", min=low)
+
+
 def render_panel(
     view: PanelView,
     *,
@@ -162,6 +173,7 @@ def render_panel(
         csrf_token=csrf_token or "",
         counts=functools.partial(_counts, t),
         chart=chart,
+        kpi_range=functools.partial(_kpi_range, t),
     )
 
 

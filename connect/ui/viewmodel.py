@@ -84,6 +84,25 @@ class ObjectiveView:
 
 
 @dataclass(frozen=True, slots=True)
+class KpiView:
+    """A team's health signal as shown: its value, and a breach only when there is one."""
+
+    key: str
+    title: str
+    unit: str
+    value: float | None
+    health: str  # healthy | breached
+    reason: str | None  # out_of_range | drop, when breached
+    healthy_min: float | None
+    healthy_max: float | None
+    drop_alert: float | None = None
+
+    @property
+    def breached(self) -> bool:
+        return self.health == "breached"
+
+
+@dataclass(frozen=True, slots=True)
 class PanelView:
     """A team's OKRs for one cycle."""
 
@@ -94,6 +113,7 @@ class PanelView:
     objectives: tuple[ObjectiveView, ...]
     warnings: tuple[PracticeNote, ...] = ()
     okr_page_url: str | None = None
+    kpis: tuple[KpiView, ...] = ()
 
     def only_objective(self, key: str) -> PanelView:
         """The same panel narrowed to one objective (the macro's `objective` parameter)."""

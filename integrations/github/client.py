@@ -277,6 +277,18 @@ class GitHubApp:
         path = f"/repos/{_repo_path(repo)}/pulls/{int(number)}"
         return self._request(installation_id, "GET", path, None, write=False)
 
+    def get_list(
+        self, installation_id: int, path: str, params: Mapping[str, Any]
+    ) -> tuple[list[Any] | dict[str, Any], Mapping[str, str]]:
+        """One page of a GET list endpoint and its headers (rate-limit figures included)."""
+
+        def call() -> tuple[list[Any] | dict[str, Any], Mapping[str, str]]:
+            requester = self._token(installation_id).requester
+            headers, data = requester.requestJsonAndCheck("GET", path, parameters=dict(params))
+            return cast(list[Any] | dict[str, Any], data), headers
+
+        return self._with_retries(installation_id, call)
+
     def _request(
         self,
         installation_id: int,

@@ -43,6 +43,8 @@ HANDLED: frozenset[tuple[str, str | None]] = frozenset(
         ("check_run", "rerequested"),
         ("check_run", "requested_action"),
         ("push", None),
+        ("deployment", "created"),
+        ("deployment_status", "created"),
     }
 )
 
@@ -173,3 +175,29 @@ def check_run_target(payload: Mapping[str, Any]) -> CheckTarget:
 def requested_action_identifier(payload: Mapping[str, Any]) -> str | None:
     """The `identifier` of the button pressed in a `check_run.requested_action` event."""
     return (payload.get("requested_action") or {}).get("identifier")
+
+
+def deployment_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The deployment a `deployment` or `deployment_status` payload (or REST answer) names.
+
+    Timestamps stay ISO 8601 strings: the inbox stores JSON.
+    """
+    deployment = payload["deployment"] if "deployment" in payload else payload
+    repository = payload.get("repository") or {}
+    return {
+        "id": int(deployment["id"]),
+        "repo": repository.get("full_name") or "",
+        "sha": deployment.get("sha") or "",
+        "ref": deployment.get("ref") or "",
+        "environment": deployment.get("environment") or "",
+        "created_at": parse_timestamp(deployment["created_at"]).isoformat(),
+    }
+
+
+def deployment_status_of(status: Mapping[str, Any]) -> dict[str, Any]:
+    """One deployment status: its id, its state (`success`, `failure`, ...) and when."""
+    return {
+        "id": int(status["id"]),
+        "state": str(status["state"]),
+        "at": parse_timestamp(status["created_at"]).isoformat(),
+    }

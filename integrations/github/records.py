@@ -11,6 +11,8 @@ from typing import Any
 
 from integrations.github.events import (
     check_run_target,
+    deployment_of,
+    deployment_status_of,
     installation_id,
     pull_request_state,
 )
@@ -58,6 +60,10 @@ def inbox_record(event: str, payload: Mapping[str, Any]) -> dict[str, Any] | Non
         record.update(
             repo=target.repo, head_sha=target.head_sha, pull_numbers=list(target.pull_numbers)
         )
+    elif event in ("deployment", "deployment_status"):
+        record["deployment"] = deployment_of(payload)
+        if event == "deployment_status":
+            record["status"] = deployment_status_of(payload["deployment_status"])
     elif event == "push":
         record["ref"] = payload.get("ref")
     return record

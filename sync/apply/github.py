@@ -23,11 +23,20 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import krs_linked_to
-from sync.model import GitHubInstallation, InboxEvent, Link, Outbound, PullRequest, WorkItem
+from sync.measures import remeasure
+from sync.model import (
+    Deployment,
+    GitHubInstallation,
+    InboxEvent,
+    Link,
+    Outbound,
+    PullRequest,
+    WorkItem,
+)
 from sync.store import find_kr
 from sync.upsert import insert_ignore
 
@@ -108,6 +117,9 @@ def map_installation(
     """
     row = ensure_installation(session, installation_id)
     row.site_id = site_id
+    # Its deployments join the site too: they feed the site's DORA keys.
+    adopt = update(Deployment).where(Deployment.installation_id == installation_id)
+    session.execute(adopt.values(site_id=site_id))
     touched: set[int] = set()
     pulls = session.scalars(
         select(PullRequest).where(PullRequest.installation_id == installation_id)
@@ -165,6 +177,8 @@ def apply_pull_request(session: Session, event: InboxEvent, ports: Ports) -> set
     touched = relink(session, pull)
     if pull.state == OPEN:
         queue_check_run(session, site_id, pull.ref, now=ports.clock.now())
+    if pull.merged:  # a merged change (or a revert) moves the DORA keys
+        touched |= remeasure(session, site_id, now=ports.clock.now())
     return touched
 
 

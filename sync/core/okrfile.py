@@ -30,12 +30,24 @@ from typing import Any
 import yaml
 
 from sync.core.practice import Finding, check_team_okrs
-from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter
+from sync.core.spec import (
+    DORA_SCOPE,
+    CycleSpec,
+    KeyResultSpec,
+    KpiSpec,
+    ObjectiveSpec,
+    TeamOkrs,
+    quarter,
+)
 
 # libyaml's parser when PyYAML was built with it (about 10x faster), same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-TEAM_FIELDS = ("team", "cycle", "start", "end", "objectives")
+TEAM_FIELDS = ("team", "cycle", "start", "end", "objectives", "kpis")
+KPI_FIELDS = ("key", "title", "kind", "measure", "unit", "healthy", "drop_alert", "owner",
+              "current", "jql", "jql_field", *DORA_SCOPE)  # fmt: skip
+_SCOPE_NUMBERS = ("window_days", "incident_window_hours")
+_SCOPE_TEXTS = ("repository", "environment", "incident_jql")
 OBJECTIVE_FIELDS = ("key", "title", "parent", "key_results")
 KR_FIELDS = (
     "key",
@@ -56,8 +68,10 @@ KR_FIELDS = (
     "asana",
     "asana_goal",
     "asana_field",
+    "kpi",
+    *DORA_SCOPE,
 )
-_KR_NUMBERS = ("baseline", "target", "current", "weight")
+_KR_NUMBERS = ("baseline", "target", "current", "weight", *_SCOPE_NUMBERS)
 # What it is and how it is measured, then the numbers, then who and whether it is still active.
 _KR_DUMP_ORDER = (
     "kind",
@@ -76,9 +90,11 @@ _KR_DUMP_ORDER = (
     "asana",
     "asana_goal",
     "asana_field",
+    "kpi",
+    *DORA_SCOPE,
 )
 _KR_TEXTS = ("kind", "unit", "owner", "jql", "jql_field", "measure", "state", "abandon_reason",
-             "asana_field")  # fmt: skip
+             "asana_field", "kpi", *_SCOPE_TEXTS)  # fmt: skip
 
 
 class OkrFileError(ValueError):
@@ -208,7 +224,38 @@ class _Reader:
             self.objective(item, default_key=f"{team}-{position}")
             for position, item in enumerate(items, start=1)
         )
-        return TeamOkrs(team=team, cycle=cycle, objectives=objectives, line=_line(node))
+        kpis: tuple[KpiSpec, ...] = ()
+        if "kpis" in fields:
+            kpi_items = self.sequence(fields["kpis"], what="kpis", example="- key: PLAT-K1")
+            kpis = tuple(
+                self.kpi(item, default_key=f"{team}-K{position}")
+                for position, item in enumerate(kpi_items, start=1)
+            )
+        return TeamOkrs(
+            team=team, cycle=cycle, objectives=objectives, line=_line(node), kpis=kpis
+        )
+
+    def kpi(self, node: yaml.Node, *, default_key: str) -> KpiSpec:
+        fields = self.mapping(node, what="A KPI", allowed=KPI_FIELDS)
+        key = self.optional_text(fields, "key", what="KPI") or default_key
+        what = f"KPI {key}"
+        values: dict[str, Any] = {"key": key, "title": self.title(fields, node, what=what)}
+        for name in ("drop_alert", "current", *_SCOPE_NUMBERS):
+            if name in fields:
+                number = self.number(fields[name], what=f"{what} {name}")
+                if number is not None:
+                    values[name] = number
+        for name in ("kind", "measure", "unit", "owner", "jql", "jql_field", *_SCOPE_TEXTS):
+            text = self.optional_text(fields, name, what=what)
+            if text is not None:
+                values[name] = text
+        if "healthy" in fields:
+            bounds = self.mapping(fields["healthy"], what=f"{what} healthy", allowed=("min", "max"))
+            for bound, node_ in bounds.items():
+                number = self.number(node_, what=f"{what} healthy {bound}")
+                if number is not None:
+                    values[f"healthy_{bound}"] = number
+        return KpiSpec(**values, line=_line(node))
 
     def cycle(self, fields: dict[str, yaml.Node], node: yaml.Node) -> CycleSpec:
         name = None
@@ -391,6 +438,25 @@ def _number(value: float) -> float | int:
     return int(value) if _is_whole(value) and abs(value) < 2**53 else value
 
 
+def _kpi_document(kpi: KpiSpec) -> dict[str, Any]:
+    document: dict[str, Any] = {"key": kpi.key, "title": kpi.title, "kind": kpi.kind}
+    for name in ("measure", "jql", "jql_field", "unit"):
+        if getattr(kpi, name):
+            document[name] = getattr(kpi, name)
+    healthy = {
+        bound: _number(value)
+        for bound, value in (("min", kpi.healthy_min), ("max", kpi.healthy_max))
+        if value is not None
+    }
+    if healthy:
+        document["healthy"] = healthy
+    for name in ("drop_alert", "current", "owner", *DORA_SCOPE):
+        value = getattr(kpi, name)
+        if value is not None:
+            document[name] = _number(value) if isinstance(value, float) else value
+    return document
+
+
 def dump(okrs: TeamOkrs) -> str:
     """The OKR file text for a team's OKRs; parse(dump(x)) equals x apart from lines."""
     document: dict[str, Any] = {"team": okrs.team}
@@ -412,6 +478,8 @@ def dump(okrs: TeamOkrs) -> str:
             item["key_results"] = [_kr_document(kr) for kr in objective.key_results]
         objectives.append(item)
     document["objectives"] = objectives
+    if okrs.kpis:
+        document["kpis"] = [_kpi_document(kpi) for kpi in okrs.kpis]
     return yaml.dump(
         document,
         Dumper=_Dumper,
@@ -432,6 +500,7 @@ def strip_lines(okrs: TeamOkrs) -> TeamOkrs:
     return dataclasses.replace(
         okrs,
         line=None,
+        kpis=tuple(dataclasses.replace(kpi, line=None) for kpi in okrs.kpis),
         objectives=tuple(
             dataclasses.replace(
                 objective,

@@ -11,7 +11,14 @@ from types import MappingProxyType
 from typing import Literal
 
 from sync.core.asana_refs import gid_of
-from sync.core.spec import GITHUB_MEASURES, KR_KINDS, KR_STATES, KeyResultSpec, TeamOkrs
+from sync.core.spec import (
+    GITHUB_MEASURES,
+    KR_KINDS,
+    KR_STATES,
+    KeyResultSpec,
+    KpiSpec,
+    TeamOkrs,
+)
 
 MAX_OBJECTIVES = 3
 MIN_KRS = 3
@@ -297,4 +304,58 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
         for kr in objective.key_results:
             claim(kr.key, kr.line)
             findings.extend(check_key_result(kr))
+    for kpi in okrs.kpis:
+        claim(kpi.key, kpi.line)
+        findings.extend(check_kpi(kpi))
     return _sorted(findings)
+
+
+KPI_KINDS = ("metric", "jql", "github")
+# A person as Atlassian or GitHub names one: an account id, an e-mail address, an @mention.
+_PERSON = re.compile(
+    r"^(?:\d+:[0-9a-f-]{8,}|[0-9a-f]{24}|[^@\s]+@[^@\s]+\.[^@\s]+|@[\w-]+)$", re.IGNORECASE
+)
+
+
+def is_person(owner: str) -> bool:
+    """Whether an owner names one person (an account id, an e-mail, an @mention)."""
+    return bool(_PERSON.match(owner.strip()))
+
+
+def check_kpi(kpi: KpiSpec) -> list[Finding]:
+    """Errors and warnings about one KPI: a health signal of the team, never of a person."""
+    findings: list[Finding] = []
+    name = f"KPI {kpi.key}"
+
+    def add(level: Literal["error", "warning"], code: str, message: str) -> None:
+        findings.append(Finding(level, code, message, kpi.line, kpi.key))
+
+    if kpi.kind not in KPI_KINDS:
+        kinds = ", ".join(KPI_KINDS)
+        add("error", "unknown-kind", f"{name} has unknown kind {kpi.kind!r}: use one of {kinds}.")
+    if kpi.kind == "github" and kpi.measure not in GITHUB_MEASURES:
+        measures = ", ".join(GITHUB_MEASURES)
+        add("error", "unknown-measure",
+            f"{name} has measure {kpi.measure!r}: use one of {measures}.")  # fmt: skip
+    if kpi.kind == "jql" and not (kpi.jql or "").strip():
+        add("error", "missing-jql", f"{name} is measured by JQL: give its jql query.")
+    if kpi.healthy_min is None and kpi.healthy_max is None:
+        add("warning", "kpi-no-range",
+            f"{name} has no healthy range: give healthy: {{min: ..}} and/or {{max: ..}}, "
+            "the values between which nothing is asked of anyone.")  # fmt: skip
+    elif (
+        kpi.healthy_min is not None
+        and kpi.healthy_max is not None
+        and kpi.healthy_min > kpi.healthy_max
+    ):
+        add("error", "kpi-empty-range",
+            f"{name} has healthy min {kpi.healthy_min:g} above max {kpi.healthy_max:g}: "
+            "swap them.")  # fmt: skip
+    if kpi.drop_alert is not None and not 0 < kpi.drop_alert <= 100:
+        drop = f"{kpi.drop_alert:g}"
+        add("error", "kpi-drop-alert", f"{name} has drop_alert {drop}: give 1 to 100 (%).")
+    if kpi.owner and is_person(kpi.owner):
+        add("warning", "kpi-person-owner",
+            f"{name} is owned by a person ({kpi.owner}): a KPI is the team's health signal; "
+            "leave owner empty or name the team.")  # fmt: skip
+    return findings

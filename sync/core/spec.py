@@ -8,7 +8,15 @@ from datetime import date
 
 KR_KINDS = ("metric", "issues", "jql", "github")
 KR_STATES = ("active", "abandoned")
-GITHUB_MEASURES = ("merged_prs", "lead_time_hours")
+GITHUB_MEASURES = (
+    "merged_prs",
+    "lead_time_hours",
+    # DORA's four keys, measured from deployments (see sync/core/dora.py)
+    "deployment_frequency",
+    "change_lead_time_hours",
+    "change_failure_rate",
+    "time_to_restore_hours",
+)
 
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -35,6 +43,42 @@ class KeyResultSpec:
     measure: str | None = None
     state: str = "active"
     abandon_reason: str | None = None
+    line: int | None = None
+    # The KPI this KR takes its value from, and a DORA key's scope (see KpiSpec).
+    kpi: str | None = None
+    repository: str | None = None
+    environment: str | None = None
+    window_days: float | None = None
+    incident_jql: str | None = None
+    incident_window_hours: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KpiSpec:
+    """A team's health signal: a value to keep inside `healthy_min`..`healthy_max`.
+
+    `drop_alert` breaches it on a change of more than that % of the range within 7 days. A
+    `github` KPI's DORA key is scoped by `repository` (default: every repository of the team's
+    mapped installations), `environment` (default production) and `window_days`.
+    """
+
+    key: str
+    title: str
+    kind: str = "metric"
+    measure: str | None = None
+    unit: str = ""
+    healthy_min: float | None = None
+    healthy_max: float | None = None
+    drop_alert: float | None = None
+    owner: str | None = None
+    current: float | None = None
+    jql: str | None = None
+    jql_field: str | None = None
+    repository: str | None = None
+    environment: str | None = None
+    window_days: float | None = None
+    incident_jql: str | None = None
+    incident_window_hours: float | None = None
     line: int | None = None
 
 
@@ -66,6 +110,7 @@ class TeamOkrs:
     cycle: CycleSpec
     objectives: tuple[ObjectiveSpec, ...]
     line: int | None = None
+    kpis: tuple[KpiSpec, ...] = ()
 
 
 def quarter(name: str) -> CycleSpec:
@@ -97,3 +142,14 @@ def _quarter_cycle(year: int, number: int) -> CycleSpec:
         start=date(year, 3 * number - 2, 1),
         end=date(year, month, day),
     )
+
+
+# The fields that scope a DORA key, on a KR or a KPI; stored together as `params`.
+DORA_SCOPE = ("repository", "environment", "window_days", "incident_jql", "incident_window_hours")
+
+
+def scope_of(spec: KeyResultSpec | KpiSpec) -> dict[str, str | float] | None:
+    """The DORA scope a KR or KPI gives, as stored in `params`; None when it gives none."""
+    values = {name: getattr(spec, name) for name in DORA_SCOPE}
+    given = {name: value for name, value in values.items() if value is not None}
+    return given or None

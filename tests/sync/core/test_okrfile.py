@@ -75,7 +75,12 @@ def test_example_file_has_the_platform_okrs() -> None:
     by_key = {kr.key: kr for o in okrs.objectives for kr in o.key_results}
     assert (by_key["PLAT-1.1"].baseline, by_key["PLAT-1.1"].target) == (99.5, 99.99)
     assert by_key["PLAT-1.4"].issues == ("PLAT-12", "PLAT-40")
-    assert (by_key["PLAT-1.5"].measure, by_key["PLAT-1.5"].target) == ("lead_time_hours", 24)
+    # DORA's keys, measured from deployments: change lead time and change failure rate.
+    assert (by_key["PLAT-1.5"].measure, by_key["PLAT-1.5"].target) == ("change_lead_time_hours", 24)
+    assert (by_key["PLAT-1.3"].measure, by_key["PLAT-1.3"].target) == ("change_failure_rate", 5)
+    assert [(k.key, k.measure, k.healthy_max) for k in okrs.kpis] == [
+        ("PLAT-K1", "change_failure_rate", 15)
+    ]
     jql = next(kr for kr in by_key.values() if kr.kind == "jql")
     assert jql.jql == "project = PLAT AND type = Bug AND statusCategory != Done"
     assert {kr.kind for kr in by_key.values()} == set(KR_KINDS)
