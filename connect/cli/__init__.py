@@ -1,4 +1,5 @@
-"""The `okrlink` command: serve, worker, demo, check, import, export, tenants, github.
+"""The `okrlink` command: serve, worker, demo, check, import, export, tenants, github, inbox,
+outbound.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -9,7 +10,7 @@ import logging
 
 import click
 
-from connect.cli import demo, github, okrs, server, tenants
+from connect.cli import demo, github, okrs, recovery, server, tenants
 from connect.demo import EXAMPLE_FILE
 
 __all__ = ["EXAMPLE_FILE", "main"]
@@ -34,6 +35,8 @@ for command in (
     demo.demo,
     tenants.tenants,
     github.github,
+    recovery.inbox,
+    recovery.outbound,
 ):
     main.add_command(command)
 
