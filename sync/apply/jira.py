@@ -120,12 +120,8 @@ class BatchLookups:
             item = self.by_issue_id.get(event.issue_id)
             if item is not None:
                 return item
-        for key in (event.key, event.old_key):
-            if key:
-                item = self.by_key.get(key)
-                if item is not None and (not item.issue_id or item.issue_id == event.issue_id):
-                    return item
-        return None
+        return _same_issue(event, self.by_key.get(event.key),
+                           self.by_key.get(event.old_key) if event.old_key else None)  # fmt: skip
 
     def remember(self, item: WorkItem) -> None:
         self.by_key[item.key] = item
@@ -176,14 +172,33 @@ def _find_item(session: Session, site_id: int, event: IssueEvent) -> WorkItem | 
         )
         if item is not None:
             return item
-    for key in (event.key, event.old_key):
-        if key:
-            item = session.scalar(
-                select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == key)
-            )
-            if item is not None and (not item.issue_id or item.issue_id == event.issue_id):
-                return item
-    return None
+    by_key = session.scalar(
+        select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == event.key)
+    )
+    by_old_key = (
+        session.scalar(
+            select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == event.old_key)
+        )
+        if event.old_key
+        else None
+    )
+    return _same_issue(event, by_key, by_old_key)
+
+
+def _same_issue(
+    event: IssueEvent, by_key: WorkItem | None, by_old_key: WorkItem | None
+) -> WorkItem | None:
+    """The row an event not found by its issue id updates.
+
+    The row of its key, whatever issue id that row has: a key that arrives with a new id is
+    an issue recreated (or moved back) under that key, and a key names one row, so that row
+    takes the new id. A row found by the key before a move must be the same issue (same id).
+    """
+    if by_key is not None:
+        return by_key
+    if by_old_key is None or by_old_key.issue_id not in (None, "", event.issue_id):
+        return None
+    return by_old_key
 
 
 def apply_issue_event(

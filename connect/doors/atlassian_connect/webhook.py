@@ -14,7 +14,6 @@ Recording them would only add rows that apply to nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +24,7 @@ from connect.errors import BadRequest
 from connect.services import Services, services
 from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
+from integrations.payloads import PayloadError, loads
 from sync.apply.jira import EVENT_NAME
 from sync.inbox import insert_event, retry_failed
 from sync.model import utcnow
@@ -73,9 +73,9 @@ def record_jira_delivery(
     Echoes and duplicates change nothing and are answered as such.
     """
     try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("the body is not JSON", code="malformed_body") from exc
+        payload = loads(raw)
+    except PayloadError as exc:
+        raise BadRequest(str(exc), code="malformed_body") from exc
     if not isinstance(payload, dict):
         raise BadRequest("the body is not a JSON object", code="malformed_body")
     head = envelope(payload)
