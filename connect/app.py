@@ -11,7 +11,7 @@ import logging
 from functools import partial
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
@@ -152,7 +152,10 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
         body = {"error": {"code": code, "message": error.description, "field": None}}
-        return jsonify(body), error.code or 500
+        response = jsonify(body)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110
+        return response, error.code or 500
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response, int]:

@@ -11,11 +11,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 
+from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
 from connect.services import services
 from sync import okrs, store
@@ -102,6 +103,9 @@ def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str 
         return None
     if not isinstance(value, str) or (required and not value.strip()):
         raise ValidationError(f"{name} must be a non-empty string", field=name)
+    limit = MAX_LENGTHS.get(name)
+    if limit is not None and len(value.strip()) > limit:
+        raise ValidationError(f"{name} must be at most {limit} characters", field=name)
     return value.strip()
 
 
@@ -120,6 +124,9 @@ def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
         value = [line for line in value.splitlines() if line.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationError(f"{name} must be a list of strings", field=name)
+    limit = MAX_LENGTHS["target"] if name == "issues" else None
+    if limit is not None and any(len(v.strip()) > limit for v in value):
+        raise ValidationError(f"each of {name} must be at most {limit} characters", field=name)
     return [v.strip() for v in value if v.strip()]
 
 
@@ -306,9 +313,13 @@ def list_key_results() -> Response:
         return jsonify({"key_results": [kr_json(kr) for kr in krs]})
 
 
+CREATE_ONLY: Final = ("key", "objective", "issues")
+"""KR fields a POST sets and a PATCH refuses (the OpenAPI document's KeyResultPatch omits them)."""
+
+
 def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
     """Overlay JSON fields on a spec, checking each type; unknown fields are refused."""
-    allowed = {*KR_FIELDS, "current", "key", "objective", "issues"}
+    allowed = {*KR_FIELDS, "current", *CREATE_ONLY}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationError(
@@ -404,7 +415,7 @@ def get_key_result(key: str) -> Response:
 @blueprint.patch("/key-results/<key>")
 def update_key_result(key: str) -> Response:
     data = body()
-    for frozen in ("key", "objective", "issues"):
+    for frozen in CREATE_ONLY:
         if frozen in data:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
     with services().store.session() as session:

@@ -89,15 +89,17 @@ def _site(app: Flask) -> int:
 def _record(app: Flask, site_id: int, delivery: str, payload: dict[str, Any]) -> int:
     with _store(app).session() as session:
         row = InboxEvent(source="jira", scope="test", delivery_id=delivery, site_id=site_id,
-                         event="jira_issue", payload=payload, state="pending", attempts=0)  # fmt: skip
+                         event="jira_issue", payload=payload)  # fmt: skip
         session.add(row)
         session.flush()
         return row.id
 
 
 def _issue(key: str, minute: int) -> dict[str, Any]:
-    return {"key": key, "issue_id": str(1000 + int(key.split("-")[1])),
-            "updated_at": f"2026-11-25T12:{minute:02d}:00+00:00", "status_category": "done"}  # fmt: skip
+    number = int(key.split("-")[1])
+    updated = f"2026-11-25T12:{minute:02d}:00+00:00"
+    return {"key": key, "issue_id": str(1000 + number), "updated_at": updated,
+            "status_category": "done"}  # fmt: skip
 
 
 # -- the drain lease ------------------------------------------------------------------------
@@ -211,8 +213,9 @@ def test_inbox_retry_wants_ids_or_all(runner: CliRunner) -> None:
 
 def _queue_writes(app: Flask, site_id: int, *keys: str) -> list[int]:
     with _store(app).session() as session:
-        rows = [Outbound(site_id=site_id, kind="issue_property", target=key,
-                         due_at=_jobs(app).ports.clock.now(), attempts=0) for key in keys]  # fmt: skip
+        now = _jobs(app).ports.clock.now()
+        rows = [Outbound(site_id=site_id, kind="issue_property", target=key, due_at=now,
+                         attempts=0) for key in keys]  # fmt: skip
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]
