@@ -50,13 +50,19 @@ from sync.tenants import AppAccounts, Tenants, load_fernet
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, ports: Ports | None = None) -> Flask:
-    """Build the service: store, queue, jobs and clients, then every door's routes."""
+def create_app(
+    settings: Settings | None = None, *, ports: Ports | None = None, worker: bool = False
+) -> Flask:
+    """Build the service: store, queue, jobs and clients, then every door's routes.
+
+    `worker`: the app of a queue consumer, whose pooled connections are pinged before use
+    (see `Store.connect`).
+    """
     settings = settings or Settings.from_env()
     app = Flask("okrlink")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = Store.connect(settings.resolved_database_url)
+    store = Store.connect(settings.resolved_database_url, pre_ping=worker)
     try:
         store.migrate()
         services = build_services(settings, store, ports or Ports())

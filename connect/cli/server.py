@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.option("--no-worker", is_flag=True, help="Leave queued jobs to `okrlink worker`.")
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the development server (with the queue consumer in-process by default)."""
-    app = open_app()
+    app = open_app(worker=not no_worker)
     run_server(app, host=host, port=port, worker=not no_worker)
 
 
@@ -49,7 +49,7 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
-    app = open_app()
+    app = open_app(worker=True)
     consumer = app.extensions["okrlink"].queue.create_consumer(
         workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )
