@@ -23,7 +23,7 @@ from sync.core.practice import Finding, check_team_okrs, has_errors
 from sync.core.progress import STATUSES
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.errors import Duplicate, Invalid
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
+from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team, WorkItem
 from sync.store import get_or_create_team
 
 FILE_SOURCE = "file"
@@ -191,6 +191,11 @@ def unlink_work(session: Session, site_id: int, kr: KeyResult, *, target: str, n
     session.flush()
     if any(link.target_kind == "jira" for link in links):
         plan_property_write(session, site_id, target, now=now)
+        # An epic's children counted for the KR through it: their properties change too.
+        for child in session.scalars(
+            select(WorkItem.key).where(WorkItem.site_id == site_id, WorkItem.parent_key == target)
+        ):
+            plan_property_write(session, site_id, child, now=now)
     return bool(links)
 
 

@@ -234,6 +234,7 @@ def apply_issue_event(
             # A deleted issue has no labels: its label links go, whatever order events came in.
             before |= sync_label_links(session, site_id, item.key, ())
     else:
+        left_epic = item.parent_key if item.parent_key != event.parent_key else None
         item.issue_id = event.issue_id or item.issue_id
         item.issue_type = event.issue_type
         item.status_category = (
@@ -244,6 +245,10 @@ def apply_issue_event(
         item.summary = event.summary
         item.updated_at = event.updated_at
         item.deleted = False
+        if left_epic is not None:
+            # Out of an epic (perhaps linked): its property may name KRs it no longer counts
+            # for. (Into a linked epic, the KR's change plans the write.)
+            plan_property_write(session, site_id, event.key, now=now)
         if event.labels is not None and _may_link(item.labels, event.labels):
             item.labels = list(event.labels)
             relinked = sync_label_links(session, site_id, event.key, event.labels)
