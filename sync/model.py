@@ -146,6 +146,8 @@ class KeyResult(Base):
     baseline: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
     current: Mapped[float | None] = mapped_column(Float)
+    # When an OKR file import last set `current`: a check-in after it is newer than the file.
+    current_imported_at: Mapped[datetime | None] = mapped_column()
     unit: Mapped[str] = mapped_column(String(32), default="")
     owner: Mapped[str | None] = mapped_column(String(255))
     weight: Mapped[float] = mapped_column(Float, default=1.0)

@@ -526,7 +526,7 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
-    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": []}
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": [], "kept": []}
     with services().store.session() as session:
         for okrs in teams:
             try:
@@ -538,6 +538,7 @@ def import_file() -> Response:
             totals["updated"] += report.updated
             totals["unchanged"] += report.unchanged
             totals["warnings"] += [f.message for f in report.findings]
+            totals["kept"] += report.kept
     fetch_linked_issues(g.site_id, teams)
     return jsonify(totals)
 
