@@ -354,10 +354,15 @@ _WRITE_BACK_ROWS = (
     )
     .distinct()
 )
+# A write already queued is touched (an UPDATE that changes nothing), not skipped: a writer
+# holding that row (FOR UPDATE) while it sends an older document makes this wait, then insert
+# the row again once the writer has deleted it. Skipped, the change committed while the writer
+# was sending would have been deleted with its row, and its issue left showing the old value.
+_TOUCH = {"due_at": _OUTBOUND.c.due_at}
 _QUEUE_WRITES = {
     name: dialect.insert(_OUTBOUND)
     .from_select(["site_id", "kind", "target", "due_at", "attempts"], _WRITE_BACK_ROWS)
-    .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
+    .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }
 
@@ -387,7 +392,7 @@ _CHILD_ROWS = (
 _QUEUE_CHILD_WRITES = {
     name: dialect.insert(_OUTBOUND)
     .from_select(["site_id", "kind", "target", "due_at", "attempts"], _CHILD_ROWS)
-    .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
+    .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }
 

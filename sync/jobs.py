@@ -38,6 +38,7 @@ DRAIN_BATCH = 500
 NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
 TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
 WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
+FLUSH_MARGIN = 0.1  # seconds: a flush due sooner than this may already be reading its rows
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
@@ -101,6 +102,7 @@ class Jobs:
         self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
         self.drain = huey.task(name="drain_inbox")(self._drain)
         self._nudged: dict[tuple[str, int], float] = {}
+        self._flush_at: dict[int, float] = {}  # per site: when this process's flush is due
         self.recompute = huey.task(name="recompute")(self._recompute)
         self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(self._sweep)
 
@@ -127,11 +129,20 @@ class Jobs:
             self.drain(site_id)
 
     def flush_soon(self, site_id: int) -> None:
-        """Perform the site's write-backs shortly, so a burst of changes shares its writes."""
+        """Perform the site's write-backs shortly, so a burst of changes shares its writes.
+
+        Skipped only while this process's last scheduled flush has not yet begun: that flush
+        reads the rows due when it runs, so it takes this change (committed before the call).
+        Once it may have begun, a change gets a flush of its own.
+        """
         if self.huey.immediate:
             self.flush_outbound(site_id)
-        elif self._debounced("flush", site_id, WRITE_BACK_DELAY):
-            self.flush_outbound.schedule((site_id,), delay=WRITE_BACK_DELAY)
+            return
+        now = time.monotonic()
+        if now < self._flush_at.get(site_id, 0.0) - FLUSH_MARGIN:
+            return
+        self._flush_at[site_id] = now + WRITE_BACK_DELAY
+        self.flush_outbound.schedule((site_id,), delay=WRITE_BACK_DELAY)
 
     def _debounced(self, kind: str, site_id: int, window: float) -> bool:
         now = time.monotonic()
