@@ -23,7 +23,7 @@ from connect.settings import Settings
 from sync.errors import Permanent, Transient
 from sync.jobs import MAX_ATTEMPTS, Jobs, Ports, backoff
 from sync.lease import Leases
-from sync.model import InboxEvent, Outbound, WorkItem
+from sync.model import InboxEvent, Outbound, WorkItem, WriteBackState
 from sync.store import Store, local_site
 from tests.support.base import FakeClock
 
@@ -217,6 +217,9 @@ def _queue_writes(app: Flask, site_id: int, *keys: str) -> list[int]:
         rows = [Outbound(site_id=site_id, kind="issue_property", target=key, due_at=now,
                          attempts=0) for key in keys]  # fmt: skip
         session.add_all(rows)
+        # Each issue shows a document written before, which this write must replace.
+        session.add_all(WriteBackState(site_id=site_id, kind="issue_property", target=key,
+                                       digest="written-before") for key in keys)  # fmt: skip
         session.flush()
         return [row.id for row in rows]
 
