@@ -120,6 +120,19 @@ class Redis:
             self.process.wait(10)
 
 
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is `pid`, from /proc (no `procps` needed)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                # The fields after the command name (which may hold spaces): state, then ppid.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return sorted(found)
+
+
 def wait_for_port(port: int, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -330,9 +343,7 @@ class Deployment:
 
     def kill_web_worker(self, master: subprocess.Popen[bytes]) -> int:
         """SIGKILL one gunicorn worker of `master` (gunicorn starts another); its pid."""
-        children = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
-                                  text=True).stdout.split()  # fmt: skip
-        victim = int(children[0])
+        victim = next(child for child in children_of(master.pid))
         os.kill(victim, signal.SIGKILL)
         return victim
 
