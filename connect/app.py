@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from connect.api import kpis as api_kpis
 from connect.api import okrs as api_okrs
@@ -64,13 +64,19 @@ from sync.tenants import AppAccounts, Tenants, load_fernet
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, ports: Ports | None = None) -> Flask:
-    """Build the service: store, queue, jobs and clients, then every door's routes."""
+def create_app(
+    settings: Settings | None = None, *, ports: Ports | None = None, worker: bool = False
+) -> Flask:
+    """Build the service: store, queue, jobs and clients, then every door's routes.
+
+    `worker`: the app of a queue consumer, whose pooled connections are pinged before use
+    (see `Store.connect`).
+    """
     settings = settings or Settings.from_env()
     app = Flask("okrlink")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = Store.connect(settings.resolved_database_url)
+    store = Store.connect(settings.resolved_database_url, pre_ping=worker)
     try:
         store.migrate()
         services = build_services(settings, store, ports or Ports())
@@ -211,7 +217,10 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
         body = {"error": {"code": code, "message": error.description, "field": None}}
-        return jsonify(body), error.code or 500
+        response = jsonify(body)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110
+        return response, error.code or 500
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response, int]:

@@ -392,6 +392,11 @@ _GOAL_ROWS = (
     )
     .distinct()
 )
+# A write already queued is touched (an UPDATE that changes nothing), not skipped: a writer
+# holding that row (FOR UPDATE) while it sends an older document makes this wait, then insert
+# the row again once the writer has deleted it. Skipped, the change committed while the writer
+# was sending would have been deleted with its row, and its issue left showing the old value.
+_TOUCH = {"due_at": _OUTBOUND.c.due_at}
 # Still one statement: the goals' rows are a second arm of the same INSERT .. SELECT.
 _QUEUE_WRITES = {
     name: dialect.insert(_OUTBOUND)
@@ -399,7 +404,36 @@ _QUEUE_WRITES = {
         ["site_id", "kind", "target", "due_at", "attempts"],
         union_all(_WRITE_BACK_ROWS, _GOAL_ROWS),
     )
-    .on_conflict_do_nothing(index_elements=["site_id", "kind", "target"])
+    .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
+    for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
+}
+
+
+# The children of the epics linked to changed issues KRs: they count for those KRs, so their
+# property shows them too.
+_CHILD_ROWS = (
+    select(
+        _ITEM.c.site_id,
+        literal("issue_property"),
+        _ITEM.c.key,
+        bindparam("due_at", type_=_OUTBOUND.c.due_at.type),
+        literal(0),
+    )
+    .join(_LINK, (_LINK.c.site_id == _ITEM.c.site_id) & (_LINK.c.target_key == _ITEM.c.parent_key))
+    .join(_KR, _KR.c.id == _LINK.c.kr_id)
+    .where(
+        _ITEM.c.site_id == bindparam("site_id"),
+        _ITEM.c.deleted.is_(False),
+        _LINK.c.target_kind == "jira",
+        _LINK.c.kr_id.in_(bindparam("ids", expanding=True)),
+        _KR.c.kind == "issues",
+    )
+    .distinct()
+)
+_QUEUE_CHILD_WRITES = {
+    name: dialect.insert(_OUTBOUND)
+    .from_select(["site_id", "kind", "target", "due_at", "attempts"], _CHILD_ROWS)
+    .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }
 
@@ -407,10 +441,12 @@ _QUEUE_WRITES = {
 def plan_write_backs(
     session: Session, site_id: int, kr_ids: Collection[int], *, now: datetime
 ) -> None:
-    """Queue one coalesced write per linked issue and per open PR of the changed KRs."""
+    """Queue one coalesced write per linked issue, per child of a linked epic, and per open PR
+    of the changed KRs."""
     connection = session.connection()
     values = {"site_id": site_id, "ids": list(kr_ids), "due_at": now}
     connection.execute(_QUEUE_WRITES[connection.dialect.name], values)
+    connection.execute(_QUEUE_CHILD_WRITES[connection.dialect.name], values)
 
 
 _KRS_LINKED_TO = RawQuery(

@@ -36,6 +36,11 @@ class Transient(OutsideError):
     """Worth trying again later; `retry_after` (seconds) when the other side said when."""
 
 
+class NotConnected(Transient):
+    """The site has no (enabled) installation of that system: a background write waits for an
+    install, but a request made now is answered 409, since retrying it will not help."""
+
+
 class RateLimited(Transient):
     """The other side asked us to slow down for `retry_after` seconds."""
 

@@ -7,8 +7,8 @@ by the sweeper, so no acknowledged event is ever lost.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.exceptions import TaskLockedException
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from sync import log_context
 from sync.engine import recompute
-from sync.errors import Transient
+from sync.errors import Permanent, Transient
+from sync.lease import Leases
 from sync.metrics import count_write, observe_applied
 from sync.model import InboxEvent, Outbound
 from sync.ports import Asana, Checks, Clock, SystemClock, Tracker
@@ -31,12 +32,15 @@ from sync.store import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 5  # an inbox row failing this often is parked (state "failed")
+MAX_WRITE_ATTEMPTS = 8  # a write-back failing (Transient) this often is parked
+MAX_BACKOFF = 600.0  # seconds: the longest wait between two tries of a row
 SWEEP_AFTER = timedelta(seconds=30)
 DRAIN_BATCH = 500
 NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
 TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
 WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
+FLUSH_MARGIN = 0.1  # seconds: a flush due sooner than this may already be reading its rows
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
@@ -45,7 +49,23 @@ Preparer = Callable[[Session, int, list[InboxEvent]], None]
 """Reads, once for a batch of a site's events, what their handler needs (see `apply/jira.py`)."""
 
 Writer = Callable[[Session, Outbound, "Ports"], None]
-"""Performs one coalesced write-back; raises Transient to be retried later."""
+"""Performs one coalesced write-back; raises Transient to be retried later, Permanent to park."""
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next try: the other side's `Retry-After` when it gave one, else
+    exponential in the attempts with full jitter (so rows failing together spread out)."""
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    ceiling = min(MAX_BACKOFF, float(2 ** min(attempts, 20)))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not a secret)
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """A lost connection or a restarting server: the row is not at fault, do not count it."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 @dataclass(slots=True)
@@ -74,15 +94,18 @@ class Jobs:
         self.huey = huey
         self.store = store
         self.ports = ports
+        self.leases = Leases(store.engine)
         self.handlers: dict[str, Handler] = {}
         self.preparers: dict[str, Preparer] = {}
         self.writers: dict[str, Writer] = {}
-        self.apply_inbox = huey.task(retries=3, retry_delay=2, name="apply_inbox")(
+        # No huey retries: a failed row carries its own `retry_at`, and the sweeper retries it.
+        self.apply_inbox = huey.task(name="apply_inbox")(
             self._apply_inbox
         )
         self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
         self.drain = huey.task(name="drain_inbox")(self._drain)
         self._nudged: dict[tuple[str, int], float] = {}
+        self._flush_at: dict[int, float] = {}  # per site: when this process's flush is due
         self.recompute = huey.task(name="recompute")(self._recompute)
         self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(self._sweep)
 
@@ -109,11 +132,20 @@ class Jobs:
             self.drain(site_id)
 
     def flush_soon(self, site_id: int) -> None:
-        """Perform the site's write-backs shortly, so a burst of changes shares its writes."""
+        """Perform the site's write-backs shortly, so a burst of changes shares its writes.
+
+        Skipped only while this process's last scheduled flush has not yet begun: that flush
+        reads the rows due when it runs, so it takes this change (committed before the call).
+        Once it may have begun, a change gets a flush of its own.
+        """
         if self.huey.immediate:
             self.flush_outbound(site_id)
-        elif self._debounced("flush", site_id, WRITE_BACK_DELAY):
-            self.flush_outbound.schedule((site_id,), delay=WRITE_BACK_DELAY)
+            return
+        now = time.monotonic()
+        if now < self._flush_at.get(site_id, 0.0) - FLUSH_MARGIN:
+            return
+        self._flush_at[site_id] = now + WRITE_BACK_DELAY
+        self.flush_outbound.schedule((site_id,), delay=WRITE_BACK_DELAY)
 
     def _debounced(self, kind: str, site_id: int, window: float) -> bool:
         now = time.monotonic()
@@ -127,16 +159,15 @@ class Jobs:
     def _drain(self, site_id: int) -> None:
         """Apply a site's pending events in order, in batches; each KR is re-derived once a batch.
 
-        One drain per site at a time (a huey lock): two concurrent transactions would each
-        derive a KR without the other's events. A drain that finds the lock taken leaves the
-        work to the holder, which looks once more before it lets go; the rare event committed
-        after that last look waits for the next nudge or the sweeper.
+        One drain per site at a time (a lease, `sync/lease.py`, that dies with its holder):
+        two concurrent transactions would each derive a KR without the other's events. A drain
+        that finds the lease taken leaves the work to the holder, which looks once more before
+        it lets go; the rare event committed after that last look waits for the next nudge or
+        the sweeper.
         """
-        try:
-            with self.huey.lock_task(f"drain-{site_id}"), log_context.bound(site=site_id):
+        with self.leases.hold(site_id) as held, log_context.bound(site=site_id):
+            if held:
                 self._drain_locked(site_id)
-        except TaskLockedException:
-            return
 
     def _drain_locked(self, site_id: int) -> int:
         applied = 0
@@ -153,18 +184,20 @@ class Jobs:
             try:
                 changed = self._apply_batch(site_id, ids)
             except Exception as exc:
+                if is_database_down(exc):
+                    raise  # nothing is at fault but the connection: the next drain resumes
                 # One bad event must not hold up the others: apply them one by one instead,
-                # each in its own transaction, recording the failures.
+                # each in its own transaction; a failing one is spaced out, then parked.
                 log.info("batch of %d events failed (%s); applying one by one", len(ids), exc)
                 changed = False
                 for event_id in ids:
-                    with contextlib.suppress(Exception):
-                        changed = self._apply_one(event_id) or changed
+                    changed = self._apply_one(event_id) or changed
             applied += len(ids)
             if changed:
                 self.flush_soon(site_id)
 
     def _pending(self, site_id: int) -> list[int]:
+        now = self.ports.clock.now()
         with self.store.session() as session:
             return list(
                 session.scalars(
@@ -172,7 +205,8 @@ class Jobs:
                     .where(
                         InboxEvent.site_id == site_id,
                         InboxEvent.state == "pending",
-                        InboxEvent.attempts == 0,  # a failed event is retried by the sweeper
+                        # A failed event waits out its backoff, so it cannot slow every drain.
+                        or_(InboxEvent.retry_at.is_(None), InboxEvent.retry_at <= now),
                     )
                     .order_by(InboxEvent.id)
                     .limit(DRAIN_BATCH)
@@ -222,8 +256,11 @@ class Jobs:
             return session.scalar(select(InboxEvent.site_id).where(InboxEvent.id == event_id))
 
     def _apply_one(self, event_id: int) -> bool:
-        """Apply one event in its own transaction; True when a KR changed. Failures are
-        recorded on the row, then raised (so huey's retries apply)."""
+        """Apply one event in its own transaction; True when a KR changed.
+
+        A failure is recorded on the row (its error, a later `retry_at`, parked after
+        `MAX_ATTEMPTS`) and not raised, unless the database itself is down.
+        """
         try:
             with self.store.session() as session:
                 row = session.get(InboxEvent, event_id, with_for_update=True)
@@ -236,21 +273,28 @@ class Jobs:
                 changed = recompute(session, row.site_id, touched, now=now) if row.site_id else []
                 row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
         except Exception as exc:
+            if is_database_down(exc):
+                raise
             self._record_failure(event_id, exc)
-            raise
+            return False
         observe_applied([received])
         return bool(changed)
 
     def _record_failure(self, event_id: int, exc: Exception) -> None:
+        now = self.ports.clock.now()
         with self.store.session() as session:
             row = session.get(InboxEvent, event_id)
             if row is None:
                 return
             row.attempts += 1
             row.error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.retry_at = now + timedelta(seconds=backoff(row.attempts))
             if row.attempts >= MAX_ATTEMPTS:
-                row.state = "failed"
-        log.warning("inbox event %s failed: %s", event_id, exc)
+                row.state, row.failed_at = "failed", now
+                log.warning("inbox event %s parked after %d attempts: %s",
+                            event_id, row.attempts, row.error)  # fmt: skip
+                return
+        log.info("inbox event %s failed (retried later): %s", event_id, exc)
 
     def _recompute(self, site_id: int, kr_ids: list[int]) -> None:
         with self.store.session() as session:
@@ -264,7 +308,11 @@ class Jobs:
         with self.store.session() as session:
             due = session.scalars(
                 select(Outbound)
-                .where(Outbound.site_id == site_id, Outbound.due_at <= now)
+                .where(
+                    Outbound.site_id == site_id,
+                    Outbound.due_at <= now,
+                    Outbound.failed_at.is_(None),
+                )
                 .order_by(Outbound.due_at, Outbound.id)
                 .limit(500)
             ).all()
@@ -274,47 +322,85 @@ class Jobs:
                 self._write_one(outbound_id)
 
     def _write_one(self, outbound_id: int) -> None:
-        with self.store.session() as session:
-            row = session.get(Outbound, outbound_id, with_for_update=True)
-            if row is None:
-                return
-            writer = self.writers.get(row.kind)
-            if writer is None:
+        """Perform one write-back. Whatever happens to it, the rest of the batch goes on:
+        `Transient` backs off (honouring `Retry-After`), `Permanent` parks the row with its
+        error, anything else is counted as a transient failure and parked when repeated."""
+        try:
+            with self.store.session() as session:
+                row = session.get(Outbound, outbound_id, with_for_update=True)
+                if row is None or row.failed_at is not None:
+                    return
+                writer = self.writers.get(row.kind)
+                if writer is None:
+                    session.delete(row)
+                    return
+                try:
+                    with session.begin_nested():
+                        writer(session, row, self.ports)
+                except Permanent as exc:
+                    self._park(row, exc)
+                    return
+                except Transient as exc:
+                    self._defer(row, exc, exc.retry_after)
+                    return
+                count_write(row.kind, "ok")
                 session.delete(row)
-                return
-            try:
-                writer(session, row, self.ports)
-            except Transient as exc:
-                count_write(row.kind, "retry")
-                row.attempts += 1
-                row.last_error = str(exc)[:2000]
-                delay = (
-                    exc.retry_after if exc.retry_after is not None else 2 ** min(row.attempts, 10)
-                )
-                row.due_at = self.ports.clock.now() + timedelta(seconds=delay)
-                log.info("write-back %s %s deferred %.0fs: %s", row.kind, row.target, delay, exc)
-                return
-            except Exception:
-                count_write(row.kind, "error")
+        except Exception as exc:
+            if is_database_down(exc):
                 raise
-            count_write(row.kind, "ok")
-            session.delete(row)
+            log.warning("write-back %s failed: %s", outbound_id, exc, exc_info=True)
+            with self.store.session() as session:
+                row = session.get(Outbound, outbound_id, with_for_update=True)
+                if row is not None:
+                    self._defer(row, exc, None)
+
+    def _park(self, row: Outbound, exc: Exception) -> None:
+        now = self.ports.clock.now()
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.failed_at = now
+        count_write(row.kind, "parked")
+        log.warning("write-back %s %s parked: %s", row.kind, row.target, row.last_error)
+
+    def _defer(self, row: Outbound, exc: Exception, retry_after: float | None) -> None:
+        if row.attempts + 1 >= MAX_WRITE_ATTEMPTS:
+            self._park(row, exc)
+            return
+        count_write(row.kind, "retry")
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        delay = backoff(row.attempts, retry_after)
+        row.due_at = self.ports.clock.now() + timedelta(seconds=delay)
+        log.info("write-back %s %s deferred %.0fs: %s", row.kind, row.target, delay, exc)
 
     def _sweep(self) -> None:
-        """Re-enqueue inbox events left pending (or failed and due a retry), and due write-backs."""
-        cutoff = self.ports.clock.now() - SWEEP_AFTER
+        """Drain sites with events left pending (or failed and due a retry); apply site-less
+        events; flush due write-backs. Parked rows wait for an operator."""
+        now = self.ports.clock.now()
+        cutoff = now - SWEEP_AFTER
         with self.store.session() as session:
-            pending = session.scalars(
-                select(InboxEvent.id)
-                .where(InboxEvent.state == "pending", InboxEvent.received_at <= cutoff)
+            pending = session.execute(
+                select(InboxEvent.id, InboxEvent.site_id)
+                .where(
+                    InboxEvent.state == "pending",
+                    InboxEvent.received_at <= cutoff,
+                    or_(InboxEvent.retry_at.is_(None), InboxEvent.retry_at <= now),
+                )
                 .order_by(InboxEvent.id)
                 .limit(1000)
             ).all()
             sites = session.scalars(
-                select(Outbound.site_id).where(Outbound.due_at <= self.ports.clock.now()).distinct()
+                select(Outbound.site_id)
+                .where(Outbound.due_at <= now, Outbound.failed_at.is_(None))
+                .distinct()
             ).all()
-        for event_id in pending:
-            self.apply_inbox(event_id)
+        drained: set[int] = set()
+        for event_id, site_id in pending:
+            if site_id is None:
+                self.apply_inbox(event_id)
+            elif site_id not in drained:
+                drained.add(site_id)
+                self.drain(site_id)
         for site_id in sites:
             self.flush_outbound(site_id)
 

@@ -146,6 +146,8 @@ class KeyResult(Base):
     baseline: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
     current: Mapped[float | None] = mapped_column(Float)
+    # When an OKR file import last set `current`: a check-in after it is newer than the file.
+    current_imported_at: Mapped[datetime | None] = mapped_column()
     unit: Mapped[str] = mapped_column(String(32), default="")
     owner: Mapped[str | None] = mapped_column(String(255))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
@@ -312,6 +314,10 @@ class InboxEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+    # After a failure: not before this time (drains skip it until then). Parked rows
+    # (state "failed") carry when they were parked, for the operator's list.
+    retry_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()
 
 
 class Outbound(Base):
@@ -326,6 +332,9 @@ class Outbound(Base):
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when the write was refused for good (`Permanent`) or failed too often: the row is
+    # parked (no flush picks it) until `okrlink outbound retry`.
+    failed_at: Mapped[datetime | None] = mapped_column()
 
 
 class SyncCursor(Base):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from sync.core.progress import STATUSES
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, scope_of
 from sync.errors import Duplicate, Invalid
 from sync.kpis import as_spec, import_kpis, list_kpis
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
+from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team, WorkItem, utcnow
 from sync.store import get_or_create_team
 
 FILE_SOURCE = "file"
@@ -203,6 +203,11 @@ def unlink_work(session: Session, site_id: int, kr: KeyResult, *, target: str, n
     session.flush()
     if any(link.target_kind == "jira" for link in links):
         plan_property_write(session, site_id, target, now=now)
+        # An epic's children counted for the KR through it: their properties change too.
+        for child in session.scalars(
+            select(WorkItem.key).where(WorkItem.site_id == site_id, WorkItem.parent_key == target)
+        ):
+            plan_property_write(session, site_id, child, now=now)
     return bool(links)
 
 
@@ -228,6 +233,8 @@ class ImportReport:
     changed_kr_ids: set[int] = field(default_factory=set)
     new_krs: list[KeyResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """KR values newer than the file's, kept (`PLAT-1.2: kept 1.2 from the check-in of ...`)."""
 
     @property
     def changed(self) -> bool:
@@ -245,14 +252,28 @@ def get_or_create_cycle(session: Session, site_id: int, spec: CycleSpec) -> Cycl
     return cycle
 
 
+IMPORTER: Final = "okrlink import"
+"""The author of the check-ins an import records (`--prefer-file`)."""
+
+
 def import_team_okrs(
-    session: Session, site_id: int, okrs: TeamOkrs, *, now: datetime | None = None
+    session: Session,
+    site_id: int,
+    okrs: TeamOkrs,
+    *,
+    now: datetime | None = None,
+    prefer_file: bool = False,
 ) -> ImportReport:
     """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors.
 
     What the cycle holds is read once up front (objectives, KRs, file links) and written in
     a few flushes, so a 100-objective file costs a handful of statements, not one per KR.
+
+    A KR's `current` never moves backwards silently: when a check-in recorded a value after
+    the file's value was last imported, that newer value stays and the report says so
+    (`kept`); with `prefer_file` the file wins, recorded as a check-in by the importer.
     """
+    now = now or utcnow()
     findings = check_team_okrs(okrs)
     if has_errors(findings):
         raise ImportRefused(findings)
@@ -290,10 +311,16 @@ def import_team_okrs(
         for spec in okrs.objectives:
             objective = objectives[spec.key]
             for position, kr_spec in enumerate(spec.key_results):
+                existing = krs.get(kr_spec.key)
+                before = existing.current if existing is not None else None
+                if existing is not None:
+                    kr_spec = _reconcile_current(session, existing, kr_spec, report, now=now,
+                                                 prefer_file=prefer_file)  # fmt: skip
                 kr = _import_key_result(
-                    session, site_id, cycle, objective, krs.get(kr_spec.key), kr_spec, position,
-                    report,
+                    session, site_id, cycle, objective, existing, kr_spec, position, report,
                 )  # fmt: skip
+                if kr_spec.current is not None and (existing is None or kr.current != before):
+                    kr.current_imported_at = now  # the file's value, as of this import
                 touched.append((kr, kr_spec))
         session.flush()
         report.changed_kr_ids.update(kr.id for kr in report.new_krs)
@@ -308,6 +335,38 @@ def import_team_okrs(
             at = now or datetime.now(UTC)
             report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at)
     return report
+
+
+def _reconcile_current(session: Session, kr: KeyResult, spec: KeyResultSpec,
+                       report: ImportReport, *, now: datetime,
+                       prefer_file: bool) -> KeyResultSpec:  # fmt: skip
+    """The spec to import for an existing KR, its `current` settled against check-ins."""
+    if spec.current is None or spec.current == kr.current:
+        return spec
+    latest = session.execute(
+        select(CheckIn.at, CheckIn.value)
+        .where(CheckIn.kr_id == kr.id, CheckIn.value.is_not(None))
+        .order_by(CheckIn.at.desc(), CheckIn.id.desc())
+        .limit(1)
+    ).first()
+    newer = (
+        latest is not None
+        and latest.value == kr.current
+        and (kr.current_imported_at is None or latest.at > kr.current_imported_at)
+    )
+    if not newer:
+        return spec
+    if prefer_file:
+        what = "Set from the OKR file (--prefer-file)"
+        session.add(CheckIn(site_id=kr.site_id, kr_id=kr.id, at=now, author=IMPORTER,
+                            value=spec.current, what=what))  # fmt: skip
+        return spec
+    assert latest is not None and kr.current is not None
+    day = latest.at.date().isoformat()
+    report.kept.append(
+        f"{kr.key}: kept {kr.current:g} from the check-in of {day}; the file says {spec.current:g}"
+    )
+    return replace(spec, current=kr.current)
 
 
 def _import_objective(

@@ -10,11 +10,12 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 
+from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
 from connect.services import services
 from sync import okrs, store
@@ -38,11 +39,11 @@ from sync.okrs import (
     export_team_okrs,
     import_team_okrs,
     link_work,
+    string_list_field,
+    text_field,
     unlink_work,
 )
 from sync.okrs import number_field as _number
-from sync.okrs import string_list_field as _string_list
-from sync.okrs import text_field as _text
 from sync.store import (
     SiteNotFound,
     check_ins_of,
@@ -103,6 +104,24 @@ def body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("send a JSON object with Content-Type: application/json")
     return data
+
+
+def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    """The domain's text reader, and at most the width of the column the value is stored in."""
+    value = text_field(data, name, required=required)
+    limit = MAX_LENGTHS.get(name)
+    if value is not None and limit is not None and len(value) > limit:
+        raise ValidationError(f"{name} must be at most {limit} characters", field=name)
+    return value
+
+
+def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
+    """The domain's list reader; issue keys at most as wide as a link's target column."""
+    values = string_list_field(data, name)
+    limit = MAX_LENGTHS["target"] if name == "issues" else None
+    if limit is not None and any(len(v) > limit for v in values):
+        raise ValidationError(f"each of {name} must be at most {limit} characters", field=name)
+    return values
 
 
 def _cycle_for(session: Session, name: str | None) -> Cycle:
@@ -290,9 +309,13 @@ def list_key_results() -> Response:
         return jsonify({"key_results": [kr_json(kr) for kr in krs]})
 
 
+CREATE_ONLY: Final = ("key", "objective", "issues")
+"""KR fields a POST sets and a PATCH refuses (the OpenAPI document's KeyResultPatch omits them)."""
+
+
 def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
     """Overlay JSON fields on a spec, checking each type; unknown fields are refused."""
-    allowed = {*KR_FIELDS, "current", "key", "objective", "issues", "kpi", *DORA_SCOPE}
+    allowed = {*KR_FIELDS, "current", *CREATE_ONLY, "kpi", *DORA_SCOPE}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationError(
@@ -392,7 +415,7 @@ def get_key_result(key: str) -> Response:
 @blueprint.patch("/key-results/<key>")
 def update_key_result(key: str) -> Response:
     data = body()
-    for frozen in ("key", "objective", "issues"):
+    for frozen in CREATE_ONLY:
         if frozen in data:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
     with services().store.session() as session:
@@ -511,7 +534,7 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
-    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": []}
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": [], "kept": []}
     with services().store.session() as session:
         for okrs in teams:
             try:
@@ -523,6 +546,7 @@ def import_file() -> Response:
             totals["updated"] += report.updated
             totals["unchanged"] += report.unchanged
             totals["warnings"] += [f.message for f in report.findings]
+            totals["kept"] += report.kept
     fetch_linked_issues(g.site_id, teams)
     return jsonify(totals)
 

@@ -1,10 +1,22 @@
-"""The OpenAPI 3.1 document of `/api/v1`; a test keeps it equal to the registered routes."""
+"""The OpenAPI 3.1 document of `/api/v1`; tests keep it equal to the registered routes and to
+what the views accept (fields, lengths from `limits.py`, ranges)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from connect.api.limits import MAX_LENGTHS
 from sync.core.spec import GITHUB_MEASURES
+
+
+def _text(name: str, *, required: bool = False, nullable: bool = False) -> dict[str, Any]:
+    """A string property: at least one character when required, at most its column's width."""
+    schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string"}
+    if required:
+        schema["minLength"] = 1
+    if name in MAX_LENGTHS:
+        schema["maxLength"] = MAX_LENGTHS[name]
+    return schema
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -78,7 +90,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "patch": _op(
             "Update a key result",
             params=[_KEY],
-            body="KeyResultInput",
+            body="KeyResultPatch",
             errors=("400", "401", "404", "422"),
         ),
     },
@@ -122,9 +134,8 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/key-results/{key}/history": {"get": _op("KR snapshots over time", params=[_KEY])},
     "/key-results/{key}/poll": {
-        "post": _op(
-            "Measure a JQL key result now", params=[_KEY], errors=("401", "404", "422", "503")
-        ),
+        "post": _op("Measure a JQL key result now (409: the site has no Jira)", params=[_KEY],
+                    errors=("401", "404", "409", "422", "503")),
     },
     "/kpis": {
         "get": _op(
@@ -157,6 +168,28 @@ _NUMBER = {"type": ["number", "null"]}
 _TEXT = {"type": ["string", "null"]}
 _DORA_SCOPE = {"repository": _TEXT, "environment": _TEXT, "window_days": _NUMBER,
                "incident_jql": _TEXT, "incident_window_hours": _NUMBER}  # fmt: skip
+_KR_EDITABLE: dict[str, Any] = {
+    "title": _text("title", required=True),
+    "kind": {"enum": ["metric", "issues", "jql", "github"]},
+    "baseline": _NUMBER,
+    "target": _NUMBER,
+    "current": _NUMBER,
+    "unit": _text("unit", nullable=True),
+    "owner": _text("owner", nullable=True),
+    "weight": {"type": "number", "exclusiveMinimum": 0},
+    "state": {"enum": ["active", "abandoned"]},
+    "abandon_reason": {"type": ["string", "null"]},
+    "jql": {"type": ["string", "null"]},
+    "jql_field": _text("jql_field", nullable=True),
+    "measure": {"enum": [*GITHUB_MEASURES, None]},
+    "asana_goal": {"type": ["string", "null"], "description": "an Asana goal's gid"},
+    "asana_field": {
+        "type": ["string", "null"],
+        "description": "an Asana number custom field (name or gid) weighing its tasks",
+    },
+    "kpi": {"type": ["string", "null"]},
+    **_DORA_SCOPE,
+}
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -175,41 +208,24 @@ SCHEMAS: dict[str, Any] = {
     },
     "ObjectiveInput": {
         "type": "object",
+        "required": ["team", "title"],
         "properties": {
-            "team": {"type": "string"},
-            "cycle": {"type": "string"},
-            "key": {"type": "string"},
-            "title": {"type": "string"},
-            "parent": {"type": ["string", "null"]},
+            "team": _text("team", required=True),
+            "cycle": _text("cycle"),
+            "key": _text("key"),
+            "title": _text("title", required=True),
+            "parent": _text("parent", nullable=True),
         },
     },
     "KeyResultInput": {
         "type": "object",
+        "required": ["objective", "title"],
         "additionalProperties": False,
         "properties": {
-            "objective": {"type": "string"},
-            "key": {"type": "string"},
-            "title": {"type": "string"},
-            "kind": {"enum": ["metric", "issues", "jql", "github"]},
-            "baseline": _NUMBER,
-            "target": _NUMBER,
-            "current": _NUMBER,
-            "unit": {"type": "string"},
-            "owner": {"type": ["string", "null"]},
-            "weight": {"type": "number"},
-            "state": {"enum": ["active", "abandoned"]},
-            "abandon_reason": {"type": ["string", "null"]},
-            "jql": {"type": ["string", "null"]},
-            "jql_field": {"type": ["string", "null"]},
-            "measure": {"enum": [*GITHUB_MEASURES, None]},
-            "issues": {"type": "array", "items": {"type": "string"}},
-            "asana_goal": {"type": ["string", "null"], "description": "an Asana goal's gid"},
-            "asana_field": {
-                "type": ["string", "null"],
-                "description": "an Asana number custom field (name or gid) weighing its tasks",
-            },
-            "kpi": {"type": ["string", "null"]},
-            **_DORA_SCOPE,
+            "objective": _text("objective", required=True),
+            "key": _text("key"),
+            **_KR_EDITABLE,
+            "issues": {"type": "array", "items": _text("target", required=True)},
         },
     },
     "KpiInput": {
@@ -231,17 +247,22 @@ SCHEMAS: dict[str, Any] = {
             **_DORA_SCOPE,
         },
     },
+    "KeyResultPatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": _KR_EDITABLE,
+    },
     "AbandonInput": {
         "type": "object",
         "required": ["reason"],
-        "properties": {"reason": {"type": "string"}},
+        "properties": {"reason": _text("reason", required=True)},
     },
     "LinkInput": {
         "type": "object",
         "required": ["target"],
         "properties": {
             "target": {
-                "type": "string",
+                **_text("target", required=True),
                 "description": "a Jira key, owner/repo#number, or asana:<task or project gid>",
             },
             "kind": {"enum": ["jira", "github", "asana"]},
@@ -252,11 +273,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "value": _NUMBER,
             "status": {"enum": ["on_track", "at_risk", "off_track", None]},
-            "score": _NUMBER,
+            "score": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "what": {"type": "string"},
             "why": {"type": "string"},
             "next": {"type": "string"},
-            "author": {"type": "string"},
+            "author": _text("author"),
             "decisions": {"type": "array", "items": {"type": "string"}},
             "risks": {"type": "array", "items": {"type": "string"}},
             "learnings": {"type": "array", "items": {"type": "string"}},

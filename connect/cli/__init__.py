@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana.
+asana, inbox, outbound.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -10,7 +10,7 @@ import logging
 
 import click
 
-from connect.cli import asana, demo, github, github_backfill, okrs, server, tenants, web
+from connect.cli import asana, demo, github, github_backfill, okrs, recovery, server, tenants, web
 from connect.demo import EXAMPLE_FILE
 from connect.log_format import formatter_for
 from connect.settings import Settings
@@ -47,6 +47,8 @@ for command in (
     tenants.tenants,
     github.github,
     asana.asana,
+    recovery.inbox,
+    recovery.outbound,
 ):
     main.add_command(command)
 

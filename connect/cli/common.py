@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
 
 
-def open_app() -> Flask:
-    """The service as the environment configures it; its connections close with the command."""
+def open_app(*, worker: bool = False) -> Flask:
+    """The service as the environment configures it; its connections close with the command.
+    `worker`: it runs the queue consumer (its database connections are pinged before use)."""
     from connect.app import create_app
 
-    app = create_app()
+    app = create_app(worker=worker)
     # The command's connections close with it (not at garbage collection).
     click.get_current_context().call_on_close(app.extensions["okrlink"].store.dispose)
     return app

@@ -30,15 +30,21 @@ def check(path: str) -> None:
 @click.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
-def import_command(path: str, site: str | None) -> None:
+@click.option("--prefer-file", is_flag=True,
+              help="The file's current values win over newer check-ins (recorded as check-ins).")
+def import_command(path: str, site: str | None, prefer_file: bool) -> None:
     """Import an OKR file; idempotent, keyed by objective and KR keys."""
-    report = import_path(open_app(), path, site=site)
+    report = import_path(open_app(), path, site=site, prefer_file=prefer_file)
+    for note in report.kept:
+        click.echo(note)
     click.echo(
         f"{path}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
     )
 
 
-def import_path(app: Flask, path: str, *, site: str | None = None) -> ImportReport:
+def import_path(
+    app: Flask, path: str, *, site: str | None = None, prefer_file: bool = False
+) -> ImportReport:
     from sync.engine import recompute
     from sync.okrs import ImportRefused, import_team_okrs
     from sync.store import SiteNotFound, find_site
@@ -52,7 +58,7 @@ def import_path(app: Flask, path: str, *, site: str | None = None) -> ImportRepo
     try:
         with services.store.session() as session:
             site_row = find_site(session, site)
-            report = import_team_okrs(session, site_row.id, okrs)
+            report = import_team_okrs(session, site_row.id, okrs, prefer_file=prefer_file)
             recompute(session, site_row.id, report.changed_kr_ids, now=datetime.now(UTC))
     except (ImportRefused, SiteNotFound) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @click.option("--no-worker", is_flag=True, help="Leave queued jobs to `okrlink worker`.")
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the development server (with the queue consumer in-process by default)."""
-    app = open_app()
+    app = open_app(worker=not no_worker)
     run_server(app, host=host, port=port, worker=not no_worker)
 
 
@@ -53,7 +53,7 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
               help="Serve this process's Prometheus metrics on this port (all interfaces).")
 def worker(workers: int, metrics_port: int | None) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
-    app = open_app()
+    app = open_app(worker=True)
     if metrics_port is not None:
         # Write-backs and apply times are counted where the jobs run: here. A worker that
         # shares PROMETHEUS_MULTIPROC_DIR with the web processes is in their scrape already.

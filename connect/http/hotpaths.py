@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
+
 from connect.metrics import ROUTE_ENVIRON, UNMATCHED, now, observe_request
 
 if TYPE_CHECKING:
@@ -92,6 +94,10 @@ class HotPaths:
         if hot_path is not None:
             try:
                 answer = hot_path(environ)
+            except OperationalError as exc:  # a lost database connection: expected, no trace
+                log.warning("hot path: database connection lost (%s); Flask answers instead",
+                            type(exc.orig).__name__)  # fmt: skip
+                answer = None
             except Exception:  # Flask answers it again, and reports the error its own way
                 log.exception("hot path failed; Flask answers instead")
                 answer = None

@@ -7,11 +7,14 @@ change item `Key`, the legacy `Epic Link` custom field) are the only ones read b
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from integrations.payloads import storable
 from sync.apply.jira import IssueEvent
 
 ISSUE_EVENTS: Final = frozenset({"jira:issue_created", "jira:issue_updated", "jira:issue_deleted"})
@@ -20,6 +23,14 @@ STORY_POINT_FIELDS: Final = ("customfield_10016", "customfield_10026", "story_po
 EPIC_LINK_FIELDS: Final = ("customfield_10014",)
 LEGACY_EPIC_LINK: Final = "epic link"
 LOGGER_ARTEFACTS: Final = ("level", "message", "label")
+# Jira's shapes: an issue id is a decimal number (a `long`), a key is PROJECT-NUMBER.
+ISSUE_ID: Final = re.compile(r"[0-9]{1,18}")
+ISSUE_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,49}-[0-9]{1,12}")
+SHORT_TEXT: Final = 64  # issue type names are stored in 64 characters
+# Dates a stored event may carry: Jira did not exist before 2002; past 9998 a zone offset
+# overflows Python's datetime.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 class JiraPayloadError(ValueError):
@@ -95,9 +106,9 @@ def parse_webhook(payload: Mapping[str, Any], *, fields: FieldMap = FieldMap()) 
     for item in _changelog_items(payload):
         field_id = _item_id(item)
         if field_id == "key":
-            old_key = _text(item.get("fromString"))
+            old_key = _key_or_none(item.get("fromString"))
         elif field_id == LEGACY_EPIC_LINK or field_id in fields.epic_link:
-            epic_link = _text(item.get("toString"))
+            epic_link = _key_or_none(item.get("toString"))
     event = event_from_issue(issue, fields=fields, actor=head.actor)
     if epic_link and event.parent_key is None:
         event = replace(event, parent_key=epic_link)
@@ -106,16 +117,27 @@ def parse_webhook(payload: Mapping[str, Any], *, fields: FieldMap = FieldMap()) 
     if head.webhook_event == DELETED:
         deleted_at = event.updated_at
         if head.timestamp_ms is not None:
-            deleted_at = max(deleted_at, datetime.fromtimestamp(head.timestamp_ms / 1000, UTC))
+            deleted_at = max(deleted_at, _from_timestamp(head.timestamp_ms))
         event = replace(event, deleted=True, updated_at=deleted_at)
     return event
+
+
+def _from_timestamp(milliseconds: int) -> datetime:
+    """The webhook's `timestamp` (ms since the epoch), refused when no calendar holds it."""
+    try:
+        moment = datetime.fromtimestamp(milliseconds / 1000, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise JiraPayloadError(f"timestamp {milliseconds} is out of range") from exc
+    if not EARLIEST <= moment <= LATEST:
+        raise JiraPayloadError(f"timestamp {milliseconds} is out of range")
+    return moment
 
 
 def event_from_issue(
     issue: Mapping[str, Any], *, fields: FieldMap = FieldMap(), actor: str | None = None
 ) -> IssueEvent:
     """The state an issue (webhook `issue` or REST `/issue` / search result) describes."""
-    key = _text(issue.get("key"))
+    key = _key(issue.get("key"), "the issue key")
     if not key:
         raise JiraPayloadError("the issue has no key")
     values = issue.get("fields")
@@ -125,28 +147,45 @@ def event_from_issue(
     if updated is None:
         raise JiraPayloadError("the issue has no updated time")
     labels = values.get("labels")
+    issue_id = _text(issue.get("id"))
+    if issue_id is not None and not ISSUE_ID.fullmatch(issue_id):
+        raise JiraPayloadError(f"issue id {issue_id[:40]!r} is not a Jira issue id")
     return IssueEvent(
         key=key,
         updated_at=updated,
-        issue_id=_text(issue.get("id")),
-        issue_type=_text(_get(values, "issuetype", "name")) or "",
+        issue_id=issue_id,
+        issue_type=(_text(_get(values, "issuetype", "name")) or "")[:SHORT_TEXT],
         status_category=_text(_get(values, "status", "statusCategory", "key")) or "new",
         parent_key=_parent(values, fields.epic_link),
         story_points=_points(values, fields.story_points),
         summary=_text(values.get("summary")) or "",
-        labels=tuple(str(v) for v in labels) if isinstance(labels, list) else None,
-        actor=actor,
+        labels=tuple(storable(str(v)) for v in labels) if isinstance(labels, list) else None,
+        actor=_text(actor),
     )
 
 
+def _key(value: Any, name: str) -> str | None:
+    """An issue key, refused when it has not Jira's shape (it names rows and JQL)."""
+    key = _text(value)
+    if key is not None and not ISSUE_KEY.fullmatch(key):
+        raise JiraPayloadError(f"{name} {key[:80]!r} is not a Jira issue key")
+    return key
+
+
+def _key_or_none(value: Any) -> str | None:
+    """A key from a changelog item, where anything else (a display name) is left out."""
+    key = _text(value)
+    return key if key is not None and ISSUE_KEY.fullmatch(key) else None
+
+
 def _parent(values: Mapping[str, Any], epic_link: Iterable[str]) -> str | None:
-    parent = _text(_get(values, "parent", "key"))
+    parent = _key(_get(values, "parent", "key"), "the parent key")
     if parent:
         return parent
     for name in epic_link:
         linked = values.get(name)
         if isinstance(linked, str) and linked.strip():
-            return linked.strip()
+            return _key(linked, "the epic link")
     return None
 
 
@@ -154,6 +193,8 @@ def _points(values: Mapping[str, Any], names: Iterable[str]) -> float | None:
     for name in names:
         value = values.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):  # `NaN` or `Infinity` (Python's json reads them)
+                raise JiraPayloadError(f"{name} is not a finite number")
             return float(value)
     return None
 
@@ -168,20 +209,28 @@ def _get(values: Mapping[str, Any], *path: str) -> Any:
 
 
 def _text(value: Any) -> str | None:
+    """A stripped, storable string (NUL and lone surrogates replaced), None when empty."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = storable(str(value).strip())
     return text or None
 
 
 def _time(value: Any) -> datetime | None:
+    """An ISO time as UTC; None when absent or unreadable; refused when no calendar holds it."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        moment = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError as exc:
+        raise JiraPayloadError(f"time {value[:40]!r} is out of range") from exc
+    if not EARLIEST <= moment <= LATEST:
+        raise JiraPayloadError(f"time {value[:40]!r} is out of range")
+    return moment
 
 
 BASE_FIELDS: Final = ("summary", "status", "issuetype", "parent", "labels", "updated")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
+from integrations.payloads import PayloadError, positive_id
+
 # Jira issue keys as Jira's development panel finds them in branch names, titles and commits:
 # a project key (an upper-case letter, then at least one upper-case letter, digit or underscore),
 # a hyphen and the issue number. Matching is case-sensitive: `plat-12` is not a key, as in Jira.
@@ -103,10 +105,15 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def installation_id(payload: Mapping[str, Any]) -> int | None:
-    """The GitHub App installation a delivery belongs to, if it names one."""
-    installation = payload.get("installation") or {}
+    """The GitHub App installation a delivery belongs to, if it names one; a `PayloadError`
+    when `installation` is not an object or its id not an id GitHub could have issued."""
+    installation = payload.get("installation")
+    if installation is None:
+        return None
+    if not isinstance(installation, Mapping):
+        raise PayloadError("installation is not an object")
     value = installation.get("id")
-    return int(value) if value is not None else None
+    return positive_id(value, "installation.id") if value is not None else None
 
 
 def pull_state(pull: Mapping[str, Any], *, installation: int | None) -> PullRequestState:
@@ -137,7 +144,10 @@ def pull_state(pull: Mapping[str, Any], *, installation: int | None) -> PullRequ
 
 def pull_request_state(payload: Mapping[str, Any]) -> PullRequestState:
     """The PR state carried by a `pull_request` event payload."""
-    return pull_state(payload["pull_request"], installation=installation_id(payload))
+    pull = payload.get("pull_request")
+    if not isinstance(pull, Mapping):
+        raise PayloadError("pull_request is not an object")
+    return pull_state(pull, installation=installation_id(payload))
 
 
 class CheckTarget(NamedTuple):

@@ -100,13 +100,23 @@ class CheckRunWriter:
         self.app_key = app_key
 
     def __call__(self, session: Session, outbound: Outbound, ports: Ports) -> None:
+        """Publish the run of every PR of the ref; a refusal (`Permanent`) of one does not stop
+        the others, and is raised after them so that the row is parked with its error, as
+        the Jira writer's are (`sync/jobs.py`)."""
         pulls = session.scalars(
             select(PullRequest).where(
                 PullRequest.site_id == outbound.site_id, PullRequest.ref == outbound.target
             )
         ).all()
+        refused: Permanent | None = None
         for pull in pulls:
-            self.publish(session, pull, ports)
+            try:
+                self.publish(session, pull, ports)
+            except Permanent as exc:
+                log.warning("check run for %s not published: %s", pull.ref, exc)
+                refused = refused or exc
+        if refused is not None:
+            raise refused
 
     def publish(self, session: Session, pull: PullRequest, ports: Ports) -> None:
         """Render and publish one PR's run; closed PRs and gone installations are left alone."""
@@ -128,12 +138,9 @@ class CheckRunWriter:
         )  # fmt: skip
         if body is None:
             return
-        try:
-            pull.check_run_id = ports.checks.publish(
-                installation_id=pull.installation_id, repo=pull.repo, head_sha=pull.head_sha,
-                body=body, check_run_id=pull.check_run_id,
-            )  # fmt: skip
-        except Permanent as exc:
-            # Refused for good (no access, unknown commit, repository removed): retrying the
-            # same request cannot help; the next PR or KR change queues a fresh attempt.
-            log.warning("check run for %s not published: %s", pull.ref, exc)
+        # Refused for good (no access, unknown commit, repository removed): `Permanent` goes up
+        # to the writer, which parks the row (`okrlink outbound failed` lists it).
+        pull.check_run_id = ports.checks.publish(
+            installation_id=pull.installation_id, repo=pull.repo, head_sha=pull.head_sha,
+            body=body, check_run_id=pull.check_run_id,
+        )  # fmt: skip

@@ -6,8 +6,9 @@ GitHub's shapes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from integrations.github.events import (
     check_run_target,
@@ -16,6 +17,7 @@ from integrations.github.events import (
     installation_id,
     pull_request_state,
 )
+from integrations.payloads import PayloadError, storable_tree
 
 
 def _account(payload: Mapping[str, Any]) -> str:
@@ -66,4 +68,32 @@ def inbox_record(event: str, payload: Mapping[str, Any]) -> dict[str, Any] | Non
             record["status"] = deployment_status_of(payload["deployment_status"])
     elif event == "push":
         record["ref"] = payload.get("ref")
-    return record
+    checked: dict[str, Any] = storable_tree(record)
+    _check_shapes(checked)
+    return checked
+
+
+HEAD_SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+REPO: Final = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+MAX_NUMBER: Final = 2**31 - 1
+LIMITS: Final = {"branch": 255, "url": 512}
+
+
+def _check_shapes(record: Mapping[str, Any]) -> None:
+    """Refuse (`PayloadError`, answered 400) what cannot be GitHub's: the columns that store
+    these values are sized for GitHub's own limits."""
+    pull = record.get("pull") or record
+    repo = pull.get("repo")
+    if repo is not None and not (isinstance(repo, str) and REPO.fullmatch(repo)):
+        raise PayloadError("repository full_name is not owner/name")
+    sha = pull.get("head_sha")
+    if sha is not None and not (isinstance(sha, str) and HEAD_SHA.fullmatch(sha)):
+        raise PayloadError("head_sha is not a commit id")
+    numbers = [pull["number"]] if "number" in pull else list(record.get("pull_numbers") or ())
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= MAX_NUMBER:
+            raise PayloadError("a pull request number is out of range")
+    for name, limit in LIMITS.items():
+        value = pull.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise PayloadError(f"{name} is longer than {limit} characters")

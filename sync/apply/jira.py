@@ -120,12 +120,8 @@ class BatchLookups:
             item = self.by_issue_id.get(event.issue_id)
             if item is not None:
                 return item
-        for key in (event.key, event.old_key):
-            if key:
-                item = self.by_key.get(key)
-                if item is not None and (not item.issue_id or item.issue_id == event.issue_id):
-                    return item
-        return None
+        return _same_issue(event, self.by_key.get(event.key),
+                           self.by_key.get(event.old_key) if event.old_key else None)  # fmt: skip
 
     def remember(self, item: WorkItem) -> None:
         self.by_key[item.key] = item
@@ -176,14 +172,33 @@ def _find_item(session: Session, site_id: int, event: IssueEvent) -> WorkItem | 
         )
         if item is not None:
             return item
-    for key in (event.key, event.old_key):
-        if key:
-            item = session.scalar(
-                select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == key)
-            )
-            if item is not None and (not item.issue_id or item.issue_id == event.issue_id):
-                return item
-    return None
+    by_key = session.scalar(
+        select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == event.key)
+    )
+    by_old_key = (
+        session.scalar(
+            select(WorkItem).where(WorkItem.site_id == site_id, WorkItem.key == event.old_key)
+        )
+        if event.old_key
+        else None
+    )
+    return _same_issue(event, by_key, by_old_key)
+
+
+def _same_issue(
+    event: IssueEvent, by_key: WorkItem | None, by_old_key: WorkItem | None
+) -> WorkItem | None:
+    """The row an event not found by its issue id updates.
+
+    The row of its key, whatever issue id that row has: a key that arrives with a new id is
+    an issue recreated (or moved back) under that key, and a key names one row, so that row
+    takes the new id. A row found by the key before a move must be the same issue (same id).
+    """
+    if by_key is not None:
+        return by_key
+    if by_old_key is None or by_old_key.issue_id not in (None, "", event.issue_id):
+        return None
+    return by_old_key
 
 
 def apply_issue_event(
@@ -219,6 +234,7 @@ def apply_issue_event(
             # A deleted issue has no labels: its label links go, whatever order events came in.
             before |= sync_label_links(session, site_id, item.key, ())
     else:
+        left_epic = item.parent_key if item.parent_key != event.parent_key else None
         item.issue_id = event.issue_id or item.issue_id
         item.issue_type = event.issue_type
         item.status_category = (
@@ -229,6 +245,10 @@ def apply_issue_event(
         item.summary = event.summary
         item.updated_at = event.updated_at
         item.deleted = False
+        if left_epic is not None:
+            # Out of an epic (perhaps linked): its property may name KRs it no longer counts
+            # for. (Into a linked epic, the KR's change plans the write.)
+            plan_property_write(session, site_id, event.key, now=now)
         if event.labels is not None and _may_link(item.labels, event.labels):
             item.labels = list(event.labels)
             relinked = sync_label_links(session, site_id, event.key, event.labels)

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from sync.apply.jira import IssueEvent, apply_issue_event
+from sync.apply.jira import BATCH_LOOKUPS, IssueEvent, apply_issue_event
 from sync.engine import recompute
 from sync.errors import Transient
 from sync.jobs import Jobs
@@ -71,7 +72,16 @@ def apply_issues(
         except ValueError as exc:
             log.warning("skipped an unreadable issue from the tracker: %s", exc)
             continue
-        touched |= apply_issue_event(session, site_id, event, now=now)
+        try:
+            # Each issue in its own savepoint: one that cannot be stored is rolled back alone
+            # and never stops the others of its site from healing.
+            with session.begin_nested():
+                touched |= apply_issue_event(session, site_id, event, now=now)
+        except (Transient, OperationalError):
+            raise
+        except Exception as exc:
+            log.warning("issue %s from the tracker not applied: %s", event.key, exc)
+            session.info.pop(BATCH_LOOKUPS, None)
     return touched
 
 
@@ -216,6 +226,11 @@ def reconcile_all(jobs: Jobs, *, parse: IssueParser, fields: Sequence[str]) -> d
                 changed = recompute(session, site_id, touched, now=now)
         except Transient as exc:
             log.info("reconcile of site %s deferred: %s", site_id, exc)
+            continue
+        except OperationalError:
+            raise  # the database is down: every site would fail alike
+        except Exception as exc:  # one site's failure must not stop the others' healing
+            log.warning("reconcile of site %s failed: %s", site_id, exc, exc_info=True)
             continue
         changed_per_site[site_id] = len(changed)
         if changed:

@@ -24,23 +24,46 @@ STATUS_RANK: Final = {"off_track": 0, "at_risk": 1, "on_track": 2}
 NO_TRACKER_RETRY_SECONDS: Final = 300.0
 
 
-def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, Any]:
-    """The property document of an issue: its directly linked active KRs, most at risk first."""
-    krs = session.scalars(
-        select(KeyResult)
-        .where(
-            KeyResult.site_id == site_id,
-            KeyResult.state == "active",
-            KeyResult.id.in_(
-                select(Link.kr_id).where(
-                    Link.site_id == site_id,
-                    Link.target_kind == "jira",
-                    Link.target_key == issue_key,
-                )
-            ),
+def counting_krs(session: Session, site_id: int, issue_key: str) -> list[KeyResult]:
+    """The active KRs an issue counts for: those linked to it, and the issues KRs linked to
+    its epic (which count the epic's children), each once, by key."""
+    parent_key = session.scalar(
+        select(WorkItem.parent_key).where(
+            WorkItem.site_id == site_id, WorkItem.key == issue_key, WorkItem.deleted.is_(False)
         )
-        .order_by(KeyResult.key, KeyResult.id)
-    ).all()
+    )
+    direct = select(Link.kr_id).where(
+        Link.site_id == site_id, Link.target_kind == "jira", Link.target_key == issue_key
+    )
+    through_epic = (
+        select(Link.kr_id)
+        .join(KeyResult, KeyResult.id == Link.kr_id)
+        .where(
+            Link.site_id == site_id,
+            Link.target_kind == "jira",
+            Link.target_key == parent_key,
+            KeyResult.kind == "issues",
+        )
+    )
+    linked = direct.union(through_epic) if parent_key else direct
+    return list(
+        session.scalars(
+            select(KeyResult)
+            .where(
+                KeyResult.site_id == site_id,
+                KeyResult.state == "active",
+                KeyResult.id.in_(linked),
+            )
+            .order_by(KeyResult.key, KeyResult.id)
+        )
+    )
+
+
+def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, Any]:
+    """The property document of an issue: the active KRs it counts for (linked directly or
+    through its epic), most at risk first. An issue that counts for none gets a document with
+    no KRs, so JQL (`okrKeyResult = ...`) stops finding it."""
+    krs = counting_krs(session, site_id, issue_key)
     entries: list[dict[str, Any]] = sorted(
         (
             {
@@ -89,6 +112,8 @@ def write_issue_property(session: Session, row: Outbound, ports: Any) -> None:
     )
     if state is not None and state.digest == new_digest:
         return
+    if state is None and not document["krs"]:
+        return  # never written, and nothing to show: nothing to take away either
     if ports.tracker is None:
         raise Transient("no work tracker is configured", retry_after=NO_TRACKER_RETRY_SECONDS)
     ports.tracker.set_issue_property(row.site_id, row.target, document)

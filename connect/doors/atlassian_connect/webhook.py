@@ -14,7 +14,6 @@ Recording them would only add rows that apply to nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Final
 
@@ -26,6 +25,7 @@ from connect.metrics import count_answer
 from connect.services import Services, services
 from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
+from integrations.payloads import PayloadError, loads
 from sync import log_context
 from sync.apply.jira import EVENT_NAME
 from sync.inbox import insert_event, retry_failed
@@ -86,9 +86,9 @@ def _record(
     services: Services, tenant: Tenant, *, raw: bytes, delivery_header: str | None
 ) -> dict[str, Any]:
     try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("the body is not JSON", code="malformed_body") from exc
+        payload = loads(raw)
+    except PayloadError as exc:
+        raise BadRequest(str(exc), code="malformed_body") from exc
     if not isinstance(payload, dict):
         raise BadRequest("the body is not a JSON object", code="malformed_body")
     head = envelope(payload)

@@ -9,7 +9,6 @@ webhook shape the Connect door receives and go through the same normaliser, inbo
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -23,6 +22,7 @@ from connect.ui.panels import PanelQuery, current_cycle_name, load_panel
 from connect.ui.render import render_empty_panel, render_panel
 from integrations.atlassian.events import JiraPayloadError, parse_webhook
 from integrations.atlassian.forge import ForgeTokens
+from integrations.payloads import PayloadError, loads
 from sync.apply.jira import EVENT_NAME
 from sync.inbox import record_event
 from sync.tenants import Tenant, Tenants, record_install, record_uninstall, tenant_of
@@ -66,9 +66,9 @@ def _verify() -> ForgeRequest:
 def _json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
-        payload = json.loads(raw or b"{}")
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("the body is not JSON", code="malformed_body") from exc
+        payload = loads(raw or b"{}")
+    except PayloadError as exc:
+        raise BadRequest(str(exc), code="malformed_body") from exc
     if not isinstance(payload, dict):
         raise BadRequest("the body is not a JSON object", code="malformed_body")
     return payload

@@ -7,7 +7,6 @@ inside GitHub's 10 s); applying the event is the queued job's work.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from integrations.github.checks import REFRESH_IDENTIFIER
 from integrations.github.events import HANDLED, is_handled, requested_action_identifier
 from integrations.github.records import inbox_record
 from integrations.github.signature import SIGNATURE_HEADER, verify_signature
+from integrations.payloads import PayloadError, loads
 from sync.inbox import record_event
 from sync.model import GitHubInstallation
 
@@ -60,9 +60,9 @@ def receive() -> tuple[Response, int]:
     if event not in _EVENTS:
         return _answer(202, "ignored")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("the body is not JSON", code="invalid_json") from exc
+        payload = loads(body)
+    except PayloadError as exc:
+        raise BadRequest(str(exc), code="invalid_json") from exc
     if not isinstance(payload, dict):
         raise BadRequest("the body is not a JSON object", code="invalid_json")
     action = payload.get("action")
@@ -75,7 +75,8 @@ def receive() -> tuple[Response, int]:
         raise BadRequest(f"missing {DELIVERY_HEADER}", field=DELIVERY_HEADER)
     try:
         record = inbox_record(event, payload)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Any shape GitHub never sends (`installation: 5`, `pull_request: [1]`) lands here.
         raise BadRequest(f"unexpected {event} payload: {exc}", code="invalid_payload") from exc
     if record is None:
         return _answer(202, "ignored")

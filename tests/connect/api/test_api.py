@@ -244,7 +244,7 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
 ) -> None:
     from sqlalchemy import delete, select
 
-    from sync.model import Outbound
+    from sync.model import KeyResult, Outbound, WriteBackState
 
     _objective(client, admin)
     client.post("/api/v1/key-results", headers=admin, json={
@@ -254,6 +254,10 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
     store = app.extensions["okrlink"].store
     with store.session() as session:
         session.execute(delete(Outbound))
+        # The property was written once: it now names a KR the issue no longer counts for.
+        site_id = session.scalars(select(KeyResult.site_id)).first()
+        session.add(WriteBackState(site_id=site_id, kind="issue_property", target="PLAT-90",
+                                   digest="written-before"))  # fmt: skip
     unlinked = client.delete("/api/v1/key-results/PLAT-1.1/links/PLAT-90", headers=admin)
     assert unlinked.status_code == 204
     with store.session() as session:

@@ -313,3 +313,23 @@ def test_a_forge_only_site_gets_its_issue_property_written_with_the_app_system_t
     assert (document["origin"], document["status"], document["krKeys"]) == (
         "okrlink", "on_track", ["PLAT-1.1"]
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("change", ["points", "updated", "deep"])
+def test_bad_input_through_the_forge_door_is_400_and_not_recorded(
+    app: Flask, client: FlaskClient, forge_keys: responses.RequestsMock, change: str
+) -> None:
+    _install_forge(client)
+    event = forge_issue_event(_issue("created", "PLAT-12", "new", T0))
+    fields = event["issue"]["fields"]
+    if change == "updated":
+        fields["updated"] = "9999-12-31T23:59:59-14:00"
+    if change == "points":
+        fields["customfield_10016"] = float("inf")  # json.dumps writes Infinity
+    body = json.dumps(event).encode()
+    if change == "deep":
+        body = body[:-1] + b', "nested": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post("/forge/events", data=body, headers={
+        **forge_headers(), "Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 400, response.json
+    assert _rows(app, InboxEvent) == []

@@ -354,3 +354,19 @@ def test_the_github_api_url_setting_reaches_enterprise_server_paths(
     deliver(client, "pull_request", opened(), delivery="d-1")
     urls = [call.request.url.replace(":443/", "/") for call in github.calls]
     assert urls == [f"{API}/app/installations/1/access_tokens", f"{API}/repos/{REPO}/check-runs"]
+
+
+def test_a_refused_check_run_is_parked_with_its_error(
+    app: Flask, client: FlaskClient, github: responses.RequestsMock, site_id: int, clock
+) -> None:
+    github.add(responses.POST, check_runs_url(REPO), status=422,
+               json={"message": "No commit found for SHA"})  # fmt: skip
+    answer = deliver(client, "pull_request", opened(), delivery="d-1")
+    assert answer.status_code == 202
+    with store(app).session() as session:
+        row = session.scalars(select(Outbound).where(Outbound.kind == "check_run")).one()
+        assert (row.target, row.attempts, row.failed_at) == (REF, 1, clock.now())
+        assert row.last_error == "Rejected: No commit found for SHA"
+    calls = len(check_run_calls(github))
+    app.extensions["okrlink"].jobs.flush_outbound(site_id)  # parked: not tried again
+    assert len(check_run_calls(github)) == calls

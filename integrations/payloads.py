@@ -1,0 +1,94 @@
+"""What comes from outside is made storable here, at the edge, before anything records it.
+
+Jira and GitHub send text the database cannot hold or we cannot read safely: U+0000 (which
+PostgreSQL's text refuses), lone surrogates such as `\\ud800` (which no UTF-8 database
+stores), `NaN` and `Infinity` (valid for Python's `json`, not for JSON or for a float column),
+nesting deep enough to exhaust the parser's recursion, numbers past any id, dates past year
+9999. Each used to be acknowledged and then fail on every retry, or answer 500 so that the
+sender redelivered it forever. Here text is repaired (U+FFFD, as a UTF-8 decoder does with
+bytes it cannot read) and everything else is refused with a `PayloadError` (answered 400).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+# Surrogates left in a decoded `str` are lone: `json` joins valid pairs into one code point.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT: Final = "\ufffd"
+MAX_ID: Final = 2**63 - 1  # BIGINT, and more than any GitHub or Jira id
+
+
+class PayloadError(ValueError):
+    """A payload we refuse to record; its message says what is wrong (answered 400)."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise PayloadError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse a JSON body: no `NaN`/`Infinity`, no number that overflows a float, nesting only
+    as deep as the parser can go without exhausting its recursion (then a `PayloadError`)."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise PayloadError("the body is nested too deeply") from exc
+    except PayloadError:
+        raise
+    except ValueError as exc:  # includes UnicodeDecodeError and json's own errors
+        raise PayloadError("the body is not JSON") from exc
+
+
+def storable(text: str) -> str:
+    """`text` with U+0000 and lone surrogates replaced by U+FFFD (cheap when there are none)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def storable_tree(value: Any) -> Any:
+    """`storable` applied to every string (keys too) of a small JSON value we are about to
+    record; used on normalised records, never on whole webhook bodies."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, Mapping):
+        return {storable(str(k)): storable_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_tree(v) for v in value]
+    return value
+
+
+def finite(value: Any, name: str) -> float | None:
+    """A JSON number as a finite float; None for null; `PayloadError` for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(f"{name} is not a number")
+    try:
+        number = float(value)
+    except OverflowError as exc:
+        raise PayloadError(f"{name} is out of range") from exc
+    if not math.isfinite(number):
+        raise PayloadError(f"{name} is not a finite number")
+    return number
+
+
+def positive_id(value: Any, name: str) -> int:
+    """A numeric id (GitHub's installation, repository and PR ids): an integer 1..2**63-1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError(f"{name} is not an integer id")
+    if not 1 <= value <= MAX_ID:
+        raise PayloadError(f"{name} is out of range")
+    return value
