@@ -130,6 +130,8 @@ class BacklogCollector(Collector):
              backlog.inbox_failed),
             ("okrlink_outbound_pending", "Write-backs waiting to be made.",
              backlog.outbound_pending),
+            ("okrlink_outbound_parked", "Write-backs parked (refused for good, or tried too "
+             "often) until an operator retries them.", backlog.outbound_parked),
         ):  # fmt: skip
             yield GaugeMetricFamily(name, text, value=value)
 

@@ -23,6 +23,9 @@ class Backlog:
     oldest_pending_seconds: float
     """Age of the oldest pending event; 0 when none is pending."""
     outbound_pending: int
+    """Write-backs still to be made (parked ones not included)."""
+    outbound_parked: int
+    """Write-backs parked after a permanent failure or too many tries, waiting for an operator."""
 
 
 def read_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
@@ -37,11 +40,17 @@ def read_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
     failed = session.scalar(
         select(func.count()).select_from(InboxEvent).where(InboxEvent.state == "failed")
     )
-    outbound = session.scalar(select(func.count()).select_from(Outbound))
+    outbound, parked = session.execute(
+        select(
+            func.count().filter(Outbound.failed_at.is_(None)),
+            func.count().filter(Outbound.failed_at.is_not(None)),
+        )
+    ).one()
     age = 0.0 if oldest is None else max(0.0, ((now or utcnow()) - oldest).total_seconds())
     return Backlog(
         inbox_pending=int(pending),
         inbox_failed=int(failed or 0),
         oldest_pending_seconds=age,
         outbound_pending=int(outbound or 0),
+        outbound_parked=int(parked or 0),
     )

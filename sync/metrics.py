@@ -17,12 +17,17 @@ from prometheus_client import Counter, Histogram
 
 from sync.model import utcnow
 
-WRITE_TARGETS: Final = {"issue_property": "jira_property", "check_run": "github_check"}
+WRITE_TARGETS: Final = {
+    "issue_property": "jira_property",
+    "check_run": "github_check",
+    "asana_goal": "asana",
+}
 """Outbound kinds and the target they are reported as; other kinds report their own name."""
 
-WRITE_OUTCOMES: Final = ("ok", "retry", "error")
-"""ok: written (or found unchanged); retry: a transient failure, due again later; error: an
-unexpected failure, left for the next flush."""
+WRITE_OUTCOMES: Final = ("ok", "retry", "parked")
+"""ok: written (or found unchanged); retry: a transient failure (or an unexpected one), due
+again later; parked: refused for good (`Permanent`) or tried too often, until an operator
+retries it (`okrlink outbound retry`)."""
 
 OUTBOUND_WRITES = Counter(
     "okrlink_outbound_writes",

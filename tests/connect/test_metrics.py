@@ -241,6 +241,23 @@ def test_jira_property_writes_count_what_reached_jira_and_what_was_deferred(
     assert value(later, "okrlink_outbound_pending") == 1
 
 
+def test_a_write_back_refused_for_good_is_parked_and_counted_once(
+    client: FlaskClient, admin: dict[str, str], secret: str, tracker: FakeTracker
+) -> None:
+    create_okrs(client, admin, site=CLIENT, krs=KRS)
+    link(client, admin, site=CLIENT, kr="PLAT-1.1", target="PLAT-12")
+    before = scrape(client, admin)
+    assert value(before, "okrlink_outbound_parked") == 0
+    tracker.refusing = True
+    done = issue_event("updated", key="PLAT-12", issue_id="12", category="done", updated=T0,
+                       changes=[("status", "Status", "To Do", "Done")])  # fmt: skip
+    assert jira(client, secret, done, "d-refused").json["status"] == "accepted"
+    after = scrape(client, admin)
+    assert moved(before, after, WRITES, target="jira_property") == {"parked": 1}
+    assert value(after, "okrlink_outbound_parked") == 1
+    assert value(after, "okrlink_outbound_pending") == 0
+
+
 def test_a_check_run_published_counts_as_a_github_check_write(
     app: Flask, client: FlaskClient, admin: dict[str, str], outside: responses.RequestsMock, clock
 ) -> None:

@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from integrations.atlassian.events import clean
 from integrations.atlassian.qsh import query_string_hash
-from sync.errors import Transient
+from sync.errors import Permanent, Transient
 from sync.model import InboxEvent, Snapshot
 from tests.support.base import shared_fixture
 from tests.support.signing import JIRA_BASE, connect_token, install
@@ -229,8 +229,11 @@ class FakeTracker:
         self.issues: dict[str, dict[str, Any]] = {}
         self.writes: list[tuple[int, str, dict[str, Any]]] = []
         self.rate_limited_for: float | None = None  # seconds of Retry-After while limited
+        self.refusing = False  # answers 403 to every write while set
 
     def set_issue_property(self, site_id: int, issue_key: str, value: Mapping[str, Any]) -> None:
+        if self.refusing:
+            raise Permanent("HTTP 403: the app may not edit this issue", status=403)
         if self.rate_limited_for is not None:
             raise Transient("HTTP 429", retry_after=self.rate_limited_for)
         self.writes.append((site_id, issue_key, dict(value)))
