@@ -29,6 +29,8 @@ class Settings:
     app_key: str = "okrlink"
     secret_key: str = ""
     admin_token: str = ""
+    # The site the admin token acts on without `X-Okrlink-Site` (empty: the local site).
+    api_site: str = ""
     dev: bool = False
     connect_keys_url: str = "https://connect-install-keys.atlassian.com"
     # Forge Remote door.

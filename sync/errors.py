@@ -44,6 +44,14 @@ class Permanent(OutsideError):
     """Trying again will not help: the request, the target or our access is wrong."""
 
 
+class SourceMissing(Permanent):
+    """The site has no such source to ask: no Jira installed, no GitHub installation mapped.
+
+    Expected rather than a failure: the KR shows it (`source_state`) with `message` saying how
+    to connect the source, and nothing retries until it is connected.
+    """
+
+
 class DomainError(OkrlinkError):
     """A request breaks a rule of the OKR domain; `field` names the value at fault."""
 

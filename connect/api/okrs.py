@@ -54,16 +54,20 @@ Authenticator = Callable[[], int | None]
 
 
 def admin_token_site() -> int | None:
-    """`Authorization: Bearer <OKRLINK_ADMIN_TOKEN>`; the site from `X-Okrlink-Site` or local."""
+    """`Authorization: Bearer <OKRLINK_ADMIN_TOKEN>`; the site from `X-Okrlink-Site`, else
+    `OKRLINK_API_SITE` (the demo sets its own), else the local site."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
     expected = services().settings.admin_token
-    if not expected or not hmac.compare_digest(header[7:].encode(), expected.encode()):
+    if not expected:
+        raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
+    if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
     with services().store.session() as session:
         try:
-            return find_site(session, request.headers.get("X-Okrlink-Site")).id
+            site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
+            return find_site(session, site or None).id
         except SiteNotFound as exc:
             raise NotFound(str(exc), field="X-Okrlink-Site") from exc
 

@@ -5,24 +5,26 @@ One command group per module of this package; this one only puts them together.
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from connect.cli import demo, github, okrs, server, tenants
 from connect.demo import EXAMPLE_FILE
+from connect.logs import LogLevelError, configure_logging
 
 __all__ = ["EXAMPLE_FILE", "main"]
 
 
 @click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.option("-v", "--verbose", is_flag=True, help="Log everything, at debug level.")
 def main(verbose: bool) -> None:
-    """okrlink: OKRs inside Jira, Confluence and GitHub."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """okrlink: OKRs inside Jira, Confluence and GitHub.
+
+    Commands print their result only; `--verbose` or OKRLINK_LOG_LEVEL=INFO shows their logs.
+    """
+    try:
+        configure_logging(verbose=verbose)
+    except LogLevelError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 for command in (

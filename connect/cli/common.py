@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
 
 
+def server_logging() -> None:
+    """A long-running command logs its start-up steps (see `connect.logs`)."""
+    from connect.logs import configure_logging
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    configure_logging(verbose=verbose, server=True)
+
+
 def open_app() -> Flask:
     """The service as the environment configures it; its connections close with the command."""
     from connect.app import create_app

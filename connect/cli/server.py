@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
+from werkzeug.serving import make_server
 
-from connect.cli.common import CONSUMER_POLLING, open_app
+from connect.cli.common import CONSUMER_POLLING, open_app, server_logging
 
 if TYPE_CHECKING:
     from flask import Flask
+
+log = logging.getLogger("okrlink")
 
 
 @click.command()
@@ -19,28 +24,49 @@ if TYPE_CHECKING:
 @click.option("--no-worker", is_flag=True, help="Leave queued jobs to `okrlink worker`.")
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the development server (with the queue consumer in-process by default)."""
+    server_logging()
     app = open_app()
-    run_server(app, host=host, port=port, worker=not no_worker)
+    run_server(app, host=host, port=port, worker=not no_worker, ready=_print_urls)
+
+
+def _print_urls(base: str) -> None:
+    click.echo(f"okrlink is ready: {base}  (health: {base}/healthz, API: {base}/api/v1)")
 
 
 def _exit(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
+def run_server(
+    app: Flask, *, host: str, port: int, worker: bool, ready: Callable[[str], None]
+) -> None:
+    """Serve until stopped; `ready(base_url)` runs once the port is bound and the consumer runs.
+
+    werkzeug's server is used directly rather than through `app.run`, which prints its own
+    banner and development-server warning around ours.
+    """
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     consumer = None
     if worker:
         consumer = app.extensions["okrlink"].queue.create_consumer(
             workers=2, worker_type="thread", periodic=True, **CONSUMER_POLLING
         )
         consumer.start()
-        # huey's consumer takes over SIGTERM/SIGINT for its own run loop, which `serve` does
-        # not use: hand them back so that a stopped server stops.
-        signal.signal(signal.SIGTERM, _exit)
-        signal.signal(signal.SIGINT, _exit)
+        log.info("queue consumer started (2 threads, periodic jobs on)")
+    # huey's consumer takes over SIGTERM/SIGINT for its own run loop, which `serve` does not
+    # use: hand them back so that a stopped server stops.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
+    base = f"http://{host}:{server.server_port}"
+    log.info("listening on %s", base)
+    ready(base)
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        server.serve_forever()
     finally:
+        server.server_close()
         if consumer is not None:
             consumer.stop(graceful=True)
 
@@ -49,8 +75,10 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
+    server_logging()
     app = open_app()
     consumer = app.extensions["okrlink"].queue.create_consumer(
         workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )
+    log.info("queue consumer running (%d threads); stop with Ctrl-C", workers)
     consumer.run()

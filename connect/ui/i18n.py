@@ -82,6 +82,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "most {max} so the team can focus; merge or drop {keys}.",
         "practice.too-few-krs": "Objective {key} has {count} active key results: use {min} to "
         "{max}; add KRs that measure the objective.",
+        "practice.too-few-krs.one": "Objective {key} has {count} active key result: use {min} "
+        "to {max}; add KRs that measure the objective.",
         "practice.too-many-krs": "Objective {key} has {count} active key results: use {min} to "
         "{max}; keep the few that matter most.",
         "practice.no-number.metric": "KR {key} has no number to measure: give baseline and "
@@ -189,6 +191,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "gardez-en au plus {max} pour rester concentrée ; fusionnez ou retirez {keys}.",
         "practice.too-few-krs": "L’objectif {key} a {count} résultats clés actifs : visez {min} "
         "à {max} ; ajoutez des résultats clés qui mesurent l’objectif.",
+        "practice.too-few-krs.one": "L’objectif {key} a {count} résultat clé actif : visez "
+        "{min} à {max} ; ajoutez des résultats clés qui mesurent l’objectif.",
         "practice.too-many-krs": "L’objectif {key} a {count} résultats clés actifs : visez {min} "
         "à {max} ; gardez les quelques-uns qui comptent le plus.",
         "practice.no-number.metric": "Le résultat clé {key} n’a pas de nombre à mesurer : "
@@ -315,8 +319,11 @@ class Translator:
 
     def plural(self, key: str, n: int, /, **params: object) -> str:
         """`key.one` or `key.other` for the count `n` (French counts 0 and 1 as singular)."""
-        one = n in (0, 1) if self.locale == "fr" else n == 1
-        return self(f"{key}.{'one' if one else 'other'}", n=n, **params)
+        return self(f"{key}.{'one' if self._is_one(n) else 'other'}", n=n, **params)
+
+    def _is_one(self, n: int) -> bool:
+        """Whether `n` takes the singular (French counts 0 and 1 as singular)."""
+        return n in (0, 1) if self.locale == "fr" else n == 1
 
     def date(self, value: date | datetime) -> str:
         """`25 Nov 2026` / `25 nov. 2026`."""
@@ -368,6 +375,11 @@ class Translator:
 
     def note(self, note: PracticeNote) -> str:
         """A practice note in this language, from its catalogue key and parameters."""
+        count = note.params.get("count")
+        if isinstance(count, int) and self._is_one(count):
+            singular = f"{note.message_key}.one"
+            if singular in MESSAGES[self.locale]:
+                return self(singular, **note.params)
         return self(note.message_key, **note.params)
 
 
