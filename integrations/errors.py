@@ -9,9 +9,24 @@ from __future__ import annotations
 
 from typing import Final
 
-from sync.errors import OkrlinkError, OutsideError, Permanent, RateLimited, Transient
+from sync.errors import (
+    OkrlinkError,
+    OutsideError,
+    Permanent,
+    RateLimited,
+    SourceMissing,
+    Transient,
+)
 
-__all__ = ["OkrlinkError", "OutsideError", "Permanent", "RateLimited", "Transient", "for_status"]
+__all__ = [
+    "OkrlinkError",
+    "OutsideError",
+    "Permanent",
+    "RateLimited",
+    "SourceMissing",
+    "Transient",
+    "for_status",
+]
 
 RETRY_STATUSES: Final = frozenset({408, 409, 423, 425, 429})
 """4xx answers that say "not now" rather than "never" (timeout, conflict, locked, too early,

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import recompute
-from sync.errors import Transient
+from sync.errors import SourceMissing, Transient
 from sync.model import InboxEvent, Outbound
 from sync.ports import Checks, Clock, SystemClock, Tracker
 from sync.store import Store
@@ -35,6 +35,7 @@ DRAIN_BATCH = 500
 NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
 TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
 WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
+SOURCE_MISSING_RETRY = timedelta(hours=1)  # a write to a site without Jira looks again then
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
@@ -274,6 +275,14 @@ class Jobs:
                 return
             try:
                 writer(session, row, self.ports)
+            except SourceMissing as exc:
+                # Nowhere to write yet (no Jira on the site, or its installation disabled): an
+                # expected state, looked at again hourly, so a reinstall gets the write.
+                row.attempts += 1
+                row.last_error = str(exc)[:2000]
+                row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
+                log.info("write-back %s %s waits for its source: %s", row.kind, row.target, exc)
+                return
             except Transient as exc:
                 row.attempts += 1
                 row.last_error = str(exc)[:2000]

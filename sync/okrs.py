@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sync import sources
 from sync.apply.jira import plan_property_write
 from sync.core.practice import Finding, check_team_okrs, has_errors
 from sync.core.progress import STATUSES
@@ -286,6 +287,8 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs) -> ImportRe
             if _sync_file_links(session, site_id, kr.id, file_links.get(kr.id, set()),
                                 set(kr_spec.issues)):  # fmt: skip
                 report.changed_kr_ids.add(kr.id)
+        # A github KR says at once whether the site has a GitHub installation to count from.
+        sources.refresh_github(session, site_id)
     return report
 
 

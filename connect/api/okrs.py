@@ -32,6 +32,7 @@ from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.sources import refresh_github, source_state
 from sync.store import (
     SiteNotFound,
     check_ins_of,
@@ -190,6 +191,9 @@ def kr_json(kr: KeyResult) -> dict[str, Any]:
         "done": kr.done,
         "total": kr.total,
         "scope_growth": growth,
+        # Whether its source (Jira, GitHub) could be read, and if not how to connect it.
+        "source_state": source_state(kr),
+        "source_message": kr.source_message,
         "version": kr.version,
     }
 
@@ -394,6 +398,7 @@ def create_key_result() -> tuple[Response, int]:
         for issue in _string_list(data, "issues"):
             session.add(Link(site_id=g.site_id, kr_id=kr.id, target_key=issue, source="api"))
         session.flush()
+        refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
         return jsonify(kr_json(kr)), 201
@@ -414,6 +419,8 @@ def update_key_result(key: str) -> Response:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
         _store_spec(kr, _kr_spec_from(data, _spec_of(kr)))
+        session.flush()
+        refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
 

@@ -40,6 +40,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "issues.scope": "{delta} since cycle start",
         "kr.abandoned": "Abandoned",
         "kr.abandoned_reason": "Abandoned: {reason}",
+        "source.missing.jira": "Not connected: this site has no Jira for this KR to read. "
+        "Install okrlink on the site’s Jira (Forge or Connect); until then, check-ins set its "
+        "value.",
+        "source.missing.github": "Not connected: no GitHub installation is mapped to this "
+        "site. Install the GitHub App, then run “okrlink github map INSTALLATION_ID SITE”.",
+        "source.unreachable.jira": "Jira did not answer the last time this KR was read; "
+        "okrlink reads it again at the next poll.",
         "trend.title": "Progress of {key} over the cycle, now {percent}",
         "practice.one": "{n} practice note",
         "practice.other": "{n} practice notes",
@@ -149,6 +156,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "issues.scope": "{delta} depuis le début du cycle",
         "kr.abandoned": "Abandonné",
         "kr.abandoned_reason": "Abandonné : {reason}",
+        "source.missing.jira": "Non connecté : ce site n’a pas de Jira à lire pour ce résultat "
+        "clé. Installez okrlink sur le Jira du site (Forge ou Connect) ; d’ici là, les points "
+        "d’étape fixent sa valeur.",
+        "source.missing.github": "Non connecté : aucune installation GitHub n’est associée à "
+        "ce site. Installez l’app GitHub, puis lancez « okrlink github map INSTALLATION_ID "
+        "SITE ».",
+        "source.unreachable.jira": "Jira n’a pas répondu lors de la dernière lecture de ce "
+        "résultat clé ; okrlink le relira au prochain relevé.",
         "trend.title": "Avancement de {key} sur le cycle, {percent} à ce jour",
         "practice.one": "{n} remarque de pratique",
         "practice.other": "{n} remarques de pratique",

@@ -33,6 +33,7 @@ from sync.core.practice import Finding, check_team_okrs
 from sync.core.progress import objective_progress
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Snapshot, Team, WorkItem
+from sync.sources import source_state
 
 SEARCH_LIMIT = 10
 PANEL_LEVEL_CODES = frozenset({"too-many-objectives"})
@@ -318,6 +319,8 @@ def _kr_view(
         total=kr.total,
         scope_growth=growth,
         warnings=warnings,
+        source_state=source_state(kr),
+        source_kind="github" if kr.kind == "github" else "jira",
     )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sync import sources
 from sync.engine import krs_linked_to
 from sync.model import GitHubInstallation, InboxEvent, Link, Outbound, PullRequest, WorkItem
 from sync.store import find_kr
@@ -119,6 +120,8 @@ def map_installation(
         touched |= relink(session, pull)
         if pull.state == OPEN:
             queue_check_run(session, site_id, pull.ref, now=now)
+    session.flush()
+    sources.refresh_github(session, site_id)
     return touched
 
 

@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+# ../shared/fixtures beside the clone, or beside the folder of worktrees it is one of.
+SHARED_FIXTURES = next(
+    (up / "shared" / "fixtures" for up in ROOT.parents if (up / "shared" / "fixtures").is_dir()),
+    ROOT.parent / "shared" / "fixtures",
+)
 ADMIN_TOKEN = "test-admin-token"
 BASE_URL = "https://okrlink.test"
 
