@@ -132,3 +132,26 @@ def test_import_into_an_unknown_site_fails_clearly(runner: CliRunner) -> None:
     result = runner.invoke(main, ["import", str(EXAMPLE_FILE), "--site", "nowhere.example"])
     assert result.exit_code == 1
     assert "no site 'nowhere.example'" in result.output
+
+
+def test_tenants_list_shows_the_local_site_beside_installations(
+    app: Flask, runner: CliRunner
+) -> None:
+    from tests.support.app import install
+
+    install(app, client_key="jira:acme", base_url="https://acme.atlassian.net")
+    result = runner.invoke(main, ["tenants", "list"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines()[1:]]
+    assert ["jira:acme", "acme.atlassian.net", "jira", "connect", "enabled"] in rows
+    assert ["-", "local", "-", "-", "local", "(no", "Atlassian)"] in rows
+
+
+def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OKRLINK_LOG_LEVEL", "loud")
+    result = CliRunner().invoke(main, ["check", str(EXAMPLE_FILE)])
+    assert result.exit_code == 2
+    assert "OKRLINK_LOG_LEVEL='LOUD': use one of" in result.output
+    assert "Traceback" not in result.output

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from connect.app import create_app
-from connect.demo import load_demo
+from connect.demo import DEMO_HOST, load_demo, open_api, reset_demo
 from connect.settings import Settings
 from sync.jobs import Ports
 from tests.support.ui import parse
@@ -58,3 +58,62 @@ def test_demo_urls_are_refused_without_dev_mode(app: Flask, dev_app: Flask) -> N
     urls = load_demo(dev_app, base="")
     assert app.test_client().get(urls["Confluence OKR panel"]).status_code == 403
     assert "OKRLINK_DEV=1" in load_demo(app, base="")["Note"]
+
+
+def _title(app: Flask, key: str) -> str:
+    from sync.model import KeyResult
+
+    with app.extensions["okrlink"].store.session() as session:
+        return session.query(KeyResult.title).filter(KeyResult.key == key).one()[0]
+
+
+def test_a_restart_keeps_what_the_user_changed_and_reset_starts_over(dev_app: Flask) -> None:
+    from sync.model import KeyResult
+
+    load_demo(dev_app, base="")
+    original = _title(dev_app, "PLAT-1.1")
+    with dev_app.extensions["okrlink"].store.session() as session:
+        session.query(KeyResult).filter(KeyResult.key == "PLAT-1.1").update(
+            {KeyResult.title: "Raise availability to five nines"}
+        )
+    load_demo(dev_app, base="")  # a restart
+    assert _title(dev_app, "PLAT-1.1") == "Raise availability to five nines"
+    reset_demo(dev_app)
+    urls = load_demo(dev_app, base="")
+    assert _title(dev_app, "PLAT-1.1") == original
+    shown = _krs(dev_app.test_client().get(urls["Confluence OKR panel"]).text)
+    assert (shown["PLAT-1.4"], shown["PLAT-1.5"]) == ("0.61", "0.79")  # events replayed again
+
+
+def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(
+    settings: Settings, ports: Ports
+) -> None:
+    app = create_app(settings.replace(dev=True, admin_token=""), ports=ports)
+    try:
+        load_demo(app, base="")
+        token = open_api(app)
+        assert token == open_api(app)  # kept in the data directory: a restart keeps it
+        assert (settings.data_dir / "demo-admin-token").stat().st_mode & 0o777 == 0o600
+        client = app.test_client()
+        response = client.get("/api/v1/objectives?team=PLAT",
+                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert response.status_code == 200
+        keys = [kr["key"] for o in response.json["objectives"] for kr in o["key_results"]]
+        assert len(keys) == 8 and "PLAT-1.5" in keys
+        wrong = client.get("/api/v1/objectives", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+    finally:
+        app.extensions["okrlink"].store.dispose()
+
+
+def test_the_demos_jql_kr_says_it_has_no_jira_and_the_poll_does_not_fail(
+    dev_app: Flask, admin: dict[str, str]
+) -> None:
+    load_demo(dev_app, base="")
+    assert dev_app.extensions["okrlink"].jira_sync.poll_jql() == {}
+    response = dev_app.test_client().get(
+        "/api/v1/key-results/PLAT-2.1", headers={**admin, "X-Okrlink-Site": DEMO_HOST}
+    )
+    assert response.json["source_state"] == "missing"
+    assert "the demo site has no Jira to run JQL against" in response.json["source_message"]
+    assert response.json["current"] == 22  # the value of its last check-in
