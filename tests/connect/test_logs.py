@@ -1,4 +1,4 @@
-"""Log levels: commands print their result only; servers their start-up steps; users ask for more."""
+"""Log levels: commands print their result only, servers their steps; users ask for more."""
 
 from __future__ import annotations
 
