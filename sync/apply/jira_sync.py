@@ -77,7 +77,7 @@ class JiraSync:
         try:
             return self.refresh(site_id, keys)
         except SourceMissing as exc:
-            log.info("linked issues of site %s not fetched: %s", site_id, exc)
+            log.debug("linked issues of site %s not fetched: %s", site_id, exc)
             with self.jobs.store.session() as session:
                 krs = sources.jira_krs(session, site_id, keys)
                 sources.record_all(krs, sources.MISSING, str(exc))

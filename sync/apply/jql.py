@@ -103,7 +103,9 @@ def poll_all(jobs: Jobs) -> dict[int, list[int]]:
                 # Every KR is re-derived: an unchanged value still moves status with time.
                 changed = recompute(session, site_id, moved, now=jobs.ports.clock.now())
         except (SourceMissing, Transient) as exc:
-            log.info("JQL poll of site %s skipped: %s", site_id, exc)
+            # A missing Jira is a state the KR shows, not news every period: debug only.
+            level = logging.DEBUG if isinstance(exc, SourceMissing) else logging.INFO
+            log.log(level, "JQL poll of site %s skipped: %s", site_id, exc)
             mark_site(jobs, site_id, exc)
             continue
         changed_per_site[site_id] = changed

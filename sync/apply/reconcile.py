@@ -218,7 +218,7 @@ def reconcile_all(jobs: Jobs, *, parse: IssueParser, fields: Sequence[str]) -> d
                 sources.record_all(issues_krs, sources.CONNECTED)
                 changed = recompute(session, site_id, touched, now=now)
         except SourceMissing as exc:
-            log.info("reconcile of site %s skipped: %s", site_id, exc)
+            log.debug("reconcile of site %s skipped: %s", site_id, exc)
             with jobs.store.session() as session:
                 sources.record_all(sources.jira_krs(session, site_id), sources.MISSING, str(exc))
             continue
