@@ -27,6 +27,22 @@ class LogLevelError(ValueError):
     """`OKRLINK_LOG_LEVEL` names no level."""
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes (as `logging.lastResort` does),
+    so a stream swapped by a test runner and closed since is never written to."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        """The stream is always the current `sys.stderr`."""
+
+
 def level_from(environ: Mapping[str, str]) -> int | None:
     """The level `OKRLINK_LOG_LEVEL` asks for (a name, any case), or None when unset."""
     raw = environ.get(LEVEL_VARIABLE, "").strip().upper()
@@ -54,8 +70,10 @@ def configure_logging(
         level = logging.INFO if server else logging.WARNING
     root = logging.getLogger()
     for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+        # Ours from an earlier call, or Python's default; a test runner's capture stays.
+        if isinstance(handler, StderrHandler) or type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)

@@ -281,7 +281,7 @@ class Jobs:
                 row.attempts += 1
                 row.last_error = str(exc)[:2000]
                 row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
-                log.info("write-back %s %s waits for its source: %s", row.kind, row.target, exc)
+                log.debug("write-back %s %s waits for its source: %s", row.kind, row.target, exc)
                 return
             except Transient as exc:
                 row.attempts += 1

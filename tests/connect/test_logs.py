@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from connect.logs import CHATTY, LogLevelError, configure_logging
+from connect.logs import CHATTY, LogLevelError, StderrHandler, configure_logging
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,13 @@ def test_an_unknown_level_is_refused_with_the_choices() -> None:
         configure_logging(environ={"OKRLINK_LOG_LEVEL": "loud"})
 
 
-def test_configuring_twice_keeps_one_handler() -> None:
+def test_configuring_twice_keeps_one_handler_of_ours() -> None:
     configure_logging(environ={})
     configure_logging(server=True, environ={})
-    assert len(logging.getLogger().handlers) == 1
+    assert sum(isinstance(h, StderrHandler) for h in logging.getLogger().handlers) == 1
+
+
+def test_records_go_to_the_current_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(environ={})
+    logging.getLogger("okrlink").warning("the GitHub App is not configured")
+    assert "WARNING okrlink: the GitHub App is not configured" in capsys.readouterr().err

@@ -117,3 +117,11 @@ def test_the_demos_jql_kr_says_it_has_no_jira_and_the_poll_does_not_fail(
     assert response.json["source_state"] == "missing"
     assert "the demo site has no Jira to run JQL against" in response.json["source_message"]
     assert response.json["current"] == 22  # the value of its last check-in
+
+
+def test_the_demos_reconcile_reads_its_own_issues_and_changes_nothing(dev_app: Flask) -> None:
+    urls = load_demo(dev_app, base="")
+    client = dev_app.test_client()
+    before = _krs(client.get(urls["Confluence OKR panel"]).text)
+    dev_app.extensions["okrlink"].jira_sync.reconcile()  # the periodic job: nothing raised
+    assert _krs(client.get(urls["Confluence OKR panel"]).text) == before
