@@ -26,8 +26,12 @@ def server_logging() -> None:
 def open_app() -> Flask:
     """The service as the environment configures it; its connections close with the command."""
     from connect.app import create_app
+    from connect.settings import SettingError
 
-    app = create_app()
+    try:
+        app = create_app()
+    except SettingError as exc:  # a wrong setting is the user's to fix: said, not traced
+        raise click.UsageError(str(exc)) from exc
     # The command's connections close with it (not at garbage collection).
     click.get_current_context().call_on_close(app.extensions["okrlink"].store.dispose)
     return app

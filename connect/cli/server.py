@@ -45,10 +45,8 @@ def run_server(
     werkzeug's server is used directly rather than through `app.run`, which prints its own
     banner and development-server warning around ours.
     """
-    try:
-        server = make_server(host, port, app, threaded=True)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    # A port in use is said by werkzeug in two lines, then it exits 1 (no traceback).
+    server = make_server(host, port, app, threaded=True)
     consumer = None
     if worker:
         consumer = app.extensions["okrlink"].queue.create_consumer(

@@ -155,3 +155,13 @@ def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(
     assert result.exit_code == 2
     assert "OKRLINK_LOG_LEVEL='LOUD': use one of" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_setting_of_the_wrong_kind_is_named_not_traced(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKRLINK_JQL_POLL_MINUTES", "often")
+    result = runner.invoke(main, ["export"])
+    assert result.exit_code == 2
+    assert "OKRLINK_JQL_POLL_MINUTES='often': give a whole number" in result.output
+    assert "Traceback" not in result.output

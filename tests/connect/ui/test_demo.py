@@ -125,3 +125,13 @@ def test_the_demos_reconcile_reads_its_own_issues_and_changes_nothing(dev_app: F
     before = _krs(client.get(urls["Confluence OKR panel"]).text)
     dev_app.extensions["okrlink"].jira_sync.reconcile()  # the periodic job: nothing raised
     assert _krs(client.get(urls["Confluence OKR panel"]).text) == before
+
+
+def test_the_demo_keeps_its_check_runs_without_a_github_app(dev_app: Flask) -> None:
+    from connect.demo import DemoChecks
+
+    load_demo(dev_app, base="")
+    checks = dev_app.extensions["okrlink"].jobs.ports.checks
+    assert isinstance(checks, DemoChecks)
+    assert checks.runs, "the open demo PRs get their OKR impact run"
+    assert {repo for _, repo, _ in checks.runs} == {"platform/deployer"}
