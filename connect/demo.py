@@ -344,6 +344,7 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
         for event in created + later:
             if event["source"] == "jira":
                 tracker.issues[event["payload"]["issue"]["key"]] = event["payload"]["issue"]
+        _poll_now(app)
         return _with_notes(app, demo_urls(app, base=base, cycle=okrs.cycle.name), [])
     now = jobs.ports.clock.now()
     site_id, jira_secret = _demo_installations(app)
@@ -359,7 +360,15 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
         with services.store.session() as session:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)
+    _poll_now(app)
     return _with_notes(app, demo_urls(app, base=base, cycle=okrs.cycle.name), notes)
+
+
+def _poll_now(app: Flask) -> None:
+    """Poll the JQL KRs once, as the periodic job will: the demo's pages show at once that
+    its JQL key result has no Jira to count from (rather than after the first period)."""
+    with _inline_jobs(app):
+        app.extensions["okrlink"].jira_sync.poll_jql()
 
 
 def _with_notes(app: Flask, urls: dict[str, str], notes: list[str]) -> dict[str, str]:

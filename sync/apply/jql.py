@@ -73,11 +73,14 @@ def poll_site(session: Session, site_id: int, *, tracker: Tracker) -> list[int]:
 
 
 def mark_site(jobs: Jobs, site_id: int, exc: OutsideError) -> None:
-    """The site's Jira KRs cannot be read: missing (no Jira) or unreachable (no answer)."""
+    """The site's JQL KRs cannot be read: missing (no Jira) or unreachable (no answer).
+
+    Issues KRs are left to the reconcile and the link-time fetch, which read them.
+    """
     state = sources.MISSING if isinstance(exc, SourceMissing) else sources.UNREACHABLE
     message = str(exc) if state == sources.MISSING else f"Jira did not answer: {exc}"
     with jobs.store.session() as session:
-        sources.record_all(sources.jira_krs(session, site_id), state, message)
+        sources.record_all(sources.jira_krs(session, site_id, kinds=("jql",)), state, message)
 
 
 def poll_all(jobs: Jobs) -> dict[int, list[int]]:

@@ -94,9 +94,11 @@ def test_a_github_kr_is_missing_until_an_installation_is_mapped_to_its_site(
 
 @pytest.mark.parametrize(("locale", "words"), [("en", "Not connected"), ("fr", "Non connecté")])
 def test_the_panel_shows_the_missing_source_in_the_readers_language(
-    app: Flask, client: FlaskClient, site: int, locale: str, words: str
+    app: Flask, client: FlaskClient, admin: dict[str, str], site: int, locale: str, words: str
 ) -> None:
-    app.extensions["okrlink"].jira_sync.poll_jql()
+    app.extensions["okrlink"].jira_sync.poll_jql()  # marks the JQL KR
+    client.post("/api/v1/key-results/PLAT-1.2/links", headers={**admin, "X-Okrlink-Site": SITE},
+                json={"target": "PLAT-12"})  # and linking, the issues KR  # fmt: skip
     url = signed_url(PANEL, {**MACRO_PARAMS, "lang": locale}, client_key=SITE, secret=SECRET)
     response = client.get(url)
     assert response.status_code == 200

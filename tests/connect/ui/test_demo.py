@@ -109,7 +109,10 @@ def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(
 def test_the_demos_jql_kr_says_it_has_no_jira_and_the_poll_does_not_fail(
     dev_app: Flask, admin: dict[str, str]
 ) -> None:
-    load_demo(dev_app, base="")
+    urls = load_demo(dev_app, base="")
+    panel = parse(dev_app.test_client().get(urls["Confluence OKR panel"]).text)
+    marked = [node.attrs["data-kr"] for node in panel.find_all(data_source_state="missing")]
+    assert marked == ["PLAT-2.1"]  # at once, not after the first poll period
     assert dev_app.extensions["okrlink"].jira_sync.poll_jql() == {}
     response = dev_app.test_client().get(
         "/api/v1/key-results/PLAT-2.1", headers={**admin, "X-Okrlink-Site": DEMO_HOST}
