@@ -15,9 +15,16 @@ import tempfile
 import threading
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import make_server
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+except ImportError:  # said plainly, not as a traceback: the extra names what to install
+    sys.exit(
+        "bench/screenshots.py needs selenium: .venv/bin/pip install -e '.[screenshots]' "
+        "(and Debian's chromium and chromium-driver)"
+    )
 
 ROOT = Path(__file__).resolve().parents[1]
 # Not bench/ itself: its scripts must not shadow packages (a bench/github.py would hide PyGithub).

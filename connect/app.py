@@ -79,7 +79,9 @@ def create_app(
     store = Store.connect(settings.resolved_database_url, pre_ping=worker)
     try:
         store.migrate()
+        log.info("database ready, schema up to date: %s", _shown(settings.resolved_database_url))
         services = build_services(settings, store, ports or Ports())
+        log.info("queue ready: %s", _shown(settings.resolved_queue_url))
     except BaseException:
         store.dispose()  # a half-built app must not leak its connections
         raise
@@ -107,6 +109,17 @@ def create_app(
     }
     app.wsgi_app = HotPaths(app.wsgi_app, hot_paths)  # type: ignore[method-assign]
     return app
+
+
+def _shown(url: str) -> str:
+    """A database or queue URL fit for a log line (no password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # e.g. a unix:// queue URL
+        return url.split("@")[-1]
 
 
 def build_services(settings: Settings, store: Store, ports: Ports) -> Services:

@@ -4,6 +4,10 @@ replayed through the real pipeline (signed webhook routes, inbox, jobs, engine).
 The demo site has no Jira to call, so its tracker port is an in-memory one that remembers the
 issues the stream described and the issue properties written back. Pages open in a plain
 browser through development tokens, which the app accepts only with `OKRLINK_DEV=1`.
+
+The demo is loaded once: a restart keeps what the user changed since (check-ins, imports, links)
+and `reset_demo` starts over. The REST API is opened for the run with an admin token kept in
+the data directory, acting on the demo site by default (`open_api`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,19 +27,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from connect import demo_dora
 from connect.ui.tokens import dev_token
 from integrations.atlassian.qsh import query_string_hash
 from sync.core import okrfile
 from sync.engine import recompute
-from sync.errors import Transient
+from sync.errors import SourceMissing
 from sync.inbox import record_event
-from sync.model import CheckIn, Installation, KeyResult
+from sync.model import CheckIn, GitHubInstallation, InboxEvent, Installation, KeyResult, PullRequest
 from sync.okrs import import_team_okrs
 from sync.store import find_kr
-from sync.tenants import record_install
+from sync.tenants import purge, record_install
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "examples" / "platform.okr.yml"
 
@@ -48,6 +54,12 @@ CONFLUENCE_CLIENT_KEY = "okrlink-demo-confluence"
 JIRA_WEBHOOK = "/webhooks/jira"
 GITHUB_WEBHOOK = "/webhooks/github"
 DEMO_ISSUE = "PLAT-13"
+DEMO_HOST = "okrlink-demo.atlassian.net"
+ADMIN_TOKEN_FILENAME = "demo-admin-token"  # noqa: S105 (a file name, not a secret)
+# The queries linking and reconciling make: `[(issuekey in (..) OR ]parent in (..)...`.
+PARENT_QUERY = re.compile(
+    r"^\(?(?:issuekey in \((?P<keys>[^)]*)\) OR )?parent in \((?P<parents>[^)]*)\)"
+)
 
 # Weekly check-ins from the cycle start: (KR key, values week by week, last status, note).
 CHECK_INS: tuple[tuple[str, tuple[float, ...], str | None, str], ...] = (
@@ -83,8 +95,36 @@ class DemoTracker:
 
     def search(self, site_id: int, jql: str, *, fields: Sequence[str]
                ) -> Iterator[Mapping[str, Any]]:  # fmt: skip
-        """The demo cannot run JQL: JQL key results keep the values of their check-ins."""
-        raise Transient("the demo site has no Jira to run JQL against")
+        """Issues and epics' children from memory (the queries linking and reconciling make).
+
+        Any other JQL needs a real Jira: JQL key results keep the values of their check-ins.
+        """
+        match = PARENT_QUERY.match(jql)
+        if match is None:
+            raise SourceMissing(
+                "the demo site has no Jira to run JQL against: this KR keeps the values of its "
+                "check-ins; install okrlink on a Jira site to count its query"
+            )
+        keys, parents = (set(re.findall(r'"([^"]+)"', match.group(name) or ""))
+                         for name in ("keys", "parents"))  # fmt: skip
+        for key, issue in sorted(self.issues.items()):
+            parent = (issue.get("fields") or {}).get("parent") or {}
+            if key in keys or parent.get("key") in parents:
+                yield issue
+
+
+@dataclass
+class DemoChecks:
+    """The demo's GitHub check runs: there is no GitHub App to publish them, so they are kept
+    here (the last body per PR head), as the real port would have published them."""
+
+    runs: dict[tuple[int, str, str], Mapping[str, Any]] = field(default_factory=dict)
+
+    def publish(self, *, installation_id: int, repo: str, head_sha: str,
+                body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
+        """Keep the run's body; its id is its place in the list."""
+        self.runs[(installation_id, repo, head_sha)] = body
+        return check_run_id or len(self.runs)
 
 
 def _signed_jira_post(client: FlaskClient, payload: Mapping[str, Any], *, secret: str,
@@ -265,17 +305,64 @@ def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
     }
 
 
+def _loaded(app: Flask) -> int | None:
+    """The demo site's id when the demo was loaded before (its KRs exist), else None."""
+    with app.extensions["okrlink"].store.session() as session:
+        site_id = session.scalar(
+            select(Installation.site_id).where(Installation.client_key == JIRA_CLIENT_KEY)
+        )
+        if site_id is None:
+            return None
+        return site_id if session.scalar(
+            select(KeyResult.id).where(KeyResult.site_id == site_id).limit(1)
+        ) else None  # fmt: skip
+
+
+def reset_demo(app: Flask) -> None:
+    """Forget the demo: its site and everything on it, its deliveries, its GitHub installation
+    and pull requests, and the jobs queued for it, so the next load starts over."""
+    created, later = _events()
+    deliveries = [event["delivery"] for event in created + later if "delivery" in event]
+    events = created + later
+    installations = {int(e["payload"]["installation"]["id"]) for e in events
+                     if "installation" in e["payload"]}  # fmt: skip
+    services = app.extensions["okrlink"]
+    with services.store.session() as session:
+        for client_key in (JIRA_CLIENT_KEY, CONFLUENCE_CLIENT_KEY):
+            purge(session, client_key)
+        session.execute(delete(InboxEvent).where(InboxEvent.delivery_id.in_(deliveries)))
+        session.execute(delete(PullRequest).where(PullRequest.installation_id.in_(installations)))
+        session.execute(delete(GitHubInstallation)
+                        .where(GitHubInstallation.installation_id.in_(installations)))  # fmt: skip
+    services.queue.flush()
+    for client_key in (JIRA_CLIENT_KEY, CONFLUENCE_CLIENT_KEY):
+        services.tenants.forget(client_key)
+
+
 def load_demo(app: Flask, *, base: str) -> dict[str, str]:
-    """Create the demo site, import the example OKRs, replay the events; return page URLs."""
+    """Create the demo site, import the example OKRs, replay the events; return page URLs.
+
+    Loaded once: when the demo site already has its OKRs, they are kept as the user left them
+    (only the in-memory tracker is rebuilt from the event stream).
+    """
     services = app.extensions["okrlink"]
     jobs = services.jobs
     tracker = DemoTracker()
     jobs.ports.tracker = tracker
+    if jobs.ports.checks is None:  # no GitHub App configured: the demo keeps its runs
+        jobs.ports.checks = DemoChecks()
     okrs = okrfile.load(EXAMPLE_FILE)
+    created, later = _events()
+    loaded = _loaded(app)
+    if loaded is not None:
+        for event in created + later:
+            if event["source"] == "jira":
+                tracker.issues[event["payload"]["issue"]["key"]] = event["payload"]["issue"]
+        _poll_now(app)
+        return _with_notes(app, demo_urls(app, base=base, cycle=okrs.cycle.name), [])
     now = jobs.ports.clock.now()
     site_id, jira_secret = _demo_installations(app)
     start = datetime.combine(okrs.cycle.start, datetime.min.time(), tzinfo=now.tzinfo)
-    created, later = _events()
     with _inline_jobs(app):
         # The epic and its stories exist when the cycle starts; the OKRs are set that day.
         notes = _replay(app, site_id, jira_secret, tracker, created)
@@ -288,9 +375,48 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
         with services.store.session() as session:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)
-    urls = demo_urls(app, base=base, cycle=okrs.cycle.name)
+    _poll_now(app)
+    return _with_notes(app, demo_urls(app, base=base, cycle=okrs.cycle.name), notes)
+
+
+def _poll_now(app: Flask) -> None:
+    """Poll the JQL KRs once, as the periodic job will: the demo's pages show at once that
+    its JQL key result has no Jira to count from (rather than after the first period)."""
+    with _inline_jobs(app):
+        app.extensions["okrlink"].jira_sync.poll_jql()
+
+
+def _with_notes(app: Flask, urls: dict[str, str], notes: list[str]) -> dict[str, str]:
     for number, note in enumerate(sorted(set(notes)), start=1):
         urls[f"Note {number}"] = note
-    if not services.settings.dev:
+    if not app.extensions["okrlink"].settings.dev:
         urls["Note"] = "development tokens are refused: start with OKRLINK_DEV=1 to open these"
     return urls
+
+
+def open_api(app: Flask) -> str:
+    """Open the REST API for this run: the admin token, acting on the demo site by default.
+
+    `OKRLINK_ADMIN_TOKEN` when set; else a token made once and kept in the data directory
+    (0600), so that a shell that exported it keeps working after a restart. Development only.
+    """
+    services = app.extensions["okrlink"]
+    token = services.settings.admin_token or _kept_token(services.settings.data_dir)
+    app.extensions["okrlink"] = dataclasses.replace(
+        services, settings=services.settings.replace(admin_token=token, api_site=DEMO_HOST)
+    )
+    return token
+
+
+def _kept_token(data_dir: Path) -> str:
+    path = data_dir / ADMIN_TOKEN_FILENAME
+    if path.exists():
+        kept = path.read_text(encoding="utf-8").strip()
+        if kept:
+            return kept
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token

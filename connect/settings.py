@@ -29,6 +29,8 @@ class Settings:
     app_key: str = "okrlink"
     secret_key: str = ""
     admin_token: str = ""
+    # The site the admin token acts on without `X-Okrlink-Site` (empty: the local site).
+    api_site: str = ""
     dev: bool = False
     connect_keys_url: str = "https://connect-install-keys.atlassian.com"
     # Forge Remote door.
@@ -78,12 +80,20 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+class SettingError(ValueError):
+    """An `OKRLINK_*` variable holds a value of the wrong kind; the message names it."""
+
+
 def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
     if kind == "bool":
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if kind == "int":
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:
+            name = ENV_PREFIX + f.name.upper()
+            raise SettingError(f"{name}={raw!r}: give a whole number") from None
     if kind == "Path":
         return Path(raw)
     return raw

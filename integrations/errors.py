@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import Final
 
 from sync.errors import (
-    NotConnected,
     OkrlinkError,
     OutsideError,
     Permanent,
     RateLimited,
+    SourceMissing,
     Transient,
 )
 
 __all__ = [
-    "NotConnected",
     "OkrlinkError",
     "OutsideError",
     "Permanent",
     "RateLimited",
+    "SourceMissing",
     "Transient",
     "for_status",
 ]

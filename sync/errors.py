@@ -36,17 +36,20 @@ class Transient(OutsideError):
     """Worth trying again later; `retry_after` (seconds) when the other side said when."""
 
 
-class NotConnected(Transient):
-    """The site has no (enabled) installation of that system: a background write waits for an
-    install, but a request made now is answered 409, since retrying it will not help."""
-
-
 class RateLimited(Transient):
     """The other side asked us to slow down for `retry_after` seconds."""
 
 
 class Permanent(OutsideError):
     """Trying again will not help: the request, the target or our access is wrong."""
+
+
+class SourceMissing(Permanent):
+    """The site has no such source to ask: no Jira installed, no GitHub installation mapped.
+
+    Expected rather than a failure: the KR shows it (`source_state`) with `message` saying how
+    to connect the source, and nothing retries until it is connected.
+    """
 
 
 class DomainError(OkrlinkError):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sync import log_context
 from sync.engine import recompute
-from sync.errors import Permanent, Transient
+from sync.errors import Permanent, SourceMissing, Transient
 from sync.lease import Leases
 from sync.metrics import count_write, observe_applied
 from sync.model import InboxEvent, Outbound
@@ -41,6 +41,7 @@ NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process 
 TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
 WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
 FLUSH_MARGIN = 0.1  # seconds: a flush due sooner than this may already be reading its rows
+SOURCE_MISSING_RETRY = timedelta(hours=1)  # a write to a site without Jira looks again then
 
 Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
@@ -337,6 +338,15 @@ class Jobs:
                 try:
                     with session.begin_nested():
                         writer(session, row, self.ports)
+                except SourceMissing as exc:
+                    # Nowhere to write yet (no Jira on the site, or its installation disabled):
+                    # an expected state, looked at again hourly, so a reinstall gets the write.
+                    row.attempts += 1
+                    row.last_error = str(exc)[:2000]
+                    row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
+                    log.debug("write-back %s %s waits for its source: %s", row.kind, row.target,
+                              exc)  # fmt: skip
+                    return
                 except Permanent as exc:
                     self._park(row, exc)
                     return

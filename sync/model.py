@@ -164,6 +164,10 @@ class KeyResult(Base):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     kpi: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Whether the KR's source (Jira, GitHub) could be read at the last attempt: None until
+    # one is made, else `sync.sources` states; the message says how to connect it.
+    source_state: Mapped[str | None] = mapped_column(String(16))
+    source_message: Mapped[str | None] = mapped_column(Text)
     # The derived snapshot, recomputed from current state; `version` bumps on every change so
     # rendered panels can be cached by it.
     progress: Mapped[float] = mapped_column(Float, default=0.0)

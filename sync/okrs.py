@@ -18,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sync import sources
 from sync.apply.jira import plan_property_write
 from sync.core import asana_refs
 from sync.core.practice import Finding, check_team_okrs, has_errors
@@ -334,6 +335,8 @@ def import_team_okrs(
         if okrs.kpis:  # KPI values are kept with the time they were seen (`now`)
             at = now or datetime.now(UTC)
             report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at)
+        # A github KR says at once whether the site has a GitHub installation to count from.
+        sources.refresh_github(session, site_id)
     return report
 
 

@@ -44,6 +44,7 @@ from sync.okrs import (
     unlink_work,
 )
 from sync.okrs import number_field as _number
+from sync.sources import refresh_github, source_state
 from sync.store import (
     SiteNotFound,
     check_ins_of,
@@ -66,16 +67,20 @@ Authenticator = Callable[[], int | None]
 
 
 def admin_token_site() -> int | None:
-    """`Authorization: Bearer <OKRLINK_ADMIN_TOKEN>`; the site from `X-Okrlink-Site` or local."""
+    """`Authorization: Bearer <OKRLINK_ADMIN_TOKEN>`; the site from `X-Okrlink-Site`, else
+    `OKRLINK_API_SITE` (the demo sets its own), else the local site."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
     expected = services().settings.admin_token
-    if not expected or not hmac.compare_digest(header[7:].encode(), expected.encode()):
+    if not expected:
+        raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
+    if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
     with services().store.session() as session:
         try:
-            return find_site(session, request.headers.get("X-Okrlink-Site")).id
+            site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
+            return find_site(session, site or None).id
         except SiteNotFound as exc:
             raise NotFound(str(exc), field="X-Okrlink-Site") from exc
 
@@ -187,6 +192,9 @@ def kr_json(kr: KeyResult) -> dict[str, Any]:
         "done": kr.done,
         "total": kr.total,
         "scope_growth": growth,
+        # Whether its source (Jira, GitHub) could be read, and if not how to connect it.
+        "source_state": source_state(kr),
+        "source_message": kr.source_message,
         "version": kr.version,
         "kpi": kr.kpi,
         **{name: (kr.params or {}).get(name) for name in DORA_SCOPE},
@@ -401,6 +409,7 @@ def create_key_result() -> tuple[Response, int]:
         for issue in _string_list(data, "issues"):
             session.add(Link(site_id=g.site_id, kr_id=kr.id, target_key=issue, source="api"))
         session.flush()
+        refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
         return jsonify(kr_json(kr)), 201
@@ -421,6 +430,8 @@ def update_key_result(key: str) -> Response:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
         _store_spec(kr, _kr_spec_from(data, _spec_of(kr)))
+        session.flush()
+        refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
 

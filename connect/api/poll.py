@@ -9,7 +9,7 @@ from connect.errors import ApiError, Conflict, NotFound, ValidationError
 from connect.services import services
 from sync.apply.jql import poll_key_result
 from sync.engine import recompute
-from sync.errors import NotConnected, Permanent, Transient
+from sync.errors import Permanent, SourceMissing, Transient
 from sync.store import find_kr
 
 blueprint = Blueprint("api_sync", __name__, url_prefix="/api/v1")
@@ -39,7 +39,7 @@ def poll_key_result_now(key: str) -> Response:
             raise ValidationError("no Jira installation to query", field="jql")
         try:
             poll_key_result(session, kr, tracker=jobs.ports.tracker)
-        except NotConnected as exc:  # lasting until Jira is installed: asking again won't help
+        except SourceMissing as exc:  # lasting until Jira is installed: asking again won't help
             raise Conflict(f"this site has no Jira to query: {exc}", field="jql",
                            code="no_jira") from exc  # fmt: skip
         except Transient as exc:

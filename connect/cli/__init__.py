@@ -6,34 +6,27 @@ One command group per module of this package; this one only puts them together.
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from connect.cli import asana, demo, github, github_backfill, okrs, recovery, server, tenants, web
 from connect.demo import EXAMPLE_FILE
-from connect.log_format import formatter_for
-from connect.settings import Settings
+from connect.logs import LogLevelError, configure_logging
 
 __all__ = ["EXAMPLE_FILE", "main"]
 _REGISTERED = (github_backfill.backfill_command,)  # `okrlink github backfill`, on the github group
 
 
 @click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.option("-v", "--verbose", is_flag=True, help="Log everything, at debug level.")
 def main(verbose: bool) -> None:
-    """okrlink: OKRs inside Jira, Confluence and GitHub."""
-    root = logging.getLogger()
-    configured = bool(root.handlers)  # by whoever runs us (a test runner): left as it is
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
-    if not configured:
-        settings = Settings.from_env()
-        formatter = formatter_for(
-            settings.log_format,
-            secrets=(settings.admin_token, settings.secret_key, settings.github_webhook_secret),
-        )
-        for handler in root.handlers:
-            handler.setFormatter(formatter)
+    """okrlink: OKRs inside Jira, Confluence and GitHub.
+
+    Commands print their result only; `--verbose` or OKRLINK_LOG_LEVEL=INFO shows their logs.
+    """
+    try:
+        configure_logging(verbose=verbose)
+    except LogLevelError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 for command in (

@@ -15,12 +15,24 @@ if TYPE_CHECKING:
 CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
 
 
+def server_logging() -> None:
+    """A long-running command logs its start-up steps (see `connect.logs`)."""
+    from connect.logs import configure_logging
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    configure_logging(verbose=verbose, server=True)
+
+
 def open_app(*, worker: bool = False) -> Flask:
     """The service as the environment configures it; its connections close with the command.
     `worker`: it runs the queue consumer (its database connections are pinged before use)."""
     from connect.app import create_app
+    from connect.settings import SettingError
 
-    app = create_app(worker=worker)
+    try:
+        app = create_app(worker=worker)
+    except SettingError as exc:  # a wrong setting is the user's to fix: said, not traced
+        raise click.UsageError(str(exc)) from exc
     # The command's connections close with it (not at garbage collection).
     click.get_current_context().call_on_close(app.extensions["okrlink"].store.dispose)
     return app

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 @contextmanager
 def _app() -> Iterator[Flask]:
     """The service as configured by the environment, its database released afterwards."""
-    from connect.app import create_app
+    from connect.cli.common import open_app
 
-    app = create_app()
+    app = open_app()
     try:
         yield app
     finally:

@@ -10,21 +10,45 @@ import click
 
 from connect.cli.common import open_app, print_findings
 from sync.core import okrfile
-from sync.core.practice import has_errors
+from sync.core.practice import Finding, has_errors
 
 if TYPE_CHECKING:
     from flask import Flask
 
+    from sync.core.spec import TeamOkrs
     from sync.okrs import ImportReport
 
 
 @click.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 def check(path: str) -> None:
-    """Print practice warnings and errors of an OKR file; exit 1 on errors."""
+    """Print practice warnings and errors of an OKR file, then a summary; exit 1 on errors."""
     findings = okrfile.check_file(path)
     print_findings(path, findings)
+    try:
+        okrs = okrfile.load(path)
+    except (okrfile.OkrFileError, OSError, UnicodeDecodeError):
+        okrs = None  # the findings above say why
+    if okrs is not None:
+        click.echo(summary(path, okrs, findings))
     sys.exit(1 if has_errors(findings) else 0)
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 objective`, `3 objectives`, `no findings`."""
+    return f"{n or 'no'} {noun}{'' if n == 1 else 's'}"
+
+
+def summary(path: str, okrs: TeamOkrs, findings: list[Finding]) -> str:
+    """`team.okr.yml: 3 objectives, 12 key results, no findings` (or `1 error, 2 warnings`)."""
+    krs = sum(len(objective.key_results) for objective in okrs.objectives)
+    errors = sum(1 for finding in findings if finding.level == "error")
+    warnings = len(findings) - errors
+    found = [counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n]
+    return (
+        f"{path}: {counted(len(okrs.objectives), 'objective')}, "
+        f"{counted(krs, 'key result')}, {', '.join(found) or 'no findings'}"
+    )
 
 
 @click.command("import")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 from prometheus_client import start_http_server
+from werkzeug.serving import make_server
 
-from connect.cli.common import CONSUMER_POLLING, open_app
+from connect.cli.common import CONSUMER_POLLING, open_app, server_logging
 from connect.metrics import worker_registry
 
 if TYPE_CHECKING:
     from flask import Flask
+
+log = logging.getLogger("okrlink")
 
 
 @click.command()
@@ -21,28 +26,47 @@ if TYPE_CHECKING:
 @click.option("--no-worker", is_flag=True, help="Leave queued jobs to `okrlink worker`.")
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the development server (with the queue consumer in-process by default)."""
+    server_logging()
     app = open_app(worker=not no_worker)
-    run_server(app, host=host, port=port, worker=not no_worker)
+    run_server(app, host=host, port=port, worker=not no_worker, ready=_print_urls)
+
+
+def _print_urls(base: str) -> None:
+    click.echo(f"okrlink is ready: {base}  (health: {base}/healthz, API: {base}/api/v1)")
 
 
 def _exit(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
+def run_server(
+    app: Flask, *, host: str, port: int, worker: bool, ready: Callable[[str], None]
+) -> None:
+    """Serve until stopped; `ready(base_url)` runs once the port is bound and the consumer runs.
+
+    werkzeug's server is used directly rather than through `app.run`, which prints its own
+    banner and development-server warning around ours.
+    """
+    # A port in use is said by werkzeug in two lines, then it exits 1 (no traceback).
+    server = make_server(host, port, app, threaded=True)
     consumer = None
     if worker:
         consumer = app.extensions["okrlink"].queue.create_consumer(
             workers=2, worker_type="thread", periodic=True, **CONSUMER_POLLING
         )
         consumer.start()
-        # huey's consumer takes over SIGTERM/SIGINT for its own run loop, which `serve` does
-        # not use: hand them back so that a stopped server stops.
-        signal.signal(signal.SIGTERM, _exit)
-        signal.signal(signal.SIGINT, _exit)
+        log.info("queue consumer started (2 threads, periodic jobs on)")
+    # huey's consumer takes over SIGTERM/SIGINT for its own run loop, which `serve` does not
+    # use: hand them back so that a stopped server stops.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
+    base = f"http://{host}:{server.server_port}"
+    log.info("listening on %s", base)
+    ready(base)
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        server.serve_forever()
     finally:
+        server.server_close()
         if consumer is not None:
             consumer.stop(graceful=True)
 
@@ -53,6 +77,7 @@ def run_server(app: Flask, *, host: str, port: int, worker: bool) -> None:
               help="Serve this process's Prometheus metrics on this port (all interfaces).")
 def worker(workers: int, metrics_port: int | None) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
+    server_logging()
     app = open_app(worker=True)
     if metrics_port is not None:
         # Write-backs and apply times are counted where the jobs run: here. A worker that
@@ -61,4 +86,5 @@ def worker(workers: int, metrics_port: int | None) -> None:
     consumer = app.extensions["okrlink"].queue.create_consumer(
         workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )
+    log.info("queue consumer running (%d threads); stop with Ctrl-C", workers)
     consumer.run()

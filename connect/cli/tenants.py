@@ -14,20 +14,26 @@ def tenants() -> None:
 
 @tenants.command("list")
 def tenants_list() -> None:
-    """Show every installation with its site, product, door and state."""
+    """Show every site with its installations (product, door, state), the local site too."""
     from sqlalchemy import select
 
-    from sync.model import Installation, Site
+    from sync.model import LOCAL_SITE, Installation, Site
+    from sync.store import local_site
 
     app = open_app()
     with app.extensions["okrlink"].store.session() as session:
+        local_site(session)  # always listed: where imports go without --site
         rows = session.execute(
-            select(Installation, Site)
-            .join(Site, Site.id == Installation.site_id)
+            select(Site, Installation)
+            .outerjoin(Installation, Installation.site_id == Site.id)
             .order_by(Site.name, Installation.product)
         ).all()
         click.echo(f"{'CLIENT KEY':40} {'SITE':32} {'PRODUCT':10} {'DOOR':8} STATE")
-        for installation, site in rows:
+        for site, installation in rows:
+            if installation is None:
+                state = "local (no Atlassian)" if site.name == LOCAL_SITE else "no installation"
+                click.echo(f"{'-':40} {site.name:32} {'-':10} {'-':8} {state}")
+                continue
             state = (
                 "enabled"
                 if installation.enabled

@@ -1,5 +1,5 @@
 """The headers every iframe page carries: its CSP (our inline style and script by hash, framed only
-by the tenant's Atlassian site), and no caching by anyone but the reader's browser."""
+by the tenant's own site), and no caching by anyone but the reader's browser."""
 
 from __future__ import annotations
 
@@ -8,21 +8,25 @@ from urllib.parse import urlsplit
 
 from connect.ui.assets import csp_hash
 
-ATLASSIAN_FRAME_ANCESTORS = "https://*.atlassian.net"
 CONNECT_SCRIPT_ORIGIN = "https://connect-cdn.atl-paas.net"
+# A page opened without a tenant (a development link) is never framed.
+NO_FRAMING = "'none'"
 
 
 @lru_cache(maxsize=1024)
 def frame_ancestors(base_url: str | None) -> str:
-    """Atlassian's hosts, plus the tenant's own origin when it is a custom domain."""
-    sources = [ATLASSIAN_FRAME_ANCESTORS]
+    """The tenant's own origin (its base URL's scheme and host), and nothing else.
+
+    Connect pages are framed by the product page of the site that installed the app. Forge
+    pages are not framed by us at all: the Custom UI shell, hosted by Atlassian, fetches the
+    panel's HTML through `invokeRemote` and renders it itself, so no Atlassian host needs to
+    be named here either.
+    """
     if base_url:
         parts = urlsplit(base_url)
-        if parts.scheme == "https" and parts.hostname:
-            origin = f"https://{parts.netloc}"
-            if origin not in sources:
-                sources.append(origin)
-    return " ".join(sources)
+        if parts.scheme in ("https", "http") and parts.hostname:
+            return f"{parts.scheme}://{parts.netloc}"
+    return NO_FRAMING
 
 
 @lru_cache(maxsize=1024)

@@ -47,6 +47,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "issues.scope": "{delta} since cycle start",
         "kr.abandoned": "Abandoned",
         "kr.abandoned_reason": "Abandoned: {reason}",
+        "source.missing.jira": "Not connected: this site has no Jira for this KR to read. "
+        "Install okrlink on the site’s Jira (Forge or Connect); until then, check-ins set its "
+        "value.",
+        "source.missing.github": "Not connected: no GitHub installation is mapped to this "
+        "site. Install the GitHub App, then run “okrlink github map INSTALLATION_ID SITE”.",
+        "source.unreachable.jira": "Jira did not answer the last time this KR was read; "
+        "okrlink reads it again at the next poll.",
         "trend.title": "Progress of {key} over the cycle, now {percent}",
         "practice.one": "{n} practice note",
         "practice.other": "{n} practice notes",
@@ -89,6 +96,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "most {max} so the team can focus; merge or drop {keys}.",
         "practice.too-few-krs": "Objective {key} has {count} active key results: use {min} to "
         "{max}; add KRs that measure the objective.",
+        "practice.too-few-krs.one": "Objective {key} has {count} active key result: use {min} "
+        "to {max}; add KRs that measure the objective.",
         "practice.too-many-krs": "Objective {key} has {count} active key results: use {min} to "
         "{max}; keep the few that matter most.",
         "practice.no-number.metric": "KR {key} has no number to measure: give baseline and "
@@ -161,6 +170,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "issues.scope": "{delta} depuis le début du cycle",
         "kr.abandoned": "Abandonné",
         "kr.abandoned_reason": "Abandonné : {reason}",
+        "source.missing.jira": "Non connecté : ce site n’a pas de Jira à lire pour ce résultat "
+        "clé. Installez okrlink sur le Jira du site (Forge ou Connect) ; d’ici là, les points "
+        "d’étape fixent sa valeur.",
+        "source.missing.github": "Non connecté : aucune installation GitHub n’est associée à "
+        "ce site. Installez l’app GitHub, puis lancez « okrlink github map INSTALLATION_ID "
+        "SITE ».",
+        "source.unreachable.jira": "Jira n’a pas répondu lors de la dernière lecture de ce "
+        "résultat clé ; okrlink le relira au prochain relevé.",
         "trend.title": "Avancement de {key} sur le cycle, {percent} à ce jour",
         "practice.one": "{n} remarque de pratique",
         "practice.other": "{n} remarques de pratique",
@@ -203,6 +220,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "gardez-en au plus {max} pour rester concentrée ; fusionnez ou retirez {keys}.",
         "practice.too-few-krs": "L’objectif {key} a {count} résultats clés actifs : visez {min} "
         "à {max} ; ajoutez des résultats clés qui mesurent l’objectif.",
+        "practice.too-few-krs.one": "L’objectif {key} a {count} résultat clé actif : visez "
+        "{min} à {max} ; ajoutez des résultats clés qui mesurent l’objectif.",
         "practice.too-many-krs": "L’objectif {key} a {count} résultats clés actifs : visez {min} "
         "à {max} ; gardez les quelques-uns qui comptent le plus.",
         "practice.no-number.metric": "Le résultat clé {key} n’a pas de nombre à mesurer : "
@@ -329,8 +348,11 @@ class Translator:
 
     def plural(self, key: str, n: int, /, **params: object) -> str:
         """`key.one` or `key.other` for the count `n` (French counts 0 and 1 as singular)."""
-        one = n in (0, 1) if self.locale == "fr" else n == 1
-        return self(f"{key}.{'one' if one else 'other'}", n=n, **params)
+        return self(f"{key}.{'one' if self._is_one(n) else 'other'}", n=n, **params)
+
+    def _is_one(self, n: int) -> bool:
+        """Whether `n` takes the singular (French counts 0 and 1 as singular)."""
+        return n in (0, 1) if self.locale == "fr" else n == 1
 
     def date(self, value: date | datetime) -> str:
         """`25 Nov 2026` / `25 nov. 2026`."""
@@ -382,6 +404,11 @@ class Translator:
 
     def note(self, note: PracticeNote) -> str:
         """A practice note in this language, from its catalogue key and parameters."""
+        count = note.params.get("count")
+        if isinstance(count, int) and self._is_one(count):
+            singular = f"{note.message_key}.one"
+            if singular in MESSAGES[self.locale]:
+                return self(singular, **note.params)
         return self(note.message_key, **note.params)
 
 

@@ -50,6 +50,7 @@ from sync.model import (
     Team,
     WorkItem,
 )
+from sync.sources import source_state
 
 SEARCH_LIMIT = 10
 PANEL_LEVEL_CODES = frozenset({"too-many-objectives"})
@@ -363,6 +364,8 @@ def _kr_view(
         total=kr.total,
         scope_growth=growth,
         warnings=warnings,
+        source_state=source_state(kr),
+        source_kind="github" if kr.kind == "github" else "jira",
     )
 
 

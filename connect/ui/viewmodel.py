@@ -60,9 +60,16 @@ class KrView:
     total: float | None = None
     scope_growth: float | None = None
     warnings: tuple[PracticeNote, ...] = ()
+    source_state: str = "manual"  # manual | connected | missing | unreachable (sync.sources)
+    source_kind: str = ""  # jira | github: what to connect when missing
 
     def __post_init__(self) -> None:
         _check_status(self.status)
+
+    @property
+    def source_problem(self) -> bool:
+        """True when the KR cannot move by itself until its source is connected or answers."""
+        return self.source_state in ("missing", "unreachable") and not self.abandoned
 
     @property
     def abandoned(self) -> bool:

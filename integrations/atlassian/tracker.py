@@ -29,7 +29,7 @@ from integrations.atlassian.client import (
 )
 from integrations.atlassian.forge import ForgeCredentials
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
-from integrations.errors import NotConnected, OutsideError, Transient
+from integrations.errors import OutsideError, SourceMissing, Transient
 from sync.tenants import Tenant
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,9 @@ class JiraTracker:
                     system_token=credentials.token,
                     adapter=RetryAfterAdapter(max_attempts=2, max_retry_after=INLINE_RETRY_SECONDS),
                 )
-            raise NotConnected(
-                f"site {site_id} has no enabled Jira installation", retry_after=AUTH_RETRY_SECONDS
+            raise SourceMissing(
+                "this site has no Jira installation: install okrlink on the site's Jira "
+                "(Forge or Connect) so that this KR reads its issues"
             )
         tenant, secret = found
         adapter = RetryAfterAdapter(max_attempts=2, max_retry_after=INLINE_RETRY_SECONDS)

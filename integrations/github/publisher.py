@@ -98,6 +98,8 @@ class CheckRunWriter:
 
     def __init__(self, *, app_key: str) -> None:
         self.app_key = app_key
+        # Without the GitHub App every check run is skipped: said once, not once per PR.
+        self._said_unconfigured = False
 
     def __call__(self, session: Session, outbound: Outbound, ports: Ports) -> None:
         """Publish the run of every PR of the ref; a refusal (`Permanent`) of one does not stop
@@ -126,7 +128,10 @@ class CheckRunWriter:
         if installation is None or installation.deleted or installation.suspended:
             return
         if ports.checks is None:
-            log.warning("check run for %s skipped: the GitHub App is not configured", pull.ref)
+            level = logging.DEBUG if self._said_unconfigured else logging.WARNING
+            self._said_unconfigured = True
+            log.log(level, "check runs skipped (first: %s): the GitHub App is not configured; "
+                    "see README, Connect GitHub", pull.ref)  # fmt: skip
             return
         choice = repository_settings(installation.settings, pull.repo)
         impacts = impacts_for(session, pull.site_id, pull)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from sync import sources
 from sync.engine import krs_linked_to
 from sync.measures import remeasure
 from sync.model import (
@@ -131,6 +132,8 @@ def map_installation(
         touched |= relink(session, pull)
         if pull.state == OPEN:
             queue_check_run(session, site_id, pull.ref, now=now)
+    session.flush()
+    sources.refresh_github(session, site_id)
     return touched
 
 

@@ -10,10 +10,11 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sync import sources
 from sync.apply.jql import poll_all
 from sync.apply.reconcile import IssueParser, reconcile_all, refresh_linked_issues
 from sync.engine import recompute
-from sync.errors import OutsideError
+from sync.errors import OutsideError, SourceMissing
 from sync.jobs import Jobs
 
 if TYPE_CHECKING:
@@ -34,9 +35,7 @@ class JiraSync:
         self.jobs = jobs
         self.fields = list(fields)
         self.parse = parse
-        self.refresh_later = jobs.huey.task(
-            retries=REFRESH_RETRIES, retry_delay=REFRESH_RETRY_SECONDS, name="jira_refresh_links"
-        )(self.refresh)
+        self.refresh_later = jobs.huey.task(name="jira_refresh_links")(self.refresh_queued)
 
     def poll_jql(self) -> dict[int, list[int]]:
         """Poll every JQL key result (the periodic task)."""
@@ -62,10 +61,35 @@ class JiraSync:
                 fields=self.fields,
                 now=now,
             )
+            sources.record_all(sources.jira_krs(session, site_id, keys), sources.CONNECTED)
             changed = recompute(session, site_id, touched, now=now)
         if changed:
             self.jobs.flush_outbound(site_id)
         return changed
+
+    def refresh_queued(self, site_id: int, keys: Sequence[str], attempt: int = 0) -> list[int]:
+        """`refresh` as a queued job: a site without Jira marks the KRs linked to `keys`
+        missing and stops; no answer is tried again `REFRESH_RETRIES` times, a minute apart.
+
+        Both are expected conditions, logged in one line rather than raised (a raised error
+        is a traceback per attempt in the consumer's log); the reconcile job heals the rest.
+        """
+        try:
+            return self.refresh(site_id, keys)
+        except SourceMissing as exc:
+            log.debug("linked issues of site %s not fetched: %s", site_id, exc)
+            with self.jobs.store.session() as session:
+                krs = sources.jira_krs(session, site_id, keys)
+                sources.record_all(krs, sources.MISSING, str(exc))
+        except OutsideError as exc:
+            if attempt + 1 >= REFRESH_RETRIES:
+                log.warning("gave up fetching %s on site %s: %s", ", ".join(keys), site_id, exc)
+            else:
+                log.info("fetching %s on site %s deferred: %s", ", ".join(keys), site_id, exc)
+                self.refresh_later.schedule(
+                    (site_id, list(keys), attempt + 1), delay=REFRESH_RETRY_SECONDS
+                )
+        return []
 
     def on_link(
         self, session: Session, site_id: int, kr: KeyResult, kind: str, target: str
@@ -85,6 +109,10 @@ class JiraSync:
                     fields=self.fields,
                     now=self.jobs.ports.clock.now(),
                 )
+        except SourceMissing as exc:  # no Jira to ask: the KR says so, nothing is queued
+            sources.record(kr, sources.MISSING, str(exc))
         except OutsideError as exc:
             log.info("fetching %s at link time failed (%s); queued for later", target, exc)
             self.refresh_later(site_id, [target])
+        else:
+            sources.record(kr, sources.CONNECTED)

@@ -12,8 +12,9 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sync import sources
 from sync.engine import recompute
-from sync.errors import Transient
+from sync.errors import OutsideError, Permanent, SourceMissing, Transient
 from sync.jobs import Jobs
 from sync.model import KeyResult
 from sync.ports import Tracker
@@ -41,12 +42,22 @@ def measure(tracker: Tracker, site_id: int, *, jql: str, field: str | None) -> f
 
 
 def poll_key_result(session: Session, kr: KeyResult, *, tracker: Tracker) -> bool:
-    """Measure a JQL KR into its current value; True when the value changed."""
+    """Measure a JQL KR into its current value; True when the value (or its source) changed.
+
+    A query Jira refuses marks this KR unreachable with Jira's reason; a site without Jira
+    (`SourceMissing`) or a Jira that does not answer (`Transient`) is the caller's to handle.
+    """
     if kr.kind != "jql" or not (kr.jql or "").strip():
         return False
-    value = measure(tracker, kr.site_id, jql=kr.jql or "", field=kr.jql_field)
+    try:
+        value = measure(tracker, kr.site_id, jql=kr.jql or "", field=kr.jql_field)
+    except SourceMissing:
+        raise
+    except Permanent as exc:
+        return sources.record(kr, sources.UNREACHABLE, f"Jira refused this KR's query: {exc}")
+    moved = sources.record(kr, sources.CONNECTED)
     if kr.current == value:
-        return False
+        return moved
     kr.current = value
     return True
 
@@ -61,8 +72,23 @@ def poll_site(session: Session, site_id: int, *, tracker: Tracker) -> list[int]:
     return [kr.id for kr in krs if poll_key_result(session, kr, tracker=tracker)]
 
 
+def mark_site(jobs: Jobs, site_id: int, exc: OutsideError) -> None:
+    """The site's JQL KRs cannot be read: missing (no Jira) or unreachable (no answer).
+
+    Issues KRs are left to the reconcile and the link-time fetch, which read them.
+    """
+    state = sources.MISSING if isinstance(exc, SourceMissing) else sources.UNREACHABLE
+    message = str(exc) if state == sources.MISSING else f"Jira did not answer: {exc}"
+    with jobs.store.session() as session:
+        sources.record_all(sources.jira_krs(session, site_id, kinds=("jql",)), state, message)
+
+
 def poll_all(jobs: Jobs) -> dict[int, list[int]]:
-    """The periodic job: poll JQL KRs site by site, then re-derive and write back what changed."""
+    """The periodic job: poll JQL KRs site by site, then re-derive and write back what changed.
+
+    A site whose Jira is missing or unreachable is marked so and skipped (no traceback): it is
+    tried again at the next period, as every site is.
+    """
     tracker = jobs.ports.tracker
     if tracker is None:
         return {}
@@ -79,8 +105,11 @@ def poll_all(jobs: Jobs) -> dict[int, list[int]]:
                 moved = poll_site(session, site_id, tracker=tracker)
                 # Every KR is re-derived: an unchanged value still moves status with time.
                 changed = recompute(session, site_id, moved, now=jobs.ports.clock.now())
-        except Transient as exc:
-            log.info("JQL poll of site %s deferred: %s", site_id, exc)
+        except (SourceMissing, Transient) as exc:
+            # A missing Jira is a state the KR shows, not news every period: debug only.
+            level = logging.DEBUG if isinstance(exc, SourceMissing) else logging.INFO
+            log.log(level, "JQL poll of site %s skipped: %s", site_id, exc)
+            mark_site(jobs, site_id, exc)
             continue
         changed_per_site[site_id] = changed
         if changed:

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from sync import sources
 from sync.apply.jira import BATCH_LOOKUPS, IssueEvent, apply_issue_event
 from sync.engine import recompute
-from sync.errors import Transient
+from sync.errors import OutsideError, SourceMissing, Transient
 from sync.jobs import Jobs
 from sync.model import Link, SyncCursor, WorkItem
 from sync.ports import Tracker
@@ -223,8 +224,15 @@ def reconcile_all(jobs: Jobs, *, parse: IssueParser, fields: Sequence[str]) -> d
                 touched = reconcile_site(
                     session, site_id, tracker=tracker, parse=parse, fields=fields, now=now
                 )
+                issues_krs = sources.jira_krs(session, site_id, kinds=("issues",))
+                sources.record_all(issues_krs, sources.CONNECTED)
                 changed = recompute(session, site_id, touched, now=now)
-        except Transient as exc:
+        except SourceMissing as exc:
+            log.debug("reconcile of site %s skipped: %s", site_id, exc)
+            with jobs.store.session() as session:
+                sources.record_all(sources.jira_krs(session, site_id), sources.MISSING, str(exc))
+            continue
+        except OutsideError as exc:  # no answer, or a refusal: the next period tries again
             log.info("reconcile of site %s deferred: %s", site_id, exc)
             continue
         except OperationalError:

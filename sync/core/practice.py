@@ -293,7 +293,8 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
                 Finding(
                     "warning",
                     "too-few-krs" if few else "too-many-krs",
-                    f"{name} has {len(active)} active key results: use "
+                    f"{name} has {len(active)} active key "
+                    f"result{'' if len(active) == 1 else 's'}: use "
                     f"{MIN_KRS} to {MAX_KRS}; {advice}.",
                     objective.line,
                     objective.key,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-# Beside the checkout; a checkout elsewhere (a second work tree) names them in the environment.
-SHARED_FIXTURES = Path(
-    os.environ.get("OKRLINK_TEST_FIXTURES") or ROOT.parent / "shared" / "fixtures"
+# ../shared/fixtures beside the clone, or beside the folder of worktrees it is one of.
+SHARED_FIXTURES = next(
+    (up / "shared" / "fixtures" for up in ROOT.parents if (up / "shared" / "fixtures").is_dir()),
+    ROOT.parent / "shared" / "fixtures",
 )
 ADMIN_TOKEN = "test-admin-token"
 BASE_URL = "https://okrlink.test"

@@ -6,7 +6,6 @@ import copy
 import json
 import re
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import responses
@@ -21,8 +20,9 @@ from sync.engine import recompute
 from sync.model import Base, KeyResult, WorkItem
 from sync.okrs import import_team_okrs
 from sync.store import Store, find_kr, local_site
+from tests.support.base import SHARED_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github"
+FIXTURES = SHARED_FIXTURES / "github"
 SECRET = "test-webhook-secret"
 API = "https://github.example.test/api/v3"
 APP_ID = "12345"

@@ -33,19 +33,53 @@ def _counts(app: Flask) -> tuple[int, int]:
     return objectives, krs
 
 
-def test_check_prints_each_finding_with_its_line_and_fails_only_on_errors() -> None:
+def test_check_prints_each_finding_with_its_line_then_a_summary_and_fails_on_errors() -> None:
     result = CliRunner().invoke(main, ["check", str(BAD_FILE)])
-    lines = result.output.strip().splitlines()
-    assert len(lines) >= 4
-    assert all(line.startswith(f"{BAD_FILE}:") for line in lines)
+    *findings, summary = result.output.strip().splitlines()
+    assert len(findings) >= 4
+    assert all(line.startswith(f"{BAD_FILE}:") for line in findings)
     text = result.output.lower()
     assert "objectives" in text and "owner" in text and "task" in text
-    assert result.exit_code == (1 if ": error:" in result.output else 0)
+    assert all(": warning:" in line for line in findings)
+    assert summary == f"{BAD_FILE}: 4 objectives, 11 key results, {len(findings)} warnings"
+    assert result.exit_code == 0
 
 
-def test_check_of_a_valid_file_prints_nothing_and_exits_0() -> None:
+def test_check_counts_errors_and_fails_on_them(tmp_path: Path) -> None:
+    path = tmp_path / "impossible.okr.yml"
+    path.write_text(
+        EXAMPLE_FILE.read_text().replace("target: 99.99", "target: 99.5", 1)
+    )
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"{path}: 2 objectives, 8 key results, 1 error"
+
+
+def test_check_of_a_clean_file_prints_a_one_line_summary_and_exits_0() -> None:
     result = CliRunner().invoke(main, ["check", str(EXAMPLE_FILE)])
-    assert (result.exit_code, result.output) == (0, "")
+    assert result.exit_code == 0
+    assert result.output == f"{EXAMPLE_FILE}: 2 objectives, 8 key results, no findings\n"
+
+
+def test_check_says_one_key_result_in_the_singular(tmp_path: Path) -> None:
+    path = tmp_path / "one.okr.yml"
+    path.write_text(
+        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: Be reliable\n    key_results:\n"
+        "      - title: Availability at 99.9%\n        baseline: 99\n        target: 99.9\n"
+        "        owner: SRE lead\n"
+    )
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert "has 1 active key result: use 3 to 5" in result.output
+    assert result.output.splitlines()[-1] == f"{path}: 1 objective, 1 key result, 1 warning"
+    assert result.exit_code == 0
+
+
+def test_commands_print_their_result_and_no_logs(app: Flask, runner: CliRunner) -> None:
+    result = runner.invoke(main, ["import", str(EXAMPLE_FILE)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{EXAMPLE_FILE}: 10 created, 0 updated, 0 unchanged"
+    ]
 
 
 def test_check_of_malformed_yaml_names_the_line_and_exits_1(tmp_path: Path) -> None:
@@ -98,3 +132,36 @@ def test_import_into_an_unknown_site_fails_clearly(runner: CliRunner) -> None:
     result = runner.invoke(main, ["import", str(EXAMPLE_FILE), "--site", "nowhere.example"])
     assert result.exit_code == 1
     assert "no site 'nowhere.example'" in result.output
+
+
+def test_tenants_list_shows_the_local_site_beside_installations(
+    app: Flask, runner: CliRunner
+) -> None:
+    from tests.support.app import install
+
+    install(app, client_key="jira:acme", base_url="https://acme.atlassian.net")
+    result = runner.invoke(main, ["tenants", "list"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines()[1:]]
+    assert ["jira:acme", "acme.atlassian.net", "jira", "connect", "enabled"] in rows
+    assert ["-", "local", "-", "-", "local", "(no", "Atlassian)"] in rows
+
+
+def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OKRLINK_LOG_LEVEL", "loud")
+    result = CliRunner().invoke(main, ["check", str(EXAMPLE_FILE)])
+    assert result.exit_code == 2
+    assert "OKRLINK_LOG_LEVEL='LOUD': use one of" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_setting_of_the_wrong_kind_is_named_not_traced(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKRLINK_JQL_POLL_MINUTES", "often")
+    result = runner.invoke(main, ["export"])
+    assert result.exit_code == 2
+    assert "OKRLINK_JQL_POLL_MINUTES='often': give a whole number" in result.output
+    assert "Traceback" not in result.output

@@ -110,8 +110,8 @@ def test_another_sites_token_never_gets_this_sites_cached_panel(
                                          secret=other_secret))  # fmt: skip
         assert response.status_code == 200
         assert "data-kr" not in response.text
-        assert "frame-ancestors https://*.atlassian.net https://other.atlassian.net" in (
-            response.headers["Content-Security-Policy"]
+        assert response.headers["Content-Security-Policy"].endswith(
+            "frame-ancestors https://other.atlassian.net"
         )
 
 

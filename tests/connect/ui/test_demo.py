@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from connect.app import create_app
-from connect.demo import DEMO_BASE_URL, load_demo
+from connect.demo import DEMO_BASE_URL, DEMO_HOST, load_demo, open_api, reset_demo
 from connect.demo_dora import quarter_of_deployments
 from connect.settings import Settings
 from sync.jobs import Ports
@@ -88,3 +88,83 @@ def test_demo_urls_are_refused_without_dev_mode(app: Flask, dev_app: Flask) -> N
     urls = load_demo(dev_app, base="")
     assert app.test_client().get(urls["Confluence OKR panel"]).status_code == 403
     assert "OKRLINK_DEV=1" in load_demo(app, base="")["Note"]
+
+
+def _title(app: Flask, key: str) -> str:
+    from sync.model import KeyResult
+
+    with app.extensions["okrlink"].store.session() as session:
+        return session.query(KeyResult.title).filter(KeyResult.key == key).one()[0]
+
+
+def test_a_restart_keeps_what_the_user_changed_and_reset_starts_over(dev_app: Flask) -> None:
+    from sync.model import KeyResult
+
+    load_demo(dev_app, base="")
+    original = _title(dev_app, "PLAT-1.1")
+    with dev_app.extensions["okrlink"].store.session() as session:
+        session.query(KeyResult).filter(KeyResult.key == "PLAT-1.1").update(
+            {KeyResult.title: "Raise availability to five nines"}
+        )
+    load_demo(dev_app, base="")  # a restart
+    assert _title(dev_app, "PLAT-1.1") == "Raise availability to five nines"
+    reset_demo(dev_app)
+    urls = load_demo(dev_app, base="")
+    assert _title(dev_app, "PLAT-1.1") == original
+    shown = _krs(dev_app.test_client().get(urls["Confluence OKR panel"]).text)
+    assert (shown["PLAT-1.4"], shown["PLAT-1.5"]) == ("0.61", "0.79")  # events replayed again
+
+
+def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(
+    settings: Settings, ports: Ports
+) -> None:
+    app = create_app(settings.replace(dev=True, admin_token=""), ports=ports)
+    try:
+        load_demo(app, base="")
+        token = open_api(app)
+        assert token == open_api(app)  # kept in the data directory: a restart keeps it
+        assert (settings.data_dir / "demo-admin-token").stat().st_mode & 0o777 == 0o600
+        client = app.test_client()
+        response = client.get("/api/v1/objectives?team=PLAT",
+                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert response.status_code == 200
+        keys = [kr["key"] for o in response.json["objectives"] for kr in o["key_results"]]
+        assert len(keys) == 8 and "PLAT-1.5" in keys
+        wrong = client.get("/api/v1/objectives", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+    finally:
+        app.extensions["okrlink"].store.dispose()
+
+
+def test_the_demos_jql_kr_says_it_has_no_jira_and_the_poll_does_not_fail(
+    dev_app: Flask, admin: dict[str, str]
+) -> None:
+    urls = load_demo(dev_app, base="")
+    panel = parse(dev_app.test_client().get(urls["Confluence OKR panel"]).text)
+    marked = [node.attrs["data-kr"] for node in panel.find_all(data_source_state="missing")]
+    assert marked == ["PLAT-2.1"]  # at once, not after the first poll period
+    assert dev_app.extensions["okrlink"].jira_sync.poll_jql() == {}
+    response = dev_app.test_client().get(
+        "/api/v1/key-results/PLAT-2.1", headers={**admin, "X-Okrlink-Site": DEMO_HOST}
+    )
+    assert response.json["source_state"] == "missing"
+    assert "the demo site has no Jira to run JQL against" in response.json["source_message"]
+    assert response.json["current"] == 22  # the value of its last check-in
+
+
+def test_the_demos_reconcile_reads_its_own_issues_and_changes_nothing(dev_app: Flask) -> None:
+    urls = load_demo(dev_app, base="")
+    client = dev_app.test_client()
+    before = _krs(client.get(urls["Confluence OKR panel"]).text)
+    dev_app.extensions["okrlink"].jira_sync.reconcile()  # the periodic job: nothing raised
+    assert _krs(client.get(urls["Confluence OKR panel"]).text) == before
+
+
+def test_the_demo_keeps_its_check_runs_without_a_github_app(dev_app: Flask) -> None:
+    from connect.demo import DemoChecks
+
+    load_demo(dev_app, base="")
+    checks = dev_app.extensions["okrlink"].jobs.ports.checks
+    assert isinstance(checks, DemoChecks)
+    assert checks.runs, "the open demo PRs get their OKR impact run"
+    assert {repo for _, repo, _ in checks.runs} == {"platform/deployer"}

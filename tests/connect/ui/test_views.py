@@ -136,12 +136,27 @@ def test_a_script_in_a_kr_title_is_shown_as_text(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
 
 
-def test_iframe_pages_may_be_framed_only_by_atlassian_and_the_tenant(
-    client: FlaskClient, site: int
+def frame_ancestors(policy: str) -> str:
+    """The `frame-ancestors` directive of a Content-Security-Policy, sources only."""
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    return directives["frame-ancestors"]
+
+
+@pytest.mark.parametrize("path", [PANEL, "/jira/issue-panel", "/jira/project-page"])
+def test_iframe_pages_may_be_framed_only_by_their_own_tenants_site(
+    app: Flask, client: FlaskClient, site: int, path: str
 ) -> None:
-    policy = client.get(signed_url(PANEL, MACRO_PARAMS)).headers["Content-Security-Policy"]
-    assert "frame-ancestors https://*.atlassian.net https://acme.atlassian.net" in policy
-    assert "default-src 'none'" in policy
+    other_secret = "another-shared-secret-of-32-characters-or-more"
+    install(app, client_key="jira:other", base_url="https://other.atlassian.net",
+            secret=other_secret)  # fmt: skip
+    params = MACRO_PARAMS if path == PANEL else {"projectKey": "PLAT", "issueKey": "PLAT-12"}
+    acme = client.get(signed_url(path, params)).headers["Content-Security-Policy"]
+    other = client.get(
+        signed_url(path, params, client_key="jira:other", secret=other_secret)
+    ).headers["Content-Security-Policy"]
+    assert frame_ancestors(acme) == "https://acme.atlassian.net"
+    assert frame_ancestors(other) == "https://other.atlassian.net"
+    assert "default-src 'none'" in acme
 
 
 def sha256_source(inline: str) -> str:

@@ -37,8 +37,9 @@ from integrations.github.errors import (
     Unavailable,
 )
 from integrations.github.events import pull_state
+from tests.support.base import SHARED_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "github"
+FIXTURES = SHARED_FIXTURES / "github"
 API = "https://api.github.com"
 APP_ID = "12345"
 INSTALLATION = 42

@@ -22,8 +22,9 @@ from integrations.github.events import (
     pull_request_state,
     requested_action_identifier,
 )
+from tests.support.base import SHARED_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "github"
+FIXTURES = SHARED_FIXTURES / "github"
 PAYLOAD_FILES = sorted(p for p in FIXTURES.glob("*.json") if p.name != "signature_vectors.json")
 
 

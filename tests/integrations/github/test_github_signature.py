@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from integrations.github.signature import sign, verify_signature
+from tests.support.base import SHARED_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "github"
+FIXTURES = SHARED_FIXTURES / "github"
 VECTORS = json.loads((FIXTURES / "signature_vectors.json").read_text(encoding="utf-8"))
 
 

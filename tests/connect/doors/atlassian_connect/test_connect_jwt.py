@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -25,8 +24,9 @@ from connect.doors.atlassian_connect.connect_jwt import (
 )
 from connect.errors import AuthError
 from integrations.atlassian.qsh import canonical_request, query_string_hash
+from tests.support.base import SHARED_FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[5] / "shared/fixtures/connect/qsh_vectors.json"
+FIXTURE = SHARED_FIXTURES / "connect" / "qsh_vectors.json"
 VECTORS = json.loads(FIXTURE.read_text(encoding="utf-8"))
 INTEROP = VECTORS["interop_signed_urls"]
 INTEROP_TESTS = INTEROP["tests"]

@@ -39,7 +39,8 @@ def test_map_links_an_installation_and_its_prs_to_the_site(
 
     result = runner.invoke(main, ["github", "map", "957387", "local"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "installation 957387 -> site local (1 pull requests linked)"
+    # The result on stdout (stderr says the check runs were skipped: no GitHub App here).
+    assert result.stdout.strip() == "installation 957387 -> site local (1 pull requests linked)"
     with store(app).session() as session:
         assert session.get_one(GitHubInstallation, 957387).site_id is not None
         refs = session.scalars(select(Link.target_key).where(Link.source == "pr")).all()

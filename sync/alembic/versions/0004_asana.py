@@ -1,6 +1,6 @@
 """asana: the workspace connection, project webhooks, a KR's goal and custom field
 
-Revision ID: 0008
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30 23:10:00
 
@@ -15,7 +15,7 @@ from alembic import op
 
 from sync.model import UtcDateTime
 
-revision = "0008"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

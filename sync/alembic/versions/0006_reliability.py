@@ -1,7 +1,7 @@
 """reliability: poison inbox rows and refused write-backs are parked, not retried forever
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 23:30:00
 
 `inbox.retry_at` spaces out the retries of an event that failed to apply (it no longer comes
@@ -18,8 +18,8 @@ from alembic import op
 
 import sync.model
 
-revision = "0004"
-down_revision = "0007"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """KPIs and DORA's four keys: deployments, incidents, KPIs and their history
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 23:30:00
 
 GitHub deployments (one row per deployment, with when it first succeeded and failed), Jira
@@ -16,8 +16,8 @@ from alembic import op
 
 import sync.model
 
-revision = "0007"
-down_revision = "0008"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,57 @@
+"""Which site the admin token acts on: `X-Okrlink-Site`, else `OKRLINK_API_SITE`, else local."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from connect.app import create_app
+from connect.settings import Settings
+from sync.jobs import Ports
+from tests.support.app import install
+from tests.support.jira import create_okrs
+
+KRS = [{"key": "PLAT-1.1", "title": "Raise availability from 99.5% to 99.9%",
+        "baseline": 99.5, "target": 99.9}]  # fmt: skip
+
+
+@pytest.fixture
+def opened(app: Flask, settings: Settings, ports: Ports) -> Iterator[Flask]:
+    """The app with OKRLINK_API_SITE naming acme's site, whose OKRs exist; local has none."""
+    install(app, client_key="jira:acme", base_url="https://acme.atlassian.net")
+    create_okrs(app.test_client(), {"Authorization": f"Bearer {settings.admin_token}"},
+                site="jira:acme", krs=KRS)  # fmt: skip
+    opened = create_app(settings.replace(api_site="acme.atlassian.net"), ports=ports)
+    yield opened
+    opened.extensions["okrlink"].store.dispose()
+
+
+def test_without_the_header_the_token_acts_on_the_api_site(
+    opened: Flask, admin: dict[str, str]
+) -> None:
+    response = opened.test_client().get("/api/v1/key-results/PLAT-1.1", headers=admin)
+    assert response.status_code == 200
+    assert response.json["title"] == "Raise availability from 99.5% to 99.9%"
+
+
+def test_the_header_still_chooses_another_site(opened: Flask, admin: dict[str, str]) -> None:
+    response = opened.test_client().get(
+        "/api/v1/key-results/PLAT-1.1", headers={**admin, "X-Okrlink-Site": "local"}
+    )
+    assert response.status_code == 404
+
+
+def test_an_api_without_a_token_says_it_is_closed_and_how_to_open_it(
+    settings: Settings, ports: Ports
+) -> None:
+    closed = create_app(settings.replace(admin_token=""), ports=ports)
+    try:
+        response = closed.test_client().get(
+            "/api/v1/objectives", headers={"Authorization": "Bearer anything"}
+        )
+    finally:
+        closed.extensions["okrlink"].store.dispose()
+    assert response.status_code == 401
+    assert "set OKRLINK_ADMIN_TOKEN" in response.json["error"]["message"]
