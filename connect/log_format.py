@@ -113,17 +113,19 @@ class JsonLines(JsonFormatter):
 class PlainLines(logging.Formatter):
     """The human format, scrubbed the same way."""
 
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__(PLAIN)
+    def __init__(self, redactor: Redactor, fmt: str = PLAIN, datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
         return self.redactor(super().format(record))
 
 
-def formatter_for(log_format: str, *, secrets: Iterable[str] = ()) -> logging.Formatter:
-    """The formatter of `OKRLINK_LOG_FORMAT` (`json`, or anything else for plain text)."""
+def formatter_for(log_format: str, *, secrets: Iterable[str] = (), plain: str = PLAIN,
+                  datefmt: str | None = None) -> logging.Formatter:  # fmt: skip
+    """The formatter of `OKRLINK_LOG_FORMAT` (`json`, or anything else for plain text in the
+    `plain` format)."""
     redactor = Redactor(secrets)
     if log_format.strip().lower() == "json":
         return JsonLines(redactor)
-    return PlainLines(redactor)
+    return PlainLines(redactor, plain, datefmt)

@@ -15,12 +15,17 @@ import sys
 from collections.abc import Mapping
 from typing import Final
 
+from connect.log_format import formatter_for
+
 LEVEL_VARIABLE: Final = "OKRLINK_LOG_LEVEL"
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT: Final = "%H:%M:%S"
 # Libraries whose INFO lines narrate routine work rather than anything a user acts on.
 CHATTY: Final = ("alembic", "huey", "werkzeug")
 LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SECRET_SETTINGS: Final = (
+    "ADMIN_TOKEN", "SECRET_KEY", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY",
+)  # fmt: skip
 
 
 class LogLevelError(ValueError):
@@ -53,6 +58,14 @@ def level_from(environ: Mapping[str, str]) -> int | None:
     return int(getattr(logging, raw))
 
 
+def formatter_from(environ: Mapping[str, str]) -> logging.Formatter:
+    """Plain lines, or JSON lines with `OKRLINK_LOG_FORMAT=json` (`connect/log_format.py`);
+    either way, the secrets the environment holds are scrubbed from every line."""
+    secrets = (environ.get(f"OKRLINK_{name}", "") for name in SECRET_SETTINGS)
+    return formatter_for(environ.get("OKRLINK_LOG_FORMAT", ""), secrets=secrets, plain=FORMAT,
+                         datefmt=DATE_FORMAT)  # fmt: skip
+
+
 def configure_logging(
     *, verbose: bool = False, server: bool = False, environ: Mapping[str, str] | None = None
 ) -> int:
@@ -61,7 +74,8 @@ def configure_logging(
     Called once by `main` for every command (quiet), and again by `serve`, `demo` and `worker`
     (`server=True`: start-up steps at INFO). Calling it again replaces the handler.
     """
-    explicit = level_from(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    explicit = level_from(environ)
     if verbose:
         level = logging.DEBUG
     elif explicit is not None:
@@ -74,7 +88,7 @@ def configure_logging(
         if isinstance(handler, StderrHandler) or type(handler) is logging.StreamHandler:
             root.removeHandler(handler)
     handler = StderrHandler()
-    handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
+    handler.setFormatter(formatter_from(environ))
     root.addHandler(handler)
     root.setLevel(level)
     quiet = not verbose and explicit is None

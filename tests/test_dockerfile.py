@@ -1,4 +1,4 @@
-"""The README's claim about the image: the same service under gunicorn, as a non-root user."""
+"""The README's claim about the image: the same service under `okrlink web`, as a non-root user."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ def _instructions() -> list[tuple[str, str]]:
     return [(name, value) for name, _, value in pairs]
 
 
-def test_the_image_serves_the_wsgi_app_with_gunicorn_as_a_non_root_user() -> None:
+def test_the_image_serves_okrlink_web_as_a_non_root_user() -> None:
     instructions = _instructions()
     user = [value for name, value in instructions if name == "USER"]
     assert user and user[-1] not in ("root", "0")
     command = json.loads(next(value for name, value in instructions if name == "CMD"))
-    assert command[0] == "gunicorn" and command[-1] == "connect.wsgi:app"
+    assert command[:2] == ["okrlink", "web"]

@@ -106,6 +106,7 @@ def test_a_whole_run_logs_json_lines_only_and_never_a_secret(
     port = free_port()
     env = {
         "OKRLINK_LOG_FORMAT": "json",
+        "OKRLINK_LOG_LEVEL": "INFO",  # every request line too: the whole run is scanned
         "OKRLINK_DATABASE_URL": settings.resolved_database_url,
         "OKRLINK_DATA_DIR": str(tmp_path),
         "OKRLINK_SECRET_KEY": FERNET,
