@@ -11,6 +11,7 @@ import logging
 from functools import partial
 
 from flask import Flask, Response, jsonify, request
+from huey import crontab
 from werkzeug.exceptions import HTTPException
 
 from connect.api import okrs as api_okrs
@@ -28,16 +29,20 @@ from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.services import Services
 from connect.settings import Settings
+from connect.ui import digest as digest_render
 from connect.ui import views
 from connect.ui.cache import PageCache
+from connect.ui.digest_links import DigestLinks
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
 from integrations.atlassian.tracker import JiraTracker
+from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
 from sync.apply import github as github_apply
+from sync.apply.digest import DigestSender
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
 from sync.apply.writeback import KIND as ISSUE_PROPERTY
@@ -115,6 +120,8 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         if config is not None:
             ports.checks = GitHubChecks(GitHubApp(config))
 
+    digest = build_digest_sender(settings, store, jobs, tenants)
+
     return Services(
         settings=settings,
         store=store,
@@ -133,7 +140,24 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         jira_app_accounts=AppAccounts(store),
         jira_own_properties=webhook.own_property_keys(settings.app_key),
         jira_sync=jira_sync,
+        digest=digest,
     )
+
+
+def build_digest_sender(settings: Settings, store: Store, jobs: Jobs, tenants: Tenants
+                        ) -> DigestSender:  # fmt: skip
+    """The weekly digest: looked at every minute by each worker's scheduler, sent once."""
+    ports = jobs.ports
+    if ports.chat is None:
+        ports.chat = WebhookChat()
+    sender = DigestSender(
+        store=store, clock=ports.clock, chat=lambda: ports.chat, render=digest_render.render,
+        links=DigestLinks(store=store, settings=settings), decrypt=tenants.decrypt,
+    )  # fmt: skip
+    send_later = jobs.huey.task(name="send_digest")(sender.send)
+    sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
+    jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(sender.tick)
+    return sender
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -20,6 +20,7 @@ from connect.ui.tokens import FormTokens
 from connect.ui.versions import PanelVersions
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from sync.apply.digest import DigestSender
 from sync.apply.jira_sync import JiraSync
 from sync.jobs import Jobs
 from sync.store import Store
@@ -50,6 +51,7 @@ class Services:
     jira_app_accounts: AppAccounts
     jira_own_properties: frozenset[str]
     jira_sync: JiraSync
+    digest: DigestSender
 
 
 def services() -> Services:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sync.engine import recompute
 from sync.errors import Transient
 from sync.model import InboxEvent, Outbound
-from sync.ports import Checks, Clock, SystemClock, Tracker
+from sync.ports import Chat, Checks, Clock, SystemClock, Tracker
 from sync.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class Ports:
     clock: Clock = field(default_factory=SystemClock)
     tracker: Tracker | None = None
     checks: Checks | None = None
+    chat: Chat | None = None
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:

@@ -53,3 +53,11 @@ class Checks(Protocol):
     ) -> int:
         """Create or update the check run; returns its id."""
         ...
+
+
+class Chat(Protocol):
+    """Where digests and reminders are posted: a Slack or Teams incoming webhook."""
+
+    def post(self, *, kind: str, url: str, payload: Mapping[str, Any]) -> None:
+        """Post one message; raises `RateLimited`, `Transient` or `Permanent` (sync.errors)."""
+        ...

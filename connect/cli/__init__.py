@@ -1,4 +1,4 @@
-"""The `okrlink` command: serve, worker, demo, check, import, export, tenants, github.
+"""The `okrlink` command: serve, worker, demo, check, import, export, tenants, github, digest.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -9,7 +9,7 @@ import logging
 
 import click
 
-from connect.cli import demo, github, okrs, server, tenants
+from connect.cli import demo, digest, github, okrs, server, tenants
 from connect.demo import EXAMPLE_FILE
 
 __all__ = ["EXAMPLE_FILE", "main"]
@@ -34,6 +34,7 @@ for command in (
     demo.demo,
     tenants.tenants,
     github.github,
+    digest.digest,
 ):
     main.add_command(command)
 
