@@ -231,7 +231,6 @@ def adaptive_card(outline: Outline) -> dict[str, Any]:
         "$schema": ADAPTIVE_CARD_SCHEMA,
         "type": "AdaptiveCard",
         "version": ADAPTIVE_CARD_VERSION,
-        "msteams": {"width": "Full"},
         "body": body,
         "actions": [{"type": "Action.OpenUrl", "title": label, "url": url}
                     for label, url in outline.buttons],
