@@ -216,3 +216,9 @@ def test_the_webhook_url_is_stored_encrypted_and_shown_masked(app: Flask) -> Non
     assert view.url_hint == "https://hooks.slack.com/…1234"
     assert "SECRET" not in stored and "hooks.slack.com" not in stored
     assert app.extensions["okrlink"].tenants.decrypt(stored) == url
+
+
+def test_each_worker_looks_every_minute_through_the_queue_periodic_tasks(app: Flask) -> None:
+    queue = app.extensions["okrlink"].queue
+    (tick,) = [task for task in queue._registry.periodic_tasks if task.name == "digest_tick"]
+    assert all(tick.validate_datetime(datetime(2026, 11, 30, 8, m)) for m in (0, 1, 59))
