@@ -29,8 +29,8 @@ from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.services import Services
 from connect.settings import Settings
+from connect.ui import dev_chat, views
 from connect.ui import digest as digest_render
-from connect.ui import views
 from connect.ui.cache import PageCache
 from connect.ui.digest_links import DigestLinks
 from connect.ui.tokens import FormTokens, ui_key
@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, *, ports: Ports | None = None) 
         api_poll.blueprint,
     ):
         app.register_blueprint(blueprint)
+    if settings.dev:
+        app.register_blueprint(dev_chat.blueprint)  # the demo's local Slack / Teams receiver
     hot_paths: dict[tuple[str, str], HotPath] = {
         **panel_hot_paths(services),
         ("POST", webhook.WEBHOOK_PATH): jira_webhook_hot_path(services),
@@ -155,6 +157,7 @@ def build_digest_sender(settings: Settings, store: Store, jobs: Jobs, tenants: T
         links=DigestLinks(store=store, settings=settings), decrypt=tenants.decrypt,
     )  # fmt: skip
     send_later = jobs.huey.task(name="send_digest")(sender.send)
+    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(sender.send_now)
     sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
     jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(sender.tick)
     return sender

@@ -72,6 +72,7 @@ class DigestSender:
         self.links = links
         self.decrypt = decrypt
         self.later = later  # schedules `send(send_id)` after a delay (the queue); else next tick
+        self.send_now_queued: Any = None  # `send_now` as a queued task, set by the app
 
     # -- the schedule ----------------------------------------------------------------------
 
