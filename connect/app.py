@@ -157,7 +157,11 @@ def build_digest_sender(settings: Settings, store: Store, jobs: Jobs, tenants: T
         links=DigestLinks(store=store, settings=settings), decrypt=tenants.decrypt,
     )  # fmt: skip
     send_later = jobs.huey.task(name="send_digest")(sender.send)
-    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(sender.send_now)
+
+    def send_now(site_id: int, team: str) -> None:  # no result kept in the queue's store
+        sender.send_now(site_id, team)
+
+    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(send_now)
     sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
     jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(sender.tick)
     return sender

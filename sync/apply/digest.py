@@ -72,7 +72,7 @@ class DigestSender:
         self.links = links
         self.decrypt = decrypt
         self.later = later  # schedules `send(send_id)` after a delay (the queue); else next tick
-        self.send_now_queued: Any = None  # `send_now` as a queued task, set by the app
+        self.send_now_queued: Any = None  # `send_now` as a huey task (untyped), set by the app
 
     # -- the schedule ----------------------------------------------------------------------
 
@@ -137,7 +137,9 @@ class DigestSender:
         if not claimed and not self._claim_retry(send_id, now):
             return 0
         with self.store.session() as session:
-            row = session.get_one(DigestSend, send_id)
+            row = session.get(DigestSend, send_id)
+            if row is None:  # its channel was removed meanwhile
+                return 0
             channel = session.get(DigestChannel, row.channel_id)
             if channel is None or channel.state != "active":
                 row.state = "skipped"
@@ -193,7 +195,9 @@ class DigestSender:
 
     def _retry(self, send_id: int, exc: Transient, wait: float | None) -> int:
         with self.store.session() as session:
-            row = session.get_one(DigestSend, send_id)
+            row = session.get(DigestSend, send_id)
+            if row is None:
+                return 0
             row.attempts += 1
             row.last_error = str(exc)[:2000]
             if row.attempts >= MAX_ATTEMPTS:
@@ -208,7 +212,9 @@ class DigestSender:
 
     def _failed(self, send_id: int, status: int | None, message: str, *, park: bool) -> int:
         with self.store.session() as session:
-            row = session.get_one(DigestSend, send_id)
+            row = session.get(DigestSend, send_id)
+            if row is None:
+                return 0
             row.state, row.attempts, row.last_error = "failed", row.attempts + 1, message[:2000]
             if park:
                 channel = session.get(DigestChannel, row.channel_id)
