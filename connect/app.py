@@ -156,14 +156,21 @@ def build_digest_sender(settings: Settings, store: Store, jobs: Jobs, tenants: T
         store=store, clock=ports.clock, chat=lambda: ports.chat, render=digest_render.render,
         links=DigestLinks(store=store, settings=settings), decrypt=tenants.decrypt,
     )  # fmt: skip
-    send_later = jobs.huey.task(name="send_digest")(sender.send)
 
-    def send_now(site_id: int, team: str) -> None:  # no result kept in the queue's store
+    # The tasks return None: huey keeps no result of them in its store.
+    def send(send_id: int) -> None:
+        sender.send(send_id)
+
+    def send_now(site_id: int, team: str) -> None:
         sender.send_now(site_id, team)
 
-    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(send_now)
+    def tick() -> None:
+        sender.tick()
+
+    send_later = jobs.huey.task(name="send_digest")(send)
     sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
-    jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(sender.tick)
+    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(send_now)
+    jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(tick)
     return sender
 
 
