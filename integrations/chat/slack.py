@@ -18,10 +18,12 @@ from integrations.errors import for_status
 from sync.errors import Transient
 
 TIMEOUT = 15
-# slack_sdk logs request URLs at debug level; a webhook URL is a secret, so its logger stays
-# at INFO whatever the command's verbosity.
+# slack_sdk logs request URLs (at debug level, and at info level when it retries); a webhook
+# URL is a secret, so its logger is silenced whatever the command's verbosity, and it does
+# not retry by itself: the job decides when to try again, and logs that without the URL.
 _QUIET = logging.getLogger("okrlink.chat.slack_sdk")
-_QUIET.setLevel(logging.INFO)
+_QUIET.setLevel(logging.CRITICAL + 1)
+_QUIET.propagate = False
 
 
 def retry_after(headers: Mapping[str, Any]) -> float | None:
@@ -38,7 +40,8 @@ def retry_after(headers: Mapping[str, Any]) -> float | None:
 
 def post_slack(url: str, payload: Mapping[str, Any]) -> None:
     """Post one Block Kit message; raises the core's errors on anything but 2xx."""
-    client = WebhookClient(url, timeout=TIMEOUT, ssl=ssl_context(), logger=_QUIET)
+    client = WebhookClient(url, timeout=TIMEOUT, ssl=ssl_context(), logger=_QUIET,
+                           retry_handlers=[])
     try:
         response = client.send_dict(dict(payload))
     except OSError as exc:  # no answer: refused, reset, timeout, TLS

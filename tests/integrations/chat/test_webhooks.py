@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +110,21 @@ def test_no_answer_is_transient() -> None:
     for kind in ("slack", "teams"):
         with pytest.raises(Transient):
             WebhookChat().post(kind=kind, url=url, payload=SLACK_BODY)
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams"])
+def test_the_webhook_url_is_never_logged_even_at_debug_level(
+    kind: str, slack: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_path = "/services/T0/B0/TopSecretPart"
+    WebhookChat().post(kind=kind, url=slack.url(secret_path), payload=SLACK_BODY)
+    slack.answer_next(Answer(500, "oops"))
+    with pytest.raises(Transient) as caught:
+        WebhookChat().post(kind=kind, url=slack.url(secret_path), payload=SLACK_BODY)
+    with receiver() as gone:
+        url = gone.url(secret_path)
+    with pytest.raises(Transient) as unanswered:
+        WebhookChat().post(kind=kind, url=url, payload=SLACK_BODY)
+    assert "TopSecretPart" not in caplog.text
+    assert "TopSecretPart" not in str(caught.value) + str(unanswered.value)
