@@ -43,27 +43,32 @@ def digest() -> None:
 @click.option("--time", "at", default="09:00", show_default=True, help="HH:MM, 24-hour.")
 @click.option("--tz", default="UTC", show_default=True, help="IANA zone, e.g. Europe/Paris.")
 @click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "fr"]))
+@click.option("--remind-days", default=2, show_default=True, type=click.IntRange(1, 6),
+              help="The check-in reminder goes out this many days before the digest.")
 def digest_add(site: str | None, team: str, slack: str | None, teams: str | None, day: str,
-               at: str, tz: str, lang: str) -> None:  # fmt: skip
+               at: str, tz: str, lang: str, remind_days: int) -> None:  # fmt: skip
     """Send TEAM's weekly digest to a Slack or Teams webhook (give exactly one)."""
     if (slack is None) == (teams is None):
         raise click.UsageError("give exactly one of --slack-webhook and --teams-webhook")
     view = add_channel_from_cli(open_app(), site=site, team=team,
                                 kind="slack" if slack else "teams", url=slack or teams or "",
-                                day=day, at=at, tz=tz, lang=lang)  # fmt: skip
+                                day=day, at=at, tz=tz, lang=lang,
+                                remind_days=remind_days)  # fmt: skip
     click.echo(f"digest channel {view.id}: {view.team} -> {view.kind} {view.url_hint}, "
                f"{view.day} {view.at} {view.tz}, {view.lang}")  # fmt: skip
 
 
 def add_channel_from_cli(app: Flask, *, site: str | None, team: str, kind: str, url: str,
-                         day: str, at: str, tz: str, lang: str) -> ChannelView:
+                         day: str, at: str, tz: str, lang: str,
+                         remind_days: int = 2) -> ChannelView:
     """Add a channel; refusals become a click error naming what to fix."""
     from sync.digest import ChannelSpec, add_channel
     from sync.errors import Invalid
 
     services: Services = app.extensions["okrlink"]
     site_id = _site_id(services, site)
-    spec = ChannelSpec(team=team, kind=kind, url=url, day=day, at=at, tz=tz, lang=lang)
+    spec = ChannelSpec(team=team, kind=kind, url=url, day=day, at=at, tz=tz, lang=lang,
+                       remind_days=remind_days)
     try:
         with services.store.session() as session:
             return add_channel(session, site_id, spec, encrypt=services.tenants.encrypt,
@@ -85,7 +90,7 @@ def digest_list(site: str | None) -> None:
         channels = list_channels(session, site_id)
     click.echo(f"{'ID':>4} {'TEAM':10} {'KIND':6} {'WHEN':28} {'LANG':4} {'WEBHOOK':40} STATE")
     for c in channels:
-        when = f"{c.day} {c.at} {c.tz}"
+        when = f"{c.day} {c.at} {c.tz} (-{c.remind_days}d)"
         state = c.state + (f" ({c.parked_reason})" if c.parked_reason else "")
         click.echo(f"{c.id:>4} {c.team:10} {c.kind:6} {when:28} {c.lang:4} {c.url_hint:40} "
                    f"{state}")  # fmt: skip

@@ -48,13 +48,13 @@ def run(runner: CliRunner, *args: str, code: int = 0) -> str:
 def test_add_list_remove(runner: CliRunner) -> None:
     out = run(runner, "digest", "add", "--team", "PLAT", "--slack-webhook",
               "https://hooks.slack.com/services/T1/B1/secretABCD", "--day", "fri", "--time",
-              "16:30", "--tz", "Europe/Paris", "--lang", "fr")  # fmt: skip
+              "16:30", "--tz", "Europe/Paris", "--lang", "fr", "--remind-days", "3")  # fmt: skip
     assert "digest channel 1: PLAT -> slack https://hooks.slack.com/…ABCD" in out
     run(runner, "digest", "add", "--site", "local", "--team", "PLAT", "--teams-webhook",
         "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke")
     listing = run(runner, "digest", "list")
     assert "secretABCD" not in listing and "workflows/abc" not in listing
-    assert "fri 16:30 Europe/Paris" in listing and "teams" in listing
+    assert "fri 16:30 Europe/Paris (-3d)" in listing and "mon 09:00 UTC (-2d)" in listing
     assert "removed digest channel 1" in run(runner, "digest", "remove", "1")
     assert "hooks.slack.com" not in run(runner, "digest", "list", "--site", "local")
     assert "no digest channel 1" in run(runner, "digest", "remove", "1", code=1)
