@@ -291,7 +291,7 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)
     urls = demo_urls(app, base=base, cycle=okrs.cycle.name)
-    if services.settings.dev:
+    if services.settings.dev and base.startswith(("http://", "https://")):
         urls["Weekly digest (local Slack receiver)"] = demo_digest(app, site_id, base=base)
     for number, note in enumerate(sorted(set(notes)), start=1):
         urls[f"Note {number}"] = note
