@@ -6,6 +6,7 @@ neither variable, so both clients get this context (or its file) explicitly.
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 
@@ -21,4 +22,10 @@ def ca_bundle() -> str | None:
 
 def ssl_context() -> ssl.SSLContext:
     """A verifying client context trusting `ca_bundle()` (or the system store)."""
-    return ssl.create_default_context(cafile=ca_bundle())
+    return _context(ca_bundle())
+
+
+@functools.lru_cache(maxsize=4)
+def _context(cafile: str | None) -> ssl.SSLContext:
+    # Loading a CA store costs tens of milliseconds; a context is safe to share across posts.
+    return ssl.create_default_context(cafile=cafile)

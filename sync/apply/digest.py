@@ -96,10 +96,15 @@ class DigestSender:
         """Claim and send what is due, and retries whose time has come; returns posts made."""
         now = self.clock.now()
         sent = 0
-        for claim in self.due_claims(now):
+        claims = self.due_claims(now)
+        taken = self._taken(claims)
+        built: dict[tuple[Any, ...], Content | None] = {}  # one build per team and week
+        for claim in claims:
+            if (claim.channel_id, claim.kind, claim.week) in taken:
+                continue
             send_id = self._claim(claim, now)
             if send_id is not None:
-                sent += self.send(send_id, claimed=True)
+                sent += self.send(send_id, claimed=True, built=built)
         with self.store.session() as session:
             retries = session.scalars(
                 select(DigestSend.id).where(DigestSend.state == "retry", DigestSend.next_at <= now)
@@ -108,14 +113,18 @@ class DigestSender:
             sent += self.send(send_id)
         return sent
 
-    def _claim(self, claim: Claim, now: datetime) -> int | None:
-        """Insert the week's send row; None when another worker (or an earlier run) has it."""
+    def _taken(self, claims: list[Claim]) -> set[tuple[int, str, str]]:
+        """The claims some worker already made (one query): most ticks find them all taken."""
+        if not claims:
+            return set()
+        weeks = {claim.week for claim in claims}
         with self.store.session() as session:
-            taken = session.scalar(select(DigestSend.id).where(
-                DigestSend.channel_id == claim.channel_id, DigestSend.kind == claim.kind,
-                DigestSend.week == claim.week))  # fmt: skip
-        if taken is not None:
-            return None
+            rows = session.execute(select(DigestSend.channel_id, DigestSend.kind, DigestSend.week)
+                                   .where(DigestSend.week.in_(weeks))).all()  # fmt: skip
+        return {(channel_id, kind, week) for channel_id, kind, week in rows}
+
+    def _claim(self, claim: Claim, now: datetime) -> int | None:
+        """Insert the week's send row; None when another worker won the insert."""
         row = DigestSend(
             site_id=claim.site_id, channel_id=claim.channel_id, kind=claim.kind,
             week=claim.week, due_at=claim.due_at, digest_at=claim.digest_at, state="sending",
@@ -131,8 +140,11 @@ class DigestSender:
 
     # -- one send --------------------------------------------------------------------------
 
-    def send(self, send_id: int, *, claimed: bool = False) -> int:
-        """Post one claimed send (or claim a due retry first); returns 1 when posted."""
+    def send(self, send_id: int, *, claimed: bool = False,
+             built: dict[tuple[Any, ...], Content | None] | None = None) -> int:
+        """Post one claimed send (or claim a due retry first); returns 1 when posted.
+
+        `built` shares the digests built in one tick between the channels of a team."""
         now = self.clock.now()
         if not claimed and not self._claim_retry(send_id, now):
             return 0
@@ -144,7 +156,14 @@ class DigestSender:
             if channel is None or channel.state != "active":
                 row.state = "skipped"
                 return 0
-            content = self._content(session, row, channel, now)
+            key = (channel.site_id, channel.team_key, row.kind, row.week, row.digest_at,
+                   row.late)  # fmt: skip
+            if built is not None and key in built:
+                content = built[key]
+            else:
+                content = self._content(session, row, channel, now)
+                if built is not None:
+                    built[key] = content
             if content is None:
                 row.state, row.last_error = "skipped", "nothing to send"
                 return 0
