@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from flask import Flask, Response, jsonify, request
+from huey import crontab
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from connect.api import kpis as api_kpis
@@ -33,8 +34,10 @@ from connect.http.panel import panel_hot_paths
 from connect.operate import register_operations
 from connect.services import Services
 from connect.settings import Settings
-from connect.ui import views
+from connect.ui import dev_chat, views
+from connect.ui import digest as digest_render
 from connect.ui.cache import PageCache
+from connect.ui.digest_links import DigestLinks
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
 from integrations.asana import oauth as asana_oauth_tokens
@@ -43,6 +46,7 @@ from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
 from integrations.atlassian.tracker import JiraTracker
+from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
 from sync.apply import asana as asana_apply
@@ -50,6 +54,7 @@ from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
 from sync.apply.asana_goals import KIND as ASANA_GOAL
 from sync.apply.asana_goals import write_asana_goal
+from sync.apply.digest import DigestSender
 from sync.apply.incidents import poll_all as poll_incidents
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
@@ -103,6 +108,8 @@ def create_app(
         api_kpis.blueprint,
     ):
         app.register_blueprint(blueprint)
+    if settings.dev:
+        app.register_blueprint(dev_chat.blueprint)  # the demo's local Slack / Teams receiver
     hot_paths: dict[tuple[str, str], HotPath] = {
         **panel_hot_paths(services),
         ("POST", webhook.WEBHOOK_PATH): jira_webhook_hot_path(services),
@@ -170,6 +177,7 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
     schedule(jobs, "asana_reconcile", settings.reconcile_minutes, asana_sync.reconcile)
     schedule(jobs, "asana_webhooks", settings.reconcile_minutes,
              lambda: asana_watcher.heal_all(asana_accounts.connected_sites()))  # fmt: skip
+    digest = build_digest_sender(settings, store, jobs, tenants)
 
     return Services(
         settings=settings,
@@ -193,6 +201,7 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         asana_sync=asana_sync,
         asana_client=asana_client,
         asana_watcher=asana_watcher,
+        digest=digest,
     )
 
 
@@ -212,6 +221,34 @@ def _asana_refresh(settings: Settings, refresh_token: str) -> tuple[str, str | N
         now=datetime.now(UTC),
     )
     return grant.access_token, grant.refresh_token, grant.expires_at or datetime.now(UTC)
+
+
+def build_digest_sender(settings: Settings, store: Store, jobs: Jobs, tenants: Tenants
+                        ) -> DigestSender:  # fmt: skip
+    """The weekly digest: looked at every minute by each worker's scheduler, sent once."""
+    ports = jobs.ports
+    if ports.chat is None:
+        ports.chat = WebhookChat()
+    sender = DigestSender(
+        store=store, clock=ports.clock, chat=lambda: ports.chat, render=digest_render.render,
+        links=DigestLinks(store=store, settings=settings), decrypt=tenants.decrypt,
+    )  # fmt: skip
+
+    # The tasks return None: huey keeps no result of them in its store.
+    def send(send_id: int) -> None:
+        sender.send(send_id)
+
+    def send_now(site_id: int, team: str) -> None:
+        sender.send_now(site_id, team)
+
+    def tick() -> None:
+        sender.tick()
+
+    send_later = jobs.huey.task(name="send_digest")(send)
+    sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
+    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(send_now)
+    jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(tick)
+    return sender
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -33,6 +33,7 @@ from connect import demo_dora
 from connect.ui.tokens import dev_token
 from integrations.atlassian.qsh import query_string_hash
 from sync.core import okrfile
+from sync.digest import ChannelSpec, add_channel, list_channels, mask_url
 from sync.engine import recompute
 from sync.errors import SourceMissing
 from sync.inbox import record_event
@@ -60,6 +61,7 @@ ADMIN_TOKEN_FILENAME = "demo-admin-token"  # noqa: S105 (a file name, not a secr
 PARENT_QUERY = re.compile(
     r"^\(?(?:issuekey in \((?P<keys>[^)]*)\) OR )?parent in \((?P<parents>[^)]*)\)"
 )
+DIGEST_DELAY = 2.0  # seconds: the digest is sent once the demo server answers
 
 # Weekly check-ins from the cycle start: (KR key, values week by week, last status, note).
 CHECK_INS: tuple[tuple[str, tuple[float, ...], str | None, str], ...] = (
@@ -339,6 +341,21 @@ def reset_demo(app: Flask) -> None:
         services.tenants.forget(client_key)
 
 
+def demo_digest(app: Flask, site_id: int, *, base: str) -> str:
+    """A Slack digest channel of team PLAT to the local receiver, sent once the server is up;
+    returns the page that shows what it received."""
+    services = app.extensions["okrlink"]
+    url = f"{base}/dev/chat/slack"
+    with services.store.session() as session:
+        if not any(c.team == "PLAT" and c.url_hint == mask_url(url)
+                   for c in list_channels(session, site_id)):  # fmt: skip
+            add_channel(session, site_id, ChannelSpec(team="PLAT", kind="slack", url=url),
+                        encrypt=services.tenants.encrypt, now=services.jobs.ports.clock.now(),
+                        allow_loopback_http=True)  # fmt: skip
+    services.digest.send_now_queued.schedule((site_id, "PLAT"), delay=DIGEST_DELAY)
+    return f"{base}/dev/chat"
+
+
 def load_demo(app: Flask, *, base: str) -> dict[str, str]:
     """Create the demo site, import the example OKRs, replay the events; return page URLs.
 
@@ -376,7 +393,10 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)
     _poll_now(app)
-    return _with_notes(app, demo_urls(app, base=base, cycle=okrs.cycle.name), notes)
+    urls = demo_urls(app, base=base, cycle=okrs.cycle.name)
+    if services.settings.dev and base.startswith(("http://", "https://")):
+        urls["Weekly digest (local Slack receiver)"] = demo_digest(app, site_id, base=base)
+    return _with_notes(app, urls, notes)
 
 
 def _poll_now(app: Flask) -> None:

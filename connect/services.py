@@ -23,6 +23,7 @@ from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
 from sync.apply.asana import AsanaSync
+from sync.apply.digest import DigestSender
 from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
 from sync.jobs import Jobs
@@ -58,6 +59,7 @@ class Services:
     asana_sync: AsanaSync
     asana_client: AsanaClient
     asana_watcher: Watcher
+    digest: DigestSender
 
 
 def services() -> Services:

@@ -27,7 +27,7 @@ from sync.errors import Permanent, SourceMissing, Transient
 from sync.lease import Leases
 from sync.metrics import count_write, observe_applied
 from sync.model import InboxEvent, Outbound
-from sync.ports import Asana, Checks, Clock, SystemClock, Tracker
+from sync.ports import Asana, Chat, Checks, Clock, SystemClock, Tracker
 from sync.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Ports:
     tracker: Tracker | None = None
     checks: Checks | None = None
     asana: Asana | None = None
+    chat: Chat | None = None
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:

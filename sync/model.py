@@ -476,3 +476,54 @@ class KpiValue(Base):
     value: Mapped[float | None] = mapped_column(Float)
     health: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class DigestChannel(Base):
+    """Where a team's weekly digest and check-in reminder go: a Slack or Teams webhook."""
+
+    __tablename__ = "digest_channels"
+    __table_args__ = (Index("ix_digest_channels_site_team", "site_id", "team_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    team_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # slack | teams
+    url: Mapped[str] = mapped_column(Text)  # Fernet token, never plaintext
+    url_hint: Mapped[str] = mapped_column(String(255))  # masked, safe to show
+    day: Mapped[str] = mapped_column(String(3), default="mon")
+    time: Mapped[str] = mapped_column(String(5), default="09:00")
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    remind_days: Mapped[int] = mapped_column(Integer, default=2)
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active | parked
+    parked_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestSend(Base):
+    """One digest or reminder of one channel and week: inserting it claims the send.
+
+    The unique (channel, kind, week) row is what makes a week's message go out once however
+    many workers look: the insert that wins sends; a row marked `sent` is never sent again.
+    """
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "kind", "week"),
+        Index("ix_digest_sends_state", "state", "next_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_channels.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # digest | reminder
+    week: Mapped[str] = mapped_column(String(10))  # 2026-W49
+    due_at: Mapped[datetime] = mapped_column()
+    digest_at: Mapped[datetime] = mapped_column()  # the week's digest instant
+    state: Mapped[str] = mapped_column(String(16), default="sending")
+    # sending | retry | sent | skipped | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column()
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)

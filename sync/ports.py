@@ -82,4 +82,9 @@ class Asana(Protocol):
 
     def own_user(self, site_id: int) -> str | None:
         """The gid of the Asana user okrlink acts as on this site (its writes' author)."""
+class Chat(Protocol):
+    """Where digests and reminders are posted: a Slack or Teams incoming webhook."""
+
+    def post(self, *, kind: str, url: str, payload: Mapping[str, Any]) -> None:
+        """Post one message; raises `RateLimited`, `Transient` or `Permanent` (sync.errors)."""
         ...

@@ -1,9 +1,10 @@
-"""The Jira admin page: read-only lists of the site's installations and GitHub installations."""
+"""The Jira admin page: the site's installations and GitHub installations (read-only), and
+its teams' weekly digest channels (add, remove; parked ones say why)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connect.ui.i18n import translator
 from connect.ui.render import _render
+from sync.digest import ChannelView
 from sync.model import GitHubInstallation, Installation
 
 
@@ -63,6 +65,8 @@ def render_admin_page(
     github: Sequence[GitHubRow],
     locale: str,
     host_script: bool = True,
+    channels: Sequence[ChannelView] = (),
+    digest_form: DigestForm | None = None,
 ) -> str:
     """The admin page as a complete HTML document."""
     return _render(
@@ -73,4 +77,18 @@ def render_admin_page(
         doc_title="okrlink",
         installations=tuple(installations),
         github=tuple(github),
+        channels=tuple(channels),
+        digest_form=digest_form,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestForm:
+    """The digest channel forms: where they post, their CSRF token, and a refused add's
+    values and error (the URL is never echoed back)."""
+
+    add_url: str
+    remove_url: str
+    csrf_token: str
+    values: dict[str, str] = field(default_factory=dict)
+    error: str | None = None

@@ -1,5 +1,6 @@
 """The iframe pages Atlassian loads (Confluence macro, Jira issue panel, glance, project page,
-OKR and admin pages) and the form posts those pages make (check-in, link, unlink).
+OKR and admin pages) and the form posts those pages make (check-in, link, unlink, digest
+channels).
 
 Authentication: Atlassian signs iframe URLs with a JWT whose `qsh` binds the exact request, so
 those routes refuse context tokens. Requests the page itself makes (forms, search) carry a
@@ -30,7 +31,7 @@ from connect.errors import (
 )
 from connect.services import services
 from connect.ui import panels
-from connect.ui.admin import load_admin, render_admin_page
+from connect.ui.admin import DigestForm, load_admin, render_admin_page
 from connect.ui.cache import PageCache
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale
@@ -50,6 +51,7 @@ from connect.ui.tokens import (
     dev_token_client_key,
 )
 from sync.core.progress import STATUSES
+from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine import recompute
 from sync.errors import Invalid
 from sync.okrs import link_work, record_check_in, unlink_work
@@ -473,11 +475,72 @@ def okrs_page() -> Response:
     return html_response(html)
 
 
+DIGEST_PURPOSE = "digest-channels"
+"""The admin page's digest forms. Its CSRF token is issued only on the admin page, which Jira
+shows to site administrators only (its iframe JWT binds that exact URL), so a valid token also
+says the poster opened the admin page."""
+
+
+def _admin_page(*, status: int = 200, values: dict[str, str] | None = None,
+                error: str | None = None) -> Response:  # fmt: skip
+    with services().store.session() as session:
+        installations, github = load_admin(session, g.site_id)
+        channels = list_channels(session, g.site_id)
+    form = DigestForm(
+        add_url=_page_url("ui.digest_channel_add"),
+        remove_url=_page_url("ui.digest_channel_remove"),
+        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                       purpose=DIGEST_PURPOSE),
+        values=values or {}, error=error,
+    )  # fmt: skip
+    html = render_admin_page(installations=installations, github=github, locale=locale(),
+                             channels=channels, digest_form=form)  # fmt: skip
+    return html_response(html, status=status)
+
+
 @blueprint.get("/jira/admin")
 @page_auth(allow_context_qsh=False)
 def admin_page() -> Response:
-    """The Jira admin page: this site's installations and mapped GitHub installations."""
+    """The Jira admin page: installations, mapped GitHub installations, digest channels."""
+    return _admin_page()
+
+
+@blueprint.get("/jira/admin/view")
+@page_auth(allow_context_qsh=True)
+def admin_page_view() -> Response:
+    """The admin page as the page itself reloads it (after adding or removing a channel)."""
+    return _admin_page()
+
+
+@blueprint.post("/jira/admin/digest-channels")
+@page_auth(allow_context_qsh=True)
+def digest_channel_add() -> Response:
+    """Add a digest channel; a refused one shows the page again with the reason (422)."""
+    _check_csrf(DIGEST_PURPOSE)
+    form = {name: request.form.get(name, "").strip()
+            for name in ("team", "kind", "day", "time", "tz", "lang")}  # fmt: skip
+    spec = ChannelSpec(team=form["team"].upper(), kind=form["kind"],
+                       url=request.form.get("url", ""), day=form["day"] or "mon",
+                       at=form["time"] or "09:00", tz=form["tz"] or "UTC",
+                       lang=form["lang"] or "en")  # fmt: skip
+    try:
+        with services().store.session() as session:
+            add_channel(session, g.site_id, spec, encrypt=services().tenants.encrypt,
+                        now=now(), allow_loopback_http=services().settings.dev)  # fmt: skip
+    except Invalid as error:
+        return _admin_page(status=422, values=form, error=error.message)
+    return _see_other(_page_url("ui.admin_page_view"))
+
+
+@blueprint.post("/jira/admin/digest-channels/remove")
+@page_auth(allow_context_qsh=True)
+def digest_channel_remove() -> Response:
+    """Remove one of this site's digest channels."""
+    _check_csrf(DIGEST_PURPOSE)
+    raw = request.form.get("channel", "")
+    if not raw.isdigit():
+        raise ValidationError("not a channel id", field="channel")
     with services().store.session() as session:
-        installations, github = load_admin(session, g.site_id)
-    html = render_admin_page(installations=installations, github=github, locale=locale())
-    return html_response(html)
+        if not remove_channel(session, int(raw), site_id=g.site_id):
+            raise NotFound(f"no digest channel {raw}", field="channel")
+    return _see_other(_page_url("ui.admin_page_view"))

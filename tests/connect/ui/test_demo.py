@@ -171,3 +171,48 @@ def test_the_demo_keeps_its_check_runs_without_a_github_app(dev_app: Flask) -> N
     assert isinstance(checks, DemoChecks)
     assert checks.runs, "the open demo PRs get their OKR impact run"
     assert {repo for _, repo, _ in checks.runs} == {"platform/deployer"}
+
+
+def test_the_demo_sends_its_digest_to_a_local_receiver_shown_at_dev_chat(dev_app: Flask) -> None:
+    from sync.digest import list_channels
+
+    base = "http://127.0.0.1:8080"
+    urls = load_demo(dev_app, base=base)
+    assert urls["Weekly digest (local Slack receiver)"] == f"{base}/dev/chat"
+    assert load_demo(dev_app, base=base) == urls  # twice: still one channel
+    services = dev_app.extensions["okrlink"]
+    with services.store.session() as session:
+        (channel,) = list_channels(session)
+    assert (channel.team, channel.kind, channel.url_hint) == ("PLAT", "slack",
+                                                              "http://127.0.0.1/…lack")
+    # What the demo's queued send posts, through the receiver's route, then its page.
+    sent: list[tuple[str, dict[str, object]]] = []
+
+    class Client:
+        def post(self, *, kind: str, url: str, payload: dict[str, object]) -> None:
+            assert url == f"{base}/dev/chat/slack"
+            answer = client.post("/dev/chat/slack", json=payload)
+            assert answer.status_code == 200 and answer.text == "ok"
+            sent.append((kind, payload))
+
+    client = dev_app.test_client()
+    services.jobs.ports.chat = Client()
+    site_id = channel_site(dev_app)
+    assert services.digest.send_now(site_id, "PLAT") == [(channel.id, "sent")]
+    shown = client.get("/dev/chat")
+    assert shown.status_code == 200
+    assert "PLAT · weekly OKR digest" in shown.text and "PLAT-1.4" in shown.text
+    assert [kind for kind, _ in sent] == ["slack"]
+
+
+def channel_site(app: Flask) -> int:
+    from sqlalchemy import select
+
+    from sync.model import DigestChannel
+
+    with app.extensions["okrlink"].store.session() as session:
+        return session.scalars(select(DigestChannel.site_id)).one()
+
+
+def test_the_local_chat_receiver_exists_only_in_development(app: Flask) -> None:
+    assert app.test_client().post("/dev/chat/slack", json={"text": "x"}).status_code == 404

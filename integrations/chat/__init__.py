@@ -1,0 +1,1 @@
+"""Chat webhooks: Slack incoming webhooks and Teams Workflows webhooks, behind `sync.ports.Chat`."""

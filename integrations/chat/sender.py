@@ -1,0 +1,22 @@
+"""The `Chat` port: one post by channel kind."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from integrations.chat.slack import post_slack
+from integrations.chat.teams import post_teams
+from sync.errors import Permanent
+
+
+class WebhookChat:
+    """Posts to Slack or Teams webhooks by the channel's kind."""
+
+    def post(self, *, kind: str, url: str, payload: Mapping[str, Any]) -> None:
+        if kind == "slack":
+            post_slack(url, payload)
+        elif kind == "teams":
+            post_teams(url, payload)
+        else:
+            raise Permanent(f"unknown chat kind {kind!r}")

@@ -1,0 +1,256 @@
+"""Digest channels (add, list, remove) and a team's week read from the store.
+
+The CLI and the admin page create channels here, the one place their rules live: an `https`
+webhook URL (loopback `http` only where the caller allows it, for the local demo), a known
+schedule and language. The URL is stored encrypted and shown only as a masked hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.core.digest import (
+    CheckInNote,
+    Digest,
+    KrState,
+    KrWeek,
+    Links,
+    ObjectiveWeek,
+    Reminder,
+    Schedule,
+    build_digest,
+    missing_check_ins,
+    validate_schedule,
+)
+from sync.errors import Invalid
+from sync.model import (
+    CheckIn,
+    Cycle,
+    DigestChannel,
+    Objective,
+    Snapshot,
+    Team,
+)
+
+KINDS: tuple[str, ...] = ("slack", "teams")
+LANGS: tuple[str, ...] = ("en", "fr")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+WEEK = timedelta(days=7)
+
+
+# --- channels ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """A channel as an admin asks for it."""
+
+    team: str
+    kind: str
+    url: str
+    day: str = "mon"
+    at: str = "09:00"
+    tz: str = "UTC"
+    lang: str = "en"
+    remind_days: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """A channel as lists show it: never the URL, only its masked hint."""
+
+    id: int
+    team: str
+    kind: str
+    url_hint: str
+    day: str
+    at: str
+    tz: str
+    lang: str
+    remind_days: int
+    state: str
+    parked_reason: str | None
+
+
+def mask_url(url: str) -> str:
+    """`https://hooks.slack.com/…Xy12`: the host and the last four characters, no path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/…{url[-4:]}"
+
+
+def check_url(url: str, *, allow_loopback_http: bool = False) -> str:
+    """The webhook URL if it is `https` with a host; Invalid otherwise."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise Invalid("the webhook URL is not a URL", field="url") from exc
+    if not parts.hostname or not parts.path or len(url) > 2000:
+        raise Invalid("the webhook URL needs a host and a path", field="url")
+    loopback = parts.hostname in LOOPBACK_HOSTS and allow_loopback_http
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise Invalid("only https webhook URLs are accepted", field="url")
+    return url
+
+
+def add_channel(
+    session: Session, site_id: int, spec: ChannelSpec, *, encrypt: Callable[[str], str],
+    now: datetime, allow_loopback_http: bool = False,
+) -> ChannelView:  # fmt: skip
+    """Validate and store a digest channel; raises Invalid with the field at fault."""
+    if spec.kind not in KINDS:
+        raise Invalid(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    if spec.lang not in LANGS:
+        raise Invalid(f"lang must be one of {', '.join(LANGS)}", field="lang")
+    url = check_url(spec.url, allow_loopback_http=allow_loopback_http)
+    schedule = Schedule(day=spec.day.strip().lower()[:3], at=spec.at.strip(), tz=spec.tz.strip(),
+                        remind_days=spec.remind_days)  # fmt: skip
+    try:
+        validate_schedule(schedule)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="schedule") from exc
+    team = session.scalar(select(Team).where(Team.site_id == site_id, Team.key == spec.team))
+    if team is None:
+        raise Invalid(f"no team {spec.team} on this site", field="team")
+    row = DigestChannel(
+        site_id=site_id, team_key=team.key, kind=spec.kind, url=encrypt(url),
+        url_hint=mask_url(url), day=schedule.day, time=schedule.at, tz=schedule.tz,
+        lang=spec.lang, remind_days=schedule.remind_days, state="active", created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return channel_view(row)
+
+
+def channel_view(row: DigestChannel) -> ChannelView:
+    return ChannelView(row.id, row.team_key, row.kind, row.url_hint, row.day, row.time, row.tz,
+                       row.lang, row.remind_days, row.state, row.parked_reason)  # fmt: skip
+
+
+def list_channels(session: Session, site_id: int | None = None) -> list[ChannelView]:
+    """The channels of a site (every site's when None), by team then id."""
+    query = select(DigestChannel).order_by(DigestChannel.team_key, DigestChannel.id)
+    if site_id is not None:
+        query = query.where(DigestChannel.site_id == site_id)
+    return [channel_view(row) for row in session.scalars(query)]
+
+
+def remove_channel(session: Session, channel_id: int, *, site_id: int | None = None) -> bool:
+    """Delete a channel (and its send records); False when there is none (on this site)."""
+    row = session.get(DigestChannel, channel_id)
+    if row is None or (site_id is not None and row.site_id != site_id):
+        return False
+    session.delete(row)
+    return True
+
+
+def schedule_of(row: DigestChannel) -> Schedule:
+    return Schedule(day=row.day, at=row.time, tz=row.tz, remind_days=row.remind_days)
+
+
+# --- a team's week -------------------------------------------------------------------------
+
+
+def _cycle(session: Session, site_id: int, team_id: int, today: date) -> Cycle | None:
+    """The team's cycle containing `today`, else its latest one."""
+    cycles = session.scalars(
+        select(Cycle)
+        .join(Objective, Objective.cycle_id == Cycle.id)
+        .where(Objective.site_id == site_id, Objective.team_id == team_id)
+        .order_by(Cycle.start.desc())
+        .distinct()
+    ).all()
+    current = [c for c in cycles if c.start <= today <= c.end]
+    return next(iter(current or cycles), None)
+
+
+def _state(progress: float, score: float, status: str, current: float | None) -> KrState:
+    return KrState(progress=progress, score=score, status=status, current=current)
+
+
+def load_week(
+    session: Session, site_id: int, team_key: str, *, start: datetime, end: datetime
+) -> tuple[Cycle, list[ObjectiveWeek], list[KrWeek]] | None:
+    """A team's objectives and KRs over (start, end]; None when it has no OKRs."""
+    team = session.scalar(select(Team).where(Team.site_id == site_id, Team.key == team_key))
+    if team is None:
+        return None
+    cycle = _cycle(session, site_id, team.id, end.date())
+    if cycle is None:
+        return None
+    objectives = session.scalars(
+        select(Objective)
+        .where(Objective.site_id == site_id, Objective.team_id == team.id,
+               Objective.cycle_id == cycle.id)
+        .order_by(Objective.position, Objective.id)
+    ).all()  # fmt: skip
+    krs = [kr for objective in objectives for kr in objective.key_results]
+    ids = [kr.id for kr in krs]
+    before: dict[int, KrState] = {}
+    for snap in session.scalars(
+        select(Snapshot).where(Snapshot.kr_id.in_(ids), Snapshot.at <= start).order_by(Snapshot.at)
+    ):
+        before[snap.kr_id] = _state(snap.progress, snap.score, snap.status, snap.current)
+    notes: dict[int, list[CheckInNote]] = {}
+    for c in session.scalars(
+        select(CheckIn)
+        .where(CheckIn.kr_id.in_(ids), CheckIn.at > start, CheckIn.at <= end)
+        .order_by(CheckIn.at, CheckIn.id)
+    ):
+        notes.setdefault(c.kr_id, []).append(CheckInNote(
+            at=c.at, author=c.author, status=c.status, value=c.value, why=c.why,
+            risks=tuple(c.risks or ()), learnings=tuple(c.learnings or ()),
+        ))  # fmt: skip
+    keys = {o.id: o.key for o in objectives}
+    weeks = [
+        KrWeek(
+            key=kr.key, title=kr.title, objective_key=keys[kr.objective_id], kind=kr.kind,
+            unit=kr.unit, owner=kr.owner, weight=kr.weight, active=kr.state != "abandoned",
+            abandon_reason=kr.abandon_reason, before=before.get(kr.id),
+            now=_state(kr.progress, kr.score, kr.status, kr.current),
+            check_ins=tuple(notes.get(kr.id, ())),
+        )
+        for kr in krs
+    ]
+    return cycle, [ObjectiveWeek(o.key, o.title) for o in objectives], weeks
+
+
+def load_digest(
+    session: Session, site_id: int, team_key: str, *, end: datetime, week: str, links: Links,
+    late_from: datetime | None = None,
+) -> Digest | None:  # fmt: skip
+    """The digest of the week that ends at `end` (the digest's instant)."""
+    start = end - WEEK
+    found = load_week(session, site_id, team_key, start=start, end=end)
+    if found is None:
+        return None
+    cycle, objectives, krs = found
+    return build_digest(team=team_key, cycle=cycle.name, week=week, week_start=start,
+                        week_end=end, objectives=objectives, krs=krs, links=links,
+                        late_from=late_from)  # fmt: skip
+
+
+def load_reminder(
+    session: Session, site_id: int, team_key: str, *, now: datetime, digest_at: datetime,
+    week: str, links: Links,
+) -> Reminder | None:  # fmt: skip
+    """The check-ins missing in the week of the digest at `digest_at`, as of `now`."""
+    found = load_week(session, site_id, team_key, start=digest_at - WEEK, end=now)
+    if found is None:
+        return None
+    return Reminder(team=team_key, week=week, digest_at=digest_at,
+                    missing=missing_check_ins(found[2]), links=links)  # fmt: skip
+
+
+def teams_with_channels(session: Session) -> Sequence[DigestChannel]:
+    """Every active channel (the scheduler's one read per tick)."""
+    return session.scalars(
+        select(DigestChannel).where(DigestChannel.state == "active").order_by(DigestChannel.id)
+    ).all()
+

