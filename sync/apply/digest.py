@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sync.core.digest import Digest, Links, Reminder
 from sync.digest import load_digest, load_reminder, schedule_of, teams_with_channels
 from sync.errors import Permanent, RateLimited, Transient
+from sync.metrics import count_write
 from sync.model import DigestChannel, DigestSend
 from sync.ports import Chat, Clock
 from sync.store import Store
@@ -176,11 +177,15 @@ class DigestSender:
         try:
             chat.post(kind=kind, url=url, payload=self.render(content, kind, lang))
         except RateLimited as exc:
+            count_write(kind, "retry")
             return self._retry(send_id, exc, exc.retry_after)
         except Transient as exc:
+            count_write(kind, "retry")
             return self._retry(send_id, exc, None)
         except Permanent as exc:
+            count_write(kind, "parked")
             return self._failed(send_id, exc.status, exc.message, park=exc.status in GONE)
+        count_write(kind, "ok")
         with self.store.session() as session:
             session.execute(update(DigestSend).where(DigestSend.id == send_id).values(
                 state="sent", sent_at=self.clock.now(), attempts=DigestSend.attempts + 1,
@@ -274,12 +279,15 @@ class DigestSender:
             try:
                 chat.post(kind=kind, url=url, payload=self.render(content, kind, lang))
             except Permanent as exc:
+                count_write(kind, "parked")
                 if exc.status in GONE:
                     self._park(channel_id, exc.status)
                 outcomes.append((channel_id, f"failed: {exc.message}"))
             except Transient as exc:
+                count_write(kind, "retry")
                 outcomes.append((channel_id, f"failed, try again later: {exc.message}"))
             else:
+                count_write(kind, "ok")
                 outcomes.append((channel_id, "sent"))
         return outcomes
 

@@ -324,3 +324,46 @@ def test_requests_are_timed_by_route_template_and_status_class_never_by_site(
     labels = {v for (name, sample), _ in after.items() if name.startswith("okrlink_http")
               for _, v in sample}  # fmt: skip
     assert not any(CLIENT in label or "PLAT" in label for label in labels)
+
+
+# --- the weekly digest -----------------------------------------------------------------------
+
+
+class RecordingChat:
+    """Slack and Teams as the Chat port sees them: each post kept, or refused with `error`."""
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+        self.error: Exception | None = None
+
+    def post(self, *, kind: str, url: str, payload: dict[str, object]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.posts.append(kind)
+
+
+def test_digest_sends_count_as_slack_and_teams_writes_by_outcome(
+    app: Flask, client: FlaskClient, admin: dict[str, str], secret: str
+) -> None:
+    from sync.digest import ChannelSpec, add_channel
+    from sync.errors import Permanent
+    from sync.store import find_site
+
+    create_okrs(client, admin, site=CLIENT, krs=KRS)
+    services = app.extensions["okrlink"]
+    chat = RecordingChat()
+    services.jobs.ports.chat = chat
+    with services.store.session() as session:
+        site_id = find_site(session, CLIENT).id
+        for kind in ("slack", "teams"):
+            spec = ChannelSpec(team="PLAT", kind=kind, url=f"https://chat.example/{kind}")
+            add_channel(session, site_id, spec, encrypt=services.tenants.encrypt,
+                        now=services.jobs.ports.clock.now())  # fmt: skip
+    before = scrape(client, admin)
+    services.digest.send_now(site_id, "PLAT")
+    chat.error = Permanent("HTTP 404: no_service", status=404)
+    services.digest.send_now(site_id, "PLAT")
+    after = scrape(client, admin)
+    assert sorted(chat.posts) == ["slack", "teams"]
+    assert moved(before, after, WRITES, target="slack") == {"ok": 1, "parked": 1}
+    assert moved(before, after, WRITES, target="teams") == {"ok": 1, "parked": 1}
