@@ -9,7 +9,7 @@ import logging
 
 import click
 
-from connect.cli import demo, github, okrs, server, tenants
+from connect.cli import cycle, demo, github, okrs, server, tenants
 from connect.demo import EXAMPLE_FILE
 
 __all__ = ["EXAMPLE_FILE", "main"]
@@ -34,6 +34,7 @@ for command in (
     demo.demo,
     tenants.tenants,
     github.github,
+    cycle.cycle,
 ):
     main.add_command(command)
 
