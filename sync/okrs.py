@@ -543,7 +543,9 @@ def import_team_okrs(session: Session, site_id: int, okrs: TeamOkrs, *,
     What the cycle holds is read once up front (objectives, KRs, file links) and written in
     a few flushes, so a 100-objective file costs a handful of statements, not one per KR.
     """
-    findings = check_team_okrs(okrs)
+    from sync.profiles import site_profile
+
+    findings = check_team_okrs(okrs, profile=site_profile(session, site_id))
     if has_errors(findings):
         raise ImportRefused(findings)
     report = ImportReport(findings=findings)

@@ -9,7 +9,7 @@ import logging
 
 import click
 
-from connect.cli import cycle, demo, github, okrs, server, tenants
+from connect.cli import cycle, demo, github, okrs, practice, server, tenants
 from connect.demo import EXAMPLE_FILE
 
 __all__ = ["EXAMPLE_FILE", "main"]
@@ -35,6 +35,7 @@ for command in (
     tenants.tenants,
     github.github,
     cycle.cycle,
+    practice.practice,
 ):
     main.add_command(command)
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from connect.ui.assets import script, stylesheet
 from connect.ui.charts import trend_svg
+from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
 from connect.ui.viewmodel import (
     METRIC_KINDS,
@@ -87,7 +88,7 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(p2=_p2, pct=_pct, plain=_plain, slug=_slug, url=_url)
-    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS)
+    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS, notes_for=notes_for)
     return env
 
 
@@ -130,6 +131,7 @@ def render_panel(
     csrf_token: str | None = None,
     checkin_url: str | None = None,
     host_script: bool = True,
+    editor: Editor | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
@@ -162,6 +164,7 @@ def render_panel(
         csrf_token=csrf_token or "",
         counts=functools.partial(_counts, t),
         chart=chart,
+        editor=None if static else editor,
     )
 
 

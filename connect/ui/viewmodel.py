@@ -60,6 +60,8 @@ class KrView:
     total: float | None = None
     scope_growth: float | None = None
     warnings: tuple[PracticeNote, ...] = ()
+    weight: float = 1.0
+    jql: str | None = None
 
     def __post_init__(self) -> None:
         _check_status(self.status)
@@ -81,6 +83,13 @@ class ObjectiveView:
     progress: float
     krs: tuple[KrView, ...]
     warnings: tuple[PracticeNote, ...] = ()
+    state: str = "active"
+    abandon_reason: str | None = None
+
+    @property
+    def abandoned(self) -> bool:
+        """True when the objective was dropped with all its KRs."""
+        return self.state == ABANDONED
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from connect.errors import (
     ApiError,
     AuthError,
     BadRequest,
+    Conflict,
     ForbiddenError,
     NotFound,
     ValidationError,
@@ -32,6 +33,8 @@ from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
 from connect.ui.cache import PageCache
+from connect.ui.editor import FORMS as EDIT_FORMS
+from connect.ui.editor import Editor, parse_kr_form
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
@@ -49,11 +52,24 @@ from connect.ui.tokens import (
     context_token,
     dev_token_client_key,
 )
+from connect.ui.viewmodel import PanelView
 from sync.core.progress import STATUSES
+from sync.core.spec import CycleSpec, quarter, quarter_of
 from sync.engine import recompute
-from sync.errors import Invalid
-from sync.okrs import link_work, record_check_in, unlink_work
-from sync.store import find_kr
+from sync.errors import Closed, Duplicate, Invalid
+from sync.okrs import (
+    abandon,
+    create_key_result,
+    create_objective,
+    get_or_create_cycle,
+    link_work,
+    record_check_in,
+    unlink_work,
+    update_key_result,
+    update_objective,
+)
+from sync.profiles import site_profile
+from sync.store import find_cycle, find_kr, find_objective
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +80,8 @@ HOST_PARAMS = ("xdm_e", "xdm_c", "cp", "cv", "lic", "loc", "lang")
 
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}-\d{1,12}")
 CHECKIN_PURPOSE = "check-in"
+EDIT_PURPOSE = CHECKIN_PURPOSE
+"""The project page's forms (check-in, writing, close) share the one token the page carries."""
 LINK_PURPOSE = "issue-links"
 CHECKIN_FIELDS = ("value", "status", "score", "what", "why", "next", "decisions", "risks",
                   "learnings")  # fmt: skip
@@ -236,19 +254,38 @@ def confluence_panel_static() -> Response:
 # --- the Jira project page and check-ins ---------------------------------------------------
 
 
-def _project_page(team: str, *, cycle: str = "") -> Response:
+def _cycle_view(team: str, cycle: str) -> PanelView:
+    """An empty page of the team's cycle (named, else the current quarter): its forms start it."""
+    try:
+        spec = quarter(cycle) if cycle else quarter_of(now().date())
+    except ValueError:
+        with services().store.session() as session:
+            row = find_cycle(session, g.site_id, cycle)
+        if row is None:
+            raise NotFound(f"no cycle {cycle}", field="cycle") from None
+        spec = CycleSpec(name=row.name, start=row.start, end=row.end)
+    return PanelView(team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end,
+                     objectives=())  # fmt: skip
+
+
+def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
+                  status: int = 200) -> Response:  # fmt: skip
     query = panels.PanelQuery(team=team, cycle=cycle)
     lang = locale()
     with services().store.session() as session:
         view = panels.load_panel(session, g.site_id, query, today=now().date())
     if view is None:
-        return html_response(_empty(query, lang))
+        view = _cycle_view(team, cycle)
     csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
+    carried = {"projectKey": team, "cycle": view.cycle}
+    if editor is None:
+        editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
+                        saved=request.args.get("saved", ""))  # fmt: skip
     html = render_panel(
         view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
-        checkin_url=_page_url("ui.check_in", projectKey=team, cycle=view.cycle),
+        checkin_url=_page_url("ui.check_in", **carried), editor=editor,
     )  # fmt: skip
-    return html_response(html)
+    return html_response(html, status=status)
 
 
 @blueprint.get("/jira/project-page")
@@ -347,6 +384,120 @@ def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str])
         errors=errors, values=values,
     )  # fmt: skip
     return html_response(html, status=422)
+
+
+# --- writing OKRs on the project page -------------------------------------------------------
+
+
+def _project_team() -> str:
+    team = request.args.get("projectKey", "").strip()
+    if not TEAM_KEY.fullmatch(team):
+        raise BadRequest("give the project key in projectKey", code="team")
+    return team
+
+
+def _edit(session: Any, form: str, team: str, cycle: str) -> tuple[str, list[int]]:
+    """Apply one writing form through the domain; returns the key saved and KRs to re-derive.
+
+    Values that are not numbers were refused before; the domain refuses the rest (`Invalid`).
+    """
+    fields = request.form
+    author, at = g.account_id, now()
+    if form == "new-objective":
+        spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
+        cycle_row = get_or_create_cycle(session, g.site_id, spec)
+        objective = create_objective(session, g.site_id, cycle_row, team=team,
+                                     title=fields.get("title", ""),
+                                     parent=fields.get("parent", "").strip() or None,
+                                     author=author, at=at)  # fmt: skip
+        return objective.key, []
+    if form in ("edit-objective", "abandon-objective", "new-key-result"):
+        key = fields.get("objective", "")
+        objective = find_objective(session, g.site_id, key, cycle or None)
+        if objective is None or objective.team.key != team:
+            raise NotFound(f"no objective {key}", field="objective")
+        if form == "edit-objective":
+            update_objective(session, objective, {"title": fields.get("title", ""),
+                                                  "parent": fields.get("parent", "")},
+                             author=author, at=at)  # fmt: skip
+            return objective.key, []
+        if form == "abandon-objective":
+            krs = abandon(session, objective, fields.get("abandon_reason"), author=author, at=at)
+            return objective.key, [kr.id for kr in krs]
+        data, errors = parse_kr_form(fields, new=True)
+        if errors:
+            raise _FormErrors(errors)
+        kr = create_key_result(session, objective, data, author=author, at=at)
+        return kr.key, [kr.id]
+    kr_key = fields.get("kr", "")
+    kr = find_kr(session, g.site_id, kr_key)
+    if kr is None or kr.objective.team.key != team:
+        raise NotFound(f"no key result {kr_key}", field="kr")
+    if form == "abandon-key-result":
+        abandon(session, kr, fields.get("abandon_reason"), author=author, at=at)
+        return kr.key, [kr.id]
+    data, errors = parse_kr_form(fields, new=False)
+    if errors:
+        raise _FormErrors(errors)
+    update_key_result(session, kr, data, author=author, at=at)
+    return kr.key, [kr.id]
+
+
+class _FormErrors(Exception):
+    """Fields of a form that are not numbers: nothing is saved, they are shown beside them."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+@blueprint.post("/jira/okrs/edit")
+@page_auth(allow_context_qsh=True)
+def edit_okrs() -> Response:
+    """Save one writing form of the project page; a practice finding saves and is shown beside
+    its field, a bad value saves nothing and answers 422 with the error beside the field."""
+    _check_csrf(EDIT_PURPOSE)
+    form = request.form.get("form", "")
+    if form not in EDIT_FORMS:
+        raise ValidationError(f"form must be one of {', '.join(EDIT_FORMS)}", field="form")
+    team = _project_team()
+    cycle = request.args.get("cycle", "").strip()
+    target = request.form.get("objective" if "objective" in request.form else "kr", "")
+    errors: dict[str, str] = {}
+    try:
+        with services().store.session() as session:
+            saved, kr_ids = _edit(session, form, team, cycle)
+            changed = recompute(session, g.site_id, kr_ids, now=now()) if kr_ids else []
+    except _FormErrors as failed:
+        errors = failed.errors
+    except Closed as closed:
+        raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
+    except (Invalid, Duplicate) as invalid:
+        errors = {invalid.field or "title": _form_message(invalid)}
+    if errors:
+        editor = Editor(
+            action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
+            csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                           purpose=EDIT_PURPOSE),
+            form=form, target="" if form == "new-objective" else target, errors=errors,
+            values={name: request.form.get(name, "") for name in request.form},
+        )  # fmt: skip
+        return _project_page(team, cycle=cycle, editor=editor, status=422)
+    if changed:
+        services().jobs.flush_soon(g.site_id)
+    params = {"projectKey": team, "saved": saved}
+    if cycle:
+        params["cycle"] = cycle
+    return _see_other(_page_url("ui.project_page_view", **params))
+
+
+def _form_message(error: Invalid | Duplicate) -> str:
+    """A refusal as the page says it: a catalogue key when there is one, else the message."""
+    if error.field in ("title", "abandon_reason") and "required" in error.message:
+        return "error.required"
+    if error.field == "abandon_reason":
+        return "error.required"
+    return error.message
 
 
 # --- the Jira issue panel and glance ------------------------------------------------------
@@ -479,5 +630,7 @@ def admin_page() -> Response:
     """The Jira admin page: this site's installations and mapped GitHub installations."""
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
-    html = render_admin_page(installations=installations, github=github, locale=locale())
+        profile = site_profile(session, g.site_id)
+    html = render_admin_page(installations=installations, github=github, locale=locale(),
+                             profile=profile)  # fmt: skip
     return html_response(html)
