@@ -124,6 +124,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kind.issues": "linked issues",
         "kind.jql": "a JQL count",
         "kind.github": "pull requests",
+        "okrs.heading": "OKRs · {cycle}",
+        "okrs.teams": "Teams",
+        "okrs.alignment": "Alignment",
+        "okrs.none": "No objectives in this cycle yet.",
         "admin.practice": "Practice profile",
         "admin.practice_objectives": "At most {max} objectives per team and cycle (5 for a "
         "company-level team, one that others align to)",
@@ -268,6 +272,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kind.issues": "des tickets liés",
         "kind.jql": "un décompte JQL",
         "kind.github": "des pull requests",
+        "okrs.heading": "OKR · {cycle}",
+        "okrs.teams": "Équipes",
+        "okrs.alignment": "Alignement",
+        "okrs.none": "Pas encore d’objectif dans ce cycle.",
         "admin.practice": "Profil de pratique",
         "admin.practice_objectives": "Au plus {max} objectifs par équipe et par cycle (5 pour "
         "une équipe de niveau entreprise, à laquelle d’autres s’alignent)",

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from connect.ui.alignment import Alignment
 from connect.ui.assets import script, stylesheet
 from connect.ui.charts import trend_svg
 from connect.ui.editor import Editor, notes_for
@@ -326,4 +327,43 @@ def render_empty_panel(
         link_url=okr_page_url,
         link_text=t("panel.open_page"),
         host_script=host_script,
+    )
+
+
+def render_okrs_page(
+    alignment: Alignment,
+    view: PanelView | None,
+    *,
+    team_links: Sequence[tuple[str, str]],
+    locale: str,
+    host_script: bool = True,
+) -> str:
+    """The Jira "OKRs" page: team picker, alignment tree, and the chosen team's OKRs."""
+    t = translator(locale)
+
+    def chart(kr: KrView) -> Markup:
+        assert view is not None
+        return trend_svg(
+            kr.history, start=view.cycle_start, end=view.cycle_end,
+            title=t("trend.title", key=f"{kr.key} {kr.title}", percent=t.percent(kr.progress)),
+        )  # fmt: skip
+
+    return _render(
+        "okrs.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=t("okrs.heading", cycle=alignment.cycle),
+        alignment=alignment,
+        view=view,
+        chosen=view.team if view else "",
+        team_links=tuple(team_links),
+        compact=False,
+        is_editor=False,
+        forms=False,
+        editor=None,
+        checkin_url="",
+        csrf_token="",
+        counts=functools.partial(_counts, t),
+        chart=chart,
     )

@@ -32,6 +32,7 @@ from connect.errors import (
 from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
+from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
 from connect.ui.editor import FORMS as EDIT_FORMS
 from connect.ui.editor import Editor, parse_kr_form
@@ -44,6 +45,7 @@ from connect.ui.render import (
     render_glance_label,
     render_issue_panel,
     render_message_page,
+    render_okrs_page,
     render_panel,
 )
 from connect.ui.tokens import (
@@ -605,23 +607,38 @@ def issue_unlink() -> Response:
 # --- general and admin pages ---------------------------------------------------------------
 
 
-@blueprint.get("/jira/okrs")
-@page_auth(allow_context_qsh=False)
-def okrs_page() -> Response:
-    """The Jira general page: one team's OKRs (`team`, else the first team of the cycle)."""
+def _okrs_page() -> Response:
     lang = locale()
     cycle = request.args.get("cycle", "").strip()
     today = now().date()
     with services().store.session() as session:
-        team = request.args.get("team", "").strip() or panels.first_team(
-            session, g.site_id, cycle=cycle, today=today
-        )
-        query = panels.PanelQuery(team=team or "", cycle=cycle)
+        cycle_row = pick_cycle(session, g.site_id, cycle, today)
+        if cycle_row is None:
+            query = panels.PanelQuery(team=request.args.get("team", "").strip(), cycle=cycle)
+            return html_response(_empty(query, lang))
+        alignment = load_alignment(session, g.site_id, cycle_row)
+        team = request.args.get("team", "").strip() or (alignment.teams[0] if alignment.teams
+                                                        else "")  # fmt: skip
+        query = panels.PanelQuery(team=team, cycle=cycle_row.name)
         view = panels.load_panel(session, g.site_id, query, today=today) if team else None
-    if view is None:
-        return html_response(_empty(query, lang))
-    html = render_panel(view, mode="full", locale=lang)
-    return html_response(html)
+    links = [(key, _page_url("ui.okrs_page_view", team=key, cycle=alignment.cycle))
+             for key in alignment.teams]  # fmt: skip
+    return html_response(render_okrs_page(alignment, view, team_links=links, locale=lang))
+
+
+@blueprint.get("/jira/okrs")
+@page_auth(allow_context_qsh=False)
+def okrs_page() -> Response:
+    """The Jira general page: a team picker (`team`), the cycle's (`cycle`) alignment tree of
+    every team's objectives, and the chosen team's OKRs (else the first team's)."""
+    return _okrs_page()
+
+
+@blueprint.get("/jira/okrs/view")
+@page_auth(allow_context_qsh=True)
+def okrs_page_view() -> Response:
+    """The OKRs page as its team picker reloads it."""
+    return _okrs_page()
 
 
 @blueprint.get("/jira/admin")
