@@ -188,6 +188,10 @@ def _latest_checkins(kr_ids: Select[Any]) -> Any:
             CheckIn.what,
             CheckIn.why,
             CheckIn.next,
+            CheckIn.confidence,
+            CheckIn.decisions,
+            CheckIn.risks,
+            CheckIn.learnings,
             func.row_number()
             .over(partition_by=CheckIn.kr_id, order_by=(CheckIn.at.desc(), CheckIn.id.desc()))
             .label("rank"),
@@ -245,7 +249,8 @@ def load_panel(
         select(
             Objective, Cycle.name, Cycle.start, Cycle.end, parent.title, KeyResult,
             ranked.c.at, ranked.c.author, ranked.c.status, ranked.c.score, ranked.c.value,
-            ranked.c.what, ranked.c.why, ranked.c.next, links.c.links, *_practice_columns(site_id),
+            ranked.c.what, ranked.c.why, ranked.c.next, ranked.c.confidence, ranked.c.decisions,
+            ranked.c.risks, ranked.c.learnings, links.c.links, *_practice_columns(site_id),
         ).select_from(Objective),
         site_id,
         panel,
@@ -342,6 +347,8 @@ def _kr_view(
         checkin = CheckInView(
             at=row.at, author=row.author, status=row.status, score=row.score, value=row.value,
             what=row.what or "", why=row.why or "", next=row.next or "",
+            confidence=row.confidence, decisions=tuple(row.decisions or ()),
+            risks=tuple(row.risks or ()), learnings=tuple(row.learnings or ()),
         )  # fmt: skip
     growth = None
     if kr.total is not None and kr.total_at_start is not None:

@@ -23,6 +23,7 @@ from connect.ui.assets import script, stylesheet
 from connect.ui.charts import trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
+from connect.ui.review import ReviewView
 from connect.ui.viewmodel import (
     METRIC_KINDS,
     STATUSES,
@@ -133,6 +134,7 @@ def render_panel(
     checkin_url: str | None = None,
     host_script: bool = True,
     editor: Editor | None = None,
+    tabs: Markup | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
@@ -166,6 +168,7 @@ def render_panel(
         counts=functools.partial(_counts, t),
         chart=chart,
         editor=None if static else editor,
+        tabs=None if static else tabs,
     )
 
 
@@ -367,3 +370,12 @@ def render_okrs_page(
         counts=functools.partial(_counts, t),
         chart=chart,
     )
+
+
+def render_review(review: ReviewView, *, locale: str, host_script: bool = True,
+                  tabs: Markup | None = None) -> str:  # fmt: skip
+    """The weekly review page (project page tab, and the panel macro's `view=review`)."""
+    t = translator(locale)
+    return _render("review.html", t=t, static=False, host_script=host_script,
+                   doc_title=t("review.heading", team=review.team, cycle=review.cycle),
+                   review=review, tabs=tabs)  # fmt: skip

@@ -35,6 +35,10 @@ class CheckInView:
     what: str
     why: str
     next: str
+    confidence: float | None = None
+    decisions: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()
+    learnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

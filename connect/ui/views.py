@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
+from markupsafe import Markup, escape
 
 from connect.doors.atlassian_connect.verify import authenticate_connect, tenants
 from connect.errors import (
@@ -37,7 +38,7 @@ from connect.ui.cache import PageCache
 from connect.ui.editor import FORMS as EDIT_FORMS
 from connect.ui.editor import Editor, parse_kr_form
 from connect.ui.headers import page_headers
-from connect.ui.i18n import pick_locale
+from connect.ui.i18n import pick_locale, translator
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
 from connect.ui.render import (
     render_checkin_page,
@@ -47,7 +48,9 @@ from connect.ui.render import (
     render_message_page,
     render_okrs_page,
     render_panel,
+    render_review,
 )
+from connect.ui.review import load_review
 from connect.ui.tokens import (
     DEV_ACCOUNT_ID,
     FormTokens,
@@ -85,9 +88,10 @@ CHECKIN_PURPOSE = "check-in"
 EDIT_PURPOSE = CHECKIN_PURPOSE
 """The project page's forms (check-in, writing, close) share the one token the page carries."""
 LINK_PURPOSE = "issue-links"
-CHECKIN_FIELDS = ("value", "status", "score", "what", "why", "next", "decisions", "risks",
-                  "learnings")  # fmt: skip
-FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required"}
+CHECKIN_FIELDS = ("value", "status", "score", "confidence", "what", "why", "next", "decisions",
+                  "risks", "learnings")  # fmt: skip
+FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required",
+                  "confidence": "error.confidence_range"}  # fmt: skip
 
 
 # --- services ------------------------------------------------------------------------------
@@ -215,6 +219,13 @@ def _cached_panel(*, static: bool) -> Response:
     store = services().store
 
     def render(panel: PanelRequest) -> str:
+        if panel.mode == "review":
+            with store.session() as session:
+                review = load_review(session, g.site_id, team=panel.query.team,
+                                     cycle=panel.query.cycle, now=now())  # fmt: skip
+            if review is None:
+                return _empty(panel.query, panel.locale)
+            return render_review(review, locale=panel.locale, host_script=not panel.static)
         with store.session() as session:
             view = panels.load_panel(session, g.site_id, panel.query, today=today)
         if view is None:
@@ -270,6 +281,22 @@ def _cycle_view(team: str, cycle: str) -> PanelView:
                      objectives=())  # fmt: skip
 
 
+def _tabs(carried: dict[str, str], *, review: bool, lang: str) -> Markup:
+    """The project page's tabs: its OKRs, and the weekly review."""
+    t = translator(lang)
+    okrs_url = _page_url("ui.project_page_view", **carried)
+    review_url = _page_url("ui.project_page_view", **carried, view="review")
+    return Markup(  # noqa: S704 - every part is escaped here
+        '<nav class="meta" data-tabs>'
+        + (f'<a href="{escape(okrs_url)}" data-tab="okrs">{escape(t("review.okrs_tab"))}</a>'
+           if review else f'<strong data-tab="okrs">{escape(t("review.okrs_tab"))}</strong>')
+        + " "
+        + (f'<strong data-tab="review">{escape(t("review.tab"))}</strong>' if review else
+           f'<a href="{escape(review_url)}" data-tab="review">{escape(t("review.tab"))}</a>')
+        + "</nav>"
+    )  # fmt: skip
+
+
 def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
                   status: int = 200) -> Response:  # fmt: skip
     query = panels.PanelQuery(team=team, cycle=cycle)
@@ -278,14 +305,20 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
         view = panels.load_panel(session, g.site_id, query, today=now().date())
     if view is None:
         view = _cycle_view(team, cycle)
-    csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
     carried = {"projectKey": team, "cycle": view.cycle}
+    tabs = _tabs(carried, review=request.args.get("view") == "review", lang=lang)
+    if request.args.get("view") == "review":
+        with services().store.session() as session:
+            review = load_review(session, g.site_id, team=team, cycle=view.cycle, now=now())
+        if review is not None:
+            return html_response(render_review(review, locale=lang, tabs=tabs))
+    csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
     if editor is None:
         editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
                         saved=request.args.get("saved", ""))  # fmt: skip
     html = render_panel(
         view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
-        checkin_url=_page_url("ui.check_in", **carried), editor=editor,
+        checkin_url=_page_url("ui.check_in", **carried), editor=editor, tabs=tabs,
     )  # fmt: skip
     return html_response(html, status=status)
 
@@ -325,7 +358,10 @@ def parse_checkin_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[st
         "value": _form_number(form.get("value", ""), "value", errors),
         "score": _form_number(form.get("score", ""), "score", errors),
         "status": form.get("status", "").strip() or None,
+        "confidence": _form_number(form.get("confidence", ""), "confidence", errors),
     }
+    if data["confidence"] is not None and not 0 <= data["confidence"] <= 1:
+        errors["confidence"] = "error.confidence_range"
     if data["score"] is not None and not 0 <= data["score"] <= 1:
         errors["score"] = "error.score_range"
     if data["status"] is not None and data["status"] not in STATUSES:
