@@ -43,6 +43,7 @@ class Editor:
     errors: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     saved: str = ""  # the key just saved: its forms open to show their practice notes
+    close_url: str = ""  # where the close-cycle form posts
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target

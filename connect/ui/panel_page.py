@@ -32,13 +32,14 @@ class PanelRequest:
     """What a panel load asks for: whose OKRs, which view, in which language."""
 
     query: PanelQuery
-    mode: Literal["full", "compact", "review"]
+    mode: Literal["full", "compact", "review", "retro"]
     static: bool
     locale: str
 
 
-_MODES: dict[str, Literal["full", "compact", "review"]] = {"compact": "compact",
-                                                           "review": "review"}  # fmt: skip
+_MODES: dict[str, Literal["full", "compact", "review", "retro"]] = {
+    "compact": "compact", "review": "review", "retro": "retro",
+}  # fmt: skip
 
 
 def team_param(args: Mapping[str, str], name: str = "team") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -23,6 +24,7 @@ from connect.ui.assets import script, stylesheet
 from connect.ui.charts import trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
+from connect.ui.retro import RetroView
 from connect.ui.review import ReviewView
 from connect.ui.viewmodel import (
     METRIC_KINDS,
@@ -135,6 +137,7 @@ def render_panel(
     host_script: bool = True,
     editor: Editor | None = None,
     tabs: Markup | None = None,
+    retro: RetroView | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
@@ -169,6 +172,8 @@ def render_panel(
         chart=chart,
         editor=None if static else editor,
         tabs=None if static else tabs,
+        retro=retro,
+        monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end),
     )
 
 
@@ -360,6 +365,9 @@ def render_okrs_page(
         alignment=alignment,
         view=view,
         chosen=view.team if view else "",
+        retro=None,
+        monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end)
+        if view else None,
         team_links=tuple(team_links),
         compact=False,
         is_editor=False,
@@ -379,3 +387,30 @@ def render_review(review: ReviewView, *, locale: str, host_script: bool = True,
     return _render("review.html", t=t, static=False, host_script=host_script,
                    doc_title=t("review.heading", team=review.team, cycle=review.cycle),
                    review=review, tabs=tabs)  # fmt: skip
+
+
+def render_retro(retro: RetroView, *, locale: str, host_script: bool = True,
+                 tabs: Markup | None = None) -> str:  # fmt: skip
+    """A closed cycle's retrospective (the panel's `view=retro`)."""
+    t = translator(locale)
+    return _render("retro.html", t=t, static=False, host_script=host_script,
+                   doc_title=t("retro.heading", team=retro.team, cycle=retro.cycle),
+                   retro=retro, tabs=tabs)  # fmt: skip
+
+
+def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, float | None]]:
+    """The KR's score at the end of each month of the cycle so far (from its history)."""
+    months: list[tuple[str, float | None]] = []
+    year, month = start.year, start.month
+    last: float | None = None
+    points = sorted(kr.history)
+    while (year, month) <= (end.year, end.month):
+        label = f"{year:04d}-{month:02d}"
+        in_month = [p for at, p in points if (at.year, at.month) == (year, month)]
+        if in_month:
+            last = clamp01(in_month[-1])
+        elif points and (points[-1][0].year, points[-1][0].month) < (year, month):
+            break  # the months ahead have no score yet
+        months.append((label, last))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

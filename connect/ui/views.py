@@ -14,6 +14,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -48,8 +49,10 @@ from connect.ui.render import (
     render_message_page,
     render_okrs_page,
     render_panel,
+    render_retro,
     render_review,
 )
+from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from connect.ui.tokens import (
     DEV_ACCOUNT_ID,
@@ -60,6 +63,8 @@ from connect.ui.tokens import (
 from connect.ui.viewmodel import PanelView
 from sync.core.progress import STATUSES
 from sync.core.spec import CycleSpec, quarter, quarter_of
+from sync.cycles import close_cycle as close_team_cycle
+from sync.cycles import parse_close
 from sync.engine import recompute
 from sync.errors import Closed, Duplicate, Invalid
 from sync.okrs import (
@@ -74,7 +79,7 @@ from sync.okrs import (
     update_objective,
 )
 from sync.profiles import site_profile
-from sync.store import find_cycle, find_kr, find_objective
+from sync.store import find_cycle, find_kr, find_objective, find_team
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -219,6 +224,13 @@ def _cached_panel(*, static: bool) -> Response:
     store = services().store
 
     def render(panel: PanelRequest) -> str:
+        if panel.mode == "retro":
+            with store.session() as session:
+                retro = load_retro(session, g.site_id, team=panel.query.team,
+                                   cycle=panel.query.cycle)  # fmt: skip
+            if retro is None:
+                return _empty(panel.query, panel.locale)
+            return render_retro(retro, locale=panel.locale, host_script=not panel.static)
         if panel.mode == "review":
             with store.session() as session:
                 review = load_review(session, g.site_id, team=panel.query.team,
@@ -312,10 +324,18 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
             review = load_review(session, g.site_id, team=team, cycle=view.cycle, now=now())
         if review is not None:
             return html_response(render_review(review, locale=lang, tabs=tabs))
+    with services().store.session() as session:
+        retro = load_retro(session, g.site_id, team=team, cycle=view.cycle)
+    if retro is not None:  # a closed cycle is read-only: no forms
+        html = render_panel(view, mode="full", locale=lang, is_editor=True, tabs=tabs,
+                            retro=retro)  # fmt: skip
+        return html_response(html, status=status)
     csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
     if editor is None:
         editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
                         saved=request.args.get("saved", ""))  # fmt: skip
+    if view.objectives:
+        editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried))
     html = render_panel(
         view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
         checkin_url=_page_url("ui.check_in", **carried), editor=editor, tabs=tabs,
@@ -536,6 +556,62 @@ def _form_message(error: Invalid | Duplicate) -> str:
     if error.field == "abandon_reason":
         return "error.required"
     return error.message
+
+
+@blueprint.post("/jira/okrs/close")
+@page_auth(allow_context_qsh=True)
+def close_cycle() -> Response:
+    """Close the team's cycle from the `close-cycle` form: final scores (the derived score
+    unless changed, with a reason), the retrospective, the KRs ticked to carry over."""
+    _check_csrf(EDIT_PURPOSE)
+    team = _project_team()
+    cycle = request.args.get("cycle", "").strip()
+    form = request.form
+    scores: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for name in form:
+        if name.startswith("score:"):
+            key = name[6:]
+            value = _form_number(form[name], name, errors)
+            if value is not None:
+                scores[key] = {"score": value, "reason": form.get(f"reason:{key}", "")}
+    data = {"scores": scores, "carry_over": form.getlist("carry_over"),
+            "retro": {"learned": form.get("learned", ""),
+                      "differently": form.get("differently", "")}}  # fmt: skip
+    if not errors:
+        try:
+            with services().store.session() as session:
+                cycle_row = find_cycle(session, g.site_id, cycle)
+                if cycle_row is None or find_team(session, g.site_id, team) is None:
+                    raise NotFound(f"no cycle {cycle} of team {team}", field="cycle")
+                report = close_team_cycle(session, g.site_id, team=team, cycle=cycle_row,
+                                          request=parse_close(data), author=g.account_id,
+                                          at=now())  # fmt: skip
+                recompute(session, g.site_id, [kr.id for kr in [*report.scored, *report.carried]],
+                          now=now())  # fmt: skip
+        except Closed as closed:
+            raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
+        except Invalid as invalid:
+            errors[_close_field(invalid.field)] = invalid.message
+    if errors:
+        editor = Editor(action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
+                        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                                       purpose=EDIT_PURPOSE),
+                        form="close-cycle", errors=errors,
+                        values={name: form.get(name, "") for name in form})  # fmt: skip
+        return _project_page(team, cycle=cycle, editor=editor, status=422)
+    services().jobs.flush_soon(g.site_id)
+    return _see_other(_page_url("ui.project_page_view", projectKey=team, cycle=cycle))
+
+
+def _close_field(field: str | None) -> str:
+    """The form field of a refusal: `scores.PLAT-1.1.reason` is `reason:PLAT-1.1`."""
+    if field and field.startswith("scores."):
+        key, _, part = field[7:].rpartition(".")
+        if part in ("reason", "score"):
+            return f"{part}:{key}"
+        return f"score:{field[7:]}"
+    return field or "learned"
 
 
 # --- the Jira issue panel and glance ------------------------------------------------------
