@@ -39,6 +39,7 @@ class CloseRequest:
     learned: str = ""
     differently: str = ""
     carry_over: Sequence[str] = ()
+    space: str = ""  # the Confluence space to publish the retrospective in, if any
 
 
 @dataclass(slots=True)
@@ -72,10 +73,11 @@ def parse_close(data: Mapping[str, Any]) -> CloseRequest:
             raise Invalid(f"{where}.reason must be a text", field=f"{where}.reason")
         scores[str(key)] = FinalScore(float(value), (reason or "").strip() or None)
     retro = data.get("retro") or {}
-    if not isinstance(retro, Mapping) or set(retro) - {"learned", "differently"}:
-        raise Invalid('retro must be {"learned": "...", "differently": "..."}', field="retro")
+    if not isinstance(retro, Mapping) or set(retro) - {"learned", "differently", "space"}:
+        raise Invalid('retro must be {"learned": "...", "differently": "...", "space": "KEY"}',
+                      field="retro")  # fmt: skip
     texts: dict[str, str] = {}
-    for name in ("learned", "differently"):
+    for name in ("learned", "differently", "space"):
         value = retro.get(name) or ""
         if not isinstance(value, str):
             raise Invalid(f"retro.{name} must be a text", field=f"retro.{name}")
@@ -85,7 +87,8 @@ def parse_close(data: Mapping[str, Any]) -> CloseRequest:
         raise Invalid("carry_over must be a list of KR keys", field="carry_over")
     keys = tuple(dict.fromkeys(k.strip() for k in carry if k.strip()))
     return CloseRequest(scores=scores, learned=texts["learned"],
-                        differently=texts["differently"], carry_over=keys)  # fmt: skip
+                        differently=texts["differently"], carry_over=keys,
+                        space=texts["space"])  # fmt: skip
 
 
 def team_krs(session: Session, site_id: int, team: Team, cycle: Cycle) -> list[KeyResult]:

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
+from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from sync import cycles, okrs, store
 from sync.core import okrfile
@@ -402,7 +403,11 @@ def close_cycle(cycle: str) -> Response:
         report = cycles.close_cycle(session, g.site_id, team=team, cycle=cycle_row,
                                     request=close, author=_author(), at=_now())  # fmt: skip
         _refresh(session, [kr.id for kr in [*report.scored, *report.carried]])
-        return jsonify(close_json(report))
+        answer = close_json(report)
+    if close.space:
+        answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team,
+                                                    cycle=cycle, space=close.space)  # fmt: skip
+    return jsonify(answer)
 
 
 def close_json(report: cycles.CloseReport) -> dict[str, Any]:

@@ -51,9 +51,10 @@ def cycle() -> None:
 @click.option("--differently", default="", help="Retrospective: what we would do differently.")
 @click.option("--carry", "carry", multiple=True, metavar="KR",
               help="A KR to carry into the next cycle (repeat for several).")
+@click.option("--space", default="", help="Publish the retrospective in this Confluence space.")
 def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
           reasons: tuple[str, ...], learned: str, differently: str,
-          carry: tuple[str, ...]) -> None:  # fmt: skip
+          carry: tuple[str, ...], space: str) -> None:  # fmt: skip
     """Close TEAM's CYCLE: final scores, retrospective, carried KRs; the cycle turns read-only."""
     from sync import cycles
     from sync.engine import recompute
@@ -62,7 +63,7 @@ def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
 
     data = {
         "scores": _scores(scores, reasons),
-        "retro": {"learned": learned, "differently": differently},
+        "retro": {"learned": learned, "differently": differently, "space": space},
         "carry_over": list(carry),
     }
     app = open_app()
@@ -89,3 +90,10 @@ def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
         field = getattr(exc, "field", None)
         raise click.ClickException(f"{field}: {exc}" if field else str(exc)) from exc
     click.echo(f"{team} {cycle_name} closed")
+    if space:
+        from connect.retro_publish import publish_closed_cycle
+
+        with app.app_context():
+            page = publish_closed_cycle(app.extensions["okrlink"], site_id, team=team,
+                                        cycle=cycle_name, space=space)  # fmt: skip
+        click.echo(f"retrospective: {page.get('url') or page.get('error')}")

@@ -11,6 +11,7 @@ only, `?dev_token=` stands in for Atlassian's JWT so the local demo opens in a p
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
+from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import load_admin, render_admin_page
@@ -82,6 +84,7 @@ from sync.profiles import site_profile
 from sync.store import find_cycle, find_kr, find_objective, find_team
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("ui", __name__)
 
@@ -577,7 +580,8 @@ def close_cycle() -> Response:
                 scores[key] = {"score": value, "reason": form.get(f"reason:{key}", "")}
     data = {"scores": scores, "carry_over": form.getlist("carry_over"),
             "retro": {"learned": form.get("learned", ""),
-                      "differently": form.get("differently", "")}}  # fmt: skip
+                      "differently": form.get("differently", ""),
+                      "space": form.get("space", "")}}  # fmt: skip
     if not errors:
         try:
             with services().store.session() as session:
@@ -601,7 +605,13 @@ def close_cycle() -> Response:
                         values={name: form.get(name, "") for name in form})  # fmt: skip
         return _project_page(team, cycle=cycle, editor=editor, status=422)
     services().jobs.flush_soon(g.site_id)
-    return _see_other(_page_url("ui.project_page_view", projectKey=team, cycle=cycle))
+    params = {"projectKey": team, "cycle": cycle}
+    space = form.get("space", "").strip()
+    if space:
+        page = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle, space=space)
+        if "error" in page:
+            log.warning("retrospective of %s %s not published: %s", team, cycle, page["error"])
+    return _see_other(_page_url("ui.project_page_view", **params))
 
 
 def _close_field(field: str | None) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import responses
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -51,3 +54,22 @@ def test_a_bad_close_names_the_field_exits_1_and_closes_nothing(
              for _ in range(2)]  # fmt: skip
     assert twice[0].exit_code == 0, twice[0].output
     assert twice[1].exit_code == 1 and "closed" in twice[1].output
+
+
+@responses.activate
+def test_closing_with_a_space_publishes_the_retrospective(
+    app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner
+) -> None:
+    from tests.connect.api.test_retro_publish import CONFLUENCE_KEY, CREATED, WIKI
+    from tests.support.app import CLIENT_KEY, install
+
+    install(app)
+    install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
+    write_quarter(client, {**admin, "X-Okrlink-Site": CLIENT_KEY})
+    responses.post(f"{WIKI}/rest/api/content", json=CREATED)
+    result = runner.invoke(main, ["cycle", "close", "--site", CLIENT_KEY, "--team", "PLAT",
+                                  "--cycle", CYCLE, "--learned", "Drills pay",
+                                  "--space", "PLAT"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"retrospective: {WIKI}/spaces/PLAT/pages/393217/" in result.output
+    assert json.loads(responses.calls[0].request.body)["space"] == {"key": "PLAT"}
