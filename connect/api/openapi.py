@@ -223,7 +223,8 @@ SCHEMAS: dict[str, Any] = {
             },
             "retro": {
                 "type": "object",
-                "properties": {"learned": {"type": "string"}, "differently": {"type": "string"}},
+                "properties": {"learned": {"type": "string"}, "differently": {"type": "string"},
+                               "space": {"type": "string"}},
             },
             "carry_over": {"type": "array", "items": {"type": "string"}},
         },

@@ -91,3 +91,18 @@ def test_a_forged_token_closes_nothing(client: FlaskClient, site: int) -> None:
     assert client.post(action, data={**data, "csrf_token": "forged"}).status_code == 403
     page = parse(client.get(signed_url("/jira/project-page", PAGE)).text)
     assert page.find("form", data_form="close-cycle")
+
+
+def test_a_token_of_another_site_closes_nothing_here(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    key, secret = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
+    install(app, client_key=key, base_url="https://globex.atlassian.net", secret=secret)
+    other = client.get(signed_url("/jira/project-page", PAGE, client_key=key, secret=secret))
+    form = parse(other.text).find("form", data_form="new-objective")
+    csrf = form.find("input", name="csrf_token").attrs["value"]
+    action = form.attrs["action"].replace("/jira/okrs/edit", "/jira/okrs/close")
+    response = client.post(action, data={"csrf_token": csrf, "learned": "Hijacked"})
+    assert response.status_code == 404
+    page = parse(client.get(signed_url("/jira/project-page", PAGE)).text)
+    assert page.find("form", data_form="close-cycle")
