@@ -44,6 +44,7 @@ class Editor:
     values: Mapping[str, str] = field(default_factory=dict)
     saved: str = ""  # the key just saved: its forms open to show their practice notes
     close_url: str = ""  # where the close-cycle form posts
+    kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target

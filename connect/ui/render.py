@@ -414,3 +414,12 @@ def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, flo
         months.append((label, last))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+def render_kr_page(kr: Any, *, check_ins: Sequence[Any], changes: Sequence[Any], locale: str,
+                   back_url: str = "") -> str:  # fmt: skip
+    """One KR's check-ins (latest first) and the history of its definition."""
+    t = translator(locale)
+    return _render("kr_page.html", t=t, static=False, host_script=True,
+                   doc_title=f"{kr.key} {kr.title}", kr=kr, check_ins=tuple(check_ins),
+                   changes=tuple(changes), back_url=back_url)  # fmt: skip

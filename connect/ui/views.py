@@ -48,6 +48,7 @@ from connect.ui.render import (
     render_empty_panel,
     render_glance_label,
     render_issue_panel,
+    render_kr_page,
     render_message_page,
     render_okrs_page,
     render_panel,
@@ -71,6 +72,7 @@ from sync.engine import recompute
 from sync.errors import Closed, Duplicate, Invalid
 from sync.okrs import (
     abandon,
+    changes_of,
     create_key_result,
     create_objective,
     get_or_create_cycle,
@@ -81,7 +83,7 @@ from sync.okrs import (
     update_objective,
 )
 from sync.profiles import site_profile
-from sync.store import find_cycle, find_kr, find_objective, find_team
+from sync.store import check_ins_of, find_cycle, find_kr, find_objective, find_team
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -338,7 +340,8 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
         editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
                         saved=request.args.get("saved", ""))  # fmt: skip
     if view.objectives:
-        editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried))
+        editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried),
+                         kr_url=_page_url("ui.kr_page", projectKey=team))  # fmt: skip
     html = render_panel(
         view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
         checkin_url=_page_url("ui.check_in", **carried), editor=editor, tabs=tabs,
@@ -445,6 +448,24 @@ def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str])
         errors=errors, values=values,
     )  # fmt: skip
     return html_response(html, status=422)
+
+
+@blueprint.get("/jira/project-page/kr")
+@page_auth(allow_context_qsh=True)
+def kr_page() -> Response:
+    """A KR of the project page on its own: every check-in and every change to its definition."""
+    team = _project_team()
+    key = request.args.get("kr", "").strip()
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, key)
+        if kr is None or kr.objective.team.key != team:
+            raise NotFound(f"no key result {key}", field="kr")
+        html = render_kr_page(
+            kr, check_ins=check_ins_of(session, kr),
+            changes=changes_of(session, g.site_id, kr.cycle_id, kr.key), locale=locale(),
+            back_url=_page_url("ui.project_page_view", projectKey=team),
+        )  # fmt: skip
+    return html_response(html)
 
 
 # --- writing OKRs on the project page -------------------------------------------------------

@@ -95,3 +95,25 @@ def test_a_check_in_confidence_out_of_range_is_shown_beside_its_field(
     response = client.post(form.attrs["action"], data=data)
     assert response.status_code == 422
     assert "Enter a confidence between 0 and 1." in response.text
+
+
+def test_a_krs_own_page_shows_every_check_in_and_every_change_to_its_definition(
+    client: FlaskClient, site: int, admin: dict[str, str], clock: FakeClock
+) -> None:
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    client.patch("/api/v1/key-results/PLAT-1.1", json={"target": 99.95}, headers=headers)
+    clock.current += timedelta(days=7)
+    post(client, headers, "/key-results/PLAT-1.1/check-ins", {"value": 99.8, "what": "Calm week"})
+    page = client.get(signed_url("/jira/project-page", {"projectKey": "PLAT", "cycle": CYCLE}))
+    link = parse(page.text).find("li", data_kr="PLAT-1.1").find("a", data_kr_link=True)
+    kr_page = client.get(link.attrs["href"])
+    assert kr_page.status_code == 200
+    root = parse(kr_page.text)
+    check_ins = root.find(data_check_ins=True).find_all(data_check_in=True)
+    assert [c.find(data_what=True).text for c in check_ins] == ["Calm week", "No incident"]
+    assert root.find(data_earlier=True).find(data_risks=True)
+    changes = root.find(data_definition_history=True).find_all("li", data_change=True)
+    assert [c.attrs["data-change"] for c in changes] == ["create", "update"]
+    assert changes[1].find(data_field="target").text == "target: 99.99 → 99.95"
+    other = client.get(link.attrs["href"].replace("kr=PLAT-1.1", "kr=NOPE-1.1"))
+    assert other.status_code == 404
