@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana, inbox, outbound.
+asana, inbox, outbound, cycle, practice.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import click
 
-from connect.cli import asana, demo, github, github_backfill, okrs, recovery, server, tenants, web
+from connect.cli import (
+    asana,
+    cycle,
+    demo,
+    github,
+    github_backfill,
+    okrs,
+    practice,
+    recovery,
+    server,
+    tenants,
+    web,
+)
 from connect.demo import EXAMPLE_FILE
 from connect.logs import LogLevelError, configure_logging
 
@@ -42,6 +54,8 @@ for command in (
     asana.asana,
     recovery.inbox,
     recovery.outbound,
+    cycle.cycle,
+    practice.practice,
 ):
     main.add_command(command)
 

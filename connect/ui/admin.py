@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from connect.ui.i18n import translator
 from connect.ui.render import _render
+from sync.core.practice import DEFAULT_PROFILE, Profile
 from sync.model import GitHubInstallation, Installation
 
 
@@ -63,6 +64,7 @@ def render_admin_page(
     github: Sequence[GitHubRow],
     locale: str,
     host_script: bool = True,
+    profile: Profile = DEFAULT_PROFILE,
 ) -> str:
     """The admin page as a complete HTML document."""
     return _render(
@@ -73,4 +75,5 @@ def render_admin_page(
         doc_title="okrlink",
         installations=tuple(installations),
         github=tuple(github),
+        profile=profile,
     )

@@ -329,7 +329,8 @@ class Deployment:
                                        start_new_session=True, stdout=log, stderr=log)  # fmt: skip
         self.workers.append(process)
         deadline = time.monotonic() + 60
-        while ready and b"consumer started" not in path.read_bytes():
+        # `okrlink worker` says so as its consumer starts (huey's own start-up line stays quiet).
+        while ready and b"queue consumer running" not in path.read_bytes():
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"okrlink worker did not start: {path.read_text()[-2000:]}")
             time.sleep(0.05)

@@ -70,7 +70,10 @@ def test_the_kr_patch_documents_exactly_the_fields_the_server_takes(
     samples = {"title": "Halve open incidents", "kind": "jql", "baseline": 10, "target": 2,
                "current": 6, "unit": "incidents", "owner": "SRE lead", "weight": 2,
                "state": "active", "abandon_reason": None, "jql": "type = Incident",
-               "jql_field": None, "measure": None}  # fmt: skip
+               "jql_field": None, "measure": None, "asana_goal": "1200000000000001",
+               "asana_field": None, "kpi": None, "repository": "acme/web",
+               "environment": "production", "window_days": 28, "incident_jql": None,
+               "incident_window_hours": None}  # fmt: skip
     assert set(samples) == set(patch["properties"])
     for name, value in samples.items():
         answer = client.patch(f"{KR}/{kr}", headers=admin, json={name: value})

@@ -56,6 +56,7 @@ def test_check_finds_a_kpi_without_a_range_and_one_owned_by_a_person(tmp_path: P
         f"{path}:23: warning: KPI PLAT-K2 is owned by a person "
         "(557058:f58131cb-b67d-43c7-b30d-6b58d40bd077): a KPI is the team's health signal; "
         "leave owner empty or name the team.",
+        f"{path}: 1 objective, 3 key results, 2 warnings",
     ]
 
 

@@ -112,7 +112,13 @@ def test_a_restart_keeps_what_the_user_changed_and_reset_starts_over(dev_app: Fl
     urls = load_demo(dev_app, base="")
     assert _title(dev_app, "PLAT-1.1") == original
     shown = _krs(dev_app.test_client().get(urls["Confluence OKR panel"]).text)
-    assert (shown["PLAT-1.4"], shown["PLAT-1.5"]) == ("0.61", "0.79")  # events replayed again
+    with dev_app.extensions["okrlink"].store.session() as session:
+        site_id = find_site(session, DEMO_BASE_URL).id
+        lead = find_kr(session, site_id, "PLAT-1.5").current  # type: ignore[union-attr]
+    # Events replayed again: the Jira points and the lead time of the deployments before the
+    # clock (which moves with the day the suite runs, hence read back rather than written here).
+    assert lead is not None and 26 <= lead <= 40
+    assert (shown["PLAT-1.4"], shown["PLAT-1.5"]) == ("0.61", f"{(48 - lead) / 24:.2f}")
 
 
 def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(

@@ -409,6 +409,7 @@ def test_admin_page_speaks_french(client: FlaskClient, site: int) -> None:
     assert [h2.text for h2 in page.find_all("h2")] == [
         "Installations de ce site",
         "Installations GitHub rattachées à ce site",
+        "Profil de pratique",
     ]
     assert "activée" in page.find(data_installation=CLIENT_KEY).text
 
