@@ -61,7 +61,7 @@ from sync.apply.jira_sync import JiraSync
 from sync.apply.writeback import KIND as ISSUE_PROPERTY
 from sync.apply.writeback import write_issue_property
 from sync.asana_accounts import AsanaAccounts
-from sync.errors import DomainError, Duplicate
+from sync.errors import Closed, DomainError, Duplicate
 from sync.jobs import Jobs, Ports, make_queue, schedule
 from sync.store import Store
 from sync.tenants import AppAccounts, Tenants, load_fernet
@@ -261,7 +261,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> tuple[Response, int]:
         body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
-        return jsonify(body), 409 if isinstance(error, Duplicate) else 422
+        return jsonify(body), 409 if isinstance(error, Duplicate | Closed) else 422
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

@@ -72,3 +72,9 @@ class Duplicate(DomainError):
     """The thing exists already (answered 409)."""
 
     default_code = "conflict"
+
+
+class Closed(DomainError):
+    """The team's cycle is closed and read-only (answered 409)."""
+
+    default_code = "cycle_closed"

@@ -123,6 +123,8 @@ class Objective(Base):
     title: Mapped[str] = mapped_column(Text)
     parent_key: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active | abandoned
+    abandon_reason: Mapped[str | None] = mapped_column(Text)
     key_results: Mapped[list[KeyResult]] = relationship(
         back_populates="objective", order_by="KeyResult.position", cascade="all, delete-orphan"
     )
@@ -179,7 +181,16 @@ class KeyResult(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     snapshot_at: Mapped[datetime | None] = mapped_column()  # None until the first snapshot
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when the team closes the cycle: the graded score (the derived one unless the owner
+    # adjusted it, with a reason); `carried_from_id` is the KR of the previous cycle this continues.
+    final_score: Mapped[float | None] = mapped_column(Float)
+    final_score_reason: Mapped[str | None] = mapped_column(Text)
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("key_results.id", ondelete="SET NULL")
+    )
     objective: Mapped[Objective] = relationship(back_populates="key_results")
+    carried_from: Mapped[KeyResult | None] = relationship(remote_side="KeyResult.id")
+    cycle: Mapped[Cycle] = relationship()
 
 
 class Link(Base):
@@ -281,6 +292,7 @@ class CheckIn(Base):
     decisions: Mapped[list[str]] = mapped_column(JSON, default=list)
     risks: Mapped[list[str]] = mapped_column(JSON, default=list)
     learnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    confidence: Mapped[float | None] = mapped_column(Float)  # the owner's odds of the target, 0..1
 
 
 class Snapshot(Base):
@@ -393,6 +405,8 @@ class AsanaWebhook(Base):
     secret: Mapped[str | None] = mapped_column(Text)  # Fernet token of X-Hook-Secret
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Deployment(Base):
     """A GitHub deployment, and when it first succeeded and first failed.
 
@@ -527,3 +541,49 @@ class DigestSend(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DefinitionChange(Base):
+    """One change to what an objective or a KR says (title, target, owner...): who, when, and
+    the fields before and after. Check-ins and derived snapshots are kept elsewhere."""
+
+    __tablename__ = "definition_changes"
+    __table_args__ = (Index("ix_definition_changes_target", "site_id", "cycle_id", "target_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(String(16))  # objective | key_result
+    target_key: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # create | update | abandon | carry | close
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    author: Mapped[str | None] = mapped_column(String(255))
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CycleClose(Base):
+    """A team's closed cycle: its retrospective; every objective and KR of it is read-only."""
+
+    __tablename__ = "cycle_closes"
+    __table_args__ = (UniqueConstraint("site_id", "team_id", "cycle_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+    learned: Mapped[str] = mapped_column(Text, default="")
+    differently: Mapped[str] = mapped_column(Text, default="")
+
+
+class PracticeProfile(Base):
+    """A site's practice thresholds; a site without a row follows the defaults of
+    `sync/core/practice.py`."""
+
+    __tablename__ = "practice_profiles"
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    max_objectives: Mapped[int] = mapped_column(Integer)
+    min_krs: Mapped[int] = mapped_column(Integer)
+    max_krs: Mapped[int] = mapped_column(Integer)

@@ -21,12 +21,33 @@ from sqlalchemy.orm import Session
 from sync import sources
 from sync.apply.jira import plan_property_write
 from sync.core import asana_refs
-from sync.core.practice import Finding, check_team_okrs, has_errors
+from sync.core.practice import Finding, check_key_result, check_team_okrs, has_errors
 from sync.core.progress import STATUSES
-from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, scope_of
-from sync.errors import Duplicate, Invalid
+from sync.core.spec import (
+    DORA_SCOPE,
+    GITHUB_MEASURES,
+    KR_KINDS,
+    KR_STATES,
+    CycleSpec,
+    KeyResultSpec,
+    ObjectiveSpec,
+    TeamOkrs,
+    scope_of,
+)
+from sync.errors import Closed, Duplicate, Invalid
 from sync.kpis import as_spec, import_kpis, list_kpis
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team, WorkItem, utcnow
+from sync.model import (
+    CheckIn,
+    Cycle,
+    CycleClose,
+    DefinitionChange,
+    KeyResult,
+    Link,
+    Objective,
+    Team,
+    WorkItem,
+    utcnow,
+)
 from sync.store import get_or_create_team
 
 FILE_SOURCE = "file"
@@ -48,36 +69,73 @@ KR_FIELDS = (
 )
 
 
-# --- objectives and check-ins ---------------------------------------------------------------
+# --- definitions and their history --------------------------------------------------------
+
+OBJECTIVE_FIELDS = ("title", "parent", "state", "abandon_reason")
+KR_CREATE_FIELDS = frozenset({*KR_FIELDS, "current", "kpi", *DORA_SCOPE, "key", "objective",
+                              "issues"})  # fmt: skip
 
 
-def create_objective(session: Session, site_id: int, cycle: Cycle, *, team: str, title: str,
-                     key: str | None = None, parent: str | None = None) -> Objective:  # fmt: skip
-    """A new objective of `team` in `cycle`; its key is `<TEAM>-<n>` unless one is given."""
-    team_row = get_or_create_team(session, site_id, team)
-    count = len(
-        session.scalars(
-            select(Objective.id).where(
-                Objective.site_id == site_id,
-                Objective.team_id == team_row.id,
-                Objective.cycle_id == cycle.id,
-            )
-        ).all()
-    )
-    key = key or f"{team_row.key}-{count + 1}"
-    if session.scalar(
-        select(Objective.id).where(
-            Objective.site_id == site_id, Objective.cycle_id == cycle.id, Objective.key == key
+def ensure_open(session: Session, site_id: int, team_id: int, cycle_id: int) -> None:
+    """Refuse any change to a team's closed cycle."""
+    closed = session.scalar(
+        select(CycleClose.id).where(
+            CycleClose.site_id == site_id,
+            CycleClose.team_id == team_id,
+            CycleClose.cycle_id == cycle_id,
         )
-    ):
-        raise Duplicate(f"objective {key} already exists in {cycle.name}", field="key")
-    objective = Objective(
-        site_id=site_id, team_id=team_row.id, cycle_id=cycle.id, key=key, title=title,
-        parent_key=parent, position=count,
+    )
+    if closed is not None:
+        cycle = session.get(Cycle, cycle_id)
+        name = cycle.name if cycle is not None else "this cycle"
+        raise Closed(
+            f"{name} is closed for this team and read-only: change the next cycle instead",
+            field="cycle",
+        )
+
+
+def kr_definition(kr: KeyResult) -> dict[str, Any]:
+    return {name: getattr(kr, name) for name in KR_FIELDS}
+
+
+def objective_definition(objective: Objective) -> dict[str, Any]:
+    return {
+        "title": objective.title,
+        "parent": objective.parent_key,
+        "state": objective.state,
+        "abandon_reason": objective.abandon_reason,
+    }
+
+
+def record_change(session: Session, *, site_id: int, cycle_id: int, kind: str, key: str,
+                  action: str, author: str | None, at: datetime, before: Mapping[str, Any],
+                  after: Mapping[str, Any]) -> DefinitionChange | None:  # fmt: skip
+    """Keep who changed which fields of a definition, and how; nothing when nothing changed."""
+    changed = sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
+    if not changed and action == "update":
+        return None
+    row = DefinitionChange(
+        site_id=site_id, cycle_id=cycle_id, target_kind=kind, target_key=key, action=action,
+        at=at, author=author, before={n: before.get(n) for n in changed if n in before},
+        after={n: after.get(n) for n in changed if n in after},
     )  # fmt: skip
-    session.add(objective)
-    session.flush()
-    return objective
+    session.add(row)
+    return row
+
+
+def changes_of(session: Session, site_id: int, cycle_id: int, key: str) -> list[DefinitionChange]:
+    """The definition history of an objective or KR in a cycle, oldest first."""
+    return list(
+        session.scalars(
+            select(DefinitionChange)
+            .where(
+                DefinitionChange.site_id == site_id,
+                DefinitionChange.cycle_id == cycle_id,
+                DefinitionChange.target_key == key,
+            )
+            .order_by(DefinitionChange.at, DefinitionChange.id)
+        )
+    )
 
 
 # Readers of a request's values (JSON object or form), shared by every door: each refuses a
@@ -116,13 +174,256 @@ def string_list_field(data: Mapping[str, Any], name: str) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
+# --- objectives -----------------------------------------------------------------------------
+
+
+def create_objective(session: Session, site_id: int, cycle: Cycle, *, team: str, title: str,
+                     key: str | None = None, parent: str | None = None,
+                     author: str | None = None,
+                     at: datetime | None = None) -> Objective:  # fmt: skip
+    """A new objective of `team` in `cycle`; its key is `<TEAM>-<n>` unless one is given."""
+    if not title.strip():
+        raise Invalid("title is required: state what the team wants to achieve", field="title")
+    team_row = get_or_create_team(session, site_id, team)
+    ensure_open(session, site_id, team_row.id, cycle.id)
+    taken = set(
+        session.scalars(
+            select(Objective.key).where(
+                Objective.site_id == site_id, Objective.cycle_id == cycle.id
+            )
+        )
+    )
+    count = len(
+        session.scalars(
+            select(Objective.id).where(
+                Objective.site_id == site_id,
+                Objective.team_id == team_row.id,
+                Objective.cycle_id == cycle.id,
+            )
+        ).all()
+    )
+    if key and key in taken:
+        raise Duplicate(f"objective {key} already exists in {cycle.name}", field="key")
+    number = count + 1
+    while not key and f"{team_row.key}-{number}" in taken:
+        number += 1
+    key = key or f"{team_row.key}-{number}"
+    objective = Objective(
+        site_id=site_id, team_id=team_row.id, cycle_id=cycle.id, key=key, title=title.strip(),
+        parent_key=parent or None, position=count, state="active",
+    )  # fmt: skip
+    session.add(objective)
+    session.flush()
+    record_change(session, site_id=site_id, cycle_id=cycle.id, kind="objective", key=key,
+                  action="create", author=author, at=at or utcnow(), before={},
+                  after=objective_definition(objective))  # fmt: skip
+    return objective
+
+
+def update_objective(session: Session, objective: Objective, data: Mapping[str, Any], *,
+                     author: str | None, at: datetime) -> Objective:  # fmt: skip
+    """Change an objective's `title` and `parent` (absent fields stay as they are)."""
+    unknown = sorted(set(data) - {"title", "parent"})
+    if unknown:
+        raise Invalid(f"unknown field {unknown[0]}: use title or parent", field=unknown[0])
+    ensure_open(session, objective.site_id, objective.team_id, objective.cycle_id)
+    before = objective_definition(objective)
+    if "title" in data:
+        title = text_field(data, "title")
+        if not title:
+            raise Invalid("title is required: state what the team wants to achieve",
+                          field="title")  # fmt: skip
+        objective.title = title
+    if "parent" in data:
+        parent = text_field(data, "parent") or None
+        if parent == objective.key:
+            raise Invalid("an objective cannot align to itself", field="parent")
+        objective.parent_key = parent
+    after = objective_definition(objective)
+    if before != after:
+        record_change(session, site_id=objective.site_id, cycle_id=objective.cycle_id,
+                      kind="objective", key=objective.key, action="update", author=author,
+                      at=at, before=before, after=after)  # fmt: skip
+        # Panels are cached by their KRs' versions: the objective's text is part of them.
+        for kr in objective.key_results:
+            kr.version += 1
+    session.flush()
+    return objective
+
+
+# --- key results ----------------------------------------------------------------------------
+
+
+def kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
+    """Overlay `data` (JSON or a parsed form) on a spec, checking each type and every rule
+    that refuses a save; unknown fields are refused."""
+    unknown = sorted(set(data) - KR_CREATE_FIELDS)
+    if unknown:
+        raise Invalid(
+            f"unknown field {unknown[0]}: use {', '.join(sorted(KR_CREATE_FIELDS))}",
+            field=unknown[0],
+        )
+    changes: dict[str, Any] = {}
+    texts = ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure", "kpi",
+             "repository", "environment", "incident_jql", "asana_goal", "asana_field")  # fmt: skip
+    for name in texts:
+        if name in data:
+            changes[name] = text_field(data, name) or None
+    if "title" in changes and not changes["title"]:
+        raise Invalid("title is required: state the outcome the KR measures", field="title")
+    for name in ("baseline", "target", "current", "weight", "window_days", "incident_window_hours"):
+        if name in data:
+            changes[name] = number_field(data, name)
+    if "kind" in data:
+        if data["kind"] not in KR_KINDS:
+            raise Invalid(f"kind must be one of {', '.join(KR_KINDS)}", field="kind")
+        changes["kind"] = data["kind"]
+    if "measure" in data and data["measure"] not in (None, "", *GITHUB_MEASURES):
+        raise Invalid(f"measure must be one of {', '.join(GITHUB_MEASURES)}", field="measure")
+    if "state" in data:
+        if data["state"] not in KR_STATES:
+            raise Invalid("state must be active or abandoned", field="state")
+        changes["state"] = data["state"]
+    if "unit" in changes and changes["unit"] is None:
+        changes["unit"] = ""
+    if "weight" in changes and changes["weight"] is None:
+        raise Invalid("weight must be a positive number", field="weight")
+    spec = replace(base, **changes)
+    errors = [f for f in check_key_result(spec) if f.level == "error"]
+    if errors:
+        raise Invalid(errors[0].message, field=_field_of(errors[0].code))
+    return spec
+
+
+def _field_of(code: str) -> str | None:
+    for name in ("target", "baseline", "weight", "kind", "abandon_reason", "measure", "jql",
+                 "title"):  # fmt: skip
+        if name.replace("_", "-") in code or name in code:
+            return name
+    return None
+
+
+def spec_of(kr: KeyResult) -> KeyResultSpec:
+    """The stored KR as the spec its definition is checked as."""
+    return KeyResultSpec(key=kr.key, current=kr.current, kpi=kr.kpi, **(kr.params or {}),
+                         **kr_definition(kr))  # fmt: skip
+
+
+def _store_spec(kr: KeyResult, spec: KeyResultSpec) -> None:
+    for name in KR_FIELDS:
+        setattr(kr, name, getattr(spec, name))
+    kr.current = spec.current
+    kr.kpi, kr.params = spec.kpi, scope_of(spec)  # a KPI KR's key and its DORA scope
+    kr.version += 1
+
+
+def create_key_result(session: Session, objective: Objective, data: Mapping[str, Any], *,
+                      author: str | None, at: datetime) -> KeyResult:  # fmt: skip
+    """A new KR under `objective`; its key is `<objective key>.<n>` unless one is given.
+
+    `data` holds the OKR file's KR fields (and `issues`, linked as the API's links).
+    """
+    ensure_open(session, objective.site_id, objective.team_id, objective.cycle_id)
+    site_id = objective.site_id
+    taken = set(
+        session.scalars(
+            select(KeyResult.key).where(
+                KeyResult.site_id == site_id, KeyResult.cycle_id == objective.cycle_id
+            )
+        )
+    )
+    key = text_field(data, "key")
+    if key and key in taken:
+        raise Duplicate(f"key result {key} already exists", field="key")
+    position = len(objective.key_results)
+    number = position + 1
+    while not key and f"{objective.key}.{number}" in taken:
+        number += 1
+    key = key or f"{objective.key}.{number}"
+    fields = {name: value for name, value in data.items() if name not in ("objective", "issues")}
+    spec = kr_spec_from(fields, KeyResultSpec(key=key, title=""))
+    if not spec.title.strip():
+        raise Invalid("title is required: state the outcome the KR measures", field="title")
+    issues = string_list_field(data, "issues")
+    kr = KeyResult(
+        site_id=site_id, cycle_id=objective.cycle_id, objective_id=objective.id, key=key,
+        position=position, version=0,
+    )  # fmt: skip
+    _store_spec(kr, spec)
+    session.add(kr)
+    session.flush()
+    for issue in issues:
+        session.add(Link(site_id=site_id, kr_id=kr.id, target_key=issue, source="api"))
+    record_change(session, site_id=site_id, cycle_id=objective.cycle_id, kind="key_result",
+                  key=key, action="create", author=author, at=at, before={},
+                  after=kr_definition(kr))  # fmt: skip
+    session.flush()
+    session.refresh(objective)
+    return kr
+
+
+def update_key_result(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
+                      author: str | None, at: datetime) -> KeyResult:  # fmt: skip
+    """Change a KR's definition (absent fields stay); its key, objective and links stay put."""
+    for frozen in ("key", "objective", "issues"):
+        if frozen in data:
+            raise Invalid(f"{frozen} cannot be changed here", field=frozen)
+    ensure_open(session, kr.site_id, kr.objective.team_id, kr.cycle_id)
+    before = kr_definition(kr)
+    spec = kr_spec_from(data, spec_of(kr))
+    if spec != spec_of(kr):
+        _store_spec(kr, spec)
+        record_change(session, site_id=kr.site_id, cycle_id=kr.cycle_id, kind="key_result",
+                      key=kr.key, action="update", author=author, at=at, before=before,
+                      after=kr_definition(kr))  # fmt: skip
+    session.flush()
+    return kr
+
+
+def abandon(session: Session, target: KeyResult | Objective, reason: str | None, *,
+            author: str | None, at: datetime) -> list[KeyResult]:  # fmt: skip
+    """Abandon a KR, or an objective with all its KRs, saying why; returns the KRs abandoned.
+
+    Abandoned KRs leave every roll-up and stay on the page struck through with the reason.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("say why it is abandoned: the team reads the reason later",
+                      field="abandon_reason")  # fmt: skip
+    if isinstance(target, Objective):
+        ensure_open(session, target.site_id, target.team_id, target.cycle_id)
+        before = objective_definition(target)
+        target.state, target.abandon_reason = "abandoned", reason
+        record_change(session, site_id=target.site_id, cycle_id=target.cycle_id,
+                      kind="objective", key=target.key, action="abandon", author=author, at=at,
+                      before=before, after=objective_definition(target))  # fmt: skip
+        krs = [kr for kr in target.key_results if kr.state == "active"]
+    else:
+        ensure_open(session, target.site_id, target.objective.team_id, target.cycle_id)
+        krs = [target]
+    for kr in krs:
+        before = kr_definition(kr)
+        kr.state, kr.abandon_reason = "abandoned", reason
+        kr.version += 1
+        record_change(session, site_id=kr.site_id, cycle_id=kr.cycle_id, kind="key_result",
+                      key=kr.key, action="abandon", author=author, at=at, before=before,
+                      after=kr_definition(kr))  # fmt: skip
+    session.flush()
+    return krs
+
+
+# --- check-ins ------------------------------------------------------------------------------
+
+
 def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
                     author: str | None, at: datetime) -> CheckIn:  # fmt: skip
     """Validate and store a check-in; its value becomes the KR's current value.
 
-    `data` holds what the owner says (`value`, `status`, `score`, `what`, `why`, `next`,
-    `decisions`, `risks`, `learnings`), as the API's JSON or the page's form carries it.
+    `data` holds what the owner says (`value`, `status`, `score`, `confidence`, `what`, `why`,
+    `next`, `decisions`, `risks`, `learnings`), as the API's JSON or the page's form carries it.
+    `confidence` is the owner's odds of reaching the target, 0.0 to 1.0.
     """
+    ensure_open(session, kr.site_id, kr.objective.team_id, kr.cycle_id)
     status = data.get("status") or None
     if status is not None and status not in STATUSES:
         raise Invalid(f"status must be one of {', '.join(STATUSES)}", field="status")
@@ -132,8 +433,13 @@ def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
     score = number_field(data, "score")
     if score is not None and not 0 <= score <= 1:
         raise Invalid("score must be between 0 and 1 (0.7 is a good stretch)", field="score")
+    confidence = number_field(data, "confidence")
+    if confidence is not None and not 0 <= confidence <= 1:
+        raise Invalid("confidence must be between 0.0 and 1.0 (the chance of reaching the target)",
+                      field="confidence")  # fmt: skip
     notes = {name: (text_field(data, name) or "") for name in ("what", "why", "next")}
-    if value is None and status is None and score is None and not any(notes.values()):
+    if (value is None and status is None and score is None and confidence is None
+            and not any(notes.values())):  # fmt: skip
         raise Invalid("a check-in needs a value, a status, a score or a note", field="what")
     checkin = CheckIn(
         site_id=kr.site_id,
@@ -143,6 +449,7 @@ def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
         value=value,
         status=status,
         score=score,
+        confidence=confidence,
         **notes,
         decisions=string_list_field(data, "decisions"),
         risks=string_list_field(data, "risks"),
@@ -264,8 +571,13 @@ def import_team_okrs(
     *,
     now: datetime | None = None,
     prefer_file: bool = False,
+    author: str | None = None,
+    at: datetime | None = None,
 ) -> ImportReport:
     """Write a team's cycle of OKRs, keyed by objective and KR keys; refuse on errors.
+
+    Each created or changed definition is kept in its history, as an edit on a page is; a
+    closed cycle refuses the import (`Closed`).
 
     What the cycle holds is read once up front (objectives, KRs, file links) and written in
     a few flushes, so a 100-objective file costs a handful of statements, not one per KR.
@@ -274,13 +586,17 @@ def import_team_okrs(
     the file's value was last imported, that newer value stays and the report says so
     (`kept`); with `prefer_file` the file wins, recorded as a check-in by the importer.
     """
-    now = now or utcnow()
-    findings = check_team_okrs(okrs)
+    from sync.profiles import site_profile
+
+    now = now or at or utcnow()
+    findings = check_team_okrs(okrs, profile=site_profile(session, site_id))
     if has_errors(findings):
         raise ImportRefused(findings)
     report = ImportReport(findings=findings)
     team = get_or_create_team(session, site_id, okrs.team)
     cycle = get_or_create_cycle(session, site_id, okrs.cycle)
+    ensure_open(session, site_id, team.id, cycle.id)
+    history = _History(session, site_id, cycle.id, author, at or now)
     in_cycle = (Objective.site_id == site_id, Objective.cycle_id == cycle.id)
     objectives = {o.key: o for o in session.scalars(select(Objective).where(*in_cycle))}
     krs = {
@@ -305,8 +621,9 @@ def import_team_okrs(
     with session.no_autoflush:
         for position, spec in enumerate(okrs.objectives):
             objectives[spec.key] = _import_objective(
-                session, site_id, team.id, cycle, objectives.get(spec.key), spec, position, report
-            )
+                session, site_id, team.id, cycle, objectives.get(spec.key), spec, position, report,
+                history,
+            )  # fmt: skip
         session.flush()
         touched: list[tuple[KeyResult, KeyResultSpec]] = []
         for spec in okrs.objectives:
@@ -319,6 +636,7 @@ def import_team_okrs(
                                                  prefer_file=prefer_file)  # fmt: skip
                 kr = _import_key_result(
                     session, site_id, cycle, objective, existing, kr_spec, position, report,
+                    history,
                 )  # fmt: skip
                 if kr_spec.current is not None and (existing is None or kr.current != before):
                     kr.current_imported_at = now  # the file's value, as of this import
@@ -381,6 +699,7 @@ def _import_objective(
     spec: ObjectiveSpec,
     position: int,
     report: ImportReport,
+    history: _History,
 ) -> Objective:
     if objective is None:
         objective = Objective(
@@ -391,8 +710,10 @@ def _import_objective(
             title=spec.title,
             parent_key=spec.parent,
             position=position,
+            state="active",
         )
         session.add(objective)
+        history.add("objective", spec.key, "create", {}, objective_definition(objective))
         report.created += 1
     elif objective.team_id != team_id:
         raise ImportRefused(
@@ -407,10 +728,13 @@ def _import_objective(
                 )
             ]
         )
-    elif _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
-        report.updated += 1
     else:
-        report.unchanged += 1
+        before = objective_definition(objective)
+        if _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
+            history.add("objective", spec.key, "update", before, objective_definition(objective))
+            report.updated += 1
+        else:
+            report.unchanged += 1
     return objective
 
 
@@ -423,6 +747,7 @@ def _import_key_result(
     spec: KeyResultSpec,
     position: int,
     report: ImportReport,
+    history: _History,
 ) -> KeyResult:
     values = {name: getattr(spec, name) for name in KR_FIELDS}
     values["params"], values["kpi"] = scope_of(spec), spec.kpi
@@ -439,10 +764,14 @@ def _import_key_result(
             **values,
         )
         session.add(kr)
+        history.add("key_result", spec.key, "create", {}, kr_definition(kr))
         report.created += 1
         report.new_krs.append(kr)
-    elif _assign(kr, objective_id=objective.id, position=position, **values):
+        return kr
+    before = kr_definition(kr)
+    if _assign(kr, objective_id=objective.id, position=position, **values):
         kr.version += 1
+        history.add("key_result", spec.key, "update", before, kr_definition(kr))
         report.updated += 1
         report.changed_kr_ids.add(kr.id)
     else:
@@ -455,6 +784,23 @@ def asana_keys(references: Iterable[str]) -> set[str]:
     references that name no task or project, so none is dropped silently."""
     gids = (asana_refs.gid_of(reference) for reference in references)
     return {asana_refs.key_of(gid) for gid in gids if gid is not None}
+
+
+@dataclass(slots=True)
+class _History:
+    """Where an import keeps the definitions it creates and changes."""
+
+    session: Session
+    site_id: int
+    cycle_id: int
+    author: str | None
+    at: datetime
+
+    def add(self, kind: str, key: str, action: str, before: Mapping[str, Any],
+            after: Mapping[str, Any]) -> None:  # fmt: skip
+        record_change(self.session, site_id=self.site_id, cycle_id=self.cycle_id, kind=kind,
+                      key=key, action=action, author=self.author, at=self.at, before=before,
+                      after=after)  # fmt: skip
 
 
 def _sync_file_links(

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 
-from connect.api.okrs import _now, _number, _text, authenticate, body, enqueue_write_backs
+from connect.api.okrs import _now, _text, authenticate, body, enqueue_write_backs
 from connect.errors import Conflict, NotFound, ValidationError
 from connect.services import services
 from sync import kpis
@@ -21,6 +21,7 @@ from sync.core.practice import check_kpi
 from sync.core.spec import DORA_SCOPE, KpiSpec
 from sync.engine import recompute
 from sync.model import Kpi
+from sync.okrs import number_field as _number
 
 blueprint = Blueprint("api_kpis", __name__, url_prefix="/api/v1")
 blueprint.before_request(authenticate)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -17,22 +16,13 @@ from sqlalchemy.orm import Session
 
 from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
+from connect.retro_publish import publish_closed_cycle
 from connect.services import services
-from sync import okrs, store
+from sync import cycles, okrs, store
 from sync.core import asana_refs, okrfile
-from sync.core.practice import check_key_result
-from sync.core.spec import (
-    DORA_SCOPE,
-    GITHUB_MEASURES,
-    KR_KINDS,
-    KeyResultSpec,
-    TeamOkrs,
-    quarter,
-    quarter_of,
-    scope_of,
-)
+from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.engine import recompute
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective
+from sync.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
 from sync.okrs import (
     KR_FIELDS,
     ImportRefused,
@@ -43,7 +33,6 @@ from sync.okrs import (
     text_field,
     unlink_work,
 )
-from sync.okrs import number_field as _number
 from sync.sources import refresh_github, source_state
 from sync.store import (
     SiteNotFound,
@@ -53,7 +42,6 @@ from sync.store import (
     find_objective,
     find_site,
     history_of,
-    key_result_exists,
     links_of,
 )
 
@@ -156,6 +144,12 @@ def _objective_or_404(session: Session, key: str, cycle: str | None = None) -> O
     return objective
 
 
+def _author() -> str | None:
+    """Who makes the change: the Atlassian account of a page's token; None for the admin token."""
+    account = g.get("account_id")
+    return account if isinstance(account, str) else None
+
+
 def _now() -> datetime:
     """The jobs' clock, so that what the API plans falls due when the jobs think it does."""
     return services().jobs.ports.clock.now()
@@ -198,6 +192,9 @@ def kr_json(kr: KeyResult) -> dict[str, Any]:
         "version": kr.version,
         "kpi": kr.kpi,
         **{name: (kr.params or {}).get(name) for name in DORA_SCOPE},
+        "final_score": kr.final_score,
+        "final_score_reason": kr.final_score_reason,
+        "carried_from": cycles.carried_from(kr),
     }
 
 
@@ -208,6 +205,8 @@ def objective_json(objective: Objective, *, with_krs: bool = True) -> dict[str, 
         "key": objective.key,
         "title": objective.title,
         "parent": objective.parent_key,
+        "state": objective.state,
+        "abandon_reason": objective.abandon_reason,
         "team": objective.team.key,
         "cycle": objective.cycle.name,
         "progress": round(
@@ -230,6 +229,7 @@ def checkin_json(checkin: CheckIn) -> dict[str, Any]:
         "value": checkin.value,
         "status": checkin.status,
         "score": checkin.score,
+        "confidence": checkin.confidence,
         "what": checkin.what,
         "why": checkin.why,
         "next": checkin.next,
@@ -280,7 +280,7 @@ def create_objective() -> tuple[Response, int]:
             raise ValidationError(str(exc), field="cycle") from exc
         objective = okrs.create_objective(
             session, g.site_id, cycle, team=team_key or "", title=title or "",
-            key=_text(data, "key"), parent=_text(data, "parent"),
+            key=_text(data, "key"), parent=_text(data, "parent"), author=_author(), at=_now(),
         )  # fmt: skip
         return jsonify(objective_json(objective)), 201
 
@@ -294,16 +294,10 @@ def get_objective(key: str) -> Response:
 @blueprint.patch("/objectives/<key>")
 def update_objective(key: str) -> Response:
     data = body()
+    _check_lengths(data)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
-        if "title" in data:
-            objective.title = _text(data, "title", required=True) or objective.title
-        if "parent" in data:
-            objective.parent_key = _text(data, "parent")
-        if session.is_modified(objective):
-            # Panels are cached by their KRs' versions: the objective's text is part of them.
-            for kr in objective.key_results:
-                kr.version += 1
+        okrs.update_objective(session, objective, data, author=_author(), at=_now())
         return jsonify(objective_json(objective))
 
 
@@ -321,68 +315,13 @@ CREATE_ONLY: Final = ("key", "objective", "issues")
 """KR fields a POST sets and a PATCH refuses (the OpenAPI document's KeyResultPatch omits them)."""
 
 
-def _kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
-    """Overlay JSON fields on a spec, checking each type; unknown fields are refused."""
-    allowed = {*KR_FIELDS, "current", *CREATE_ONLY, "kpi", *DORA_SCOPE}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(
-            f"unknown field {unknown[0]}: use {', '.join(sorted(allowed))}", field=unknown[0]
-        )
-    changes: dict[str, Any] = {}
-    texts = ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure", "kpi",
-             "repository", "environment", "incident_jql", "asana_goal", "asana_field")  # fmt: skip
-    for name in texts:
-        if name in data:
-            changes[name] = _text(data, name, required=name == "title")
-    for name in ("baseline", "target", "current", "weight", "window_days", "incident_window_hours"):
-        if name in data:
-            changes[name] = _number(data, name)
-    if "kind" in data:
-        if data["kind"] not in KR_KINDS:
-            raise ValidationError(f"kind must be one of {', '.join(KR_KINDS)}", field="kind")
-        changes["kind"] = data["kind"]
-    if "measure" in data and data["measure"] not in (None, *GITHUB_MEASURES):
-        raise ValidationError(
-            f"measure must be one of {', '.join(GITHUB_MEASURES)}", field="measure"
-        )
-    if "state" in data:
-        if data["state"] not in ("active", "abandoned"):
-            raise ValidationError("state must be active or abandoned", field="state")
-        changes["state"] = data["state"]
-    if "unit" in changes and changes["unit"] is None:
-        changes["unit"] = ""
-    if "weight" in changes and changes["weight"] is None:
-        raise ValidationError("weight must be a positive number", field="weight")
-    spec = replace(base, **changes)
-    errors = [f for f in check_key_result(spec) if f.level == "error"]
-    if errors:
-        raise ValidationError(errors[0].message, field=_field_of(errors[0].code))
-    return spec
-
-
-def _field_of(code: str) -> str | None:
-    for name in ("target", "baseline", "weight", "kind", "abandon_reason", "measure", "jql"):
-        if name.replace("_", "-") in code or name in code:
-            return name
-    return None
-
-
-def _store_spec(kr: KeyResult, spec: KeyResultSpec) -> None:
-    for name in KR_FIELDS:
-        setattr(kr, name, getattr(spec, name))
-    kr.current = spec.current
-    kr.kpi, kr.params = spec.kpi, scope_of(spec)
-    kr.version += 1
-
-
-def _spec_of(kr: KeyResult) -> KeyResultSpec:
-    return KeyResultSpec(
-        key=kr.key, current=kr.current, kpi=kr.kpi, **(kr.params or {}),
-        **{name: getattr(kr, name) for name in KR_FIELDS},
-    )  # fmt: skip
-
-
+def _check_lengths(data: Mapping[str, Any]) -> None:
+    """Refuse a text longer than its column before the domain reads the fields (the domain
+    checks types and rules; how wide a column is stays the API's business)."""
+    for name in data:
+        if name in MAX_LENGTHS and name not in ("target", "issues"):
+            _text(data, name)
+    _string_list(data, "issues")
 @blueprint.post("/key-results")
 def create_key_result() -> tuple[Response, int]:
     data = body()
@@ -390,25 +329,8 @@ def create_key_result() -> tuple[Response, int]:
     _text(data, "title", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, objective_key)
-        position = len(objective.key_results)
-        key = _text(data, "key") or f"{objective.key}.{position + 1}"
-        if key_result_exists(session, g.site_id, objective.cycle_id, key):
-            raise Conflict(f"key result {key} already exists", field="key")
-        spec = _kr_spec_from(data, KeyResultSpec(key=key, title=""))
-        kr = KeyResult(
-            site_id=g.site_id,
-            cycle_id=objective.cycle_id,
-            objective_id=objective.id,
-            key=key,
-            position=position,
-            version=0,
-        )
-        _store_spec(kr, spec)
-        session.add(kr)
-        session.flush()
-        for issue in _string_list(data, "issues"):
-            session.add(Link(site_id=g.site_id, kr_id=kr.id, target_key=issue, source="api"))
-        session.flush()
+        _check_lengths(data)
+        kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
@@ -427,10 +349,10 @@ def update_key_result(key: str) -> Response:
     for frozen in CREATE_ONLY:
         if frozen in data:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
+    _check_lengths(data)
     with services().store.session() as session:
-        kr = _kr_or_404(session, key)
-        _store_spec(kr, _kr_spec_from(data, _spec_of(kr)))
-        session.flush()
+        kr = okrs.update_key_result(session, _kr_or_404(session, key), data, author=_author(),
+                                    at=_now())  # fmt: skip
         refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -441,10 +363,86 @@ def abandon_key_result(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        kr.state, kr.abandon_reason = "abandoned", reason
-        kr.version += 1
+        okrs.abandon(session, kr, reason, author=_author(), at=_now())
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
+
+
+@blueprint.post("/objectives/<key>/abandon")
+def abandon_objective(key: str) -> Response:
+    """Abandon an objective and every active KR under it, with one reason."""
+    reason = _text(body(), "reason", required=True)
+    with services().store.session() as session:
+        objective = _objective_or_404(session, key, request.args.get("cycle"))
+        krs = okrs.abandon(session, objective, reason, author=_author(), at=_now())
+        _refresh(session, [kr.id for kr in krs])
+        return jsonify(objective_json(objective))
+
+
+def change_json(change: DefinitionChange) -> dict[str, Any]:
+    return {
+        "at": change.at.isoformat(),
+        "author": change.author,
+        "action": change.action,
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+@blueprint.get("/key-results/<key>/changes")
+def kr_changes(key: str) -> Response:
+    """Who changed the KR's definition, when, and each changed field before and after."""
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        rows = okrs.changes_of(session, g.site_id, kr.cycle_id, kr.key)
+        return jsonify({"changes": [change_json(c) for c in rows]})
+
+
+@blueprint.get("/objectives/<key>/changes")
+def objective_changes(key: str) -> Response:
+    with services().store.session() as session:
+        objective = _objective_or_404(session, key, request.args.get("cycle"))
+        rows = [c for c in okrs.changes_of(session, g.site_id, objective.cycle_id, key)
+                if c.target_kind == "objective"]  # fmt: skip
+        return jsonify({"changes": [change_json(c) for c in rows]})
+
+
+@blueprint.post("/cycles/<cycle>/close")
+def close_cycle(cycle: str) -> Response:
+    """Close a team's cycle: final scores, the retrospective, the KRs carried over."""
+    team = request.args.get("team", "").strip()
+    if not team:
+        raise ValidationError("give the team to close the cycle for: ?team=PLAT", field="team")
+    close = cycles.parse_close(body())
+    with services().store.session() as session:
+        cycle_row = find_cycle(session, g.site_id, cycle)
+        if cycle_row is None:
+            raise NotFound(f"no cycle {cycle}", field="cycle")
+        if store.find_team(session, g.site_id, team) is None:
+            raise NotFound(f"no team {team}", field="team")
+        report = cycles.close_cycle(session, g.site_id, team=team, cycle=cycle_row,
+                                    request=close, author=_author(), at=_now())  # fmt: skip
+        _refresh(session, [kr.id for kr in [*report.scored, *report.carried]])
+        answer = close_json(report)
+    if close.space:
+        answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team,
+                                                    cycle=cycle, space=close.space)  # fmt: skip
+    return jsonify(answer)
+
+
+def close_json(report: cycles.CloseReport) -> dict[str, Any]:
+    closed = report.closed
+    return {
+        "closed_at": closed.closed_at.isoformat(),
+        "closed_by": closed.closed_by,
+        "retro": {"learned": closed.learned, "differently": closed.differently},
+        "scores": {
+            kr.key: {"score": kr.final_score, "reason": kr.final_score_reason}
+            for kr in report.scored
+        },
+        "next_cycle": report.next_cycle.name if report.next_cycle else None,
+        "carried": [kr_json(kr) for kr in report.carried],
+    }
 
 
 @blueprint.get("/key-results/<key>/links")

@@ -73,6 +73,33 @@ PATHS: dict[str, dict[str, Any]] = {
             errors=("400", "401", "404", "422"),
         ),
     },
+    "/objectives/{key}/abandon": {
+        "post": _op(
+            "Abandon an objective and its key results with a reason",
+            params=[_KEY],
+            body="AbandonInput",
+            errors=("400", "401", "404", "409", "422"),
+        ),
+    },
+    "/objectives/{key}/changes": {
+        "get": _op("Who changed the objective's definition, when, before and after",
+                   params=[_KEY]),
+    },
+    "/key-results/{key}/changes": {
+        "get": _op("Who changed the key result's definition, when, before and after",
+                   params=[_KEY]),
+    },
+    "/cycles/{cycle}/close": {
+        "post": _op(
+            "Close a team's cycle: final scores, retrospective, KRs carried over",
+            params=[
+                {"name": "cycle", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "team", "in": "query", "required": True, "schema": {"type": "string"}},
+            ],
+            body="CloseInput",
+            errors=("400", "401", "404", "409", "422"),
+        ),
+    },
     "/key-results": {
         "get": _op(
             "List key results",
@@ -257,6 +284,26 @@ SCHEMAS: dict[str, Any] = {
         "required": ["reason"],
         "properties": {"reason": _text("reason", required=True)},
     },
+    "CloseInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "scores": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["score"],
+                    "properties": {"score": {"type": "number"}, "reason": {"type": "string"}},
+                },
+            },
+            "retro": {
+                "type": "object",
+                "properties": {"learned": {"type": "string"}, "differently": {"type": "string"},
+                               "space": {"type": "string"}},
+            },
+            "carry_over": {"type": "array", "items": {"type": "string"}},
+        },
+    },
     "LinkInput": {
         "type": "object",
         "required": ["target"],
@@ -274,6 +321,7 @@ SCHEMAS: dict[str, Any] = {
             "value": _NUMBER,
             "status": {"enum": ["on_track", "at_risk", "off_track", None]},
             "score": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "confidence": _NUMBER,
             "what": {"type": "string"},
             "why": {"type": "string"},
             "next": {"type": "string"},

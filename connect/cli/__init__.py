@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana, inbox, outbound, digest.
+asana, inbox, outbound, digest, cycle, practice.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -10,11 +10,13 @@ import click
 
 from connect.cli import (
     asana,
+    cycle,
     demo,
     digest,
     github,
     github_backfill,
     okrs,
+    practice,
     recovery,
     server,
     tenants,
@@ -54,6 +56,8 @@ for command in (
     recovery.inbox,
     recovery.outbound,
     digest.digest,
+    cycle.cycle,
+    practice.practice,
 ):
     main.add_command(command)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connect.ui.i18n import translator
 from connect.ui.render import _render
+from sync.core.practice import DEFAULT_PROFILE, Profile
 from sync.digest import ChannelView
 from sync.model import GitHubInstallation, Installation
 
@@ -67,6 +68,7 @@ def render_admin_page(
     host_script: bool = True,
     channels: Sequence[ChannelView] = (),
     digest_form: DigestForm | None = None,
+    profile: Profile = DEFAULT_PROFILE,
 ) -> str:
     """The admin page as a complete HTML document."""
     return _render(
@@ -79,6 +81,7 @@ def render_admin_page(
         github=tuple(github),
         channels=tuple(channels),
         digest_form=digest_form,
+        profile=profile,
     )
 
 

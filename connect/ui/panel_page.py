@@ -32,9 +32,14 @@ class PanelRequest:
     """What a panel load asks for: whose OKRs, which view, in which language."""
 
     query: PanelQuery
-    mode: Literal["full", "compact"]
+    mode: Literal["full", "compact", "review", "retro"]
     static: bool
     locale: str
+
+
+_MODES: dict[str, Literal["full", "compact", "review", "retro"]] = {
+    "compact": "compact", "review": "review", "retro": "retro",
+}  # fmt: skip
 
 
 def team_param(args: Mapping[str, str], name: str = "team") -> str:
@@ -53,7 +58,7 @@ def panel_request(
                        objective=args.get("objective", "").strip())  # fmt: skip
     return PanelRequest(
         query=query,
-        mode="compact" if args.get("view") == "compact" else "full",
+        mode=_MODES.get(args.get("view", ""), "full"),
         static=static,
         locale=pick_locale(query=args, accept_language=accept_language),
     )

@@ -36,7 +36,7 @@ from connect.ui.viewmodel import (
     ObjectiveView,
     PanelView,
 )
-from sync.core.practice import Finding, check_team_okrs
+from sync.core.practice import DEFAULT_PROFILE, Finding, Profile, check_team_okrs
 from sync.core.progress import objective_progress
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 from sync.model import (
@@ -46,6 +46,7 @@ from sync.model import (
     Kpi,
     Link,
     Objective,
+    PracticeProfile,
     Snapshot,
     Team,
     WorkItem,
@@ -223,6 +224,10 @@ def _latest_checkins(kr_ids: Select[Any]) -> Any:
             CheckIn.what,
             CheckIn.why,
             CheckIn.next,
+            CheckIn.confidence,
+            CheckIn.decisions,
+            CheckIn.risks,
+            CheckIn.learnings,
             func.row_number()
             .over(partition_by=CheckIn.kr_id, order_by=(CheckIn.at.desc(), CheckIn.id.desc()))
             .label("rank"),
@@ -243,6 +248,32 @@ def _link_counts(kr_ids: Select[Any]) -> Any:
     )
 
 
+def _practice_columns(site_id: int) -> tuple[Any, ...]:
+    """The site's practice thresholds and whether another team aligns to each objective, as
+    columns of the panel's one query (the panel costs the same statements as before)."""
+    other = aliased(Objective, name="aligned_objective")
+    aligned = (
+        select(other.id)
+        .where(
+            other.site_id == Objective.site_id,
+            other.cycle_id == Objective.cycle_id,
+            other.team_id != Objective.team_id,
+            other.parent_key == Objective.key,
+        )
+        .exists()
+        .label("aligned_to")
+    )
+
+    def threshold(column: Any) -> Any:
+        return (
+            select(column).where(PracticeProfile.site_id == site_id).scalar_subquery()
+            .label(column.key)
+        )
+
+    return (aligned, threshold(PracticeProfile.max_objectives),
+            threshold(PracticeProfile.min_krs), threshold(PracticeProfile.max_krs))  # fmt: skip
+
+
 def load_panel(
     session: Session, site_id: int, panel: PanelQuery, *, today: date
 ) -> PanelView | None:
@@ -254,7 +285,8 @@ def load_panel(
         select(
             Objective, Cycle.name, Cycle.start, Cycle.end, parent.title, KeyResult,
             ranked.c.at, ranked.c.author, ranked.c.status, ranked.c.score, ranked.c.value,
-            ranked.c.what, ranked.c.why, ranked.c.next, links.c.links,
+            ranked.c.what, ranked.c.why, ranked.c.next, ranked.c.confidence, ranked.c.decisions,
+            ranked.c.risks, ranked.c.learnings, links.c.links, *_practice_columns(site_id),
         ).select_from(Objective),
         site_id,
         panel,
@@ -286,7 +318,17 @@ def load_panel(
         entry = objectives.setdefault(row.Objective.id, (row.Objective, row.title, []))
         if row.KeyResult is not None:
             entry[2].append((row.KeyResult, row))
-    warnings = _practice_warnings(panel.team, cycle, objectives.values())
+    profile = DEFAULT_PROFILE
+    if first.max_objectives is not None:
+        profile = Profile(max_objectives=first.max_objectives, min_krs=first.min_krs,
+                          max_krs=first.max_krs)  # fmt: skip
+    warnings = _practice_warnings(
+        panel.team, cycle, objectives.values(), profile=profile,
+        company=any(row.aligned_to for row in rows),
+        # The parent join looks in the same cycle: a parent it did not find is unknown.
+        known_parents=frozenset(o.parent_key for o, title, _krs in objectives.values()
+                                if o.parent_key and title is not None),
+    )  # fmt: skip
     return PanelView(
         team=panel.team,
         cycle=cycle.name,
@@ -306,6 +348,8 @@ def load_panel(
                     for kr, row in krs
                 ),
                 warnings=warnings.get(objective.key, ()),
+                state=objective.state,
+                abandon_reason=objective.abandon_reason,
             )
             for objective, parent_title, krs in objectives.values()
         ),
@@ -340,6 +384,8 @@ def _kr_view(
         checkin = CheckInView(
             at=row.at, author=row.author, status=row.status, score=row.score, value=row.value,
             what=row.what or "", why=row.why or "", next=row.next or "",
+            confidence=row.confidence, decisions=tuple(row.decisions or ()),
+            risks=tuple(row.risks or ()), learnings=tuple(row.learnings or ()),
         )  # fmt: skip
     growth = None
     if kr.total is not None and kr.total_at_start is not None:
@@ -366,6 +412,8 @@ def _kr_view(
         warnings=warnings,
         source_state=source_state(kr),
         source_kind="github" if kr.kind == "github" else "jira",
+        weight=kr.weight,
+        jql=kr.jql,
     )
 
 
@@ -373,6 +421,10 @@ def _practice_warnings(
     team: str,
     cycle: CycleSpec,
     objectives: Any,
+    *,
+    profile: Profile = DEFAULT_PROFILE,
+    company: bool = False,
+    known_parents: frozenset[str] | None = None,
 ) -> dict[str, tuple[PracticeNote, ...]]:
     """Practice notes by objective or KR key ("" for the whole panel), from loaded rows."""
     specs = tuple(
@@ -395,7 +447,9 @@ def _practice_warnings(
         for objective, _parent, krs in objectives
     )
     found: dict[str, list[PracticeNote]] = {}
-    for finding in check_team_okrs(TeamOkrs(team=team, cycle=cycle, objectives=specs)):
+    okrs = TeamOkrs(team=team, cycle=cycle, objectives=specs)
+    for finding in check_team_okrs(okrs, profile=profile, company=company,
+                                   known_parents=known_parents):  # fmt: skip
         if finding.level != "warning":
             continue
         where = "" if finding.code in PANEL_LEVEL_CODES else (finding.key or "")

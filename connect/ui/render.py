@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -18,9 +19,13 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from connect.ui.alignment import Alignment
 from connect.ui.assets import script, stylesheet
 from connect.ui.charts import trend_svg
+from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
+from connect.ui.retro import RetroView
+from connect.ui.review import ReviewView
 from connect.ui.viewmodel import (
     METRIC_KINDS,
     STATUSES,
@@ -88,7 +93,7 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(p2=_p2, pct=_pct, plain=_plain, slug=_slug, url=_url)
-    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS)
+    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS, notes_for=notes_for)
     return env
 
 
@@ -141,6 +146,9 @@ def render_panel(
     csrf_token: str | None = None,
     checkin_url: str | None = None,
     host_script: bool = True,
+    editor: Editor | None = None,
+    tabs: Markup | None = None,
+    retro: RetroView | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
@@ -174,6 +182,10 @@ def render_panel(
         counts=functools.partial(_counts, t),
         chart=chart,
         kpi_range=functools.partial(_kpi_range, t),
+        editor=None if static else editor,
+        tabs=None if static else tabs,
+        retro=retro,
+        monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end),
     )
 
 
@@ -336,3 +348,90 @@ def render_empty_panel(
         link_text=t("panel.open_page"),
         host_script=host_script,
     )
+
+
+def render_okrs_page(
+    alignment: Alignment,
+    view: PanelView | None,
+    *,
+    team_links: Sequence[tuple[str, str]],
+    locale: str,
+    host_script: bool = True,
+) -> str:
+    """The Jira "OKRs" page: team picker, alignment tree, and the chosen team's OKRs."""
+    t = translator(locale)
+
+    def chart(kr: KrView) -> Markup:
+        assert view is not None
+        return trend_svg(
+            kr.history, start=view.cycle_start, end=view.cycle_end,
+            title=t("trend.title", key=f"{kr.key} {kr.title}", percent=t.percent(kr.progress)),
+        )  # fmt: skip
+
+    return _render(
+        "okrs.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=t("okrs.heading", cycle=alignment.cycle),
+        alignment=alignment,
+        view=view,
+        chosen=view.team if view else "",
+        retro=None,
+        monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end)
+        if view else None,
+        team_links=tuple(team_links),
+        compact=False,
+        is_editor=False,
+        forms=False,
+        editor=None,
+        checkin_url="",
+        csrf_token="",
+        counts=functools.partial(_counts, t),
+        chart=chart,
+    )
+
+
+def render_review(review: ReviewView, *, locale: str, host_script: bool = True,
+                  tabs: Markup | None = None) -> str:  # fmt: skip
+    """The weekly review page (project page tab, and the panel macro's `view=review`)."""
+    t = translator(locale)
+    return _render("review.html", t=t, static=False, host_script=host_script,
+                   doc_title=t("review.heading", team=review.team, cycle=review.cycle),
+                   review=review, tabs=tabs)  # fmt: skip
+
+
+def render_retro(retro: RetroView, *, locale: str, host_script: bool = True,
+                 tabs: Markup | None = None) -> str:  # fmt: skip
+    """A closed cycle's retrospective (the panel's `view=retro`)."""
+    t = translator(locale)
+    return _render("retro.html", t=t, static=False, host_script=host_script,
+                   doc_title=t("retro.heading", team=retro.team, cycle=retro.cycle),
+                   retro=retro, tabs=tabs)  # fmt: skip
+
+
+def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, float | None]]:
+    """The KR's score at the end of each month of the cycle so far (from its history)."""
+    months: list[tuple[str, float | None]] = []
+    year, month = start.year, start.month
+    last: float | None = None
+    points = sorted(kr.history)
+    while (year, month) <= (end.year, end.month):
+        label = f"{year:04d}-{month:02d}"
+        in_month = [p for at, p in points if (at.year, at.month) == (year, month)]
+        if in_month:
+            last = clamp01(in_month[-1])
+        elif points and (points[-1][0].year, points[-1][0].month) < (year, month):
+            break  # the months ahead have no score yet
+        months.append((label, last))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def render_kr_page(kr: Any, *, check_ins: Sequence[Any], changes: Sequence[Any], locale: str,
+                   back_url: str = "") -> str:  # fmt: skip
+    """One KR's check-ins (latest first) and the history of its definition."""
+    t = translator(locale)
+    return _render("kr_page.html", t=t, static=False, host_script=True,
+                   doc_title=f"{kr.key} {kr.title}", kr=kr, check_ins=tuple(check_ins),
+                   changes=tuple(changes), back_url=back_url)  # fmt: skip

@@ -35,6 +35,10 @@ class CheckInView:
     what: str
     why: str
     next: str
+    confidence: float | None = None
+    decisions: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()
+    learnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,8 @@ class KrView:
     warnings: tuple[PracticeNote, ...] = ()
     source_state: str = "manual"  # manual | connected | missing | unreachable (sync.sources)
     source_kind: str = ""  # jira | github: what to connect when missing
+    weight: float = 1.0
+    jql: str | None = None
 
     def __post_init__(self) -> None:
         _check_status(self.status)
@@ -88,6 +94,13 @@ class ObjectiveView:
     progress: float
     krs: tuple[KrView, ...]
     warnings: tuple[PracticeNote, ...] = ()
+    state: str = "active"
+    abandon_reason: str | None = None
+
+    @property
+    def abandoned(self) -> bool:
+        """True when the objective was dropped with all its KRs."""
+        return self.state == ABANDONED
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,52 +12,83 @@ only, `?dev_token=` stands in for Atlassian's JWT so the local demo opens in a p
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
+from markupsafe import Markup, escape
 
 from connect.doors.atlassian_connect.verify import authenticate_connect, tenants
 from connect.errors import (
     ApiError,
     AuthError,
     BadRequest,
+    Conflict,
     ForbiddenError,
     NotFound,
     ValidationError,
 )
+from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import DigestForm, load_admin, render_admin_page
+from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
+from connect.ui.editor import FORMS as EDIT_FORMS
+from connect.ui.editor import Editor, parse_kr_form
 from connect.ui.headers import page_headers
-from connect.ui.i18n import pick_locale
+from connect.ui.i18n import pick_locale, translator
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
 from connect.ui.render import (
     render_checkin_page,
     render_empty_panel,
     render_glance_label,
     render_issue_panel,
+    render_kr_page,
     render_message_page,
+    render_okrs_page,
     render_panel,
+    render_retro,
+    render_review,
 )
+from connect.ui.retro import load_retro
+from connect.ui.review import load_review
 from connect.ui.tokens import (
     DEV_ACCOUNT_ID,
     FormTokens,
     context_token,
     dev_token_client_key,
 )
+from connect.ui.viewmodel import PanelView
 from sync.core.progress import STATUSES
+from sync.core.spec import CycleSpec, quarter, quarter_of
+from sync.cycles import close_cycle as close_team_cycle
+from sync.cycles import parse_close
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine import recompute
-from sync.errors import Invalid
-from sync.okrs import link_work, record_check_in, unlink_work
-from sync.store import find_kr
+from sync.errors import Closed, Duplicate, Invalid
+from sync.okrs import (
+    abandon,
+    changes_of,
+    create_key_result,
+    create_objective,
+    get_or_create_cycle,
+    link_work,
+    record_check_in,
+    unlink_work,
+    update_key_result,
+    update_objective,
+)
+from sync.profiles import site_profile
+from sync.store import check_ins_of, find_cycle, find_kr, find_objective, find_team
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("ui", __name__)
 
@@ -66,10 +97,13 @@ HOST_PARAMS = ("xdm_e", "xdm_c", "cp", "cv", "lic", "loc", "lang")
 
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}-\d{1,12}")
 CHECKIN_PURPOSE = "check-in"
+EDIT_PURPOSE = CHECKIN_PURPOSE
+"""The project page's forms (check-in, writing, close) share the one token the page carries."""
 LINK_PURPOSE = "issue-links"
-CHECKIN_FIELDS = ("value", "status", "score", "what", "why", "next", "decisions", "risks",
-                  "learnings")  # fmt: skip
-FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required"}
+CHECKIN_FIELDS = ("value", "status", "score", "confidence", "what", "why", "next", "decisions",
+                  "risks", "learnings")  # fmt: skip
+FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required",
+                  "confidence": "error.confidence_range"}  # fmt: skip
 
 
 # --- services ------------------------------------------------------------------------------
@@ -197,6 +231,20 @@ def _cached_panel(*, static: bool) -> Response:
     store = services().store
 
     def render(panel: PanelRequest) -> str:
+        if panel.mode == "retro":
+            with store.session() as session:
+                retro = load_retro(session, g.site_id, team=panel.query.team,
+                                   cycle=panel.query.cycle)  # fmt: skip
+            if retro is None:
+                return _empty(panel.query, panel.locale)
+            return render_retro(retro, locale=panel.locale, host_script=not panel.static)
+        if panel.mode == "review":
+            with store.session() as session:
+                review = load_review(session, g.site_id, team=panel.query.team,
+                                     cycle=panel.query.cycle, now=now())  # fmt: skip
+            if review is None:
+                return _empty(panel.query, panel.locale)
+            return render_review(review, locale=panel.locale, host_script=not panel.static)
         with store.session() as session:
             view = panels.load_panel(session, g.site_id, panel.query, today=today)
         if view is None:
@@ -238,19 +286,69 @@ def confluence_panel_static() -> Response:
 # --- the Jira project page and check-ins ---------------------------------------------------
 
 
-def _project_page(team: str, *, cycle: str = "") -> Response:
+def _cycle_view(team: str, cycle: str) -> PanelView:
+    """An empty page of the team's cycle (named, else the current quarter): its forms start it."""
+    try:
+        spec = quarter(cycle) if cycle else quarter_of(now().date())
+    except ValueError:
+        with services().store.session() as session:
+            row = find_cycle(session, g.site_id, cycle)
+        if row is None:
+            raise NotFound(f"no cycle {cycle}", field="cycle") from None
+        spec = CycleSpec(name=row.name, start=row.start, end=row.end)
+    return PanelView(team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end,
+                     objectives=())  # fmt: skip
+
+
+def _tabs(carried: dict[str, str], *, review: bool, lang: str) -> Markup:
+    """The project page's tabs: its OKRs, and the weekly review."""
+    t = translator(lang)
+    okrs_url = _page_url("ui.project_page_view", **carried)
+    review_url = _page_url("ui.project_page_view", **carried, view="review")
+    return Markup(  # noqa: S704 - every part is escaped here
+        '<nav class="meta" data-tabs>'
+        + (f'<a href="{escape(okrs_url)}" data-tab="okrs">{escape(t("review.okrs_tab"))}</a>'
+           if review else f'<strong data-tab="okrs">{escape(t("review.okrs_tab"))}</strong>')
+        + " "
+        + (f'<strong data-tab="review">{escape(t("review.tab"))}</strong>' if review else
+           f'<a href="{escape(review_url)}" data-tab="review">{escape(t("review.tab"))}</a>')
+        + "</nav>"
+    )  # fmt: skip
+
+
+def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
+                  status: int = 200) -> Response:  # fmt: skip
     query = panels.PanelQuery(team=team, cycle=cycle)
     lang = locale()
     with services().store.session() as session:
         view = panels.load_panel(session, g.site_id, query, today=now().date())
     if view is None:
-        return html_response(_empty(query, lang))
+        view = _cycle_view(team, cycle)
+    carried = {"projectKey": team, "cycle": view.cycle}
+    tabs = _tabs(carried, review=request.args.get("view") == "review", lang=lang)
+    if request.args.get("view") == "review":
+        with services().store.session() as session:
+            review = load_review(session, g.site_id, team=team, cycle=view.cycle, now=now())
+        if review is not None:
+            return html_response(render_review(review, locale=lang, tabs=tabs))
+    with services().store.session() as session:
+        retro = load_retro(session, g.site_id, team=team, cycle=view.cycle)
+    if retro is not None:  # a closed cycle is read-only: no forms
+        html = render_panel(view, mode="full", locale=lang, is_editor=True, tabs=tabs,
+                            retro=retro)  # fmt: skip
+        return html_response(html, status=status)
     csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
+    if editor is None:
+        editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
+                        saved=request.args.get("saved", ""))  # fmt: skip
+    if view.objectives:
+        editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried),
+                         kr_url=_page_url("ui.kr_page", projectKey=team))  # fmt: skip
     html = render_panel(
         view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
-        checkin_url=_page_url("ui.check_in", projectKey=team, cycle=view.cycle),
+        checkin_url=_page_url("ui.check_in", **carried), editor=editor, tabs=tabs,
     )  # fmt: skip
-    return html_response(html)
+    return html_response(html, status=status)
 
 
 @blueprint.get("/jira/project-page")
@@ -288,7 +386,10 @@ def parse_checkin_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[st
         "value": _form_number(form.get("value", ""), "value", errors),
         "score": _form_number(form.get("score", ""), "score", errors),
         "status": form.get("status", "").strip() or None,
+        "confidence": _form_number(form.get("confidence", ""), "confidence", errors),
     }
+    if data["confidence"] is not None and not 0 <= data["confidence"] <= 1:
+        errors["confidence"] = "error.confidence_range"
     if data["score"] is not None and not 0 <= data["score"] <= 1:
         errors["score"] = "error.score_range"
     if data["status"] is not None and data["status"] not in STATUSES:
@@ -349,6 +450,201 @@ def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str])
         errors=errors, values=values,
     )  # fmt: skip
     return html_response(html, status=422)
+
+
+@blueprint.get("/jira/project-page/kr")
+@page_auth(allow_context_qsh=True)
+def kr_page() -> Response:
+    """A KR of the project page on its own: every check-in and every change to its definition."""
+    team = _project_team()
+    key = request.args.get("kr", "").strip()
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, key)
+        if kr is None or kr.objective.team.key != team:
+            raise NotFound(f"no key result {key}", field="kr")
+        html = render_kr_page(
+            kr, check_ins=check_ins_of(session, kr),
+            changes=changes_of(session, g.site_id, kr.cycle_id, kr.key), locale=locale(),
+            back_url=_page_url("ui.project_page_view", projectKey=team),
+        )  # fmt: skip
+    return html_response(html)
+
+
+# --- writing OKRs on the project page -------------------------------------------------------
+
+
+def _project_team() -> str:
+    team = request.args.get("projectKey", "").strip()
+    if not TEAM_KEY.fullmatch(team):
+        raise BadRequest("give the project key in projectKey", code="team")
+    return team
+
+
+def _edit(session: Any, form: str, team: str, cycle: str) -> tuple[str, list[int]]:
+    """Apply one writing form through the domain; returns the key saved and KRs to re-derive.
+
+    Values that are not numbers were refused before; the domain refuses the rest (`Invalid`).
+    """
+    fields = request.form
+    author, at = g.account_id, now()
+    if form == "new-objective":
+        spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
+        cycle_row = get_or_create_cycle(session, g.site_id, spec)
+        objective = create_objective(session, g.site_id, cycle_row, team=team,
+                                     title=fields.get("title", ""),
+                                     parent=fields.get("parent", "").strip() or None,
+                                     author=author, at=at)  # fmt: skip
+        return objective.key, []
+    if form in ("edit-objective", "abandon-objective", "new-key-result"):
+        key = fields.get("objective", "")
+        objective = find_objective(session, g.site_id, key, cycle or None)
+        if objective is None or objective.team.key != team:
+            raise NotFound(f"no objective {key}", field="objective")
+        if form == "edit-objective":
+            update_objective(session, objective, {"title": fields.get("title", ""),
+                                                  "parent": fields.get("parent", "")},
+                             author=author, at=at)  # fmt: skip
+            return objective.key, []
+        if form == "abandon-objective":
+            krs = abandon(session, objective, fields.get("abandon_reason"), author=author, at=at)
+            return objective.key, [kr.id for kr in krs]
+        data, errors = parse_kr_form(fields, new=True)
+        if errors:
+            raise _FormErrors(errors)
+        kr = create_key_result(session, objective, data, author=author, at=at)
+        return kr.key, [kr.id]
+    kr_key = fields.get("kr", "")
+    kr = find_kr(session, g.site_id, kr_key)
+    if kr is None or kr.objective.team.key != team:
+        raise NotFound(f"no key result {kr_key}", field="kr")
+    if form == "abandon-key-result":
+        abandon(session, kr, fields.get("abandon_reason"), author=author, at=at)
+        return kr.key, [kr.id]
+    data, errors = parse_kr_form(fields, new=False)
+    if errors:
+        raise _FormErrors(errors)
+    update_key_result(session, kr, data, author=author, at=at)
+    return kr.key, [kr.id]
+
+
+class _FormErrors(Exception):
+    """Fields of a form that are not numbers: nothing is saved, they are shown beside them."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+@blueprint.post("/jira/okrs/edit")
+@page_auth(allow_context_qsh=True)
+def edit_okrs() -> Response:
+    """Save one writing form of the project page; a practice finding saves and is shown beside
+    its field, a bad value saves nothing and answers 422 with the error beside the field."""
+    _check_csrf(EDIT_PURPOSE)
+    form = request.form.get("form", "")
+    if form not in EDIT_FORMS:
+        raise ValidationError(f"form must be one of {', '.join(EDIT_FORMS)}", field="form")
+    team = _project_team()
+    cycle = request.args.get("cycle", "").strip()
+    target = request.form.get("objective" if "objective" in request.form else "kr", "")
+    errors: dict[str, str] = {}
+    try:
+        with services().store.session() as session:
+            saved, kr_ids = _edit(session, form, team, cycle)
+            changed = recompute(session, g.site_id, kr_ids, now=now()) if kr_ids else []
+    except _FormErrors as failed:
+        errors = failed.errors
+    except Closed as closed:
+        raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
+    except (Invalid, Duplicate) as invalid:
+        errors = {invalid.field or "title": _form_message(invalid)}
+    if errors:
+        editor = Editor(
+            action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
+            csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                           purpose=EDIT_PURPOSE),
+            form=form, target="" if form == "new-objective" else target, errors=errors,
+            values={name: request.form.get(name, "") for name in request.form},
+        )  # fmt: skip
+        return _project_page(team, cycle=cycle, editor=editor, status=422)
+    if changed:
+        services().jobs.flush_soon(g.site_id)
+    params = {"projectKey": team, "saved": saved}
+    if cycle:
+        params["cycle"] = cycle
+    return _see_other(_page_url("ui.project_page_view", **params))
+
+
+def _form_message(error: Invalid | Duplicate) -> str:
+    """A refusal as the page says it: a catalogue key when there is one, else the message."""
+    if error.field in ("title", "abandon_reason") and "required" in error.message:
+        return "error.required"
+    if error.field == "abandon_reason":
+        return "error.required"
+    return error.message
+
+
+@blueprint.post("/jira/okrs/close")
+@page_auth(allow_context_qsh=True)
+def close_cycle() -> Response:
+    """Close the team's cycle from the `close-cycle` form: final scores (the derived score
+    unless changed, with a reason), the retrospective, the KRs ticked to carry over."""
+    _check_csrf(EDIT_PURPOSE)
+    team = _project_team()
+    cycle = request.args.get("cycle", "").strip()
+    form = request.form
+    scores: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for name in form:
+        if name.startswith("score:"):
+            key = name[6:]
+            value = _form_number(form[name], name, errors)
+            if value is not None:
+                scores[key] = {"score": value, "reason": form.get(f"reason:{key}", "")}
+    data = {"scores": scores, "carry_over": form.getlist("carry_over"),
+            "retro": {"learned": form.get("learned", ""),
+                      "differently": form.get("differently", ""),
+                      "space": form.get("space", "")}}  # fmt: skip
+    if not errors:
+        try:
+            with services().store.session() as session:
+                cycle_row = find_cycle(session, g.site_id, cycle)
+                if cycle_row is None or find_team(session, g.site_id, team) is None:
+                    raise NotFound(f"no cycle {cycle} of team {team}", field="cycle")
+                report = close_team_cycle(session, g.site_id, team=team, cycle=cycle_row,
+                                          request=parse_close(data), author=g.account_id,
+                                          at=now())  # fmt: skip
+                recompute(session, g.site_id, [kr.id for kr in [*report.scored, *report.carried]],
+                          now=now())  # fmt: skip
+        except Closed as closed:
+            raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
+        except Invalid as invalid:
+            errors[_close_field(invalid.field)] = invalid.message
+    if errors:
+        editor = Editor(action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
+                        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                                       purpose=EDIT_PURPOSE),
+                        form="close-cycle", errors=errors,
+                        values={name: form.get(name, "") for name in form})  # fmt: skip
+        return _project_page(team, cycle=cycle, editor=editor, status=422)
+    services().jobs.flush_soon(g.site_id)
+    params = {"projectKey": team, "cycle": cycle}
+    space = form.get("space", "").strip()
+    if space:
+        page = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle, space=space)
+        if "error" in page:
+            log.warning("retrospective of %s %s not published: %s", team, cycle, page["error"])
+    return _see_other(_page_url("ui.project_page_view", **params))
+
+
+def _close_field(field: str | None) -> str:
+    """The form field of a refusal: `scores.PLAT-1.1.reason` is `reason:PLAT-1.1`."""
+    if field and field.startswith("scores."):
+        key, _, part = field[7:].rpartition(".")
+        if part in ("reason", "score"):
+            return f"{part}:{key}"
+        return f"score:{field[7:]}"
+    return field or "learned"
 
 
 # --- the Jira issue panel and glance ------------------------------------------------------
@@ -456,23 +752,38 @@ def issue_unlink() -> Response:
 # --- general and admin pages ---------------------------------------------------------------
 
 
-@blueprint.get("/jira/okrs")
-@page_auth(allow_context_qsh=False)
-def okrs_page() -> Response:
-    """The Jira general page: one team's OKRs (`team`, else the first team of the cycle)."""
+def _okrs_page() -> Response:
     lang = locale()
     cycle = request.args.get("cycle", "").strip()
     today = now().date()
     with services().store.session() as session:
-        team = request.args.get("team", "").strip() or panels.first_team(
-            session, g.site_id, cycle=cycle, today=today
-        )
-        query = panels.PanelQuery(team=team or "", cycle=cycle)
+        cycle_row = pick_cycle(session, g.site_id, cycle, today)
+        if cycle_row is None:
+            query = panels.PanelQuery(team=request.args.get("team", "").strip(), cycle=cycle)
+            return html_response(_empty(query, lang))
+        alignment = load_alignment(session, g.site_id, cycle_row)
+        team = request.args.get("team", "").strip() or (alignment.teams[0] if alignment.teams
+                                                        else "")  # fmt: skip
+        query = panels.PanelQuery(team=team, cycle=cycle_row.name)
         view = panels.load_panel(session, g.site_id, query, today=today) if team else None
-    if view is None:
-        return html_response(_empty(query, lang))
-    html = render_panel(view, mode="full", locale=lang)
-    return html_response(html)
+    links = [(key, _page_url("ui.okrs_page_view", team=key, cycle=alignment.cycle))
+             for key in alignment.teams]  # fmt: skip
+    return html_response(render_okrs_page(alignment, view, team_links=links, locale=lang))
+
+
+@blueprint.get("/jira/okrs")
+@page_auth(allow_context_qsh=False)
+def okrs_page() -> Response:
+    """The Jira general page: a team picker (`team`), the cycle's (`cycle`) alignment tree of
+    every team's objectives, and the chosen team's OKRs (else the first team's)."""
+    return _okrs_page()
+
+
+@blueprint.get("/jira/okrs/view")
+@page_auth(allow_context_qsh=True)
+def okrs_page_view() -> Response:
+    """The OKRs page as its team picker reloads it."""
+    return _okrs_page()
 
 
 DIGEST_PURPOSE = "digest-channels"
@@ -486,6 +797,7 @@ def _admin_page(*, status: int = 200, values: dict[str, str] | None = None,
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
         channels = list_channels(session, g.site_id)
+        profile = site_profile(session, g.site_id)
     form = DigestForm(
         add_url=_page_url("ui.digest_channel_add"),
         remove_url=_page_url("ui.digest_channel_remove"),
@@ -494,7 +806,7 @@ def _admin_page(*, status: int = 200, values: dict[str, str] | None = None,
         values=values or {}, error=error,
     )  # fmt: skip
     html = render_admin_page(installations=installations, github=github, locale=locale(),
-                             channels=channels, digest_form=form)  # fmt: skip
+                             channels=channels, digest_form=form, profile=profile)  # fmt: skip
     return html_response(html, status=status)
 
 

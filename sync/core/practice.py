@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -23,6 +24,25 @@ from sync.core.spec import (
 MAX_OBJECTIVES = 3
 MIN_KRS = 3
 MAX_KRS = 5
+COMPANY_MAX_OBJECTIVES = 5
+"""A company-level team (one that others align to) may hold 3 to 5 objectives."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A site's practice thresholds. The sources disagree (some say at most 3 KRs, some 2 to
+    5), so a site chooses; the defaults are 3 objectives and 3 to 5 KRs per objective."""
+
+    max_objectives: int = MAX_OBJECTIVES
+    min_krs: int = MIN_KRS
+    max_krs: int = MAX_KRS
+
+    def objectives_allowed(self, *, company: bool) -> int:
+        """How many objectives a team may hold; a company-level team at least 5."""
+        return max(self.max_objectives, COMPANY_MAX_OBJECTIVES) if company else self.max_objectives
+
+
+DEFAULT_PROFILE = Profile()
 
 # A title starting with one of these reads like work to do rather than a change to reach.
 TASK_VERBS = frozenset(
@@ -36,11 +56,31 @@ TASK_VERBS = frozenset(
     }
 )  # fmt: skip
 TASK_PHRASES = ("set up", "roll out", "work on", "sign off")
+# French titles are checked too ("Créer cinq pages web"), accents folded before matching.
+TASK_VERBS_FR = frozenset(
+    {
+        "achever", "ajouter", "concevoir", "construire", "corriger", "creer", "deployer",
+        "developper", "documenter", "ecrire", "embaucher", "faire", "finir", "implementer",
+        "installer", "integrer", "lancer", "livrer", "migrer", "organiser", "planifier",
+        "preparer", "publier", "realiser", "recruter", "rediger", "refondre", "remplacer",
+        "sortir", "supprimer", "terminer", "tester",
+    }
+)  # fmt: skip
+TASK_PHRASES_FR = ("mettre en place", "mettre a jour", "mettre en production")
+# A count of deliverables right after the verb ("Create five web pages", "Launch 2 features")
+# makes a task however measurable the KR looks: it counts outputs, not an outcome.
+COUNT_WORDS = frozenset(
+    {
+        "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "fifteen", "twenty", "dozen", "several", "few",
+        "un", "une", "deux", "trois", "quatre", "cinq", "sept", "huit", "neuf", "dix",
+        "onze", "douze", "quinze", "vingt", "plusieurs", "quelques",
+    }
+)  # fmt: skip
 
 _NUMBER = re.compile(r"\d")
 _FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
-_WORD = re.compile(r"[a-z]+(?:[ -][a-z]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,17 +239,37 @@ def _missing_measure(kr: KeyResultSpec) -> str | None:
     return None
 
 
+def _fold(text: str) -> str:
+    """Lower case without accents, so "Créer" and "creer" read the same."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _counts_deliverables(words: list[str], verb_words: int) -> bool:
+    """Whether a count follows the task verb: "create five pages", "lancer 2 offres"."""
+    rest = words[verb_words:]
+    return bool(rest) and (rest[0] in COUNT_WORDS or rest[0].isdigit()) and len(rest) > 1
+
+
+def _task_verb_words(title: str) -> int:
+    """How many words of the title are its task verb (0: it does not start with one)."""
+    words = title.replace("-", " ").split()
+    if not words:
+        return 0
+    for phrase in (*TASK_PHRASES, *TASK_PHRASES_FR):
+        if title.replace("-", " ").startswith(phrase + " ") or title == phrase:
+            return len(phrase.split())
+    first = words[0].strip(".,:;!?")
+    return 1 if first in TASK_VERBS or first in TASK_VERBS_FR else 0
+
+
 def _reads_like_task(kr: KeyResultSpec) -> bool:
-    title = kr.title.strip().lower()
-    first = _WORD.match(title)
-    if first is None:
+    title = _fold(kr.title.strip())
+    verb_words = _task_verb_words(title)
+    if not verb_words:
         return False
-    phrase = first.group(0)
-    starts_with_task = phrase.split(" ")[0].split("-")[0] in TASK_VERBS or any(
-        phrase.startswith(p) or phrase.replace("-", " ").startswith(p) for p in TASK_PHRASES
-    )
-    if not starts_with_task:
-        return False
+    if _counts_deliverables(title.replace("-", " ").split(), verb_words):
+        return True
     measurable_title = bool(
         _NUMBER.search(title) or _FROM_TO.search(title) or _PERCENT.search(title)
     )
@@ -217,10 +277,18 @@ def _reads_like_task(kr: KeyResultSpec) -> bool:
     return not (measurable_title or has_change)
 
 
-def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
-    """Errors and warnings about a team's OKRs for one cycle, sorted by line."""
+def check_team_okrs(okrs: TeamOkrs, *, profile: Profile = DEFAULT_PROFILE, company: bool = False,
+                    known_parents: frozenset[str] | None = None) -> list[Finding]:  # fmt: skip
+    """Errors and warnings about a team's OKRs for one cycle, sorted by line.
+
+    `profile` holds the site's thresholds; a `company`-level team (others align to it) may hold
+    more objectives. With `known_parents` (the objective keys of the cycle), a `parent` that
+    names none of them is a finding; without it (a file checked alone) parents are not checked.
+    """
     findings: list[Finding] = []
     cycle = okrs.cycle
+    max_objectives = profile.objectives_allowed(company=company)
+    min_krs, max_krs = profile.min_krs, profile.max_krs
     if cycle.end < cycle.start:
         findings.append(
             Finding(
@@ -233,21 +301,21 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
                 None,
             )
         )
-    if len(okrs.objectives) > MAX_OBJECTIVES:
-        extra = okrs.objectives[MAX_OBJECTIVES]
+    if len(okrs.objectives) > max_objectives:
+        extra = okrs.objectives[max_objectives]
         findings.append(
             Finding(
                 "warning",
                 "too-many-objectives",
                 f"Team {okrs.team} has {len(okrs.objectives)} objectives in {cycle.name}: "
-                f"keep at most {MAX_OBJECTIVES} so the team can focus; merge or drop "
-                f"{', '.join(o.key for o in okrs.objectives[MAX_OBJECTIVES:])}.",
+                f"keep at most {max_objectives} so the team can focus; merge or drop "
+                f"{', '.join(o.key for o in okrs.objectives[max_objectives:])}.",
                 extra.line,
                 extra.key,
                 MappingProxyType({
                     "team": okrs.team, "count": len(okrs.objectives), "cycle": cycle.name,
-                    "max": MAX_OBJECTIVES,
-                    "keys": ", ".join(o.key for o in okrs.objectives[MAX_OBJECTIVES:]),
+                    "max": max_objectives,
+                    "keys": ", ".join(o.key for o in okrs.objectives[max_objectives:]),
                 }),
             )
         )
@@ -284,8 +352,8 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
                 )
             )
         active = [kr for kr in objective.key_results if kr.state != "abandoned"]
-        if not MIN_KRS <= len(active) <= MAX_KRS:
-            few = len(active) < MIN_KRS
+        if not min_krs <= len(active) <= max_krs:
+            few = len(active) < min_krs
             advice = (
                 "add KRs that measure the objective" if few else "keep the few that matter most"
             )
@@ -295,11 +363,25 @@ def check_team_okrs(okrs: TeamOkrs) -> list[Finding]:
                     "too-few-krs" if few else "too-many-krs",
                     f"{name} has {len(active)} active key "
                     f"result{'' if len(active) == 1 else 's'}: use "
-                    f"{MIN_KRS} to {MAX_KRS}; {advice}.",
+                    f"{min_krs} to {max_krs}; {advice}.",
                     objective.line,
                     objective.key,
                     MappingProxyType({"key": objective.key, "count": len(active),
-                                      "min": MIN_KRS, "max": MAX_KRS}),
+                                      "min": min_krs, "max": max_krs}),
+                )
+            )
+        if (known_parents is not None and objective.parent
+                and objective.parent not in known_parents):  # fmt: skip
+            findings.append(
+                Finding(
+                    "warning",
+                    "unknown-parent",
+                    f"{name} aligns to {objective.parent}, which is no objective of "
+                    f"{cycle.name}: name an existing company objective as parent.",
+                    objective.line,
+                    objective.key,
+                    MappingProxyType({"key": objective.key, "parent": objective.parent,
+                                      "cycle": cycle.name}),
                 )
             )
         for kr in objective.key_results:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 KR_KINDS = ("metric", "issues", "jql", "github")
 KR_STATES = ("active", "abandoned")
@@ -125,6 +125,15 @@ def quarter(name: str) -> CycleSpec:
     if year < 1:
         raise ValueError(f"cycle {name!r} has no year 0: use a year from 0001 on")
     return _quarter_cycle(year, number)
+
+
+def following(cycle: CycleSpec) -> CycleSpec:
+    """The cycle after `cycle`: the next quarter, or the next period of the same length."""
+    if _QUARTER.match(cycle.name):
+        return quarter_of(cycle.end + timedelta(days=1))
+    start = cycle.end + timedelta(days=1)
+    end = start + (cycle.end - cycle.start)
+    return CycleSpec(name=f"{start.isoformat()}..{end.isoformat()}", start=start, end=end)
 
 
 def quarter_of(day: date) -> CycleSpec:

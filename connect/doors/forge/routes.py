@@ -19,7 +19,9 @@ from connect.errors import BadRequest, ForbiddenError, ValidationError
 from connect.metrics import count_answer
 from connect.services import services
 from connect.ui.panels import PanelQuery, current_cycle_name, load_panel
-from connect.ui.render import render_empty_panel, render_panel
+from connect.ui.render import render_empty_panel, render_panel, render_retro, render_review
+from connect.ui.retro import load_retro
+from connect.ui.review import load_review
 from integrations.atlassian.events import JiraPayloadError, parse_webhook
 from integrations.atlassian.forge import ForgeTokens
 from integrations.payloads import PayloadError, loads
@@ -36,7 +38,7 @@ ISSUE_EVENTS: Final[Mapping[str, str]] = {
 }
 INSTALLED_EVENTS: Final = frozenset({"avi:forge:installed:app", "avi:forge:upgraded:app"})
 UNINSTALLED_EVENTS: Final = frozenset({"avi:forge:uninstalled:app"})
-PANEL_VIEWS: Final = frozenset({"full", "compact"})
+PANEL_VIEWS: Final = frozenset({"full", "compact", "review", "retro"})
 TEXT_LIMIT: Final = 128
 
 blueprint = Blueprint("forge", __name__, url_prefix="/forge")
@@ -224,11 +226,22 @@ def panel() -> tuple[Response, int]:
     )
     mode = _text(body, "view") or "full"
     if mode not in PANEL_VIEWS:
-        raise ValidationError("view must be full or compact", field="view")
+        raise ValidationError("view must be full, compact, review or retro", field="view")
     locale = _text(body, "locale") or "en"
-    today = services().jobs.ports.clock.now().date()
+    now = services().jobs.ports.clock.now()
+    today = now.date()
     with services().store.session() as session:
         view = load_panel(session, tenant.site_id, query, today=today)
+        review = retro = None
+        if mode == "review":
+            review = load_review(session, tenant.site_id, team=query.team, cycle=query.cycle,
+                                 now=now)  # fmt: skip
+        elif mode == "retro":
+            retro = load_retro(session, tenant.site_id, team=query.team, cycle=query.cycle)
+    if review is not None:
+        return jsonify({"html": render_review(review, locale=locale, host_script=False)}), 200
+    if retro is not None:
+        return jsonify({"html": render_retro(retro, locale=locale, host_script=False)}), 200
     if view is None:
         html = render_empty_panel(
             team=query.team,

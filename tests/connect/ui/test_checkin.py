@@ -30,7 +30,9 @@ def test_form_posts_all_fields_with_csrf_and_kr() -> None:
     form = parse(page()).find("form")
     assert form.attrs["method"] == "post"
     assert form.attrs["action"] == "/checkins?jwt=abc"
-    assert field_names(form) == ["csrf_token", "kr", "value", "status", "score", *TEXT_FIELDS]
+    assert field_names(form) == [
+        "csrf_token", "kr", "value", "status", "score", "confidence", *TEXT_FIELDS
+    ]
     assert form.find("input", name="csrf_token").attrs == {
         "type": "hidden",
         "name": "csrf_token",
@@ -131,7 +133,9 @@ def test_page_shows_which_kr_is_checked_in() -> None:
 def test_fragment_is_the_same_form() -> None:
     fragment = render_checkin_form(make_kr(), locale="en", csrf_token="tok-123", action_url="/c")
     form = parse(str(fragment)).find("form")
-    assert field_names(form) == ["csrf_token", "kr", "value", "status", "score", *TEXT_FIELDS]
+    assert field_names(form) == [
+        "csrf_token", "kr", "value", "status", "score", "confidence", *TEXT_FIELDS
+    ]
 
 
 def test_panel_gives_each_active_kr_a_form_when_url_and_token_are_given() -> None:

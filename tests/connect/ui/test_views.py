@@ -410,6 +410,7 @@ def test_admin_page_speaks_french(client: FlaskClient, site: int) -> None:
         "Installations de ce site",
         "Installations GitHub rattachées à ce site",
         "Point hebdomadaire dans Slack et Teams",
+        "Profil de pratique",
     ]
     assert "activée" in page.find(data_installation=CLIENT_KEY).text
 

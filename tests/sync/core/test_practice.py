@@ -5,7 +5,13 @@ from datetime import date
 
 import pytest
 
-from sync.core.practice import Finding, check_key_result, check_team_okrs, has_errors
+from sync.core.practice import (
+    Finding,
+    Profile,
+    check_key_result,
+    check_team_okrs,
+    has_errors,
+)
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter
 
 GOOD_KR = KeyResultSpec(
@@ -222,3 +228,66 @@ def test_warnings_alone_do_not_refuse_a_save() -> None:
     findings = check_team_okrs(_team(_objective("PLAT-1", 2)))
     assert findings
     assert not has_errors(findings)
+
+
+# --- deliverable counts, French titles, profiles, alignment --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Create five web pages", "Launch two new features", "Ship 3 integrations",
+     "Créer cinq pages web", "Lancer deux nouvelles offres", "Mettre en place trois tableaux"],
+)  # fmt: skip
+def test_a_kr_counting_deliverables_reads_like_a_task_even_with_baseline_and_target(
+    title: str,
+) -> None:
+    kr = replace(GOOD_KR, title=title, baseline=0, target=5)
+    assert "task-not-outcome" in _codes(check_key_result(kr))
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Rédiger le guide d’exploitation", "Créer des pages web", "Déployer la nouvelle passerelle"],
+)
+def test_french_task_titles_without_numbers_are_warned(title: str) -> None:
+    kr = replace(GOOD_KR, title=title, baseline=None, target=None)
+    assert "task-not-outcome" in _codes(check_key_result(kr))
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Faire passer la disponibilité de 99,5 % à 99,99 %", "Réduire le taux d’échec de 15 % à 5 %",
+     "Raise availability from 99.5% to 99.99%"],
+)  # fmt: skip
+def test_outcomes_in_either_language_are_not_tasks(title: str) -> None:
+    assert check_key_result(replace(GOOD_KR, title=title)) == []
+
+
+def test_a_site_profile_moves_the_thresholds() -> None:
+    two_to_five = Profile(max_objectives=3, min_krs=2, max_krs=5)
+    assert check_team_okrs(_team(_objective("PLAT-1", 2)), profile=two_to_five) == []
+    at_most_three = Profile(max_objectives=2, min_krs=1, max_krs=3)
+    findings = check_team_okrs(
+        _team(_objective("PLAT-1", 4), _objective("PLAT-2"), _objective("PLAT-3")),
+        profile=at_most_three,
+    )
+    assert sorted(_codes(findings)) == ["too-many-krs", "too-many-objectives"]
+    assert dict(findings[0].params)["max"] in (2, 3)
+
+
+def test_a_company_level_team_may_hold_five_objectives() -> None:
+    five = _team(*(_objective(f"ACME-{n}") for n in range(1, 6)))
+    assert _codes(check_team_okrs(five)) == ["too-many-objectives"]
+    assert check_team_okrs(five, company=True) == []
+    six = _team(*(_objective(f"ACME-{n}") for n in range(1, 7)))
+    assert _codes(check_team_okrs(six, company=True)) == ["too-many-objectives"]
+
+
+def test_an_unknown_parent_is_a_finding_when_the_cycle_is_known() -> None:
+    aligned = replace(_objective("PLAT-1"), parent="ACME-9")
+    assert check_team_okrs(_team(aligned)) == []
+    findings = check_team_okrs(_team(aligned), known_parents=frozenset({"ACME-1"}))
+    assert _codes(findings) == ["unknown-parent"]
+    assert findings[0].level == "warning"
+    assert "ACME-9" in findings[0].message
+    assert check_team_okrs(_team(aligned), known_parents=frozenset({"ACME-9"})) == []

@@ -1,0 +1,103 @@
+"""What the project page needs to write OKRs in place: the forms' target, a failed post's
+errors and values, and which practice note belongs beside which field."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connect.ui.i18n import PracticeNote
+
+FORMS = ("new-objective", "edit-objective", "abandon-objective", "new-key-result",
+         "edit-key-result", "abandon-key-result")  # fmt: skip
+"""Every `data-form` the project page posts to `/jira/okrs/edit` (`close-cycle` posts apart)."""
+
+KR_FORM_FIELDS = ("title", "kind", "baseline", "target", "unit", "owner", "weight", "jql")
+NUMBER_FIELDS = frozenset({"baseline", "target", "weight"})
+
+NOTE_FIELDS: Mapping[str, str] = {
+    "practice.task-not-outcome": "title",
+    "practice.no-number.metric": "target",
+    "practice.no-number.jql": "jql",
+    "practice.no-number.github": "target",
+    "practice.no-owner": "owner",
+    "practice.no-issues": "title",
+    "practice.unknown-parent": "parent",
+    "practice.too-few-krs": "title",
+    "practice.too-many-krs": "title",
+    "practice.too-many-objectives": "title",
+}
+"""The field a practice note is shown beside, in the form that edits what it is about."""
+
+
+@dataclass(frozen=True, slots=True)
+class Editor:
+    """The project page's writing forms: where they post, their token, and a failed post."""
+
+    action_url: str
+    csrf_token: str
+    form: str = ""  # the form posted with errors, and its objective or KR key
+    target: str = ""
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    saved: str = ""  # the key just saved: its forms open to show their practice notes
+    close_url: str = ""  # where the close-cycle form posts
+    kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
+
+    def failed(self, form: str, target: str = "") -> bool:
+        return self.form == form and self.target == target
+
+    def value(self, form: str, target: str, name: str, default: Any) -> str:
+        """The posted value after a failed post of this form, else the stored one."""
+        if self.failed(form, target):
+            return self.values.get(name, "")
+        if default is None:
+            return ""
+        if isinstance(default, float):
+            return f"{default:g}"
+        return str(default)
+
+    def errors_of(self, form: str, target: str = "") -> Mapping[str, str]:
+        return self.errors if self.failed(form, target) else {}
+
+
+def notes_for(notes: tuple[PracticeNote, ...], name: str) -> list[PracticeNote]:
+    """The practice notes shown beside field `name`."""
+    return [note for note in notes if NOTE_FIELDS.get(note.message_key) == name]
+
+
+def parse_number(raw: str, name: str, errors: dict[str, str]) -> float | None:
+    """A form's number (`1 234,5` as well as `1234.5`); a bad one is an error of its field."""
+    text = raw.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        errors[name] = "error.number"
+        return None
+    return value
+
+
+def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """A KR form as the domain's data (the OKR file's fields), and the fields not numbers."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for name in KR_FORM_FIELDS:
+        raw = form.get(name, "")
+        if name in NUMBER_FIELDS:
+            data[name] = parse_number(raw, name, errors)
+        else:
+            data[name] = raw.strip() or None
+    if data["weight"] is None:
+        data["weight"] = 1.0
+    data["kind"] = data["kind"] or "metric"
+    data["unit"] = data["unit"] or ""
+    if new:
+        issues = form.get("issues", "").replace(",", "\n")
+        data["issues"] = [line.strip() for line in issues.splitlines() if line.strip()]
+    return data, errors

@@ -1,0 +1,97 @@
+"""The weekly review: what a 15-minute team review walks through, KR by KR.
+
+For each KR of the team's cycle: its progress now and 7 days ago (`delta`, in progress points),
+a status that changed, a check-in missing this week, and the risks raised in the week's
+check-ins. Three queries: the KRs, their snapshots up to now, the week's check-ins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.model import CheckIn, Cycle, KeyResult, Objective, Snapshot, Team
+
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    key: str
+    title: str
+    objective: str
+    owner: str | None
+    progress: float
+    delta: int  # progress points gained (or lost) since a week ago
+    status: str
+    status_before: str | None  # set only when the status changed during the week
+    missing_check_in: bool
+    risks: tuple[str, ...]
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    team: str
+    cycle: str
+    since: datetime
+    rows: tuple[ReviewRow, ...]
+
+    @property
+    def missing(self) -> int:
+        return sum(row.missing_check_in for row in self.rows)
+
+
+def load_review(session: Session, site_id: int, *, team: str, cycle: str,
+                now: datetime) -> ReviewView | None:  # fmt: skip
+    """The team's review of the week ending `now`; None when it has no KRs in the cycle."""
+    query = (
+        select(KeyResult, Objective.key, Cycle.name)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Team, Team.id == Objective.team_id)
+        .join(Cycle, Cycle.id == KeyResult.cycle_id)
+        .where(KeyResult.site_id == site_id, Team.key == team, KeyResult.state == "active")
+        .order_by(Objective.position, KeyResult.position)
+    )
+    if cycle:
+        query = query.where(Cycle.name == cycle)
+    else:
+        today = now.date()
+        query = query.where(Cycle.start <= today, Cycle.end >= today)
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    since = now - WEEK
+    ids = [kr.id for kr, _o, _c in rows]
+    before: dict[int, tuple[float, str]] = {}
+    for kr_id, progress, status in session.execute(
+        select(Snapshot.kr_id, Snapshot.progress, Snapshot.status)
+        .where(Snapshot.kr_id.in_(ids), Snapshot.at <= since)
+        .order_by(Snapshot.at, Snapshot.id)
+    ):
+        before[kr_id] = (progress, status)
+    week: dict[int, list[CheckIn]] = {}
+    for checkin in session.scalars(
+        select(CheckIn).where(CheckIn.kr_id.in_(ids), CheckIn.at > since, CheckIn.at <= now)
+        .order_by(CheckIn.at, CheckIn.id)
+    ):
+        week.setdefault(checkin.kr_id, []).append(checkin)
+    review_rows = []
+    for kr, objective_key, _cycle in rows:
+        then_progress, then_status = before.get(kr.id, (0.0, None))
+        checkins = week.get(kr.id, [])
+        confidence = next((c.confidence for c in reversed(checkins) if c.confidence is not None),
+                          None)  # fmt: skip
+        review_rows.append(ReviewRow(
+            key=kr.key, title=kr.title, objective=objective_key, owner=kr.owner,
+            progress=kr.progress, delta=round((kr.progress - then_progress) * 100),
+            status=kr.status,
+            status_before=then_status if then_status not in (None, kr.status) else None,
+            missing_check_in=not checkins,
+            risks=tuple(risk for c in checkins for risk in c.risks),
+            confidence=confidence,
+        ))  # fmt: skip
+    return ReviewView(team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows))

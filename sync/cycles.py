@@ -1,0 +1,256 @@
+"""Closing a team's cycle: final scores, the retrospective, and the KRs carried into the next.
+
+`close_cycle` checks everything it is given before it writes anything, so a bad score or an
+unknown KR changes nothing; once closed, the team's objectives and KRs of that cycle are
+read-only (`sync.okrs.ensure_open` answers `Closed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.core.spec import CycleSpec, following
+from sync.errors import Invalid
+from sync.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
+from sync.okrs import ensure_open, get_or_create_cycle, kr_definition, record_change
+from sync.store import get_or_create_team
+
+SCORE_TOLERANCE = 0.005
+"""A given score this close to the derived one is the derived one (forms send 0.70 for 0.7)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FinalScore:
+    score: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRequest:
+    """What a team says when it closes a cycle; every part is optional."""
+
+    scores: Mapping[str, FinalScore] = field(default_factory=dict)
+    learned: str = ""
+    differently: str = ""
+    carry_over: Sequence[str] = ()
+    space: str = ""  # the Confluence space to publish the retrospective in, if any
+
+
+@dataclass(slots=True)
+class CloseReport:
+    closed: CycleClose
+    next_cycle: Cycle | None
+    carried: list[KeyResult]
+    scored: list[KeyResult]
+
+
+def parse_close(data: Mapping[str, Any]) -> CloseRequest:
+    """The API's JSON (`scores`, `retro`, `carry_over`) as a request; bad shapes are `Invalid`."""
+    unknown = sorted(set(data) - {"scores", "retro", "carry_over"})
+    if unknown:
+        raise Invalid(f"unknown field {unknown[0]}: use scores, retro or carry_over",
+                      field=unknown[0])  # fmt: skip
+    raw_scores = data.get("scores") or {}
+    if not isinstance(raw_scores, Mapping):
+        raise Invalid('scores must map KR keys to {"score", "reason"}', field="scores")
+    scores: dict[str, FinalScore] = {}
+    for key, entry in raw_scores.items():
+        where = f"scores.{key}"
+        if not isinstance(entry, Mapping):
+            raise Invalid(f'{where} must be {{"score": 0.7, "reason": "..."}}', field=where)
+        value = entry.get("score")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise Invalid(f"{where}.score must be a number from 0 to 1 (0.7 is a good stretch)",
+                          field=f"{where}.score")  # fmt: skip
+        reason = entry.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise Invalid(f"{where}.reason must be a text", field=f"{where}.reason")
+        scores[str(key)] = FinalScore(float(value), (reason or "").strip() or None)
+    retro = data.get("retro") or {}
+    if not isinstance(retro, Mapping) or set(retro) - {"learned", "differently", "space"}:
+        raise Invalid('retro must be {"learned": "...", "differently": "...", "space": "KEY"}',
+                      field="retro")  # fmt: skip
+    texts: dict[str, str] = {}
+    for name in ("learned", "differently", "space"):
+        value = retro.get(name) or ""
+        if not isinstance(value, str):
+            raise Invalid(f"retro.{name} must be a text", field=f"retro.{name}")
+        texts[name] = value.strip()
+    carry = data.get("carry_over") or []
+    if not isinstance(carry, list) or not all(isinstance(k, str) for k in carry):
+        raise Invalid("carry_over must be a list of KR keys", field="carry_over")
+    keys = tuple(dict.fromkeys(k.strip() for k in carry if k.strip()))
+    return CloseRequest(scores=scores, learned=texts["learned"],
+                        differently=texts["differently"], carry_over=keys,
+                        space=texts["space"])  # fmt: skip
+
+
+def team_krs(session: Session, site_id: int, team: Team, cycle: Cycle) -> list[KeyResult]:
+    """The team's KRs of the cycle, in page order."""
+    return list(
+        session.scalars(
+            select(KeyResult)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(
+                KeyResult.site_id == site_id,
+                KeyResult.cycle_id == cycle.id,
+                Objective.team_id == team.id,
+            )
+            .order_by(Objective.position, KeyResult.position)
+        )
+    )
+
+
+def close_cycle(session: Session, site_id: int, *, team: str, cycle: Cycle, request: CloseRequest,
+                author: str | None, at: datetime) -> CloseReport:  # fmt: skip
+    """Grade each active KR (the derived score unless adjusted with a reason), keep the
+    retrospective, carry the chosen KRs into the next cycle, and make the cycle read-only."""
+    team_row = get_or_create_team(session, site_id, team)
+    ensure_open(session, site_id, team_row.id, cycle.id)
+    krs = {kr.key: kr for kr in team_krs(session, site_id, team_row, cycle)}
+    if not krs:
+        raise Invalid(f"team {team} has no key results in {cycle.name}", field="team")
+    for key, given in request.scores.items():
+        kr = krs.get(key)
+        if kr is None:
+            raise Invalid(f"{key} is not a key result of {team} in {cycle.name}",
+                          field=f"scores.{key}")  # fmt: skip
+        if kr.state != "active":
+            raise Invalid(f"{key} is abandoned: it is not graded", field=f"scores.{key}")
+        if abs(given.score - kr.score) > SCORE_TOLERANCE and not given.reason:
+            raise Invalid(
+                f"{key}: say why the score differs from the derived {kr.score:.2f}",
+                field=f"scores.{key}.reason",
+            )
+    for key in request.carry_over:
+        if key not in krs:
+            raise Invalid(f"{key} is not a key result of {team} in {cycle.name}",
+                          field="carry_over")  # fmt: skip
+    scored = []
+    for kr in krs.values():
+        if kr.state != "active":
+            continue
+        graded = request.scores.get(kr.key)
+        before = kr_definition(kr) | {"final_score": None}
+        kr.final_score = round(graded.score if graded else kr.score, 4)
+        kr.final_score_reason = graded.reason if graded else None
+        kr.version += 1
+        after = kr_definition(kr) | {"final_score": kr.final_score,
+                                     "final_score_reason": kr.final_score_reason}  # fmt: skip
+        record_change(session, site_id=site_id, cycle_id=cycle.id, kind="key_result", key=kr.key,
+                      action="close", author=author, at=at, before=before, after=after)  # fmt: skip
+        scored.append(kr)
+    next_cycle = None
+    carried = []
+    if request.carry_over:
+        next_cycle = get_or_create_cycle(session, site_id, following(_spec(cycle)))
+        carried = [carry_over(session, krs[key], next_cycle, author=author, at=at)
+                   for key in request.carry_over]  # fmt: skip
+    closed = CycleClose(site_id=site_id, team_id=team_row.id, cycle_id=cycle.id, closed_at=at,
+                        closed_by=author, learned=request.learned,
+                        differently=request.differently)  # fmt: skip
+    session.add(closed)
+    session.flush()
+    return CloseReport(closed=closed, next_cycle=next_cycle, carried=carried, scored=scored)
+
+
+def _spec(cycle: Cycle) -> CycleSpec:
+    return CycleSpec(name=cycle.name, start=cycle.start, end=cycle.end)
+
+
+def carry_over(session: Session, kr: KeyResult, next_cycle: Cycle, *, author: str | None,
+               at: datetime) -> KeyResult:  # fmt: skip
+    """Continue `kr` in `next_cycle`: under the same objective (created there when missing),
+    starting from where it got to, with the same target, owner and links; `carried_from` points
+    back to it. Carrying the same KR twice returns the first copy."""
+    old_objective = kr.objective
+    ensure_open(session, kr.site_id, old_objective.team_id, next_cycle.id)
+    existing = session.scalar(
+        select(KeyResult).where(
+            KeyResult.site_id == kr.site_id,
+            KeyResult.cycle_id == next_cycle.id,
+            KeyResult.carried_from_id == kr.id,
+        )
+    )
+    if existing is not None:
+        return existing
+    objective = session.scalar(
+        select(Objective).where(
+            Objective.site_id == kr.site_id,
+            Objective.cycle_id == next_cycle.id,
+            Objective.key == old_objective.key,
+        )
+    )
+    if objective is None:
+        position = len(
+            session.scalars(
+                select(Objective.id).where(
+                    Objective.site_id == kr.site_id,
+                    Objective.team_id == old_objective.team_id,
+                    Objective.cycle_id == next_cycle.id,
+                )
+            ).all()
+        )
+        objective = Objective(
+            site_id=kr.site_id, team_id=old_objective.team_id, cycle_id=next_cycle.id,
+            key=old_objective.key, title=old_objective.title,
+            parent_key=old_objective.parent_key, position=position, state="active",
+        )  # fmt: skip
+        session.add(objective)
+        session.flush()
+        record_change(session, site_id=kr.site_id, cycle_id=next_cycle.id, kind="objective",
+                      key=objective.key, action="carry", author=author, at=at, before={},
+                      after={"title": objective.title, "parent": objective.parent_key})  # fmt: skip
+    taken = set(
+        session.scalars(
+            select(KeyResult.key).where(
+                KeyResult.site_id == kr.site_id, KeyResult.cycle_id == next_cycle.id
+            )
+        )
+    )
+    key, number = kr.key, len(objective.key_results) + 1
+    while key in taken:
+        key, number = f"{objective.key}.{number}", number + 1
+    start = kr.current if kr.kind == "metric" and kr.current is not None else kr.baseline
+    copy = KeyResult(
+        site_id=kr.site_id, cycle_id=next_cycle.id, objective_id=objective.id, key=key,
+        position=len(objective.key_results), version=0, title=kr.title, kind=kr.kind,
+        baseline=start, target=kr.target, current=kr.current, unit=kr.unit, owner=kr.owner,
+        weight=kr.weight, state="active", jql=kr.jql, jql_field=kr.jql_field,
+        measure=kr.measure, carried_from=kr,
+    )  # fmt: skip
+    session.add(copy)
+    session.flush()
+    for link in session.scalars(select(Link).where(Link.kr_id == kr.id)):
+        session.add(Link(site_id=kr.site_id, kr_id=copy.id, target_kind=link.target_kind,
+                         target_key=link.target_key, source=link.source))  # fmt: skip
+    after = kr_definition(copy) | {"carried_from": carried_from(copy)}
+    record_change(session, site_id=kr.site_id, cycle_id=next_cycle.id, kind="key_result",
+                  key=key, action="carry", author=author, at=at, before={},
+                  after=after)  # fmt: skip
+    session.flush()
+    session.refresh(objective)
+    return copy
+
+
+def closure_of(session: Session, site_id: int, team_id: int, cycle_id: int) -> CycleClose | None:
+    """The team's close of the cycle, when it is closed."""
+    return session.scalar(
+        select(CycleClose).where(
+            CycleClose.site_id == site_id,
+            CycleClose.team_id == team_id,
+            CycleClose.cycle_id == cycle_id,
+        )
+    )
+
+
+def carried_from(kr: KeyResult) -> dict[str, str] | None:
+    """The KR `kr` continues, as `{"key", "cycle"}`, or None."""
+    old = kr.carried_from
+    return {"key": old.key, "cycle": old.cycle.name} if old is not None else None

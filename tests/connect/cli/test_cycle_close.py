@@ -1,0 +1,75 @@
+"""`okrlink cycle close`: the same close as the REST API's, the same stored result."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from connect.cli import main
+from connect.settings import Settings
+from tests.support.quarter import CYCLE, EXPECTED_CLOSE, post, stored_close, write_quarter
+
+
+@pytest.fixture
+def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose commands open the same database as the test's app."""
+    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+    return CliRunner()
+
+
+def test_closing_from_the_command_line_stores_what_the_api_stores(
+    app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner
+) -> None:
+    write_quarter(client, admin)
+    post(client, admin, "/key-results/PLAT-1.1/check-ins", {"value": 99.745})
+    result = runner.invoke(main, [
+        "cycle", "close", "--team", "PLAT", "--cycle", CYCLE,
+        "--score", "PLAT-1.2=0.7", "--reason", "PLAT-1.2=Most deploys were safe by December",
+        "--learned", "Failover drills pay", "--differently", "Start the drills earlier",
+        "--carry", "PLAT-1.1",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "PLAT-1.1: carried into 2027-Q1" in result.output
+    assert stored_close(app) == EXPECTED_CLOSE
+
+
+def test_a_bad_close_names_the_field_exits_1_and_closes_nothing(
+    app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner
+) -> None:
+    write_quarter(client, admin)
+    result = runner.invoke(main, ["cycle", "close", "--team", "PLAT", "--cycle", CYCLE,
+                                  "--score", "PLAT-1.1=0.9"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "scores.PLAT-1.1.reason" in result.output
+    assert "Traceback" not in result.output
+    assert stored_close(app)["closes"] == []
+    twice = [runner.invoke(main, ["cycle", "close", "--team", "PLAT", "--cycle", CYCLE])
+             for _ in range(2)]  # fmt: skip
+    assert twice[0].exit_code == 0, twice[0].output
+    assert twice[1].exit_code == 1 and "closed" in twice[1].output
+
+
+@responses.activate
+def test_closing_with_a_space_publishes_the_retrospective(
+    app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner
+) -> None:
+    from tests.connect.api.test_retro_publish import CONFLUENCE_KEY, CREATED, WIKI
+    from tests.support.app import CLIENT_KEY, install
+
+    install(app)
+    install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
+    write_quarter(client, {**admin, "X-Okrlink-Site": CLIENT_KEY})
+    responses.post(f"{WIKI}/rest/api/content", json=CREATED)
+    result = runner.invoke(main, ["cycle", "close", "--site", CLIENT_KEY, "--team", "PLAT",
+                                  "--cycle", CYCLE, "--learned", "Drills pay",
+                                  "--space", "PLAT"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"retrospective: {WIKI}/spaces/PLAT/pages/393217/" in result.output
+    assert json.loads(responses.calls[0].request.body)["space"] == {"key": "PLAT"}

@@ -1,0 +1,222 @@
+"""Writing OKRs on the Jira project page: new and edited objectives and KRs, abandon with a
+reason, practice notes beside the field that breaks the rule, errors beside bad values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.app import install, signed_url
+from tests.support.ui import Node, parse
+
+PAGE = "/jira/project-page"
+OTHER_KEY, OTHER_SECRET = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
+
+
+@pytest.fixture
+def site(app: Flask) -> int:
+    return install(app)
+
+
+def open_page(client: FlaskClient, **params: str) -> str:
+    response = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4", **params}))
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def the_form(html: str, name: str, target: str = "") -> Node:
+    """The form marked `data-form=name` (for `target`: the objective or KR it edits)."""
+    for form in parse(html).find_all("form", data_form=name):
+        hidden = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")
+                  if n.attrs.get("type") == "hidden"}  # fmt: skip
+        if not target or target in (hidden.get("objective"), hidden.get("kr")):
+            return form
+    raise AssertionError(f"no form {name} {target}")
+
+
+def submit(client: FlaskClient, html: str, name: str, which: str = "", /,
+           **fields: str) -> Any:  # fmt: skip
+    """Post the form as a browser would: its hidden fields and current values, then `fields`."""
+    form = the_form(html, name, which)
+    data = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")}
+    for select in form.find_all("select"):
+        chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
+        data[select.attrs["name"]] = chosen[0].attrs["value"] if chosen else ""
+    data.update(fields)
+    return client.post(form.attrs["action"], data=data)
+
+
+def follow(client: FlaskClient, response: Any) -> str:
+    assert response.status_code == 303, response.text
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    return page.text
+
+
+def field_names(form: Node) -> list[str]:
+    return [n.attrs["name"] for n in form.iter() if n.tag in {"input", "select", "textarea"}
+            and n.attrs.get("type") != "hidden"]  # fmt: skip
+
+
+def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    assert field_names(the_form(page, "new-objective")) == ["title", "parent"]
+    title = "Make the platform the most reliable in its sector"
+    page = follow(client, submit(client, page, "new-objective", title=title))
+    assert parse(page).find(data_objective="PLAT-1")
+    assert field_names(the_form(page, "new-key-result", "PLAT-1")) == [
+        "title", "kind", "baseline", "target", "unit", "owner", "weight", "jql", "issues"
+    ]
+    assert field_names(the_form(page, "edit-objective", "PLAT-1")) == ["title", "parent"]
+    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
+                                 title="Raise availability from 99.5% to 99.99%",
+                                 baseline="99,5", target="99.99", unit="%",
+                                 owner="SRE lead"))  # fmt: skip
+    kr = parse(page).find(data_kr="PLAT-1.1")
+    assert "99.5" in kr.text or "99,5" in kr.text
+    assert field_names(the_form(page, "edit-key-result", "PLAT-1.1")) == [
+        "title", "kind", "baseline", "target", "unit", "owner", "weight", "jql"
+    ]
+    assert field_names(the_form(page, "abandon-key-result", "PLAT-1.1")) == ["abandon_reason"]
+
+
+def test_a_kr_breaking_a_practice_rule_saves_and_shows_the_finding_beside_its_field(
+    client: FlaskClient, site: int
+) -> None:
+    page = follow(client, submit(client, open_page(client, lang="fr"), "new-objective",
+                                 title="Faire grandir la communauté"))  # fmt: skip
+    response = submit(client, page, "new-key-result", "PLAT-1", title="Créer cinq pages web",
+                      baseline="0", target="5")  # fmt: skip
+    page = follow(client, response)
+    assert parse(page).find(data_kr="PLAT-1.1")
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    beside = {n.attrs["data-practice"]: n for n in form.find_all(data_practice=True)}
+    assert set(beside) == {"task-not-outcome", "no-owner"}
+    assert the_form(page, "new-key-result", "PLAT-1").find(data_practice="too-few-krs")
+    assert "se lit comme une tâche" in beside["task-not-outcome"].text
+    title_field = form.find("input", name="title")
+    owner_field = form.find("input", name="owner")
+    assert _field_of(form, beside["task-not-outcome"]) == title_field.attrs["id"]
+    assert _field_of(form, beside["no-owner"]) == owner_field.attrs["id"]
+
+
+def _field_of(form: Node, note: Node) -> str:
+    """The id of the control in the same field block (`div.f`) as `note`."""
+    for block in form.find_all("div"):
+        if "f" in block.attrs.get("class", "").split() and note in list(block.iter()):
+            controls = [n for n in block.iter() if n.tag in {"input", "select", "textarea"}]
+            return controls[0].attrs["id"]
+    raise AssertionError("note outside any field")
+
+
+def test_an_unknown_parent_is_a_finding_beside_the_parent_field(
+    client: FlaskClient, site: int
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective",
+                                 title="Make releases boring", parent="ACME-9"))  # fmt: skip
+    form = the_form(page, "edit-objective", "PLAT-1")
+    note = form.find(data_practice="unknown-parent")
+    assert "ACME-9" in note.text
+    assert _field_of(form, note) == form.find("input", name="parent").attrs["id"]
+
+
+def test_a_bad_value_saves_nothing_and_is_shown_beside_its_field(
+    client: FlaskClient, site: int
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
+    for fields, name in (
+        ({"title": "Cut p99 from 900 to 300 ms", "target": "fast"}, "target"),
+        ({"title": "Cut p99 from 900 to 300 ms", "baseline": "5", "target": "5"}, "target"),
+        ({"title": "", "target": "5"}, "title"),
+        ({"title": "Cut p99", "kind": "vibes"}, "kind"),
+    ):
+        response = submit(client, page, "new-key-result", "PLAT-1", **fields)
+        assert response.status_code == 422, fields
+        form = the_form(response.text, "new-key-result", "PLAT-1")
+        error = form.find(data_error=name)
+        assert error.text
+        assert form.find("input", name="title").attrs["value"] == fields["title"]
+    assert not parse(open_page(client)).find_all(data_kr=True)
+
+
+def test_abandoning_needs_a_reason_and_keeps_the_kr_struck_through(
+    client: FlaskClient, site: int
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
+    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
+                                 title="Cut p99 from 900 to 300 ms", baseline="900",
+                                 target="300", owner="SRE"))  # fmt: skip
+    refused = submit(client, page, "abandon-key-result", "PLAT-1.1", abandon_reason=" ")
+    assert refused.status_code == 422
+    assert the_form(refused.text, "abandon-key-result", "PLAT-1.1").find(
+        data_error="abandon_reason").text == "This field is required."
+    page = follow(client, submit(client, page, "abandon-key-result", "PLAT-1.1",
+                                 abandon_reason="Latency moved to the edge team"))  # fmt: skip
+    kr = parse(page).find(data_kr="PLAT-1.1")
+    assert kr.attrs["data-state"] == "abandoned"
+    assert "Latency moved to the edge team" in kr.text
+
+
+def test_an_edit_is_kept_in_the_krs_history(client: FlaskClient, site: int,
+                                            admin: dict[str, str]) -> None:  # fmt: skip
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
+    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
+                                 title="Cut p99 from 900 to 300 ms", baseline="900",
+                                 target="300", owner="SRE"))  # fmt: skip
+    follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", target="250"))
+    headers = {**admin, "X-Okrlink-Site": "jira:acme-client-key"}
+    changes = client.get("/api/v1/key-results/PLAT-1.1/changes", headers=headers).json["changes"]
+    assert changes[-1]["before"] == {"target": 300.0}
+    assert changes[-1]["after"] == {"target": 250.0}
+    assert changes[-1]["author"] == "557058:f00d-cafe"
+
+
+@pytest.mark.parametrize("name", ["new-objective", "new-key-result", "edit-key-result",
+                                  "abandon-key-result", "edit-objective"])  # fmt: skip
+def test_a_forged_csrf_token_is_refused_and_changes_nothing(
+    client: FlaskClient, site: int, name: str
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
+    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
+                                 title="Cut p99 from 900 to 300 ms", baseline="900",
+                                 target="300", owner="SRE"))  # fmt: skip
+    target = {"new-objective": "", "new-key-result": "PLAT-1", "edit-objective": "PLAT-1"}.get(
+        name, "PLAT-1.1"
+    )
+    before = _okrs(open_page(client))
+    response = submit(client, page, name, target, csrf_token="forged", title="Changed",
+                      abandon_reason="forged")  # fmt: skip
+    assert response.status_code == 403
+    assert _okrs(open_page(client)) == before
+
+
+def _okrs(html: str) -> list[tuple[str, str]]:
+    """Every objective and KR of the page with its text: what a refused post must not change."""
+    root = parse(html)
+    return [(n.attrs["data-objective"], n.find("h2").text)
+            for n in root.find_all(data_objective=True)] + [
+        (n.attrs["data-kr"], n.find(class_="kt").text) for n in root.find_all(data_kr=True)
+    ]  # fmt: skip
+
+
+def test_a_token_of_another_site_finds_nothing_of_this_site(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
+    install(app, client_key=OTHER_KEY, base_url="https://globex.atlassian.net",
+            secret=OTHER_SECRET)  # fmt: skip
+    other = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4"},
+                                  client_key=OTHER_KEY, secret=OTHER_SECRET))  # fmt: skip
+    form = the_form(other.text, "new-objective")
+    csrf = form.find("input", name="csrf_token").attrs["value"]
+    action = form.attrs["action"]
+    response = client.post(action, data={"csrf_token": csrf, "form": "edit-objective",
+                                         "objective": "PLAT-1", "title": "Hijacked"})  # fmt: skip
+    assert response.status_code == 404
+    assert "Hijacked" not in open_page(client)
+    assert parse(page).find(data_objective="PLAT-1")
