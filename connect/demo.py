@@ -376,7 +376,7 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
             if event["source"] == "jira":
                 tracker.issues[event["payload"]["issue"]["key"]] = event["payload"]["issue"]
         _poll_now(app)
-        return _with_notes(app, demo_urls(app, base=base, cycle=okrs.cycle.name), [])
+        return _with_notes(app, _with_digest(app, loaded, base, okrs.cycle.name), [])
     now = jobs.ports.clock.now()
     site_id, jira_secret = _demo_installations(app)
     start = datetime.combine(okrs.cycle.start, datetime.min.time(), tzinfo=now.tzinfo)
@@ -393,10 +393,16 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
             ids = session.scalars(select(KeyResult.id).where(KeyResult.site_id == site_id)).all()
             recompute(session, site_id, ids, now=now)
     _poll_now(app)
-    urls = demo_urls(app, base=base, cycle=okrs.cycle.name)
-    if services.settings.dev and base.startswith(("http://", "https://")):
+    return _with_notes(app, _with_digest(app, site_id, base, okrs.cycle.name), notes)
+
+
+def _with_digest(app: Flask, site_id: int, base: str, cycle: str) -> dict[str, str]:
+    """The demo's page URLs, and in development its digest channel to the local receiver
+    (set up once, kept across restarts like everything the demo holds)."""
+    urls = demo_urls(app, base=base, cycle=cycle)
+    if app.extensions["okrlink"].settings.dev and base.startswith(("http://", "https://")):
         urls["Weekly digest (local Slack receiver)"] = demo_digest(app, site_id, base=base)
-    return _with_notes(app, urls, notes)
+    return urls
 
 
 def _poll_now(app: Flask) -> None:

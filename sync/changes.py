@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 
 CHANNEL = "okrlink_okrs"
-OKR_TABLES = frozenset({"objectives", "key_results", "teams", "cycles"})
+OKR_TABLES = frozenset({"objectives", "key_results", "teams", "cycles", "kpis"})
 """The tables `panel_version` reads: a write to any of them may move a panel's version."""
 
 _CHANGED = "okrlink_okrs_changed"
