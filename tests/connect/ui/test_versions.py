@@ -164,5 +164,6 @@ def test_while_the_listener_is_cut_off_every_load_queries_until_it_listens_again
 
 def test_the_announced_tables_are_those_the_version_query_reads() -> None:
     sql, _args = panel_version_sql(postgresql.dialect(), 1, PANEL, today=TODAY)
-    tables = ("objectives", "key_results", "teams", "cycles", "check_ins", "snapshots", "links")
+    tables = ("objectives", "key_results", "teams", "cycles", "check_ins", "snapshots", "links",
+              "kpis")
     assert {table for table in tables if f"{table}." in sql} == OKR_TABLES
