@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sync.core.digest import (
     CheckInNote,
     Digest,
+    KpiSignal,
     KrState,
     KrWeek,
     Links,
@@ -33,6 +34,7 @@ from sync.model import (
     CheckIn,
     Cycle,
     DigestChannel,
+    Kpi,
     Objective,
     Snapshot,
     Team,
@@ -221,6 +223,22 @@ def load_week(
     return cycle, [ObjectiveWeek(o.key, o.title) for o in objectives], weeks
 
 
+def load_signals(session: Session, site_id: int, team_key: str) -> list[KpiSignal]:
+    """The team's KPIs with their health now, in the panel's order."""
+    rows = session.scalars(
+        select(Kpi)
+        .join(Team, Team.id == Kpi.team_id)
+        .where(Kpi.site_id == site_id, Team.key == team_key)
+        .order_by(Kpi.position, Kpi.key)
+    )
+    return [
+        KpiSignal(key=k.key, title=k.title, unit=k.unit, current=k.current, health=k.health,
+                  reason=k.reason, healthy_min=k.healthy_min, healthy_max=k.healthy_max,
+                  drop_alert=k.drop_alert)
+        for k in rows
+    ]  # fmt: skip
+
+
 def load_digest(
     session: Session, site_id: int, team_key: str, *, end: datetime, week: str, links: Links,
     late_from: datetime | None = None,
@@ -233,7 +251,8 @@ def load_digest(
     cycle, objectives, krs = found
     return build_digest(team=team_key, cycle=cycle.name, week=week, week_start=start,
                         week_end=end, objectives=objectives, krs=krs, links=links,
-                        late_from=late_from)  # fmt: skip
+                        late_from=late_from,
+                        kpis=load_signals(session, site_id, team_key))  # fmt: skip
 
 
 def load_reminder(

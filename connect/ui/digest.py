@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from connect.ui.digest_text import DigestText, digest_text
-from sync.core.digest import Digest, KrMove, KrState, Reminder
+from sync.core.digest import Digest, KpiSignal, KrMove, KrState, Reminder
 
 SLACK_MAX_BLOCKS = 50
 SLACK_MAX_TEXT = 3000
@@ -87,6 +87,28 @@ def _state_words(state: KrState, d: DigestText) -> dict[str, str]:
             "score": d.t.score(state.score)}  # fmt: skip
 
 
+def _range(kpi: KpiSignal, d: DigestText) -> str:
+    """A KPI's healthy range in the panel's words: `at most 15%`, `99.5% to 100%`."""
+    t = d.t
+    low, high = t.quantity(kpi.healthy_min, kpi.unit), t.quantity(kpi.healthy_max, kpi.unit)
+    if kpi.healthy_min is not None and kpi.healthy_max is not None:
+        return t("kpi.range.both", min=low, max=high)
+    if kpi.healthy_max is not None:
+        return t("kpi.range.max", max=high)
+    return t("kpi.range.min", min=low)
+
+
+def _signal_line(kpi: KpiSignal, team: str, d: DigestText) -> Line:
+    """The panel's health-strip sentence (the team, never a person), then the value now."""
+    t = d.t
+    if kpi.reason == "drop":
+        text = t("kpi.breached.drop", team=team, title=kpi.title,
+                 drop=t.number(kpi.drop_alert or 0))  # fmt: skip
+    else:
+        text = t("kpi.breached.out_of_range", team=team, title=kpi.title, range=_range(kpi, d))
+    return Line(kpi.key, f"{text} {d('signal_now', value=t.quantity(kpi.current, kpi.unit))}")
+
+
 def digest_outline(digest: Digest, lang: str) -> Outline:
     """The digest's outline in `lang`; empty sections are left out."""
     d = digest_text(lang)
@@ -110,6 +132,7 @@ def digest_outline(digest: Digest, lang: str) -> Outline:
             Line(k.key, d("attention_line", title=k.title, owner=_owner(k.owner, d),
                           **_state_words(k.state, d)))
             for k in digest.attention)),
+        Section(d("signals"), tuple(_signal_line(k, digest.team, d) for k in digest.signals)),
         Section(d("celebrated"), tuple(
             Line(k.key, d("celebrated_line", title=k.title, score=t.score(k.state.score),
                           owner=k.owner or d("team_effort")))

@@ -214,6 +214,24 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class KpiSignal:
+    """A team KPI as the digest reports it: its value, its healthy range and its health.
+
+    A KPI is the team's, never a person's, so no owner is carried.
+    """
+
+    key: str
+    title: str
+    unit: str
+    current: float | None
+    health: str  # healthy | breached
+    reason: str | None  # out_of_range | drop, when breached
+    healthy_min: float | None
+    healthy_max: float | None
+    drop_alert: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Links:
     okr_page: str
     check_in: str
@@ -239,6 +257,7 @@ class Digest:
     learnings: tuple[Note, ...]
     links: Links
     late_from: datetime | None = None  # the scheduled instant, when sent late
+    signals: tuple[KpiSignal, ...] = ()  # the team's breached KPIs only
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +304,13 @@ def build_digest(
     krs: Sequence[KrWeek],
     links: Links,
     late_from: datetime | None = None,
+    kpis: Sequence[KpiSignal] = (),
 ) -> Digest:
-    """The digest of a team's week from its KRs then and now (objectives in the given order)."""
+    """The digest of a team's week from its KRs then and now (objectives in the given order).
+
+    Of the team's KPIs only the breached ones are kept: the digest reports health signals out
+    of their range, a healthy KPI is no news.
+    """
     lines = []
     for objective in objectives:
         own = [kr for kr in krs if kr.objective_key == objective.key]
@@ -326,5 +350,5 @@ def build_digest(
         objectives=tuple(lines), moved=moved, status_changes=status_changes,
         attention=attention, celebrated=celebrated, abandoned=abandoned,
         missing=missing_check_ins(krs), risks=risks, learnings=learnings, links=links,
-        late_from=late_from,
+        late_from=late_from, signals=tuple(k for k in kpis if k.health == "breached"),
     )  # fmt: skip

@@ -22,6 +22,7 @@ from connect.ui.digest import (
 from sync.core.digest import (
     CheckInNote,
     Digest,
+    KpiSignal,
     KrState,
     KrWeek,
     Links,
@@ -176,3 +177,74 @@ def test_the_reminder_lists_missing_check_ins_by_owner_with_the_form_link() -> N
                         adaptive_card_schema())  # fmt: skip
     check_slack_limits(dict(render(reminder, "slack", "en")))
     assert missing_check_ins([]) == ()
+
+
+def with_signals(*signals: KpiSignal) -> Digest:
+    """The 3 x 5 team's digest with these KPIs read alongside its KRs."""
+    plain = team_digest()
+    return build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49",
+                        week_start=END - timedelta(days=7), week_end=END,
+                        objectives=[ObjectiveWeek(o.key, o.title) for o in plain.objectives],
+                        krs=[], links=LINKS, kpis=list(signals))  # fmt: skip
+
+
+BREACHED = KpiSignal(key="PLAT-K1", title="Change failure rate", unit="%", current=22.5,
+                     health="breached", reason="out_of_range", healthy_min=None,
+                     healthy_max=15.0, drop_alert=20.0)  # fmt: skip
+HEALTHY = KpiSignal(key="PLAT-K2", title="Availability", unit="%", current=99.9,
+                    health="healthy", reason=None, healthy_min=99.5, healthy_max=100.0,
+                    drop_alert=20.0)  # fmt: skip
+SIGNAL_LINES = {
+    "en": ("Health signals", "PLAT · Change failure rate is outside its healthy range "
+           "(at most 15%). Now: 22.5%."),
+    "fr": ("Signaux de santé", "PLAT · Change failure rate est hors de sa plage saine "
+           "(au plus 15\u202f%). Valeur actuelle : 22,5\u202f%."),  # the panels' narrow space
+}  # fmt: skip
+
+
+def rendered(digest: Digest, fmt: str, lang: str) -> str:
+    """Every word a channel of `fmt` would show, as one string."""
+    if fmt == "text":
+        return text_message(outline_of(digest, lang))
+    return json.dumps(render(digest, fmt, lang), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("fmt", ["slack", "teams", "text"])
+def test_only_the_breached_kpi_is_reported_with_its_value_and_range(fmt: str, lang: str) -> None:
+    heading, line = SIGNAL_LINES[lang]
+    shown = rendered(with_signals(BREACHED, HEALTHY), fmt, lang)
+    assert heading in shown
+    assert shown.count(line) == 1
+    assert "PLAT-K1" in shown
+    assert "PLAT-K2" not in shown and "Availability" not in shown
+
+
+def test_the_signal_section_is_a_slack_section_within_the_limits() -> None:
+    message = dict(render(with_signals(BREACHED, HEALTHY), "slack", "en"))
+    check_slack_limits(message)
+    (section,) = [t for t in texts(message["blocks"]) if t.startswith("*Health signals*")]
+    assert section == ("*Health signals*\n• *PLAT-K1* PLAT · Change failure rate is outside its "
+                       "healthy range (at most 15%). Now: 22.5%.")  # fmt: skip
+
+
+def test_a_drop_says_by_how_much_of_the_range_it_moved() -> None:
+    drop = KpiSignal(key="PLAT-K2", title="Availability", unit="%", current=99.6,
+                     health="breached", reason="drop", healthy_min=99.5, healthy_max=100.0,
+                     drop_alert=20.0)  # fmt: skip
+    shown = rendered(with_signals(drop), "text", "en")
+    assert ("  - PLAT-K2 PLAT · Availability changed by more than 20% of its healthy range "
+            "within 7 days. Now: 99.6%.") in shown
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("fmt", ["slack", "teams", "text"])
+def test_no_health_section_when_every_kpi_is_healthy(fmt: str, lang: str) -> None:
+    shown = rendered(with_signals(HEALTHY), fmt, lang)
+    assert SIGNAL_LINES[lang][0] not in shown and "PLAT-K2" not in shown
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_card_with_signals_is_a_valid_adaptive_card(lang: str) -> None:
+    card = dict(render(with_signals(BREACHED), "teams", lang))["attachments"][0]["content"]
+    jsonschema.validate(card, adaptive_card_schema())

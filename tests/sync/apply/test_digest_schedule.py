@@ -12,8 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from sync.apply.digest import DigestSender
+from sync.core.spec import KpiSpec
 from sync.digest import ChannelSpec, add_channel, list_channels
 from sync.errors import Invalid
+from sync.kpis import upsert_kpi
 from sync.model import DigestChannel, DigestSend, KeyResult
 from sync.okrs import record_check_in
 from sync.store import local_site
@@ -222,3 +224,43 @@ def test_each_worker_looks_every_minute_through_the_queue_periodic_tasks(app: Fl
     queue = app.extensions["okrlink"].queue
     (tick,) = [task for task in queue._registry.periodic_tasks if task.name == "digest_tick"]
     assert all(tick.validate_datetime(datetime(2026, 11, 30, 8, m)) for m in (0, 1, 59))
+
+
+def test_the_sent_digest_reports_the_teams_breached_kpi_only(
+    app: Flask, clock: FakeClock, slack: Receiver
+) -> None:
+    add(app, slack.url("/hook"))
+    with app.extensions["okrlink"].store.session() as session:
+        site_id = local_site(session).id
+        for position, (team, spec) in enumerate([
+            ("PLAT", KpiSpec(key="PLAT-K1", title="Change failure rate", unit="%",
+                             healthy_max=15, owner="Owner 1", current=22)),
+            ("PLAT", KpiSpec(key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5,
+                             current=99.9)),
+            ("WEB", KpiSpec(key="WEB-K1", title="Bounce rate", unit="%", healthy_max=40,
+                            current=70)),
+        ]):  # fmt: skip
+            upsert_kpi(session, site_id, team, spec, position=position, now=CREATED)
+    clock.current = DUE
+    sender(app).tick()
+    (message,) = digests(slack)
+    (section,) = [b["text"]["text"] for b in message["blocks"]
+                  if b["type"] == "section" and "Health signals" in b["text"]["text"]]
+    # The team is named, never the KPI's owner; the healthy KPI and the other team's stay out.
+    assert section == ("*Health signals*\n• *PLAT-K1* PLAT · Change failure rate is outside its "
+                       "healthy range (at most 15%). Now: 22%.")  # fmt: skip
+    assert "PLAT-K2" not in str(message) and "WEB-K1" not in str(message)
+
+
+def test_no_health_section_is_sent_when_every_kpi_is_healthy(
+    app: Flask, clock: FakeClock, slack: Receiver
+) -> None:
+    add(app, slack.url("/hook"))
+    with app.extensions["okrlink"].store.session() as session:
+        upsert_kpi(session, local_site(session).id, "PLAT", KpiSpec(
+            key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5, current=99.9),
+            position=0, now=CREATED)  # fmt: skip
+    clock.current = DUE
+    sender(app).tick()
+    (message,) = digests(slack)
+    assert "Health signals" not in str(message["blocks"]) and "PLAT-K2" not in str(message)

@@ -8,6 +8,7 @@ import pytest
 
 from sync.core.digest import (
     CheckInNote,
+    KpiSignal,
     KrState,
     KrWeek,
     Links,
@@ -19,6 +20,8 @@ from sync.core.digest import (
 
 PARIS = Schedule(day="mon", at="09:00", tz="Europe/Paris")
 LINKS = Links(okr_page="https://x.test/okrs", check_in="https://x.test/okrs")
+END = datetime(2026, 11, 30, 8, tzinfo=UTC)
+WEEK = timedelta(days=7)
 
 
 def utc(*args: int) -> datetime:
@@ -162,3 +165,25 @@ def test_risks_learnings_and_abandoned_krs_with_their_reason() -> None:
     assert [(n.kr, n.text) for n in digest.risks] == [("PLAT-1.1", "Vendor late")]
     assert [(n.kr, n.text) for n in digest.learnings] == [("PLAT-1.1", "Drills pay off")]
     assert [(k.key, k.note) for k in digest.abandoned] == [("PLAT-1.2", "Replaced by PLAT-1.9")]
+
+
+def signal(key: str, health: str, reason: str | None = None) -> KpiSignal:
+    return KpiSignal(key=key, title=f"Signal {key}", unit="%", current=20.0, health=health,
+                     reason=reason, healthy_min=None, healthy_max=15.0, drop_alert=None)
+
+
+def test_the_digest_keeps_only_the_breached_kpis_in_their_order() -> None:
+    breached = signal("PLAT-K1", "breached", "out_of_range")
+    healthy = signal("PLAT-K2", "healthy")
+    dropped = signal("PLAT-K3", "breached", "drop")
+    digest = build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49", week_start=END - WEEK,
+                          week_end=END, objectives=[], krs=[], links=LINKS,
+                          kpis=[breached, healthy, dropped])  # fmt: skip
+    assert digest.signals == (breached, dropped)
+
+
+def test_a_team_whose_kpis_are_all_healthy_has_no_signals() -> None:
+    digest = build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49", week_start=END - WEEK,
+                          week_end=END, objectives=[], krs=[], links=LINKS,
+                          kpis=[signal("PLAT-K2", "healthy")])  # fmt: skip
+    assert digest.signals == ()
