@@ -29,7 +29,8 @@ def demo(host: str, port: int, no_serve: bool, reset: bool) -> None:
     if reset:
         reset_demo(app)
         log.info("demo data forgotten (--reset)")
-    urls = load_demo(app, base="")
+    # Served, the demo also sends its weekly digest to its own local receiver (`/dev/chat`).
+    urls = load_demo(app, base="" if no_serve else f"http://{host}:{port}")
     log.info("demo site loaded: okrlink-demo.atlassian.net, team PLAT")
     token = open_api(app)
     if no_serve:
