@@ -9,15 +9,13 @@ today's former deployment, sync workers.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support.processes import stop, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = ("granian", "gunicorn")
@@ -69,20 +67,11 @@ def serving(server: str, target: str, *, env: dict[str, str], threads: int = 1,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit(f"{server} did not start: {' '.join(argv)}") from None
-                time.sleep(0.2)
+        try:
+            wait_until_ready(process, base + "/healthz", timeout=60,
+                             failure=lambda: " ".join(argv))  # fmt: skip
+        except RuntimeError as exc:
+            raise SystemExit(f"{server} {exc}") from None
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop(process, group=True)

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 
 import pytest
 import responses
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
@@ -56,12 +54,7 @@ TOKENS = github_app.at(f"{github_app.API}/app/installations/") + r"\d+/access_to
 
 @pytest.fixture(scope="module")
 def pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    return github_app.app_private_key()
 
 
 @pytest.fixture

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from datetime import date, datetime
 from typing import Any
 
 import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -26,6 +29,17 @@ FIXTURES = SHARED_FIXTURES / "github"
 SECRET = "test-webhook-secret"
 API = "https://github.example.test/api/v3"
 APP_ID = "12345"
+
+
+@functools.cache
+def app_private_key() -> str:
+    """The test GitHub App's private key (PEM): one per run, since RSA generation is slow."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def fixture(name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,22 +44,38 @@ def running(argv: list[str], *, port: int, env: Mapping[str, str], logs: Path,
                                    stdout=out, stderr=err)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{argv[0]} exited {process.returncode}: {stderr.read_text()}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(url + ready, timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{argv[0]} did not start: {stderr.read_text()}")
-            time.sleep(0.1)
+        wait_until_ready(process, url + ready, timeout=timeout,
+                         failure=lambda: f"{argv[0]}: {stderr.read_text()}")  # fmt: skip
         yield Running(url, process, stderr, stdout)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop(process, group=False)
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], url: str, *, timeout: float,
+                     failure: Callable[[], str]) -> None:  # fmt: skip
+    """Poll `url` until it answers 200; `RuntimeError(failure())` if the process exits first
+    or `timeout` seconds pass. Every server the tests and benches start waits here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited {process.returncode}: {failure()}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"did not start: {failure()}")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes], *, group: bool) -> None:
+    """SIGTERM, as an orchestrator sends it (to the whole process group when the server forks
+    workers), then SIGKILL after 30 s."""
+    if process.poll() is not None:
+        return
+    send = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
+    send(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        process.wait(5)

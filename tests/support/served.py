@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from connect.settings import Settings
 from sync.jobs import Ports
 from tests.support.app import PANEL_NOW
 from tests.support.base import ROOT, FakeClock
+from tests.support.processes import stop, wait_until_ready
 from tests.support.servers import free_port
 
 FLASK_CALLS = "flask-calls"
@@ -90,20 +88,8 @@ def granian(settings: Settings, *, workers: int = 1, threads: int = 2) -> Iterat
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310 (loopback)
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError(f"granian did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
+        wait_until_ready(process, base + "/healthz", timeout=60,
+                         failure=lambda: f"granian\n{log.read_text()}")  # fmt: skip
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop(process, group=True)

@@ -14,24 +14,17 @@ from datetime import UTC, datetime
 
 import pytest
 import responses
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connect.settings import Settings
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import GitHubChecks
 from sync.jobs import Ports
-from tests.support.github_app import API, APP_ID, SECRET, SleepRecorder, at
+from tests.support.github_app import API, APP_ID, SECRET, SleepRecorder, app_private_key, at
 
 
 @pytest.fixture(scope="session")
 def pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    return app_private_key()
 
 
 @pytest.fixture
