@@ -33,6 +33,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 from connect.app import create_app  # noqa: E402
 from connect.demo import load_demo  # noqa: E402
 from connect.settings import Settings  # noqa: E402
+from sync.jobs import Ports  # noqa: E402
 
 OUT = ROOT / "bench" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -68,19 +69,19 @@ def shoot(driver: webdriver.Chrome, url: str, path: Path, width: int) -> None:
     driver.save_screenshot(str(path))
 
 
-def main() -> None:
+def take(shots: tuple[tuple[str, str, int], ...], *, ports: Ports | None = None) -> None:
+    """Load the demo (on `ports`' clock) in a throwaway app and write each shot into `OUT`."""
     logging.basicConfig(level=logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="okrlink-shots-"))
     profile = tempfile.mkdtemp(prefix="okrlink-chromium-")
-    app = create_app(Settings(data_dir=work, dev=True))
+    app = create_app(Settings(data_dir=work, dev=True), ports=ports)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     driver = browser(profile)
     try:
         urls = load_demo(app, base=f"http://127.0.0.1:{server.server_port}")
         OUT.mkdir(parents=True, exist_ok=True)
-        for name, page, width in SHOTS:
+        for name, page, width in shots:
             shoot(driver, urls[page], OUT / name, width)
             print(f"wrote {OUT / name}")
     finally:
@@ -89,6 +90,10 @@ def main() -> None:
         app.extensions["okrlink"].store.dispose()
         shutil.rmtree(profile, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    take(SHOTS)
 
 
 if __name__ == "__main__":

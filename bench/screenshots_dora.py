@@ -9,25 +9,16 @@ project page, the same strip above the check-in forms).
 
 from __future__ import annotations
 
-import logging
-import shutil
 import sys
-import tempfile
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 # Not bench/ itself: its scripts must not shadow packages (a bench/github.py would hide PyGithub).
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from bench.screenshots import OUT, browser, shoot  # noqa: E402
-from connect.app import create_app  # noqa: E402
-from connect.demo import load_demo  # noqa: E402
+from bench.screenshots import take  # noqa: E402
 from connect.demo_dora import ReplayClock  # noqa: E402
-from connect.settings import Settings  # noqa: E402
 from sync.jobs import Ports  # noqa: E402
 
 BAD_WEEK_END = datetime(2026, 10, 24, 12, tzinfo=UTC)
@@ -38,26 +29,7 @@ SHOTS = (
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.ERROR)
-    work = Path(tempfile.mkdtemp(prefix="okrlink-shots-"))
-    profile = tempfile.mkdtemp(prefix="okrlink-chromium-")
-    ports = Ports(clock=ReplayClock(BAD_WEEK_END))
-    app = create_app(Settings(data_dir=work, dev=True), ports=ports)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    driver = browser(profile)
-    try:
-        urls = load_demo(app, base=f"http://127.0.0.1:{server.server_port}")
-        OUT.mkdir(parents=True, exist_ok=True)
-        for name, page, width in SHOTS:
-            shoot(driver, urls[page], OUT / name, width)
-            print(f"wrote {OUT / name}")
-    finally:
-        driver.quit()
-        server.shutdown()
-        app.extensions["okrlink"].store.dispose()
-        shutil.rmtree(profile, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+    take(SHOTS, ports=Ports(clock=ReplayClock(BAD_WEEK_END)))
 
 
 if __name__ == "__main__":
