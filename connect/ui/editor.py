@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connect.ui.i18n import PracticeNote
+from connect.ui.kpi_history import KpiEvent
 
 FORMS = ("new-objective", "edit-objective", "abandon-objective", "new-key-result",
          "edit-key-result", "abandon-key-result", "new-kpi", "edit-kpi")  # fmt: skip
@@ -66,6 +67,7 @@ class Editor:
     saved: str = ""  # the key just saved: its forms open to show their practice notes
     close_url: str = ""  # where the close-cycle form posts
     kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
+    kpi_history: Mapping[str, tuple[KpiEvent, ...]] = field(default_factory=dict)
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target

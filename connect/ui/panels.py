@@ -36,7 +36,8 @@ from connect.ui.viewmodel import (
     ObjectiveView,
     PanelView,
 )
-from sync.core.practice import DEFAULT_PROFILE, Finding, Profile, check_team_okrs
+from sync import kpis
+from sync.core.practice import DEFAULT_PROFILE, Finding, Profile, check_kpi, check_team_okrs
 from sync.core.progress import objective_progress
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 from sync.model import (
@@ -122,7 +123,10 @@ def _kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]
     return tuple(
         KpiView(key=k.key, title=k.title, unit=k.unit, value=k.current, health=k.health,
                 reason=k.reason, healthy_min=k.healthy_min, healthy_max=k.healthy_max,
-                drop_alert=k.drop_alert)
+                drop_alert=k.drop_alert, kind=k.kind, measure=k.measure, owner=k.owner,
+                jql=k.jql, jql_field=k.jql_field, scope=dict(k.params or {}),
+                warnings=tuple(practice_note(f) for f in check_kpi(kpis.as_spec(k))
+                               if f.level == "warning"))
         for k in rows
     )
 

@@ -43,6 +43,7 @@ from connect.ui.editor import FORMS as EDIT_FORMS
 from connect.ui.editor import KPI_ERRORS, TARGETS, Editor, parse_kpi_form, parse_kr_form
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
+from connect.ui.kpi_history import load_kpi_history
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
 from connect.ui.render import (
     render_checkin_page,
@@ -342,6 +343,8 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
     if editor is None:
         editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
                         saved=request.args.get("saved", ""))  # fmt: skip
+    with services().store.session() as session:
+        editor = replace(editor, kpi_history=load_kpi_history(session, g.site_id, team))
     if view.objectives:
         editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried),
                          kr_url=_page_url("ui.kr_page", projectKey=team))  # fmt: skip
