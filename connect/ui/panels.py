@@ -113,7 +113,7 @@ def _kpi_versions() -> Any:
     )
 
 
-def _kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
+def kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
     """The team's KPIs, in their order; a healthy one shows its value and nothing more."""
     rows = session.scalars(
         select(Kpi).join(Team, Team.id == Kpi.team_id)
@@ -358,7 +358,7 @@ def load_panel(
             for objective, parent_title, krs in objectives.values()
         ),
         warnings=warnings.get("", ()),
-        kpis=_kpi_views(session, site_id, panel.team),
+        kpis=kpi_views(session, site_id, panel.team),
     )
 
 

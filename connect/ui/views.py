@@ -324,8 +324,10 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
     lang = locale()
     with services().store.session() as session:
         view = panels.load_panel(session, g.site_id, query, today=now().date())
-    if view is None:
-        view = _cycle_view(team, cycle)
+    if view is None:  # no OKRs in the cycle yet: its forms start them; the team's KPIs show
+        with services().store.session() as session:
+            view = replace(_cycle_view(team, cycle),
+                           kpis=panels.kpi_views(session, g.site_id, team))  # fmt: skip
     carried = {"projectKey": team, "cycle": view.cycle}
     tabs = _tabs(carried, review=request.args.get("view") == "review", lang=lang)
     if request.args.get("view") == "review":
