@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from sync.core.spec import CycleSpec, following
 from sync.errors import Invalid
+from sync.history import record_change
 from sync.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
-from sync.okrs import ensure_open, get_or_create_cycle, kr_definition, record_change
+from sync.okrs import ensure_open, get_or_create_cycle, kr_definition
 from sync.store import get_or_create_team
 
 SCORE_TOLERANCE = 0.005

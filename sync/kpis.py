@@ -7,22 +7,38 @@ from a KPI (`kpi:` on the KR) is re-derived whenever the KPI moves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
 from sync import dora
 from sync.core import kpi as health_rules
 from sync.core.dora import KEYS as DORA_KEYS
-from sync.core.spec import KpiSpec, scope_of
-from sync.errors import Invalid
+from sync.core.practice import check_kpi
+from sync.core.spec import DORA_SCOPE, KpiSpec, scope_of
+from sync.errors import Duplicate, Invalid
+from sync.fields import number_field, text_field
+from sync.history import record_change
 from sync.model import KeyResult, Kpi, KpiValue, Team
 from sync.store import get_or_create_team
 
 SPEC_FIELDS = ("title", "kind", "measure", "unit", "owner", "healthy_min", "healthy_max",
                "drop_alert", "jql", "jql_field")  # fmt: skip
+
+TEXT_FIELDS = ("title", "kind", "measure", "unit", "owner", "jql", "jql_field", "repository",
+               "environment", "incident_jql")  # fmt: skip
+NUMBER_FIELDS = ("current", "healthy_min", "healthy_max", "drop_alert", "window_days",
+                 "incident_window_hours")  # fmt: skip
+FIELDS = frozenset({*TEXT_FIELDS, *NUMBER_FIELDS})
+"""A KPI's fields as the OKR file names them, the healthy range flattened (`healthy_min`,
+`healthy_max`): what every door (file, API, project page) hands to `kpi_spec_from`."""
+
+ERROR_FIELDS = {"unknown-kind": "kind", "unknown-measure": "measure", "missing-jql": "jql",
+                "kpi-empty-range": "healthy_min", "kpi-drop-alert": "drop_alert"}  # fmt: skip
+"""The field at fault for each error `check_kpi` can find."""
 
 
 def find_kpi(session: Session, site_id: int, key: str) -> Kpi | None:
@@ -36,10 +52,98 @@ def list_kpis(session: Session, site_id: int, *, team: str | None = None) -> lis
     return list(session.scalars(query.order_by(Team.key, Kpi.position, Kpi.key)))
 
 
+def _width(name: str) -> int | None:
+    """How many characters the column storing field `name` holds (None: unbounded)."""
+    column = Kpi.__table__.c.get(name)
+    kind = column.type if column is not None else None
+    return kind.length if isinstance(kind, String) else None
+
+
+def kpi_spec_from(data: Mapping[str, Any], base: KpiSpec) -> KpiSpec:
+    """Overlay `data` (the file's KPI fields, from JSON or a parsed form) on a spec, checking
+    each type and every rule that refuses a save; unknown fields are refused.
+
+    Practice warnings (no healthy range, a person as owner) never refuse: `check_kpi` says
+    them beside the saved KPI.
+    """
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise Invalid(f"unknown field {unknown[0]}: use {', '.join(sorted(FIELDS))}",
+                      field=unknown[0])  # fmt: skip
+    changes: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        if name in data:
+            value = text_field(data, name) or None
+            width = _width(name)
+            if value is not None and width is not None and len(value) > width:
+                raise Invalid(f"{name} must be at most {width} characters", field=name)
+            changes[name] = value
+    for name in NUMBER_FIELDS:
+        if name in data:
+            changes[name] = number_field(data, name)
+    if "unit" in changes and changes["unit"] is None:
+        changes["unit"] = ""
+    spec = replace(base, **changes)
+    for name in ("title", "kind"):
+        if not (getattr(spec, name) or "").strip():
+            raise Invalid(f"{name} is required", field=name)
+    errors = [f for f in check_kpi(spec) if f.level == "error"]
+    if errors:
+        raise Invalid(errors[0].message, field=ERROR_FIELDS.get(errors[0].code))
+    return spec
+
+
+def definition(kpi: Kpi) -> dict[str, Any]:
+    """What a KPI says (not its value): the fields its definition history compares."""
+    params: Mapping[str, Any] = kpi.params or {}
+    return {**{name: getattr(kpi, name) for name in SPEC_FIELDS},
+            **{name: params.get(name) for name in DORA_SCOPE}}  # fmt: skip
+
+
+def create_kpi(session: Session, site_id: int, team: str, data: Mapping[str, Any], *,
+               author: str | None, now: datetime) -> tuple[Kpi, set[int]]:  # fmt: skip
+    """A new KPI of `team` from the file's fields (`key` optional: `<team>-K<n>`)."""
+    fields = {name: value for name, value in data.items() if name != "key"}
+    taken = {kpi.key for kpi in list_kpis(session, site_id, team=team)}
+    position = len(taken)
+    key = text_field(data, "key")
+    width = _width("key") or 0
+    if key and len(key) > width:
+        raise Invalid(f"key must be at most {width} characters", field="key")
+    if key and find_kpi(session, site_id, key) is not None:
+        raise Duplicate(f"KPI {key} already exists", field="key")
+    number = position + 1
+    while not key and (f"{team}-K{number}" in taken
+                       or find_kpi(session, site_id, f"{team}-K{number}") is not None):
+        number += 1  # fmt: skip
+    spec = kpi_spec_from(fields, KpiSpec(key=key or f"{team}-K{number}", title=""))
+    return upsert_kpi(session, site_id, team, spec, position=position, now=now, author=author)
+
+
+def update_kpi(session: Session, kpi: Kpi, data: Mapping[str, Any], *, author: str | None,
+               now: datetime) -> tuple[Kpi, set[int]]:  # fmt: skip
+    """Change a KPI's definition (absent fields stay); its key and team stay put."""
+    for frozen in ("key", "team"):
+        if frozen in data:
+            raise Invalid(f"{frozen} cannot be changed here", field=frozen)
+    spec = kpi_spec_from(data, as_spec(kpi))
+    return upsert_kpi(session, kpi.site_id, kpi.team.key, spec, position=kpi.position,
+                      now=now, author=author)  # fmt: skip
+
+
 def upsert_kpi(
-    session: Session, site_id: int, team: str, spec: KpiSpec, *, position: int, now: datetime
+    session: Session, site_id: int, team: str, spec: KpiSpec, *, position: int, now: datetime,
+    author: str | None = None,
 ) -> tuple[Kpi, set[int]]:
-    """Create or update a KPI from its spec; KRs to re-derive because its value moved."""
+    """Create or update a KPI from its spec; KRs to re-derive because its value moved.
+
+    The one writer of KPI definitions (file import, API and project page all end here): it
+    refuses what `check_kpi` calls an error, keeps each created or changed definition in the
+    history, and bumps `version` so that panels showing the KPI are rendered anew.
+    """
+    errors = [f for f in check_kpi(spec) if f.level == "error"]
+    if errors:
+        raise Invalid(errors[0].message, field=ERROR_FIELDS.get(errors[0].code))
     team_row = get_or_create_team(session, site_id, team)
     row = find_kpi(session, site_id, spec.key)
     values: dict[str, Any] = {name: getattr(spec, name) for name in SPEC_FIELDS}
@@ -48,24 +152,36 @@ def upsert_kpi(
         row = Kpi(site_id=site_id, team_id=team_row.id, key=spec.key, position=position, **values)
         session.add(row)
         session.flush()
+        record_change(session, site_id=site_id, cycle_id=None, kind="kpi", key=row.key,
+                      action="create", author=author, at=now, before={},
+                      after=definition(row))  # fmt: skip
     else:
         if row.team_id != team_row.id:
             raise Invalid(f"KPI {spec.key} belongs to another team", field="key")
+        before = definition(row)
         for name, value in values.items():
             setattr(row, name, value)
+        moved = row.position != position
         row.position = position
+        if record_change(session, site_id=site_id, cycle_id=None, kind="kpi", key=row.key,
+                         action="update", author=author, at=now, before=before,
+                         after=definition(row)) is not None or moved:  # fmt: skip
+            row.version += 1
+            row.updated_at = now
     if spec.current is not None and row.kind == "metric":
         return row, record_value(session, row, spec.current, now=now)
     return row, refresh(session, [row], now=now)
 
 
 def import_kpis(
-    session: Session, site_id: int, team: str, specs: Iterable[KpiSpec], *, now: datetime
+    session: Session, site_id: int, team: str, specs: Iterable[KpiSpec], *, now: datetime,
+    author: str | None = None,
 ) -> set[int]:
     """The OKR file's `kpis:`, keyed by KPI key; KPIs the file does not name are kept."""
     touched: set[int] = set()
     for position, spec in enumerate(specs):
-        touched |= upsert_kpi(session, site_id, team, spec, position=position, now=now)[1]
+        touched |= upsert_kpi(session, site_id, team, spec, position=position, now=now,
+                              author=author)[1]  # fmt: skip
     return touched
 
 

@@ -544,15 +544,16 @@ class DigestSend(Base):
 
 
 class DefinitionChange(Base):
-    """One change to what an objective or a KR says (title, target, owner...): who, when, and
-    the fields before and after. Check-ins and derived snapshots are kept elsewhere."""
+    """One change to what an objective, a KR or a KPI says (title, target, owner...): who, when,
+    and the fields before and after. Check-ins, derived snapshots and KPI values are kept
+    elsewhere. A KPI is the team's, not a cycle's: its changes have no `cycle_id`."""
 
     __tablename__ = "definition_changes"
     __table_args__ = (Index("ix_definition_changes_target", "site_id", "cycle_id", "target_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
-    target_kind: Mapped[str] = mapped_column(String(16))  # objective | key_result
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(String(16))  # objective | key_result | kpi
     target_key: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16))  # create | update | abandon | carry | close
     at: Mapped[datetime] = mapped_column(default=utcnow)

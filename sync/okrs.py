@@ -9,7 +9,6 @@ Importing the same specs twice changes nothing; importing edited specs updates i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,6 +34,8 @@ from sync.core.spec import (
     scope_of,
 )
 from sync.errors import Closed, Duplicate, Invalid
+from sync.fields import number_field, text_field
+from sync.history import record_change
 from sync.kpis import as_spec, import_kpis, list_kpis
 from sync.model import (
     CheckIn,
@@ -107,22 +108,6 @@ def objective_definition(objective: Objective) -> dict[str, Any]:
     }
 
 
-def record_change(session: Session, *, site_id: int, cycle_id: int, kind: str, key: str,
-                  action: str, author: str | None, at: datetime, before: Mapping[str, Any],
-                  after: Mapping[str, Any]) -> DefinitionChange | None:  # fmt: skip
-    """Keep who changed which fields of a definition, and how; nothing when nothing changed."""
-    changed = sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
-    if not changed and action == "update":
-        return None
-    row = DefinitionChange(
-        site_id=site_id, cycle_id=cycle_id, target_kind=kind, target_key=key, action=action,
-        at=at, author=author, before={n: before.get(n) for n in changed if n in before},
-        after={n: after.get(n) for n in changed if n in after},
-    )  # fmt: skip
-    session.add(row)
-    return row
-
-
 def changes_of(session: Session, site_id: int, cycle_id: int, key: str) -> list[DefinitionChange]:
     """The definition history of an objective or KR in a cycle, oldest first."""
     return list(
@@ -138,30 +123,7 @@ def changes_of(session: Session, site_id: int, cycle_id: int, key: str) -> list[
     )
 
 
-# Readers of a request's values (JSON object or form), shared by every door: each refuses a
-# value of the wrong type with `Invalid` naming its field.
-
-
-def text_field(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    """A string, stripped; None when absent (refused when `required`)."""
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise Invalid(f"{name} is required", field=name)
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise Invalid(f"{name} must be a non-empty string", field=name)
-    return value.strip()
-
-
-def number_field(data: Mapping[str, Any], name: str) -> float | None:
-    """A finite number (not a boolean); None when absent."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Invalid(f"{name} must be a finite number", field=name)
-    return float(value)
+# Readers of a request's values: `text_field` and `number_field` live in `sync.fields`.
 
 
 def string_list_field(data: Mapping[str, Any], name: str) -> list[str]:
@@ -652,7 +614,8 @@ def import_team_okrs(
                 report.changed_kr_ids.add(kr.id)
         if okrs.kpis:  # KPI values are kept with the time they were seen (`now`)
             at = now or datetime.now(UTC)
-            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at)
+            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at,
+                                                 author=author)
         # A github KR says at once whether the site has a GitHub installation to count from.
         sources.refresh_github(session, site_id)
     return report

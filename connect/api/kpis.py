@@ -6,31 +6,30 @@ Parse and answer only: the rules (ranges, health, history) live in `sync.kpis` a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 
-from connect.api.okrs import _now, _text, authenticate, body, enqueue_write_backs
-from connect.errors import Conflict, NotFound, ValidationError
+from connect.api.okrs import _author, _now, _text, authenticate, body, enqueue_write_backs
+from connect.errors import NotFound, ValidationError
 from connect.services import services
 from sync import kpis
 from sync.core.practice import check_kpi
-from sync.core.spec import DORA_SCOPE, KpiSpec
+from sync.core.spec import DORA_SCOPE
 from sync.engine import recompute
+from sync.errors import Invalid
+from sync.fields import number_field as _number
 from sync.model import Kpi
-from sync.okrs import number_field as _number
 
 blueprint = Blueprint("api_kpis", __name__, url_prefix="/api/v1")
 blueprint.before_request(authenticate)
 blueprint.after_request(enqueue_write_backs)
 
-_TEXTS = ("title", "kind", "measure", "unit", "owner", "jql", "jql_field", "repository",
-          "environment", "incident_jql")  # fmt: skip
-_NUMBERS = ("drop_alert", "window_days", "incident_window_hours")
-ALLOWED = frozenset({*_TEXTS, *_NUMBERS, "key", "team", "healthy", "current"})
+ALLOWED = frozenset({*(kpis.FIELDS - {"healthy_min", "healthy_max"}), "key", "team", "healthy"})
+"""The JSON fields: the OKR file's, with the healthy range as `healthy: {min, max}`."""
 
 
 def kpi_json(kpi: Kpi) -> dict[str, Any]:
@@ -59,35 +58,32 @@ def kpi_json(kpi: Kpi) -> dict[str, Any]:
     }
 
 
-def _spec_from(data: Mapping[str, Any], base: KpiSpec) -> KpiSpec:
-    """Overlay JSON fields on a spec, checking each type; unknown fields are refused."""
+def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON object as the domain's KPI fields (`healthy` flattened); unknown ones refused."""
     unknown = sorted(set(data) - ALLOWED)
     if unknown:
         raise ValidationError(
             f"unknown field {unknown[0]}: use {', '.join(sorted(ALLOWED))}", field=unknown[0]
         )
-    changes: dict[str, Any] = {}
-    for name in _TEXTS:
-        if name in data:
-            changes[name] = _text(data, name, required=name in ("title", "kind"))
-    for name in (*_NUMBERS, "current"):
-        if name in data:
-            changes[name] = _number(data, name)
+    fields = {name: value for name, value in data.items() if name not in ("team", "healthy")}
     if "healthy" in data:
         healthy = data["healthy"]
         if not isinstance(healthy, dict) or set(healthy) - {"min", "max"}:
             raise ValidationError("healthy must be an object with min and/or max", field="healthy")
-        changes["healthy_min"] = _number(healthy, "min")
-        changes["healthy_max"] = _number(healthy, "max")
-    if changes.get("unit", "") is None:
-        changes["unit"] = ""
-    spec = replace(base, **changes)
-    errors = [f for f in check_kpi(spec) if f.level == "error"]
-    if errors:
-        field = {"unknown-kind": "kind", "unknown-measure": "measure", "missing-jql": "jql",
-                 "kpi-empty-range": "healthy", "kpi-drop-alert": "drop_alert"}  # fmt: skip
-        raise ValidationError(errors[0].message, field=field.get(errors[0].code))
-    return spec
+        fields["healthy_min"] = _number(healthy, "min")
+        fields["healthy_max"] = _number(healthy, "max")
+    return fields
+
+
+@contextmanager
+def _json_names() -> Iterator[None]:
+    """A domain refusal named by the JSON field: `healthy`, not `healthy_min`/`healthy_max`."""
+    try:
+        yield
+    except Invalid as error:
+        if error.field in ("healthy_min", "healthy_max"):
+            raise ValidationError(error.message, field="healthy") from error
+        raise
 
 
 def _kpi_or_404(session: Session, key: str) -> Kpi:
@@ -113,14 +109,11 @@ def list_kpis() -> Response:
 def create_kpi() -> tuple[Response, int]:
     data = body()
     team = _text(data, "team", required=True) or ""
-    title = _text(data, "title", required=True) or ""
+    fields = _fields(data)
     with services().store.session() as session:
-        count = len(kpis.list_kpis(session, g.site_id, team=team))
-        key = _text(data, "key") or f"{team}-K{count + 1}"
-        if kpis.find_kpi(session, g.site_id, key) is not None:
-            raise Conflict(f"KPI {key} already exists", field="key")
-        spec = _spec_from(data, KpiSpec(key=key, title=title))
-        kpi, touched = kpis.upsert_kpi(session, g.site_id, team, spec, position=count, now=_now())
+        with _json_names():
+            kpi, touched = kpis.create_kpi(session, g.site_id, team, fields, author=_author(),
+                                           now=_now())  # fmt: skip
         _refresh(session, touched)
         return jsonify(kpi_json(kpi)), 201
 
@@ -137,13 +130,11 @@ def update_kpi(key: str) -> Response:
     for frozen in ("key", "team"):
         if frozen in data:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
+    fields = _fields(data)
     with services().store.session() as session:
         kpi = _kpi_or_404(session, key)
-        spec = _spec_from(data, kpis.as_spec(kpi))
-        position = kpi.position
-        kpi, touched = kpis.upsert_kpi(
-            session, g.site_id, kpi.team.key, spec, position=position, now=_now()
-        )
+        with _json_names():
+            kpi, touched = kpis.update_kpi(session, kpi, fields, author=_author(), now=_now())
         _refresh(session, touched)
         return jsonify(kpi_json(kpi))
 

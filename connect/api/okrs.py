@@ -22,6 +22,7 @@ from sync import cycles, okrs, store
 from sync.core import asana_refs, okrfile
 from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.engine import recompute
+from sync.fields import text_field
 from sync.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
 from sync.okrs import (
     KR_FIELDS,
@@ -30,7 +31,6 @@ from sync.okrs import (
     import_team_okrs,
     link_work,
     string_list_field,
-    text_field,
     unlink_work,
 )
 from sync.sources import refresh_github, source_state

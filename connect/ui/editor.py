@@ -9,10 +9,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connect.ui.i18n import PracticeNote
+from connect.ui.kpi_history import KpiEvent
 
 FORMS = ("new-objective", "edit-objective", "abandon-objective", "new-key-result",
-         "edit-key-result", "abandon-key-result")  # fmt: skip
+         "edit-key-result", "abandon-key-result", "new-kpi", "edit-kpi")  # fmt: skip
 """Every `data-form` the project page posts to `/jira/okrs/edit` (`close-cycle` posts apart)."""
+
+TARGETS: Mapping[str, str] = {"edit-objective": "objective", "abandon-objective": "objective",
+                              "new-key-result": "objective", "edit-key-result": "kr",
+                              "abandon-key-result": "kr", "edit-kpi": "kpi"}  # fmt: skip
+"""The hidden field naming what a form changes (the new objective and new KPI forms: none)."""
+
+KPI_FORM_FIELDS = ("key", "title", "kind", "measure", "current", "unit", "healthy_min",
+                   "healthy_max", "drop_alert", "owner", "jql", "jql_field", "repository",
+                   "environment", "window_days", "incident_jql",
+                   "incident_window_hours")  # fmt: skip
+"""The KPI forms' fields, named as the OKR file's KPI fields (the healthy range flattened as
+the domain names it); the edit form has them all but `key`."""
+KPI_NUMBER_FIELDS = frozenset({"current", "healthy_min", "healthy_max", "drop_alert",
+                               "window_days", "incident_window_hours"})  # fmt: skip
+
+KPI_ERRORS: Mapping[str, str] = {"kind": "error.kpi_kind", "measure": "error.kpi_measure",
+                                 "jql": "error.kpi_jql", "healthy_min": "error.kpi_range",
+                                 "drop_alert": "error.kpi_drop"}  # fmt: skip
+"""The catalogue message for a KPI field the domain refused (its rule in `check_kpi`)."""
 
 KR_FORM_FIELDS = ("title", "kind", "baseline", "target", "unit", "owner", "weight", "jql")
 NUMBER_FIELDS = frozenset({"baseline", "target", "weight"})
@@ -28,6 +48,8 @@ NOTE_FIELDS: Mapping[str, str] = {
     "practice.too-few-krs": "title",
     "practice.too-many-krs": "title",
     "practice.too-many-objectives": "title",
+    "practice.kpi-no-range": "healthy_min",
+    "practice.kpi-person-owner": "owner",
 }
 """The field a practice note is shown beside, in the form that edits what it is about."""
 
@@ -45,6 +67,7 @@ class Editor:
     saved: str = ""  # the key just saved: its forms open to show their practice notes
     close_url: str = ""  # where the close-cycle form posts
     kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
+    kpi_history: Mapping[str, tuple[KpiEvent, ...]] = field(default_factory=dict)
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target
@@ -100,4 +123,20 @@ def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any]
     if new:
         issues = form.get("issues", "").replace(",", "\n")
         data["issues"] = [line.strip() for line in issues.splitlines() if line.strip()]
+    return data, errors
+
+
+def parse_kpi_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """A KPI form as the domain's KPI fields (`sync.kpis.FIELDS`, plus `key` when new), and
+    the fields that are not numbers. An empty field clears it; an empty new key is the next."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for name in KPI_FORM_FIELDS:
+        if name == "key" and not new:
+            continue
+        raw = form.get(name, "")
+        if name in KPI_NUMBER_FIELDS:
+            data[name] = parse_number(raw, name, errors)
+        else:
+            data[name] = raw.strip() or None
     return data, errors

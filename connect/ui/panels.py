@@ -36,7 +36,8 @@ from connect.ui.viewmodel import (
     ObjectiveView,
     PanelView,
 )
-from sync.core.practice import DEFAULT_PROFILE, Finding, Profile, check_team_okrs
+from sync import kpis
+from sync.core.practice import DEFAULT_PROFILE, Finding, Profile, check_kpi, check_team_okrs
 from sync.core.progress import objective_progress
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
 from sync.model import (
@@ -112,7 +113,7 @@ def _kpi_versions() -> Any:
     )
 
 
-def _kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
+def kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
     """The team's KPIs, in their order; a healthy one shows its value and nothing more."""
     rows = session.scalars(
         select(Kpi).join(Team, Team.id == Kpi.team_id)
@@ -122,7 +123,10 @@ def _kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]
     return tuple(
         KpiView(key=k.key, title=k.title, unit=k.unit, value=k.current, health=k.health,
                 reason=k.reason, healthy_min=k.healthy_min, healthy_max=k.healthy_max,
-                drop_alert=k.drop_alert)
+                drop_alert=k.drop_alert, kind=k.kind, measure=k.measure, owner=k.owner,
+                jql=k.jql, jql_field=k.jql_field, scope=dict(k.params or {}),
+                warnings=tuple(practice_note(f) for f in check_kpi(kpis.as_spec(k))
+                               if f.level == "warning"))
         for k in rows
     )
 
@@ -354,7 +358,7 @@ def load_panel(
             for objective, parent_title, krs in objectives.values()
         ),
         warnings=warnings.get("", ()),
-        kpis=_kpi_views(session, site_id, panel.team),
+        kpis=kpi_views(session, site_id, panel.team),
     )
 
 

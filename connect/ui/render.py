@@ -35,6 +35,8 @@ from connect.ui.viewmodel import (
     ObjectiveView,
     PanelView,
 )
+from sync.core.practice import KPI_KINDS
+from sync.core.spec import GITHUB_MEASURES
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -93,7 +95,8 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(p2=_p2, pct=_pct, plain=_plain, slug=_slug, url=_url)
-    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS, notes_for=notes_for)
+    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS, notes_for=notes_for,
+                       kpi_kinds=KPI_KINDS, kpi_measures=GITHUB_MEASURES)
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -116,6 +117,14 @@ class KpiView:
     healthy_min: float | None
     healthy_max: float | None
     drop_alert: float | None = None
+    # What the project page's edit form shows: the rest of the definition, and practice notes.
+    kind: str = "metric"
+    measure: str | None = None
+    owner: str | None = None
+    jql: str | None = None
+    jql_field: str | None = None
+    scope: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    warnings: tuple[PracticeNote, ...] = ()
 
     @property
     def breached(self) -> bool:

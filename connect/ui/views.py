@@ -40,9 +40,10 @@ from connect.ui.admin import DigestForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
 from connect.ui.editor import FORMS as EDIT_FORMS
-from connect.ui.editor import Editor, parse_kr_form
+from connect.ui.editor import KPI_ERRORS, TARGETS, Editor, parse_kpi_form, parse_kr_form
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
+from connect.ui.kpi_history import load_kpi_history
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
 from connect.ui.render import (
     render_checkin_page,
@@ -72,6 +73,7 @@ from sync.cycles import parse_close
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine import recompute
 from sync.errors import Closed, Duplicate, Invalid
+from sync.kpis import create_kpi, find_kpi, update_kpi
 from sync.okrs import (
     abandon,
     changes_of,
@@ -322,8 +324,10 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
     lang = locale()
     with services().store.session() as session:
         view = panels.load_panel(session, g.site_id, query, today=now().date())
-    if view is None:
-        view = _cycle_view(team, cycle)
+    if view is None:  # no OKRs in the cycle yet: its forms start them; the team's KPIs show
+        with services().store.session() as session:
+            view = replace(_cycle_view(team, cycle),
+                           kpis=panels.kpi_views(session, g.site_id, team))  # fmt: skip
     carried = {"projectKey": team, "cycle": view.cycle}
     tabs = _tabs(carried, review=request.args.get("view") == "review", lang=lang)
     if request.args.get("view") == "review":
@@ -341,6 +345,8 @@ def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
     if editor is None:
         editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
                         saved=request.args.get("saved", ""))  # fmt: skip
+    with services().store.session() as session:
+        editor = replace(editor, kpi_history=load_kpi_history(session, g.site_id, team))
     if view.objectives:
         editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried),
                          kr_url=_page_url("ui.kr_page", projectKey=team))  # fmt: skip
@@ -487,6 +493,8 @@ def _edit(session: Any, form: str, team: str, cycle: str) -> tuple[str, list[int
     """
     fields = request.form
     author, at = g.account_id, now()
+    if form in ("new-kpi", "edit-kpi"):
+        return _edit_kpi(session, form, team)
     if form == "new-objective":
         spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
         cycle_row = get_or_create_cycle(session, g.site_id, spec)
@@ -527,6 +535,34 @@ def _edit(session: Any, form: str, team: str, cycle: str) -> tuple[str, list[int
     return kr.key, [kr.id]
 
 
+def _edit_kpi(session: Any, form: str, team: str) -> tuple[str, list[int]]:
+    """A KPI form through the domain's KPI writer (the API and the file import use it too).
+
+    A KPI is the team's, not the cycle's: the cycle the page shows does not matter here.
+    """
+    data, errors = parse_kpi_form(request.form, new=form == "new-kpi")
+    kpi = None
+    if form == "edit-kpi":
+        key = request.form.get("kpi", "")
+        kpi = find_kpi(session, g.site_id, key)
+        if kpi is None or kpi.team.key != team:
+            raise NotFound(f"no KPI {key}", field="kpi")
+    if errors:
+        raise _FormErrors(errors)
+    try:
+        if kpi is None:
+            kpi, touched = create_kpi(session, g.site_id, team, data, author=g.account_id,
+                                      now=now())  # fmt: skip
+        else:
+            kpi, touched = update_kpi(session, kpi, data, author=g.account_id, now=now())
+    except Duplicate as taken:
+        raise _FormErrors({"key": "error.kpi_key_taken"}) from taken
+    except Invalid as invalid:
+        field = invalid.field or "title"
+        raise _FormErrors({field: KPI_ERRORS.get(field, _form_message(invalid))}) from invalid
+    return kpi.key, sorted(touched)
+
+
 class _FormErrors(Exception):
     """Fields of a form that are not numbers: nothing is saved, they are shown beside them."""
 
@@ -546,7 +582,7 @@ def edit_okrs() -> Response:
         raise ValidationError(f"form must be one of {', '.join(EDIT_FORMS)}", field="form")
     team = _project_team()
     cycle = request.args.get("cycle", "").strip()
-    target = request.form.get("objective" if "objective" in request.form else "kr", "")
+    target = request.form.get(TARGETS[form], "") if form in TARGETS else ""
     errors: dict[str, str] = {}
     try:
         with services().store.session() as session:
@@ -563,7 +599,7 @@ def edit_okrs() -> Response:
             action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
             csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
                                            purpose=EDIT_PURPOSE),
-            form=form, target="" if form == "new-objective" else target, errors=errors,
+            form=form, target=target, errors=errors,
             values={name: request.form.get(name, "") for name in request.form},
         )  # fmt: skip
         return _project_page(team, cycle=cycle, editor=editor, status=422)

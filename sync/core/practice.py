@@ -406,20 +406,27 @@ def is_person(owner: str) -> bool:
 
 
 def check_kpi(kpi: KpiSpec) -> list[Finding]:
-    """Errors and warnings about one KPI: a health signal of the team, never of a person."""
+    """Errors and warnings about one KPI: a health signal of the team, never of a person.
+
+    Each finding carries its message's `params`, so a page says it in the reader's language.
+    """
     findings: list[Finding] = []
     name = f"KPI {kpi.key}"
 
-    def add(level: Literal["error", "warning"], code: str, message: str) -> None:
-        findings.append(Finding(level, code, message, kpi.line, kpi.key))
+    def add(level: Literal["error", "warning"], code: str, message: str,
+            **params: object) -> None:  # fmt: skip
+        findings.append(Finding(level, code, message, kpi.line, kpi.key,
+                                MappingProxyType({"key": kpi.key, **params})))  # fmt: skip
 
     if kpi.kind not in KPI_KINDS:
         kinds = ", ".join(KPI_KINDS)
-        add("error", "unknown-kind", f"{name} has unknown kind {kpi.kind!r}: use one of {kinds}.")
+        add("error", "unknown-kind", f"{name} has unknown kind {kpi.kind!r}: use one of {kinds}.",
+            kind=kpi.kind, kinds=kinds)  # fmt: skip
     if kpi.kind == "github" and kpi.measure not in GITHUB_MEASURES:
         measures = ", ".join(GITHUB_MEASURES)
         add("error", "unknown-measure",
-            f"{name} has measure {kpi.measure!r}: use one of {measures}.")  # fmt: skip
+            f"{name} has measure {kpi.measure!r}: use one of {measures}.",
+            measure=kpi.measure, measures=measures)  # fmt: skip
     if kpi.kind == "jql" and not (kpi.jql or "").strip():
         add("error", "missing-jql", f"{name} is measured by JQL: give its jql query.")
     if kpi.healthy_min is None and kpi.healthy_max is None:
@@ -431,14 +438,16 @@ def check_kpi(kpi: KpiSpec) -> list[Finding]:
         and kpi.healthy_max is not None
         and kpi.healthy_min > kpi.healthy_max
     ):
+        low, high = f"{kpi.healthy_min:g}", f"{kpi.healthy_max:g}"
         add("error", "kpi-empty-range",
-            f"{name} has healthy min {kpi.healthy_min:g} above max {kpi.healthy_max:g}: "
-            "swap them.")  # fmt: skip
+            f"{name} has healthy min {low} above max {high}: swap them.",
+            min=low, max=high)  # fmt: skip
     if kpi.drop_alert is not None and not 0 < kpi.drop_alert <= 100:
         drop = f"{kpi.drop_alert:g}"
-        add("error", "kpi-drop-alert", f"{name} has drop_alert {drop}: give 1 to 100 (%).")
+        add("error", "kpi-drop-alert", f"{name} has drop_alert {drop}: give 1 to 100 (%).",
+            drop=drop)  # fmt: skip
     if kpi.owner and is_person(kpi.owner):
         add("warning", "kpi-person-owner",
             f"{name} is owned by a person ({kpi.owner}): a KPI is the team's health signal; "
-            "leave owner empty or name the team.")  # fmt: skip
+            "leave owner empty or name the team.", owner=kpi.owner)  # fmt: skip
     return findings
