@@ -429,9 +429,9 @@ def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, flo
 
 
 def render_kr_page(kr: Any, *, check_ins: Sequence[Any], changes: Sequence[Any], locale: str,
-                   back_url: str = "") -> str:  # fmt: skip
+                   back_url: str = "", host_script: bool = True) -> str:  # fmt: skip
     """One KR's check-ins (latest first) and the history of its definition."""
     t = translator(locale)
-    return _render("kr_page.html", t=t, static=False, host_script=True,
+    return _render("kr_page.html", t=t, static=False, host_script=host_script,
                    doc_title=f"{kr.key} {kr.title}", kr=kr, check_ins=tuple(check_ins),
                    changes=tuple(changes), back_url=back_url)  # fmt: skip
