@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -205,7 +205,8 @@ def render_checkin_form(
         .make_module({"t": translator(locale), "is_editor": False})
     )
     return Markup(  # noqa: S704 - the macro's output is autoescaped HTML
-        module.checkin_form(kr, action_url, csrf_token, dict(errors or {}), dict(values or {}))
+        cast(Any, module).checkin_form(kr, action_url, csrf_token, dict(errors or {}),
+                                       dict(values or {}))
     )
 
 

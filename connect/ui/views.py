@@ -153,8 +153,9 @@ def _page_token() -> dict[str, str]:
 
 def _page_url(endpoint: str, **params: str) -> str:
     """A URL to one of our routes for the page to call, with its token and the host params."""
-    carried = {name: request.args[name] for name in HOST_PARAMS if name in request.args}
-    return url_for(endpoint, **carried, **params, **_page_token())
+    carried: dict[str, Any] = {name: request.args[name] for name in HOST_PARAMS
+                               if name in request.args}  # fmt: skip
+    return url_for(endpoint, **{**carried, **params, **_page_token()})
 
 
 def _check_csrf(purpose: str) -> None:

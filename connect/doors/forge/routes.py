@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -61,7 +61,8 @@ def _tenants() -> Tenants:
 def verify() -> ForgeRequest:
     settings = services().settings
     return verify_forge_request(
-        request.headers, jwks=services().forge_jwks, app_id=settings.forge_app_id
+        cast("Mapping[str, str]", request.headers), jwks=services().forge_jwks,
+        app_id=settings.forge_app_id,
     )
 
 
@@ -156,7 +157,8 @@ def webhook_shape(payload: Mapping[str, Any]) -> dict[str, Any]:
     event = payload.get("eventType")
     if event not in ISSUE_EVENTS:
         raise JiraPayloadError(f"not an issue event: {event or 'none'}")
-    shaped: dict[str, Any] = {"webhookEvent": ISSUE_EVENTS[event], "issue": payload.get("issue")}
+    shaped: dict[str, Any] = {"webhookEvent": ISSUE_EVENTS[str(event)],
+                              "issue": payload.get("issue")}  # fmt: skip
     if isinstance(payload.get("changelog"), Mapping):
         shaped["changelog"] = payload["changelog"]
     actor = payload.get("atlassianId")
@@ -186,7 +188,7 @@ def events() -> tuple[Response, int]:
         )
     except JiraPayloadError as exc:
         raise BadRequest(str(exc), code="malformed_event") from exc
-    row = {
+    row: dict[str, Any] = {
         "source": SOURCE, "scope": tenant.client_key,
         "delivery_id": delivery_id(request.get_data(cache=True), payload),
         "site_id": tenant.site_id, "event": EVENT_NAME, "payload": event.as_dict(),
