@@ -1,10 +1,9 @@
 """The Forge Custom UI shell in a real browser: its static files and a stub of Forge's bridge that
-forwards `invokeRemote` to the app with a FIT, as Forge does, on a loopback port."""
+forwards `invokeRemote` to the app with a FIT, as Forge does."""
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +11,9 @@ from typing import Any
 
 from flask import Flask
 from selenium import webdriver
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 SHELL = Path(__file__).resolve().parents[2] / "connect" / "ui" / "forge"
-SHOTS = Path(__file__).resolve().parents[2] / "bench" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 
 STUB_BRIDGE = """
@@ -69,19 +66,6 @@ def shell_app(app: Flask, token: str, context: dict[str, Any]) -> Callable[..., 
 
 
 @contextmanager
-def serving(wsgi: Callable[..., Iterable[bytes]]) -> Iterator[str]:
-    """`wsgi` on a loopback port from a thread; yields its origin."""
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-@contextmanager
 def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
     """Headless Chromium with its profile in `profile`."""
     options = webdriver.ChromeOptions()
@@ -94,15 +78,3 @@ def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
-
-
-def shoot(browser: webdriver.Chrome, name: str, width: int = 900) -> Path:
-    """Save the whole page at `width` CSS pixels as bench/screenshots/<name>."""
-    metrics = {"width": width, "height": 100, "deviceScaleFactor": 1, "mobile": False}
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SHOTS / name))
-    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    return SHOTS / name

@@ -18,8 +18,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.support.browser import serving, shoot
 from tests.support.forge import fit, fit_claims, forge_headers, installed_event
-from tests.support.forge_shell import chromium, serving, shell_app, shoot
+from tests.support.forge_shell import chromium, shell_app
 
 PROJECT_CONTEXT = {
     "locale": "en-US",

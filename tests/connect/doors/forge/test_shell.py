@@ -14,8 +14,9 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.support.browser import serving
 from tests.support.forge import fit, fit_claims, forge_headers, installed_event
-from tests.support.forge_shell import chromium, serving, shell_app
+from tests.support.forge_shell import chromium, shell_app
 from tests.support.jira import create_okrs, install_jira
 from tests.support.signing import signed_headers
 
