@@ -23,6 +23,7 @@ from connect.doors.asana import webhook as asana_webhook
 from connect.doors.atlassian_connect import descriptors, lifecycle, webhook
 from connect.doors.atlassian_connect.connect_jwt import InstallKeys
 from connect.doors.atlassian_connect.verify import connect_api_site
+from connect.doors.forge import project as forge_project
 from connect.doors.forge import routes as forge_routes
 from connect.doors.forge.token import ForgeJwks
 from connect.doors.github import registration as github_registration
@@ -99,6 +100,7 @@ def create_app(
         descriptors.blueprint,
         views.blueprint,
         forge_routes.blueprint,
+        forge_project.blueprint,
         github_webhook.blueprint,
         github_registration.blueprint,
         webhook.blueprint,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -208,7 +208,8 @@ def render_checkin_form(
         .make_module({"t": translator(locale), "is_editor": False})
     )
     return Markup(  # noqa: S704 - the macro's output is autoescaped HTML
-        module.checkin_form(kr, action_url, csrf_token, dict(errors or {}), dict(values or {}))
+        cast(Any, module).checkin_form(kr, action_url, csrf_token, dict(errors or {}),
+                                       dict(values or {}))
     )
 
 
@@ -432,9 +433,9 @@ def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, flo
 
 
 def render_kr_page(kr: Any, *, check_ins: Sequence[Any], changes: Sequence[Any], locale: str,
-                   back_url: str = "") -> str:  # fmt: skip
+                   back_url: str = "", host_script: bool = True) -> str:  # fmt: skip
     """One KR's check-ins (latest first) and the history of its definition."""
     t = translator(locale)
-    return _render("kr_page.html", t=t, static=False, host_script=True,
+    return _render("kr_page.html", t=t, static=False, host_script=host_script,
                    doc_title=f"{kr.key} {kr.title}", kr=kr, check_ins=tuple(check_ins),
                    changes=tuple(changes), back_url=back_url)  # fmt: skip

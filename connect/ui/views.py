@@ -13,44 +13,49 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
-from markupsafe import Markup, escape
 
 from connect.doors.atlassian_connect.verify import authenticate_connect, tenants
 from connect.errors import (
     ApiError,
     AuthError,
     BadRequest,
-    Conflict,
     ForbiddenError,
     NotFound,
     ValidationError,
 )
-from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import DigestForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
-from connect.ui.editor import FORMS as EDIT_FORMS
-from connect.ui.editor import KPI_ERRORS, TARGETS, Editor, parse_kpi_form, parse_kr_form
 from connect.ui.headers import page_headers
-from connect.ui.i18n import pick_locale, translator
-from connect.ui.kpi_history import load_kpi_history
+from connect.ui.i18n import pick_locale
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
+from connect.ui.project_forms import (
+    CLOSE_FORM,
+    Posted,
+    Poster,
+    check_csrf,
+    post_check_in,
+    post_close,
+    post_edit,
+)
+from connect.ui.project_page import (
+    ProjectPage,
+    render_checkin_failure,
+    render_project_kr_page,
+    render_project_page,
+)
 from connect.ui.render import (
-    render_checkin_page,
     render_empty_panel,
     render_glance_label,
     render_issue_panel,
-    render_kr_page,
     render_message_page,
     render_okrs_page,
     render_panel,
@@ -65,29 +70,15 @@ from connect.ui.tokens import (
     context_token,
     dev_token_client_key,
 )
-from connect.ui.viewmodel import PanelView
-from sync.core.progress import STATUSES
-from sync.core.spec import CycleSpec, quarter, quarter_of
-from sync.cycles import close_cycle as close_team_cycle
-from sync.cycles import parse_close
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine import recompute
-from sync.errors import Closed, Duplicate, Invalid
-from sync.kpis import create_kpi, find_kpi, update_kpi
+from sync.errors import Invalid
 from sync.okrs import (
-    abandon,
-    changes_of,
-    create_key_result,
-    create_objective,
-    get_or_create_cycle,
     link_work,
-    record_check_in,
     unlink_work,
-    update_key_result,
-    update_objective,
 )
 from sync.profiles import site_profile
-from sync.store import check_ins_of, find_cycle, find_kr, find_objective, find_team
+from sync.store import find_kr
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -98,14 +89,7 @@ HOST_PARAMS = ("xdm_e", "xdm_c", "cp", "cv", "lic", "loc", "lang")
 """Atlassian's iframe parameters (all.js reads some), carried into the URLs our pages build."""
 
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}-\d{1,12}")
-CHECKIN_PURPOSE = "check-in"
-EDIT_PURPOSE = CHECKIN_PURPOSE
-"""The project page's forms (check-in, writing, close) share the one token the page carries."""
 LINK_PURPOSE = "issue-links"
-CHECKIN_FIELDS = ("value", "status", "score", "confidence", "what", "why", "next", "decisions",
-                  "risks", "learnings")  # fmt: skip
-FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required",
-                  "confidence": "error.confidence_range"}  # fmt: skip
 
 
 # --- services ------------------------------------------------------------------------------
@@ -169,8 +153,9 @@ def _page_token() -> dict[str, str]:
 
 def _page_url(endpoint: str, **params: str) -> str:
     """A URL to one of our routes for the page to call, with its token and the host params."""
-    carried = {name: request.args[name] for name in HOST_PARAMS if name in request.args}
-    return url_for(endpoint, **carried, **params, **_page_token())
+    carried: dict[str, Any] = {name: request.args[name] for name in HOST_PARAMS
+                               if name in request.args}  # fmt: skip
+    return url_for(endpoint, **{**carried, **params, **_page_token()})
 
 
 def _check_csrf(purpose: str) -> None:
@@ -287,196 +272,16 @@ def confluence_panel_static() -> Response:
 
 # --- the Jira project page and check-ins ---------------------------------------------------
 
-
-def _cycle_view(team: str, cycle: str) -> PanelView:
-    """An empty page of the team's cycle (named, else the current quarter): its forms start it."""
-    try:
-        spec = quarter(cycle) if cycle else quarter_of(now().date())
-    except ValueError:
-        with services().store.session() as session:
-            row = find_cycle(session, g.site_id, cycle)
-        if row is None:
-            raise NotFound(f"no cycle {cycle}", field="cycle") from None
-        spec = CycleSpec(name=row.name, start=row.start, end=row.end)
-    return PanelView(team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end,
-                     objectives=())  # fmt: skip
+CONNECT_ROUTES = {"page": "ui.project_page_view", "kr": "ui.kr_page", "edit": "ui.edit_okrs",
+                  "check-in": "ui.check_in", "close": "ui.close_cycle"}  # fmt: skip
+"""The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
 
-def _tabs(carried: dict[str, str], *, review: bool, lang: str) -> Markup:
-    """The project page's tabs: its OKRs, and the weekly review."""
-    t = translator(lang)
-    okrs_url = _page_url("ui.project_page_view", **carried)
-    review_url = _page_url("ui.project_page_view", **carried, view="review")
-    return Markup(  # noqa: S704 - every part is escaped here
-        '<nav class="meta" data-tabs>'
-        + (f'<a href="{escape(okrs_url)}" data-tab="okrs">{escape(t("review.okrs_tab"))}</a>'
-           if review else f'<strong data-tab="okrs">{escape(t("review.okrs_tab"))}</strong>')
-        + " "
-        + (f'<strong data-tab="review">{escape(t("review.tab"))}</strong>' if review else
-           f'<a href="{escape(review_url)}" data-tab="review">{escape(t("review.tab"))}</a>')
-        + "</nav>"
-    )  # fmt: skip
-
-
-def _project_page(team: str, *, cycle: str = "", editor: Editor | None = None,
-                  status: int = 200) -> Response:  # fmt: skip
-    query = panels.PanelQuery(team=team, cycle=cycle)
-    lang = locale()
-    with services().store.session() as session:
-        view = panels.load_panel(session, g.site_id, query, today=now().date())
-    if view is None:  # no OKRs in the cycle yet: its forms start them; the team's KPIs show
-        with services().store.session() as session:
-            view = replace(_cycle_view(team, cycle),
-                           kpis=panels.kpi_views(session, g.site_id, team))  # fmt: skip
-    carried = {"projectKey": team, "cycle": view.cycle}
-    tabs = _tabs(carried, review=request.args.get("view") == "review", lang=lang)
-    if request.args.get("view") == "review":
-        with services().store.session() as session:
-            review = load_review(session, g.site_id, team=team, cycle=view.cycle, now=now())
-        if review is not None:
-            return html_response(render_review(review, locale=lang, tabs=tabs))
-    with services().store.session() as session:
-        retro = load_retro(session, g.site_id, team=team, cycle=view.cycle)
-    if retro is not None:  # a closed cycle is read-only: no forms
-        html = render_panel(view, mode="full", locale=lang, is_editor=True, tabs=tabs,
-                            retro=retro)  # fmt: skip
-        return html_response(html, status=status)
-    csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
-    if editor is None:
-        editor = Editor(action_url=_page_url("ui.edit_okrs", **carried), csrf_token=csrf,
-                        saved=request.args.get("saved", ""))  # fmt: skip
-    with services().store.session() as session:
-        editor = replace(editor, kpi_history=load_kpi_history(session, g.site_id, team))
-    if view.objectives:
-        editor = replace(editor, close_url=_page_url("ui.close_cycle", **carried),
-                         kr_url=_page_url("ui.kr_page", projectKey=team))  # fmt: skip
-    html = render_panel(
-        view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
-        checkin_url=_page_url("ui.check_in", **carried), editor=editor, tabs=tabs,
-    )  # fmt: skip
-    return html_response(html, status=status)
-
-
-@blueprint.get("/jira/project-page")
-@page_auth(allow_context_qsh=False)
-def project_page() -> Response:
-    """The Jira project page: the team's OKRs (team key = project key) with check-in forms."""
-    return _project_page(_team_param("projectKey"), cycle=request.args.get("cycle", "").strip())
-
-
-@blueprint.get("/jira/project-page/view")
-@page_auth(allow_context_qsh=True)
-def project_page_view() -> Response:
-    """The project page as the page itself reloads it (after a check-in)."""
-    return _project_page(_team_param("projectKey"), cycle=request.args.get("cycle", "").strip())
-
-
-def _form_number(raw: str, field: str, errors: dict[str, str]) -> float | None:
-    text = raw.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        errors[field] = "error.number"
-        return None
-    return value
-
-
-def parse_checkin_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The check-in form as `record_check_in` data, and the fields that are not numbers."""
-    errors: dict[str, str] = {}
-    data: dict[str, Any] = {
-        "value": _form_number(form.get("value", ""), "value", errors),
-        "score": _form_number(form.get("score", ""), "score", errors),
-        "status": form.get("status", "").strip() or None,
-        "confidence": _form_number(form.get("confidence", ""), "confidence", errors),
-    }
-    if data["confidence"] is not None and not 0 <= data["confidence"] <= 1:
-        errors["confidence"] = "error.confidence_range"
-    if data["score"] is not None and not 0 <= data["score"] <= 1:
-        errors["score"] = "error.score_range"
-    if data["status"] is not None and data["status"] not in STATUSES:
-        errors["status"] = "error.status"
-    for name in ("what", "why", "next", "decisions", "risks", "learnings"):
-        data[name] = form.get(name, "")
-    return data, errors
-
-
-def _checkin_error(error: Invalid) -> tuple[str, str]:
-    field = error.field if error.field in CHECKIN_FIELDS else "what"
-    return field, FIELD_MESSAGES.get(field, error.message)
-
-
-@blueprint.post("/jira/check-in")
-@page_auth(allow_context_qsh=True)
-def check_in() -> Response:
-    """Record a check-in from the form; errors are shown next to their fields (422)."""
-    _check_csrf(CHECKIN_PURPOSE)
-    kr_key = request.form.get("kr", "")
-    data, errors = parse_checkin_form(request.form)
-    changed: list[int] = []
-    with services().store.session() as session:
-        kr = find_kr(session, g.site_id, kr_key)
-        if kr is None:
-            raise NotFound(f"no key result {kr_key}", field="kr")
-        if not errors:
-            try:
-                record_check_in(session, kr, data, author=g.account_id, at=now())
-            except Invalid as error:
-                field, message = _checkin_error(error)
-                errors[field] = message
-            else:
-                changed = recompute(session, g.site_id, [kr.id], now=now())
-        if errors:
-            return _checkin_page_with_errors(session, kr_key, errors)
-    if changed:
-        services().jobs.flush_soon(g.site_id)
-    team = request.args.get("projectKey", "")
-    params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
-    if cycle := request.args.get("cycle", ""):
-        params["cycle"] = cycle
-    return _see_other(_page_url("ui.project_page_view", **params))
-
-
-def _checkin_page_with_errors(session: Any, kr_key: str, errors: dict[str, str]) -> Response:
-    where = panels.find_kr_panel(session, g.site_id, kr_key)
-    view = panels.load_panel(session, g.site_id, where, today=now().date()) if where else None
-    kr = next((k for o in (view.objectives if view else ()) for k in o.krs if k.key == kr_key),
-              None)  # fmt: skip
-    if kr is None:
-        raise NotFound(f"no key result {kr_key}", field="kr")
-    values = {name: request.form.get(name, "") for name in CHECKIN_FIELDS}
-    csrf = form_tokens().issue(site_id=g.site_id, account=g.account_id, purpose=CHECKIN_PURPOSE)
-    carried = {n: request.args[n] for n in ("projectKey", "cycle") if n in request.args}
-    html = render_checkin_page(
-        kr, locale=locale(), csrf_token=csrf, action_url=_page_url("ui.check_in", **carried),
-        errors=errors, values=values,
-    )  # fmt: skip
-    return html_response(html, status=422)
-
-
-@blueprint.get("/jira/project-page/kr")
-@page_auth(allow_context_qsh=True)
-def kr_page() -> Response:
-    """A KR of the project page on its own: every check-in and every change to its definition."""
-    team = _project_team()
-    key = request.args.get("kr", "").strip()
-    with services().store.session() as session:
-        kr = find_kr(session, g.site_id, key)
-        if kr is None or kr.objective.team.key != team:
-            raise NotFound(f"no key result {key}", field="kr")
-        html = render_kr_page(
-            kr, check_ins=check_ins_of(session, kr),
-            changes=changes_of(session, g.site_id, kr.cycle_id, kr.key), locale=locale(),
-            back_url=_page_url("ui.project_page_view", projectKey=team),
-        )  # fmt: skip
-    return html_response(html)
-
-
-# --- writing OKRs on the project page -------------------------------------------------------
+def _connect_link(route: str, **params: str) -> str:
+    """A project page link through this door: the team is the `projectKey`, with the token."""
+    if "team" in params:
+        params["projectKey"] = params.pop("team")
+    return _page_url(CONNECT_ROUTES[route], **params)
 
 
 def _project_team() -> str:
@@ -486,89 +291,67 @@ def _project_team() -> str:
     return team
 
 
-def _edit(session: Any, form: str, team: str, cycle: str) -> tuple[str, list[int]]:
-    """Apply one writing form through the domain; returns the key saved and KRs to re-derive.
-
-    Values that are not numbers were refused before; the domain refuses the rest (`Invalid`).
-    """
-    fields = request.form
-    author, at = g.account_id, now()
-    if form in ("new-kpi", "edit-kpi"):
-        return _edit_kpi(session, form, team)
-    if form == "new-objective":
-        spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
-        cycle_row = get_or_create_cycle(session, g.site_id, spec)
-        objective = create_objective(session, g.site_id, cycle_row, team=team,
-                                     title=fields.get("title", ""),
-                                     parent=fields.get("parent", "").strip() or None,
-                                     author=author, at=at)  # fmt: skip
-        return objective.key, []
-    if form in ("edit-objective", "abandon-objective", "new-key-result"):
-        key = fields.get("objective", "")
-        objective = find_objective(session, g.site_id, key, cycle or None)
-        if objective is None or objective.team.key != team:
-            raise NotFound(f"no objective {key}", field="objective")
-        if form == "edit-objective":
-            update_objective(session, objective, {"title": fields.get("title", ""),
-                                                  "parent": fields.get("parent", "")},
-                             author=author, at=at)  # fmt: skip
-            return objective.key, []
-        if form == "abandon-objective":
-            krs = abandon(session, objective, fields.get("abandon_reason"), author=author, at=at)
-            return objective.key, [kr.id for kr in krs]
-        data, errors = parse_kr_form(fields, new=True)
-        if errors:
-            raise _FormErrors(errors)
-        kr = create_key_result(session, objective, data, author=author, at=at)
-        return kr.key, [kr.id]
-    kr_key = fields.get("kr", "")
-    kr = find_kr(session, g.site_id, kr_key)
-    if kr is None or kr.objective.team.key != team:
-        raise NotFound(f"no key result {kr_key}", field="kr")
-    if form == "abandon-key-result":
-        abandon(session, kr, fields.get("abandon_reason"), author=author, at=at)
-        return kr.key, [kr.id]
-    data, errors = parse_kr_form(fields, new=False)
-    if errors:
-        raise _FormErrors(errors)
-    update_key_result(session, kr, data, author=author, at=at)
-    return kr.key, [kr.id]
+def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> ProjectPage:
+    return ProjectPage(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle,
+                       view="review" if request.args.get("view") == "review" else "okrs",
+                       saved=request.args.get("saved", ""), locale=locale(),
+                       values=values or {})  # fmt: skip
 
 
-def _edit_kpi(session: Any, form: str, team: str) -> tuple[str, list[int]]:
-    """A KPI form through the domain's KPI writer (the API and the file import use it too).
-
-    A KPI is the team's, not the cycle's: the cycle the page shows does not matter here.
-    """
-    data, errors = parse_kpi_form(request.form, new=form == "new-kpi")
-    kpi = None
-    if form == "edit-kpi":
-        key = request.form.get("kpi", "")
-        kpi = find_kpi(session, g.site_id, key)
-        if kpi is None or kpi.team.key != team:
-            raise NotFound(f"no KPI {key}", field="kpi")
-    if errors:
-        raise _FormErrors(errors)
-    try:
-        if kpi is None:
-            kpi, touched = create_kpi(session, g.site_id, team, data, author=g.account_id,
-                                      now=now())  # fmt: skip
-        else:
-            kpi, touched = update_kpi(session, kpi, data, author=g.account_id, now=now())
-    except Duplicate as taken:
-        raise _FormErrors({"key": "error.kpi_key_taken"}) from taken
-    except Invalid as invalid:
-        field = invalid.field or "title"
-        raise _FormErrors({field: KPI_ERRORS.get(field, _form_message(invalid))}) from invalid
-    return kpi.key, sorted(touched)
+def _poster(team: str, cycle: str) -> Poster:
+    return Poster(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle)
 
 
-class _FormErrors(Exception):
-    """Fields of a form that are not numbers: nothing is saved, they are shown beside them."""
+def _posted_values() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in request.form}
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
+
+@blueprint.get("/jira/project-page")
+@page_auth(allow_context_qsh=False)
+def project_page() -> Response:
+    """The Jira project page: the team's OKRs (team key = project key) with check-in forms."""
+    team, cycle = _team_param("projectKey"), request.args.get("cycle", "").strip()
+    return html_response(render_project_page(_page(team, cycle), _connect_link))
+
+
+@blueprint.get("/jira/project-page/view")
+@page_auth(allow_context_qsh=True)
+def project_page_view() -> Response:
+    """The project page as the page itself reloads it (after a check-in)."""
+    team, cycle = _team_param("projectKey"), request.args.get("cycle", "").strip()
+    return html_response(render_project_page(_page(team, cycle), _connect_link))
+
+
+@blueprint.post("/jira/check-in")
+@page_auth(allow_context_qsh=True)
+def check_in() -> Response:
+    """Record a check-in from the form; errors are shown next to their fields (422)."""
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team = request.args.get("projectKey", "")
+    posted = post_check_in(_poster(team, request.args.get("cycle", "")), request.form)
+    if not posted.ok:
+        carried = {n: request.args[n] for n in ("projectKey", "cycle") if n in request.args}
+        if "projectKey" in carried:
+            carried["team"] = carried.pop("projectKey")
+        page = _page(team, "", values=_posted_values())
+        return html_response(render_checkin_failure(page, _connect_link, posted, carried),
+                             status=422)  # fmt: skip
+    params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
+    if cycle := request.args.get("cycle", ""):
+        params["cycle"] = cycle
+    return _see_other(_page_url("ui.project_page_view", **params))
+
+
+@blueprint.get("/jira/project-page/kr")
+@page_auth(allow_context_qsh=True)
+def kr_page() -> Response:
+    """A KR of the project page on its own: every check-in and every change to its definition."""
+    page = _page(_project_team(), "")
+    return html_response(render_project_kr_page(page, _connect_link,
+                                                request.args.get("kr", "").strip()))  # fmt: skip
+
+
+# --- writing OKRs on the project page -------------------------------------------------------
 
 
 @blueprint.post("/jira/okrs/edit")
@@ -576,48 +359,10 @@ class _FormErrors(Exception):
 def edit_okrs() -> Response:
     """Save one writing form of the project page; a practice finding saves and is shown beside
     its field, a bad value saves nothing and answers 422 with the error beside the field."""
-    _check_csrf(EDIT_PURPOSE)
-    form = request.form.get("form", "")
-    if form not in EDIT_FORMS:
-        raise ValidationError(f"form must be one of {', '.join(EDIT_FORMS)}", field="form")
-    team = _project_team()
-    cycle = request.args.get("cycle", "").strip()
-    target = request.form.get(TARGETS[form], "") if form in TARGETS else ""
-    errors: dict[str, str] = {}
-    try:
-        with services().store.session() as session:
-            saved, kr_ids = _edit(session, form, team, cycle)
-            changed = recompute(session, g.site_id, kr_ids, now=now()) if kr_ids else []
-    except _FormErrors as failed:
-        errors = failed.errors
-    except Closed as closed:
-        raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
-    except (Invalid, Duplicate) as invalid:
-        errors = {invalid.field or "title": _form_message(invalid)}
-    if errors:
-        editor = Editor(
-            action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
-            csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
-                                           purpose=EDIT_PURPOSE),
-            form=form, target=target, errors=errors,
-            values={name: request.form.get(name, "") for name in request.form},
-        )  # fmt: skip
-        return _project_page(team, cycle=cycle, editor=editor, status=422)
-    if changed:
-        services().jobs.flush_soon(g.site_id)
-    params = {"projectKey": team, "saved": saved}
-    if cycle:
-        params["cycle"] = cycle
-    return _see_other(_page_url("ui.project_page_view", **params))
-
-
-def _form_message(error: Invalid | Duplicate) -> str:
-    """A refusal as the page says it: a catalogue key when there is one, else the message."""
-    if error.field in ("title", "abandon_reason") and "required" in error.message:
-        return "error.required"
-    if error.field == "abandon_reason":
-        return "error.required"
-    return error.message
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team, cycle = _project_team(), request.args.get("cycle", "").strip()
+    posted = post_edit(_poster(team, cycle), request.form.get("form", ""), request.form)
+    return _after_post(team, cycle, posted)
 
 
 @blueprint.post("/jira/okrs/close")
@@ -625,63 +370,26 @@ def _form_message(error: Invalid | Duplicate) -> str:
 def close_cycle() -> Response:
     """Close the team's cycle from the `close-cycle` form: final scores (the derived score
     unless changed, with a reason), the retrospective, the KRs ticked to carry over."""
-    _check_csrf(EDIT_PURPOSE)
-    team = _project_team()
-    cycle = request.args.get("cycle", "").strip()
-    form = request.form
-    scores: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
-    for name in form:
-        if name.startswith("score:"):
-            key = name[6:]
-            value = _form_number(form[name], name, errors)
-            if value is not None:
-                scores[key] = {"score": value, "reason": form.get(f"reason:{key}", "")}
-    data = {"scores": scores, "carry_over": form.getlist("carry_over"),
-            "retro": {"learned": form.get("learned", ""),
-                      "differently": form.get("differently", ""),
-                      "space": form.get("space", "")}}  # fmt: skip
-    if not errors:
-        try:
-            with services().store.session() as session:
-                cycle_row = find_cycle(session, g.site_id, cycle)
-                if cycle_row is None or find_team(session, g.site_id, team) is None:
-                    raise NotFound(f"no cycle {cycle} of team {team}", field="cycle")
-                report = close_team_cycle(session, g.site_id, team=team, cycle=cycle_row,
-                                          request=parse_close(data), author=g.account_id,
-                                          at=now())  # fmt: skip
-                recompute(session, g.site_id, [kr.id for kr in [*report.scored, *report.carried]],
-                          now=now())  # fmt: skip
-        except Closed as closed:
-            raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
-        except Invalid as invalid:
-            errors[_close_field(invalid.field)] = invalid.message
-    if errors:
-        editor = Editor(action_url=_page_url("ui.edit_okrs", projectKey=team, cycle=cycle),
-                        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
-                                                       purpose=EDIT_PURPOSE),
-                        form="close-cycle", errors=errors,
-                        values={name: form.get(name, "") for name in form})  # fmt: skip
-        return _project_page(team, cycle=cycle, editor=editor, status=422)
-    services().jobs.flush_soon(g.site_id)
-    params = {"projectKey": team, "cycle": cycle}
-    space = form.get("space", "").strip()
-    if space:
-        page = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle, space=space)
-        if "error" in page:
-            log.warning("retrospective of %s %s not published: %s", team, cycle, page["error"])
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team, cycle = _project_team(), request.args.get("cycle", "").strip()
+    return _after_post(team, cycle, post_close(_poster(team, cycle), request.form))
+
+
+def _after_post(team: str, cycle: str, posted: Posted) -> Response:
+    """Saved: back to the page (showing what was saved); refused: the page again with the
+    form's errors beside their fields (422)."""
+    if not posted.ok:
+        html = render_project_page(_page(team, cycle, values=_posted_values()), _connect_link,
+                                   failed=posted)  # fmt: skip
+        return html_response(html, status=422)
+    params = {"projectKey": team}
+    if posted.form == CLOSE_FORM:
+        params["cycle"] = cycle
+    else:
+        params["saved"] = posted.saved
+        if cycle:
+            params["cycle"] = cycle
     return _see_other(_page_url("ui.project_page_view", **params))
-
-
-def _close_field(field: str | None) -> str:
-    """The form field of a refusal: `scores.PLAT-1.1.reason` is `reason:PLAT-1.1`."""
-    if field and field.startswith("scores."):
-        key, _, part = field[7:].rpartition(".")
-        if part in ("reason", "score"):
-            return f"{part}:{key}"
-        return f"score:{field[7:]}"
-    return field or "learned"
-
 
 # --- the Jira issue panel and glance ------------------------------------------------------
 

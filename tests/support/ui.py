@@ -212,3 +212,42 @@ def make_issue_kr(key: str = "PLAT-O1-KR1", **changes: object) -> IssueKrView:
     }
     values.update(changes)
     return IssueKrView(**values)  # type: ignore[arg-type]
+
+
+def the_form(html: str, name: str, target: str = "") -> Node:
+    """The form marked `data-form=name` (for `target`: the objective or KR it edits)."""
+    for form in parse(html).find_all("form", data_form=name):
+        hidden = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")
+                  if n.attrs.get("type") == "hidden"}  # fmt: skip
+        if not target or target in (hidden.get("objective"), hidden.get("kr")):
+            return form
+    raise AssertionError(f"no form {name} {target}")
+
+
+def form_values(form: Node) -> dict[str, str | list[str]]:
+    """What a browser sends for the form as it stands: inputs (ticked boxes only), the chosen
+    options, the text areas; a name given more than once is a list."""
+    values: dict[str, str | list[str]] = {}
+
+    def put(name: str, value: str) -> None:
+        before = values.get(name)
+        if before is None:
+            values[name] = value
+        else:
+            values[name] = [*([before] if isinstance(before, str) else before), value]
+
+    for node in form.iter():
+        name = node.attrs.get("name")
+        if not name:
+            continue
+        if node.tag == "input":
+            if node.attrs.get("type") in ("checkbox", "radio") and "checked" not in node.attrs:
+                continue
+            put(name, node.attrs.get("value", ""))
+        elif node.tag == "select":
+            chosen = [o for o in node.find_all("option") if "selected" in o.attrs]
+            options = chosen or node.find_all("option")[:1]
+            put(name, options[0].attrs["value"] if options else "")
+        elif node.tag == "textarea":
+            put(name, "".join(c for c in node.children if isinstance(c, str)))
+    return values

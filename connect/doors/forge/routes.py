@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -58,14 +58,15 @@ def _tenants() -> Tenants:
     return services().tenants
 
 
-def _verify() -> ForgeRequest:
+def verify() -> ForgeRequest:
     settings = services().settings
     return verify_forge_request(
-        request.headers, jwks=services().forge_jwks, app_id=settings.forge_app_id
+        cast("Mapping[str, str]", request.headers), jwks=services().forge_jwks,
+        app_id=settings.forge_app_id,
     )
 
 
-def _json_body() -> dict[str, Any]:
+def json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
         payload = loads(raw or b"{}")
@@ -110,7 +111,7 @@ def _install(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
     return tenant
 
 
-def _tenant(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
+def verified_tenant(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
     """The enabled installation a verified FIT names; first seen here, it is recorded."""
     tenant = _tenants().tenant(client_key_of(forge.claims))
     if tenant is None:
@@ -135,8 +136,8 @@ def _remember_token(forge: ForgeRequest, tenant: Tenant) -> None:
 @blueprint.post("/lifecycle")
 def lifecycle() -> tuple[Response, int]:
     """Installed / upgraded: record the installation in its site; uninstalled: disable it."""
-    forge = _verify()
-    payload = _json_body()
+    forge = verify()
+    payload = json_body()
     event = payload.get("eventType")
     if event in UNINSTALLED_EVENTS:
         client_key = client_key_of(forge.claims)
@@ -156,7 +157,8 @@ def webhook_shape(payload: Mapping[str, Any]) -> dict[str, Any]:
     event = payload.get("eventType")
     if event not in ISSUE_EVENTS:
         raise JiraPayloadError(f"not an issue event: {event or 'none'}")
-    shaped: dict[str, Any] = {"webhookEvent": ISSUE_EVENTS[event], "issue": payload.get("issue")}
+    shaped: dict[str, Any] = {"webhookEvent": ISSUE_EVENTS[str(event)],
+                              "issue": payload.get("issue")}  # fmt: skip
     if isinstance(payload.get("changelog"), Mapping):
         shaped["changelog"] = payload["changelog"]
     actor = payload.get("atlassianId")
@@ -177,16 +179,16 @@ def delivery_id(raw: bytes, payload: Mapping[str, Any]) -> str:
 @blueprint.post("/events")
 def events() -> tuple[Response, int]:
     """Record a Forge issue event in the inbox as the Connect webhook would, then apply it."""
-    forge = _verify()
-    payload = _json_body()
-    tenant = _tenant(forge, payload)
+    forge = verify()
+    payload = json_body()
+    tenant = verified_tenant(forge, payload)
     try:
         event = parse_webhook(
             webhook_shape(payload), fields=services().jira_field_map
         )
     except JiraPayloadError as exc:
         raise BadRequest(str(exc), code="malformed_event") from exc
-    row = {
+    row: dict[str, Any] = {
         "source": SOURCE, "scope": tenant.client_key,
         "delivery_id": delivery_id(request.get_data(cache=True), payload),
         "site_id": tenant.site_id, "event": EVENT_NAME, "payload": event.as_dict(),
@@ -201,7 +203,7 @@ def events() -> tuple[Response, int]:
     return jsonify({"status": "accepted", "id": row_id}), 200
 
 
-def _text(body: Mapping[str, Any], name: str, *, required: bool = False) -> str:
+def text_field(body: Mapping[str, Any], name: str, *, required: bool = False) -> str:
     value = body.get(name, "")
     if value is None:
         value = ""
@@ -216,18 +218,18 @@ def _text(body: Mapping[str, Any], name: str, *, required: bool = False) -> str:
 @blueprint.post("/panel")
 def panel() -> tuple[Response, int]:
     """The OKR panel for the Custom UI shell, as `{"html": ...}` from the Connect renderer."""
-    forge = _verify()
-    body = _json_body()
-    tenant = _tenant(forge, body)
+    forge = verify()
+    body = json_body()
+    tenant = verified_tenant(forge, body)
     query = PanelQuery(
-        team=_text(body, "team", required=True),
-        cycle=_text(body, "cycle"),
-        objective=_text(body, "objective"),
+        team=text_field(body, "team", required=True),
+        cycle=text_field(body, "cycle"),
+        objective=text_field(body, "objective"),
     )
-    mode = _text(body, "view") or "full"
+    mode = text_field(body, "view") or "full"
     if mode not in PANEL_VIEWS:
         raise ValidationError("view must be full, compact, review or retro", field="view")
-    locale = _text(body, "locale") or "en"
+    locale = text_field(body, "locale") or "en"
     now = services().jobs.ports.clock.now()
     today = now.date()
     with services().store.session() as session:

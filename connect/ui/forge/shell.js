@@ -1,14 +1,24 @@
-// okrlink's Forge Custom UI shell: ask the remote for the panel and show it. No framework, no build.
+// okrlink's Forge Custom UI shell: ask the remote for the panel (or the project page) and show it.
+// No framework, no build.
 //
 // The Forge runtime exposes its bridge to Custom UI pages as `window.__bridge.callBridge`,
 // which `@forge/bridge` itself wraps: its `invokeRemote(input)` is
 // `callBridge("invoke", {...input, invokeType: "ui-remote-fetch"})` answering
 // `{success, payload, error}` (as in @forge/bridge 7, out/invoke-endpoint/invoke-endpoint.js). A page that bundles `@forge/bridge` may instead set
 // `window.okrlinkBridge = { invokeRemote, view }` before this module runs; it is used first.
-// The panel HTML comes from the same server renderer as the Connect iframe, in static mode
-// (no scripts); any <script> is dropped before the content is shown anyway.
+// The HTML comes from the same server renderer as the Connect iframe, without scripts; any
+// <script> is dropped before the content is shown anyway.
+//
+// As the `jira:projectPage` module the shell shows the project page of the context's project
+// (`POST /forge/project/page`). The page's links and form actions point at the remote's routes
+// (`/forge/project/...?team=...`): the shell follows them through the bridge instead of
+// navigating, sending a form as `{form: <data-form>, fields, csrf, ...the action's parameters}`
+// to `POST /forge/project/forms`, and shows the page it answers (saved, or the form again with
+// its errors beside its fields).
 
 const PANEL_PATH = "/forge/panel";
+const PROJECT_PAGE_PATH = "/forge/project/page";
+const REMOTE_PAGES = "/forge/project/";
 const PARAMETERS = ["team", "cycle", "objective", "view"];
 
 function bridge() {
@@ -17,12 +27,15 @@ function bridge() {
   throw new Error("The Forge bridge is not available.");
 }
 
+// The remote's answer; an answer with a body (a 422 page, an error) is returned as well.
 async function invokeRemote(input) {
   const custom = window.okrlinkBridge;
   if (custom && typeof custom.invokeRemote === "function") return custom.invokeRemote(input);
   const answer = await bridge().callBridge("invoke", { ...input, invokeType: "ui-remote-fetch" });
   const { success, payload, error } = answer || {};
-  if (!success) throw new Error((error && error.message) || "The okrlink service did not answer.");
+  if (!success && !(payload && payload.body)) {
+    throw new Error((error && error.message) || "The okrlink service did not answer.");
+  }
   return payload;
 }
 
@@ -38,7 +51,11 @@ async function forgeContext() {
   }
 }
 
-// Panel parameters: the macro's config, else the page's query string (project pages, tests).
+function localeOf(context, query) {
+  return String((context && context.locale) || query.get("locale") || "en").slice(0, 2);
+}
+
+// Panel parameters: the macro's config, else the page's query string (tests).
 export function panelRequest(context, search) {
   const config = (context && context.extension && context.extension.config) || {};
   const query = new URLSearchParams(search || "");
@@ -47,26 +64,77 @@ export function panelRequest(context, search) {
     const value = config[name] ?? query.get(name) ?? "";
     body[name] = String(value);
   }
-  body.locale = String((context && context.locale) || query.get("locale") || "en").slice(0, 2);
+  body.locale = localeOf(context, query);
   return body;
 }
 
+// The first call: the project page of the context's project, else the panel.
+export function firstRequest(context, search) {
+  const extension = (context && context.extension) || {};
+  const project = extension.project || {};
+  if (extension.type === "jira:projectPage" && project.key) {
+    const locale = localeOf(context, new URLSearchParams(search || ""));
+    return { path: PROJECT_PAGE_PATH, method: "POST", body: { team: String(project.key), locale } };
+  }
+  return { path: PANEL_PATH, method: "POST", body: panelRequest(context, search) };
+}
+
 // invokeRemote answers with the response body, or with { body } around it: accept both.
-export function htmlOf(response) {
+export function bodyOf(response) {
   let body = response && typeof response === "object" && "body" in response ? response.body : response;
   if (typeof body === "string") body = JSON.parse(body);
-  if (!body || typeof body.html !== "string") throw new Error("The panel response has no html.");
-  return body.html;
+  return body || {};
 }
+
+export function htmlOf(response) {
+  const body = bodyOf(response);
+  if (typeof body.html === "string") return body.html;
+  const message = body.error && body.error.message;
+  throw new Error(message || "The panel response has no html.");
+}
+
+// A call of the remote's own page routes, as a link or form action of the page names it.
+function remoteCall(target) {
+  if (!target) return null;
+  const url = new URL(target, "https://okrlink.invalid");
+  if (url.origin !== "https://okrlink.invalid" || !url.pathname.startsWith(REMOTE_PAGES)) return null;
+  return { path: url.pathname, body: Object.fromEntries(url.searchParams) };
+}
+
+export function linkRequest(anchor, locale) {
+  const call = remoteCall(anchor.getAttribute("href"));
+  if (!call) return null;
+  return { path: call.path, method: "POST", body: { ...call.body, locale } };
+}
+
+// A form as the remote takes it: its `data-form`, its fields (a list for a name given more than
+// once), its CSRF token apart, and the parameters of its action.
+export function formRequest(form, locale) {
+  const call = remoteCall(form.getAttribute("action"));
+  if (!call) return null;
+  const fields = {};
+  for (const [name, value] of new FormData(form)) {
+    if (typeof value !== "string") continue;
+    if (!(name in fields)) fields[name] = value;
+    else fields[name] = [].concat(fields[name], value);
+  }
+  const csrf = typeof fields.csrf_token === "string" ? fields.csrf_token : "";
+  delete fields.csrf_token;
+  const body = { ...call.body, form: form.dataset.form || "", fields, csrf, locale };
+  return { path: call.path, method: "POST", body };
+}
+
+const sheet = typeof CSSStyleSheet === "function" ? new CSSStyleSheet() : null;
 
 export function show(root, html) {
   const page = new DOMParser().parseFromString(html, "text/html");
   page.querySelectorAll("script").forEach((node) => node.remove());
   const styles = [...page.querySelectorAll("style")].map((node) => node.textContent).join("\n");
-  if (styles) {
-    const sheet = new CSSStyleSheet();
+  if (styles && sheet) {
     sheet.replaceSync(styles);
-    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    if (!document.adoptedStyleSheets.includes(sheet)) {
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    }
   }
   if (page.documentElement.lang) document.documentElement.lang = page.documentElement.lang;
   root.replaceChildren(...[...page.body.childNodes].map((node) => document.importNode(node, true)));
@@ -74,20 +142,66 @@ export function show(root, html) {
   root.dataset.state = "ready";
 }
 
-function fail(root, error) {
+function alertOf(error, prefix) {
   const message = document.createElement("p");
   message.setAttribute("role", "alert");
-  message.textContent = "The OKR panel could not be loaded. " + (error && error.message ? error.message : "");
-  root.replaceChildren(message);
+  message.className = "err";
+  message.textContent = prefix + (error && error.message ? error.message : "");
+  return message;
+}
+
+function fail(root, error) {
+  root.replaceChildren(alertOf(error, "The OKR panel could not be loaded. "));
   root.setAttribute("aria-busy", "false");
   root.dataset.state = "error";
 }
 
+// Follow a link or send a form of the page; show the page answered, or say why there is none
+// above the page as it was (an expired form, a key of another site, a closed cycle).
+async function follow(root, request) {
+  root.setAttribute("aria-busy", "true");
+  root.dataset.state = "busy";
+  try {
+    const body = bodyOf(await invokeRemote(request));
+    if (typeof body.html !== "string") throw new Error((body.error && body.error.message) || "");
+    show(root, body.html);
+    root.dataset.status = String(body.status || 200);
+    const invalid = root.querySelector('[aria-invalid="true"]');
+    if (invalid) invalid.focus();
+    else window.scrollTo(0, 0);
+  } catch (error) {
+    root.querySelectorAll(":scope > [data-shell-alert]").forEach((node) => node.remove());
+    const alert = alertOf(error, "Not saved. ");
+    alert.dataset.shellAlert = "";
+    root.prepend(alert);
+    root.setAttribute("aria-busy", "false");
+    root.dataset.state = "ready";
+    window.scrollTo(0, 0);
+  }
+}
+
+// Links and forms of the page go through the bridge; others are left to the browser.
+export function follows(root, locale) {
+  root.addEventListener("submit", (event) => {
+    const request = event.target instanceof HTMLFormElement && formRequest(event.target, locale);
+    if (!request) return;
+    event.preventDefault();
+    if (root.dataset.state !== "busy") follow(root, request);
+  });
+  root.addEventListener("click", (event) => {
+    const anchor = event.target instanceof Element && event.target.closest("a[href]");
+    const request = anchor && root.contains(anchor) && linkRequest(anchor, locale);
+    if (!request) return;
+    event.preventDefault();
+    if (root.dataset.state !== "busy") follow(root, request);
+  });
+}
+
 export async function start(root = document.getElementById("okrlink-root")) {
   try {
-    const body = panelRequest(await forgeContext(), window.location.search);
-    const response = await invokeRemote({ path: PANEL_PATH, method: "POST", body });
-    show(root, htmlOf(response));
+    const request = firstRequest(await forgeContext(), window.location.search);
+    follows(root, request.body.locale);
+    show(root, htmlOf(await invokeRemote(request)));
   } catch (error) {
     fail(root, error);
   }

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app import install, signed_url
-from tests.support.ui import Node, parse
+from tests.support.ui import Node, parse, the_form
 
 PAGE = "/jira/project-page"
 OTHER_KEY, OTHER_SECRET = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
@@ -25,16 +25,6 @@ def open_page(client: FlaskClient, **params: str) -> str:
     response = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4", **params}))
     assert response.status_code == 200, response.text
     return response.text
-
-
-def the_form(html: str, name: str, target: str = "") -> Node:
-    """The form marked `data-form=name` (for `target`: the objective or KR it edits)."""
-    for form in parse(html).find_all("form", data_form=name):
-        hidden = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")
-                  if n.attrs.get("type") == "hidden"}  # fmt: skip
-        if not target or target in (hidden.get("objective"), hidden.get("kr")):
-            return form
-    raise AssertionError(f"no form {name} {target}")
 
 
 def submit(client: FlaskClient, html: str, name: str, which: str = "", /,

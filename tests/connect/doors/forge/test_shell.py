@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import responses
@@ -16,15 +13,13 @@ from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
+from tests.support.browser import serving
 from tests.support.forge import fit, fit_claims, forge_headers, installed_event
+from tests.support.forge_shell import chromium, shell_app
 from tests.support.jira import create_okrs, install_jira
 from tests.support.signing import signed_headers
 
-SHELL = Path(__file__).resolve().parents[4] / "connect" / "ui" / "forge"
-CHROMIUM = "/usr/bin/chromium"
 KRS = [
     {"key": "PLAT-1.1", "title": "Raise availability from 99.5% to 99.9%", "kind": "metric",
      "baseline": 99.5, "target": 99.9, "current": 99.7, "unit": "%"},
@@ -32,83 +27,21 @@ KRS = [
      "baseline": 2, "target": 0.5, "current": 1.7, "unit": "%"},
 ]  # fmt: skip
 PANEL_RE = re.compile(r'data-kr="([^"]+)"[^>]*?data-progress="([^"]+)"')
-
-STUB_BRIDGE = """
-window.__bridge = {
-  callBridge: async (name, input) => {
-    if (name === "getContext") {
-      return {locale: "en-US", extension: {config: {team: "PLAT", cycle: "2026-Q4"}}};
-    }
-    // As the Forge runtime answers @forge/bridge's invokeRemote: callBridge("invoke", ...).
-    if (name !== "invoke" || input.invokeType !== "ui-remote-fetch") {
-      throw new Error("unexpected bridge call " + name);
-    }
-    window.__calls = (window.__calls || []).concat([input]);
-    const response = await fetch(input.path, {
-      method: input.method,
-      headers: {"Content-Type": "application/json", "Authorization": "Bearer " + FIT},
-      body: JSON.stringify(input.body),
-    });
-    return {success: response.ok, payload: {status: response.status, body: await response.json()}};
-  },
-};
-"""
-
-
-def _shell_app(app: Flask, token: str) -> Callable[..., Iterable[bytes]]:
-    """The app, plus the shell's static files and a stub bridge under `/shell/`."""
-
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = Request(environ).path
-        if path == "/shell/stub-bridge.js":
-            body = f"const FIT = {json.dumps(token)};\n{STUB_BRIDGE}"
-            return Response(body, mimetype="text/javascript")(environ, start_response)
-        if path.startswith("/shell/"):
-            name = path.removeprefix("/shell/") or "index.html"
-            file = SHELL / name
-            if file.parent != SHELL or not file.is_file():
-                return Response("not found", status=404)(environ, start_response)
-            text = file.read_text()
-            if name == "index.html":
-                # The stub bridge is a classic script: it runs before the module shell.
-                text = text.replace(
-                    '<script type="module"', '<script src="stub-bridge.js"></script>\n'
-                    '<script type="module"',
-                )  # fmt: skip
-            kind = {"html": "text/html", "js": "text/javascript", "svg": "image/svg+xml"}
-            return Response(text, mimetype=kind[name.rsplit(".", 1)[1]])(environ, start_response)
-        return app.wsgi_app(environ, start_response)
-
-    return wsgi
+MACRO_CONTEXT = {"locale": "en-US", "extension": {"config": {"team": "PLAT", "cycle": "2026-Q4"}}}
 
 
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
-    """The app and the shell on a loopback port, for the browser."""
+    """The app and the shell (as the macro) on a loopback port, for the browser."""
     token = fit(fit_claims(lifetime=600))
-    server = make_server("127.0.0.1", 0, _shell_app(app, token), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(shell_app(app, token, MACRO_CONTEXT)) as origin:
+        yield origin
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'chrome'}",
-    ):
-        options.add_argument(flag)  # fmt: skip
-    driver = webdriver.Chrome(options=options)
-    yield driver
-    driver.quit()
+    with chromium(tmp_path / "chrome") as driver:
+        yield driver
 
 
 def _connect_panel(client: FlaskClient, secret: str) -> list[tuple[str, str]]:

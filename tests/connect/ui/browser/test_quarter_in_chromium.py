@@ -4,8 +4,6 @@ with one KR carried over. Screenshots of each page land in `bench/screenshots/`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,9 +14,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.app import CLIENT_KEY, install, signed_url
+from tests.support.browser import shoot
 from tests.support.quarter import COMPANY_OBJECTIVE, CYCLE, KRS, OBJECTIVES, post
 
-SHOTS = Path(__file__).resolve().parents[4] / "bench" / "screenshots"
 PAGE = {"projectKey": "PLAT", "cycle": CYCLE}
 
 
@@ -28,17 +26,6 @@ def site(app: Flask, client: FlaskClient, admin: dict[str, str]) -> int:
     site_id = install(app)
     post(client, {**admin, "X-Okrlink-Site": CLIENT_KEY}, "/objectives", COMPANY_OBJECTIVE)
     return site_id
-
-
-def shoot(browser: webdriver.Chrome, name: str, width: int = 900) -> None:
-    """Save the whole page at `width` CSS pixels as bench/screenshots/<name>."""
-    metrics = {"width": width, "height": 100, "deviceScaleFactor": 1, "mobile": False}
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SHOTS / name))
-    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def open_form(scope: WebElement | webdriver.Chrome, name: str) -> WebElement:

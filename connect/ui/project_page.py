@@ -1,0 +1,162 @@
+"""The Jira project page as either door shows it: the team's OKRs with their forms, the weekly
+review tab, a KR's own page, and a check-in sent back with its errors.
+
+The pages are the same through the Connect iframe and the Forge shell; only where their links
+and forms point differs, so each door passes a `Link`: `link(route, **params)` gives the URL
+of one of the page's routes (`page`, `kr`, `edit`, `check-in`, `close`) with parameters named
+`team`, `cycle`, `view`, `kr`, `saved`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Literal
+
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from connect.errors import NotFound
+from connect.services import services
+from connect.ui import panels
+from connect.ui.editor import Editor
+from connect.ui.i18n import translator
+from connect.ui.kpi_history import load_kpi_history
+from connect.ui.project_forms import CHECKIN_FIELDS, Posted, issue_csrf, now
+from connect.ui.render import render_checkin_page, render_kr_page, render_panel, render_review
+from connect.ui.retro import load_retro
+from connect.ui.review import load_review
+from connect.ui.viewmodel import PanelView
+from sync.core.spec import CycleSpec, quarter, quarter_of
+from sync.model import KeyResult
+from sync.okrs import changes_of
+from sync.store import check_ins_of, find_cycle, find_kr
+
+Link = Callable[..., str]
+"""`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
+ROUTES = ("page", "kr", "edit", "check-in", "close")
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectPage:
+    """What to show: whose page, which cycle and tab, for whom, in which language."""
+
+    site_id: int
+    account: str | None
+    team: str
+    cycle: str = ""
+    view: Literal["okrs", "review"] = "okrs"
+    saved: str = ""  # the key just saved: its forms open to show their practice notes
+    locale: str = "en"
+    host_script: bool = True  # False through the Forge shell, which runs no page scripts
+    values: Mapping[str, str] = field(default_factory=dict)  # a failed post's fields
+
+
+def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
+    """An empty page of the team's cycle (named, else the current quarter): its forms start it."""
+    try:
+        spec = quarter(cycle) if cycle else quarter_of(today)
+    except ValueError:
+        with services().store.session() as session:
+            row = find_cycle(session, site_id, cycle)
+        if row is None:
+            raise NotFound(f"no cycle {cycle}", field="cycle") from None
+        spec = CycleSpec(name=row.name, start=row.start, end=row.end)
+    return PanelView(team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end,
+                     objectives=())  # fmt: skip
+
+
+def _tabs(link: Link, carried: dict[str, str], *, review: bool, lang: str) -> Markup:
+    """The project page's tabs: its OKRs, and the weekly review."""
+    t = translator(lang)
+    okrs_url = link("page", **carried)
+    review_url = link("page", **carried, view="review")
+    return Markup(  # noqa: S704 - every part is escaped here
+        '<nav class="meta" data-tabs>'
+        + (f'<a href="{escape(okrs_url)}" data-tab="okrs">{escape(t("review.okrs_tab"))}</a>'
+           if review else f'<strong data-tab="okrs">{escape(t("review.okrs_tab"))}</strong>')
+        + " "
+        + (f'<strong data-tab="review">{escape(t("review.tab"))}</strong>' if review else
+           f'<a href="{escape(review_url)}" data-tab="review">{escape(t("review.tab"))}</a>')
+        + "</nav>"
+    )  # fmt: skip
+
+
+def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None = None) -> str:
+    """The team's OKRs with every form (a closed cycle: read-only, with its retrospective), or
+    the review tab; `failed` reopens the refused form with its errors and the posted values."""
+    site_id, team, lang = page.site_id, page.team, page.locale
+    store = services().store
+    with store.session() as session:
+        view = panels.load_panel(session, site_id, panels.PanelQuery(team=team, cycle=page.cycle),
+                                 today=now().date())  # fmt: skip
+    if view is None:  # no OKRs in the cycle yet: its forms start them; the team's KPIs show
+        with store.session() as session:
+            view = replace(_cycle_view(site_id, team, page.cycle, now().date()),
+                           kpis=panels.kpi_views(session, site_id, team))  # fmt: skip
+    carried = {"team": team, "cycle": view.cycle}
+    tabs = _tabs(link, carried, review=page.view == "review", lang=lang)
+    if page.view == "review":
+        with store.session() as session:
+            review = load_review(session, site_id, team=team, cycle=view.cycle, now=now())
+        if review is not None:
+            return render_review(review, locale=lang, tabs=tabs, host_script=page.host_script)
+    with store.session() as session:
+        retro = load_retro(session, site_id, team=team, cycle=view.cycle)
+    if retro is not None:  # a closed cycle is read-only: no forms
+        return render_panel(view, mode="full", locale=lang, is_editor=True, tabs=tabs,
+                            retro=retro, host_script=page.host_script)  # fmt: skip
+    csrf = issue_csrf(site_id=site_id, account=page.account)
+    editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
+    with store.session() as session:
+        editor = replace(editor, kpi_history=load_kpi_history(session, site_id, team))
+    if failed is not None:
+        editor = replace(editor, form=failed.form, target=failed.target, errors=failed.errors,
+                         values=page.values)  # fmt: skip
+    if view.objectives:
+        editor = replace(editor, close_url=link("close", **carried),
+                         kr_url=link("kr", team=team))  # fmt: skip
+    return render_panel(
+        view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
+        checkin_url=link("check-in", **carried), editor=editor, tabs=tabs,
+        host_script=page.host_script,
+    )  # fmt: skip
+
+
+def render_checkin_failure(page: ProjectPage, link: Link, failed: Posted,
+                           carried: Mapping[str, str]) -> str:  # fmt: skip
+    """The refused check-in on a page of its own: its errors beside their fields, its values."""
+    with services().store.session() as session:
+        where = panels.find_kr_panel(session, page.site_id, failed.target)
+        view = (panels.load_panel(session, page.site_id, where, today=now().date())
+                if where else None)  # fmt: skip
+    kr = next((k for o in (view.objectives if view else ()) for k in o.krs
+               if k.key == failed.target), None)  # fmt: skip
+    if kr is None:
+        raise NotFound(f"no key result {failed.target}", field="kr")
+    values = {name: page.values.get(name, "") for name in CHECKIN_FIELDS}
+    return render_checkin_page(
+        kr, locale=page.locale, csrf_token=issue_csrf(site_id=page.site_id, account=page.account),
+        action_url=link("check-in", **carried), errors=failed.errors, values=values,
+        host_script=page.host_script,
+    )  # fmt: skip
+
+
+def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
+    """A KR of the team on its own: every check-in and every change to its definition; a KR of
+    another team or site is a 404."""
+    with services().store.session() as session:
+        kr = _team_kr(session, page, key)
+        return render_kr_page(
+            kr, check_ins=check_ins_of(session, kr),
+            changes=changes_of(session, page.site_id, kr.cycle_id, kr.key), locale=page.locale,
+            back_url=link("page", team=page.team), host_script=page.host_script,
+        )  # fmt: skip
+
+
+def _team_kr(session: Session, page: ProjectPage, key: str) -> KeyResult:
+    kr = find_kr(session, page.site_id, key)
+    if kr is None or kr.objective.team.key != page.team:
+        raise NotFound(f"no key result {key}", field="kr")
+    return kr
