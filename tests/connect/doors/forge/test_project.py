@@ -107,12 +107,13 @@ def test_the_forge_project_page_has_the_connect_pages_forms_and_no_script(
     empty = open_page(client)
     assert [f.attrs["data-form"] for f in parse(empty).find_all("form")] == [
         f.attrs["data-form"] for f in parse(connect.text).find_all("form")
-    ] == ["new-objective"]
+    ] == ["new-kpi", "new-objective"]
     assert "<script" not in empty
     page = write_okrs(client)
     forms = {f.attrs["data-form"] for f in parse(page).find_all("form")}
     assert forms == {"new-objective", "edit-objective", "new-key-result", "abandon-objective",
-                     "edit-key-result", "abandon-key-result", "check-in", "close-cycle"}
+                     "edit-key-result", "abandon-key-result", "check-in", "close-cycle",
+                     "new-kpi"}
     assert all(f.attrs["action"].startswith(FORMS + "?") for f in parse(page).find_all("form"))
     tabs = {a.attrs["data-tab"]: a.attrs["href"] for a in parse(page).find_all("a", data_tab=True)}
     assert tabs == {"review": f"{PAGE}?team=PLAT&cycle={CYCLE}&view=review"}
