@@ -215,11 +215,12 @@ def make_issue_kr(key: str = "PLAT-O1-KR1", **changes: object) -> IssueKrView:
 
 
 def the_form(html: str, name: str, target: str = "") -> Node:
-    """The form marked `data-form=name` (for `target`: the objective or KR it edits)."""
+    """The form marked `data-form=name` (for `target`: the objective, KR or KPI it edits)."""
     for form in parse(html).find_all("form", data_form=name):
         hidden = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")
                   if n.attrs.get("type") == "hidden"}  # fmt: skip
-        if not target or target in (hidden.get("objective"), hidden.get("kr")):
+        if not target or target in (hidden.get("objective"), hidden.get("kr"),
+                                        hidden.get("kpi")):
             return form
     raise AssertionError(f"no form {name} {target}")
 

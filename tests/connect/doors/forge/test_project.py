@@ -158,6 +158,21 @@ def test_a_kr_is_edited_checked_in_on_and_abandoned_with_its_reason(
     assert "Latency moved to the edge team" in kr.text
 
 
+def test_a_kpi_is_created_and_edited_through_the_forge_page_and_the_strip_follows(
+    client: FlaskClient, forge_site: dict[str, str]
+) -> None:
+    page = saved(submit(client, open_page(client), "new-kpi", key="PLAT-K1",
+                        title="Change failure rate", kind="metric", current="9", unit="%",
+                        healthy_max="15"))  # fmt: skip
+    kpi = parse(page).find(data_kpi="PLAT-K1")
+    assert (kpi.attrs["data-health"], kpi.attrs["data-value"]) == ("healthy", "9.0")
+    page = saved(submit(client, page, "edit-kpi", "PLAT-K1", healthy_max="8"))
+    assert parse(page).find(data_kpi="PLAT-K1").attrs["data-health"] == "breached"
+    refused = submit(client, page, "edit-kpi", "PLAT-K1", healthy_min="20", healthy_max="10")
+    assert refused.status_code == 422
+    assert refused.json["error"]["field"] == "healthy_min"
+
+
 def test_the_review_tab_is_served_through_the_forge_page(
     client: FlaskClient, forge_site: dict[str, str]
 ) -> None:
