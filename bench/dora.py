@@ -26,6 +26,7 @@ from sqlalchemy import insert, select
 
 from sync.apply.deployments import record_deployment
 from sync.core.dora import KEYS
+from sync.deployment_changes import rebuild
 from sync.engine import recompute
 from sync.kpis import measured, record_value
 from sync.measures import remeasure
@@ -95,6 +96,8 @@ def seed(store: Store, *, name: str, installation: int, days: int, repos: int, p
         for start in range(0, len(deployments), 5000):
             session.execute(insert(Deployment), deployments[start : start + 5000])
             session.execute(insert(PullRequest), pulls[start : start + 5000])
+        # Rows inserted in bulk skip the handlers: pair them as the migration pairs history.
+        rebuild(session, installation)
         return site.id
 
 
