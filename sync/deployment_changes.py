@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sync.core import dora
@@ -160,8 +160,9 @@ def rebuild(session: Session, installation_id: int) -> int:
     ).all()
     changes = session.execute(
         select(*_CHANGE_COLUMNS).where(
-            and_(PullRequest.installation_id == installation_id, PullRequest.merged.is_(True),
-                 PullRequest.merged_at.is_not(None))  # fmt: skip
+            PullRequest.installation_id == installation_id,
+            PullRequest.merged.is_(True),
+            PullRequest.merged_at.is_not(None),
         )
     ).all()
     by_environment: dict[str, list[Any]] = {}
