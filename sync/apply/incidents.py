@@ -224,8 +224,8 @@ def apply_issue_event(
     facts = issue_facts(event)
     for jql, reach in sorted(scopes.items()):
         digest = query_digest(jql)
-        row = session.scalar(select(Incident).where(
-            Incident.site_id == site_id, Incident.query == digest, Incident.key == event.key))  # fmt: skip
+        mine = (Incident.site_id == site_id, Incident.query == digest)
+        row = session.scalar(select(Incident).where(*mine, Incident.key == event.key))
         matches: bool | None = False
         if not event.deleted:
             matcher = compile_jql(jql)

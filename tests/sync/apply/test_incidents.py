@@ -40,8 +40,13 @@ class AskedJira:
         return iter([{"key": key}] if key in self.matching else [])
 
 
-def event(key: str = "OPS-1", *, opened: datetime = NOW - timedelta(hours=5),
-          resolved: datetime | None = None, issue_type: str = "Incident") -> IssueEvent:  # fmt: skip
+def event(
+    key: str = "OPS-1",
+    *,
+    opened: datetime = NOW - timedelta(hours=5),
+    resolved: datetime | None = None,
+    issue_type: str = "Incident",
+) -> IssueEvent:
     return IssueEvent(key=key, updated_at=resolved or opened, issue_id="10001",
                       issue_type=issue_type, project=("OPS", "Operations", "10042"),
                       priority=("High", "2"), status=("Open", "1"), labels=(),

@@ -44,8 +44,16 @@ from tests.connect.doors.github.test_deployments import (
     week,
 )
 from tests.support.deployments import INSTALLATION, Deliveries
-from tests.support.forge import APP_UUID, JWKS_URL, forge_headers, forge_issue_event, jwks_document
-from tests.support.forge import fit, fit_claims, installed_event
+from tests.support.forge import (
+    APP_UUID,
+    JWKS_URL,
+    fit,
+    fit_claims,
+    forge_headers,
+    forge_issue_event,
+    installed_event,
+    jwks_document,
+)
 from tests.support.github_app import count, kr, store
 from tests.support.jira import incident_event, install_jira, post_webhook
 
