@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from flask import Flask
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from sync.core import dora
 from sync.deployment_changes import rebuild
 from sync.jobs import Ports
 from sync.model import Deployment, DeploymentChange, GitHubInstallation, InboxEvent, PullRequest
-from sync.store import local_site
+from sync.store import ALEMBIC_DIR, local_site
 from tests.support.base import FakeClock
 from tests.support.github_app import store
 
@@ -162,4 +164,16 @@ def test_a_rebuild_of_the_history_writes_the_pairs_the_events_wrote(
     made = stored_pairs(app)
     with store(app).session() as session:
         assert rebuild(session, INSTALLATION) == len(made)
+    assert stored_pairs(app) == made
+
+
+def test_the_upgrade_pairs_the_history_stored_before_it(app: Flask, site_id: int) -> None:
+    apply(app, site_id, history(7))
+    made = stored_pairs(app)
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    with store(app).engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")  # a database from before the pairs were kept
+        command.upgrade(config, "head")
     assert stored_pairs(app) == made

@@ -61,10 +61,8 @@ def _pairs(connection: sa.Connection) -> list[dict[str, Any]]:
     for (installation_id, environment), deployments in groups.items():
         facts = {}
         for row in deployments:
-            facts[id(fact := dora.DeploymentFact(row.repo, row.created_at, row.succeeded_at))] = (
-                fact,
-                row,
-            )
+            fact = dora.DeploymentFact(row.repo, row.created_at, row.succeeded_at)
+            facts[id(fact)] = (fact, row)
         changes = {row.id: row for row in pulls if row.installation_id == installation_id}
         change_facts = [dora.ChangeFact(r.repo, r.id, r.opened_at or r.merged_at, r.merged_at)
                         for r in changes.values()]  # fmt: skip
