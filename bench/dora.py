@@ -3,7 +3,8 @@
     python bench/dora.py [--database-url URL] [--repos 50] [--per-day 2] [--rounds 60]
 
 Seeds a site with a year of deployments (each repository deploys `--per-day` times a day, one
-in ten fails, one merged PR per deployment) and, beside it, a site with a quarter of the same;
+in ten fails, one merged PR per deployment, each PR paired with the deployment that shipped it
+as the 0010 upgrade pairs history) and, beside it, a site with a quarter of the same;
 then, round after round, records one new deployment status as the webhook handler does and
 times each KPI's re-measure (one per DORA key, over every repository) and the whole handler
 (store the status, re-measure the KPIs, re-derive the DORA KRs). A value reads its rolling

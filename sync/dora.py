@@ -8,7 +8,7 @@ the key's arithmetic together (bench/dora.py).
 
 The change lead time reads the (deployment, change) pairs `sync.deployment_changes` keeps,
 one float a pair, instead of matching the window's merged PRs to its deployments on every
-re-measure: over 50 repositories that cut it from 27-84 ms to a few ms (figures in the README's
+re-measure: over 50 repositories that cut it from 25-65 ms to 2-6 ms (figures in the README's
 Benchmarks). Its values are the matching's: a change merged more than `LOOKBACK` before the
 window still does not count.
 """
