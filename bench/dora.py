@@ -3,7 +3,8 @@
     python bench/dora.py [--database-url URL] [--repos 50] [--per-day 2] [--rounds 60]
 
 Seeds a site with a year of deployments (each repository deploys `--per-day` times a day, one
-in ten fails, one merged PR per deployment) and, beside it, a site with a quarter of the same;
+in ten fails, one merged PR per deployment, each PR paired with the deployment that shipped it
+as the 0010 upgrade pairs history) and, beside it, a site with a quarter of the same;
 then, round after round, records one new deployment status as the webhook handler does and
 times each KPI's re-measure (one per DORA key, over every repository) and the whole handler
 (store the status, re-measure the KPIs, re-derive the DORA KRs). A value reads its rolling
@@ -26,6 +27,7 @@ from sqlalchemy import insert, select
 
 from sync.apply.deployments import record_deployment
 from sync.core.dora import KEYS
+from sync.deployment_changes import rebuild
 from sync.engine import recompute
 from sync.kpis import measured, record_value
 from sync.measures import remeasure
@@ -95,6 +97,8 @@ def seed(store: Store, *, name: str, installation: int, days: int, repos: int, p
         for start in range(0, len(deployments), 5000):
             session.execute(insert(Deployment), deployments[start : start + 5000])
             session.execute(insert(PullRequest), pulls[start : start + 5000])
+        # Rows inserted in bulk skip the handlers: pair them as the migration pairs history.
+        rebuild(session, installation)
         return site.id
 
 

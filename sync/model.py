@@ -242,6 +242,7 @@ class PullRequest(Base):
     __table_args__ = (
         UniqueConstraint("installation_id", "repo", "number"),
         Index("ix_pull_requests_merged", "site_id", "merged_at"),  # DORA keys' rolling windows
+        Index("ix_pull_requests_repo_merged", "installation_id", "repo", "merged_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
@@ -419,6 +420,7 @@ class Deployment(Base):
     __table_args__ = (
         UniqueConstraint("installation_id", "deployment_id"),
         Index("ix_deployments_window", "site_id", "environment", "created_at"),
+        Index("ix_deployments_repo", "installation_id", "repo", "environment", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
@@ -431,6 +433,33 @@ class Deployment(Base):
     created_at: Mapped[datetime] = mapped_column()
     succeeded_at: Mapped[datetime | None] = mapped_column()
     failed_at: Mapped[datetime | None] = mapped_column()
+
+
+class DeploymentChange(Base):
+    """A merged PR and the first successful deployment of its repository that shipped it.
+
+    One row per (PR, environment), written when a deployment succeeds (or stops counting as
+    shipped) and when a merged PR arrives, by the webhook handler and the backfill alike: the
+    change lead time reads a window of these pairs instead of matching PRs to deployments.
+    """
+
+    __tablename__ = "deployment_changes"
+    __table_args__ = (
+        UniqueConstraint("pull_request_id", "environment"),
+        Index("ix_deployment_changes_window", "site_id", "environment", "shipped_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    pull_request_id: Mapped[int] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE")
+    )
+    repo: Mapped[str] = mapped_column(String(255))
+    environment: Mapped[str] = mapped_column(String(255))
+    merged_at: Mapped[datetime] = mapped_column()
+    shipped_at: Mapped[datetime] = mapped_column()
+    lead_seconds: Mapped[float] = mapped_column(Float)  # shipped_at - first commit or PR open
 
 
 class Incident(Base):

@@ -161,7 +161,19 @@ def event_from_issue(
         summary=_text(values.get("summary")) or "",
         labels=tuple(storable(str(v)) for v in labels) if isinstance(labels, list) else None,
         actor=_text(actor),
+        created_at=_time(values.get("created")),
+        resolved_at=_time(values.get("resolutiondate")),
+        project=_names(values.get("project"), "key", "name", "id"),
+        priority=_names(values.get("priority"), "name", "id"),
+        status=_names(values.get("status"), "name", "id"),
     )
+
+
+def _names(value: Any, *parts: str) -> tuple[str, ...]:
+    """The names a field's value answers to in JQL (a project's key, name and id)."""
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple(text[:SHORT_TEXT] for part in parts if (text := _text(value.get(part))))
 
 
 def _key(value: Any, name: str) -> str | None:

@@ -5,6 +5,8 @@ Inbox payloads (see `integrations.github.records`): `{"action", "installation_id
 `"status": {"id", "state", "at"}` for a status. One row per (installation, deployment id): a
 webhook and the backfill reading the same deployment meet on it. A status only moves the
 deployment's first success or first failure earlier, so order and replays change nothing.
+When that outcome moves, the merged PRs the deployment shipped are paired with it
+(`sync.deployment_changes`), which the change lead time reads.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.apply.github import ensure_installation
+from sync.deployment_changes import pair_deployment
 from sync.measures import remeasure
 from sync.model import Deployment, InboxEvent
 from sync.upsert import insert_ignore
@@ -68,6 +71,7 @@ def record_deployment(
     ).one()
     if site_id is not None:
         row.site_id = site_id
+    outcome = (row.succeeded_at, row.failed_at)
     if status is not None:
         at = _at(status["at"])
         if status["state"] == SUCCESS and (row.succeeded_at is None or at < row.succeeded_at):
@@ -75,6 +79,8 @@ def record_deployment(
         elif status["state"] in FAILED and (row.failed_at is None or at < row.failed_at):
             row.failed_at = at
     session.flush()
+    if (row.succeeded_at, row.failed_at) != outcome:
+        pair_deployment(session, row)  # the changes it shipped (or no longer ships) move
     return row
 
 

@@ -27,6 +27,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sync import sources
+from sync.deployment_changes import adopt as adopt_changes
+from sync.deployment_changes import pair_pull
 from sync.engine import krs_linked_to
 from sync.measures import remeasure
 from sync.model import (
@@ -121,6 +123,7 @@ def map_installation(
     # Its deployments join the site too: they feed the site's DORA keys.
     adopt = update(Deployment).where(Deployment.installation_id == installation_id)
     session.execute(adopt.values(site_id=site_id))
+    adopt_changes(session, installation_id, site_id)
     touched: set[int] = set()
     pulls = session.scalars(
         select(PullRequest).where(PullRequest.installation_id == installation_id)
@@ -166,6 +169,7 @@ def apply_pull_request(session: Session, event: InboxEvent, ports: Ports) -> set
             ref=pr_ref(data["repo"], data["number"]),
         )
         session.add(pull)
+    shipped_as = (pull.merged, pull.merged_at, pull.opened_at) if pull.id else None
     if pull.head_sha != data["head_sha"]:
         pull.check_run_id = None  # a new head commit gets its own check run
     pull.site_id = site_id
@@ -175,6 +179,8 @@ def apply_pull_request(session: Session, event: InboxEvent, ports: Ports) -> set
     pull.updated_at = updated_at
     pull.jira_keys, pull.kr_keys = list(data["jira_keys"]), list(data["kr_keys"])
     session.flush()
+    if (pull.merged, pull.merged_at, pull.opened_at) != shipped_as and (pull.merged or shipped_as):
+        pair_pull(session, pull)  # the deployment that shipped it, even if it came first
     if site_id is None:
         return set()
     touched = relink(session, pull)

@@ -1,24 +1,45 @@
 """Jira's side of DORA and KPIs: incidents an `incident_jql` matches, and `jql` KPIs' values.
 
-Both are read by polling Jira's search (a webhook cannot tell whether an issue matches a
-query), on the JQL poll's schedule. The incidents of a query are kept equal to what Jira
-matches now: re-reading the same answer changes nothing.
+Incidents arrive two ways, and both write the same row (site, query, issue key), opened at
+the issue's `created` and resolved at its `resolutiondate`:
+
+- The Jira webhook (Connect `POST /webhooks/jira` and Forge `/forge/events`, both through
+  the inbox to `handle_jira_issue`): each issue created, updated or deleted is judged
+  against every stored `incident_jql` and recorded, updated or removed; the DORA keys are
+  re-measured when one moved. The judgement is local (`sync.core.jql_match`) for the clauses
+  incident queries are made of (project, issue type, labels, priority, status, status
+  category): about 6 microseconds an event (an event and a three-clause query, measured),
+  where a Jira search restricted to the issue would cost a round trip to Jira, and a share of
+  the site's rate limit, for every event of the site, incidents or not. A query outside that
+  subset is asked of Jira for the one issue (`key = X AND (<query>)`) through the Tracker
+  port, in the queued job, never in the request, and only for issues that can count: one
+  already stored, or one created inside the longest window (and lookback) a key reads. Jira
+  not answering leaves the incident to the poll. Order: an event older than the issue's last
+  applied event (the work item's `updated`) changes nothing, so replays and reordered
+  deliveries land on the newest state; a reopened issue loses its resolution.
+- The poll of Jira's search, on the JQL poll's schedule, which also heals what webhooks
+  missed: the incidents of a query are kept equal to what Jira matches now, so re-reading
+  the same answer changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync.apply.jql import measure as jql_measure
-from sync.dora import query_digest
+from sync.core.dora import DEFAULT_WINDOW_DAYS
+from sync.core.dora import KEYS as DORA_KEYS
+from sync.core.jql_match import compile_jql
+from sync.dora import LOOKBACK, query_digest
 from sync.engine import recompute
-from sync.errors import Transient
+from sync.errors import OutsideError, Transient
 from sync.jobs import Jobs
 from sync.kpis import record_value
 from sync.measures import remeasure
@@ -120,3 +141,123 @@ def poll_all(jobs: Jobs) -> dict[int, list[int]]:
         if changed_per_site[site_id]:
             jobs.flush_outbound(site_id)
     return changed_per_site
+
+
+# --- the webhook ------------------------------------------------------------------------------
+
+SCOPES = "okrlink.incident_scopes"  # session.info: site -> {incident_jql: how far back it reads}
+CATEGORY_NAMES = {"new": ("new", "to do", "2"), "indeterminate": ("indeterminate", "in progress",
+                  "4"), "done": ("done", "3")}  # fmt: skip
+_ORDER_BY = re.compile(r"\s+order\s+by\s.*$", re.IGNORECASE | re.DOTALL)
+
+
+def incident_scopes(session: Session, site_id: int) -> dict[str, timedelta]:
+    """The site's `incident_jql`s (DORA KRs and KPIs), each with the oldest `created` it reads.
+
+    Read once per session (a batch of events shares it).
+    """
+    cache: dict[int, dict[str, timedelta]] = session.info.setdefault(SCOPES, {})
+    if site_id in cache:
+        return cache[site_id]
+    rows = [
+        *session.execute(select(KeyResult.measure, KeyResult.params).where(
+            KeyResult.site_id == site_id, KeyResult.kind == "github")),
+        *session.execute(select(Kpi.measure, Kpi.params).where(
+            Kpi.site_id == site_id, Kpi.kind == "github")),
+    ]  # fmt: skip
+    scopes: dict[str, timedelta] = {}
+    for measure, params in rows:
+        jql = (params or {}).get("incident_jql")
+        if jql and measure in DORA_KEYS:
+            days = params.get("window_days") or DEFAULT_WINDOW_DAYS[measure]
+            reach = timedelta(days=float(days)) + LOOKBACK
+            scopes[jql] = max(scopes.get(jql, reach), reach)
+    cache[site_id] = scopes
+    return scopes
+
+
+def _names(values: Any) -> frozenset[str] | None:
+    """Lower-cased names; None (unknown) when the event carries none."""
+    names = frozenset(str(v).lower() for v in values if v)
+    return names or None
+
+
+def issue_facts(event: Any) -> dict[str, frozenset[str] | None]:
+    """What an `IssueEvent` says about the fields `sync.core.jql_match` knows."""
+    labels = event.labels
+    return {
+        "project": _names(event.project),
+        "issuetype": _names((event.issue_type,)),
+        "labels": None if labels is None else frozenset(v.lower() for v in labels),
+        "priority": _names(event.priority),
+        "status": _names(event.status),
+        "statuscategory": _names(CATEGORY_NAMES.get(event.status_category, ())),
+    }
+
+
+def _ask_jira(tracker: Tracker | None, site_id: int, jql: str, key: str) -> bool | None:
+    """Whether Jira matches the issue with the query; None when it cannot tell now."""
+    if tracker is None:
+        return None
+    query = f"key = {key} AND ({_ORDER_BY.sub('', jql)})"
+    try:
+        return any(True for _ in tracker.search(site_id, query, fields=("key",)))
+    except OutsideError as exc:
+        log.info("incident check of %s left to the poll: %s", key, exc)
+        return None
+
+
+def apply_issue_event(
+    session: Session, site_id: int, event: Any, *, tracker: Tracker | None, now: datetime
+) -> bool:
+    """Record, update or remove the issue as an incident of each query; True if any moved.
+
+    `event` is a `sync.apply.jira.IssueEvent` no older than the issue's last applied event.
+    """
+    scopes = incident_scopes(session, site_id)
+    if not scopes or (event.created_at is None and not event.deleted):
+        return False  # an event stored before incidents were read from webhooks
+    moved = False
+    if event.old_key and event.old_key != event.key:  # moved project: the old key is gone
+        gone = delete(Incident).where(Incident.site_id == site_id, Incident.key == event.old_key)
+        moved |= bool(session.execute(gone).rowcount)  # type: ignore[attr-defined]
+    facts = issue_facts(event)
+    for jql, reach in sorted(scopes.items()):
+        digest = query_digest(jql)
+        mine = (Incident.site_id == site_id, Incident.query == digest)
+        row = session.scalar(select(Incident).where(*mine, Incident.key == event.key))
+        matches: bool | None = False
+        if not event.deleted:
+            matcher = compile_jql(jql)
+            matches = matcher(facts) if matcher is not None else None
+            if matches is None:
+                if row is None and event.created_at < now - reach:
+                    continue  # too old to count in any window: not worth a search
+                matches = _ask_jira(tracker, site_id, jql, event.key)
+                if matches is None:
+                    continue
+        if not matches:
+            if row is not None:
+                session.delete(row)
+                moved = True
+            continue
+        state = (event.created_at, event.resolved_at)
+        if row is None:
+            session.add(Incident(site_id=site_id, query=digest, key=event.key,
+                                 opened_at=state[0], resolved_at=state[1]))  # fmt: skip
+            moved = True
+        elif (row.opened_at, row.resolved_at) != state:
+            row.opened_at, row.resolved_at = state
+            moved = True
+    if moved:
+        session.flush()
+    return moved
+
+
+def handle_issue_event(
+    session: Session, site_id: int, event: Any, *, tracker: Tracker | None, now: datetime
+) -> set[int]:
+    """The incident side of a Jira issue event: the DORA KRs to re-derive (KPIs go stale)."""
+    if apply_issue_event(session, site_id, event, tracker=tracker, now=now):
+        return remeasure(session, site_id, now=now)
+    return set()

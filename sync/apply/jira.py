@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from sync.apply import incidents
 from sync.engine import drop_outbound, krs_linked_to
 from sync.model import Cycle, InboxEvent, KeyResult, Link, Outbound, WorkItem, utcnow
 from sync.upsert import insert_ignore
@@ -32,7 +33,10 @@ class IssueEvent:
     """What a Jira issue event says about the issue's current state (a plain, storable value).
 
     `labels` is None when the event does not carry them (then label links are left alone);
-    `old_key` is the key before a project move; `deleted` marks the issue gone.
+    `old_key` is the key before a project move; `deleted` marks the issue gone. `created_at`,
+    `resolved_at` and the names `project`, `priority` and `status` answer to (key, name, id)
+    tell whether the issue is an incident (`sync.apply.incidents`); events stored before they
+    were kept leave `created_at` None.
     """
 
     key: str
@@ -47,6 +51,11 @@ class IssueEvent:
     old_key: str | None = None
     deleted: bool = False
     actor: str | None = None
+    created_at: datetime | None = None
+    resolved_at: datetime | None = None
+    project: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe dict for the inbox row."""
@@ -54,6 +63,10 @@ class IssueEvent:
         data = {name: getattr(self, name) for name in self.__slots__}
         data["updated_at"] = self.updated_at.isoformat()
         data["labels"] = list(self.labels) if self.labels is not None else None
+        for name in ("created_at", "resolved_at"):
+            data[name] = moment.isoformat() if (moment := getattr(self, name)) else None
+        for name in ("project", "priority", "status"):
+            data[name] = list(getattr(self, name))
         return data
 
     @classmethod
@@ -73,7 +86,16 @@ class IssueEvent:
             old_key=data.get("old_key"),
             deleted=bool(data.get("deleted")),
             actor=data.get("actor"),
+            created_at=_moment(data.get("created_at")),
+            resolved_at=_moment(data.get("resolved_at")),
+            project=tuple(data.get("project") or ()),
+            priority=tuple(data.get("priority") or ()),
+            status=tuple(data.get("status") or ()),
         )
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def kr_keys_from_labels(labels: Iterable[str]) -> set[str]:
@@ -91,7 +113,24 @@ def handle_jira_issue(session: Session, row: InboxEvent, ports: Any) -> set[int]
     if row.site_id is None:
         return set()
     event = IssueEvent.from_dict(row.payload)
-    return apply_issue_event(session, row.site_id, event, now=ports.clock.now())
+    now = ports.clock.now()
+    # Incidents follow the newest event of the issue only: judge that before the item moves.
+    watched = bool(incidents.incident_scopes(session, row.site_id))
+    current = watched and _is_current(session, row.site_id, event)
+    touched = apply_issue_event(session, row.site_id, event, now=now)
+    if current:
+        touched |= incidents.handle_issue_event(session, row.site_id, event,
+                                                tracker=ports.tracker, now=now)  # fmt: skip
+    return touched
+
+
+def _is_current(session: Session, site_id: int, event: IssueEvent) -> bool:
+    """The event is no older than the last one applied to its issue."""
+    lookups: BatchLookups | None = session.info.get(BATCH_LOOKUPS)
+    if lookups is not None and lookups.site_id != site_id:
+        lookups = None
+    item = lookups.find(event) if lookups is not None else _find_item(session, site_id, event)
+    return item is None or item.updated_at is None or event.updated_at >= item.updated_at
 
 
 BATCH_LOOKUPS = "jira_batch_lookups"

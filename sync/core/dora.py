@@ -137,6 +137,12 @@ def change_lead_time_hours(
     return round(median(hours), 2) if hours else None
 
 
+def median_hours(seconds: Iterable[float]) -> float | None:
+    """The change lead time from the pairs already made: median hours, as above."""
+    hours = [value / HOUR for value in seconds]
+    return round(median(hours), 2) if hours else None
+
+
 def change_failure_rate(
     deployments: Iterable[DeploymentFact],
     changes: Iterable[ChangeFact],

@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from tests.support.github_app import deliver, fixture
+from sync.model import Deployment, DeploymentChange, PullRequest
+from tests.support.github_app import deliver, fixture, store
 
 INSTALLATION = 1  # the installation the octokit deployment examples name
 REPO = "Codertocat/Hello-World"
@@ -95,3 +98,14 @@ class Deliveries:
         answer = deliver(self.client, event, payload, delivery=delivery)
         assert answer.status_code in (200, 202), answer.get_json()
         return answer
+
+
+def shipped_pairs(app: Flask) -> list[tuple[int, int]]:
+    """The stored (deployment id, PR number) pairs: which merged PRs each deployment shipped."""
+    with store(app).session() as session:
+        rows = session.execute(
+            select(Deployment.deployment_id, PullRequest.number)
+            .join(DeploymentChange, DeploymentChange.deployment_id == Deployment.id)
+            .join(PullRequest, PullRequest.id == DeploymentChange.pull_request_id)
+        ).all()
+    return sorted((int(d), int(n)) for d, n in rows)

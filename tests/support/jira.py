@@ -250,3 +250,27 @@ class FakeTracker:
                 if (i["fields"].get("parent") or {}).get("key") in parents
             ]
         )
+
+
+def incident_event(
+    kind: str,
+    *,
+    key: str,
+    opened: datetime,
+    updated: datetime,
+    resolved: datetime | None = None,
+    issue_type: str = "Incident",
+    project: str = "OPS",
+) -> dict[str, Any]:
+    """A webhook payload of an issue in `project` (an incident unless told), opened at `opened`
+    and resolved at `resolved` (Done) or not (To Do), built on the fixtures like `issue_event`."""
+    number = key.split("-")[1]
+    payload = issue_event(kind, key=key, issue_id=f"9{number}", updated=updated,
+                          category="done" if resolved else "new", issue_type=issue_type,
+                          changes=[("resolution", "Resolution", None, "Done")] if resolved
+                          else [])  # fmt: skip
+    fields = payload["issue"]["fields"]
+    fields["created"] = jira_time(opened)
+    fields["resolutiondate"] = jira_time(resolved) if resolved else None
+    fields["project"].update(key=project, name=f"{project} project", id=f"1{len(project)}")
+    return payload

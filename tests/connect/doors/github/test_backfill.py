@@ -20,8 +20,15 @@ from connect.settings import Settings
 from integrations.github.backfill import Pacer
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from sync.model import Deployment
-from tests.connect.doors.github.test_deployments import EXPECTED, NOW, currents, site, week
-from tests.support.deployments import INSTALLATION, REPO, Deliveries
+from tests.connect.doors.github.test_deployments import (
+    EXPECTED,
+    NOW,
+    SHIPPED,
+    currents,
+    site,
+    week,
+)
+from tests.support.deployments import INSTALLATION, REPO, Deliveries, shipped_pairs
 from tests.support.github_app import API, SleepRecorder, at, count
 
 __all__ = ["site"]  # the fixture, shared with the webhook tests
@@ -76,6 +83,7 @@ def test_the_backfill_alone_gives_the_values_the_webhooks_give(
                        "4 merged pull requests over 90 days (12 new)")  # fmt: skip
     assert currents(app, site) == EXPECTED
     assert count(app, Deployment) == 4
+    assert shipped_pairs(app) == SHIPPED
 
 
 def test_backfill_and_webhooks_together_count_each_deployment_once(
@@ -92,6 +100,7 @@ def test_backfill_and_webhooks_together_count_each_deployment_once(
         sender.send(event, payload)
     assert count(app, Deployment) == 4
     assert currents(app, site) == EXPECTED
+    assert shipped_pairs(app) == SHIPPED
 
 
 def test_the_backfill_waits_for_the_reset_when_the_hourly_budget_runs_low(

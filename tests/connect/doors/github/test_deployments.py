@@ -34,6 +34,7 @@ from tests.support.deployments import (
     deployment,
     deployment_status,
     merged_pull,
+    shipped_pairs,
 )
 from tests.support.github_app import count, deliver, kr, store
 
@@ -103,6 +104,9 @@ def week() -> list[tuple[str, dict]]:
 
 
 EXPECTED = {"PLAT-1.1": 3.0, "PLAT-1.2": 25.17, "PLAT-1.3": 50.0, "PLAT-1.4": 4.17}
+# Which deployment shipped which PR: D1 PR 1, D3 PR 2 (D2 failed), D4 PR 3; the revert (PR 4)
+# merged after the last deployment and is not shipped yet.
+SHIPPED = [(1, 1), (3, 2), (4, 3)]
 
 
 @pytest.fixture
@@ -153,6 +157,7 @@ def test_reordered_deliveries_give_the_same_values(
     for event, payload in deliveries:
         sender.send(event, payload)
     assert currents(app, site) == EXPECTED
+    assert shipped_pairs(app) == SHIPPED
 
 
 def test_replays_and_redeliveries_count_each_deployment_once(
@@ -169,6 +174,7 @@ def test_replays_and_redeliveries_count_each_deployment_once(
         sender.send(event, payload)
     assert count(app, Deployment) == 4
     assert currents(app, site) == EXPECTED
+    assert shipped_pairs(app) == SHIPPED
 
 
 def test_deployments_received_before_the_mapping_count_once_mapped(
@@ -183,7 +189,39 @@ def test_deployments_received_before_the_mapping_count_once_mapped(
         import_team_okrs(session, site_id, OKRS)
     map_installation(app, INSTALLATION, "local")
     assert kr(app, site_id, "PLAT-1.1").current == 3.0
+    assert kr(app, site_id, "PLAT-1.2").current == 25.17
     assert kr(app, site_id, "PLAT-1.3").current == 50.0
+
+
+def test_a_pr_delivered_after_the_deployment_that_shipped_it_is_paired_with_it(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    deliveries = week()
+    pulls = [d for d in deliveries if d[0] == "pull_request"]
+    sender = Deliveries(client)
+    for event, payload in [d for d in deliveries if d[0] != "pull_request"]:
+        sender.send(event, payload)
+    assert shipped_pairs(app) == []
+    assert kr(app, site, "PLAT-1.2").current is None
+    for event, payload in pulls:
+        sender.send(event, payload)
+    assert shipped_pairs(app) == SHIPPED
+    assert currents(app, site) == EXPECTED
+
+
+def test_a_failure_after_a_success_hands_its_changes_to_the_next_shipped_deployment(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    sender = Deliveries(client)
+    for event, payload in week():
+        sender.send(event, payload)
+    # D3 reports an error after its success: it no longer counts as shipped, so PR 2 (merged
+    # before D2) goes with D4, shipped on the 23rd at 9:10, 69.17 h after it was opened.
+    sender.send("deployment_status", deployment_status(
+        3, 31, "error", created=at(21, 14), at=at(21, 15)))  # fmt: skip
+    assert shipped_pairs(app) == [(1, 1), (4, 2), (4, 3)]
+    # Lead times: PR 1 24.5 h, PR 2 69.17 h, PR 3 25.17 h: median 25.17 h.
+    assert kr(app, site, "PLAT-1.2").current == 25.17
 
 
 def test_a_deployment_to_another_environment_is_not_production(
