@@ -169,10 +169,10 @@ def test_the_rules_catch_what_they_forbid(tmp_path: Path) -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def test_the_core_and_the_clients_type_check_strictly() -> None:
-    """`mypy --strict` (pyproject's [tool.mypy]) is clean on sync/ and integrations/."""
+def test_the_whole_service_type_checks_strictly() -> None:
+    """`mypy --strict` (pyproject's [tool.mypy]) is clean on sync/, integrations/ and connect/."""
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "sync", "integrations"],
+        [sys.executable, "-m", "mypy", "sync", "integrations", "connect"],
         cwd=ROOT,
         capture_output=True,
         text=True,

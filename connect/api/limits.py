@@ -6,14 +6,14 @@ it with an error) and for the OpenAPI document (`maxLength`), so the two cannot 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Column, String
+from sqlalchemy import ColumnElement, String
 
 from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
 
 
-def _width(column: Column[str]) -> int:
+def _width(column: ColumnElement[Any]) -> int:
     kind = column.type
     assert isinstance(kind, String) and kind.length is not None, column
     return kind.length

@@ -543,7 +543,9 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
-    totals = {"created": 0, "updated": 0, "unchanged": 0, "warnings": [], "kept": []}
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    warnings: list[str] = []
+    kept: list[str] = []
     with services().store.session() as session:
         for okrs in teams:
             try:
@@ -551,13 +553,13 @@ def import_file() -> Response:
             except ImportRefused as exc:
                 raise ValidationError(str(exc), field="body") from exc
             _refresh(session, sorted(report.changed_kr_ids))
-            totals["created"] += report.created
-            totals["updated"] += report.updated
-            totals["unchanged"] += report.unchanged
-            totals["warnings"] += [f.message for f in report.findings]
-            totals["kept"] += report.kept
+            counts["created"] += report.created
+            counts["updated"] += report.updated
+            counts["unchanged"] += report.unchanged
+            warnings += [f.message for f in report.findings]
+            kept += report.kept
     fetch_linked_issues(g.site_id, teams)
-    return jsonify(totals)
+    return jsonify({**counts, "warnings": warnings, "kept": kept})
 
 
 def fetch_linked_issues(site_id: int, teams: list[TeamOkrs]) -> None:

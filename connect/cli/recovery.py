@@ -65,8 +65,8 @@ def inbox_retry(ids: tuple[int, ...], everything: bool) -> None:
     services = open_app().extensions["okrlink"]
     with services.store.session() as session:
         rows = retry_events(session, wanted)
-    for site_id in sorted({site for _, site in rows if site is not None}):
-        services.jobs.drain(site_id)
+    for site in sorted({site for _, site in rows if site is not None}):
+        services.jobs.drain(site)
     for row_id, site_id in rows:
         if site_id is None:
             services.jobs.apply_inbox(row_id)

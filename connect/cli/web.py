@@ -13,14 +13,14 @@ README's "Serving in production" section (`bench/panels.py --server granian`).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sync.store import POOL_SIZE
 
-if TYPE_CHECKING:
-    from granian.server import Server
+if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a variable there)
+    from granian.server.common import AbstractServer
 
 APP_TARGET = "connect.wsgi:app"
 DEFAULT_THREADS = 1
@@ -58,7 +58,7 @@ def web(host: str, port: int, workers: int | None, threads: int, access_log: boo
 
 def build_server(*, host: str, port: int, workers: int, threads: int, access_log: bool,
                  target: str = APP_TARGET, factory: bool = False, backpressure: int | None = None
-                 ) -> Server:  # fmt: skip
+                 ) -> AbstractServer[Any]:  # fmt: skip
     """The granian server `okrlink web` runs (built, not started).
 
     The benches swap `target` (a bare route) and `backpressure` (to measure the choice).

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import (
@@ -172,10 +172,12 @@ def panel_version(connection: Connection | Session, site_id: int, panel: PanelQu
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_version(dialect: Dialect, named_cycle: bool, one_objective: bool) -> Compiled:
-    return _version_statement(named_cycle=named_cycle, one_objective=one_objective).compile(
+def _compiled_version(dialect: Dialect, named_cycle: bool, one_objective: bool) -> SQLCompiler:
+    compiled = _version_statement(named_cycle=named_cycle, one_objective=one_objective).compile(
         dialect=dialect
     )
+    assert isinstance(compiled, SQLCompiler)  # a SELECT compiles with the SQL compiler
+    return compiled
 
 
 def panel_version_sql(dialect: Dialect, site_id: int, panel: PanelQuery, *, today: date
@@ -195,6 +197,7 @@ def panel_version_sql(dialect: Dialect, site_id: int, panel: PanelQuery, *, toda
         "objective": panel.objective, "today": today.isoformat() if sqlite else today,
     })  # fmt: skip
     positions = compiled.positiontup
+    assert values is not None  # None only for a compiled DDL statement
     return compiled.string, tuple(values[name] for name in positions) if positions else values
 
 

@@ -97,6 +97,8 @@ class OkrChangeListener:
     def _listen(self) -> None:
         pooled = self.engine.raw_connection()
         connection = pooled.driver_connection
+        if connection is None:  # the pool handed back a connection already closed: retry
+            raise ConnectionError("no database connection to LISTEN on")
         pooled.detach()  # ours for as long as it lives, outside the pool
         try:
             connection.autocommit = True

@@ -46,9 +46,12 @@ _T = TypeVar("_T")
 
 
 class _AppSettings(Protocol):
-    github_app_id: str
-    github_private_key: str
-    github_api_url: str
+    @property
+    def github_app_id(self) -> str: ...
+    @property
+    def github_private_key(self) -> str: ...
+    @property
+    def github_api_url(self) -> str: ...
 
 
 def load_private_key(value: str) -> str:

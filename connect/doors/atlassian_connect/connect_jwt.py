@@ -165,23 +165,27 @@ def _parse(token: str, *, alg: str) -> _Token:
     )
 
 
-def _is_time(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _time(value: object) -> float | None:
+    """A time claim (seconds since the epoch), or None when it is not a finite number."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    return None
 
 
 def _check_times(payload: Mapping[str, Any], *, now: float | None, leeway: int) -> tuple[int, int]:
     """``iat`` and ``exp`` are required; ``exp`` passed, ``iat``/``nbf`` in the future fail."""
-    issued_at, expires_at = payload.get("iat"), payload.get("exp")
-    if not (_is_time(issued_at) and _is_time(expires_at)):
+    issued_at, expires_at = _time(payload.get("iat")), _time(payload.get("exp"))
+    if issued_at is None or expires_at is None:
         raise _fail("token_claims", "Token lacks iat or exp.")
     current = time.time() if now is None else now
     if current > expires_at + leeway:
         raise _fail("token_expired", "Token expired.")
     if issued_at > current + leeway:
         raise _fail("token_not_yet_valid", "Token issued in the future.")
-    not_before = payload.get("nbf")
-    if not_before is not None and (not _is_time(not_before) or not_before > current + leeway):
-        raise _fail("token_not_yet_valid", "Token not yet valid.")
+    if "nbf" in payload and payload["nbf"] is not None:
+        not_before = _time(payload["nbf"])
+        if not_before is None or not_before > current + leeway:
+            raise _fail("token_not_yet_valid", "Token not yet valid.")
     return int(issued_at), int(expires_at)
 
 

@@ -39,7 +39,8 @@ def render_descriptor(product: Product, *, base_url: str, app_key: str) -> dict[
         raise ValueError(f"no Connect descriptor for {product!r}")
     template = _environment().get_template(f"{product}.json")
     text = template.render(base_url=base_url.rstrip("/"), app_key=app_key)
-    return json.loads(text)
+    descriptor: dict[str, Any] = json.loads(text)  # our own template: an object
+    return descriptor
 
 
 def _descriptor_response(product: Product) -> Response:

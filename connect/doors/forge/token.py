@@ -191,6 +191,8 @@ def _check_times(payload: Mapping[str, Any], *, now: float, leeway: int) -> None
     for value in (exp, nbf, iat):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise AuthError("Forge token has a malformed time claim.", code="token_claims")
+    if exp is None:  # PyJWT's `require` refuses this first; said again for the type checker
+        raise AuthError("Forge token has no expiry.", code="token_claims")
     if now > exp + leeway:
         raise AuthError("Forge invocation token has expired.", code="token_expired")
     if nbf is not None and now < nbf - leeway:
@@ -203,6 +205,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A claim that should be a JSON object; anything else reads as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _claims(payload: Mapping[str, Any], *, audience: str) -> ForgeClaims:
     app = payload.get("app")
     if not isinstance(app, dict):
@@ -210,16 +217,15 @@ def _claims(payload: Mapping[str, Any], *, audience: str) -> ForgeClaims:
     claimed_app = _text(app.get("id"))
     if claimed_app is not None and app_ari(claimed_app) != audience:
         raise AuthError("Forge token app id does not match its audience.", code="token_audience")
-    installation = app.get("installation") if isinstance(app.get("installation"), dict) else {}
+    installation = _object(app.get("installation"))
     legacy_id, installation_id = _text(app.get("installationId")), _text(installation.get("id"))
     if legacy_id and installation_id and legacy_id != installation_id:
         raise AuthError("Forge token names two installations.", code="token_claims")
     installation_id = installation_id or legacy_id
     if installation_id is None:
         raise AuthError("Forge token names no installation.", code="token_claims")
-    environment = app.get("environment") if isinstance(app.get("environment"), dict) else {}
-    module = app.get("module") if isinstance(app.get("module"), dict) else {}
-    context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
+    environment, module = _object(app.get("environment")), _object(app.get("module"))
+    context = _object(payload.get("context"))
     return ForgeClaims(
         app_id=audience,
         installation_id=installation_id,

@@ -29,7 +29,8 @@ blueprint = Blueprint("github_registration", __name__)
 def manifest(base_url: str) -> dict[str, Any]:
     """The app manifest with this service's base URL filled in."""
     text = Template(MANIFEST.read_text()).render(base_url=base_url.rstrip("/"))
-    return yaml.safe_load(text)
+    document: dict[str, Any] = yaml.safe_load(text)  # our own file: a mapping
+    return document
 
 
 def _open() -> None:
