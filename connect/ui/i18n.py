@@ -160,6 +160,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "retro.scores": "Final scores",
         "retro.carried": "Carried into the next cycle",
         "retro.tab": "Retrospective",
+        "retro.page.published": "Open the retrospective page in the Confluence space {space}",
+        "retro.page.pending": "Being published to the Confluence space {space}: tried again "
+        "automatically.",
+        "retro.page.failed": "Confluence refused the page in the space {space}: an administrator "
+        "can publish it again after fixing access (okrlink outbound retry).",
         "kr.history": "Changes to this key result",
         "kr.open": "Check-ins and changes",
         "kr.change.create": "created",
@@ -376,6 +381,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "retro.scores": "Scores finaux",
         "retro.carried": "Reporté au cycle suivant",
         "retro.tab": "Rétrospective",
+        "retro.page.published": "Ouvrir la page de la rétrospective dans l’espace Confluence "
+        "{space}",
+        "retro.page.pending": "Publication en cours dans l’espace Confluence {space} : nouvel "
+        "essai automatique.",
+        "retro.page.failed": "Confluence a refusé la page dans l’espace {space} : un "
+        "administrateur peut la publier à nouveau une fois l’accès corrigé (okrlink outbound "
+        "retry).",
         "kr.history": "Modifications de ce résultat clé",
         "kr.open": "Points et modifications",
         "kr.change.create": "créé",

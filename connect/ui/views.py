@@ -631,9 +631,10 @@ def close_cycle() -> Response:
     params = {"projectKey": team, "cycle": cycle}
     space = form.get("space", "").strip()
     if space:
-        page = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle, space=space)
-        if "error" in page:
-            log.warning("retrospective of %s %s not published: %s", team, cycle, page["error"])
+        page = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle)
+        if "error" in page:  # queued or parked: the retrospective view says which
+            log.warning("retrospective of %s %s not published (%s): %s", team, cycle,
+                        page["status"], page["error"])  # fmt: skip
     return _see_other(_page_url("ui.project_page_view", **params))
 
 
