@@ -21,39 +21,20 @@ from sync.model import CycleClose, Outbound
 from sync.retro import RETRO_PAGE
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, SECRET, install, signed_url
 from tests.support.base import FakeClock
+from tests.support.confluence import (
+    CONFLUENCE_KEY,
+    CONTENT,
+    CREATED,
+    FOUND,
+    NOT_FOUND,
+    PAGE_URL,
+    REFUSED,
+    TITLE,
+    WIKI,
+)
 from tests.support.quarter import CYCLE, post, write_quarter
 from tests.support.ui import parse
 
-WIKI = "https://acme.atlassian.net/wiki"
-CONFLUENCE_KEY = "confluence:acme-client-key"
-CONTENT = f"{WIKI}/rest/api/content"
-TITLE = "PLAT 2026-Q4 retrospective"
-PAGE_URL = f"{WIKI}/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective"
-# What Confluence Cloud answers to POST /wiki/rest/api/content (fields okrlink reads, and more).
-CREATED = {
-    "id": "393217", "type": "page", "status": "current", "title": TITLE,
-    "space": {"id": 98305, "key": "PLAT", "name": "Platform", "type": "global"},
-    "version": {"number": 1, "minorEdit": False},
-    "_links": {"webui": "/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective",
-               "base": WIKI, "context": "/wiki", "self": f"{WIKI}/rest/api/content/393217"},
-}  # fmt: skip
-# What it answers to GET /wiki/rest/api/content?spaceKey=PLAT&title=...&type=page.
-NOT_FOUND: dict[str, Any] = {
-    "results": [], "start": 0, "limit": 25, "size": 0,
-    "_links": {"base": WIKI, "context": "/wiki", "self": CONTENT},
-}  # fmt: skip
-FOUND = {
-    "results": [{
-        "id": "393217", "type": "page", "status": "current", "title": TITLE,
-        "_expandable": {"container": "/rest/api/space/PLAT", "space": "/rest/api/space/PLAT"},
-        "_links": {"webui": "/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective",
-                   "edit": "/pages/resumedraft.action?draftId=393217", "tinyui": "/x/AQAG",
-                   "self": f"{WIKI}/rest/api/content/393217"},
-    }],
-    "start": 0, "limit": 25, "size": 1,
-    "_links": {"base": WIKI, "context": "/wiki", "self": CONTENT},
-}  # fmt: skip
-REFUSED = {"statusCode": 403, "message": "Not permitted to create page in space PLAT"}
 CLOSE = {"retro": {"learned": "Drills <b>pay</b>", "differently": "Start earlier",
                    "space": "PLAT"}, "carry_over": ["PLAT-1.1"]}  # fmt: skip
 

@@ -64,14 +64,14 @@ def test_a_bad_close_names_the_field_exits_1_and_closes_nothing(
 def test_closing_with_a_space_publishes_the_retrospective(
     app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner
 ) -> None:
-    from tests.connect.api.test_retro_publish import (
+    from tests.support.app import CLIENT_KEY, install
+    from tests.support.confluence import (
         CONFLUENCE_KEY,
         CONTENT,
         CREATED,
         NOT_FOUND,
         WIKI,
     )
-    from tests.support.app import CLIENT_KEY, install
 
     install(app)
     install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
@@ -90,7 +90,8 @@ def test_closing_with_a_space_publishes_the_retrospective(
 def test_a_refused_publication_is_parked_listed_and_published_after_a_retry(
     app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner, clock: FakeClock
 ) -> None:
-    from tests.connect.api.test_retro_publish import (
+    from tests.support.app import CLIENT_KEY, install
+    from tests.support.confluence import (
         CONFLUENCE_KEY,
         CONTENT,
         CREATED,
@@ -99,7 +100,6 @@ def test_a_refused_publication_is_parked_listed_and_published_after_a_retry(
         REFUSED,
         WIKI,
     )
-    from tests.support.app import CLIENT_KEY, install
 
     site_id = install(app)
     install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")

@@ -113,7 +113,7 @@ def test_a_token_of_another_site_closes_nothing_here(
 def test_a_retrospective_refused_by_confluence_from_the_form_is_retried_and_then_linked(
     app: Flask, client: FlaskClient, site: int, clock: FakeClock
 ) -> None:
-    from tests.connect.api.test_retro_publish import (
+    from tests.support.confluence import (
         CONFLUENCE_KEY,
         CONTENT,
         CREATED,
