@@ -55,6 +55,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source.unreachable.jira": "Jira did not answer the last time this KR was read; "
         "okrlink reads it again at the next poll.",
         "trend.title": "Progress of {key} over the cycle, now {percent}",
+        "trend.title_confidence": "Progress of {key} over the cycle, now {percent}; the "
+        "owner's confidence at each check-in, now {confidence}",
+        "chart.heading": "Progress and confidence over the cycle",
+        "chart.progress": "Progress",
+        "chart.expected": "Expected pace",
+        "chart.confidence": "Confidence at each check-in",
         "practice.one": "{n} practice note",
         "practice.other": "{n} practice notes",
         "checkin.open": "Check in",
@@ -275,6 +281,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source.unreachable.jira": "Jira n’a pas répondu lors de la dernière lecture de ce "
         "résultat clé ; okrlink le relira au prochain relevé.",
         "trend.title": "Avancement de {key} sur le cycle, {percent} à ce jour",
+        "trend.title_confidence": "Avancement de {key} sur le cycle, {percent} à ce jour ; "
+        "confiance du responsable à chaque point, {confidence} à ce jour",
+        "chart.heading": "Avancement et confiance sur le cycle",
+        "chart.progress": "Avancement",
+        "chart.expected": "Rythme attendu",
+        "chart.confidence": "Confiance à chaque point",
         "practice.one": "{n} remarque de pratique",
         "practice.other": "{n} remarques de pratique",
         "checkin.open": "Faire le point",

@@ -466,6 +466,7 @@ def kr_page() -> Response:
             kr, check_ins=check_ins_of(session, kr),
             changes=changes_of(session, g.site_id, kr.cycle_id, kr.key), locale=locale(),
             back_url=_page_url("ui.project_page_view", projectKey=team),
+            trend=panels.load_kr_trend(session, g.site_id, kr),
         )  # fmt: skip
     return html_response(html)
 
