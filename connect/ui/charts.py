@@ -26,8 +26,9 @@ CONFIDENCE_COLOUR = "#6e5dc6"
 and 5.9:1 against white."""
 
 AXIS_LEFT = 34.0
+AXIS_TOP = 5.0
 AXIS_BOTTOM = 16.0
-"""Room for the axis labels of a chart that has them."""
+"""Room for the axis labels of a chart that has them (half a label's height above 100 %)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def trend_svg(
     t1 = _instant(datetime.combine(end + timedelta(days=1), time.min))
     span = max(t1 - t0, 1.0)
     left, right = PAD + (AXIS_LEFT if axes else 0.0), width - PAD
-    top, bottom = PAD, height - PAD - (AXIS_BOTTOM if axes else 0.0)
+    top, bottom = PAD + (AXIS_TOP if axes else 0.0), height - PAD - (AXIS_BOTTOM if axes else 0.0)
 
     def x(at: datetime) -> float:
         return left + clamp01((_instant(at) - t0) / span) * (right - left)
@@ -131,31 +132,30 @@ def _confidence(points: Sequence[tuple[datetime, float]], *, x: Callable[[dateti
                 y: Callable[[float], float], until: datetime | None,
                 every_dot: bool) -> Markup:  # fmt: skip
     """The confidence step line: each check-in's level holds until the next one, the last
-    until the latest progress point when that is later."""
+    until the latest progress point when that is later. Drawn as a path of horizontal and
+    vertical moves, the shortest markup for steps (the panel carries one per KR)."""
     ordered = sorted(points, key=lambda point: _instant(point[0]))
-    coords: list[str] = []
-    for index, (at, level) in enumerate(ordered):
-        if index:
-            coords.append(f"{_c(x(at))},{_c(y(ordered[index - 1][1]))}")
-        coords.append(f"{_c(x(at))},{_c(y(level))}")
-    last_at, last_level = ordered[-1]
+    first_at, first_level = ordered[0]
+    steps = [f"M{_c(x(first_at))} {_c(y(first_level))}"]
+    for at, level in ordered[1:]:
+        steps.append(f"H{_c(x(at))}V{_c(y(level))}")
+    last_at = ordered[-1][0]
     if until is not None and _instant(until) > _instant(last_at):
-        coords.append(f"{_c(x(until))},{_c(y(last_level))}")
+        steps.append(f"H{_c(x(until))}")
     data = " ".join(f"{at.date().isoformat()}={clamp01(level):.2f}" for at, level in ordered)
     parts = [
         Markup(
-            '<g class="conf" data-chart="confidence" data-points="{}" stroke="{}" fill="#fff">'
+            '<g data-chart="confidence" data-points="{}" stroke="{}" stroke-width="1.5" '
+            'fill="#fff">'
         ).format(data, CONFIDENCE_COLOUR)
     ]
-    if len(coords) > 1:
+    if len(steps) > 1:
         parts.append(
-            Markup(
-                '<polyline points="{}" fill="none" stroke-width="1.5" stroke-dasharray="4 2"/>'
-            ).format(" ".join(coords))
+            Markup('<path d="{}" fill="none" stroke-dasharray="4 2"/>').format("".join(steps))
         )
     for at, level in ordered if every_dot else ordered[-1:]:
         parts.append(
-            Markup('<circle cx="{}" cy="{}" r="{}" stroke-width="1.5"/>').format(
+            Markup('<circle cx="{}" cy="{}" r="{}"/>').format(
                 _c(x(at)), _c(y(level)), "3" if every_dot else "2"
             )
         )

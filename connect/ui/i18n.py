@@ -55,8 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source.unreachable.jira": "Jira did not answer the last time this KR was read; "
         "okrlink reads it again at the next poll.",
         "trend.title": "Progress of {key} over the cycle, now {percent}",
-        "trend.title_confidence": "Progress of {key} over the cycle, now {percent}; the "
-        "owner's confidence at each check-in, now {confidence}",
+        "trend.title_confidence": "Progress of {key} over the cycle, now {percent}; "
+        "confidence {confidence}",
         "chart.heading": "Progress and confidence over the cycle",
         "chart.progress": "Progress",
         "chart.expected": "Expected pace",
@@ -282,7 +282,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "résultat clé ; okrlink le relira au prochain relevé.",
         "trend.title": "Avancement de {key} sur le cycle, {percent} à ce jour",
         "trend.title_confidence": "Avancement de {key} sur le cycle, {percent} à ce jour ; "
-        "confiance du responsable à chaque point, {confidence} à ce jour",
+        "confiance {confidence}",
         "chart.heading": "Avancement et confiance sur le cycle",
         "chart.progress": "Avancement",
         "chart.expected": "Rythme attendu",

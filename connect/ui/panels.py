@@ -365,24 +365,34 @@ Series = dict[int, tuple[tuple[datetime, float], ...]]
 """Per KR id, its (time, 0..1) points over the cycle, oldest first."""
 
 
+@functools.cache
+def _points_statement() -> Select[Any]:
+    """The history and confidence points of some KRs, built once (bound to each load's values:
+    building a union and its subquery costs more than running it)."""
+    kr_ids = bindparam("kr_ids", expanding=True)
+    progress = select(
+        Snapshot.kr_id, Snapshot.at, Snapshot.progress.label("value"),
+        literal(0).label("series"), Snapshot.id.label("row_id"),
+    ).where(Snapshot.site_id == bindparam("site_id"), Snapshot.kr_id.in_(kr_ids))  # fmt: skip
+    confidence = select(
+        CheckIn.kr_id, CheckIn.at, CheckIn.confidence, literal(1), CheckIn.id
+    ).where(CheckIn.site_id == bindparam("site_id"), CheckIn.kr_id.in_(kr_ids),
+            CheckIn.confidence.is_not(None))  # fmt: skip
+    both = union_all(progress, confidence).subquery("points")
+    return select(both.c.kr_id, both.c.at, both.c.value, both.c.series).order_by(
+        both.c.kr_id, both.c.at, both.c.row_id
+    )
+
+
 def _history(session: Session, site_id: int, kr_ids: Sequence[int]) -> tuple[Series, Series]:
     """Every history point of the KRs and the confidence of every check-in that gave one, in
     one query (the panel stays at two statements); the last point of each day is kept."""
     if not kr_ids:
         return {}, {}
-    progress = select(
-        Snapshot.kr_id, Snapshot.at, Snapshot.progress.label("value"),
-        literal(0).label("series"), Snapshot.id.label("row_id"),
-    ).where(Snapshot.site_id == site_id, Snapshot.kr_id.in_(kr_ids))  # fmt: skip
-    confidence = select(
-        CheckIn.kr_id, CheckIn.at, CheckIn.confidence, literal(1), CheckIn.id
-    ).where(CheckIn.site_id == site_id, CheckIn.kr_id.in_(kr_ids),
-            CheckIn.confidence.is_not(None))  # fmt: skip
-    rows = sorted(session.execute(union_all(progress, confidence)).all(),
-                  key=lambda row: (row.kr_id, row.at, row.row_id))  # fmt: skip
+    rows = session.execute(_points_statement(), {"site_id": site_id, "kr_ids": list(kr_ids)})
     daily: tuple[dict[int, dict[date, tuple[datetime, float]]], ...] = ({}, {})
-    for row in rows:
-        daily[row.series].setdefault(row.kr_id, {})[row.at.date()] = (row.at, row.value)
+    for kr_id, at, value, series in rows:
+        daily[series].setdefault(kr_id, {})[at.date()] = (at, value)
     series = tuple({kr_id: tuple(days.values()) for kr_id, days in by_kr.items()}
                    for by_kr in daily)  # fmt: skip
     return series[0], series[1]

@@ -126,8 +126,19 @@ def confidence_group(svg: str):
 
 
 def step_points(svg: str) -> list[tuple[float, float]]:
-    line = confidence_group(svg).find("polyline")
-    return [tuple(map(float, pair.split(","))) for pair in line.attrs["points"].split()]
+    """The corners of the confidence step path (`M x y`, then `H x` and `V y` moves)."""
+    d = confidence_group(svg).find("path").attrs["d"]
+    x = y = 0.0
+    corners = []
+    for move, first, second in re.findall(r"([MHV])([\d.]+)(?: ([\d.]+))?", d):
+        if move == "M":
+            x, y = float(first), float(second)
+        elif move == "H":
+            x = float(first)
+        else:
+            y = float(first)
+        corners.append((x, y))
+    return corners
 
 
 def test_confidence_points_are_readable_from_the_chart_in_time_order_and_clamped() -> None:
@@ -152,7 +163,7 @@ def test_confidence_is_dashed_in_its_own_colour_with_hollow_dots() -> None:
     group = confidence_group(chart([(OCT_1, 0.1)], confidence=[(OCT_1, 0.6), (MIDWAY, 0.7)]))
     assert group.attrs["stroke"] == CONFIDENCE_COLOUR != "currentColor"
     assert group.attrs["fill"] == "#fff"
-    assert "stroke-dasharray" in group.find("polyline").attrs
+    assert "stroke-dasharray" in group.find("path").attrs
 
 
 def test_the_small_chart_dots_only_the_latest_check_in_the_large_one_every_check_in() -> None:

@@ -60,7 +60,7 @@ def test_the_krs_page_charts_every_check_ins_confidence_beside_its_progress(
     ]
     assert len(confidence.find_all("circle")) == 3
     assert trend.find("polyline")  # progress moved: a line, not only a dot
-    assert trend.find("title").text.endswith("the owner's confidence at each check-in, now 65%")
+    assert trend.find("title").text.endswith("; confidence 65%")
     legend = {n.attrs["data-legend"]: n.text for n in trend.find_all(data_legend=True)}
     assert legend == {"progress": "Progress", "expected": "Expected pace",
                       "confidence": "Confidence at each check-in"}  # fmt: skip
@@ -73,7 +73,8 @@ def test_the_krs_page_speaks_french_to_a_french_reader(client: FlaskClient, site
     assert trend.find("h2").text == "Avancement et confiance sur le cycle"
     legend = {n.attrs["data-legend"]: n.text for n in trend.find_all(data_legend=True)}
     assert legend["confidence"] == "Confiance à chaque point"
-    assert "confiance du responsable" in trend.find("title").text
+    assert trend.find("title").text.startswith("Avancement de PLAT-1.1")
+    assert "; confiance 65" in trend.find("title").text
 
 
 def test_a_kr_without_confidence_has_its_progress_chart_and_no_confidence_legend(
