@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.elements import BindParameter
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import (
@@ -369,7 +370,7 @@ Series = dict[int, tuple[tuple[datetime, float], ...]]
 def _points_statement() -> Select[Any]:
     """The history and confidence points of some KRs, built once (bound to each load's values:
     building a union and its subquery costs more than running it)."""
-    kr_ids = bindparam("kr_ids", expanding=True)
+    kr_ids: BindParameter[list[int]] = bindparam("kr_ids", expanding=True)
     progress = select(
         Snapshot.kr_id, Snapshot.at, Snapshot.progress.label("value"),
         literal(0).label("series"), Snapshot.id.label("row_id"),

@@ -1,20 +1,32 @@
 """A KR's confidence charted beside its progress, as a reader sees it in Chromium: on the KR's own
-page (large chart, labelled axes, legend) and in the Confluence panel's narrow rows. Screenshots
-land in `bench/screenshots/kr-confidence.png` and `kr-confidence-panel.png`."""
+page (large chart, labelled axes, legend) and in the Confluence panel's narrow rows; and the
+closed cycle's retrospective saying where its Confluence page is. Screenshots land in
+`bench/screenshots/` (`kr-confidence.png`, `kr-confidence-panel.png`, `cycle-retro-*.png`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from sync.parking import retry_writes
 from tests.connect.ui.browser.test_quarter_in_chromium import shoot
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, install, signed_url
 from tests.support.base import FakeClock
+from tests.support.confluence import (
+    CONFLUENCE_KEY,
+    CONTENT,
+    CREATED,
+    NOT_FOUND,
+    PAGE_URL,
+    REFUSED,
+    WIKI,
+)
 from tests.support.quarter import CYCLE, post, write_quarter
 
 PAGE = {"projectKey": "PLAT", "cycle": CYCLE}
@@ -84,3 +96,30 @@ def test_the_panel_rows_draw_the_confidence_step_inside_their_small_chart(
     assert browser.find_element(By.CSS_SELECTOR, "[data-chart-legend]").is_displayed()
     _no_csp_violation(browser)
     shoot(browser, "kr-confidence-panel.png", width=760)
+
+
+@responses.activate
+def test_the_retrospective_says_where_its_confluence_page_is_or_why_not_yet(
+    app: Flask, client: FlaskClient, admin: dict[str, str], browser: webdriver.Chrome,
+    live_url: str, site: int, clock: FakeClock,
+) -> None:
+    install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
+    responses.get(CONTENT, json=NOT_FOUND)
+    responses.post(CONTENT, status=403, json=REFUSED)
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    post(client, headers, f"/cycles/{CYCLE}/close?team=PLAT",
+         {"retro": {"learned": "Failover drills pay off", "space": "PLAT"}})  # fmt: skip
+    retro = signed_url(PANEL, {**MACRO_PARAMS, "cycle": CYCLE, "view": "retro"}, origin=live_url)
+    browser.get(retro)
+    refused = browser.find_element(By.CSS_SELECTOR, '[data-retro-page="failed"]')
+    assert refused.is_displayed() and "Not permitted to create page in space PLAT" in refused.text
+    shoot(browser, "cycle-retro-refused.png", width=760)
+    responses.replace(responses.POST, CONTENT, json=CREATED)
+    with app.extensions["okrlink"].store.session() as session:
+        retry_writes(session, None, now=clock.now())
+    app.extensions["okrlink"].jobs.flush_outbound(site)
+    browser.get(retro)
+    link = browser.find_element(By.CSS_SELECTOR, '[data-retro-page="published"] a')
+    assert link.is_displayed() and link.get_attribute("href") == PAGE_URL
+    _no_csp_violation(browser)
+    shoot(browser, "cycle-retro-published.png", width=760)
