@@ -628,7 +628,6 @@ def close_cycle() -> Response:
                         form="close-cycle", errors=errors,
                         values={name: form.get(name, "") for name in form})  # fmt: skip
         return _project_page(team, cycle=cycle, editor=editor, status=422)
-    services().jobs.flush_soon(g.site_id)
     params = {"projectKey": team, "cycle": cycle}
     space = form.get("space", "").strip()
     if space:
@@ -636,6 +635,8 @@ def close_cycle() -> Response:
         if "error" in page:  # queued or parked: the retrospective view says which
             log.warning("retrospective of %s %s not published (%s): %s", team, cycle,
                         page["status"], page["error"])  # fmt: skip
+    # After the page's own try, so a flush does not take up its row while it is being written.
+    services().jobs.flush_soon(g.site_id)
     return _see_other(_page_url("ui.project_page_view", **params))
 
 
