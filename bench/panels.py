@@ -1,17 +1,17 @@
 """Authenticated Confluence panel loads per second: `python bench/panels.py`.
 
-A panel of 3 objectives x 5 KRs (each with a cycle of weekly check-ins, so every KR draws a
-trend chart) is served on loopback with two worker processes, in one run by okrlink under
-granian (`okrlink web`, the production server) and under gunicorn (2 sync workers, the former
-deployment), on SQLite and on PostgreSQL (a throwaway server). `wrk` (Debian package `wrk`)
-sends the load with a Lua script that rotates through a pool of distinct pre-signed Connect
-JWTs: every request carries a token the server has to verify in full (HS256 signature,
-expiry, qsh of the request); nothing about a token is cached server-side. Each request also
-checks the panel's data version (`connect/ui/versions.py`), then serves the rendered HTML from
-the page cache as it is (gzipped once), answered before Flask dispatches
-(`connect/http/panel.py`). Each request says what a browser says, `Host` and
-`Accept-Encoding: gzip, deflate, br, zstd`, so the page is sent gzipped. Prints loads/s,
-p50/p99 latency, the page weight and the ratio of granian's figure to gunicorn's.
+A panel of 3 objectives x 5 KRs (each with a cycle of weekly check-ins carrying a confidence, so
+every KR draws a trend chart with confidence beside progress) is served on loopback with two
+worker processes, in one run by okrlink under granian (`okrlink web`, the production server) and
+under gunicorn (2 sync workers, the former deployment), on SQLite and on PostgreSQL (a throwaway
+server). `wrk` (Debian package `wrk`) sends the load with a Lua script that rotates through a
+pool of distinct pre-signed Connect JWTs: every request carries a token the server has to verify
+in full (HS256 signature, expiry, qsh of the request); nothing about a token is cached
+server-side. Each request also checks the panel's data version (`connect/ui/versions.py`), then
+serves the rendered HTML from the page cache as it is (gzipped once), answered before Flask
+dispatches (`connect/http/panel.py`). Each request says what a browser says, `Host` and
+`Accept-Encoding: gzip, deflate, br, zstd`, so the page is sent gzipped. Prints loads/s, p50/p99
+latency, the page weight and the ratio of granian's figure to gunicorn's.
 
 For scale, the same load is then sent to a bare route of the same app under the same server
 that does the same Connect JWT verification and answers a fixed string (`--no-baseline`
@@ -120,8 +120,10 @@ def seed(settings: Settings) -> None:
                     at = start + timedelta(weeks=week, hours=10)
                     value = float(week * (3 + o + k))
                     note = f"Week {week}: steady progress"
+                    confidence = 0.5 + 0.05 * ((week + o + k) % 7)
                     session.add(CheckIn(site_id=site_id, kr_id=kr.id, at=at, author="lead",
-                                        value=value, what=note))  # fmt: skip
+                                        value=value, what=note,
+                                        confidence=confidence))  # fmt: skip
                     kr.current = value
                     kr.version += 1
                     session.flush()

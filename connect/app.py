@@ -46,6 +46,7 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
@@ -64,6 +65,7 @@ from sync.apply.writeback import write_issue_property
 from sync.asana_accounts import AsanaAccounts
 from sync.errors import Closed, DomainError, Duplicate
 from sync.jobs import Jobs, Ports, make_queue, schedule
+from sync.retro import RETRO_PAGE, write_retro_page
 from sync.store import Store
 from sync.tenants import AppAccounts, Tenants, load_fernet
 
@@ -152,6 +154,10 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
     schedule(jobs, "poll_jql", settings.jql_poll_minutes, jira_sync.poll_jql)
     schedule(jobs, "jira_reconcile", settings.reconcile_minutes, jira_sync.reconcile)
     schedule(jobs, "poll_incidents", settings.jql_poll_minutes, partial(poll_incidents, jobs))
+
+    jobs.write(RETRO_PAGE, write_retro_page)
+    if ports.wiki is None:
+        ports.wiki = ConfluenceWiki(tenants=tenants.for_site, app_key=settings.app_key)
 
     github_apply.register(jobs)
     deployments_apply.register(jobs)

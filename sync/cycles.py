@@ -20,6 +20,7 @@ from sync.errors import Invalid
 from sync.history import record_change
 from sync.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
 from sync.okrs import ensure_open, get_or_create_cycle, kr_definition
+from sync.retro import request_publication
 from sync.store import get_or_create_team
 
 SCORE_TOLERANCE = 0.005
@@ -158,6 +159,9 @@ def close_cycle(session: Session, site_id: int, *, team: str, cycle: Cycle, requ
                         differently=request.differently)  # fmt: skip
     session.add(closed)
     session.flush()
+    if request.space:
+        request_publication(session, closed, team=team, cycle=cycle.name, space=request.space,
+                            now=at)  # fmt: skip
     return CloseReport(closed=closed, next_cycle=next_cycle, carried=carried, scored=scored)
 
 

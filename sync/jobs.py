@@ -27,7 +27,7 @@ from sync.errors import Permanent, SourceMissing, Transient
 from sync.lease import Leases
 from sync.metrics import count_write, observe_applied
 from sync.model import InboxEvent, Outbound
-from sync.ports import Asana, Chat, Checks, Clock, SystemClock, Tracker
+from sync.ports import Asana, Chat, Checks, Clock, SystemClock, Tracker, Wiki
 from sync.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Ports:
     checks: Checks | None = None
     asana: Asana | None = None
     chat: Chat | None = None
+    wiki: Wiki | None = None
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:
@@ -321,6 +322,23 @@ class Jobs:
             ids = [row.id for row in due]
         with log_context.bound(site=site_id):
             for outbound_id in ids:
+                self._write_one(outbound_id)
+
+    def write_now(self, site_id: int, kind: str, target: str) -> None:
+        """Perform one due write-back at once, for a request that wants its outcome in its
+        answer; a failure is deferred or parked exactly as in a flush."""
+        with self.store.session() as session:
+            outbound_id = session.scalar(
+                select(Outbound.id).where(
+                    Outbound.site_id == site_id,
+                    Outbound.kind == kind,
+                    Outbound.target == target,
+                    Outbound.failed_at.is_(None),
+                    Outbound.due_at <= self.ports.clock.now(),
+                )
+            )
+        if outbound_id is not None:
+            with log_context.bound(site=site_id):
                 self._write_one(outbound_id)
 
     def _write_one(self, outbound_id: int) -> None:

@@ -21,6 +21,7 @@ WRITE_TARGETS: Final = {
     "issue_property": "jira_property",
     "check_run": "github_check",
     "asana_goal": "asana",
+    "retro_page": "confluence_page",
 }
 """Outbound kinds and the target they are reported as; other kinds report their own name."""
 

@@ -604,6 +604,12 @@ class CycleClose(Base):
     closed_by: Mapped[str | None] = mapped_column(String(255))
     learned: Mapped[str] = mapped_column(Text, default="")
     differently: Mapped[str] = mapped_column(Text, default="")
+    # The retrospective's Confluence page: the space chosen at the close, then the page once
+    # published (a `retro_page` write-back does it, retried until Confluence takes it).
+    retro_space: Mapped[str | None] = mapped_column(String(255))
+    retro_page_id: Mapped[str | None] = mapped_column(String(64))
+    retro_page_url: Mapped[str | None] = mapped_column(Text)
+    retro_published_at: Mapped[datetime | None] = mapped_column()
 
 
 class PracticeProfile(Base):

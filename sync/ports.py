@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sync.retro import PublishedPage, RetroView
 
 
 class Clock(Protocol):
@@ -87,4 +90,16 @@ class Chat(Protocol):
 
     def post(self, *, kind: str, url: str, payload: Mapping[str, Any]) -> None:
         """Post one message; raises `RateLimited`, `Transient` or `Permanent` (sync.errors)."""
+        ...
+
+
+class Wiki(Protocol):
+    """A site's Confluence: where a closed cycle's retrospective is published as a page."""
+
+    def publish_retro(
+        self, site_id: int, *, space: str, title: str, retro: RetroView
+    ) -> PublishedPage:
+        """The page titled `title` in `space`: the one there already, else created from
+        `retro`. Raises `SourceMissing` without a Confluence installation, else `Transient`
+        or `Permanent` (sync.errors)."""
         ...

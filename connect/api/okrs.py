@@ -426,7 +426,7 @@ def close_cycle(cycle: str) -> Response:
         answer = close_json(report)
     if close.space:
         answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team,
-                                                    cycle=cycle, space=close.space)  # fmt: skip
+                                                    cycle=cycle)  # fmt: skip
     return jsonify(answer)
 
 

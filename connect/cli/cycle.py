@@ -95,5 +95,10 @@ def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
 
         with app.app_context():
             page = publish_closed_cycle(app.extensions["okrlink"], site_id, team=team,
-                                        cycle=cycle_name, space=space)  # fmt: skip
-        click.echo(f"retrospective: {page.get('url') or page.get('error')}")
+                                        cycle=cycle_name)  # fmt: skip
+        if "url" in page:
+            click.echo(f"retrospective: {page['url']}")
+        elif page["status"] == "pending":
+            click.echo(f"retrospective: {page['error']} (retried later)")
+        else:
+            click.echo(f"retrospective: {page['error']} (parked: okrlink outbound failed)")

@@ -1,8 +1,17 @@
-"""Small inline SVG trend charts: KR progress over the cycle against the expected diagonal."""
+"""Small inline SVG trend charts: KR progress over the cycle against the expected diagonal, and
+beside it the owner's confidence at each check-in, on the same time axis and the same 0–100 %.
+
+Progress is a solid line in the KR's status colour; confidence is a dashed step line in one
+fixed colour (it holds from one check-in to the next) with a hollow dot at each check-in (only
+the latest in the small charts of the panel, whose width leaves about a dot per week). The
+confidence group carries `data-chart="confidence"` and its points as
+`data-points="2026-10-05=0.70 ..."`, so tests and scripts read them without parsing geometry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from markupsafe import Markup
@@ -11,6 +20,27 @@ from connect.ui.i18n import clamp01
 
 PAD = 3.0
 """Room around the plot so the line and the last dot are not clipped."""
+
+CONFIDENCE_COLOUR = "#6e5dc6"
+"""Violet: apart from the status colours (green, amber, red, grey) the progress line takes,
+and 5.9:1 against white."""
+
+AXIS_LEFT = 34.0
+AXIS_TOP = 5.0
+AXIS_BOTTOM = 16.0
+"""Room for the axis labels of a chart that has them (half a label's height above 100 %)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AxisLabels:
+    """The words of a chart's axes, in the reader's language: y at 0, 50 and 100 %, x at the
+    cycle's first and last day."""
+
+    low: str
+    middle: str
+    high: str
+    start: str
+    end: str
 
 
 def _instant(value: datetime) -> float:
@@ -34,17 +64,21 @@ def trend_svg(
     width: int = 120,
     height: int = 32,
     title: str,
+    confidence: Sequence[tuple[datetime, float]] = (),
+    axes: AxisLabels | None = None,
 ) -> Markup:
     """An inline SVG of progress (0..1) over the cycle, `start` to the end of the `end` day.
 
     x is the time within the cycle, y the progress; a faint diagonal shows the expected pace, a
-    dot marks the last point. No points gives a flat baseline. `title` is escaped.
+    dot marks the last point. No points gives a flat baseline. `confidence` (0..1 at each
+    check-in) is drawn over it as a step line; `axes` adds labelled axes (the KR's own page).
+    `title` is escaped.
     """
     t0 = _instant(datetime.combine(start, time.min))
     t1 = _instant(datetime.combine(end + timedelta(days=1), time.min))
     span = max(t1 - t0, 1.0)
-    left, right = PAD, width - PAD
-    top, bottom = PAD, height - PAD
+    left, right = PAD + (AXIS_LEFT if axes else 0.0), width - PAD
+    top, bottom = PAD + (AXIS_TOP if axes else 0.0), height - PAD - (AXIS_BOTTOM if axes else 0.0)
 
     def x(at: datetime) -> float:
         return left + clamp01((_instant(at) - t0) / span) * (right - left)
@@ -62,6 +96,8 @@ def trend_svg(
             'stroke="#8590a2" stroke-opacity=".45" stroke-dasharray="2 2"/>'
         ).format(_c(left), _c(bottom), _c(right), _c(top)),
     ]
+    if axes is not None:
+        parts.append(_axes(axes, left=left, right=right, top=top, bottom=bottom))
     ordered = sorted(points, key=lambda point: _instant(point[0]))
     if not ordered:
         parts.append(
@@ -85,5 +121,68 @@ def trend_svg(
                 _c(x(last_at)), _c(y(last_p))
             )
         )
+    if confidence:
+        latest = ordered[-1][0] if ordered else None
+        parts.append(_confidence(confidence, x=x, y=y, until=latest, every_dot=axes is not None))
     parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def _confidence(points: Sequence[tuple[datetime, float]], *, x: Callable[[datetime], float],
+                y: Callable[[float], float], until: datetime | None,
+                every_dot: bool) -> Markup:  # fmt: skip
+    """The confidence step line: each check-in's level holds until the next one, the last
+    until the latest progress point when that is later. Drawn as a path of horizontal and
+    vertical moves, the shortest markup for steps (the panel carries one per KR)."""
+    ordered = sorted(points, key=lambda point: _instant(point[0]))
+    first_at, first_level = ordered[0]
+    steps = [f"M{_c(x(first_at))} {_c(y(first_level))}"]
+    for at, level in ordered[1:]:
+        steps.append(f"H{_c(x(at))}V{_c(y(level))}")
+    last_at = ordered[-1][0]
+    if until is not None and _instant(until) > _instant(last_at):
+        steps.append(f"H{_c(x(until))}")
+    data = " ".join(f"{at.date().isoformat()}={clamp01(level):.2f}" for at, level in ordered)
+    parts = [
+        Markup(
+            '<g data-chart="confidence" data-points="{}" stroke="{}" stroke-width="1.5" '
+            'fill="#fff">'
+        ).format(data, CONFIDENCE_COLOUR)
+    ]
+    if len(steps) > 1:
+        parts.append(
+            Markup('<path d="{}" fill="none" stroke-dasharray="4 2"/>').format("".join(steps))
+        )
+    for at, level in ordered if every_dot else ordered[-1:]:
+        parts.append(
+            Markup('<circle cx="{}" cy="{}" r="{}"/>').format(
+                _c(x(at)), _c(y(level)), "3" if every_dot else "2"
+            )
+        )
+    parts.append(Markup("</g>"))
+    return Markup("").join(parts)
+
+
+def _axes(labels: AxisLabels, *, left: float, right: float, top: float,
+          bottom: float) -> Markup:  # fmt: skip
+    """Faint lines at 0, 50 and 100 % with their labels, and the cycle's first and last day."""
+    middle = (top + bottom) / 2
+    parts = [
+        Markup(
+            '<g class="axes" fill="#626f86" font-size="10" stroke="#dfe1e6">'
+            '<path d="M{l} {t}H{r}M{l} {m}H{r}M{l} {b}H{r}"/>'
+        ).format(l=_c(left), r=_c(right), t=_c(top), m=_c(middle), b=_c(bottom))
+    ]
+    for label, at in ((labels.high, top), (labels.middle, middle), (labels.low, bottom)):
+        parts.append(
+            Markup('<text x="{}" y="{}" text-anchor="end" stroke="none">{}</text>').format(
+                _c(left - 4), _c(at + 3.5), label
+            )
+        )
+    parts.append(
+        Markup(
+            '<text x="{}" y="{}" stroke="none">{}</text>'
+            '<text x="{}" y="{}" text-anchor="end" stroke="none">{}</text></g>'
+        ).format(_c(left), _c(bottom + 13), labels.start, _c(right), _c(bottom + 13), labels.end)
+    )
     return Markup("").join(parts)

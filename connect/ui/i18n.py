@@ -55,6 +55,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source.unreachable.jira": "Jira did not answer the last time this KR was read; "
         "okrlink reads it again at the next poll.",
         "trend.title": "Progress of {key} over the cycle, now {percent}",
+        "trend.title_confidence": "Progress of {key} over the cycle, now {percent}; "
+        "confidence {confidence}",
+        "chart.heading": "Progress and confidence over the cycle",
+        "chart.progress": "Progress",
+        "chart.expected": "Expected pace",
+        "chart.confidence": "Confidence at each check-in",
         "practice.one": "{n} practice note",
         "practice.other": "{n} practice notes",
         "checkin.open": "Check in",
@@ -204,6 +210,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "retro.scores": "Final scores",
         "retro.carried": "Carried into the next cycle",
         "retro.tab": "Retrospective",
+        "retro.page.published": "Open the retrospective page in the Confluence space {space}",
+        "retro.page.pending": "Being published to the Confluence space {space}: tried again "
+        "automatically.",
+        "retro.page.failed": "Confluence refused the page in the space {space}: an administrator "
+        "can publish it again after fixing access (okrlink outbound retry).",
         "kr.history": "Changes to this key result",
         "kr.open": "Check-ins and changes",
         "kr.change.create": "created",
@@ -314,6 +325,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source.unreachable.jira": "Jira n’a pas répondu lors de la dernière lecture de ce "
         "résultat clé ; okrlink le relira au prochain relevé.",
         "trend.title": "Avancement de {key} sur le cycle, {percent} à ce jour",
+        "trend.title_confidence": "Avancement de {key} sur le cycle, {percent} à ce jour ; "
+        "confiance {confidence}",
+        "chart.heading": "Avancement et confiance sur le cycle",
+        "chart.progress": "Avancement",
+        "chart.expected": "Rythme attendu",
+        "chart.confidence": "Confiance à chaque point",
         "practice.one": "{n} remarque de pratique",
         "practice.other": "{n} remarques de pratique",
         "checkin.open": "Faire le point",
@@ -465,6 +482,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "retro.scores": "Scores finaux",
         "retro.carried": "Reporté au cycle suivant",
         "retro.tab": "Rétrospective",
+        "retro.page.published": "Ouvrir la page de la rétrospective dans l’espace Confluence "
+        "{space}",
+        "retro.page.pending": "Publication en cours dans l’espace Confluence {space} : nouvel "
+        "essai automatique.",
+        "retro.page.failed": "Confluence a refusé la page dans l’espace {space} : un "
+        "administrateur peut la publier à nouveau une fois l’accès corrigé (okrlink outbound "
+        "retry).",
         "kr.history": "Modifications de ce résultat clé",
         "kr.open": "Points et modifications",
         "kr.change.create": "créé",

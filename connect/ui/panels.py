@@ -20,12 +20,15 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import (
@@ -317,7 +320,7 @@ def load_panel(
     if not rows:
         return None
     kr_ids = [row.KeyResult.id for row in rows if row.KeyResult is not None]
-    history = _history(session, site_id, kr_ids)
+    history, confidence = _history(session, site_id, kr_ids)
     first = rows[0]
     cycle = CycleSpec(name=first.name, start=first.start, end=first.end)
     objectives: dict[int, tuple[Objective, str | None, list[tuple[KeyResult, Any]]]] = {}
@@ -351,7 +354,8 @@ def load_panel(
                     (kr.progress, kr.weight, kr.state == "active") for kr, _ in krs
                 ),
                 krs=tuple(
-                    _kr_view(kr, row, history.get(kr.id, ()), warnings.get(kr.key, ()))
+                    _kr_view(kr, row, history.get(kr.id, ()), warnings.get(kr.key, ()),
+                             confidence.get(kr.id, ()))
                     for kr, row in krs
                 ),
                 warnings=warnings.get(objective.key, ()),
@@ -365,26 +369,46 @@ def load_panel(
     )
 
 
-def _history(
-    session: Session, site_id: int, kr_ids: Sequence[int]
-) -> dict[int, tuple[tuple[datetime, float], ...]]:
-    """Every history point of the KRs, in one query; the last point of each day is kept."""
+Series = dict[int, tuple[tuple[datetime, float], ...]]
+"""Per KR id, its (time, 0..1) points over the cycle, oldest first."""
+
+
+@functools.cache
+def _points_statement() -> Select[Any]:
+    """The history and confidence points of some KRs, built once (bound to each load's values:
+    building a union and its subquery costs more than running it)."""
+    kr_ids: BindParameter[list[int]] = bindparam("kr_ids", expanding=True)
+    progress = select(
+        Snapshot.kr_id, Snapshot.at, Snapshot.progress.label("value"),
+        literal(0).label("series"), Snapshot.id.label("row_id"),
+    ).where(Snapshot.site_id == bindparam("site_id"), Snapshot.kr_id.in_(kr_ids))  # fmt: skip
+    confidence = select(
+        CheckIn.kr_id, CheckIn.at, CheckIn.confidence, literal(1), CheckIn.id
+    ).where(CheckIn.site_id == bindparam("site_id"), CheckIn.kr_id.in_(kr_ids),
+            CheckIn.confidence.is_not(None))  # fmt: skip
+    both = union_all(progress, confidence).subquery("points")
+    return select(both.c.kr_id, both.c.at, both.c.value, both.c.series).order_by(
+        both.c.kr_id, both.c.at, both.c.row_id
+    )
+
+
+def _history(session: Session, site_id: int, kr_ids: Sequence[int]) -> tuple[Series, Series]:
+    """Every history point of the KRs and the confidence of every check-in that gave one, in
+    one query (the panel stays at two statements); the last point of each day is kept."""
     if not kr_ids:
-        return {}
-    rows = session.execute(
-        select(Snapshot.kr_id, Snapshot.at, Snapshot.progress)
-        .where(Snapshot.site_id == site_id, Snapshot.kr_id.in_(kr_ids))
-        .order_by(Snapshot.kr_id, Snapshot.at, Snapshot.id)
-    ).all()
-    daily: dict[int, dict[date, tuple[datetime, float]]] = {}
-    for kr_id, at, progress in rows:
-        daily.setdefault(kr_id, {})[at.date()] = (at, progress)
-    return {kr_id: tuple(days.values()) for kr_id, days in daily.items()}
+        return {}, {}
+    rows = session.execute(_points_statement(), {"site_id": site_id, "kr_ids": list(kr_ids)})
+    daily: tuple[dict[int, dict[date, tuple[datetime, float]]], ...] = ({}, {})
+    for kr_id, at, value, series in rows:
+        daily[series].setdefault(kr_id, {})[at.date()] = (at, value)
+    series = tuple({kr_id: tuple(days.values()) for kr_id, days in by_kr.items()}
+                   for by_kr in daily)  # fmt: skip
+    return series[0], series[1]
 
 
 def _kr_view(
     kr: KeyResult, row: Any, history: tuple[tuple[datetime, float], ...],
-    warnings: tuple[PracticeNote, ...],
+    warnings: tuple[PracticeNote, ...], confidence: tuple[tuple[datetime, float], ...] = (),
 ) -> KrView:
     checkin = None
     if row.at is not None:
@@ -421,6 +445,7 @@ def _kr_view(
         source_kind="github" if kr.kind == "github" else "jira",
         weight=kr.weight,
         jql=kr.jql,
+        confidence=confidence,
     )
 
 
@@ -571,3 +596,26 @@ def search_krs(session: Session, site_id: int, text: str) -> list[IssueKrView]:
             )
         )
     return [_issue_kr(kr, title, None) for kr, title in session.execute(query).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class KrTrend:
+    """What a KR's own page charts: its progress and check-in confidence over its cycle."""
+
+    key: str
+    title: str
+    status: str
+    progress: float
+    start: date
+    end: date
+    history: tuple[tuple[datetime, float], ...]
+    confidence: tuple[tuple[datetime, float], ...]
+
+
+def load_kr_trend(session: Session, site_id: int, kr: KeyResult) -> KrTrend:
+    """The KR's chart values (one query, the panel's history query for one KR)."""
+    history, confidence = _history(session, site_id, [kr.id])
+    status = "none" if kr.state != "active" else kr.status
+    return KrTrend(key=kr.key, title=kr.title, status=status, progress=kr.progress,
+                   start=kr.cycle.start, end=kr.cycle.end, history=history.get(kr.id, ()),
+                   confidence=confidence.get(kr.id, ()))  # fmt: skip

@@ -301,14 +301,14 @@ def post_close(poster: Poster, fields: Fields) -> Posted:
             errors[_close_field(invalid.field)] = invalid.message
     if errors:
         return Posted(form=CLOSE_FORM, errors=errors)
-    services().jobs.flush_soon(poster.site_id)
-    space = fields.get("space", "").strip()
-    if space:
+    if fields.get("space", "").strip():
         page = publish_closed_cycle(services(), poster.site_id, team=poster.team,
-                                    cycle=poster.cycle, space=space)  # fmt: skip
-        if "error" in page:
-            log.warning("retrospective of %s %s not published: %s", poster.team, poster.cycle,
-                        page["error"])  # fmt: skip
+                                    cycle=poster.cycle)  # fmt: skip
+        if "error" in page:  # queued or parked: the retrospective view says which
+            log.warning("retrospective of %s %s not published (%s): %s", poster.team,
+                        poster.cycle, page["status"], page["error"])  # fmt: skip
+    # After the page's own try, so a flush does not take up its row while it is being written.
+    services().jobs.flush_soon(poster.site_id)
     return Posted(form=CLOSE_FORM, saved=poster.cycle)
 
 

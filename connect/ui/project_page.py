@@ -152,6 +152,7 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
             kr, check_ins=check_ins_of(session, kr),
             changes=changes_of(session, page.site_id, kr.cycle_id, kr.key), locale=page.locale,
             back_url=link("page", team=page.team), host_script=page.host_script,
+            trend=panels.load_kr_trend(session, page.site_id, kr),
         )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from connect.ui.alignment import Alignment
 from connect.ui.assets import script, stylesheet
-from connect.ui.charts import trend_svg
+from connect.ui.charts import AxisLabels, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
 from connect.ui.retro import RetroView
@@ -163,12 +163,7 @@ def render_panel(
     t = translator(locale)
 
     def chart(kr: KrView) -> Markup:
-        return trend_svg(
-            kr.history,
-            start=view.cycle_start,
-            end=view.cycle_end,
-            title=t("trend.title", key=f"{kr.key} {kr.title}", percent=t.percent(kr.progress)),
-        )
+        return kr_chart(t, kr, start=view.cycle_start, end=view.cycle_end)
 
     return _render(
         "panel.html",
@@ -367,10 +362,7 @@ def render_okrs_page(
 
     def chart(kr: KrView) -> Markup:
         assert view is not None
-        return trend_svg(
-            kr.history, start=view.cycle_start, end=view.cycle_end,
-            title=t("trend.title", key=f"{kr.key} {kr.title}", percent=t.percent(kr.progress)),
-        )  # fmt: skip
+        return kr_chart(t, kr, start=view.cycle_start, end=view.cycle_end)
 
     return _render(
         "okrs.html",
@@ -432,10 +424,38 @@ def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, flo
     return months
 
 
+def kr_chart(t: Translator, kr: Any, *, start: date, end: date, large: bool = False) -> Markup:
+    """A KR's trend chart: progress, and the confidence of its check-ins when it has some.
+
+    Small (the panel's rows) or `large` with labelled axes (the KR's own page); `kr` is a
+    `KrView` or anything with its `key`, `title`, `progress`, `history` and `confidence`.
+    """
+    name = f"{kr.key} {kr.title}"
+    if kr.confidence:
+        title = t("trend.title_confidence", key=name, percent=t.percent(kr.progress),
+                  confidence=t.percent(kr.confidence[-1][1]))  # fmt: skip
+    else:
+        title = t("trend.title", key=name, percent=t.percent(kr.progress))
+    if not large:
+        return trend_svg(kr.history, start=start, end=end, title=title,
+                         confidence=kr.confidence)  # fmt: skip
+    axes = AxisLabels(low=t.percent(0.0), middle=t.percent(0.5), high=t.percent(1.0),
+                      start=t.date(start), end=t.date(end))  # fmt: skip
+    return trend_svg(kr.history, start=start, end=end, width=560, height=168, title=title,
+                     confidence=kr.confidence, axes=axes)  # fmt: skip
+
+
 def render_kr_page(kr: Any, *, check_ins: Sequence[Any], changes: Sequence[Any], locale: str,
-                   back_url: str = "", host_script: bool = True) -> str:  # fmt: skip
-    """One KR's check-ins (latest first) and the history of its definition."""
+                   back_url: str = "", host_script: bool = True,
+                   trend: Any = None) -> str:  # fmt: skip
+    """One KR's check-ins (latest first) and the history of its definition; `trend` (a
+    `KrTrend`) adds its progress and confidence chart over the cycle."""
     t = translator(locale)
+    chart = None
+    if trend is not None:
+        chart = kr_chart(t, trend, start=trend.start, end=trend.end, large=True)
     return _render("kr_page.html", t=t, static=False, host_script=host_script,
                    doc_title=f"{kr.key} {kr.title}", kr=kr, check_ins=tuple(check_ins),
-                   changes=tuple(changes), back_url=back_url)  # fmt: skip
+                   changes=tuple(changes), back_url=back_url, chart=chart,
+                   status=getattr(trend, "status", ""),
+                   with_confidence=bool(trend and trend.confidence))  # fmt: skip

@@ -69,6 +69,7 @@ class KrView:
     source_kind: str = ""  # jira | github: what to connect when missing
     weight: float = 1.0
     jql: str | None = None
+    confidence: tuple[tuple[datetime, float], ...] = ()  # (check-in time, 0..1) over the cycle
 
     def __post_init__(self) -> None:
         _check_status(self.status)
@@ -143,6 +144,11 @@ class PanelView:
     warnings: tuple[PracticeNote, ...] = ()
     okr_page_url: str | None = None
     kpis: tuple[KpiView, ...] = ()
+
+    @property
+    def charts_confidence(self) -> bool:
+        """True when a KR's chart shows confidence, so the page carries the charts' legend."""
+        return any(kr.confidence and not kr.abandoned for o in self.objectives for kr in o.krs)
 
     def only_objective(self, key: str) -> PanelView:
         """The same panel narrowed to one objective (the macro's `objective` parameter)."""

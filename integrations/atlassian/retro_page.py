@@ -4,18 +4,28 @@
 retrospective in words and the OKR panel macro with `view=retro`, so the page shows the
 graded KRs live. The body is written here, escaped field by field, not through a template
 engine: it is a dozen elements and must stay valid XHTML for Confluence's storage format.
+
+Publication is retried by the outbound queue, so it must be idempotent: `ConfluenceWiki`
+first looks the title up in the space (`GET /wiki/rest/api/content?spaceKey=&title=&type=page`)
+and reuses a page found there (one created by a try whose answer was lost), creating one only
+when there is none. Titles are unique in a Confluence space, so the lookup is exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlassian import Confluence
 
-from integrations.atlassian.client import _call
+from integrations.atlassian.client import RetryAfterAdapter, _call, confluence_client
+from integrations.errors import SourceMissing, Transient
+from sync.retro import PublishedPage, RetroView
+
+if TYPE_CHECKING:
+    from sync.tenants import Tenant
 
 MACRO_KEY = "okr-panel"
 
@@ -29,10 +39,10 @@ class GradedLine:
     carried: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RetroPage:
-    id: str
-    url: str
+RetroPage = PublishedPage
+"""A published page: its content id and address (the core's value)."""
+
+TenantLookup = Callable[[int, str], "tuple[Tenant, str | None] | None"]
 
 
 def storage_body(*, team: str, cycle: str, learned: str, differently: str,
@@ -58,8 +68,32 @@ def storage_body(*, team: str, cycle: str, learned: str, differently: str,
     )
 
 
+def _page(found: Mapping[str, Any], base: str) -> RetroPage:
+    links = found.get("_links") or {}
+    return RetroPage(id=str(found.get("id", "")),
+                     url=f"{links.get('base') or base}{links.get('webui', '')}")  # fmt: skip
+
+
+def find_page(confluence: Confluence, *, space: str, title: str) -> RetroPage | None:
+    """The current page titled `title` in `space`, if there is one."""
+    params = {"spaceKey": space, "title": title, "type": "page"}
+    answer = _call("look up the retrospective", confluence.get, "rest/api/content", params=params)
+    if not isinstance(answer, Mapping):
+        raise Transient("look up the retrospective: unexpected answer")
+    results = answer.get("results") or []
+    if not results:
+        return None
+    base = str((answer.get("_links") or {}).get("base", ""))
+    return _page(results[0], base)
+
+
 def publish_retro(confluence: Confluence, *, space: str, title: str, body: str) -> RetroPage:
-    """Create the page in `space`; failures are the core's `Transient` or `Permanent`."""
+    """The page titled `title` in `space`: the existing one, else created with `body`.
+
+    Failures are the core's `Transient` or `Permanent`."""
+    existing = find_page(confluence, space=space, title=title)
+    if existing is not None:
+        return existing
     data: dict[str, Any] = {
         "type": "page",
         "title": title,
@@ -67,6 +101,35 @@ def publish_retro(confluence: Confluence, *, space: str, title: str, body: str) 
         "body": {"storage": {"value": body, "representation": "storage"}},
     }
     answer = _call("publish the retrospective", confluence.post, "rest/api/content", data=data)
-    links = answer.get("_links", {}) if isinstance(answer, dict) else {}
-    return RetroPage(id=str(answer.get("id", "")) if isinstance(answer, dict) else "",
-                     url=f"{links.get('base', '')}{links.get('webui', '')}")  # fmt: skip
+    if not isinstance(answer, Mapping):
+        raise Transient("publish the retrospective: unexpected answer")
+    return _page(answer, "")
+
+
+def retro_body(retro: RetroView) -> str:
+    """The storage body of a closed cycle's retrospective."""
+    return storage_body(
+        team=retro.team, cycle=retro.cycle, learned=retro.learned, differently=retro.differently,
+        krs=[GradedLine(kr.key, kr.title, kr.score, kr.reason, kr.carried) for kr in retro.krs],
+    )  # fmt: skip
+
+
+class ConfluenceWiki:
+    """The `Wiki` port on Confluence Cloud: each site's Confluence installation, called as the
+    app. No retry in the call itself: the outbound queue retries, after `Retry-After` when
+    Confluence gives one, so a request publishing at once never waits on a busy Confluence."""
+
+    def __init__(self, *, tenants: TenantLookup, app_key: str) -> None:
+        self.tenants = tenants
+        self.app_key = app_key
+
+    def publish_retro(self, site_id: int, *, space: str, title: str,
+                      retro: RetroView) -> RetroPage:  # fmt: skip
+        found = self.tenants(site_id, "confluence")
+        if found is None or not found[1]:
+            raise SourceMissing("okrlink is not installed on this site's Confluence")
+        tenant, secret = found
+        client = confluence_client(base_url=tenant.base_url, app_key=self.app_key,
+                                   shared_secret=secret or "",
+                                   adapter=RetryAfterAdapter(max_attempts=1))  # fmt: skip
+        return publish_retro(client, space=space, title=title, body=retro_body(retro))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from connect.ui.charts import trend_svg
+from connect.ui.charts import CONFIDENCE_COLOUR, AxisLabels, trend_svg
 from tests.support.ui import CYCLE_END, CYCLE_START, parse
 
 
@@ -113,3 +113,78 @@ def test_size_attributes_follow_the_arguments() -> None:
     svg_el = parse(chart([], width=200, height=40)).find("svg")
     assert (svg_el.attrs["width"], svg_el.attrs["height"]) == ("200", "40")
     assert svg_el.attrs["viewbox"]  # the parser lowercases names == "0 0 200 40"
+
+
+# --- confidence beside progress -------------------------------------------------------------
+
+OCT_1 = datetime(2026, 10, 1, tzinfo=UTC)
+MIDWAY = OCT_1 + timedelta(days=46)  # half of the 92 days: x = 60 in a 120-wide chart
+
+
+def confidence_group(svg: str):
+    return parse(svg).find("g", data_chart="confidence")
+
+
+def step_points(svg: str) -> list[tuple[float, float]]:
+    """The corners of the confidence step path (`M x y`, then `H x` and `V y` moves)."""
+    d = confidence_group(svg).find("path").attrs["d"]
+    x = y = 0.0
+    corners = []
+    for move, first, second in re.findall(r"([MHV])([\d.]+)(?: ([\d.]+))?", d):
+        if move == "M":
+            x, y = float(first), float(second)
+        elif move == "H":
+            x = float(first)
+        else:
+            y = float(first)
+        corners.append((x, y))
+    return corners
+
+
+def test_confidence_points_are_readable_from_the_chart_in_time_order_and_clamped() -> None:
+    svg = chart([(OCT_1, 0.0)], confidence=[(MIDWAY, 0.555), (OCT_1, 1.4)])
+    assert confidence_group(svg).attrs["data-points"] == "2026-10-01=1.00 2026-11-16=0.56"
+
+
+def test_confidence_shares_the_progress_axes_and_holds_its_level_until_the_next_check_in() -> None:
+    svg = chart([(OCT_1, 0.0), (MIDWAY, 0.5)], confidence=[(OCT_1, 0.75), (MIDWAY, 0.5)])
+    assert polyline_points(svg)[1] == (60.0, 16.0)
+    # 0.75 from the first check-in to the second, then down to 0.5 (the progress line's y).
+    assert step_points(svg) == [(3.0, 9.5), (60.0, 9.5), (60.0, 16.0)]
+
+
+def test_the_last_confidence_holds_until_the_latest_progress_point() -> None:
+    later = OCT_1 + timedelta(days=69)  # three quarters of the cycle: x = 88.5
+    svg = chart([(OCT_1, 0.0), (later, 0.4)], confidence=[(MIDWAY, 0.5)])
+    assert step_points(svg) == [(60.0, 16.0), (88.5, 16.0)]
+
+
+def test_confidence_is_dashed_in_its_own_colour_with_hollow_dots() -> None:
+    group = confidence_group(chart([(OCT_1, 0.1)], confidence=[(OCT_1, 0.6), (MIDWAY, 0.7)]))
+    assert group.attrs["stroke"] == CONFIDENCE_COLOUR != "currentColor"
+    assert group.attrs["fill"] == "#fff"
+    assert "stroke-dasharray" in group.find("path").attrs
+
+
+def test_the_small_chart_dots_only_the_latest_check_in_the_large_one_every_check_in() -> None:
+    points = [(OCT_1 + timedelta(days=7 * week), 0.5) for week in range(10)]
+    small = confidence_group(chart([(OCT_1, 0.1)], confidence=points))
+    assert len(small.find_all("circle")) == 1
+    axes = AxisLabels(low="0%", middle="50%", high="100%", start="Oct 1", end="Dec 31")
+    large = confidence_group(chart([(OCT_1, 0.1)], confidence=points, width=560, height=168,
+                                   axes=axes))  # fmt: skip
+    assert len(large.find_all("circle")) == 10
+
+
+def test_the_large_chart_labels_its_axes_in_the_words_given() -> None:
+    axes = AxisLabels(low="0 %", middle="50 %", high="100 %", start="1 oct. 2026",
+                      end="31 déc. 2026")  # fmt: skip
+    root = parse(chart([(OCT_1, 0.1)], width=560, height=168, axes=axes))
+    labels = [text.text for text in root.find("g", class_="axes").find_all("text")]
+    assert labels == ["100 %", "50 %", "0 %", "1 oct. 2026", "31 déc. 2026"]
+
+
+def test_without_confidence_the_chart_has_no_confidence_group() -> None:
+    svg = chart([(OCT_1, 0.1), (MIDWAY, 0.4)])
+    assert parse(svg).find_all("g", data_chart="confidence") == []
+    assert len(parse(svg).find_all("circle")) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -106,3 +107,34 @@ def test_a_token_of_another_site_closes_nothing_here(
     assert response.status_code == 404
     page = parse(client.get(signed_url("/jira/project-page", PAGE)).text)
     assert page.find("form", data_form="close-cycle")
+
+
+@responses.activate
+def test_a_retrospective_refused_by_confluence_from_the_form_is_retried_and_then_linked(
+    app: Flask, client: FlaskClient, site: int, clock: FakeClock
+) -> None:
+    from tests.support.confluence import (
+        CONFLUENCE_KEY,
+        CONTENT,
+        CREATED,
+        NOT_FOUND,
+        PAGE_URL,
+        WIKI,
+    )
+
+    install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
+    responses.get(CONTENT, json=NOT_FOUND)
+    responses.post(CONTENT, status=503, json={"statusCode": 503, "message": "Unavailable"})
+    action, data = _close_form(client)
+    done = client.post(action, data={**data, "learned": "Drills pay", "space": "PLAT"})
+    assert done.status_code == 303, done.text
+    pending = parse(client.get(done.headers["Location"]).text).find(data_retro_page=True)
+    assert (pending.attrs["data-retro-page"], pending.attrs["data-space"]) == ("pending", "PLAT")
+    responses.replace(responses.POST, CONTENT, json=CREATED)
+    clock.current += timedelta(minutes=11)
+    app.extensions["okrlink"].jobs.flush_outbound(site)
+    page = parse(client.get(done.headers["Location"]).text)
+    published = page.find(data_retro_page=True)
+    assert published.attrs["data-retro-page"] == "published"
+    assert published.find("a", href=PAGE_URL)
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 2

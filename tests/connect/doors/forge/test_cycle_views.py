@@ -1,12 +1,17 @@
-"""The Forge door shows the same weekly review and retrospective as the Connect pages."""
+"""The Forge door shows the same weekly review, retrospective and confidence chart as the
+Connect pages."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import responses
 from flask.testing import FlaskClient
 
+from tests.support.base import FakeClock
 from tests.support.forge import SITE_URL, fit, fit_claims, forge_headers, installed_event
 from tests.support.quarter import CYCLE, post, write_quarter
+from tests.support.ui import parse
 
 
 def _forge_site(client: FlaskClient, admin: dict[str, str]) -> dict[str, str]:
@@ -35,3 +40,21 @@ def test_the_forge_panel_shows_the_review_and_the_retrospective(
     bad = client.post("/forge/panel", json={"team": "PLAT", "view": "mine"},
                       headers=forge_headers())  # fmt: skip
     assert bad.status_code == 422 and bad.json["error"]["field"] == "view"
+
+
+def test_the_forge_panel_charts_each_check_ins_confidence_beside_progress(
+    client: FlaskClient, admin: dict[str, str], forge_keys: responses.RequestsMock,
+    clock: FakeClock,
+) -> None:
+    headers = _forge_site(client, admin)
+    for value, confidence in ((99.6, 0.8), (99.745, 0.65)):
+        clock.current += timedelta(days=7)
+        post(client, headers, "/key-results/PLAT-1.1/check-ins",
+             {"value": value, "confidence": confidence})  # fmt: skip
+    panel = client.post("/forge/panel", json={"team": "PLAT", "cycle": CYCLE},
+                        headers=forge_headers())  # fmt: skip
+    assert panel.status_code == 200, panel.json
+    root = parse(panel.json["html"])
+    group = root.find("li", data_kr="PLAT-1.1").find("g", data_chart="confidence")
+    assert [p.split("=")[1] for p in group.attrs["data-points"].split()] == ["0.80", "0.65"]
+    assert root.find(data_chart_legend=True).find(data_legend="confidence")
