@@ -78,8 +78,9 @@ class Editor:
             return self.values.get(name, "")
         if default is None:
             return ""
-        if isinstance(default, float):
-            return f"{default:g}"
+        if isinstance(default, float):  # the shortest text that reads back as the same number
+            text = repr(default)
+            return text[:-2] if text.endswith(".0") else text
         return str(default)
 
     def errors_of(self, form: str, target: str = "") -> Mapping[str, str]:
