@@ -10,6 +10,10 @@ and parentheses. Values compare as Jira compares these names: case-insensitively
 any name the issue's field answers to (a project's key, name or id). Like Jira, `!=` and
 `not in` never match an issue whose field is empty.
 
+Written here, small on purpose: no maintained Python library parses JQL, and Jira's own parser
+(`POST /rest/api/3/jql/parse`) gives a syntax tree, not a verdict, for a call per query. The
+subset is what incident queries use; a query outside it costs one search, never a wrong answer.
+
 `compile_jql` answers None for anything else (another field, `~`, a function, a date): the
 caller then asks Jira. A matcher answers None when the issue does not say what a clause needs
 (an event without its labels).
