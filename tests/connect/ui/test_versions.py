@@ -92,14 +92,18 @@ def test_the_version_is_queried_once_then_only_after_an_okr_commit(
     pg_app: Flask, site: int, version_queries: list[str]
 ) -> None:
     versions = listening(pg_app.extensions["okrlink"].ui_panel_versions, site)
+    # The load that started the listener queried, and cached its answer only if the listener
+    # was already up by then: the next load queries at most once more, to cache it.
     queries, start = version_queries, len(version_queries)
     first = versions.version(site, PANEL, today=TODAY)
+    assert len(queries) - start <= 1
+    start = len(queries)
     for _ in range(20):
         assert versions.version(site, PANEL, today=TODAY) == first
-    assert len(queries) - start == 1
+    assert len(queries) - start == 0
     check_in(pg_app, site, "BIG-1.2", value=50, at=NOW + timedelta(hours=2))  # this process
     assert versions.version(site, PANEL, today=TODAY) != first  # at once, on the next load
-    assert len(queries) - start == 2
+    assert len(queries) - start == 1
 
 
 def test_another_processes_okr_commit_arrives_as_a_notification(
