@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, update
 
+from bench.throwaway import throwaway_database
 from sync.core import okrfile
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.engine import krs_linked_to, recompute
@@ -167,8 +167,7 @@ def main() -> None:
     parser.add_argument("--krs", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=400)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    with throwaway_database(args.database_url) as url:
         store = Store.connect(url)
         store.migrate()
         print(f"database: {store.engine.dialect.name}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select
 
+from bench.throwaway import throwaway_database
 from sync.apply.deployments import record_deployment
 from sync.core.dora import KEYS
 from sync.deployment_changes import rebuild
@@ -139,8 +139,8 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store.connect(args.database_url or f"sqlite:///{tmp}/bench.db")
+    with throwaway_database(args.database_url) as url:
+        store = Store.connect(url)
         store.migrate()
         print(f"database: {store.engine.dialect.name}")
         sites = {}
