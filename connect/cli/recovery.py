@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from connect.cli.common import open_app
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from sync.store import Store
 
 
@@ -23,6 +26,23 @@ def _site_id(store: Store, site: str | None) -> int | None:
             return find_site(session, site).id
         except SiteNotFound as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+def _parked_at(row: Any) -> str:
+    return row.failed_at.isoformat(timespec="seconds") if row.failed_at else "-"
+
+
+def _list_parked(site: str | None, read: Callable[[Session, int | None], Sequence[Any]],
+                 header: str, line: Callable[[Any], str]) -> None:  # fmt: skip
+    """Print the parked rows `read` finds (of one site, or of all), a line each, and their count."""
+    store = open_app().extensions["okrlink"].store
+    site_id = _site_id(store, site)
+    with store.session() as session:
+        rows = read(session, site_id)
+        click.echo(header)
+        for row in rows:
+            click.echo(line(row))
+    click.echo(f"{len(rows)} parked")
 
 
 def _ids(ids: tuple[int, ...], everything: bool) -> list[int] | None:
@@ -42,16 +62,13 @@ def inbox_failed(site: str | None) -> None:
     """List inbox events parked after failing to apply, with their error."""
     from sync.parking import failed_events
 
-    store = open_app().extensions["okrlink"].store
-    site_id = _site_id(store, site)
-    with store.session() as session:
-        rows = failed_events(session, site_id)
-        click.echo(f"{'ID':>8} {'SITE':>5} {'SOURCE':8} {'EVENT':24} {'TRIES':>5} PARKED / ERROR")
-        for row in rows:
-            parked = row.failed_at.isoformat(timespec="seconds") if row.failed_at else "-"
-            click.echo(f"{row.id:>8} {row.site_id or '-':>5} {row.source:8} {row.event:24} "
-                       f"{row.attempts:>5} {parked} {row.error or ''}")  # fmt: skip
-    click.echo(f"{len(rows)} parked")
+    def line(row: Any) -> str:
+        return (f"{row.id:>8} {row.site_id or '-':>5} {row.source:8} {row.event:24} "
+                f"{row.attempts:>5} {_parked_at(row)} {row.error or ''}")  # fmt: skip
+
+    _list_parked(site, failed_events,
+                 f"{'ID':>8} {'SITE':>5} {'SOURCE':8} {'EVENT':24} {'TRIES':>5} PARKED / ERROR",
+                 line)  # fmt: skip
 
 
 @inbox.command("retry")
@@ -87,16 +104,13 @@ def outbound_failed(site: str | None) -> None:
     """List write-backs parked after a refusal (or too many failures), with their error."""
     from sync.parking import parked_writes
 
-    store = open_app().extensions["okrlink"].store
-    site_id = _site_id(store, site)
-    with store.session() as session:
-        rows = parked_writes(session, site_id)
-        click.echo(f"{'ID':>8} {'SITE':>5} {'KIND':16} {'TARGET':28} {'TRIES':>5} PARKED / ERROR")
-        for row in rows:
-            parked = row.failed_at.isoformat(timespec="seconds") if row.failed_at else "-"
-            click.echo(f"{row.id:>8} {row.site_id:>5} {row.kind:16} {row.target:28} "
-                       f"{row.attempts:>5} {parked} {row.last_error or ''}")  # fmt: skip
-    click.echo(f"{len(rows)} parked")
+    def line(row: Any) -> str:
+        return (f"{row.id:>8} {row.site_id:>5} {row.kind:16} {row.target:28} {row.attempts:>5} "
+                f"{_parked_at(row)} {row.last_error or ''}")  # fmt: skip
+
+    _list_parked(site, parked_writes,
+                 f"{'ID':>8} {'SITE':>5} {'KIND':16} {'TARGET':28} {'TRIES':>5} PARKED / ERROR",
+                 line)  # fmt: skip
 
 
 @outbound.command("retry")

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
+from typing import Any
+
+from flask.testing import FlaskClient
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.viewmodel import CheckInView, IssueKrView, KrView, ObjectiveView, PanelView
@@ -252,3 +255,29 @@ def form_values(form: Node) -> dict[str, str | list[str]]:
         elif node.tag == "textarea":
             put(name, "".join(c for c in node.children if isinstance(c, str)))
     return values
+
+
+def submit(client: FlaskClient, html: str, name: str, target: str = "", /,
+           **fields: str) -> Any:  # fmt: skip
+    """Post the form as a browser would: its hidden fields and current values, then `fields`."""
+    form = the_form(html, name, target)
+    data = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")}
+    for select in form.find_all("select"):
+        chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
+        data[select.attrs["name"]] = chosen[0].attrs["value"] if chosen else ""
+    data.update(fields)
+    return client.post(form.attrs["action"], data=data)
+
+
+def follow(client: FlaskClient, response: Any) -> str:
+    """The page a form's 303 leads to."""
+    assert response.status_code == 303, response.text
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    return page.text
+
+
+def field_names(form: Node) -> list[str]:
+    """The names of the fields a person fills in (hidden ones aside), in order."""
+    return [n.attrs["name"] for n in form.iter() if n.tag in {"input", "select", "textarea"}
+            and n.attrs.get("type") != "hidden"]  # fmt: skip

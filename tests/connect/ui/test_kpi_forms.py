@@ -23,7 +23,7 @@ from tests.support.app import (
     signed_url,
 )
 from tests.support.base import FakeClock
-from tests.support.ui import Node, parse
+from tests.support.ui import Node, field_names, follow, parse, submit, the_form
 
 PAGE = "/jira/project-page"
 OTHER_KEY, OTHER_SECRET = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
@@ -43,39 +43,6 @@ def open_page(client: FlaskClient, **params: str) -> str:
     response = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4", **params}))
     assert response.status_code == 200, response.text
     return response.text
-
-
-def the_form(html: str, name: str, kpi: str = "") -> Node:
-    """The form marked `data-form=name` (for `kpi`: the one editing that KPI)."""
-    for form in parse(html).find_all("form", data_form=name):
-        hidden = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")
-                  if n.attrs.get("type") == "hidden"}  # fmt: skip
-        if not kpi or hidden.get("kpi") == kpi:
-            return form
-    raise AssertionError(f"no form {name} {kpi}")
-
-
-def submit(client: FlaskClient, html: str, name: str, kpi: str = "", /, **fields: str) -> Any:
-    """Post the form as a browser would: its hidden fields and current values, then `fields`."""
-    form = the_form(html, name, kpi)
-    data = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")}
-    for select in form.find_all("select"):
-        chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
-        data[select.attrs["name"]] = chosen[0].attrs["value"] if chosen else ""
-    data.update(fields)
-    return client.post(form.attrs["action"], data=data)
-
-
-def follow(client: FlaskClient, response: Any) -> str:
-    assert response.status_code == 303, response.text
-    page = client.get(response.headers["Location"])
-    assert page.status_code == 200
-    return page.text
-
-
-def field_names(form: Node) -> list[str]:
-    return [n.attrs["name"] for n in form.iter() if n.tag in {"input", "select", "textarea"}
-            and n.attrs.get("type") != "hidden"]  # fmt: skip
 
 
 def strip(html: str) -> dict[str, tuple[str, str]]:

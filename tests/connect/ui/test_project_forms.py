@@ -3,14 +3,12 @@ reason, practice notes beside the field that breaks the rule, errors beside bad 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app import install, signed_url
-from tests.support.ui import Node, parse, the_form
+from tests.support.ui import Node, field_names, follow, parse, submit, the_form
 
 PAGE = "/jira/project-page"
 OTHER_KEY, OTHER_SECRET = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
@@ -25,30 +23,6 @@ def open_page(client: FlaskClient, **params: str) -> str:
     response = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4", **params}))
     assert response.status_code == 200, response.text
     return response.text
-
-
-def submit(client: FlaskClient, html: str, name: str, which: str = "", /,
-           **fields: str) -> Any:  # fmt: skip
-    """Post the form as a browser would: its hidden fields and current values, then `fields`."""
-    form = the_form(html, name, which)
-    data = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")}
-    for select in form.find_all("select"):
-        chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
-        data[select.attrs["name"]] = chosen[0].attrs["value"] if chosen else ""
-    data.update(fields)
-    return client.post(form.attrs["action"], data=data)
-
-
-def follow(client: FlaskClient, response: Any) -> str:
-    assert response.status_code == 303, response.text
-    page = client.get(response.headers["Location"])
-    assert page.status_code == 200
-    return page.text
-
-
-def field_names(form: Node) -> list[str]:
-    return [n.attrs["name"] for n in form.iter() if n.tag in {"input", "select", "textarea"}
-            and n.attrs.get("type") != "hidden"]  # fmt: skip
 
 
 def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
