@@ -23,10 +23,10 @@ from sqlalchemy import insert, select, update
 from bench.throwaway import throwaway_database
 from sync.core import okrfile
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
-from sync.engine import krs_linked_to, recompute
-from sync.model import Cycle, KeyResult, Link, Objective, Site, Team, WorkItem
+from sync.db.model import Cycle, KeyResult, Link, Objective, Site, Team, WorkItem
+from sync.db.store import Store
+from sync.engine.snapshots import krs_linked_to, recompute
 from sync.okrs import import_team_okrs
-from sync.store import Store
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

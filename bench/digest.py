@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from connect.app import create_app  # noqa: E402
+from connect.chat.digest import render  # noqa: E402
 from connect.settings import Settings  # noqa: E402
-from connect.ui.digest import render  # noqa: E402
+from sync.db.store import local_site  # noqa: E402
 from sync.digest import ChannelSpec, add_channel, load_digest  # noqa: E402
-from sync.jobs import Ports  # noqa: E402
-from sync.store import local_site  # noqa: E402
+from sync.engine.jobs import Ports  # noqa: E402
 from tests.support.digest import import_team  # noqa: E402
 
 CHANNELS = 100

@@ -2,7 +2,7 @@
 
 Loads the demo into a throwaway SQLite database, builds PLAT's digest of the week ending now,
 renders it as the Block Kit message and the Adaptive Card that would be posted (English and
-French), lays each out as HTML the way Slack and Teams show them (`connect/ui/chat_preview.py`)
+French), lays each out as HTML the way Slack and Teams show them (`connect/chat/preview.py`)
 and writes, with headless Chromium from Debian, `bench/screenshots/digest-slack-en.png`,
 `digest-slack-fr.png`, `digest-teams-en.png` and `digest-teams-fr.png`. It prints each
 payload's size against Slack's limits (50 blocks, 3,000 characters per text).
@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from connect.app import create_app  # noqa: E402
-from connect.demo import load_demo  # noqa: E402
+from connect.chat.digest import render  # noqa: E402
+from connect.chat.preview import page  # noqa: E402
+from connect.demo.seed import load_demo  # noqa: E402
 from connect.settings import Settings  # noqa: E402
-from connect.ui.chat_preview import page  # noqa: E402
-from connect.ui.digest import render  # noqa: E402
+from sync.db.store import find_site  # noqa: E402
 from sync.digest import load_digest  # noqa: E402
-from sync.store import find_site  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from screenshots import OUT, browser, shoot  # noqa: E402

@@ -27,11 +27,7 @@ from sqlalchemy import insert, select
 from bench.throwaway import throwaway_database
 from sync.apply.deployments import record_deployment
 from sync.core.dora import KEYS
-from sync.deployment_changes import rebuild
-from sync.engine import recompute
-from sync.kpis import measured, record_value
-from sync.measures import remeasure
-from sync.model import (
+from sync.db.model import (
     Cycle,
     Deployment,
     GitHubInstallation,
@@ -42,7 +38,11 @@ from sync.model import (
     Site,
     Team,
 )
-from sync.store import Store
+from sync.db.store import Store
+from sync.dora.changes import rebuild
+from sync.dora.remeasure import remeasure
+from sync.engine.snapshots import recompute
+from sync.kpis import measured, record_value
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
-from sync.store import Store  # noqa: E402
+from sync.db.store import Store  # noqa: E402
 from tests.support.faults import (  # noqa: E402
     Postgres,
     Redis,

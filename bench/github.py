@@ -55,11 +55,11 @@ from integrations.github.publisher import GitHubChecks
 from integrations.github.signature import sign
 from sync.apply.github import ensure_installation, pr_ref
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
-from sync.engine import recompute
-from sync.jobs import Ports
-from sync.model import KeyResult, Link, Outbound, PullRequest, WorkItem
+from sync.db.model import KeyResult, Link, Outbound, PullRequest, WorkItem
+from sync.db.store import find_kr, local_site
+from sync.engine.jobs import Ports
+from sync.engine.snapshots import recompute
 from sync.okrs import import_team_okrs
-from sync.store import find_kr, local_site
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = ROOT.parent / "shared" / "fixtures" / "github" / "pull_request.opened.json"

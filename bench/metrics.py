@@ -1,7 +1,7 @@
 """What counting costs the hot paths: `python bench/metrics.py`.
 
 Every request is timed in the hot-path layer (`connect/http/hotpaths.py`): two clock reads and
-one histogram observation (`connect/metrics.observe_request`); a webhook also adds one to a
+one histogram observation (`connect/ops/metrics.observe_request`); a webhook also adds one to a
 counter. This prints the cost of each, per call, in-process and in prometheus_client's
 multiprocess mode (what a server with several processes runs: each value lives in a
 memory-mapped file), so it can be set against a request's own cost (a cached panel load takes
@@ -28,7 +28,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 def measure(calls: int) -> dict[str, float]:
     """Nanoseconds per call of each piece, in this process's mode."""
-    from connect.metrics import count_webhook, now, observe_request
+    from connect.ops.metrics import count_webhook, now, observe_request
 
     def timed(step: object) -> float:
         started = time.perf_counter()

@@ -56,10 +56,10 @@ from connect.cli.web import DEFAULT_THREADS  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from integrations.atlassian.qsh import query_string_hash  # noqa: E402
 from sync.core.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of  # noqa: E402
-from sync.engine import recompute  # noqa: E402
-from sync.model import CheckIn  # noqa: E402
+from sync.db.model import CheckIn  # noqa: E402
+from sync.db.store import find_kr  # noqa: E402
+from sync.engine.snapshots import recompute  # noqa: E402
 from sync.okrs import import_team_okrs  # noqa: E402
-from sync.store import find_kr  # noqa: E402
 from sync.tenants import record_install  # noqa: E402
 from tests.support.servers import postgres_server  # noqa: E402
 

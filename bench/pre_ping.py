@@ -20,9 +20,9 @@ sys.path[0] = str(ROOT)
 
 from sqlalchemy import select  # noqa: E402
 
-from sync.inbox import insert_event  # noqa: E402
-from sync.model import InboxEvent, utcnow  # noqa: E402
-from sync.store import Store  # noqa: E402
+from sync.db.model import InboxEvent, utcnow  # noqa: E402
+from sync.db.store import Store  # noqa: E402
+from sync.engine.inbox import insert_event  # noqa: E402
 from tests.support.servers import postgres_server  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3000

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from connect.app import create_app  # noqa: E402
-from connect.demo import load_demo  # noqa: E402
+from connect.demo.seed import load_demo  # noqa: E402
 from connect.settings import Settings  # noqa: E402
-from sync.jobs import Ports  # noqa: E402
+from sync.engine.jobs import Ports  # noqa: E402
 
 OUT = ROOT / "bench" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

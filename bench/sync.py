@@ -51,7 +51,7 @@ from connect.cli.web import DEFAULT_THREADS  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from integrations.atlassian.qsh import query_string_hash  # noqa: E402
 from sync.core.spec import quarter_of  # noqa: E402
-from sync.model import (  # noqa: E402
+from sync.db.model import (  # noqa: E402
     Cycle,
     InboxEvent,
     KeyResult,

@@ -18,9 +18,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from connect.api import kpis as api_kpis
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
+from connect.chat import dev_receiver as dev_chat
+from connect.chat import digest as digest_render
+from connect.chat.digest_links import DigestLinks
 from connect.doors.asana import oauth as asana_oauth
 from connect.doors.asana import webhook as asana_webhook
 from connect.doors.atlassian_connect import descriptors, lifecycle, webhook
+from connect.doors.atlassian_connect import pages as views
 from connect.doors.atlassian_connect.connect_jwt import InstallKeys
 from connect.doors.atlassian_connect.verify import connect_api_site
 from connect.doors.forge import project as forge_project
@@ -32,13 +36,10 @@ from connect.errors import ApiError
 from connect.http.hotpaths import MAX_BODY_BYTES, HotPath, HotPaths
 from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
-from connect.operate import register_operations
+from connect.ops.routes import register_operations
 from connect.services import Services
 from connect.settings import Settings
-from connect.ui import dev_chat, views
-from connect.ui import digest as digest_render
 from connect.ui.cache import PageCache
-from connect.ui.digest_links import DigestLinks
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
 from integrations.asana import oauth as asana_oauth_tokens
@@ -54,20 +55,20 @@ from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHub
 from sync.apply import asana as asana_apply
 from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
-from sync.apply.asana_goals import KIND as ASANA_GOAL
-from sync.apply.asana_goals import write_asana_goal
-from sync.apply.digest import DigestSender
 from sync.apply.incidents import poll_all as poll_incidents
 from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jira_sync import JiraSync
-from sync.apply.writeback import KIND as ISSUE_PROPERTY
-from sync.apply.writeback import write_issue_property
 from sync.asana_accounts import AsanaAccounts
+from sync.db.store import Store
+from sync.engine.jobs import Jobs, Ports, make_queue, schedule
 from sync.errors import Closed, DomainError, Duplicate
-from sync.jobs import Jobs, Ports, make_queue, schedule
 from sync.retro import RETRO_PAGE, write_retro_page
-from sync.store import Store
 from sync.tenants import AppAccounts, Tenants, load_fernet
+from sync.write.asana_goal import KIND as ASANA_GOAL
+from sync.write.asana_goal import write_asana_goal
+from sync.write.chat import DigestSender
+from sync.write.issue_property import KIND as ISSUE_PROPERTY
+from sync.write.issue_property import write_issue_property
 
 log = logging.getLogger(__name__)
 

@@ -23,12 +23,12 @@ from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
 from sync.apply.asana import AsanaSync
-from sync.apply.digest import DigestSender
 from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
-from sync.jobs import Jobs
-from sync.store import Store
+from sync.db.store import Store
+from sync.engine.jobs import Jobs
 from sync.tenants import AppAccounts, Tenants
+from sync.write.chat import DigestSender
 
 Authenticator = Callable[[], "int | None"]
 """Finds the site of an API request from its credentials; None when they are not its kind."""

@@ -14,8 +14,8 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.model import AsanaConnection, AsanaWebhook
-from sync.store import Store
+from sync.db.model import AsanaConnection, AsanaWebhook
+from sync.db.store import Store
 
 CACHE_SECONDS: Final = 5.0
 REFRESH_BEFORE: Final = timedelta(minutes=2)

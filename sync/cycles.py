@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.core.spec import CycleSpec, following
+from sync.db.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
+from sync.db.store import get_or_create_team
 from sync.errors import Invalid
 from sync.history import record_change
-from sync.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
 from sync.okrs import ensure_open, get_or_create_cycle, kr_definition
 from sync.retro import request_publication
-from sync.store import get_or_create_team
 
 SCORE_TOLERANCE = 0.005
 """A given score this close to the derived one is the derived one (forms send 0.70 for 0.7)."""

@@ -29,8 +29,7 @@ from sync.core.digest import (
     missing_check_ins,
     validate_schedule,
 )
-from sync.errors import Invalid
-from sync.model import (
+from sync.db.model import (
     CheckIn,
     Cycle,
     DigestChannel,
@@ -39,6 +38,7 @@ from sync.model import (
     Snapshot,
     Team,
 )
+from sync.errors import Invalid
 
 KINDS: tuple[str, ...] = ("slack", "teams")
 LANGS: tuple[str, ...] = ("en", "fr")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.model import DefinitionChange
+from sync.db.model import DefinitionChange
 
 
 def record_change(session: Session, *, site_id: int, cycle_id: int | None, kind: str, key: str,

@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
-from sync import dora
-from sync.core import kpi as health_rules
+from sync.core import kpis as health_rules
 from sync.core.dora import KEYS as DORA_KEYS
 from sync.core.practice import check_kpi
 from sync.core.spec import DORA_SCOPE, KpiSpec, scope_of
+from sync.db.model import KeyResult, Kpi, KpiValue, Team
+from sync.db.store import get_or_create_team
+from sync.dora import keys as dora
 from sync.errors import Duplicate, Invalid
 from sync.fields import number_field, text_field
 from sync.history import record_change
-from sync.model import KeyResult, Kpi, KpiValue, Team
-from sync.store import get_or_create_team
 
 SPEC_FIELDS = ("title", "kind", "measure", "unit", "owner", "healthy_min", "healthy_max",
                "drop_alert", "jql", "jql_field")  # fmt: skip

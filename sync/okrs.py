@@ -33,11 +33,7 @@ from sync.core.spec import (
     TeamOkrs,
     scope_of,
 )
-from sync.errors import Closed, Duplicate, Invalid
-from sync.fields import number_field, text_field
-from sync.history import record_change
-from sync.kpis import as_spec, import_kpis, list_kpis
-from sync.model import (
+from sync.db.model import (
     CheckIn,
     Cycle,
     CycleClose,
@@ -49,7 +45,11 @@ from sync.model import (
     WorkItem,
     utcnow,
 )
-from sync.store import get_or_create_team
+from sync.db.store import get_or_create_team
+from sync.errors import Closed, Duplicate, Invalid
+from sync.fields import number_field, text_field
+from sync.history import record_change
+from sync.kpis import as_spec, import_kpis, list_kpis
 
 FILE_SOURCE = "file"
 KR_FIELDS = (

@@ -6,8 +6,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from sync.core.practice import DEFAULT_PROFILE, Profile
+from sync.db.model import KeyResult, PracticeProfile
 from sync.errors import Invalid
-from sync.model import KeyResult, PracticeProfile
 
 
 def site_profile(session: Session, site_id: int) -> Profile:

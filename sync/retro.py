@@ -2,11 +2,11 @@
 retrospective, the KRs carried over) and its publication as a Confluence page.
 
 The page is a durable write-back: closing a cycle with a space records a `retro_page` outbound
-row in the same transaction as the close, and the outbound machinery (`sync/jobs.py`) performs
-it, retries it with backoff (honouring `Retry-After`) and parks it when Confluence refuses for
-good. Where the page is, once published, is kept on the close; why it is not yet is the row's
-last error. The write goes through the `Wiki` port, which finds a page of the same title
-before it creates one, so a retry after a lost answer does not publish twice.
+row in the same transaction as the close, and the outbound machinery (`sync/engine/jobs.py`)
+performs it, retries it with backoff (honouring `Retry-After`) and parks it when Confluence
+refuses for good. Where the page is, once published, is kept on the close; why it is not yet is
+the row's last error. The write goes through the `Wiki` port, which finds a page of the same
+title before it creates one, so a retry after a lost answer does not publish twice.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sync.db.model import Cycle, CycleClose, KeyResult, Objective, Outbound, Team
+from sync.db.upsert import insert_ignore
 from sync.errors import Transient
-from sync.model import Cycle, CycleClose, KeyResult, Objective, Outbound, Team
-from sync.upsert import insert_ignore
 
 RETRO_PAGE = "retro_page"
 """The outbound kind of a retrospective's Confluence page; its target is `TEAM/CYCLE`."""

@@ -15,7 +15,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.model import GitHubInstallation, KeyResult, Link
+from sync.db.model import GitHubInstallation, KeyResult, Link
 
 MANUAL: Final = "manual"
 CONNECTED: Final = "connected"

@@ -19,8 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sync.model import Installation, Site, utcnow
-from sync.store import Store, site_host
+from sync.db.model import Installation, Site, utcnow
+from sync.db.store import Store, site_host
 
 log = logging.getLogger(__name__)
 

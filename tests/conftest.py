@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from connect.app import create_app
 from connect.settings import Settings
-from sync.jobs import Ports
-from sync.store import Store, all_tables
+from sync.db.store import Store, all_tables
+from sync.engine.jobs import Ports
 from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
 from tests.support.servers import postgres_server
 

@@ -19,10 +19,10 @@ from connect.services import services
 from sync import kpis
 from sync.core.practice import check_kpi
 from sync.core.spec import DORA_SCOPE
-from sync.engine import recompute
+from sync.db.model import Kpi
+from sync.engine.snapshots import recompute
 from sync.errors import Invalid
 from sync.fields import number_field as _number
-from sync.model import Kpi
 
 blueprint = Blueprint("api_kpis", __name__, url_prefix="/api/v1")
 blueprint.before_request(authenticate)

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, String
 
-from sync.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
+from sync.db.model import CheckIn, Cycle, KeyResult, Link, Objective, Team
 
 
 def _width(column: ColumnElement[Any]) -> int:

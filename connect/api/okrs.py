@@ -18,12 +18,23 @@ from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
 from connect.retro_publish import publish_closed_cycle
 from connect.services import services
-from sync import cycles, okrs, store
+from sync import cycles, okrs
 from sync.core import asana_refs, okrfile
 from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
-from sync.engine import recompute
+from sync.db import store
+from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
+from sync.db.store import (
+    SiteNotFound,
+    check_ins_of,
+    find_cycle,
+    find_kr,
+    find_objective,
+    find_site,
+    history_of,
+    links_of,
+)
+from sync.engine.snapshots import recompute
 from sync.fields import text_field
-from sync.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
 from sync.okrs import (
     KR_FIELDS,
     ImportRefused,
@@ -34,16 +45,6 @@ from sync.okrs import (
     unlink_work,
 )
 from sync.sources import refresh_github, source_state
-from sync.store import (
-    SiteNotFound,
-    check_ins_of,
-    find_cycle,
-    find_kr,
-    find_objective,
-    find_site,
-    history_of,
-    links_of,
-)
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -8,9 +8,9 @@ from connect.api.okrs import authenticate, enqueue_write_backs, kr_json
 from connect.errors import ApiError, Conflict, NotFound, ValidationError
 from connect.services import services
 from sync.apply.jql import poll_key_result
-from sync.engine import recompute
+from sync.db.store import find_kr
+from sync.engine.snapshots import recompute
 from sync.errors import Permanent, SourceMissing, Transient
-from sync.store import find_kr
 
 blueprint = Blueprint("api_sync", __name__, url_prefix="/api/v1")
 blueprint.before_request(authenticate)

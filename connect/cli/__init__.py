@@ -22,8 +22,8 @@ from connect.cli import (
     tenants,
     web,
 )
-from connect.demo import EXAMPLE_FILE
-from connect.logs import LogLevelError, configure_logging
+from connect.demo.seed import EXAMPLE_FILE
+from connect.ops.logs import LogLevelError, configure_logging
 
 __all__ = ["EXAMPLE_FILE", "main"]
 _REGISTERED = (github_backfill.backfill_command,)  # `okrlink github backfill`, on the github group

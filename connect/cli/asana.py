@@ -25,7 +25,7 @@ def _app() -> Iterator[Flask]:
 
 
 def _site_id(app: Flask, site: str) -> tuple[int, str]:
-    from sync.store import SiteNotFound, find_site
+    from sync.db.store import SiteNotFound, find_site
 
     try:
         with app.extensions["okrlink"].store.session() as session:

@@ -16,8 +16,8 @@ CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
 
 
 def server_logging() -> None:
-    """A long-running command logs its start-up steps (see `connect.logs`)."""
-    from connect.logs import configure_logging
+    """A long-running command logs its start-up steps (see `connect.ops.logs`)."""
+    from connect.ops.logs import configure_logging
 
     verbose = bool(click.get_current_context().find_root().params.get("verbose"))
     configure_logging(verbose=verbose, server=True)

@@ -57,9 +57,9 @@ def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
           carry: tuple[str, ...], space: str) -> None:  # fmt: skip
     """Close TEAM's CYCLE: final scores, retrospective, carried KRs; the cycle turns read-only."""
     from sync import cycles
-    from sync.engine import recompute
+    from sync.db.store import SiteNotFound, find_cycle, find_site, find_team
+    from sync.engine.snapshots import recompute
     from sync.errors import DomainError
-    from sync.store import SiteNotFound, find_cycle, find_site, find_team
 
     data = {
         "scores": _scores(scores, reasons),

@@ -22,7 +22,7 @@ def demo(host: str, port: int, no_serve: bool, reset: bool) -> None:
 
     The demo keeps what you change across restarts; `--reset` starts over.
     """
-    from connect.demo import load_demo, open_api, reset_demo
+    from connect.demo.seed import load_demo, open_api, reset_demo
 
     server_logging()
     app = open_app()

@@ -20,7 +20,7 @@ DAY_CHOICES = click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 
 
 def _site_id(services: Services, site: str | None) -> int:
-    from sync.store import SiteNotFound, find_site
+    from sync.db.store import SiteNotFound, find_site
 
     try:
         with services.store.session() as session:
@@ -132,7 +132,7 @@ def _current_digest(services: Services, site: str | None, team: str) -> tuple[in
               help="Default: the team's first channel's language, else en.")
 def digest_preview(site: str | None, team: str, fmt: str, lang: str | None) -> None:
     """Print exactly what would be sent now (JSON for slack and teams)."""
-    from connect.ui.digest import outline_of, render, text_message
+    from connect.chat.digest import outline_of, render, text_message
     from sync.digest import list_channels
 
     services: Services = open_app().extensions["okrlink"]

@@ -42,10 +42,10 @@ def map_command(installation_id: int, site: str) -> None:
 def map_installation(app: Flask, installation_id: int, site: str) -> str:
     """Map the installation, link its stored PRs, recompute and queue their check runs."""
     from sync.apply.github import map_installation as map_in_store
-    from sync.engine import recompute
-    from sync.measures import remeasure
-    from sync.model import PullRequest
-    from sync.store import SiteNotFound, find_site
+    from sync.db.model import PullRequest
+    from sync.db.store import SiteNotFound, find_site
+    from sync.dora.remeasure import remeasure
+    from sync.engine.snapshots import recompute
 
     services = app.extensions["okrlink"]
     jobs = services.jobs
@@ -80,7 +80,7 @@ def installation_lines(app: Flask) -> list[str]:
     """One tab-separated line per installation: id, account, site, state, settings."""
     import json
 
-    from sync.model import GitHubInstallation, Site
+    from sync.db.model import GitHubInstallation, Site
 
     lines = []
     with app.extensions["okrlink"].store.session() as session:

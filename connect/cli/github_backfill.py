@@ -41,8 +41,8 @@ def backfill(
     """Read, record and apply the installation's history; a one-line summary."""
     from integrations.github.backfill import read_history
     from integrations.github.errors import GitHubError
-    from sync.inbox import record_event
-    from sync.model import GitHubInstallation
+    from sync.db.model import GitHubInstallation
+    from sync.engine.inbox import record_event
 
     services = app.extensions["okrlink"]
     with services.store.session() as session:

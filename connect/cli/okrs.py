@@ -69,9 +69,9 @@ def import_command(path: str, site: str | None, prefer_file: bool) -> None:
 def import_path(
     app: Flask, path: str, *, site: str | None = None, prefer_file: bool = False
 ) -> ImportReport:
-    from sync.engine import recompute
+    from sync.db.store import SiteNotFound, find_site
+    from sync.engine.snapshots import recompute
     from sync.okrs import ImportRefused, import_team_okrs
-    from sync.store import SiteNotFound, find_site
 
     findings = okrfile.check_file(path)
     if has_errors(findings):
@@ -100,8 +100,8 @@ def import_path(
 @click.option("--cycle", default=None)
 def export(site: str | None, team: str | None, cycle: str | None) -> None:
     """Print stored OKRs in the OKR file format."""
+    from sync.db.store import SiteNotFound, find_site
     from sync.okrs import export_team_okrs
-    from sync.store import SiteNotFound, find_site
 
     app = open_app()
     try:

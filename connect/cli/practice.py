@@ -29,9 +29,9 @@ def practice() -> None:
 def set_profile(site: str | None, max_objectives: int, krs: str) -> None:  # fmt: skip
     """Set the thresholds of SITE's practice notes."""
     from sync.core.practice import Profile
+    from sync.db.store import SiteNotFound, find_site
     from sync.errors import Invalid
     from sync.profiles import set_site_profile
-    from sync.store import SiteNotFound, find_site
 
     match = KRS_RANGE.match(krs)
     if match is None:
@@ -56,8 +56,8 @@ def set_profile(site: str | None, max_objectives: int, krs: str) -> None:  # fmt
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
 def show_profile(site: str | None) -> None:
     """Print SITE's practice thresholds."""
+    from sync.db.store import SiteNotFound, find_site
     from sync.profiles import site_profile
-    from sync.store import SiteNotFound, find_site
 
     app = open_app()
     try:

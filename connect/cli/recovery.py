@@ -1,4 +1,5 @@
-"""`okrlink inbox` and `okrlink outbound`: see and retry what was parked (`sync/parking.py`)."""
+"""`okrlink inbox` and `okrlink outbound`: see and retry what was parked
+(`sync/engine/parking.py`)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from connect.cli.common import open_app
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from sync.store import Store
+    from sync.db.store import Store
 
 
 def _site_id(store: Store, site: str | None) -> int | None:
     """The id of the site named like `okrlink import --site`, None for every site."""
     if site is None:
         return None
-    from sync.store import SiteNotFound, find_site
+    from sync.db.store import SiteNotFound, find_site
 
     with store.session() as session:
         try:
@@ -60,7 +61,7 @@ def inbox() -> None:
 @click.option("--site", default=None, help="Only this site (clientKey, base URL or name).")
 def inbox_failed(site: str | None) -> None:
     """List inbox events parked after failing to apply, with their error."""
-    from sync.parking import failed_events
+    from sync.engine.parking import failed_events
 
     def line(row: Any) -> str:
         return (f"{row.id:>8} {row.site_id or '-':>5} {row.source:8} {row.event:24} "
@@ -76,7 +77,7 @@ def inbox_failed(site: str | None) -> None:
 @click.option("--all", "everything", is_flag=True, help="Retry every parked event.")
 def inbox_retry(ids: tuple[int, ...], everything: bool) -> None:
     """Hand parked events back to the queue (after fixing what made them fail)."""
-    from sync.parking import retry_events
+    from sync.engine.parking import retry_events
 
     wanted = _ids(ids, everything)
     services = open_app().extensions["okrlink"]
@@ -102,7 +103,7 @@ def outbound() -> None:
 @click.option("--site", default=None, help="Only this site (clientKey, base URL or name).")
 def outbound_failed(site: str | None) -> None:
     """List write-backs parked after a refusal (or too many failures), with their error."""
-    from sync.parking import parked_writes
+    from sync.engine.parking import parked_writes
 
     def line(row: Any) -> str:
         return (f"{row.id:>8} {row.site_id:>5} {row.kind:16} {row.target:28} {row.attempts:>5} "
@@ -118,7 +119,7 @@ def outbound_failed(site: str | None) -> None:
 @click.option("--all", "everything", is_flag=True, help="Retry every parked write-back.")
 def outbound_retry(ids: tuple[int, ...], everything: bool) -> None:
     """Make parked write-backs due again (after fixing access or the target)."""
-    from sync.parking import retry_writes
+    from sync.engine.parking import retry_writes
 
     wanted = _ids(ids, everything)
     services = open_app().extensions["okrlink"]

@@ -12,7 +12,7 @@ from prometheus_client import start_http_server
 from werkzeug.serving import make_server
 
 from connect.cli.common import CONSUMER_POLLING, open_app, server_logging
-from connect.metrics import worker_registry
+from connect.ops.metrics import worker_registry
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -17,8 +17,8 @@ def tenants_list() -> None:
     """Show every site with its installations (product, door, state), the local site too."""
     from sqlalchemy import select
 
-    from sync.model import LOCAL_SITE, Installation, Site
-    from sync.store import local_site
+    from sync.db.model import LOCAL_SITE, Installation, Site
+    from sync.db.store import local_site
 
     app = open_app()
     with app.extensions["okrlink"].store.session() as session:

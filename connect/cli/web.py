@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sync.store import POOL_SIZE
+from sync.db.store import POOL_SIZE
 
 if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a variable there)
     from granian.server.common import AbstractServer

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
 
-from connect.metrics import ROUTE_ENVIRON, UNMATCHED, now, observe_request
+from connect.ops.metrics import ROUTE_ENVIRON, UNMATCHED, now, observe_request
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -75,7 +75,7 @@ def request_body(environ: WSGIEnvironment, *, limit: int) -> bytes | None:
 class HotPaths:
     """WSGI middleware: `(method, path) -> hot path`; Flask answers whatever they decline.
 
-    Being the app's outermost layer, it also times every request (`connect/metrics.py`): a
+    Being the app's outermost layer, it also times every request (`connect/ops/metrics.py`): a
     hot path's under its own path, anything else under the route template Flask matched.
     Timing costs a request 4-7 µs of a core (two clock reads and one histogram observation,
     in-process or in prometheus_client's multiprocess mode; `bench/metrics.py`): about 1 % of

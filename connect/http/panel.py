@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 PANEL_PATHS = {"/confluence/macro/okr-panel": False, "/confluence/macro/okr-panel/static": True}
-"""The panel routes (path -> static rendering), as `connect/ui/views.py` registers them."""
+"""The panel routes (path -> static rendering), as the Connect pages
+(`connect/doors/atlassian_connect/pages.py`) register them."""
 
 
 def panel_hot_paths(services: Any) -> dict[tuple[str, str], HotPath]:

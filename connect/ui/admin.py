@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from connect.ui.i18n import translator
 from connect.ui.render import _render
 from sync.core.practice import DEFAULT_PROFILE, Profile
+from sync.db.model import GitHubInstallation, Installation
 from sync.digest import ChannelView
-from sync.model import GitHubInstallation, Installation
 
 
 @dataclass(frozen=True, slots=True)

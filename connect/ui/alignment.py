@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.core.progress import objective_progress
-from sync.model import Cycle, KeyResult, Objective, Team
+from sync.db.model import Cycle, KeyResult, Objective, Team
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.model import DefinitionChange, Kpi, KpiValue, Team
+from sync.db.model import DefinitionChange, Kpi, KpiValue, Team
 
 SHOWN = 8
 """Events shown per KPI: the page is for acting, the API gives the whole history."""

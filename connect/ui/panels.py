@@ -43,7 +43,7 @@ from sync import kpis
 from sync.core.practice import DEFAULT_PROFILE, Finding, Profile, check_kpi, check_team_okrs
 from sync.core.progress import objective_progress
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of
-from sync.model import (
+from sync.db.model import (
     CheckIn,
     Cycle,
     KeyResult,

@@ -27,7 +27,8 @@ from connect.ui.editor import KPI_ERRORS, TARGETS, parse_kpi_form, parse_kr_form
 from sync.core.progress import STATUSES
 from sync.core.spec import quarter, quarter_of
 from sync.cycles import close_cycle, parse_close
-from sync.engine import recompute
+from sync.db.store import find_cycle, find_kr, find_objective, find_team
+from sync.engine.snapshots import recompute
 from sync.errors import Closed, Duplicate, Invalid
 from sync.kpis import create_kpi, find_kpi, update_kpi
 from sync.okrs import (
@@ -39,7 +40,6 @@ from sync.okrs import (
     update_key_result,
     update_objective,
 )
-from sync.store import find_cycle, find_kr, find_objective, find_team
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from connect.ui.viewmodel import PanelView
 from sync.core.spec import CycleSpec, quarter, quarter_of
-from sync.model import KeyResult
+from sync.db.model import KeyResult
+from sync.db.store import check_ins_of, find_cycle, find_kr
 from sync.okrs import changes_of
-from sync.store import check_ins_of, find_cycle, find_kr
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.model import CheckIn, Cycle, KeyResult, Objective, Snapshot, Team
+from sync.db.model import CheckIn, Cycle, KeyResult, Objective, Snapshot, Team
 
 WEEK = timedelta(days=7)
 

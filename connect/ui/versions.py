@@ -12,7 +12,7 @@ panel load. So a thread asks it again only after `RECHECK_SECONDS`, or at once a
 made through this process's engine: its own writes show on its next load, and another process's
 within a few milliseconds, well inside the time a reader takes to load a page after a change.
 
-On PostgreSQL, the commits that change OKRs send a NOTIFY (`sync/changes.py`); one thread per
+On PostgreSQL, the commits that change OKRs send a NOTIFY (`sync/db/changes.py`); one thread per
 process LISTENs on its own connection and counts them (`OkrChangeListener`), and each thread
 reuses its versions until that count, or the count of this process's own such commits, moves:
 own commits show on the next load, another process's as soon as its notification arrives (well
@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from connect.ui.panels import PanelQuery, panel_version_sql, run_version_sql
-from sync.changes import CHANNEL, OkrCommits
+from sync.db.changes import CHANNEL, OkrCommits
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from integrations.asana.client import AsanaClient
 from integrations.errors import OutsideError
 from sync.asana_accounts import new_subscription, webhooks_of
-from sync.model import AsanaWebhook
-from sync.store import Store
+from sync.db.model import AsanaWebhook
+from sync.db.store import Store
 
 log = logging.getLogger(__name__)
 

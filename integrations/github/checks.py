@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sync.apply.checks_plan import KrImpact as KrImpact  # the core owns the value; rendered here
+from sync.write.check_run import KrImpact as KrImpact  # the core owns the value; rendered here
 
 CHECK_NAME = "OKR impact"
 # Checks API limits (docs: "Create a check run"): output.summary and output.text are at most

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from integrations.github.checks import LINKED_CONCLUSIONS, render_check_run
 from integrations.github.client import GitHubApp
 from integrations.github.errors import NotFound
-from sync.apply.checks_plan import impacts_for
 from sync.apply.github import CHECK_RUN
+from sync.db.model import GitHubInstallation, Installation, Outbound, PullRequest
+from sync.engine.jobs import Ports
 from sync.errors import Permanent
-from sync.jobs import Ports
-from sync.model import GitHubInstallation, Installation, Outbound, PullRequest
+from sync.write.check_run import impacts_for
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class CheckRunWriter:
     def __call__(self, session: Session, outbound: Outbound, ports: Ports) -> None:
         """Publish the run of every PR of the ref; a refusal (`Permanent`) of one does not stop
         the others, and is raised after them so that the row is parked with its error, as
-        the Jira writer's are (`sync/jobs.py`)."""
+        the Jira writer's are (`sync/engine/jobs.py`)."""
         pulls = session.scalars(
             select(PullRequest).where(
                 PullRequest.site_id == outbound.site_id, PullRequest.ref == outbound.target

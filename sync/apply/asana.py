@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from sync.apply.jira import krs_named
 from sync.core.asana_refs import PREFIX, gid_of, key_of, kr_keys_in
-from sync.engine import DONE_CATEGORY, recompute
+from sync.db.model import InboxEvent, KeyResult, Link, SyncCursor, WorkItem
+from sync.db.upsert import insert_ignore
+from sync.engine.jobs import Jobs, Ports
+from sync.engine.snapshots import DONE_CATEGORY, recompute
 from sync.errors import OutsideError, Transient
-from sync.jobs import Jobs, Ports
-from sync.model import InboxEvent, KeyResult, Link, SyncCursor, WorkItem
 from sync.ports import Asana
-from sync.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 

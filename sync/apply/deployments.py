@@ -6,7 +6,7 @@ Inbox payloads (see `integrations.github.records`): `{"action", "installation_id
 webhook and the backfill reading the same deployment meet on it. A status only moves the
 deployment's first success or first failure earlier, so order and replays change nothing.
 When that outcome moves, the merged PRs the deployment shipped are paired with it
-(`sync.deployment_changes`), which the change lead time reads.
+(`sync.dora.changes`), which the change lead time reads.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.apply.github import ensure_installation
-from sync.deployment_changes import pair_deployment
-from sync.measures import remeasure
-from sync.model import Deployment, InboxEvent
-from sync.upsert import insert_ignore
+from sync.db.model import Deployment, InboxEvent
+from sync.db.upsert import insert_ignore
+from sync.dora.changes import pair_deployment
+from sync.dora.remeasure import remeasure
 
 if TYPE_CHECKING:
-    from sync.jobs import Jobs, Ports
+    from sync.engine.jobs import Jobs, Ports
 
 SUCCESS = "success"
 FAILED = ("failure", "error")

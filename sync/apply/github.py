@@ -27,11 +27,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sync import sources
-from sync.deployment_changes import adopt as adopt_changes
-from sync.deployment_changes import pair_pull
-from sync.engine import krs_linked_to
-from sync.measures import remeasure
-from sync.model import (
+from sync.db.model import (
     Deployment,
     GitHubInstallation,
     InboxEvent,
@@ -40,11 +36,15 @@ from sync.model import (
     PullRequest,
     WorkItem,
 )
-from sync.store import find_kr
-from sync.upsert import insert_ignore
+from sync.db.store import find_kr
+from sync.db.upsert import insert_ignore
+from sync.dora.changes import adopt as adopt_changes
+from sync.dora.changes import pair_pull
+from sync.dora.remeasure import remeasure
+from sync.engine.snapshots import krs_linked_to
 
 if TYPE_CHECKING:
-    from sync.jobs import Jobs, Ports
+    from sync.engine.jobs import Jobs, Ports
 
 PR_SOURCE = "pr"
 GITHUB_KIND = "github"

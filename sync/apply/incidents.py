@@ -37,13 +37,13 @@ from sync.apply.jql import measure as jql_measure
 from sync.core.dora import DEFAULT_WINDOW_DAYS
 from sync.core.dora import KEYS as DORA_KEYS
 from sync.core.jql_match import compile_jql
-from sync.dora import LOOKBACK, query_digest
-from sync.engine import recompute
+from sync.db.model import Incident, KeyResult, Kpi
+from sync.dora.keys import LOOKBACK, query_digest
+from sync.dora.remeasure import remeasure
+from sync.engine.jobs import Jobs
+from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, Transient
-from sync.jobs import Jobs
 from sync.kpis import record_value
-from sync.measures import remeasure
-from sync.model import Incident, KeyResult, Kpi
 from sync.ports import Tracker
 
 log = logging.getLogger(__name__)

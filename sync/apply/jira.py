@@ -17,9 +17,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.apply import incidents
-from sync.engine import drop_outbound, krs_linked_to
-from sync.model import Cycle, InboxEvent, KeyResult, Link, Outbound, WorkItem, utcnow
-from sync.upsert import insert_ignore
+from sync.db.model import Cycle, InboxEvent, KeyResult, Link, Outbound, WorkItem, utcnow
+from sync.db.upsert import insert_ignore
+from sync.engine.snapshots import drop_outbound, krs_linked_to
 
 EVENT_NAME = "jira_issue"
 LABEL_PREFIX = "kr-"

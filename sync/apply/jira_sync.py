@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from sync import sources
 from sync.apply.jql import poll_all
 from sync.apply.reconcile import IssueParser, reconcile_all, refresh_linked_issues
-from sync.engine import recompute
+from sync.engine.jobs import Jobs
+from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, SourceMissing
-from sync.jobs import Jobs
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from sync.model import KeyResult
+    from sync.db.model import KeyResult
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import sources
-from sync.engine import recompute
+from sync.db.model import KeyResult
+from sync.engine.jobs import Jobs
+from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, Permanent, SourceMissing, Transient
-from sync.jobs import Jobs
-from sync.model import KeyResult
 from sync.ports import Tracker
 
 log = logging.getLogger(__name__)

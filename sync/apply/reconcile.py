@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from sync import sources
 from sync.apply.jira import BATCH_LOOKUPS, IssueEvent, apply_issue_event
-from sync.engine import recompute
+from sync.db.model import Link, SyncCursor, WorkItem
+from sync.engine.jobs import Jobs
+from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, SourceMissing, Transient
-from sync.jobs import Jobs
-from sync.model import Link, SyncCursor, WorkItem
 from sync.ports import Tracker
 
 log = logging.getLogger(__name__)

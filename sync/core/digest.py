@@ -1,7 +1,7 @@
 """The weekly digest and the check-in reminder as plain values, and when each is due.
 
 Pure: values in, values out. `sync/digest.py` reads the store into `KrWeek` rows; the chat
-renderers (`connect/ui/digest.py`) turn a `Digest` into Slack blocks, a Teams card or text.
+renderers (`connect/chat/digest.py`) turn a `Digest` into Slack blocks, a Teams card or text.
 
 Schedule. A channel's digest is due weekly at its local `day` and `time` in its time zone; the
 due instant is computed in that zone each week, so 09:00 stays 09:00 across DST changes. A week

@@ -13,11 +13,11 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from connect.log_format import JsonLines, PlainLines, Redactor, formatter_for
+from connect.ops.log_format import JsonLines, PlainLines, Redactor, formatter_for
 from connect.settings import Settings
 from integrations.github.signature import sign
-from sync import log_context
-from sync.model import InboxEvent, Outbound
+from sync.db.model import InboxEvent, Outbound
+from sync.engine import log_context
 from tests.support import github_app
 from tests.support.app import install, signed_url
 from tests.support.jira import issue_event

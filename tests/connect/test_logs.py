@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from connect.logs import CHATTY, LogLevelError, StderrHandler, configure_logging
+from connect.ops.logs import CHATTY, LogLevelError, StderrHandler, configure_logging
 
 
 @pytest.fixture(autouse=True)

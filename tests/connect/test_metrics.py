@@ -21,8 +21,8 @@ from connect.cli.github import map_installation
 from connect.settings import Settings
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import GitHubChecks
-from sync.jobs import Ports
-from sync.model import InboxEvent
+from sync.db.model import InboxEvent
+from sync.engine.jobs import Ports
 from tests.support import github_app
 from tests.support.forge import (
     APP_UUID,
@@ -338,9 +338,9 @@ class RecordingChat:
 def test_digest_sends_count_as_slack_and_teams_writes_by_outcome(
     app: Flask, client: FlaskClient, admin: dict[str, str], secret: str
 ) -> None:
+    from sync.db.store import find_site
     from sync.digest import ChannelSpec, add_channel
     from sync.errors import Permanent
-    from sync.store import find_site
 
     create_okrs(client, admin, site=CLIENT, krs=KRS)
     services = app.extensions["okrlink"]

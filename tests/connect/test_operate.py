@@ -17,8 +17,8 @@ from sqlalchemy import text
 from connect.app import create_app
 from connect.cli.common import CONSUMER_POLLING
 from connect.settings import Settings
-from sync.jobs import Ports
-from sync.store import ALEMBIC_DIR, MIGRATION_LOCK, Store, _scripts
+from sync.db.store import ALEMBIC_DIR, MIGRATION_LOCK, Store, _scripts
+from sync.engine.jobs import Ports
 from tests.support.jira import install_jira, issue_event, post_webhook
 from tests.support.servers import free_port
 

@@ -15,10 +15,10 @@ from connect.doors.atlassian_connect.connect_jwt import CONTEXT_QSH
 from integrations.atlassian.qsh import query_string_hash
 from sync.core import okrfile
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
-from sync.engine import recompute
-from sync.model import CheckIn, KeyResult
+from sync.db.model import CheckIn, KeyResult
+from sync.db.store import find_kr
+from sync.engine.snapshots import recompute
 from sync.okrs import import_team_okrs
-from sync.store import find_kr
 from sync.tenants import record_install
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sync.model import Deployment, DeploymentChange, PullRequest
+from sync.db.model import Deployment, DeploymentChange, PullRequest
 from tests.support.github_app import deliver, fixture, store
 
 INSTALLATION = 1  # the installation the octokit deployment examples name

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from sync.core import okrfile
-from sync.engine import recompute
+from sync.engine.snapshots import recompute
 from sync.okrs import import_team_okrs
 
 

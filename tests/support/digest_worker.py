@@ -17,7 +17,7 @@ from pathlib import Path
 
 from connect.app import create_app
 from connect.settings import Settings
-from sync.jobs import Ports
+from sync.engine.jobs import Ports
 
 
 class FileClock:

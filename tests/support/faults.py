@@ -38,8 +38,8 @@ from connect.app import create_app
 from connect.settings import Settings
 from integrations.atlassian.qsh import query_string_hash
 from sync.core.spec import quarter_of
-from sync.model import Cycle, InboxEvent, KeyResult, Link, Objective, Outbound, Team
-from sync.store import Store
+from sync.db.model import Cycle, InboxEvent, KeyResult, Link, Objective, Outbound, Team
+from sync.db.store import Store
 from sync.tenants import record_install
 from tests.support.servers import _as_postgres, _pg_bin, free_port
 

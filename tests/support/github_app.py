@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from integrations.github.signature import sign
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
-from sync.engine import recompute
-from sync.model import Base, KeyResult, WorkItem
+from sync.db.model import Base, KeyResult, WorkItem
+from sync.db.store import Store, find_kr, local_site
+from sync.engine.snapshots import recompute
 from sync.okrs import import_team_okrs
-from sync.store import Store, find_kr, local_site
 from tests.support.base import SHARED_FIXTURES
 
 FIXTURES = SHARED_FIXTURES / "github"

@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 
 from integrations.atlassian.events import clean
 from integrations.atlassian.qsh import query_string_hash
+from sync.db.model import InboxEvent, Snapshot
 from sync.errors import Permanent, Transient
-from sync.model import InboxEvent, Snapshot
 from tests.support.base import shared_fixture
 from tests.support.signing import JIRA_BASE, connect_token, install
 

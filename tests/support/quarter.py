@@ -53,7 +53,7 @@ def stored_close(app: Flask) -> dict[str, Any]:
     """What a close left in the store, door-independent: final scores, retro, carried KRs."""
     from sqlalchemy import select
 
-    from sync.model import Cycle, CycleClose, KeyResult
+    from sync.db.model import Cycle, CycleClose, KeyResult
 
     with app.extensions["okrlink"].store.session() as session:
         rows = session.execute(

@@ -1,10 +1,10 @@
-"""Which statements announce an OKR change (`sync/changes.py`): writes to the panel's tables."""
+"""Which statements announce an OKR change (`sync/db/changes.py`): writes to the panel's tables."""
 
 from __future__ import annotations
 
 import pytest
 
-from sync.changes import writes_okrs
+from sync.db.changes import writes_okrs
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,14 @@ from alembic.config import Config
 from flask import Flask
 from sqlalchemy import select
 
-from sync import dora as dora_reader
 from sync.apply.deployments import record_deployment
 from sync.apply.github import apply_pull_request
 from sync.core import dora
-from sync.deployment_changes import rebuild
-from sync.jobs import Ports
-from sync.model import Deployment, DeploymentChange, GitHubInstallation, InboxEvent, PullRequest
-from sync.store import ALEMBIC_DIR, local_site
+from sync.db.model import Deployment, DeploymentChange, GitHubInstallation, InboxEvent, PullRequest
+from sync.db.store import ALEMBIC_DIR, local_site
+from sync.dora import keys as dora_reader
+from sync.dora.changes import rebuild
+from sync.engine.jobs import Ports
 from tests.support.base import FakeClock
 from tests.support.github_app import store
 

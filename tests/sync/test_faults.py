@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from sync.store import Store
+from sync.db.store import Store
 from tests.support.faults import deployment, make_stream, send, verdict, wait_until_converged
 from tests.support.servers import redis_server
 

@@ -12,9 +12,9 @@ from flask import Flask
 
 from sync import kpis
 from sync.core.spec import KpiSpec
+from sync.db.store import local_site
 from sync.errors import Duplicate, Invalid
 from sync.history import kpi_changes_of
-from sync.store import local_site
 from tests.support.app import PANEL_NOW
 
 CFR = KpiSpec(key="PLAT-K1", title="Change failure rate", unit="%", healthy_max=15,

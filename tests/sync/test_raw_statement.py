@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
-from sync.model import InboxEvent, Site
-from sync.raw import RawStatement
-from sync.store import Store
+from sync.db.model import InboxEvent, Site
+from sync.db.raw import RawStatement
+from sync.db.store import Store
 
 ROW = {
     "source": "jira",
@@ -50,8 +50,8 @@ def test_raw_insert_stores_the_same_bytes_and_reads_back_as_the_orm_does(tmp_pat
 def test_a_raw_query_answers_as_sqlalchemy_does_for_any_list_length(app) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import bindparam, literal
 
-    from sync.model import Cycle, KeyResult, Link, Objective, Team
-    from sync.raw import RawQuery
+    from sync.db.model import Cycle, KeyResult, Link, Objective, Team
+    from sync.db.raw import RawQuery
 
     store = app.extensions["okrlink"].store
     with store.session() as session:

@@ -20,18 +20,18 @@ from sqlalchemy import select
 
 from connect.cli import main
 from connect.settings import Settings
+from sync.db.model import InboxEvent, Outbound, WorkItem, WriteBackState
+from sync.db.store import Store, local_site
+from sync.engine.jobs import MAX_ATTEMPTS, Jobs, Ports, backoff
+from sync.engine.lease import Leases
 from sync.errors import Permanent, Transient
-from sync.jobs import MAX_ATTEMPTS, Jobs, Ports, backoff
-from sync.lease import Leases
-from sync.model import InboxEvent, Outbound, WorkItem, WriteBackState
-from sync.store import Store, local_site
 from tests.support.base import FakeClock
 
 REPO = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
 from sqlalchemy import create_engine
-from sync.lease import Leases
+from sync.engine.lease import Leases
 with Leases(create_engine(sys.argv[1])).hold(int(sys.argv[2])) as held:
     print("held" if held else "busy", flush=True)
     time.sleep(600)

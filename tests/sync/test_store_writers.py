@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from sync.store import Store
+from sync.db.store import Store
 
 
 def test_a_writer_waits_for_the_turn_of_another_store_on_the_same_file(tmp_path: Path) -> None:

@@ -19,12 +19,12 @@ from typing import Any, Final
 from flask import Blueprint, Response, jsonify, request
 
 from connect.errors import AuthError, BadRequest
-from connect.metrics import count_answer
+from connect.ops.metrics import count_answer
 from connect.services import services
 from integrations.asana.signature import SECRET_HEADER, SIGNATURE_HEADER, verify_signature
 from sync.apply.asana import EVENT_NAME
 from sync.asana_accounts import subscription
-from sync.inbox import record_event
+from sync.engine.inbox import record_event
 
 log = logging.getLogger(__name__)
 

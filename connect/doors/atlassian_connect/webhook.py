@@ -1,7 +1,7 @@
 """`POST /webhooks/jira`: verify, record, acknowledge; applying is a queued job.
 
 The event is normalised to the few fields the core keeps and stored in the inbox with one
-INSERT .. ON CONFLICT DO NOTHING RETURNING id (`sync.inbox.insert_event`), unique on (jira,
+INSERT .. ON CONFLICT DO NOTHING RETURNING id (`sync.engine.inbox.insert_event`), unique on (jira,
 clientKey, delivery id); the
 job is enqueued only after that commit, so an acknowledged event is never lost and a
 redelivery changes nothing.
@@ -21,15 +21,15 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from connect.doors.atlassian_connect.verify import connect_jwt_required
 from connect.errors import BadRequest
-from connect.metrics import count_answer
+from connect.ops.metrics import count_answer
 from connect.services import Services, services
 from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
 from integrations.payloads import PayloadError, loads
-from sync import log_context
 from sync.apply.jira import EVENT_NAME
-from sync.inbox import insert_event, retry_failed
-from sync.model import utcnow
+from sync.db.model import utcnow
+from sync.engine import log_context
+from sync.engine.inbox import insert_event, retry_failed
 from sync.tenants import Tenant
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from connect.doors.forge.token import ForgeClaims, ForgeRequest, verify_forge_request
 from connect.errors import BadRequest, ForbiddenError, ValidationError
-from connect.metrics import count_answer
+from connect.ops.metrics import count_answer
 from connect.services import services
 from connect.ui.panels import PanelQuery, current_cycle_name, load_panel
 from connect.ui.render import render_empty_panel, render_panel, render_retro, render_review
@@ -26,7 +26,7 @@ from integrations.atlassian.events import JiraPayloadError, parse_webhook
 from integrations.atlassian.forge import ForgeTokens
 from integrations.payloads import PayloadError, loads
 from sync.apply.jira import EVENT_NAME
-from sync.inbox import record_event
+from sync.engine.inbox import record_event
 from sync.tenants import Tenant, Tenants, record_install, record_uninstall, tenant_of
 
 SOURCE: Final = "forge"

@@ -14,15 +14,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from connect.errors import AuthError, BadRequest
-from connect.metrics import count_answer
+from connect.ops.metrics import count_answer
 from connect.services import services
 from integrations.github.checks import REFRESH_IDENTIFIER
 from integrations.github.events import HANDLED, is_handled, requested_action_identifier
 from integrations.github.records import inbox_record
 from integrations.github.signature import SIGNATURE_HEADER, verify_signature
 from integrations.payloads import PayloadError, loads
-from sync.inbox import record_event
-from sync.model import GitHubInstallation
+from sync.db.model import GitHubInstallation
+from sync.engine.inbox import record_event
 
 log = logging.getLogger(__name__)
 

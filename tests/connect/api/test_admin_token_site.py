@@ -9,7 +9,7 @@ from flask import Flask
 
 from connect.app import create_app
 from connect.settings import Settings
-from sync.jobs import Ports
+from sync.engine.jobs import Ports
 from tests.support.app import install
 from tests.support.jira import create_okrs
 

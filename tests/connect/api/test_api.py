@@ -244,7 +244,7 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
 ) -> None:
     from sqlalchemy import delete, select
 
-    from sync.model import KeyResult, Outbound, WriteBackState
+    from sync.db.model import KeyResult, Outbound, WriteBackState
 
     _objective(client, admin)
     client.post("/api/v1/key-results", headers=admin, json={

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sync.model import CycleClose, Outbound
+from sync.db.model import CycleClose, Outbound
 from sync.retro import RETRO_PAGE
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, SECRET, install, signed_url
 from tests.support.base import FakeClock

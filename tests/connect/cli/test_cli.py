@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from connect.cli import EXAMPLE_FILE, main
 from connect.settings import Settings
 from sync.core import okrfile
-from sync.model import KeyResult, Objective
+from sync.db.model import KeyResult, Objective
 
 BAD_FILE = Path(__file__).resolve().parents[2] / "sync" / "data" / "bad.okr.yml"
 

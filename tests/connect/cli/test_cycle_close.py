@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from connect.cli import main
 from connect.settings import Settings
-from sync.model import CycleClose
+from sync.db.model import CycleClose
 from tests.support.base import FakeClock
 from tests.support.quarter import CYCLE, EXPECTED_CLOSE, post, stored_close, write_quarter
 

@@ -14,7 +14,7 @@ from flask import Flask
 
 from connect.cli import main
 from connect.settings import Settings
-from sync.store import local_site
+from sync.db.store import local_site
 from tests.support.chat import SLACK_OK, Answer, Receiver, receiver, trust
 from tests.support.digest import import_team
 

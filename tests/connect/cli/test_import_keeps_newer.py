@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from connect.cli import main
 from connect.settings import Settings
-from sync.model import CheckIn, KeyResult
+from sync.db.model import CheckIn, KeyResult
 from sync.okrs import IMPORTER
 from tests.support.base import FakeClock
 

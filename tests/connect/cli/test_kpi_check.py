@@ -10,8 +10,8 @@ from flask import Flask
 from connect.cli import main
 from sync import kpis
 from sync.core import okrfile
+from sync.db.store import local_site
 from sync.okrs import export_team_okrs, import_team_okrs
-from sync.store import local_site
 
 FILE = """\
 team: PLAT

@@ -11,7 +11,7 @@ from flask import Flask
 
 from connect.app import create_app
 from connect.settings import Settings
-from sync.jobs import Ports
+from sync.engine.jobs import Ports
 from tests.support.jira import install_jira, issue_event, post_webhook
 from tests.support.metrics import parse, value
 from tests.support.processes import running

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sync.model import InboxEvent
+from sync.db.model import InboxEvent
 from tests.support.base import FlaskCalls
 from tests.support.jira import inbox_count, install_jira, issue_event, post_webhook
 

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from sync.db.model import DigestChannel
+from sync.db.store import local_site
 from sync.digest import ChannelSpec, add_channel
-from sync.model import DigestChannel
-from sync.store import local_site
 from tests.support.app import form_action, hidden, panel_site, signed_url
 from tests.support.digest import import_team
 from tests.support.ui import parse

@@ -9,12 +9,12 @@ import pytest
 from flask import Flask
 
 from connect.app import create_app
-from connect.demo import DEMO_BASE_URL, DEMO_HOST, load_demo, open_api, reset_demo
-from connect.demo_dora import quarter_of_deployments
+from connect.demo.dora import quarter_of_deployments
+from connect.demo.seed import DEMO_BASE_URL, DEMO_HOST, load_demo, open_api, reset_demo
 from connect.settings import Settings
-from sync.jobs import Ports
+from sync.db.store import find_kr, find_site
+from sync.engine.jobs import Ports
 from sync.kpis import find_kpi, history_of
-from sync.store import find_kr, find_site
 from tests.support.ui import parse
 
 
@@ -91,14 +91,14 @@ def test_demo_urls_are_refused_without_dev_mode(app: Flask, dev_app: Flask) -> N
 
 
 def _title(app: Flask, key: str) -> str:
-    from sync.model import KeyResult
+    from sync.db.model import KeyResult
 
     with app.extensions["okrlink"].store.session() as session:
         return session.query(KeyResult.title).filter(KeyResult.key == key).one()[0]
 
 
 def test_a_restart_keeps_what_the_user_changed_and_reset_starts_over(dev_app: Flask) -> None:
-    from sync.model import KeyResult
+    from sync.db.model import KeyResult
 
     first = load_demo(dev_app, base="")
     original = _title(dev_app, "PLAT-1.1")
@@ -164,7 +164,7 @@ def test_the_demos_reconcile_reads_its_own_issues_and_changes_nothing(dev_app: F
 
 
 def test_the_demo_keeps_its_check_runs_without_a_github_app(dev_app: Flask) -> None:
-    from connect.demo import DemoChecks
+    from connect.demo.seed import DemoChecks
 
     load_demo(dev_app, base="")
     checks = dev_app.extensions["okrlink"].jobs.ports.checks
@@ -208,7 +208,7 @@ def test_the_demo_sends_its_digest_to_a_local_receiver_shown_at_dev_chat(dev_app
 def channel_site(app: Flask) -> int:
     from sqlalchemy import select
 
-    from sync.model import DigestChannel
+    from sync.db.model import DigestChannel
 
     with app.extensions["okrlink"].store.session() as session:
         return session.scalars(select(DigestChannel.site_id)).one()

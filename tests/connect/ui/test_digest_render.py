@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from connect.ui.digest import (
+from connect.chat.digest import (
     SLACK_MAX_BLOCKS,
     SLACK_MAX_TEXT,
     digest_outline,

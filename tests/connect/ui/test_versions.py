@@ -20,9 +20,9 @@ from connect.app import create_app
 from connect.settings import Settings
 from connect.ui.panels import PanelQuery, panel_version_sql
 from connect.ui.versions import PanelVersions
-from sync.changes import OKR_TABLES
 from sync.core.spec import quarter
-from sync.store import Store, all_tables
+from sync.db.changes import OKR_TABLES
+from sync.db.store import Store, all_tables
 from tests.support.app import big_team, check_in, import_okrs, install
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

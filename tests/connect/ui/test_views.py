@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.ui.panels import PanelQuery, load_panel, panel_version
-from sync.model import CheckIn, Link, Snapshot, WorkItem
-from sync.store import find_kr, local_site
+from sync.db.model import CheckIn, Link, Snapshot, WorkItem
+from sync.db.store import find_kr, local_site
 from tests.support.app import (
     ACCOUNT,
     CLIENT_KEY,

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sync.model import InboxEvent, Link, WorkItem
+from sync.db.model import InboxEvent, Link, WorkItem
 from tests.connect.doors.atlassian_connect.test_jira_stream import (
     API_LINKS,
     KRS,
@@ -39,7 +39,7 @@ def _snapshots(client: FlaskClient, admin: dict[str, str], site: str) -> dict[st
 
 
 def _site_id(app: Flask, site: str) -> int:
-    from sync.store import find_site
+    from sync.db.store import find_site
 
     with app.extensions["okrlink"].store.session() as session:
         return find_site(session, site).id

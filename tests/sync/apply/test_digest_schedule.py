@@ -11,14 +11,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from sync.apply.digest import DigestSender
 from sync.core.spec import KpiSpec
+from sync.db.model import DigestChannel, DigestSend, KeyResult
+from sync.db.store import local_site
 from sync.digest import ChannelSpec, add_channel, list_channels
 from sync.errors import Invalid
 from sync.kpis import upsert_kpi
-from sync.model import DigestChannel, DigestSend, KeyResult
 from sync.okrs import record_check_in
-from sync.store import local_site
+from sync.write.chat import DigestSender
 from tests.support.base import FakeClock
 from tests.support.chat import SLACK_OK, TEAMS_OK, Answer, Receiver, receiver
 from tests.support.digest import import_team

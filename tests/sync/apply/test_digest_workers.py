@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from connect.settings import Settings
+from sync.db.model import DigestSend
+from sync.db.store import local_site
 from sync.digest import ChannelSpec, add_channel
-from sync.model import DigestSend
-from sync.store import local_site
 from tests.support.base import ROOT
 from tests.support.chat import SLACK_OK, Receiver, receiver
 from tests.support.digest import import_team

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sync.apply.incidents import apply_issue_event
 from sync.apply.jira import IssueEvent
 from sync.core.spec import KpiSpec
-from sync.dora import query_digest
+from sync.db.model import Incident
+from sync.db.store import local_site
+from sync.dora.keys import query_digest
 from sync.errors import Transient
 from sync.kpis import upsert_kpi
-from sync.model import Incident
-from sync.store import local_site
 from tests.support.github_app import store
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

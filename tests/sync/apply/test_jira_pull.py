@@ -239,7 +239,7 @@ def test_reconcile_heals_a_missed_webhook(
 
 
 def _kr_id(app: Flask, key: str) -> int:
-    from sync.store import find_kr, find_site
+    from sync.db.store import find_kr, find_site
 
     with app.extensions["okrlink"].store.session() as session:
         kr = find_kr(session, find_site(session, CLIENT).id, key)

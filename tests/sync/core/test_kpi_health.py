@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sync.core.kpi import BREACHED, DROP, HEALTHY, OUT_OF_RANGE, Health, health
+from sync.core.kpis import BREACHED, DROP, HEALTHY, OUT_OF_RANGE, Health, health
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

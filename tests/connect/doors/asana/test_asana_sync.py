@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.services import Services
-from sync.model import AsanaConnection, AsanaWebhook, InboxEvent, Outbound
+from sync.db.model import AsanaConnection, AsanaWebhook, InboxEvent, Outbound
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, signed_url
 from tests.support.asana import ME, FakeAsana
 from tests.support.base import FakeClock

@@ -14,7 +14,7 @@ from connect.cli import main
 from connect.cli.asana import connect_token, oauth_url
 from connect.doors.asana.oauth import sign_state
 from sync.core import okrfile
-from sync.model import AsanaConnection
+from sync.db.model import AsanaConnection
 from tests.support.app import CLIENT_KEY, install
 from tests.support.asana import ME, FakeAsana
 from tests.support.base import FakeClock

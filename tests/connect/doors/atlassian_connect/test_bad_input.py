@@ -15,8 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sync.jobs import Ports
-from sync.model import InboxEvent, WorkItem
+from sync.db.model import InboxEvent, WorkItem
+from sync.engine.jobs import Ports
 from tests.support.base import FakeClock
 from tests.support.jira import (
     FakeTracker,

@@ -223,7 +223,7 @@ def test_in_order_shuffled_and_doubled_deliveries_end_in_the_same_kr_snapshots(
 
 
 def _site_id(app: Flask, client_key: str) -> int:
-    from sync.store import find_site
+    from sync.db.store import find_site
 
     with app.extensions["okrlink"].store.session() as session:
         return find_site(session, client_key).id

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from sync.model import Installation, Link, Outbound, WorkItem
+from sync.db.model import Installation, Link, Outbound, WorkItem
 from tests.support.base import FakeClock
 from tests.support.jira import (
     fixture,

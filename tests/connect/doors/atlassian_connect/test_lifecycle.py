@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from integrations.atlassian.qsh import query_string_hash
-from sync.model import Installation, Site
+from sync.db.model import Installation, Site
 from tests.support.base import BASE_URL
 from tests.support.signing import CONFLUENCE_BASE, JIRA_BASE, install, signed_headers
 

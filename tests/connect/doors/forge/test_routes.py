@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from sync.model import InboxEvent, Installation, Site
+from sync.db.model import InboxEvent, Installation, Site
 from tests.support.forge import (
     CLOUD_ID,
     INSTALLATION,

@@ -18,7 +18,7 @@ import responses
 from connect.settings import Settings
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import GitHubChecks
-from sync.jobs import Ports
+from sync.engine.jobs import Ports
 from tests.support.github_app import API, APP_ID, SECRET, SleepRecorder, app_private_key, at
 
 

@@ -19,7 +19,7 @@ from connect.cli.github_backfill import backfill
 from connect.settings import Settings
 from integrations.github.backfill import Pacer
 from integrations.github.client import GitHubApp, GitHubAppConfig
-from sync.model import Deployment
+from sync.db.model import Deployment
 from tests.connect.doors.github.test_deployments import (
     EXPECTED,
     NOW,

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sync.model import InboxEvent, PullRequest
+from sync.db.model import InboxEvent, PullRequest
 from tests.support.github_app import count, deliver, fixture
 
 

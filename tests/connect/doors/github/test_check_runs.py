@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from connect.cli.github import configure, map_installation
 from integrations.github.checks import CHECK_NAME, HOW_TO_LINK
-from sync.model import CheckIn, Installation, Link, Outbound, PullRequest, WorkItem
+from sync.db.model import CheckIn, Installation, Link, Outbound, PullRequest, WorkItem
 from tests.support.github_app import (
     API,
     check_run_answer,
@@ -63,7 +63,7 @@ def sent(call: responses.Call) -> dict[str, Any]:
 
 def pr_links(app: Flask, ref: str = REF) -> dict[str, str]:
     """KR key -> link source, for the links that name this PR."""
-    from sync.model import KeyResult
+    from sync.db.model import KeyResult
 
     with store(app).session() as session:
         rows = session.execute(

@@ -12,8 +12,8 @@ from connect.app import create_app
 from connect.cli import main
 from connect.settings import Settings
 from integrations.github.publisher import GitHubChecks, repository_settings
-from sync.jobs import Ports
-from sync.model import GitHubInstallation, Link
+from sync.db.model import GitHubInstallation, Link
+from sync.engine.jobs import Ports
 from tests.support.github_app import deliver, fixture, load_okrs, store
 
 

@@ -21,11 +21,11 @@ from flask.testing import FlaskClient
 from connect.cli.github import map_installation
 from sync.apply.incidents import poll_all as poll_incidents
 from sync.core.spec import CycleSpec, KeyResultSpec, KpiSpec, ObjectiveSpec, TeamOkrs
-from sync.engine import recompute
+from sync.db.model import Deployment, InboxEvent, Incident
+from sync.db.store import local_site
+from sync.engine.snapshots import recompute
 from sync.kpis import find_kpi, history_of
-from sync.model import Deployment, InboxEvent, Incident
 from sync.okrs import import_team_okrs
-from sync.store import local_site
 from tests.support.base import FakeClock
 from tests.support.base import shared_fixture as load_fixture
 from tests.support.deployments import (

@@ -31,10 +31,10 @@ from connect.cli.github import map_installation
 from connect.settings import Settings
 from sync.apply.incidents import poll_all as poll_incidents
 from sync.core.spec import CycleSpec, KpiSpec, ObjectiveSpec, TeamOkrs
+from sync.db.model import Incident
+from sync.db.store import find_site
 from sync.kpis import find_kpi
-from sync.model import Incident
 from sync.okrs import import_team_okrs
-from sync.store import find_site
 from tests.connect.doors.github.test_deployments import (
     INCIDENT_JQL,
     NOW,

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.settings import Settings
-from sync.jobs import Ports
+from sync.engine.jobs import Ports
 from tests.support.base import BASE_URL, FakeClock
 
 CONVERSION = "https://api.github.com/app-manifests/a1b2c3/conversions"

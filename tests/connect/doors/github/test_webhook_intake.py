@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli.github import map_installation
-from sync.model import GitHubInstallation, InboxEvent, PullRequest
+from sync.db.model import GitHubInstallation, InboxEvent, PullRequest
 from tests.support.github_app import (
     FIXTURES,
     SECRET,

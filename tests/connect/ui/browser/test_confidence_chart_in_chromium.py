@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from sync.parking import retry_writes
+from sync.engine.parking import retry_writes
 from tests.connect.ui.browser.test_quarter_in_chromium import shoot
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, install, signed_url
 from tests.support.base import FakeClock

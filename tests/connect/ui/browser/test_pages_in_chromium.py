@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from sync.store import find_kr
+from sync.db.store import find_kr
 from tests.support.app import check_in, import_example, install, signed_url
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

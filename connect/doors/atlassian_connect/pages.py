@@ -1,0 +1,602 @@
+"""The iframe pages Atlassian loads (Confluence macro, Jira issue panel, glance, project page,
+OKR and admin pages) and the form posts those pages make (check-in, link, unlink, digest
+channels).
+
+Authentication: Atlassian signs iframe URLs with a JWT whose `qsh` binds the exact request, so
+those routes refuse context tokens. Requests the page itself makes (forms, search) carry a
+Connect *context* token that the page was given (`qsh: context-qsh`, 15 minutes), and every
+POST also carries a CSRF token bound to (site, account, form, expiry). With `OKRLINK_DEV=1`
+only, `?dev_token=` stands in for Atlassian's JWT so the local demo opens in a plain browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
+
+from connect.doors.atlassian_connect.verify import authenticate_connect, tenants
+from connect.errors import (
+    ApiError,
+    AuthError,
+    BadRequest,
+    ForbiddenError,
+    NotFound,
+    ValidationError,
+)
+from connect.services import services
+from connect.ui import panels
+from connect.ui.admin import DigestForm, load_admin, render_admin_page
+from connect.ui.alignment import load_alignment, pick_cycle
+from connect.ui.cache import PageCache
+from connect.ui.headers import page_headers
+from connect.ui.i18n import pick_locale
+from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
+from connect.ui.project_forms import (
+    CLOSE_FORM,
+    Posted,
+    Poster,
+    check_csrf,
+    post_check_in,
+    post_close,
+    post_edit,
+)
+from connect.ui.project_page import (
+    ProjectPage,
+    render_checkin_failure,
+    render_project_kr_page,
+    render_project_page,
+)
+from connect.ui.render import (
+    render_empty_panel,
+    render_glance_label,
+    render_issue_panel,
+    render_message_page,
+    render_okrs_page,
+    render_panel,
+    render_retro,
+    render_review,
+)
+from connect.ui.retro import load_retro
+from connect.ui.review import load_review
+from connect.ui.tokens import (
+    DEV_ACCOUNT_ID,
+    FormTokens,
+    context_token,
+    dev_token_client_key,
+)
+from sync.db.store import find_kr
+from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
+from sync.engine.snapshots import recompute
+from sync.errors import Invalid
+from sync.okrs import (
+    link_work,
+    unlink_work,
+)
+from sync.profiles import site_profile
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("ui", __name__)
+
+HOST_PARAMS = ("xdm_e", "xdm_c", "cp", "cv", "lic", "loc", "lang")
+"""Atlassian's iframe parameters (all.js reads some), carried into the URLs our pages build."""
+
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}-\d{1,12}")
+LINK_PURPOSE = "issue-links"
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+def page_cache() -> PageCache:
+    return services().ui_page_cache
+
+
+def form_tokens() -> FormTokens:
+    return services().ui_form_tokens
+
+
+def now() -> datetime:
+    return services().jobs.ports.clock.now()
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+def _dev_login() -> None:
+    """Accept `?dev_token=` in place of a Connect JWT, only when `OKRLINK_DEV=1`."""
+    if not services().settings.dev:
+        raise ForbiddenError(
+            "development tokens are refused unless OKRLINK_DEV=1", code="dev_token_refused"
+        )
+    client_key = dev_token_client_key(services().ui_key, request.args["dev_token"])
+    tenant = tenants().tenant(client_key) if client_key else None
+    if tenant is None or not tenant.enabled:
+        raise AuthError("invalid development token", code="dev_token_invalid")
+    g.tenant, g.site_id, g.account_id, g.claims = tenant, tenant.site_id, DEV_ACCOUNT_ID, None
+
+
+def page_auth(*, allow_context_qsh: bool) -> Callable[[F], F]:
+    """Verify the Connect JWT (or, in development, the dev token) before the view runs."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if "dev_token" in request.args:
+                _dev_login()
+            else:
+                authenticate_connect(allow_context_qsh=allow_context_qsh)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _page_token() -> dict[str, str]:
+    """How the page authenticates its own requests: the dev token, or a fresh context JWT."""
+    if "dev_token" in request.args:
+        return {"dev_token": request.args["dev_token"]}
+    secret = tenants().secret_for(g.tenant.client_key)
+    if not secret:
+        raise AuthError("unknown or disabled installation", code="unknown_issuer")
+    return {"jwt": context_token(client_key=g.tenant.client_key, shared_secret=secret,
+                                 account_id=g.account_id)}  # fmt: skip
+
+
+def _page_url(endpoint: str, **params: str) -> str:
+    """A URL to one of our routes for the page to call, with its token and the host params."""
+    carried: dict[str, Any] = {name: request.args[name] for name in HOST_PARAMS
+                               if name in request.args}  # fmt: skip
+    return url_for(endpoint, **{**carried, **params, **_page_token()})
+
+
+def _check_csrf(purpose: str) -> None:
+    if not form_tokens().check(request.form.get("csrf_token"), site_id=g.site_id,
+                               account=g.account_id, purpose=purpose):  # fmt: skip
+        raise ForbiddenError("the form expired or did not come from this page", code="csrf")
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+def locale() -> str:
+    return pick_locale(query=request.args, accept_language=request.headers.get("Accept-Language"))
+
+
+def html_response(
+    html: str, *, status: int = 200, scripts: bool = True, private: bool = True
+) -> Response:
+    """An iframe page with its CSP; `private` pages carry tokens and are never stored."""
+    tenant = g.get("tenant")
+    headers = page_headers(scripts=scripts, private=private,
+                           base_url=tenant.base_url if tenant is not None else None)  # fmt: skip
+    return Response(html, status=status, mimetype="text/html", headers=headers)
+
+
+def _see_other(url: str) -> Response:
+    """A 303 to one of our pages; its Location carries the page token, so it is not stored."""
+    response = redirect(url, code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response  # type: ignore[return-value]
+
+
+@blueprint.errorhandler(ApiError)
+def error_page(error: ApiError) -> Response:
+    """Errors on these pages are shown as a page inside the iframe, not as JSON."""
+    html = render_message_page(
+        f"{error.status} {error.code.replace('_', ' ')}", error.message, locale(),
+        host_script=True,
+    )  # fmt: skip
+    return html_response(html, status=error.status)
+
+
+# --- the OKR panel (Confluence macro) ------------------------------------------------------
+
+
+def _team_param(name: str) -> str:
+    return team_param(request.args, name)
+
+
+def _empty(query: panels.PanelQuery, lang: str) -> str:
+    cycle = query.cycle or panels.current_cycle_name(now().date())
+    return render_empty_panel(team=query.team, cycle=cycle, locale=lang)
+
+
+def _cached_panel(*, static: bool) -> Response:
+    """The panel from the page cache, rendered on a miss (hits mostly never get here: they are
+    answered by `connect/http/panel.py` before Flask runs)."""
+    today = now().date()
+    store = services().store
+
+    def render(panel: PanelRequest) -> str:
+        if panel.mode == "retro":
+            with store.session() as session:
+                retro = load_retro(session, g.site_id, team=panel.query.team,
+                                   cycle=panel.query.cycle)  # fmt: skip
+            if retro is None:
+                return _empty(panel.query, panel.locale)
+            return render_retro(retro, locale=panel.locale, host_script=not panel.static)
+        if panel.mode == "review":
+            with store.session() as session:
+                review = load_review(session, g.site_id, team=panel.query.team,
+                                     cycle=panel.query.cycle, now=now())  # fmt: skip
+            if review is None:
+                return _empty(panel.query, panel.locale)
+            return render_review(review, locale=panel.locale, host_script=not panel.static)
+        with store.session() as session:
+            view = panels.load_panel(session, g.site_id, panel.query, today=today)
+        if view is None:
+            return _empty(panel.query, panel.locale)
+        return render_panel(view, mode=panel.mode, locale=panel.locale, static=panel.static,
+                            host_script=not panel.static)  # fmt: skip
+
+    panel = panel_request(request.args, static=static,
+                          accept_language=request.headers.get("Accept-Language"))  # fmt: skip
+    answer = serve_panel(
+        panel,
+        cache=page_cache(),
+        versions=services().ui_panel_versions,
+        site_id=g.site_id,
+        base_url=g.tenant.base_url,
+        today=today,
+        if_none_match=request.headers.get("If-None-Match"),
+        accept_encoding=request.headers.get("Accept-Encoding"),
+        render=render,
+    )
+    assert answer is not None  # given `render`, a miss is rendered
+    return Response(answer.body, status=answer.status, headers=answer.headers)
+
+
+@blueprint.get("/confluence/macro/okr-panel")
+@page_auth(allow_context_qsh=False)
+def confluence_panel() -> Response:
+    """The Confluence dynamic content macro."""
+    return _cached_panel(static=False)
+
+
+@blueprint.get("/confluence/macro/okr-panel/static")
+@page_auth(allow_context_qsh=False)
+def confluence_panel_static() -> Response:
+    """The macro's PDF / email / export rendering: the same content, no script."""
+    return _cached_panel(static=True)
+
+
+# --- the Jira project page and check-ins ---------------------------------------------------
+
+CONNECT_ROUTES = {"page": "ui.project_page_view", "kr": "ui.kr_page", "edit": "ui.edit_okrs",
+                  "check-in": "ui.check_in", "close": "ui.close_cycle"}  # fmt: skip
+"""The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
+
+
+def _connect_link(route: str, **params: str) -> str:
+    """A project page link through this door: the team is the `projectKey`, with the token."""
+    if "team" in params:
+        params["projectKey"] = params.pop("team")
+    return _page_url(CONNECT_ROUTES[route], **params)
+
+
+def _project_team() -> str:
+    team = request.args.get("projectKey", "").strip()
+    if not TEAM_KEY.fullmatch(team):
+        raise BadRequest("give the project key in projectKey", code="team")
+    return team
+
+
+def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> ProjectPage:
+    return ProjectPage(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle,
+                       view="review" if request.args.get("view") == "review" else "okrs",
+                       saved=request.args.get("saved", ""), locale=locale(),
+                       values=values or {})  # fmt: skip
+
+
+def _poster(team: str, cycle: str) -> Poster:
+    return Poster(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle)
+
+
+def _posted_values() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in request.form}
+
+
+@blueprint.get("/jira/project-page")
+@page_auth(allow_context_qsh=False)
+def project_page() -> Response:
+    """The Jira project page: the team's OKRs (team key = project key) with check-in forms."""
+    team, cycle = _team_param("projectKey"), request.args.get("cycle", "").strip()
+    return html_response(render_project_page(_page(team, cycle), _connect_link))
+
+
+@blueprint.get("/jira/project-page/view")
+@page_auth(allow_context_qsh=True)
+def project_page_view() -> Response:
+    """The project page as the page itself reloads it (after a check-in)."""
+    team, cycle = _team_param("projectKey"), request.args.get("cycle", "").strip()
+    return html_response(render_project_page(_page(team, cycle), _connect_link))
+
+
+@blueprint.post("/jira/check-in")
+@page_auth(allow_context_qsh=True)
+def check_in() -> Response:
+    """Record a check-in from the form; errors are shown next to their fields (422)."""
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team = request.args.get("projectKey", "")
+    posted = post_check_in(_poster(team, request.args.get("cycle", "")), request.form)
+    if not posted.ok:
+        carried = {n: request.args[n] for n in ("projectKey", "cycle") if n in request.args}
+        if "projectKey" in carried:
+            carried["team"] = carried.pop("projectKey")
+        page = _page(team, "", values=_posted_values())
+        return html_response(render_checkin_failure(page, _connect_link, posted, carried),
+                             status=422)  # fmt: skip
+    params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
+    if cycle := request.args.get("cycle", ""):
+        params["cycle"] = cycle
+    return _see_other(_page_url("ui.project_page_view", **params))
+
+
+@blueprint.get("/jira/project-page/kr")
+@page_auth(allow_context_qsh=True)
+def kr_page() -> Response:
+    """A KR of the project page on its own: every check-in and every change to its definition."""
+    page = _page(_project_team(), "")
+    return html_response(render_project_kr_page(page, _connect_link,
+                                                request.args.get("kr", "").strip()))  # fmt: skip
+
+
+# --- writing OKRs on the project page -------------------------------------------------------
+
+
+@blueprint.post("/jira/okrs/edit")
+@page_auth(allow_context_qsh=True)
+def edit_okrs() -> Response:
+    """Save one writing form of the project page; a practice finding saves and is shown beside
+    its field, a bad value saves nothing and answers 422 with the error beside the field."""
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team, cycle = _project_team(), request.args.get("cycle", "").strip()
+    posted = post_edit(_poster(team, cycle), request.form.get("form", ""), request.form)
+    return _after_post(team, cycle, posted)
+
+
+@blueprint.post("/jira/okrs/close")
+@page_auth(allow_context_qsh=True)
+def close_cycle() -> Response:
+    """Close the team's cycle from the `close-cycle` form: final scores (the derived score
+    unless changed, with a reason), the retrospective, the KRs ticked to carry over."""
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team, cycle = _project_team(), request.args.get("cycle", "").strip()
+    return _after_post(team, cycle, post_close(_poster(team, cycle), request.form))
+
+
+def _after_post(team: str, cycle: str, posted: Posted) -> Response:
+    """Saved: back to the page (showing what was saved); refused: the page again with the
+    form's errors beside their fields (422)."""
+    if not posted.ok:
+        html = render_project_page(_page(team, cycle, values=_posted_values()), _connect_link,
+                                   failed=posted)  # fmt: skip
+        return html_response(html, status=422)
+    params = {"projectKey": team}
+    if posted.form == CLOSE_FORM:
+        params["cycle"] = cycle
+    else:
+        params["saved"] = posted.saved
+        if cycle:
+            params["cycle"] = cycle
+    return _see_other(_page_url("ui.project_page_view", **params))
+
+# --- the Jira issue panel and glance ------------------------------------------------------
+
+
+def _issue_param(*names: str) -> str:
+    for name in names:
+        value = request.args.get(name, "").strip()
+        if value:
+            if not ISSUE_KEY.fullmatch(value):
+                raise BadRequest(f"{name} is not an issue key", code="issue_key")
+            return value
+    raise BadRequest("give the issue key in issueKey", code="issue_key")
+
+
+def _issue_panel(issue_key: str) -> Response:
+    lang = locale()
+    q = request.args.get("q", "").strip()
+    with services().store.session() as session:
+        krs = panels.issue_krs(session, g.site_id, issue_key)
+        results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
+    html = render_issue_panel(
+        issue_key=issue_key, krs=krs,
+        search_url=_page_url("ui.issue_panel_view", issue=issue_key),
+        link_url=_page_url("ui.issue_link"), unlink_url=_page_url("ui.issue_unlink"),
+        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                       purpose=LINK_PURPOSE),
+        locale=lang, results=results, query=q,
+    )  # fmt: skip
+    return html_response(html)
+
+
+@blueprint.get("/jira/issue-panel")
+@page_auth(allow_context_qsh=False)
+def issue_panel() -> Response:
+    """The issue panel: KRs the issue contributes to (directly or via its epic), link, search."""
+    return _issue_panel(_issue_param("issueKey"))
+
+
+@blueprint.get("/jira/issue-panel/view")
+@page_auth(allow_context_qsh=True)
+def issue_panel_view() -> Response:
+    """The issue panel as the page itself reloads it (search, after link or unlink)."""
+    return _issue_panel(_issue_param("issue", "issueKey"))
+
+
+@blueprint.get("/jira/issue-glance")
+@page_auth(allow_context_qsh=False)
+def issue_glance() -> Response:
+    """The glance's panel (the issue panel), or with `format=json` the glance label."""
+    issue_key = _issue_param("issueKey")
+    if request.args.get("format") == "json":
+        with services().store.session() as session:
+            krs = panels.issue_krs(session, g.site_id, issue_key)
+        response = jsonify(render_glance_label(krs, locale=locale()))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return _issue_panel(issue_key)
+
+
+def _link_form() -> tuple[str, str]:
+    _check_csrf(LINK_PURPOSE)
+    issue, kr_key = request.form.get("issue", "").strip(), request.form.get("kr", "").strip()
+    if not ISSUE_KEY.fullmatch(issue):
+        raise ValidationError("not an issue key", field="issue")
+    return issue, kr_key
+
+
+def _after_link(session: Any, kr_id: int) -> bool:
+    return bool(recompute(session, g.site_id, [kr_id], now=now()))
+
+
+@blueprint.post("/jira/issue-panel/link")
+@page_auth(allow_context_qsh=True)
+def issue_link() -> Response:
+    """Link the issue to a KR (source `panel`); progress is recomputed at once."""
+    issue, kr_key = _link_form()
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, kr_key)
+        if kr is None:
+            raise NotFound(f"no key result {kr_key}", field="kr")
+        link_work(session, g.site_id, kr, kind="jira", target=issue, source="panel",
+                  on_link=services().jira_sync.on_link)  # fmt: skip
+        changed = _after_link(session, kr.id)
+    if changed:
+        services().jobs.flush_soon(g.site_id)
+    return _see_other(_page_url("ui.issue_panel_view", issue=issue))
+
+
+@blueprint.post("/jira/issue-panel/unlink")
+@page_auth(allow_context_qsh=True)
+def issue_unlink() -> Response:
+    """Remove the issue's direct links to a KR; progress is recomputed at once."""
+    issue, kr_key = _link_form()
+    with services().store.session() as session:
+        kr = find_kr(session, g.site_id, kr_key)
+        if kr is None:
+            raise NotFound(f"no key result {kr_key}", field="kr")
+        unlink_work(session, g.site_id, kr, target=issue, now=now(), kinds=("jira",))
+        _after_link(session, kr.id)
+    services().jobs.flush_soon(g.site_id)  # the issue's property changed either way
+    return _see_other(_page_url("ui.issue_panel_view", issue=issue))
+
+
+# --- general and admin pages ---------------------------------------------------------------
+
+
+def _okrs_page() -> Response:
+    lang = locale()
+    cycle = request.args.get("cycle", "").strip()
+    today = now().date()
+    with services().store.session() as session:
+        cycle_row = pick_cycle(session, g.site_id, cycle, today)
+        if cycle_row is None:
+            query = panels.PanelQuery(team=request.args.get("team", "").strip(), cycle=cycle)
+            return html_response(_empty(query, lang))
+        alignment = load_alignment(session, g.site_id, cycle_row)
+        team = request.args.get("team", "").strip() or (alignment.teams[0] if alignment.teams
+                                                        else "")  # fmt: skip
+        query = panels.PanelQuery(team=team, cycle=cycle_row.name)
+        view = panels.load_panel(session, g.site_id, query, today=today) if team else None
+    links = [(key, _page_url("ui.okrs_page_view", team=key, cycle=alignment.cycle))
+             for key in alignment.teams]  # fmt: skip
+    return html_response(render_okrs_page(alignment, view, team_links=links, locale=lang))
+
+
+@blueprint.get("/jira/okrs")
+@page_auth(allow_context_qsh=False)
+def okrs_page() -> Response:
+    """The Jira general page: a team picker (`team`), the cycle's (`cycle`) alignment tree of
+    every team's objectives, and the chosen team's OKRs (else the first team's)."""
+    return _okrs_page()
+
+
+@blueprint.get("/jira/okrs/view")
+@page_auth(allow_context_qsh=True)
+def okrs_page_view() -> Response:
+    """The OKRs page as its team picker reloads it."""
+    return _okrs_page()
+
+
+DIGEST_PURPOSE = "digest-channels"
+"""The admin page's digest forms. Its CSRF token is issued only on the admin page, which Jira
+shows to site administrators only (its iframe JWT binds that exact URL), so a valid token also
+says the poster opened the admin page."""
+
+
+def _admin_page(*, status: int = 200, values: dict[str, str] | None = None,
+                error: str | None = None) -> Response:  # fmt: skip
+    with services().store.session() as session:
+        installations, github = load_admin(session, g.site_id)
+        channels = list_channels(session, g.site_id)
+        profile = site_profile(session, g.site_id)
+    form = DigestForm(
+        add_url=_page_url("ui.digest_channel_add"),
+        remove_url=_page_url("ui.digest_channel_remove"),
+        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
+                                       purpose=DIGEST_PURPOSE),
+        values=values or {}, error=error,
+    )  # fmt: skip
+    html = render_admin_page(installations=installations, github=github, locale=locale(),
+                             channels=channels, digest_form=form, profile=profile)  # fmt: skip
+    return html_response(html, status=status)
+
+
+@blueprint.get("/jira/admin")
+@page_auth(allow_context_qsh=False)
+def admin_page() -> Response:
+    """The Jira admin page: installations, mapped GitHub installations, digest channels."""
+    return _admin_page()
+
+
+@blueprint.get("/jira/admin/view")
+@page_auth(allow_context_qsh=True)
+def admin_page_view() -> Response:
+    """The admin page as the page itself reloads it (after adding or removing a channel)."""
+    return _admin_page()
+
+
+@blueprint.post("/jira/admin/digest-channels")
+@page_auth(allow_context_qsh=True)
+def digest_channel_add() -> Response:
+    """Add a digest channel; a refused one shows the page again with the reason (422)."""
+    _check_csrf(DIGEST_PURPOSE)
+    form = {name: request.form.get(name, "").strip()
+            for name in ("team", "kind", "day", "time", "tz", "lang")}  # fmt: skip
+    spec = ChannelSpec(team=form["team"].upper(), kind=form["kind"],
+                       url=request.form.get("url", ""), day=form["day"] or "mon",
+                       at=form["time"] or "09:00", tz=form["tz"] or "UTC",
+                       lang=form["lang"] or "en")  # fmt: skip
+    try:
+        with services().store.session() as session:
+            add_channel(session, g.site_id, spec, encrypt=services().tenants.encrypt,
+                        now=now(), allow_loopback_http=services().settings.dev)  # fmt: skip
+    except Invalid as error:
+        return _admin_page(status=422, values=form, error=error.message)
+    return _see_other(_page_url("ui.admin_page_view"))
+
+
+@blueprint.post("/jira/admin/digest-channels/remove")
+@page_auth(allow_context_qsh=True)
+def digest_channel_remove() -> Response:
+    """Remove one of this site's digest channels."""
+    _check_csrf(DIGEST_PURPOSE)
+    raw = request.form.get("channel", "")
+    if not raw.isdigit():
+        raise ValidationError("not a channel id", field="channel")
+    with services().store.session() as session:
+        if not remove_channel(session, int(raw), site_id=g.site_id):
+            raise NotFound(f"no digest channel {raw}", field="channel")
+    return _see_other(_page_url("ui.admin_page_view"))

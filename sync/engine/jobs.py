@@ -1,0 +1,456 @@
+"""Queued work (huey): apply inbox events to the core, push write-backs, periodic sweeps.
+
+Task arguments are ids and plain values; every task opens its own unit of work. The inbox row
+is the durable record: a task that is lost (crash between commit and enqueue) is picked up again
+by the sweeper, so no acknowledged event is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from sync.db.model import InboxEvent, Outbound
+from sync.db.store import Store
+from sync.engine import log_context
+from sync.engine.lease import Leases
+from sync.engine.metrics import count_write, observe_applied
+from sync.engine.snapshots import recompute
+from sync.errors import Permanent, SourceMissing, Transient
+from sync.ports import Asana, Chat, Checks, Clock, SystemClock, Tracker, Wiki
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # an inbox row failing this often is parked (state "failed")
+MAX_WRITE_ATTEMPTS = 8  # a write-back failing (Transient) this often is parked
+MAX_BACKOFF = 600.0  # seconds: the longest wait between two tries of a row
+SWEEP_AFTER = timedelta(seconds=30)
+DRAIN_BATCH = 500
+NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
+TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
+WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
+FLUSH_MARGIN = 0.1  # seconds: a flush due sooner than this may already be reading its rows
+SOURCE_MISSING_RETRY = timedelta(hours=1)  # a write to a site without Jira looks again then
+
+Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
+"""Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
+
+Preparer = Callable[[Session, int, list[InboxEvent]], None]
+"""Reads, once for a batch of a site's events, what their handler needs (see `apply/jira.py`)."""
+
+Writer = Callable[[Session, Outbound, "Ports"], None]
+"""Performs one coalesced write-back; raises Transient to be retried later, Permanent to park."""
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next try: the other side's `Retry-After` when it gave one, else
+    exponential in the attempts with full jitter (so rows failing together spread out)."""
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    ceiling = min(MAX_BACKOFF, float(2 ** min(attempts, 20)))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not a secret)
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """A lost connection or a restarting server: the row is not at fault, do not count it."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+@dataclass(slots=True)
+class Ports:
+    clock: Clock = field(default_factory=SystemClock)
+    tracker: Tracker | None = None
+    checks: Checks | None = None
+    asana: Asana | None = None
+    chat: Chat | None = None
+    wiki: Wiki | None = None
+
+
+def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:
+    """huey on Redis when the URL says so, else on an SQLite file (the embedded default)."""
+    if immediate:
+        return MemoryHuey(name, immediate=True)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=url)
+    filename = url.split("///", 1)[-1] if url.startswith("sqlite") else url
+    Path(filename).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name, filename=filename)
+
+
+class Jobs:
+    """The tasks of one app, bound to its store, queue and ports."""
+
+    def __init__(self, *, huey: Huey, store: Store, ports: Ports) -> None:
+        self.huey = huey
+        self.store = store
+        self.ports = ports
+        self.leases = Leases(store.engine)
+        self.handlers: dict[str, Handler] = {}
+        self.preparers: dict[str, Preparer] = {}
+        self.writers: dict[str, Writer] = {}
+        # No huey retries: a failed row carries its own `retry_at`, and the sweeper retries it.
+        self.apply_inbox = huey.task(name="apply_inbox")(
+            self._apply_inbox
+        )
+        self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
+        self.drain = huey.task(name="drain_inbox")(self._drain)
+        self._nudged: dict[tuple[str, int], float] = {}
+        self._flush_at: dict[int, float] = {}  # per site: when this process's flush is due
+        self.recompute = huey.task(name="recompute")(self._recompute)
+        self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(self._sweep)
+
+    # -- registration ----------------------------------------------------------------------
+
+    def handle(self, event: str, handler: Handler, *, prepare: Preparer | None = None) -> None:
+        """Apply inbox rows of `event` with `handler`; `prepare` first reads what a batch needs."""
+        self.handlers[event] = handler
+        if prepare is not None:
+            self.preparers[event] = prepare
+
+    def write(self, kind: str, writer: Writer) -> None:
+        self.writers[kind] = writer
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def nudge(self, site_id: int) -> None:
+        """Ask for the site's pending events to be applied (cheap: debounced per process).
+
+        A skipped nudge is safe: the drain enqueued within the window, or its tail, applies
+        every row committed before it looks; the sweeper catches anything left after that.
+        """
+        if self.huey.immediate or self._debounced("drain", site_id, NUDGE_WINDOW):
+            self.drain(site_id)
+
+    def flush_soon(self, site_id: int) -> None:
+        """Perform the site's write-backs shortly, so a burst of changes shares its writes.
+
+        Skipped only while this process's last scheduled flush has not yet begun: that flush
+        reads the rows due when it runs, so it takes this change (committed before the call).
+        Once it may have begun, a change gets a flush of its own.
+        """
+        if self.huey.immediate:
+            self.flush_outbound(site_id)
+            return
+        now = time.monotonic()
+        if now < self._flush_at.get(site_id, 0.0) - FLUSH_MARGIN:
+            return
+        self._flush_at[site_id] = now + WRITE_BACK_DELAY
+        self.flush_outbound.schedule((site_id,), delay=WRITE_BACK_DELAY)
+
+    def _debounced(self, kind: str, site_id: int, window: float) -> bool:
+        now = time.monotonic()
+        if now - self._nudged.get((kind, site_id), -window) < window:
+            return False
+        self._nudged[(kind, site_id)] = now
+        return True
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def _drain(self, site_id: int) -> None:
+        """Apply a site's pending events in order, in batches; each KR is re-derived once a batch.
+
+        One drain per site at a time (a lease, `sync/engine/lease.py`, that dies with its holder):
+        two concurrent transactions would each derive a KR without the other's events. A drain
+        that finds the lease taken leaves the work to the holder, which looks once more before
+        it lets go; the rare event committed after that last look waits for the next nudge or
+        the sweeper.
+        """
+        with self.leases.hold(site_id) as held, log_context.bound(site=site_id):
+            if held:
+                self._drain_locked(site_id)
+
+    def _drain_locked(self, site_id: int) -> int:
+        applied = 0
+        looked_again = False
+        while True:
+            ids = self._pending(site_id)
+            if not ids:
+                if self.huey.immediate or looked_again:
+                    return applied
+                looked_again = True
+                time.sleep(TAIL_DELAY)  # events committing meanwhile join this drain
+                continue
+            looked_again = False
+            try:
+                changed = self._apply_batch(site_id, ids)
+            except Exception as exc:
+                if is_database_down(exc):
+                    raise  # nothing is at fault but the connection: the next drain resumes
+                # One bad event must not hold up the others: apply them one by one instead,
+                # each in its own transaction; a failing one is spaced out, then parked.
+                log.info("batch of %d events failed (%s); applying one by one", len(ids), exc)
+                changed = False
+                for event_id in ids:
+                    changed = self._apply_one(event_id) or changed
+            applied += len(ids)
+            if changed:
+                self.flush_soon(site_id)
+
+    def _pending(self, site_id: int) -> list[int]:
+        now = self.ports.clock.now()
+        with self.store.session() as session:
+            return list(
+                session.scalars(
+                    select(InboxEvent.id)
+                    .where(
+                        InboxEvent.site_id == site_id,
+                        InboxEvent.state == "pending",
+                        # A failed event waits out its backoff, so it cannot slow every drain.
+                        or_(InboxEvent.retry_at.is_(None), InboxEvent.retry_at <= now),
+                    )
+                    .order_by(InboxEvent.id)
+                    .limit(DRAIN_BATCH)
+                )
+            )
+
+    def _apply_batch(self, site_id: int, ids: list[int]) -> bool:
+        """Apply events in one transaction; each touched KR is re-derived once."""
+        received: list[datetime] = []
+        with self.store.session() as session:
+            rows = session.scalars(
+                select(InboxEvent).where(InboxEvent.id.in_(ids)).order_by(InboxEvent.id)
+            ).all()
+            touched: set[int] = set()
+            now = self.ports.clock.now()
+            applied: list[int] = []
+            pending = [row for row in rows if row.state == "pending"]
+            for event in {row.event for row in pending} & self.preparers.keys():
+                self.preparers[event](session, site_id, [r for r in pending if r.event == event])
+            for row in rows:
+                if row.state != "pending":
+                    continue
+                handler = self.handlers.get(row.event)
+                touched |= handler(session, row, self.ports) if handler else set()
+                applied.append(row.id)
+                received.append(row.received_at)
+            # One statement marks the batch done (not one UPDATE per row at each autoflush).
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(applied))
+                .values(state="done", processed_at=now, attempts=InboxEvent.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            changed = bool(recompute(session, site_id, touched, now=now))
+        observe_applied(received)  # committed: the KR snapshots are in place
+        return changed
+
+    def _apply_inbox(self, event_id: int) -> None:
+        """Apply one recorded event; idempotent (a done row is skipped)."""
+        if self._apply_one(event_id):
+            site_id = self._site_of(event_id)
+            if site_id is not None:
+                self.flush_soon(site_id)
+
+    def _site_of(self, event_id: int) -> int | None:
+        with self.store.session() as session:
+            return session.scalar(select(InboxEvent.site_id).where(InboxEvent.id == event_id))
+
+    def _apply_one(self, event_id: int) -> bool:
+        """Apply one event in its own transaction; True when a KR changed.
+
+        A failure is recorded on the row (its error, a later `retry_at`, parked after
+        `MAX_ATTEMPTS`) and not raised, unless the database itself is down.
+        """
+        try:
+            with self.store.session() as session:
+                row = session.get(InboxEvent, event_id, with_for_update=True)
+                if row is None or row.state == "done":
+                    return False
+                received = row.received_at
+                handler = self.handlers.get(row.event)
+                touched = handler(session, row, self.ports) if handler else set()
+                now = self.ports.clock.now()
+                changed = recompute(session, row.site_id, touched, now=now) if row.site_id else []
+                row.state, row.processed_at, row.attempts = "done", now, row.attempts + 1
+        except Exception as exc:
+            if is_database_down(exc):
+                raise
+            self._record_failure(event_id, exc)
+            return False
+        observe_applied([received])
+        return bool(changed)
+
+    def _record_failure(self, event_id: int, exc: Exception) -> None:
+        now = self.ports.clock.now()
+        with self.store.session() as session:
+            row = session.get(InboxEvent, event_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.retry_at = now + timedelta(seconds=backoff(row.attempts))
+            if row.attempts >= MAX_ATTEMPTS:
+                row.state, row.failed_at = "failed", now
+                log.warning("inbox event %s parked after %d attempts: %s",
+                            event_id, row.attempts, row.error)  # fmt: skip
+                return
+        log.info("inbox event %s failed (retried later): %s", event_id, exc)
+
+    def _recompute(self, site_id: int, kr_ids: list[int]) -> None:
+        with self.store.session() as session:
+            changed = recompute(session, site_id, kr_ids, now=self.ports.clock.now())
+        if changed:
+            self.flush_soon(site_id)
+
+    def _flush_outbound(self, site_id: int) -> None:
+        """Perform the due write-backs of a site, one per target however many KRs changed."""
+        now = self.ports.clock.now()
+        with self.store.session() as session:
+            due = session.scalars(
+                select(Outbound)
+                .where(
+                    Outbound.site_id == site_id,
+                    Outbound.due_at <= now,
+                    Outbound.failed_at.is_(None),
+                )
+                .order_by(Outbound.due_at, Outbound.id)
+                .limit(500)
+            ).all()
+            ids = [row.id for row in due]
+        with log_context.bound(site=site_id):
+            for outbound_id in ids:
+                self._write_one(outbound_id)
+
+    def write_now(self, site_id: int, kind: str, target: str) -> None:
+        """Perform one due write-back at once, for a request that wants its outcome in its
+        answer; a failure is deferred or parked exactly as in a flush."""
+        with self.store.session() as session:
+            outbound_id = session.scalar(
+                select(Outbound.id).where(
+                    Outbound.site_id == site_id,
+                    Outbound.kind == kind,
+                    Outbound.target == target,
+                    Outbound.failed_at.is_(None),
+                    Outbound.due_at <= self.ports.clock.now(),
+                )
+            )
+        if outbound_id is not None:
+            with log_context.bound(site=site_id):
+                self._write_one(outbound_id)
+
+    def _write_one(self, outbound_id: int) -> None:
+        """Perform one write-back. Whatever happens to it, the rest of the batch goes on:
+        `Transient` backs off (honouring `Retry-After`), `Permanent` parks the row with its
+        error, anything else is counted as a transient failure and parked when repeated."""
+        try:
+            with self.store.session() as session:
+                row = session.get(Outbound, outbound_id, with_for_update=True)
+                if row is None or row.failed_at is not None:
+                    return
+                writer = self.writers.get(row.kind)
+                if writer is None:
+                    session.delete(row)
+                    return
+                try:
+                    with session.begin_nested():
+                        writer(session, row, self.ports)
+                except SourceMissing as exc:
+                    # Nowhere to write yet (no Jira on the site, or its installation disabled):
+                    # an expected state, looked at again hourly, so a reinstall gets the write.
+                    row.attempts += 1
+                    row.last_error = str(exc)[:2000]
+                    row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
+                    log.debug("write-back %s %s waits for its source: %s", row.kind, row.target,
+                              exc)  # fmt: skip
+                    return
+                except Permanent as exc:
+                    self._park(row, exc)
+                    return
+                except Transient as exc:
+                    self._defer(row, exc, exc.retry_after)
+                    return
+                count_write(row.kind, "ok")
+                session.delete(row)
+        except Exception as exc:
+            if is_database_down(exc):
+                raise
+            log.warning("write-back %s failed: %s", outbound_id, exc, exc_info=True)
+            with self.store.session() as session:
+                row = session.get(Outbound, outbound_id, with_for_update=True)
+                if row is not None:
+                    self._defer(row, exc, None)
+
+    def _park(self, row: Outbound, exc: Exception) -> None:
+        now = self.ports.clock.now()
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.failed_at = now
+        count_write(row.kind, "parked")
+        log.warning("write-back %s %s parked: %s", row.kind, row.target, row.last_error)
+
+    def _defer(self, row: Outbound, exc: Exception, retry_after: float | None) -> None:
+        if row.attempts + 1 >= MAX_WRITE_ATTEMPTS:
+            self._park(row, exc)
+            return
+        count_write(row.kind, "retry")
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        delay = backoff(row.attempts, retry_after)
+        row.due_at = self.ports.clock.now() + timedelta(seconds=delay)
+        log.info("write-back %s %s deferred %.0fs: %s", row.kind, row.target, delay, exc)
+
+    def _sweep(self) -> None:
+        """Drain sites with events left pending (or failed and due a retry); apply site-less
+        events; flush due write-backs. Parked rows wait for an operator."""
+        now = self.ports.clock.now()
+        cutoff = now - SWEEP_AFTER
+        with self.store.session() as session:
+            pending = session.execute(
+                select(InboxEvent.id, InboxEvent.site_id)
+                .where(
+                    InboxEvent.state == "pending",
+                    InboxEvent.received_at <= cutoff,
+                    or_(InboxEvent.retry_at.is_(None), InboxEvent.retry_at <= now),
+                )
+                .order_by(InboxEvent.id)
+                .limit(1000)
+            ).all()
+            sites = session.scalars(
+                select(Outbound.site_id)
+                .where(Outbound.due_at <= now, Outbound.failed_at.is_(None))
+                .distinct()
+            ).all()
+        drained: set[int] = set()
+        for event_id, site_id in pending:
+            if site_id is None:
+                self.apply_inbox(event_id)
+            elif site_id not in drained:
+                drained.add(site_id)
+                self.drain(site_id)
+        for site_id in sites:
+            self.flush_outbound(site_id)
+
+
+def _crontab(minute: str, hour: str = "*") -> Callable[..., bool]:
+    """huey's crontab (untyped): a test of a time, true when the task is due then."""
+    due: Callable[..., bool] = crontab(minute=minute, hour=hour)
+    return due
+
+
+def every(minutes: int) -> Callable[..., bool] | None:
+    """A huey schedule for every `minutes` (None when disabled, hourly past an hour)."""
+    if minutes <= 0:
+        return None
+    if minutes >= 60:
+        return _crontab(minute="0", hour=f"*/{max(1, minutes // 60)}")
+    return _crontab(minute=f"*/{minutes}")
+
+
+def schedule(jobs: Jobs, name: str, minutes: int, job: Callable[[], Any]) -> None:
+    """Run `job` every `minutes` through the queue's periodic tasks (not at all when 0)."""
+    when = every(minutes)
+    if when is not None:
+        jobs.huey.periodic_task(when, name=name)(job)

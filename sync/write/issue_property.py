@@ -1,0 +1,128 @@
+"""The `issue_property` writer: one `okrlink` property document per issue, written when it changes.
+
+The Outbound row is unique per issue, so however many of an issue's KRs changed, one write
+carries them all; a document equal to the last one written (same digest) is not sent again, so
+an echo or a recompute that changed nothing costs no call to Jira.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.db.model import KeyResult, Link, Outbound, WorkItem, WriteBackState
+from sync.errors import Transient
+
+KIND: Final = "issue_property"
+ORIGIN: Final = "okrlink"
+# Most at risk first: the glance shows the first.
+STATUS_RANK: Final = {"off_track": 0, "at_risk": 1, "on_track": 2}
+NO_TRACKER_RETRY_SECONDS: Final = 300.0
+
+
+def counting_krs(session: Session, site_id: int, issue_key: str) -> list[KeyResult]:
+    """The active KRs an issue counts for: those linked to it, and the issues KRs linked to
+    its epic (which count the epic's children), each once, by key."""
+    parent_key = session.scalar(
+        select(WorkItem.parent_key).where(
+            WorkItem.site_id == site_id, WorkItem.key == issue_key, WorkItem.deleted.is_(False)
+        )
+    )
+    direct = select(Link.kr_id).where(
+        Link.site_id == site_id, Link.target_kind == "jira", Link.target_key == issue_key
+    )
+    through_epic = (
+        select(Link.kr_id)
+        .join(KeyResult, KeyResult.id == Link.kr_id)
+        .where(
+            Link.site_id == site_id,
+            Link.target_kind == "jira",
+            Link.target_key == parent_key,
+            KeyResult.kind == "issues",
+        )
+    )
+    linked = direct.union(through_epic) if parent_key else direct
+    return list(
+        session.scalars(
+            select(KeyResult)
+            .where(
+                KeyResult.site_id == site_id,
+                KeyResult.state == "active",
+                KeyResult.id.in_(linked),
+            )
+            .order_by(KeyResult.key, KeyResult.id)
+        )
+    )
+
+
+def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, Any]:
+    """The property document of an issue: the active KRs it counts for (linked directly or
+    through its epic), most at risk first. An issue that counts for none gets a document with
+    no KRs, so JQL (`okrKeyResult = ...`) stops finding it."""
+    krs = counting_krs(session, site_id, issue_key)
+    entries: list[dict[str, Any]] = sorted(
+        (
+            {
+                "key": kr.key,
+                "title": kr.title,
+                "progress": round(kr.progress, 4),
+                "score": round(kr.score, 4),
+                "status": kr.status,
+            }
+            for kr in krs
+        ),
+        key=lambda e: (STATUS_RANK.get(e["status"], 3), e["progress"], e["key"]),
+    )
+    worst = entries[0] if entries else None
+    return {
+        "krs": entries,
+        "krKeys": [entry["key"] for entry in entries],
+        "status": worst["status"] if worst else None,
+        "progress": worst["progress"] if worst else None,
+        "score": worst["score"] if worst else None,
+        "origin": ORIGIN,
+    }
+
+
+def digest(document: dict[str, Any]) -> str:
+    """A stable hash of a document (keys sorted, no whitespace)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_issue_property(session: Session, row: Outbound, ports: Any) -> None:
+    """Writer for `issue_property` rows; raises Transient to be retried later."""
+    deleted = session.scalar(
+        select(WorkItem.deleted).where(WorkItem.site_id == row.site_id, WorkItem.key == row.target)
+    )
+    if deleted:
+        return  # nothing to show on an issue that is gone
+    document = issue_document(session, row.site_id, row.target)
+    new_digest = digest(document)
+    state = session.scalar(
+        select(WriteBackState).where(
+            WriteBackState.site_id == row.site_id,
+            WriteBackState.kind == KIND,
+            WriteBackState.target == row.target,
+        )
+    )
+    if state is not None and state.digest == new_digest:
+        return
+    if state is None and not document["krs"]:
+        return  # never written, and nothing to show: nothing to take away either
+    if ports.tracker is None:
+        raise Transient("no work tracker is configured", retry_after=NO_TRACKER_RETRY_SECONDS)
+    ports.tracker.set_issue_property(row.site_id, row.target, document)
+    now = ports.clock.now()
+    if state is None:
+        session.add(
+            WriteBackState(
+                site_id=row.site_id, kind=KIND, target=row.target, digest=new_digest, written_at=now
+            )
+        )
+    else:
+        state.digest, state.written_at = new_digest, now
