@@ -76,11 +76,19 @@ def main() -> None:
             site_id = local_site(session).id
             import_team(session, site_id, now=CREATED)
             for n in range(CHANNELS):
-                add_channel(session, site_id, ChannelSpec(
-                    team="PLAT", kind="slack" if n % 2 else "teams", tz="Europe/Paris",
-                    url=f"http://127.0.0.1:{server.server_port}/hook/{n}"),
-                    encrypt=services.tenants.encrypt, now=CREATED,
-                    allow_loopback_http=True)  # fmt: skip
+                add_channel(
+                    session,
+                    site_id,
+                    ChannelSpec(
+                        team="PLAT",
+                        kind="slack" if n % 2 else "teams",
+                        tz="Europe/Paris",
+                        url=f"http://127.0.0.1:{server.server_port}/hook/{n}",
+                    ),
+                    encrypt=services.tenants.encrypt,
+                    now=CREATED,
+                    allow_loopback_http=True,
+                )
         clock.current = DUE - timedelta(days=3)  # after the reminder of the week before
         idle = []
         for _ in range(20):
@@ -91,8 +99,14 @@ def main() -> None:
         for _ in range(50):
             started = time.perf_counter()
             with services.store.session() as session:
-                digest = load_digest(session, site_id, "PLAT", end=DUE, week="2026-W49",
-                                     links=services.digest.links(site_id, "PLAT"))
+                digest = load_digest(
+                    session,
+                    site_id,
+                    "PLAT",
+                    end=DUE,
+                    week="2026-W49",
+                    links=services.digest.links(site_id, "PLAT"),
+                )
             assert digest is not None
             render(digest, "slack", "fr")
             build.append(time.perf_counter() - started)
@@ -103,8 +117,10 @@ def main() -> None:
         assert sent == CHANNELS == Sink.received
         print(f"tick with nothing due, {CHANNELS} channels: {median_ms(idle)}")
         print(f"build and render one 3 x 5 digest: {median_ms(build)}")
-        print(f"tick posting {CHANNELS} digests (claim, build, render, post, mark sent): "
-              f"{elapsed:.2f} s, {elapsed / CHANNELS * 1000:.1f} ms each")
+        print(
+            f"tick posting {CHANNELS} digests (claim, build, render, post, mark sent): "
+            f"{elapsed:.2f} s, {elapsed / CHANNELS * 1000:.1f} ms each"
+        )
     finally:
         services.store.dispose()
         server.shutdown()

@@ -58,8 +58,14 @@ def main() -> None:
         year, week, _ = now.isocalendar()
         with services.store.session() as session:
             site_id = find_site(session, SITE).id
-            digest = load_digest(session, site_id, "PLAT", end=now, week=f"{year}-W{week:02d}",
-                                 links=services.digest.links(site_id, "PLAT"))
+            digest = load_digest(
+                session,
+                site_id,
+                "PLAT",
+                end=now,
+                week=f"{year}-W{week:02d}",
+                links=services.digest.links(site_id, "PLAT"),
+            )
         assert digest is not None
         OUT.mkdir(parents=True, exist_ok=True)
         for kind in ("slack", "teams"):

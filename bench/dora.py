@@ -54,21 +54,48 @@ def seed(store: Store, *, name: str, installation: int, days: int, repos: int, p
         session.add(site)
         session.flush()
         team = Team(site_id=site.id, key="PLAT", name="PLAT")
-        cycle = Cycle(site_id=site.id, name="2026-Q4", start=date(2026, 10, 1),
-                      end=date(2026, 12, 31))  # fmt: skip
+        cycle = Cycle(
+            site_id=site.id, name="2026-Q4", start=date(2026, 10, 1), end=date(2026, 12, 31)
+        )
         session.add_all([team, cycle])
         session.flush()
-        objective = Objective(site_id=site.id, team_id=team.id, cycle_id=cycle.id,
-                              key="PLAT-1", title="Ship small changes safely")  # fmt: skip
+        objective = Objective(
+            site_id=site.id,
+            team_id=team.id,
+            cycle_id=cycle.id,
+            key="PLAT-1",
+            title="Ship small changes safely",
+        )
         session.add(objective)
         session.add(GitHubInstallation(installation_id=installation, site_id=site.id))
         session.flush()
         for n, key in enumerate(KEYS, start=1):
-            session.add(Kpi(site_id=site.id, team_id=team.id, key=f"PLAT-K{n}", title=key,
-                            kind="github", measure=key, healthy_max=1000, position=n))  # fmt: skip
-            session.add(KeyResult(site_id=site.id, cycle_id=cycle.id, objective_id=objective.id,
-                                  key=f"PLAT-1.{n}", title=key, kind="github", measure=key,
-                                  baseline=100, target=1, position=n))  # fmt: skip
+            session.add(
+                Kpi(
+                    site_id=site.id,
+                    team_id=team.id,
+                    key=f"PLAT-K{n}",
+                    title=key,
+                    kind="github",
+                    measure=key,
+                    healthy_max=1000,
+                    position=n,
+                )
+            )
+            session.add(
+                KeyResult(
+                    site_id=site.id,
+                    cycle_id=cycle.id,
+                    objective_id=objective.id,
+                    key=f"PLAT-1.{n}",
+                    title=key,
+                    kind="github",
+                    measure=key,
+                    baseline=100,
+                    target=1,
+                    position=n,
+                )
+            )
         deployments, pulls = [], []
         number = 0
         for day in range(days):
@@ -77,23 +104,35 @@ def seed(store: Store, *, name: str, installation: int, days: int, repos: int, p
                     number += 1
                     created = NOW - timedelta(days=day, hours=2 + slot * 5, minutes=repo % 60)
                     failed = number % 10 == 0
-                    deployments.append({
-                        "site_id": site.id, "installation_id": installation,
-                        "deployment_id": number, "repo": f"acme/repo-{repo}",
-                        "sha": f"{number:040x}", "ref": "main", "environment": "production",
-                        "created_at": created,
-                        "succeeded_at": None if failed else created + timedelta(minutes=4),
-                        "failed_at": created + timedelta(minutes=4) if failed else None,
-                    })  # fmt: skip
-                    pulls.append({
-                        "site_id": site.id, "installation_id": installation,
-                        "repo": f"acme/repo-{repo}", "number": number,
-                        "ref": f"acme/repo-{repo}#{number}", "state": "closed", "merged": True,
-                        "opened_at": created - timedelta(hours=20 + number % 30),
-                        "merged_at": created - timedelta(minutes=30),
-                        "updated_at": created - timedelta(minutes=30),
-                        "branch": f"change-{number}",
-                    })  # fmt: skip
+                    deployments.append(
+                        {
+                            "site_id": site.id,
+                            "installation_id": installation,
+                            "deployment_id": number,
+                            "repo": f"acme/repo-{repo}",
+                            "sha": f"{number:040x}",
+                            "ref": "main",
+                            "environment": "production",
+                            "created_at": created,
+                            "succeeded_at": None if failed else created + timedelta(minutes=4),
+                            "failed_at": created + timedelta(minutes=4) if failed else None,
+                        }
+                    )
+                    pulls.append(
+                        {
+                            "site_id": site.id,
+                            "installation_id": installation,
+                            "repo": f"acme/repo-{repo}",
+                            "number": number,
+                            "ref": f"acme/repo-{repo}#{number}",
+                            "state": "closed",
+                            "merged": True,
+                            "opened_at": created - timedelta(hours=20 + number % 30),
+                            "merged_at": created - timedelta(minutes=30),
+                            "updated_at": created - timedelta(minutes=30),
+                            "branch": f"change-{number}",
+                        }
+                    )
         for start in range(0, len(deployments), 5000):
             session.execute(insert(Deployment), deployments[start : start + 5000])
             session.execute(insert(PullRequest), pulls[start : start + 5000])
@@ -105,13 +144,24 @@ def seed(store: Store, *, name: str, installation: int, days: int, repos: int, p
 def one_status(store: Store, site_id: int, installation: int, n: int) -> tuple[list[float], float]:
     """Record one new deployment status; time each KPI's re-measure, then the whole handler."""
     at = NOW + timedelta(seconds=n)
-    deployment = {"id": 10_000_000 + n, "repo": "acme/repo-0", "sha": "f" * 40, "ref": "main",
-                  "environment": "production", "created_at": at.isoformat()}  # fmt: skip
+    deployment = {
+        "id": 10_000_000 + n,
+        "repo": "acme/repo-0",
+        "sha": "f" * 40,
+        "ref": "main",
+        "environment": "production",
+        "created_at": at.isoformat(),
+    }
     status = {"id": 20_000_000 + n, "state": "success", "at": at.isoformat()}
     per_kpi: list[float] = []
     with store.session() as session:
-        record_deployment(session, installation_id=installation, site_id=site_id,
-                          deployment=deployment, status=status)  # fmt: skip
+        record_deployment(
+            session,
+            installation_id=installation,
+            site_id=site_id,
+            deployment=deployment,
+            status=status,
+        )
         for kpi in session.scalars(select(Kpi).where(Kpi.site_id == site_id)):
             started = time.perf_counter()
             record_value(session, kpi, measured(session, kpi, now=at), now=at)
@@ -119,8 +169,13 @@ def one_status(store: Store, site_id: int, installation: int, n: int) -> tuple[l
         session.rollback()
     started = time.perf_counter()
     with store.session() as session:
-        record_deployment(session, installation_id=installation, site_id=site_id,
-                          deployment=deployment, status=status)  # fmt: skip
+        record_deployment(
+            session,
+            installation_id=installation,
+            site_id=site_id,
+            deployment=deployment,
+            status=status,
+        )
         recompute(session, site_id, remeasure(session, site_id, now=at), now=at)
     return per_kpi, time.perf_counter() - started
 
@@ -128,8 +183,9 @@ def one_status(store: Store, site_id: int, installation: int, n: int) -> tuple[l
 def report(label: str, samples: list[float]) -> None:
     ordered = sorted(samples)
     p95 = ordered[max(int(len(ordered) * 0.95) - 1, 0)]
-    print(f"{label:62} median {statistics.median(samples) * 1000:7.2f} ms   "
-          f"p95 {p95 * 1000:7.2f} ms")  # fmt: skip
+    print(
+        f"{label:62} median {statistics.median(samples) * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms"
+    )
 
 
 def main() -> None:
@@ -146,12 +202,23 @@ def main() -> None:
         sites = {}
         for name, days, installation in (("year", 365, 1), ("quarter", 90, 2)):
             started = time.perf_counter()
-            sites[name] = (seed(store, name=name, installation=installation, days=days,
-                                repos=args.repos, per_day=args.per_day), installation)  # fmt: skip
+            sites[name] = (
+                seed(
+                    store,
+                    name=name,
+                    installation=installation,
+                    days=days,
+                    repos=args.repos,
+                    per_day=args.per_day,
+                ),
+                installation,
+            )
             total = days * args.repos * args.per_day
             took = time.perf_counter() - started
-            print(f"seeded {name}: {total:,} deployments and {total:,} merged PRs over "
-                  f"{args.repos} repositories in {took:.1f} s")  # fmt: skip
+            print(
+                f"seeded {name}: {total:,} deployments and {total:,} merged PRs over "
+                f"{args.repos} repositories in {took:.1f} s"
+            )
         for name, (site_id, installation) in sites.items():
             one_status(store, site_id, installation, 0)  # warm up
             rounds = [one_status(store, site_id, installation, n) for n in range(1, args.rounds)]

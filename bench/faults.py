@@ -52,23 +52,29 @@ def main() -> None:
             retried += send(ports, events[cut[1] : cut[2]], cluster.plan)
             began = time.monotonic()
             postgres.restart()
-            print(f"{cut[2]:>6} events: PostgreSQL restarted "
-                  f"({time.monotonic() - began:.1f} s down)")  # fmt: skip
+            print(
+                f"{cut[2]:>6} events: PostgreSQL restarted ({time.monotonic() - began:.1f} s down)"
+            )
             retried += send(ports, events[cut[2] : cut[3]], cluster.plan)
             redis.restart()
             print(f"{cut[3]:>6} events: Redis restarted (its queued tasks are gone)")
             retried += send(ports, events[cut[3] :], cluster.plan)
             store = Store.connect(postgres.url)
-            seconds, found = wait_until_converged(store, cluster.jira, cluster.plan, events,
-                                                  timeout=300)  # fmt: skip
+            seconds, found = wait_until_converged(
+                store, cluster.jira, cluster.plan, events, timeout=300
+            )
             store.dispose()
             deliveries = len({event.delivery for event in events})
             print(f"acknowledged: {deliveries} events ({retried} redeliveries after faults)")
-            print(f"recorded: {found.recorded}; lost: {deliveries - found.distinct}; "
-                  f"duplicated: {found.recorded - found.distinct}; "
-                  f"still pending: {found.pending}; parked: {found.failed}")  # fmt: skip
-            print(f"KRs differing from the truth: {len(found.kr_mismatches)}; "
-                  f"issue properties differing: {len(found.property_mismatches)}")  # fmt: skip
+            print(
+                f"recorded: {found.recorded}; lost: {deliveries - found.distinct}; "
+                f"duplicated: {found.recorded - found.distinct}; "
+                f"still pending: {found.pending}; parked: {found.failed}"
+            )
+            print(
+                f"KRs differing from the truth: {len(found.kr_mismatches)}; "
+                f"issue properties differing: {len(found.property_mismatches)}"
+            )
             state = "converged" if found.converged else "NOT converged"
             print(f"last change visible {seconds:.1f} s after the last event ({state})")
     finally:

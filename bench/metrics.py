@@ -64,8 +64,11 @@ def main() -> None:
             if mode.startswith("multi"):
                 env["PROMETHEUS_MULTIPROC_DIR"] = directory
             print(f"{mode}, {args.calls:,} calls each:", flush=True)
-            subprocess.run([sys.executable, __file__, "--child", "--calls", str(args.calls)],
-                           env=env, check=True)  # fmt: skip
+            subprocess.run(
+                [sys.executable, __file__, "--child", "--calls", str(args.calls)],
+                env=env,
+                check=True,
+            )
 
 
 if __name__ == "__main__":

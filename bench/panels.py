@@ -69,9 +69,17 @@ CLIENT_KEY = "bench-confluence"
 ACCOUNT = "557058:bench-user"
 PATH = "/confluence/macro/okr-panel"
 BARE_PATH = "/bench/bare"
-PARAMS = {"team": "BENCH", "cycle": "", "objective": "", "view": "full",
-          "xdm_e": "https://bench.atlassian.net", "xdm_c": "channel-okr-panel", "cp": "/wiki",
-          "lic": "active", "cv": "1001.0.0-SNAPSHOT"}  # fmt: skip
+PARAMS = {
+    "team": "BENCH",
+    "cycle": "",
+    "objective": "",
+    "view": "full",
+    "xdm_e": "https://bench.atlassian.net",
+    "xdm_c": "channel-okr-panel",
+    "cp": "/wiki",
+    "lic": "active",
+    "cv": "1001.0.0-SNAPSHOT",
+}
 TARGET_RATIO = 3.0
 TARGET_P99_MS = 10.0
 # Requests are formatted once, up front: wrk shares the 2 cores with the server. wrk sets its
@@ -96,19 +104,38 @@ def seed(settings: Settings) -> None:
     app = create_app(settings)
     services = app.extensions["okrlink"]
     cycle = quarter_of(datetime.now(UTC).date())
-    okrs = TeamOkrs(team="BENCH", cycle=cycle, objectives=tuple(
-        ObjectiveSpec(key=f"BENCH-{o}", title=f"Make deploys boring for every team ({o})",
-                      key_results=tuple(
-                          KeyResultSpec(key=f"BENCH-{o}.{k}", baseline=0, target=100, unit="%",
-                                        title=f"Raise adoption of the paved road from 0 to 100% "
-                                              f"in area {o}.{k}", owner="Platform lead")
-                          for k in range(1, 6)))
-        for o in range(1, 4)))  # fmt: skip
+    okrs = TeamOkrs(
+        team="BENCH",
+        cycle=cycle,
+        objectives=tuple(
+            ObjectiveSpec(
+                key=f"BENCH-{o}",
+                title=f"Make deploys boring for every team ({o})",
+                key_results=tuple(
+                    KeyResultSpec(
+                        key=f"BENCH-{o}.{k}",
+                        baseline=0,
+                        target=100,
+                        unit="%",
+                        title=f"Raise adoption of the paved road from 0 to 100% in area {o}.{k}",
+                        owner="Platform lead",
+                    )
+                    for k in range(1, 6)
+                ),
+            )
+            for o in range(1, 4)
+        ),
+    )
     start = datetime.combine(cycle.start, datetime.min.time(), tzinfo=UTC)
     with services.store.session() as session:
-        row = record_install(session, client_key=CLIENT_KEY, base_url="https://bench.atlassian.net/wiki",
-                             product="confluence", shared_secret=SHARED_SECRET,
-                             encrypt=services.tenants.encrypt)  # fmt: skip
+        row = record_install(
+            session,
+            client_key=CLIENT_KEY,
+            base_url="https://bench.atlassian.net/wiki",
+            product="confluence",
+            shared_secret=SHARED_SECRET,
+            encrypt=services.tenants.encrypt,
+        )
         site_id = row.site_id
         report = import_team_okrs(session, site_id, okrs)
         recompute(session, site_id, report.changed_kr_ids, now=start)
@@ -121,9 +148,17 @@ def seed(settings: Settings) -> None:
                     value = float(week * (3 + o + k))
                     note = f"Week {week}: steady progress"
                     confidence = 0.5 + 0.05 * ((week + o + k) % 7)
-                    session.add(CheckIn(site_id=site_id, kr_id=kr.id, at=at, author="lead",
-                                        value=value, what=note,
-                                        confidence=confidence))  # fmt: skip
+                    session.add(
+                        CheckIn(
+                            site_id=site_id,
+                            kr_id=kr.id,
+                            at=at,
+                            author="lead",
+                            value=value,
+                            what=note,
+                            confidence=confidence,
+                        )
+                    )
                     kr.current = value
                     kr.version += 1
                     session.flush()
@@ -148,8 +183,14 @@ def bare_app() -> Flask:
 def signed_path(now: int, serial: int, path: str = PATH) -> str:
     """The URL with a Connect JWT of its own (distinct `jti`), as Confluence signs it."""
     query = urlencode(PARAMS)
-    claims = {"iss": CLIENT_KEY, "sub": ACCOUNT, "iat": now, "exp": now + 900,
-              "qsh": query_string_hash("GET", path, query), "jti": f"bench-{serial}"}  # fmt: skip
+    claims = {
+        "iss": CLIENT_KEY,
+        "sub": ACCOUNT,
+        "iat": now,
+        "exp": now + 900,
+        "qsh": query_string_hash("GET", path, query),
+        "jti": f"bench-{serial}",
+    }
     return f"{path}?{query}&jwt={jwt.encode(claims, SHARED_SECRET, algorithm='HS256')}"
 
 
@@ -169,18 +210,29 @@ def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
     return rate, ms("50"), ms("99"), total, int(bad.group(1)) if bad else 0
 
 
-def run(work: Path, args: argparse.Namespace, *, server: str, database: str, app: str,
-        path: str) -> tuple[bytes, str, str]:  # fmt: skip
+def run(
+    work: Path, args: argparse.Namespace, *, server: str, database: str, app: str, path: str
+) -> tuple[bytes, str, str]:
     """Serve `app`, check one page, send the load; (page, ETag, wrk output)."""
-    env = {**os.environ, "OKRLINK_DATA_DIR": str(work), "OKRLINK_SECRET_KEY": SECRET_KEY,
-           "OKRLINK_BASE_URL": "https://okrlink.bench",
-           "OKRLINK_DATABASE_URL": database}  # fmt: skip
+    env = {
+        **os.environ,
+        "OKRLINK_DATA_DIR": str(work),
+        "OKRLINK_SECRET_KEY": SECRET_KEY,
+        "OKRLINK_BASE_URL": "https://okrlink.bench",
+        "OKRLINK_DATABASE_URL": database,
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if args.multiprocess_metrics:
         (work / "metrics").mkdir(exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(work / "metrics")
-    with serving(server, app, env=env, threads=args.threads, connections=args.connections,
-                 backpressure=args.backpressure) as base:  # fmt: skip
+    with serving(
+        server,
+        app,
+        env=env,
+        threads=args.threads,
+        connections=args.connections,
+        backpressure=args.backpressure,
+    ) as base:
         now = int(time.time())
         paths = [signed_path(now, serial, path) for serial in range(args.tokens)]
         (work / "paths.txt").write_text("\n".join(paths) + "\n")
@@ -193,8 +245,16 @@ def run(work: Path, args: argparse.Namespace, *, server: str, database: str, app
             raise SystemExit(f"unexpected answer from {path}: status {status}")
         warm = ["wrk", "-t1", "-c4", "-d3s", "-s", str(work / "load.lua"), base]
         subprocess.run(warm, check=True, capture_output=True)
-        command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency",
-                   "-s", str(work / "load.lua"), base]  # fmt: skip
+        command = [
+            "wrk",
+            "-t1",
+            f"-c{args.connections}",
+            f"-d{args.seconds}s",
+            "--latency",
+            "-s",
+            str(work / "load.lua"),
+            base,
+        ]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return page, etag, output
 
@@ -215,36 +275,55 @@ def measure(name: str, args: argparse.Namespace) -> None:
     figures: dict[str, tuple[float, float, float, int, int]] = {}
     try:
         with database(name, work) as url:
-            settings = Settings(data_dir=work, secret_key=SECRET_KEY, database_url=url,
-                                base_url="https://okrlink.bench")  # fmt: skip
+            settings = Settings(
+                data_dir=work,
+                secret_key=SECRET_KEY,
+                database_url=url,
+                base_url="https://okrlink.bench",
+            )
             seed(settings)
             for server in args.server:
-                page, etag, output = run(work, args, server=server, database=url,
-                                         app="connect.wsgi:app", path=PATH)  # fmt: skip
+                page, etag, output = run(
+                    work, args, server=server, database=url, app="connect.wsgi:app", path=PATH
+                )
                 figures[server] = parse_wrk(output)
                 if not args.no_baseline:
-                    bare = run(work, args, server=server, database=url,
-                               app="bench.panels:bare_app()", path=BARE_PATH)[2]  # fmt: skip
+                    bare = run(
+                        work,
+                        args,
+                        server=server,
+                        database=url,
+                        app="bench.panels:bare_app()",
+                        path=BARE_PATH,
+                    )[2]
                     figures[f"{server} bare"] = parse_wrk(bare)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"[{name}] panel: 3 objectives x 5 KRs, 8 check-ins each; {len(page):,} bytes "
-          f"({len(gzip.compress(page)):,} gzipped); ETag {etag}")
+    print(
+        f"[{name}] panel: 3 objectives x 5 KRs, 8 check-ins each; {len(page):,} bytes "
+        f"({len(gzip.compress(page)):,} gzipped); ETag {etag}"
+    )
     for server in args.server:
         rate, p50, p99, total, bad = figures[server]
-        line = (f"[{name}] {label(server, args.threads)}: {rate:,.0f} loads/s   "
-                f"p50 {p50:.2f} ms   p99 {p99:.2f} ms   requests {total:,}   errors {bad}")
+        line = (
+            f"[{name}] {label(server, args.threads)}: {rate:,.0f} loads/s   "
+            f"p50 {p50:.2f} ms   p99 {p99:.2f} ms   requests {total:,}   errors {bad}"
+        )
         if f"{server} bare" in figures:
             b_rate, _p50, b_p99, _total, _bad = figures[f"{server} bare"]
-            line += (f"\n[{name}]   bare verified route, same server: {b_rate:,.0f}/s   "
-                     f"p99 {b_p99:.2f} ms   (the panel serves {rate / b_rate:.0%} of that)")
+            line += (
+                f"\n[{name}]   bare verified route, same server: {b_rate:,.0f}/s   "
+                f"p99 {b_p99:.2f} ms   (the panel serves {rate / b_rate:.0%} of that)"
+            )
         print(line)
     if {"granian", "gunicorn"} <= figures.keys():
         rate, _p50, p99, _total, bad = figures["granian"]
         ratio = rate / figures["gunicorn"][0]
         meets = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and not bad
-        print(f"[{name}] granian / gunicorn: {ratio:.2f}x; target >= {TARGET_RATIO:.0f}x with "
-              f"p99 <= {TARGET_P99_MS:.0f} ms: {'meets' if meets else 'misses'} it")
+        print(
+            f"[{name}] granian / gunicorn: {ratio:.2f}x; target >= {TARGET_RATIO:.0f}x with "
+            f"p99 <= {TARGET_P99_MS:.0f} ms: {'meets' if meets else 'misses'} it"
+        )
 
 
 def main() -> None:
@@ -257,15 +336,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--backpressure", type=int, default=None)
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--multiprocess-metrics", action="store_true",
-                        help="count metrics as production does (PROMETHEUS_MULTIPROC_DIR set)")
+    parser.add_argument(
+        "--multiprocess-metrics",
+        action="store_true",
+        help="count metrics as production does (PROMETHEUS_MULTIPROC_DIR set)",
+    )
     args = parser.parse_args()
     args.server = args.server or list(SERVERS)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
-    print(f"wrk: 1 thread, {args.connections} connections, {args.seconds}s, {args.tokens:,} "
-          f"distinct Connect JWTs rotated, each request verified (HS256, exp, qsh); "
-          f"{os.cpu_count()} CPUs shared by server and load generator")
+    print(
+        f"wrk: 1 thread, {args.connections} connections, {args.seconds}s, {args.tokens:,} "
+        f"distinct Connect JWTs rotated, each request verified (HS256, exp, qsh); "
+        f"{os.cpu_count()} CPUs shared by server and load generator"
+    )
     for name in args.databases.split(","):
         measure(name, args)
 

@@ -29,9 +29,17 @@ ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
 
 
 def _row(n: int) -> dict[str, object]:
-    return {"source": "jira", "scope": "bench", "delivery_id": f"d-{n}-{time.monotonic_ns()}",
-            "site_id": None, "event": "jira_issue", "payload": {"key": "PLAT-1"},
-            "state": "pending", "attempts": 0, "received_at": utcnow()}  # fmt: skip
+    return {
+        "source": "jira",
+        "scope": "bench",
+        "delivery_id": f"d-{n}-{time.monotonic_ns()}",
+        "site_id": None,
+        "event": "jira_issue",
+        "payload": {"key": "PLAT-1"},
+        "state": "pending",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
 
 
 def _timed(action: object, rounds: int = ROUNDS) -> tuple[float, float]:
@@ -59,8 +67,10 @@ def main() -> None:
             intake = _timed(lambda n, s=store: insert_event(s, _row(n)))
             worker = _timed(lambda n, s=store: _pending(s))
             label = "pre-ping" if pre_ping else "no ping "
-            print(f"  {label}: intake INSERT {intake[0]:6.0f} / {intake[1]:6.0f}   "
-                  f"worker read {worker[0]:6.0f} / {worker[1]:6.0f}")  # fmt: skip
+            print(
+                f"  {label}: intake INSERT {intake[0]:6.0f} / {intake[1]:6.0f}   "
+                f"worker read {worker[0]:6.0f} / {worker[1]:6.0f}"
+            )
             store.dispose()
 
 

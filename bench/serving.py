@@ -28,8 +28,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def command(server: str, target: str, *, port: int, threads: int, connections: int,
-            backpressure: int | None = None) -> list[str]:
+def command(
+    server: str,
+    target: str,
+    *,
+    port: int,
+    threads: int,
+    connections: int,
+    backpressure: int | None = None,
+) -> list[str]:
     """The command line that serves `target` ("module:attribute", or "module:factory()")."""
     if server == "granian":
         factory = target.endswith("()")
@@ -39,14 +46,37 @@ def command(server: str, target: str, *, port: int, threads: int, connections: i
             "threads=int(sys.argv[3]), access_log=False, target=sys.argv[4], "
             "factory=sys.argv[5] == '1', backpressure=int(sys.argv[6]) or None).serve()"
         )
-        return [sys.executable, "-c", script, str(port), str(WORKERS), str(threads),
-                target.removesuffix("()"), "1" if factory else "0",
-                str(backpressure or 0)]  # fmt: skip
+        return [
+            sys.executable,
+            "-c",
+            script,
+            str(port),
+            str(WORKERS),
+            str(threads),
+            target.removesuffix("()"),
+            "1" if factory else "0",
+            str(backpressure or 0),
+        ]
     # gunicorn's sync workers, one request at a time each; a worker takes at most half of the
     # load's connections, or the first to wake would accept all of wrk's at once.
-    return [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
-            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30",
-            "--worker-connections", str(max(1, connections // 2)), target]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "30",
+        "--worker-connections",
+        str(max(1, connections // 2)),
+        target,
+    ]
 
 
 def label(server: str, threads: int) -> str:
@@ -56,20 +86,37 @@ def label(server: str, threads: int) -> str:
 
 
 @contextlib.contextmanager
-def serving(server: str, target: str, *, env: dict[str, str], threads: int = 1,
-            connections: int = 16, backpressure: int | None = None) -> Iterator[str]:
+def serving(
+    server: str,
+    target: str,
+    *,
+    env: dict[str, str],
+    threads: int = 1,
+    connections: int = 16,
+    backpressure: int | None = None,
+) -> Iterator[str]:
     """Serve `target` until the block ends; yields the base URL once `/healthz` answers."""
     port = free_port()
-    argv = command(server, target, port=port, threads=threads, connections=connections,
-                   backpressure=backpressure)
-    process = subprocess.Popen(argv, env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-                               start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    argv = command(
+        server,
+        target,
+        port=port,
+        threads=threads,
+        connections=connections,
+        backpressure=backpressure,
+    )
+    process = subprocess.Popen(
+        argv,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_until_ready(process, base + "/healthz", timeout=60,
-                             failure=lambda: " ".join(argv))  # fmt: skip
+            wait_until_ready(process, base + "/healthz", timeout=60, failure=lambda: " ".join(argv))
         except RuntimeError as exc:
             raise SystemExit(f"{server} {exc}") from None
         yield base

@@ -262,13 +262,15 @@ def worker(settings: Settings) -> Iterator[None]:
         process.wait(30)
 
 
-def intake(settings: Settings, *, server: str, seconds: int, connections: int, threads: int
-           ) -> tuple[float, int, int]:  # fmt: skip
+def intake(
+    settings: Settings, *, server: str, seconds: int, connections: int, threads: int
+) -> tuple[float, int, int]:
     """wrk against the webhook; (events acknowledged per second, requests, non-2xx)."""
     work = settings.data_dir
     body = json.dumps(payload("WEB-__N__", "__N__", category="done", updated=datetime.now(UTC)))
-    with serving(server, APP, env=environment(settings), threads=threads,
-                 connections=connections) as base:  # fmt: skip
+    with serving(
+        server, APP, env=environment(settings), threads=threads, connections=connections
+    ) as base:
         for run, duration in (("warm", 3), ("run", seconds)):
             script = work / f"{run}.lua"
             script.write_text(
@@ -307,8 +309,9 @@ def drain(store: Any, timeout: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def latency(settings: Settings, *, server: str, rate: int, seconds: int, threads: int
-            ) -> list[float]:  # fmt: skip
+def latency(
+    settings: Settings, *, server: str, rate: int, seconds: int, threads: int
+) -> list[float]:
     """Seconds from sending each event to the KR snapshot that includes it.
 
     A first, unmeasured round creates the issues (and lets the worker start); then events are
@@ -436,8 +439,10 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     servers = args.server or list(SERVERS)
-    print(f"machine: {os.cpu_count()} CPUs shared by the server, the queue consumer and the "
-          f"load generator")
+    print(
+        f"machine: {os.cpu_count()} CPUs shared by the server, the queue consumer and the "
+        f"load generator"
+    )
     for name in args.backends.split(","):
         for phase in args.phases.split(","):
             rates: dict[str, float] = {}
@@ -453,16 +458,26 @@ def main() -> None:
                         where = f"[{description}] {label(server, args.threads)}"
                         if phase == "intake":
                             rate, total, bad = intake(
-                                settings, server=server, seconds=args.seconds,
-                                connections=args.connections, threads=args.threads,
-                            )  # fmt: skip
+                                settings,
+                                server=server,
+                                seconds=args.seconds,
+                                connections=args.connections,
+                                threads=args.threads,
+                            )
                             rates[server] = rate if not bad else 0.0
-                            print(f"{where} intake: {rate:,.0f} events/s acknowledged "
-                                  f"({total:,} signed webhooks in {args.seconds}s, wrk "
-                                  f"{args.connections} connections, non-2xx: {bad})")  # fmt: skip
+                            print(
+                                f"{where} intake: {rate:,.0f} events/s acknowledged "
+                                f"({total:,} signed webhooks in {args.seconds}s, wrk "
+                                f"{args.connections} connections, non-2xx: {bad})"
+                            )
                         else:
-                            waits = latency(settings, server=server, rate=args.rate,
-                                            seconds=args.seconds, threads=args.threads)  # fmt: skip
+                            waits = latency(
+                                settings,
+                                server=server,
+                                rate=args.rate,
+                                seconds=args.seconds,
+                                threads=args.threads,
+                            )
                             p95 = percentile(waits, 0.95)
                             verdict = "meets" if p95 < TARGET_P95 else "misses"
                             print(
@@ -476,8 +491,10 @@ def main() -> None:
             if {"granian", "gunicorn"} <= rates.keys() and rates["gunicorn"]:
                 ratio = rates["granian"] / rates["gunicorn"]
                 verdict = "meets" if ratio >= TARGET_RATIO else "misses"
-                print(f"[{name}] intake, granian / gunicorn: {ratio:.2f}x; target >= "
-                      f"{TARGET_RATIO}x: {verdict}")
+                print(
+                    f"[{name}] intake, granian / gunicorn: {ratio:.2f}x; target >= "
+                    f"{TARGET_RATIO}x: {verdict}"
+                )
 
 
 if __name__ == "__main__":

@@ -184,8 +184,12 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         ports.asana = asana_client
     asana_watcher = Watcher(store=store, client=asana_client, base_url=settings.base_url)
     schedule(jobs, "asana_reconcile", settings.reconcile_minutes, asana_sync.reconcile)
-    schedule(jobs, "asana_webhooks", settings.reconcile_minutes,
-             lambda: asana_watcher.heal_all(asana_accounts.connected_sites()))  # fmt: skip
+    schedule(
+        jobs,
+        "asana_webhooks",
+        settings.reconcile_minutes,
+        lambda: asana_watcher.heal_all(asana_accounts.connected_sites()),
+    )
     digest = build_digest_sender(settings, store, jobs, tenants)
 
     return Services(
@@ -232,16 +236,21 @@ def _asana_refresh(settings: Settings, refresh_token: str) -> tuple[str, str | N
     return grant.access_token, grant.refresh_token, grant.expires_at or datetime.now(UTC)
 
 
-def build_digest_sender(settings: Settings, store: Store, jobs: Jobs, tenants: Tenants
-                        ) -> DigestSender:  # fmt: skip
+def build_digest_sender(
+    settings: Settings, store: Store, jobs: Jobs, tenants: Tenants
+) -> DigestSender:
     """The weekly digest: looked at every minute by each worker's scheduler, sent once."""
     ports = jobs.ports
     if ports.chat is None:
         ports.chat = WebhookChat()
     sender = DigestSender(
-        store=store, clock=ports.clock, chat=lambda: ports.chat, render=digest_render.render,
-        links=DigestLinks(store=store, settings=settings), decrypt=tenants.decrypt,
-    )  # fmt: skip
+        store=store,
+        clock=ports.clock,
+        chat=lambda: ports.chat,
+        render=digest_render.render,
+        links=DigestLinks(store=store, settings=settings),
+        decrypt=tenants.decrypt,
+    )
 
     # The tasks return None: huey keeps no result of them in its store.
     def send(send_id: int) -> None:

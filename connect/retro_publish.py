@@ -14,8 +14,9 @@ from connect.services import Services
 from sync.retro import RETRO_PAGE, load_retro, retro_target
 
 
-def publish_closed_cycle(services: Services, site_id: int, *, team: str,
-                         cycle: str) -> dict[str, Any]:  # fmt: skip
+def publish_closed_cycle(
+    services: Services, site_id: int, *, team: str, cycle: str
+) -> dict[str, Any]:
     """`{"id", "url", "status"}` of the page, or `{"error", "status"}` saying why there is
     none yet (`pending`: retried later; `failed`: parked for an operator)."""
     services.jobs.write_now(site_id, RETRO_PAGE, retro_target(team, cycle))

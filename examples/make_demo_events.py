@@ -36,15 +36,29 @@ JIRA_STORY: tuple[tuple[int, str, str, str, str, str | None, float | None], ...]
     (1, "PLAT-15", "Story", "Failover runbook and game day", "new", "PLAT-12", 2),
     (1, "PLAT-16", "Story", "Warm standby for the payments database", "new", "PLAT-12", 5),
     (2, "PLAT-40", "Task", "Measure failover time in staging", "new", None, 3),
-    (9, "PLAT-13", "Story", "Replicate session store across regions", "indeterminate",
-     "PLAT-12", 5),
+    (
+        9,
+        "PLAT-13",
+        "Story",
+        "Replicate session store across regions",
+        "indeterminate",
+        "PLAT-12",
+        5,
+    ),
     (16, "PLAT-14", "Story", "Health-check driven DNS failover", "done", "PLAT-12", 3),
     (23, "PLAT-13", "Story", "Replicate session store across regions", "done", "PLAT-12", 5),
     (30, "PLAT-40", "Task", "Measure failover time in staging", "done", None, 3),
-    (37, "PLAT-16", "Story", "Warm standby for the payments database", "indeterminate",
-     "PLAT-12", 5),
+    (
+        37,
+        "PLAT-16",
+        "Story",
+        "Warm standby for the payments database",
+        "indeterminate",
+        "PLAT-12",
+        5,
+    ),
     (44, "PLAT-15", "Story", "Failover runbook and game day", "indeterminate", "PLAT-12", 2),
-)  # fmt: skip
+)
 
 # (number, title, branch, opened day offset, hours to merge)
 PULLS: tuple[tuple[int, str, str, int, float], ...] = (
@@ -66,12 +80,23 @@ def _issue_id(key: str) -> str:
     return str(20000 + int(key.split("-")[1]))
 
 
-def jira_event(day: int, key: str, kind: str, summary: str, category: str,
-               parent: str | None, points: float | None, *,
-               created: bool) -> dict[str, Any]:  # fmt: skip
+def jira_event(
+    day: int,
+    key: str,
+    kind: str,
+    summary: str,
+    category: str,
+    parent: str | None,
+    points: float | None,
+    *,
+    created: bool,
+) -> dict[str, Any]:
     """A `jira:issue_created` / `jira:issue_updated` delivery for the issue in that state."""
-    name = "jira_issue_created__cloud_2024_skill-sync.json" if created else (
-        "jira_issue_updated__description__cloud_2024_skill-sync.json")  # fmt: skip
+    name = (
+        "jira_issue_created__cloud_2024_skill-sync.json"
+        if created
+        else ("jira_issue_updated__description__cloud_2024_skill-sync.json")
+    )
     payload = _fixture("jira", name)
     at = START + timedelta(days=day, minutes=int(key.split("-")[1]))
     issue = payload["issue"]
@@ -90,19 +115,32 @@ def jira_event(day: int, key: str, kind: str, summary: str, category: str,
         id=category_id, key=category, colorName=colour, name=category_name
     )
     fields["customfield_10016"] = points
-    fields["parent"] = None if parent is None else {
-        "id": _issue_id(parent), "key": parent,
-        "self": f"{SITE}/rest/api/2/issue/{_issue_id(parent)}",
-        "fields": {"summary": "Regional failover"},
-    }  # fmt: skip
+    fields["parent"] = (
+        None
+        if parent is None
+        else {
+            "id": _issue_id(parent),
+            "key": parent,
+            "self": f"{SITE}/rest/api/2/issue/{_issue_id(parent)}",
+            "fields": {"summary": "Regional failover"},
+        }
+    )
     payload["timestamp"] = int(at.timestamp() * 1000)
     if not created:
         payload["changelog"] = {
             "id": str(30000 + day * 100 + int(key.split("-")[1])),
-            "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status",
-                       "from": None, "fromString": None, "to": status_id,
-                       "toString": status_name}],
-        }  # fmt: skip
+            "items": [
+                {
+                    "field": "status",
+                    "fieldtype": "jira",
+                    "fieldId": "status",
+                    "from": None,
+                    "fromString": None,
+                    "to": status_id,
+                    "toString": status_name,
+                }
+            ],
+        }
     return {"source": "jira", "delivery": f"demo-jira-{key}-{day}", "payload": payload}
 
 
@@ -112,14 +150,20 @@ def github_events() -> list[dict[str, Any]]:
     installed["installation"]["id"] = INSTALLATION_ID
     installed["installation"]["account"]["login"] = "platform"
     events: list[dict[str, Any]] = [
-        {"source": "github", "event": "installation", "delivery": "demo-gh-installed",
-         "payload": installed},
-    ]  # fmt: skip
+        {
+            "source": "github",
+            "event": "installation",
+            "delivery": "demo-gh-installed",
+            "payload": installed,
+        },
+    ]
     for number, title, branch, day, hours in PULLS:
         opened_at = START + timedelta(days=day, hours=2)
         merged_at = opened_at + timedelta(hours=hours)
-        for action, name in (("opened", "pull_request.opened.json"),
-                             ("closed", "pull_request.closed.merged.json")):  # fmt: skip
+        for action, name in (
+            ("opened", "pull_request.opened.json"),
+            ("closed", "pull_request.closed.merged.json"),
+        ):
             payload = _fixture("github", name)
             payload["installation"]["id"] = INSTALLATION_ID
             payload["repository"]["full_name"] = REPO
@@ -139,8 +183,14 @@ def github_events() -> list[dict[str, Any]]:
             pull["updated_at"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
             if action == "closed":
                 pull["merged_at"] = pull["closed_at"] = pull["updated_at"]
-            events.append({"source": "github", "event": "pull_request", "payload": payload,
-                           "delivery": f"demo-gh-{number}-{action}"})  # fmt: skip
+            events.append(
+                {
+                    "source": "github",
+                    "event": "pull_request",
+                    "payload": payload,
+                    "delivery": f"demo-gh-{number}-{action}",
+                }
+            )
     return events
 
 
@@ -149,8 +199,9 @@ def build() -> list[dict[str, Any]]:
     seen: set[str] = set()
     events = []
     for day, key, kind, summary, category, parent, points in JIRA_STORY:
-        events.append(jira_event(day, key, kind, summary, category, parent, points,
-                                 created=key not in seen))  # fmt: skip
+        events.append(
+            jira_event(day, key, kind, summary, category, parent, points, created=key not in seen)
+        )
         seen.add(key)
     return events + github_events()
 

@@ -100,8 +100,14 @@ def webhooks_of(session: Session, site_id: int) -> list[AsanaWebhook]:
 class AsanaAccounts:
     """Decrypted workspace credentials per site, cached briefly in-process."""
 
-    def __init__(self, *, store: Store, decrypt: Decrypt, encrypt: Encrypt | None = None,
-                 refresh: Refresh | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        store: Store,
+        decrypt: Decrypt,
+        encrypt: Encrypt | None = None,
+        refresh: Refresh | None = None,
+    ) -> None:
         self.store = store
         self.decrypt = decrypt
         self.encrypt = encrypt

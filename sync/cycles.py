@@ -56,8 +56,9 @@ def parse_close(data: Mapping[str, Any]) -> CloseRequest:
     """The API's JSON (`scores`, `retro`, `carry_over`) as a request; bad shapes are `Invalid`."""
     unknown = sorted(set(data) - {"scores", "retro", "carry_over"})
     if unknown:
-        raise Invalid(f"unknown field {unknown[0]}: use scores, retro or carry_over",
-                      field=unknown[0])  # fmt: skip
+        raise Invalid(
+            f"unknown field {unknown[0]}: use scores, retro or carry_over", field=unknown[0]
+        )
     raw_scores = data.get("scores") or {}
     if not isinstance(raw_scores, Mapping):
         raise Invalid('scores must map KR keys to {"score", "reason"}', field="scores")
@@ -68,16 +69,19 @@ def parse_close(data: Mapping[str, Any]) -> CloseRequest:
             raise Invalid(f'{where} must be {{"score": 0.7, "reason": "..."}}', field=where)
         value = entry.get("score")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise Invalid(f"{where}.score must be a number from 0 to 1 (0.7 is a good stretch)",
-                          field=f"{where}.score")  # fmt: skip
+            raise Invalid(
+                f"{where}.score must be a number from 0 to 1 (0.7 is a good stretch)",
+                field=f"{where}.score",
+            )
         reason = entry.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise Invalid(f"{where}.reason must be a text", field=f"{where}.reason")
         scores[str(key)] = FinalScore(float(value), (reason or "").strip() or None)
     retro = data.get("retro") or {}
     if not isinstance(retro, Mapping) or set(retro) - {"learned", "differently", "space"}:
-        raise Invalid('retro must be {"learned": "...", "differently": "...", "space": "KEY"}',
-                      field="retro")  # fmt: skip
+        raise Invalid(
+            'retro must be {"learned": "...", "differently": "...", "space": "KEY"}', field="retro"
+        )
     texts: dict[str, str] = {}
     for name in ("learned", "differently", "space"):
         value = retro.get(name) or ""
@@ -88,9 +92,13 @@ def parse_close(data: Mapping[str, Any]) -> CloseRequest:
     if not isinstance(carry, list) or not all(isinstance(k, str) for k in carry):
         raise Invalid("carry_over must be a list of KR keys", field="carry_over")
     keys = tuple(dict.fromkeys(k.strip() for k in carry if k.strip()))
-    return CloseRequest(scores=scores, learned=texts["learned"],
-                        differently=texts["differently"], carry_over=keys,
-                        space=texts["space"])  # fmt: skip
+    return CloseRequest(
+        scores=scores,
+        learned=texts["learned"],
+        differently=texts["differently"],
+        carry_over=keys,
+        space=texts["space"],
+    )
 
 
 def team_krs(session: Session, site_id: int, team: Team, cycle: Cycle) -> list[KeyResult]:
@@ -109,8 +117,16 @@ def team_krs(session: Session, site_id: int, team: Team, cycle: Cycle) -> list[K
     )
 
 
-def close_cycle(session: Session, site_id: int, *, team: str, cycle: Cycle, request: CloseRequest,
-                author: str | None, at: datetime) -> CloseReport:  # fmt: skip
+def close_cycle(
+    session: Session,
+    site_id: int,
+    *,
+    team: str,
+    cycle: Cycle,
+    request: CloseRequest,
+    author: str | None,
+    at: datetime,
+) -> CloseReport:
     """Grade each active KR (the derived score unless adjusted with a reason), keep the
     retrospective, carry the chosen KRs into the next cycle, and make the cycle read-only."""
     team_row = get_or_create_team(session, site_id, team)
@@ -121,8 +137,9 @@ def close_cycle(session: Session, site_id: int, *, team: str, cycle: Cycle, requ
     for key, given in request.scores.items():
         kr = krs.get(key)
         if kr is None:
-            raise Invalid(f"{key} is not a key result of {team} in {cycle.name}",
-                          field=f"scores.{key}")  # fmt: skip
+            raise Invalid(
+                f"{key} is not a key result of {team} in {cycle.name}", field=f"scores.{key}"
+            )
         if kr.state != "active":
             raise Invalid(f"{key} is abandoned: it is not graded", field=f"scores.{key}")
         if abs(given.score - kr.score) > SCORE_TOLERANCE and not given.reason:
@@ -132,8 +149,9 @@ def close_cycle(session: Session, site_id: int, *, team: str, cycle: Cycle, requ
             )
     for key in request.carry_over:
         if key not in krs:
-            raise Invalid(f"{key} is not a key result of {team} in {cycle.name}",
-                          field="carry_over")  # fmt: skip
+            raise Invalid(
+                f"{key} is not a key result of {team} in {cycle.name}", field="carry_over"
+            )
     scored = []
     for kr in krs.values():
         if kr.state != "active":
@@ -143,25 +161,46 @@ def close_cycle(session: Session, site_id: int, *, team: str, cycle: Cycle, requ
         kr.final_score = round(graded.score if graded else kr.score, 4)
         kr.final_score_reason = graded.reason if graded else None
         kr.version += 1
-        after = kr_definition(kr) | {"final_score": kr.final_score,
-                                     "final_score_reason": kr.final_score_reason}  # fmt: skip
-        record_change(session, site_id=site_id, cycle_id=cycle.id, kind="key_result", key=kr.key,
-                      action="close", author=author, at=at, before=before, after=after)  # fmt: skip
+        after = kr_definition(kr) | {
+            "final_score": kr.final_score,
+            "final_score_reason": kr.final_score_reason,
+        }
+        record_change(
+            session,
+            site_id=site_id,
+            cycle_id=cycle.id,
+            kind="key_result",
+            key=kr.key,
+            action="close",
+            author=author,
+            at=at,
+            before=before,
+            after=after,
+        )
         scored.append(kr)
     next_cycle = None
     carried = []
     if request.carry_over:
         next_cycle = get_or_create_cycle(session, site_id, following(_spec(cycle)))
-        carried = [carry_over(session, krs[key], next_cycle, author=author, at=at)
-                   for key in request.carry_over]  # fmt: skip
-    closed = CycleClose(site_id=site_id, team_id=team_row.id, cycle_id=cycle.id, closed_at=at,
-                        closed_by=author, learned=request.learned,
-                        differently=request.differently)  # fmt: skip
+        carried = [
+            carry_over(session, krs[key], next_cycle, author=author, at=at)
+            for key in request.carry_over
+        ]
+    closed = CycleClose(
+        site_id=site_id,
+        team_id=team_row.id,
+        cycle_id=cycle.id,
+        closed_at=at,
+        closed_by=author,
+        learned=request.learned,
+        differently=request.differently,
+    )
     session.add(closed)
     session.flush()
     if request.space:
-        request_publication(session, closed, team=team, cycle=cycle.name, space=request.space,
-                            now=at)  # fmt: skip
+        request_publication(
+            session, closed, team=team, cycle=cycle.name, space=request.space, now=at
+        )
     return CloseReport(closed=closed, next_cycle=next_cycle, carried=carried, scored=scored)
 
 
@@ -169,8 +208,9 @@ def _spec(cycle: Cycle) -> CycleSpec:
     return CycleSpec(name=cycle.name, start=cycle.start, end=cycle.end)
 
 
-def carry_over(session: Session, kr: KeyResult, next_cycle: Cycle, *, author: str | None,
-               at: datetime) -> KeyResult:  # fmt: skip
+def carry_over(
+    session: Session, kr: KeyResult, next_cycle: Cycle, *, author: str | None, at: datetime
+) -> KeyResult:
     """Continue `kr` in `next_cycle`: under the same objective (created there when missing),
     starting from where it got to, with the same target, owner and links; `carried_from` points
     back to it. Carrying the same KR twice returns the first copy."""
@@ -203,15 +243,29 @@ def carry_over(session: Session, kr: KeyResult, next_cycle: Cycle, *, author: st
             ).all()
         )
         objective = Objective(
-            site_id=kr.site_id, team_id=old_objective.team_id, cycle_id=next_cycle.id,
-            key=old_objective.key, title=old_objective.title,
-            parent_key=old_objective.parent_key, position=position, state="active",
-        )  # fmt: skip
+            site_id=kr.site_id,
+            team_id=old_objective.team_id,
+            cycle_id=next_cycle.id,
+            key=old_objective.key,
+            title=old_objective.title,
+            parent_key=old_objective.parent_key,
+            position=position,
+            state="active",
+        )
         session.add(objective)
         session.flush()
-        record_change(session, site_id=kr.site_id, cycle_id=next_cycle.id, kind="objective",
-                      key=objective.key, action="carry", author=author, at=at, before={},
-                      after={"title": objective.title, "parent": objective.parent_key})  # fmt: skip
+        record_change(
+            session,
+            site_id=kr.site_id,
+            cycle_id=next_cycle.id,
+            kind="objective",
+            key=objective.key,
+            action="carry",
+            author=author,
+            at=at,
+            before={},
+            after={"title": objective.title, "parent": objective.parent_key},
+        )
     taken = set(
         session.scalars(
             select(KeyResult.key).where(
@@ -224,21 +278,51 @@ def carry_over(session: Session, kr: KeyResult, next_cycle: Cycle, *, author: st
         key, number = f"{objective.key}.{number}", number + 1
     start = kr.current if kr.kind == "metric" and kr.current is not None else kr.baseline
     copy = KeyResult(
-        site_id=kr.site_id, cycle_id=next_cycle.id, objective_id=objective.id, key=key,
-        position=len(objective.key_results), version=0, title=kr.title, kind=kr.kind,
-        baseline=start, target=kr.target, current=kr.current, unit=kr.unit, owner=kr.owner,
-        weight=kr.weight, state="active", jql=kr.jql, jql_field=kr.jql_field,
-        measure=kr.measure, carried_from=kr,
-    )  # fmt: skip
+        site_id=kr.site_id,
+        cycle_id=next_cycle.id,
+        objective_id=objective.id,
+        key=key,
+        position=len(objective.key_results),
+        version=0,
+        title=kr.title,
+        kind=kr.kind,
+        baseline=start,
+        target=kr.target,
+        current=kr.current,
+        unit=kr.unit,
+        owner=kr.owner,
+        weight=kr.weight,
+        state="active",
+        jql=kr.jql,
+        jql_field=kr.jql_field,
+        measure=kr.measure,
+        carried_from=kr,
+    )
     session.add(copy)
     session.flush()
     for link in session.scalars(select(Link).where(Link.kr_id == kr.id)):
-        session.add(Link(site_id=kr.site_id, kr_id=copy.id, target_kind=link.target_kind,
-                         target_key=link.target_key, source=link.source))  # fmt: skip
+        session.add(
+            Link(
+                site_id=kr.site_id,
+                kr_id=copy.id,
+                target_kind=link.target_kind,
+                target_key=link.target_key,
+                source=link.source,
+            )
+        )
     after = kr_definition(copy) | {"carried_from": carried_from(copy)}
-    record_change(session, site_id=kr.site_id, cycle_id=next_cycle.id, kind="key_result",
-                  key=key, action="carry", author=author, at=at, before={},
-                  after=after)  # fmt: skip
+    record_change(
+        session,
+        site_id=kr.site_id,
+        cycle_id=next_cycle.id,
+        kind="key_result",
+        key=key,
+        action="carry",
+        author=author,
+        at=at,
+        before={},
+        after=after,
+    )
     session.flush()
     session.refresh(objective)
     return copy

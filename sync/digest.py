@@ -102,17 +102,26 @@ def check_url(url: str, *, allow_loopback_http: bool = False) -> str:
 
 
 def add_channel(
-    session: Session, site_id: int, spec: ChannelSpec, *, encrypt: Callable[[str], str],
-    now: datetime, allow_loopback_http: bool = False,
-) -> ChannelView:  # fmt: skip
+    session: Session,
+    site_id: int,
+    spec: ChannelSpec,
+    *,
+    encrypt: Callable[[str], str],
+    now: datetime,
+    allow_loopback_http: bool = False,
+) -> ChannelView:
     """Validate and store a digest channel; raises Invalid with the field at fault."""
     if spec.kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}", field="kind")
     if spec.lang not in LANGS:
         raise Invalid(f"lang must be one of {', '.join(LANGS)}", field="lang")
     url = check_url(spec.url, allow_loopback_http=allow_loopback_http)
-    schedule = Schedule(day=spec.day.strip().lower()[:3], at=spec.at.strip(), tz=spec.tz.strip(),
-                        remind_days=spec.remind_days)  # fmt: skip
+    schedule = Schedule(
+        day=spec.day.strip().lower()[:3],
+        at=spec.at.strip(),
+        tz=spec.tz.strip(),
+        remind_days=spec.remind_days,
+    )
     try:
         validate_schedule(schedule)
     except ValueError as exc:
@@ -121,18 +130,38 @@ def add_channel(
     if team is None:
         raise Invalid(f"no team {spec.team} on this site", field="team")
     row = DigestChannel(
-        site_id=site_id, team_key=team.key, kind=spec.kind, url=encrypt(url),
-        url_hint=mask_url(url), day=schedule.day, time=schedule.at, tz=schedule.tz,
-        lang=spec.lang, remind_days=schedule.remind_days, state="active", created_at=now,
-    )  # fmt: skip
+        site_id=site_id,
+        team_key=team.key,
+        kind=spec.kind,
+        url=encrypt(url),
+        url_hint=mask_url(url),
+        day=schedule.day,
+        time=schedule.at,
+        tz=schedule.tz,
+        lang=spec.lang,
+        remind_days=schedule.remind_days,
+        state="active",
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return channel_view(row)
 
 
 def channel_view(row: DigestChannel) -> ChannelView:
-    return ChannelView(row.id, row.team_key, row.kind, row.url_hint, row.day, row.time, row.tz,
-                       row.lang, row.remind_days, row.state, row.parked_reason)  # fmt: skip
+    return ChannelView(
+        row.id,
+        row.team_key,
+        row.kind,
+        row.url_hint,
+        row.day,
+        row.time,
+        row.tz,
+        row.lang,
+        row.remind_days,
+        row.state,
+        row.parked_reason,
+    )
 
 
 def list_channels(session: Session, site_id: int | None = None) -> list[ChannelView]:
@@ -188,10 +217,13 @@ def load_week(
         return None
     objectives = session.scalars(
         select(Objective)
-        .where(Objective.site_id == site_id, Objective.team_id == team.id,
-               Objective.cycle_id == cycle.id)
+        .where(
+            Objective.site_id == site_id,
+            Objective.team_id == team.id,
+            Objective.cycle_id == cycle.id,
+        )
         .order_by(Objective.position, Objective.id)
-    ).all()  # fmt: skip
+    ).all()
     krs = [kr for objective in objectives for kr in objective.key_results]
     ids = [kr.id for kr in krs]
     before: dict[int, KrState] = {}
@@ -205,16 +237,30 @@ def load_week(
         .where(CheckIn.kr_id.in_(ids), CheckIn.at > start, CheckIn.at <= end)
         .order_by(CheckIn.at, CheckIn.id)
     ):
-        notes.setdefault(c.kr_id, []).append(CheckInNote(
-            at=c.at, author=c.author, status=c.status, value=c.value, why=c.why,
-            risks=tuple(c.risks or ()), learnings=tuple(c.learnings or ()),
-        ))  # fmt: skip
+        notes.setdefault(c.kr_id, []).append(
+            CheckInNote(
+                at=c.at,
+                author=c.author,
+                status=c.status,
+                value=c.value,
+                why=c.why,
+                risks=tuple(c.risks or ()),
+                learnings=tuple(c.learnings or ()),
+            )
+        )
     keys = {o.id: o.key for o in objectives}
     weeks = [
         KrWeek(
-            key=kr.key, title=kr.title, objective_key=keys[kr.objective_id], kind=kr.kind,
-            unit=kr.unit, owner=kr.owner, weight=kr.weight, active=kr.state != "abandoned",
-            abandon_reason=kr.abandon_reason, before=before.get(kr.id),
+            key=kr.key,
+            title=kr.title,
+            objective_key=keys[kr.objective_id],
+            kind=kr.kind,
+            unit=kr.unit,
+            owner=kr.owner,
+            weight=kr.weight,
+            active=kr.state != "abandoned",
+            abandon_reason=kr.abandon_reason,
+            before=before.get(kr.id),
             now=_state(kr.progress, kr.score, kr.status, kr.current),
             check_ins=tuple(notes.get(kr.id, ())),
         )
@@ -232,39 +278,72 @@ def load_signals(session: Session, site_id: int, team_key: str) -> list[KpiSigna
         .order_by(Kpi.position, Kpi.key)
     )
     return [
-        KpiSignal(key=k.key, title=k.title, unit=k.unit, current=k.current, health=k.health,
-                  reason=k.reason, healthy_min=k.healthy_min, healthy_max=k.healthy_max,
-                  drop_alert=k.drop_alert)
+        KpiSignal(
+            key=k.key,
+            title=k.title,
+            unit=k.unit,
+            current=k.current,
+            health=k.health,
+            reason=k.reason,
+            healthy_min=k.healthy_min,
+            healthy_max=k.healthy_max,
+            drop_alert=k.drop_alert,
+        )
         for k in rows
-    ]  # fmt: skip
+    ]
 
 
 def load_digest(
-    session: Session, site_id: int, team_key: str, *, end: datetime, week: str, links: Links,
+    session: Session,
+    site_id: int,
+    team_key: str,
+    *,
+    end: datetime,
+    week: str,
+    links: Links,
     late_from: datetime | None = None,
-) -> Digest | None:  # fmt: skip
+) -> Digest | None:
     """The digest of the week that ends at `end` (the digest's instant)."""
     start = end - WEEK
     found = load_week(session, site_id, team_key, start=start, end=end)
     if found is None:
         return None
     cycle, objectives, krs = found
-    return build_digest(team=team_key, cycle=cycle.name, week=week, week_start=start,
-                        week_end=end, objectives=objectives, krs=krs, links=links,
-                        late_from=late_from,
-                        kpis=load_signals(session, site_id, team_key))  # fmt: skip
+    return build_digest(
+        team=team_key,
+        cycle=cycle.name,
+        week=week,
+        week_start=start,
+        week_end=end,
+        objectives=objectives,
+        krs=krs,
+        links=links,
+        late_from=late_from,
+        kpis=load_signals(session, site_id, team_key),
+    )
 
 
 def load_reminder(
-    session: Session, site_id: int, team_key: str, *, now: datetime, digest_at: datetime,
-    week: str, links: Links,
-) -> Reminder | None:  # fmt: skip
+    session: Session,
+    site_id: int,
+    team_key: str,
+    *,
+    now: datetime,
+    digest_at: datetime,
+    week: str,
+    links: Links,
+) -> Reminder | None:
     """The check-ins missing in the week of the digest at `digest_at`, as of `now`."""
     found = load_week(session, site_id, team_key, start=digest_at - WEEK, end=now)
     if found is None:
         return None
-    return Reminder(team=team_key, week=week, digest_at=digest_at,
-                    missing=missing_check_ins(found[2]), links=links)  # fmt: skip
+    return Reminder(
+        team=team_key,
+        week=week,
+        digest_at=digest_at,
+        missing=missing_check_ins(found[2]),
+        links=links,
+    )
 
 
 def teams_with_channels(session: Session) -> Sequence[DigestChannel]:
@@ -272,4 +351,3 @@ def teams_with_channels(session: Session) -> Sequence[DigestChannel]:
     return session.scalars(
         select(DigestChannel).where(DigestChannel.state == "active").order_by(DigestChannel.id)
     ).all()
-

@@ -16,9 +16,19 @@ from sqlalchemy.orm import Session
 from sync.db.model import DefinitionChange
 
 
-def record_change(session: Session, *, site_id: int, cycle_id: int | None, kind: str, key: str,
-                  action: str, author: str | None, at: datetime, before: Mapping[str, Any],
-                  after: Mapping[str, Any]) -> DefinitionChange | None:  # fmt: skip
+def record_change(
+    session: Session,
+    *,
+    site_id: int,
+    cycle_id: int | None,
+    kind: str,
+    key: str,
+    action: str,
+    author: str | None,
+    at: datetime,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> DefinitionChange | None:
     """Keep who changed which fields of a definition, and how; nothing when nothing changed.
 
     A KPI belongs to its team, not to a cycle: its changes have no `cycle_id`.
@@ -27,10 +37,16 @@ def record_change(session: Session, *, site_id: int, cycle_id: int | None, kind:
     if not changed and action == "update":
         return None
     row = DefinitionChange(
-        site_id=site_id, cycle_id=cycle_id, target_kind=kind, target_key=key, action=action,
-        at=at, author=author, before={n: before.get(n) for n in changed if n in before},
+        site_id=site_id,
+        cycle_id=cycle_id,
+        target_kind=kind,
+        target_key=key,
+        action=action,
+        at=at,
+        author=author,
+        before={n: before.get(n) for n in changed if n in before},
         after={n: after.get(n) for n in changed if n in after},
-    )  # fmt: skip
+    )
     session.add(row)
     return row
 

@@ -25,19 +25,50 @@ from sync.errors import Duplicate, Invalid
 from sync.fields import number_field, text_field
 from sync.history import record_change
 
-SPEC_FIELDS = ("title", "kind", "measure", "unit", "owner", "healthy_min", "healthy_max",
-               "drop_alert", "jql", "jql_field")  # fmt: skip
+SPEC_FIELDS = (
+    "title",
+    "kind",
+    "measure",
+    "unit",
+    "owner",
+    "healthy_min",
+    "healthy_max",
+    "drop_alert",
+    "jql",
+    "jql_field",
+)
 
-TEXT_FIELDS = ("title", "kind", "measure", "unit", "owner", "jql", "jql_field", "repository",
-               "environment", "incident_jql")  # fmt: skip
-NUMBER_FIELDS = ("current", "healthy_min", "healthy_max", "drop_alert", "window_days",
-                 "incident_window_hours")  # fmt: skip
+TEXT_FIELDS = (
+    "title",
+    "kind",
+    "measure",
+    "unit",
+    "owner",
+    "jql",
+    "jql_field",
+    "repository",
+    "environment",
+    "incident_jql",
+)
+NUMBER_FIELDS = (
+    "current",
+    "healthy_min",
+    "healthy_max",
+    "drop_alert",
+    "window_days",
+    "incident_window_hours",
+)
 FIELDS = frozenset({*TEXT_FIELDS, *NUMBER_FIELDS})
 """A KPI's fields as the OKR file names them, the healthy range flattened (`healthy_min`,
 `healthy_max`): what every door (file, API, project page) hands to `kpi_spec_from`."""
 
-ERROR_FIELDS = {"unknown-kind": "kind", "unknown-measure": "measure", "missing-jql": "jql",
-                "kpi-empty-range": "healthy_min", "kpi-drop-alert": "drop_alert"}  # fmt: skip
+ERROR_FIELDS = {
+    "unknown-kind": "kind",
+    "unknown-measure": "measure",
+    "missing-jql": "jql",
+    "kpi-empty-range": "healthy_min",
+    "kpi-drop-alert": "drop_alert",
+}
 """The field at fault for each error `check_kpi` can find."""
 
 
@@ -68,8 +99,9 @@ def kpi_spec_from(data: Mapping[str, Any], base: KpiSpec) -> KpiSpec:
     """
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise Invalid(f"unknown field {unknown[0]}: use {', '.join(sorted(FIELDS))}",
-                      field=unknown[0])  # fmt: skip
+        raise Invalid(
+            f"unknown field {unknown[0]}: use {', '.join(sorted(FIELDS))}", field=unknown[0]
+        )
     changes: dict[str, Any] = {}
     for name in TEXT_FIELDS:
         if name in data:
@@ -96,12 +128,21 @@ def kpi_spec_from(data: Mapping[str, Any], base: KpiSpec) -> KpiSpec:
 def definition(kpi: Kpi) -> dict[str, Any]:
     """What a KPI says (not its value): the fields its definition history compares."""
     params: Mapping[str, Any] = kpi.params or {}
-    return {**{name: getattr(kpi, name) for name in SPEC_FIELDS},
-            **{name: params.get(name) for name in DORA_SCOPE}}  # fmt: skip
+    return {
+        **{name: getattr(kpi, name) for name in SPEC_FIELDS},
+        **{name: params.get(name) for name in DORA_SCOPE},
+    }
 
 
-def create_kpi(session: Session, site_id: int, team: str, data: Mapping[str, Any], *,
-               author: str | None, now: datetime) -> tuple[Kpi, set[int]]:  # fmt: skip
+def create_kpi(
+    session: Session,
+    site_id: int,
+    team: str,
+    data: Mapping[str, Any],
+    *,
+    author: str | None,
+    now: datetime,
+) -> tuple[Kpi, set[int]]:
     """A new KPI of `team` from the file's fields (`key` optional: `<team>-K<n>`)."""
     fields = {name: value for name, value in data.items() if name != "key"}
     taken = {kpi.key for kpi in list_kpis(session, site_id, team=team)}
@@ -113,26 +154,35 @@ def create_kpi(session: Session, site_id: int, team: str, data: Mapping[str, Any
     if key and find_kpi(session, site_id, key) is not None:
         raise Duplicate(f"KPI {key} already exists", field="key")
     number = position + 1
-    while not key and (f"{team}-K{number}" in taken
-                       or find_kpi(session, site_id, f"{team}-K{number}") is not None):
-        number += 1  # fmt: skip
+    while not key and (
+        f"{team}-K{number}" in taken or find_kpi(session, site_id, f"{team}-K{number}") is not None
+    ):
+        number += 1
     spec = kpi_spec_from(fields, KpiSpec(key=key or f"{team}-K{number}", title=""))
     return upsert_kpi(session, site_id, team, spec, position=position, now=now, author=author)
 
 
-def update_kpi(session: Session, kpi: Kpi, data: Mapping[str, Any], *, author: str | None,
-               now: datetime) -> tuple[Kpi, set[int]]:  # fmt: skip
+def update_kpi(
+    session: Session, kpi: Kpi, data: Mapping[str, Any], *, author: str | None, now: datetime
+) -> tuple[Kpi, set[int]]:
     """Change a KPI's definition (absent fields stay); its key and team stay put."""
     for frozen in ("key", "team"):
         if frozen in data:
             raise Invalid(f"{frozen} cannot be changed here", field=frozen)
     spec = kpi_spec_from(data, as_spec(kpi))
-    return upsert_kpi(session, kpi.site_id, kpi.team.key, spec, position=kpi.position,
-                      now=now, author=author)  # fmt: skip
+    return upsert_kpi(
+        session, kpi.site_id, kpi.team.key, spec, position=kpi.position, now=now, author=author
+    )
 
 
 def upsert_kpi(
-    session: Session, site_id: int, team: str, spec: KpiSpec, *, position: int, now: datetime,
+    session: Session,
+    site_id: int,
+    team: str,
+    spec: KpiSpec,
+    *,
+    position: int,
+    now: datetime,
     author: str | None = None,
 ) -> tuple[Kpi, set[int]]:
     """Create or update a KPI from its spec; KRs to re-derive because its value moved.
@@ -152,9 +202,18 @@ def upsert_kpi(
         row = Kpi(site_id=site_id, team_id=team_row.id, key=spec.key, position=position, **values)
         session.add(row)
         session.flush()
-        record_change(session, site_id=site_id, cycle_id=None, kind="kpi", key=row.key,
-                      action="create", author=author, at=now, before={},
-                      after=definition(row))  # fmt: skip
+        record_change(
+            session,
+            site_id=site_id,
+            cycle_id=None,
+            kind="kpi",
+            key=row.key,
+            action="create",
+            author=author,
+            at=now,
+            before={},
+            after=definition(row),
+        )
     else:
         if row.team_id != team_row.id:
             raise Invalid(f"KPI {spec.key} belongs to another team", field="key")
@@ -163,9 +222,22 @@ def upsert_kpi(
             setattr(row, name, value)
         moved = row.position != position
         row.position = position
-        if record_change(session, site_id=site_id, cycle_id=None, kind="kpi", key=row.key,
-                         action="update", author=author, at=now, before=before,
-                         after=definition(row)) is not None or moved:  # fmt: skip
+        if (
+            record_change(
+                session,
+                site_id=site_id,
+                cycle_id=None,
+                kind="kpi",
+                key=row.key,
+                action="update",
+                author=author,
+                at=now,
+                before=before,
+                after=definition(row),
+            )
+            is not None
+            or moved
+        ):
             row.version += 1
             row.updated_at = now
     if spec.current is not None and row.kind == "metric":
@@ -174,14 +246,20 @@ def upsert_kpi(
 
 
 def import_kpis(
-    session: Session, site_id: int, team: str, specs: Iterable[KpiSpec], *, now: datetime,
+    session: Session,
+    site_id: int,
+    team: str,
+    specs: Iterable[KpiSpec],
+    *,
+    now: datetime,
     author: str | None = None,
 ) -> set[int]:
     """The OKR file's `kpis:`, keyed by KPI key; KPIs the file does not name are kept."""
     touched: set[int] = set()
     for position, spec in enumerate(specs):
-        touched |= upsert_kpi(session, site_id, team, spec, position=position, now=now,
-                              author=author)[1]  # fmt: skip
+        touched |= upsert_kpi(
+            session, site_id, team, spec, position=position, now=now, author=author
+        )[1]
     return touched
 
 
@@ -219,8 +297,16 @@ def record_value(session: Session, kpi: Kpi, value: float | None, *, now: dateti
     kpi.current, kpi.health, kpi.reason = value, judged.state, judged.reason
     kpi.version += 1
     kpi.updated_at = now
-    session.add(KpiValue(site_id=kpi.site_id, kpi_id=kpi.id, at=now, value=value,
-                         health=judged.state, reason=judged.reason))  # fmt: skip
+    session.add(
+        KpiValue(
+            site_id=kpi.site_id,
+            kpi_id=kpi.id,
+            at=now,
+            value=value,
+            health=judged.state,
+            reason=judged.reason,
+        )
+    )
     session.flush()
     return krs_taking(session, kpi.site_id, [kpi.key])
 

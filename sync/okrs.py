@@ -73,8 +73,9 @@ KR_FIELDS = (
 # --- definitions and their history --------------------------------------------------------
 
 OBJECTIVE_FIELDS = ("title", "parent", "state", "abandon_reason")
-KR_CREATE_FIELDS = frozenset({*KR_FIELDS, "current", "kpi", *DORA_SCOPE, "key", "objective",
-                              "issues"})  # fmt: skip
+KR_CREATE_FIELDS = frozenset(
+    {*KR_FIELDS, "current", "kpi", *DORA_SCOPE, "key", "objective", "issues"}
+)
 
 
 def ensure_open(session: Session, site_id: int, team_id: int, cycle_id: int) -> None:
@@ -139,10 +140,18 @@ def string_list_field(data: Mapping[str, Any], name: str) -> list[str]:
 # --- objectives -----------------------------------------------------------------------------
 
 
-def create_objective(session: Session, site_id: int, cycle: Cycle, *, team: str, title: str,
-                     key: str | None = None, parent: str | None = None,
-                     author: str | None = None,
-                     at: datetime | None = None) -> Objective:  # fmt: skip
+def create_objective(
+    session: Session,
+    site_id: int,
+    cycle: Cycle,
+    *,
+    team: str,
+    title: str,
+    key: str | None = None,
+    parent: str | None = None,
+    author: str | None = None,
+    at: datetime | None = None,
+) -> Objective:
     """A new objective of `team` in `cycle`; its key is `<TEAM>-<n>` unless one is given."""
     if not title.strip():
         raise Invalid("title is required: state what the team wants to achieve", field="title")
@@ -171,19 +180,40 @@ def create_objective(session: Session, site_id: int, cycle: Cycle, *, team: str,
         number += 1
     key = key or f"{team_row.key}-{number}"
     objective = Objective(
-        site_id=site_id, team_id=team_row.id, cycle_id=cycle.id, key=key, title=title.strip(),
-        parent_key=parent or None, position=count, state="active",
-    )  # fmt: skip
+        site_id=site_id,
+        team_id=team_row.id,
+        cycle_id=cycle.id,
+        key=key,
+        title=title.strip(),
+        parent_key=parent or None,
+        position=count,
+        state="active",
+    )
     session.add(objective)
     session.flush()
-    record_change(session, site_id=site_id, cycle_id=cycle.id, kind="objective", key=key,
-                  action="create", author=author, at=at or utcnow(), before={},
-                  after=objective_definition(objective))  # fmt: skip
+    record_change(
+        session,
+        site_id=site_id,
+        cycle_id=cycle.id,
+        kind="objective",
+        key=key,
+        action="create",
+        author=author,
+        at=at or utcnow(),
+        before={},
+        after=objective_definition(objective),
+    )
     return objective
 
 
-def update_objective(session: Session, objective: Objective, data: Mapping[str, Any], *,
-                     author: str | None, at: datetime) -> Objective:  # fmt: skip
+def update_objective(
+    session: Session,
+    objective: Objective,
+    data: Mapping[str, Any],
+    *,
+    author: str | None,
+    at: datetime,
+) -> Objective:
     """Change an objective's `title` and `parent` (absent fields stay as they are)."""
     unknown = sorted(set(data) - {"title", "parent"})
     if unknown:
@@ -193,8 +223,7 @@ def update_objective(session: Session, objective: Objective, data: Mapping[str, 
     if "title" in data:
         title = text_field(data, "title")
         if not title:
-            raise Invalid("title is required: state what the team wants to achieve",
-                          field="title")  # fmt: skip
+            raise Invalid("title is required: state what the team wants to achieve", field="title")
         objective.title = title
     if "parent" in data:
         parent = text_field(data, "parent") or None
@@ -203,9 +232,18 @@ def update_objective(session: Session, objective: Objective, data: Mapping[str, 
         objective.parent_key = parent
     after = objective_definition(objective)
     if before != after:
-        record_change(session, site_id=objective.site_id, cycle_id=objective.cycle_id,
-                      kind="objective", key=objective.key, action="update", author=author,
-                      at=at, before=before, after=after)  # fmt: skip
+        record_change(
+            session,
+            site_id=objective.site_id,
+            cycle_id=objective.cycle_id,
+            kind="objective",
+            key=objective.key,
+            action="update",
+            author=author,
+            at=at,
+            before=before,
+            after=after,
+        )
         # Panels are cached by their KRs' versions: the objective's text is part of them.
         for kr in objective.key_results:
             kr.version += 1
@@ -226,8 +264,21 @@ def kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
             field=unknown[0],
         )
     changes: dict[str, Any] = {}
-    texts = ("title", "unit", "owner", "abandon_reason", "jql", "jql_field", "measure", "kpi",
-             "repository", "environment", "incident_jql", "asana_goal", "asana_field")  # fmt: skip
+    texts = (
+        "title",
+        "unit",
+        "owner",
+        "abandon_reason",
+        "jql",
+        "jql_field",
+        "measure",
+        "kpi",
+        "repository",
+        "environment",
+        "incident_jql",
+        "asana_goal",
+        "asana_field",
+    )
     for name in texts:
         if name in data:
             changes[name] = text_field(data, name) or None
@@ -258,8 +309,16 @@ def kr_spec_from(data: Mapping[str, Any], base: KeyResultSpec) -> KeyResultSpec:
 
 
 def _field_of(code: str) -> str | None:
-    for name in ("target", "baseline", "weight", "kind", "abandon_reason", "measure", "jql",
-                 "title"):  # fmt: skip
+    for name in (
+        "target",
+        "baseline",
+        "weight",
+        "kind",
+        "abandon_reason",
+        "measure",
+        "jql",
+        "title",
+    ):
         if name.replace("_", "-") in code or name in code:
             return name
     return None
@@ -267,8 +326,9 @@ def _field_of(code: str) -> str | None:
 
 def spec_of(kr: KeyResult) -> KeyResultSpec:
     """The stored KR as the spec its definition is checked as."""
-    return KeyResultSpec(key=kr.key, current=kr.current, kpi=kr.kpi, **(kr.params or {}),
-                         **kr_definition(kr))  # fmt: skip
+    return KeyResultSpec(
+        key=kr.key, current=kr.current, kpi=kr.kpi, **(kr.params or {}), **kr_definition(kr)
+    )
 
 
 def _store_spec(kr: KeyResult, spec: KeyResultSpec) -> None:
@@ -279,8 +339,14 @@ def _store_spec(kr: KeyResult, spec: KeyResultSpec) -> None:
     kr.version += 1
 
 
-def create_key_result(session: Session, objective: Objective, data: Mapping[str, Any], *,
-                      author: str | None, at: datetime) -> KeyResult:  # fmt: skip
+def create_key_result(
+    session: Session,
+    objective: Objective,
+    data: Mapping[str, Any],
+    *,
+    author: str | None,
+    at: datetime,
+) -> KeyResult:
     """A new KR under `objective`; its key is `<objective key>.<n>` unless one is given.
 
     `data` holds the OKR file's KR fields (and `issues`, linked as the API's links).
@@ -308,24 +374,38 @@ def create_key_result(session: Session, objective: Objective, data: Mapping[str,
         raise Invalid("title is required: state the outcome the KR measures", field="title")
     issues = string_list_field(data, "issues")
     kr = KeyResult(
-        site_id=site_id, cycle_id=objective.cycle_id, objective_id=objective.id, key=key,
-        position=position, version=0,
-    )  # fmt: skip
+        site_id=site_id,
+        cycle_id=objective.cycle_id,
+        objective_id=objective.id,
+        key=key,
+        position=position,
+        version=0,
+    )
     _store_spec(kr, spec)
     session.add(kr)
     session.flush()
     for issue in issues:
         session.add(Link(site_id=site_id, kr_id=kr.id, target_key=issue, source="api"))
-    record_change(session, site_id=site_id, cycle_id=objective.cycle_id, kind="key_result",
-                  key=key, action="create", author=author, at=at, before={},
-                  after=kr_definition(kr))  # fmt: skip
+    record_change(
+        session,
+        site_id=site_id,
+        cycle_id=objective.cycle_id,
+        kind="key_result",
+        key=key,
+        action="create",
+        author=author,
+        at=at,
+        before={},
+        after=kr_definition(kr),
+    )
     session.flush()
     session.refresh(objective)
     return kr
 
 
-def update_key_result(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
-                      author: str | None, at: datetime) -> KeyResult:  # fmt: skip
+def update_key_result(
+    session: Session, kr: KeyResult, data: Mapping[str, Any], *, author: str | None, at: datetime
+) -> KeyResult:
     """Change a KR's definition (absent fields stay); its key, objective and links stay put."""
     for frozen in ("key", "objective", "issues"):
         if frozen in data:
@@ -335,30 +415,55 @@ def update_key_result(session: Session, kr: KeyResult, data: Mapping[str, Any], 
     spec = kr_spec_from(data, spec_of(kr))
     if spec != spec_of(kr):
         _store_spec(kr, spec)
-        record_change(session, site_id=kr.site_id, cycle_id=kr.cycle_id, kind="key_result",
-                      key=kr.key, action="update", author=author, at=at, before=before,
-                      after=kr_definition(kr))  # fmt: skip
+        record_change(
+            session,
+            site_id=kr.site_id,
+            cycle_id=kr.cycle_id,
+            kind="key_result",
+            key=kr.key,
+            action="update",
+            author=author,
+            at=at,
+            before=before,
+            after=kr_definition(kr),
+        )
     session.flush()
     return kr
 
 
-def abandon(session: Session, target: KeyResult | Objective, reason: str | None, *,
-            author: str | None, at: datetime) -> list[KeyResult]:  # fmt: skip
+def abandon(
+    session: Session,
+    target: KeyResult | Objective,
+    reason: str | None,
+    *,
+    author: str | None,
+    at: datetime,
+) -> list[KeyResult]:
     """Abandon a KR, or an objective with all its KRs, saying why; returns the KRs abandoned.
 
     Abandoned KRs leave every roll-up and stay on the page struck through with the reason.
     """
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("say why it is abandoned: the team reads the reason later",
-                      field="abandon_reason")  # fmt: skip
+        raise Invalid(
+            "say why it is abandoned: the team reads the reason later", field="abandon_reason"
+        )
     if isinstance(target, Objective):
         ensure_open(session, target.site_id, target.team_id, target.cycle_id)
         before = objective_definition(target)
         target.state, target.abandon_reason = "abandoned", reason
-        record_change(session, site_id=target.site_id, cycle_id=target.cycle_id,
-                      kind="objective", key=target.key, action="abandon", author=author, at=at,
-                      before=before, after=objective_definition(target))  # fmt: skip
+        record_change(
+            session,
+            site_id=target.site_id,
+            cycle_id=target.cycle_id,
+            kind="objective",
+            key=target.key,
+            action="abandon",
+            author=author,
+            at=at,
+            before=before,
+            after=objective_definition(target),
+        )
         krs = [kr for kr in target.key_results if kr.state == "active"]
     else:
         ensure_open(session, target.site_id, target.objective.team_id, target.cycle_id)
@@ -367,9 +472,18 @@ def abandon(session: Session, target: KeyResult | Objective, reason: str | None,
         before = kr_definition(kr)
         kr.state, kr.abandon_reason = "abandoned", reason
         kr.version += 1
-        record_change(session, site_id=kr.site_id, cycle_id=kr.cycle_id, kind="key_result",
-                      key=kr.key, action="abandon", author=author, at=at, before=before,
-                      after=kr_definition(kr))  # fmt: skip
+        record_change(
+            session,
+            site_id=kr.site_id,
+            cycle_id=kr.cycle_id,
+            kind="key_result",
+            key=kr.key,
+            action="abandon",
+            author=author,
+            at=at,
+            before=before,
+            after=kr_definition(kr),
+        )
     session.flush()
     return krs
 
@@ -377,8 +491,9 @@ def abandon(session: Session, target: KeyResult | Objective, reason: str | None,
 # --- check-ins ------------------------------------------------------------------------------
 
 
-def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
-                    author: str | None, at: datetime) -> CheckIn:  # fmt: skip
+def record_check_in(
+    session: Session, kr: KeyResult, data: Mapping[str, Any], *, author: str | None, at: datetime
+) -> CheckIn:
     """Validate and store a check-in; its value becomes the KR's current value.
 
     `data` holds what the owner says (`value`, `status`, `score`, `confidence`, `what`, `why`,
@@ -397,11 +512,18 @@ def record_check_in(session: Session, kr: KeyResult, data: Mapping[str, Any], *,
         raise Invalid("score must be between 0 and 1 (0.7 is a good stretch)", field="score")
     confidence = number_field(data, "confidence")
     if confidence is not None and not 0 <= confidence <= 1:
-        raise Invalid("confidence must be between 0.0 and 1.0 (the chance of reaching the target)",
-                      field="confidence")  # fmt: skip
+        raise Invalid(
+            "confidence must be between 0.0 and 1.0 (the chance of reaching the target)",
+            field="confidence",
+        )
     notes = {name: (text_field(data, name) or "") for name in ("what", "why", "next")}
-    if (value is None and status is None and score is None and confidence is None
-            and not any(notes.values())):  # fmt: skip
+    if (
+        value is None
+        and status is None
+        and score is None
+        and confidence is None
+        and not any(notes.values())
+    ):
         raise Invalid("a check-in needs a value, a status, a score or a note", field="what")
     checkin = CheckIn(
         site_id=kr.site_id,
@@ -432,8 +554,16 @@ LinkHook = Callable[[Session, int, KeyResult, str, str], None]
 """Runs when a link is added: (session, site id, KR, kind, target); fetches the linked work."""
 
 
-def link_work(session: Session, site_id: int, kr: KeyResult, *, kind: str, target: str,
-              source: str, on_link: LinkHook | None = None) -> bool:  # fmt: skip
+def link_work(
+    session: Session,
+    site_id: int,
+    kr: KeyResult,
+    *,
+    kind: str,
+    target: str,
+    source: str,
+    on_link: LinkHook | None = None,
+) -> bool:
     """Add the link unless this source made it already; returns whether it was added.
 
     A new link runs `on_link` (the Jira sync fetches an epic's children then).
@@ -457,8 +587,15 @@ def link_work(session: Session, site_id: int, kr: KeyResult, *, kind: str, targe
     return True
 
 
-def unlink_work(session: Session, site_id: int, kr: KeyResult, *, target: str, now: datetime,
-                kinds: tuple[str, ...] = ("jira", "github", "asana")) -> bool:  # fmt: skip
+def unlink_work(
+    session: Session,
+    site_id: int,
+    kr: KeyResult,
+    *,
+    target: str,
+    now: datetime,
+    kinds: tuple[str, ...] = ("jira", "github", "asana"),
+) -> bool:
     """Remove every link from the KR to the target; returns whether any existed.
 
     An unlinked Jira issue no longer shows this KR, so its property is rewritten.
@@ -583,9 +720,16 @@ def import_team_okrs(
     with session.no_autoflush:
         for position, spec in enumerate(okrs.objectives):
             objectives[spec.key] = _import_objective(
-                session, site_id, team.id, cycle, objectives.get(spec.key), spec, position, report,
+                session,
+                site_id,
+                team.id,
+                cycle,
+                objectives.get(spec.key),
+                spec,
+                position,
+                report,
                 history,
-            )  # fmt: skip
+            )
         session.flush()
         touched: list[tuple[KeyResult, KeyResultSpec]] = []
         for spec in okrs.objectives:
@@ -594,36 +738,58 @@ def import_team_okrs(
                 existing = krs.get(kr_spec.key)
                 before = existing.current if existing is not None else None
                 if existing is not None:
-                    kr_spec = _reconcile_current(session, existing, kr_spec, report, now=now,
-                                                 prefer_file=prefer_file)  # fmt: skip
+                    kr_spec = _reconcile_current(
+                        session, existing, kr_spec, report, now=now, prefer_file=prefer_file
+                    )
                 kr = _import_key_result(
-                    session, site_id, cycle, objective, existing, kr_spec, position, report,
+                    session,
+                    site_id,
+                    cycle,
+                    objective,
+                    existing,
+                    kr_spec,
+                    position,
+                    report,
                     history,
-                )  # fmt: skip
+                )
                 if kr_spec.current is not None and (existing is None or kr.current != before):
                     kr.current_imported_at = now  # the file's value, as of this import
                 touched.append((kr, kr_spec))
         session.flush()
         report.changed_kr_ids.update(kr.id for kr in report.new_krs)
         for kr, kr_spec in touched:
-            if _sync_file_links(session, site_id, kr.id, file_links.get(kr.id, set()),
-                                set(kr_spec.issues)):  # fmt: skip
+            if _sync_file_links(
+                session, site_id, kr.id, file_links.get(kr.id, set()), set(kr_spec.issues)
+            ):
                 report.changed_kr_ids.add(kr.id)
-            if _sync_file_links(session, site_id, kr.id, asana_file_links.get(kr.id, set()),
-                                asana_keys(kr_spec.asana), kind="asana"):  # fmt: skip
+            if _sync_file_links(
+                session,
+                site_id,
+                kr.id,
+                asana_file_links.get(kr.id, set()),
+                asana_keys(kr_spec.asana),
+                kind="asana",
+            ):
                 report.changed_kr_ids.add(kr.id)
         if okrs.kpis:  # KPI values are kept with the time they were seen (`now`)
             at = now or datetime.now(UTC)
-            report.changed_kr_ids |= import_kpis(session, site_id, okrs.team, okrs.kpis, now=at,
-                                                 author=author)
+            report.changed_kr_ids |= import_kpis(
+                session, site_id, okrs.team, okrs.kpis, now=at, author=author
+            )
         # A github KR says at once whether the site has a GitHub installation to count from.
         sources.refresh_github(session, site_id)
     return report
 
 
-def _reconcile_current(session: Session, kr: KeyResult, spec: KeyResultSpec,
-                       report: ImportReport, *, now: datetime,
-                       prefer_file: bool) -> KeyResultSpec:  # fmt: skip
+def _reconcile_current(
+    session: Session,
+    kr: KeyResult,
+    spec: KeyResultSpec,
+    report: ImportReport,
+    *,
+    now: datetime,
+    prefer_file: bool,
+) -> KeyResultSpec:
     """The spec to import for an existing KR, its `current` settled against check-ins."""
     if spec.current is None or spec.current == kr.current:
         return spec
@@ -642,8 +808,16 @@ def _reconcile_current(session: Session, kr: KeyResult, spec: KeyResultSpec,
         return spec
     if prefer_file:
         what = "Set from the OKR file (--prefer-file)"
-        session.add(CheckIn(site_id=kr.site_id, kr_id=kr.id, at=now, author=IMPORTER,
-                            value=spec.current, what=what))  # fmt: skip
+        session.add(
+            CheckIn(
+                site_id=kr.site_id,
+                kr_id=kr.id,
+                at=now,
+                author=IMPORTER,
+                value=spec.current,
+                what=what,
+            )
+        )
         return spec
     assert latest is not None and kr.current is not None
     day = latest.at.date().isoformat()
@@ -759,17 +933,32 @@ class _History:
     author: str | None
     at: datetime
 
-    def add(self, kind: str, key: str, action: str, before: Mapping[str, Any],
-            after: Mapping[str, Any]) -> None:  # fmt: skip
-        record_change(self.session, site_id=self.site_id, cycle_id=self.cycle_id, kind=kind,
-                      key=key, action=action, author=self.author, at=self.at, before=before,
-                      after=after)  # fmt: skip
+    def add(
+        self, kind: str, key: str, action: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> None:
+        record_change(
+            self.session,
+            site_id=self.site_id,
+            cycle_id=self.cycle_id,
+            kind=kind,
+            key=key,
+            action=action,
+            author=self.author,
+            at=self.at,
+            before=before,
+            after=after,
+        )
 
 
 def _sync_file_links(
-    session: Session, site_id: int, kr_id: int, have: set[str], wanted: set[str],
-    *, kind: str = "jira",
-) -> bool:  # fmt: skip
+    session: Session,
+    site_id: int,
+    kr_id: int,
+    have: set[str],
+    wanted: set[str],
+    *,
+    kind: str = "jira",
+) -> bool:
     """Make the file-sourced links of a KR equal to `wanted`; links from elsewhere stay."""
     for key in sorted(wanted - have):
         session.add(
@@ -818,10 +1007,13 @@ def export_team_okrs(
     if kr_ids:
         for kr_id, kind, key in session.execute(
             select(Link.kr_id, Link.target_kind, Link.target_key)
-            .where(Link.kr_id.in_(kr_ids), Link.source == FILE_SOURCE,
-                   Link.target_kind.in_(("jira", "asana")))
+            .where(
+                Link.kr_id.in_(kr_ids),
+                Link.source == FILE_SOURCE,
+                Link.target_kind.in_(("jira", "asana")),
+            )
             .order_by(Link.id)
-        ):  # fmt: skip
+        ):
             if kind == "asana":
                 asana_links.setdefault(kr_id, []).append(key.removeprefix(asana_refs.PREFIX))
             else:

@@ -85,6 +85,8 @@ class Asana(Protocol):
 
     def own_user(self, site_id: int) -> str | None:
         """The gid of the Asana user okrlink acts as on this site (its writes' author)."""
+
+
 class Chat(Protocol):
     """Where digests and reminders are posted: a Slack or Teams incoming webhook."""
 

@@ -23,8 +23,7 @@ def set_site_profile(session: Session, site_id: int, profile: Profile) -> Profil
     if profile.max_objectives < 1:
         raise Invalid("max objectives must be at least 1", field="max_objectives")
     if not 1 <= profile.min_krs <= profile.max_krs:
-        raise Invalid("KRs per objective must be a range such as 3-5, from at least 1",
-                      field="krs")  # fmt: skip
+        raise Invalid("KRs per objective must be a range such as 3-5, from at least 1", field="krs")
     row = session.get(PracticeProfile, site_id)
     if row is None:
         row = PracticeProfile(site_id=site_id)

@@ -95,17 +95,26 @@ def retro_title(team: str, cycle: str) -> str:
     return f"{team} {cycle} retrospective"
 
 
-def request_publication(session: Session, closed: CycleClose, *, team: str, cycle: str,
-                        space: str, now: datetime) -> None:  # fmt: skip
+def request_publication(
+    session: Session, closed: CycleClose, *, team: str, cycle: str, space: str, now: datetime
+) -> None:
     """Keep the chosen space on the close and queue the page's write-back, in the close's
     transaction: once the close is acknowledged, its publication cannot be lost."""
     closed.retro_space = space
     insert_ignore(
-        session, Outbound,
-        [{"site_id": closed.site_id, "kind": RETRO_PAGE, "target": retro_target(team, cycle),
-          "due_at": now, "attempts": 0}],
+        session,
+        Outbound,
+        [
+            {
+                "site_id": closed.site_id,
+                "kind": RETRO_PAGE,
+                "target": retro_target(team, cycle),
+                "due_at": now,
+                "attempts": 0,
+            }
+        ],
         unique=("site_id", "kind", "target"),
-    )  # fmt: skip
+    )
 
 
 def _close_of(session: Session, site_id: int, *, team: str, cycle: str) -> CycleClose | None:
@@ -142,16 +151,23 @@ def write_retro_page(session: Session, row: Outbound, ports: Any) -> None:
     # views show the page's link (a closed cycle's KRs change nowhere else).
     session.execute(
         update(KeyResult)
-        .where(KeyResult.site_id == row.site_id, KeyResult.cycle_id == closed.cycle_id,
-               KeyResult.objective_id.in_(select(Objective.id).where(
-                   Objective.site_id == row.site_id, Objective.team_id == closed.team_id)))
+        .where(
+            KeyResult.site_id == row.site_id,
+            KeyResult.cycle_id == closed.cycle_id,
+            KeyResult.objective_id.in_(
+                select(Objective.id).where(
+                    Objective.site_id == row.site_id, Objective.team_id == closed.team_id
+                )
+            ),
+        )
         .values(version=KeyResult.version + 1)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
 
 
-def publication_of(session: Session, closed: CycleClose, *, team: str,
-                   cycle: str) -> Publication | None:  # fmt: skip
+def publication_of(
+    session: Session, closed: CycleClose, *, team: str, cycle: str
+) -> Publication | None:
     """Where the close's page is, or why not yet; None when no space was chosen."""
     if closed.retro_page_id:
         page = PublishedPage(id=closed.retro_page_id, url=closed.retro_page_url or "")
@@ -159,14 +175,21 @@ def publication_of(session: Session, closed: CycleClose, *, team: str,
     if not closed.retro_space:
         return None
     row = session.scalar(
-        select(Outbound).where(Outbound.site_id == closed.site_id, Outbound.kind == RETRO_PAGE,
-                               Outbound.target == retro_target(team, cycle))
-    )  # fmt: skip
+        select(Outbound).where(
+            Outbound.site_id == closed.site_id,
+            Outbound.kind == RETRO_PAGE,
+            Outbound.target == retro_target(team, cycle),
+        )
+    )
     if row is None:  # written without a page (nothing to publish): shown as still to come
         return Publication(status="pending", space=closed.retro_space)
     error = _ERROR_CLASS.sub("", row.last_error) if row.last_error else None
-    return Publication(status="failed" if row.failed_at else "pending", space=closed.retro_space,
-                       error=error, outbound_id=row.id)  # fmt: skip
+    return Publication(
+        status="failed" if row.failed_at else "pending",
+        space=closed.retro_space,
+        error=error,
+        outbound_id=row.id,
+    )
 
 
 def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> RetroView | None:
@@ -187,10 +210,13 @@ def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> Retr
     krs = session.execute(
         select(KeyResult, Objective.key)
         .join(Objective, Objective.id == KeyResult.objective_id)
-        .where(KeyResult.site_id == site_id, KeyResult.cycle_id == cycle_row.id,
-               Objective.team_id == closed.team_id)
+        .where(
+            KeyResult.site_id == site_id,
+            KeyResult.cycle_id == cycle_row.id,
+            Objective.team_id == closed.team_id,
+        )
         .order_by(Objective.position, KeyResult.position)
-    ).all()  # fmt: skip
+    ).all()
     carried = set(
         session.scalars(
             select(KeyResult.carried_from_id).where(
@@ -200,10 +226,22 @@ def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> Retr
         )
     )
     return RetroView(
-        team=team, cycle=cycle_row.name, closed_at=closed.closed_at, learned=closed.learned,
+        team=team,
+        cycle=cycle_row.name,
+        closed_at=closed.closed_at,
+        learned=closed.learned,
         differently=closed.differently,
-        krs=tuple(GradedKr(key=kr.key, title=kr.title, objective=objective, score=kr.final_score,
-                           reason=kr.final_score_reason, abandoned=kr.state == "abandoned",
-                           carried=kr.id in carried) for kr, objective in krs),
+        krs=tuple(
+            GradedKr(
+                key=kr.key,
+                title=kr.title,
+                objective=objective,
+                score=kr.final_score,
+                reason=kr.final_score_reason,
+                abandoned=kr.state == "abandoned",
+                carried=kr.id in carried,
+            )
+            for kr, objective in krs
+        ),
         publication=publication_of(session, closed, team=team, cycle=cycle_row.name),
-    )  # fmt: skip
+    )

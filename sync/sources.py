@@ -52,8 +52,13 @@ def record_all(krs: Iterable[KeyResult], state: str, message: str | None = None)
     return [kr.id for kr in krs if record(kr, state, message)]
 
 
-def jira_krs(session: Session, site_id: int, keys: Iterable[str] | None = None, *,
-             kinds: Iterable[str] = JIRA_KINDS) -> list[KeyResult]:  # fmt: skip
+def jira_krs(
+    session: Session,
+    site_id: int,
+    keys: Iterable[str] | None = None,
+    *,
+    kinds: Iterable[str] = JIRA_KINDS,
+) -> list[KeyResult]:
     """The site's active KRs of `kinds` that read Jira, or only those linked to `keys`."""
     query = select(KeyResult).where(
         KeyResult.site_id == site_id, KeyResult.state == "active", KeyResult.kind.in_(kinds)

@@ -81,8 +81,9 @@ def imports_of(module: str, path: Path, known: set[str]) -> Iterator[Import]:
                 base = ".".join([*anchor, base] if base else anchor)
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
-                yield Import(module, candidate if candidate in known else base, node.lineno,
-                             type_only)  # fmt: skip
+                yield Import(
+                    module, candidate if candidate in known else base, node.lineno, type_only
+                )
         else:
             yield from visit(node, type_only)
 

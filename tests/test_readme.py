@@ -105,9 +105,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with log.open("w") as sink:
         process = subprocess.Popen(
             [str(folder / ".venv" / "bin" / "okrlink"), "demo", "--port", str(port)],
-            cwd=folder, env={**fresh_environment(), "OKRLINK_DEV": "1"},
-            stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
+            cwd=folder,
+            env={**fresh_environment(), "OKRLINK_DEV": "1"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     running = Demo(folder, port, process, log)
     deadline = time.monotonic() + READY_WITHIN
     while not EXPORT.search(running.output()):
@@ -139,8 +143,13 @@ def test_the_demo_fits_on_one_screen_and_ends_with_links_token_and_export_line(
     assert last + 1 < SCREEN, "\n".join(lines)
     shown = "\n".join(lines[: last + 1])
     base = f"http://127.0.0.1:{demo.port}"
-    for page in ("/confluence/macro/okr-panel?", "/jira/issue-panel?", "/jira/project-page?",
-                 "/jira/admin?", "/healthz"):  # fmt: skip
+    for page in (
+        "/confluence/macro/okr-panel?",
+        "/jira/issue-panel?",
+        "/jira/project-page?",
+        "/jira/admin?",
+        "/healthz",
+    ):
         assert f"{base}{page}" in shown
     assert "Traceback" not in shown and " ERROR " not in shown
 
@@ -154,11 +163,14 @@ def test_the_readmes_blocks_run_as_written_against_the_demo(demo: Demo) -> None:
             continue
         script = block.body.replace("localhost:8080", f"localhost:{demo.port}")
         result = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c",
-             f". .venv/bin/activate\n{export[1]}\n{script}"],
-            cwd=demo.folder, env=fresh_environment(), capture_output=True, text=True,
-            timeout=60, check=False,
-        )  # fmt: skip
+            ["bash", "-eo", "pipefail", "-c", f". .venv/bin/activate\n{export[1]}\n{script}"],
+            cwd=demo.folder,
+            env=fresh_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, (
             f"README.md:{block.line} failed ({result.returncode}):\n{block.body}\n"
             f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"

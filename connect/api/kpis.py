@@ -112,8 +112,9 @@ def create_kpi() -> tuple[Response, int]:
     fields = _fields(data)
     with services().store.session() as session:
         with _json_names():
-            kpi, touched = kpis.create_kpi(session, g.site_id, team, fields, author=_author(),
-                                           now=_now())  # fmt: skip
+            kpi, touched = kpis.create_kpi(
+                session, g.site_id, team, fields, author=_author(), now=_now()
+            )
         _refresh(session, touched)
         return jsonify(kpi_json(kpi)), 201
 

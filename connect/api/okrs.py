@@ -280,9 +280,16 @@ def create_objective() -> tuple[Response, int]:
         except ValueError as exc:
             raise ValidationError(str(exc), field="cycle") from exc
         objective = okrs.create_objective(
-            session, g.site_id, cycle, team=team_key or "", title=title or "",
-            key=_text(data, "key"), parent=_text(data, "parent"), author=_author(), at=_now(),
-        )  # fmt: skip
+            session,
+            g.site_id,
+            cycle,
+            team=team_key or "",
+            title=title or "",
+            key=_text(data, "key"),
+            parent=_text(data, "parent"),
+            author=_author(),
+            at=_now(),
+        )
         return jsonify(objective_json(objective)), 201
 
 
@@ -306,9 +313,12 @@ def update_objective(key: str) -> Response:
 def list_key_results() -> Response:
     with services().store.session() as session:
         krs = store.list_key_results(
-            session, g.site_id, team=request.args.get("team"), cycle=request.args.get("cycle"),
+            session,
+            g.site_id,
+            team=request.args.get("team"),
+            cycle=request.args.get("cycle"),
             status=request.args.get("status"),
-        )  # fmt: skip
+        )
         return jsonify({"key_results": [kr_json(kr) for kr in krs]})
 
 
@@ -323,6 +333,8 @@ def _check_lengths(data: Mapping[str, Any]) -> None:
         if name in MAX_LENGTHS and name not in ("target", "issues"):
             _text(data, name)
     _string_list(data, "issues")
+
+
 @blueprint.post("/key-results")
 def create_key_result() -> tuple[Response, int]:
     data = body()
@@ -352,8 +364,9 @@ def update_key_result(key: str) -> Response:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
     _check_lengths(data)
     with services().store.session() as session:
-        kr = okrs.update_key_result(session, _kr_or_404(session, key), data, author=_author(),
-                                    at=_now())  # fmt: skip
+        kr = okrs.update_key_result(
+            session, _kr_or_404(session, key), data, author=_author(), at=_now()
+        )
         refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -403,8 +416,11 @@ def kr_changes(key: str) -> Response:
 def objective_changes(key: str) -> Response:
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
-        rows = [c for c in okrs.changes_of(session, g.site_id, objective.cycle_id, key)
-                if c.target_kind == "objective"]  # fmt: skip
+        rows = [
+            c
+            for c in okrs.changes_of(session, g.site_id, objective.cycle_id, key)
+            if c.target_kind == "objective"
+        ]
         return jsonify({"changes": [change_json(c) for c in rows]})
 
 
@@ -421,13 +437,19 @@ def close_cycle(cycle: str) -> Response:
             raise NotFound(f"no cycle {cycle}", field="cycle")
         if store.find_team(session, g.site_id, team) is None:
             raise NotFound(f"no team {team}", field="team")
-        report = cycles.close_cycle(session, g.site_id, team=team, cycle=cycle_row,
-                                    request=close, author=_author(), at=_now())  # fmt: skip
+        report = cycles.close_cycle(
+            session,
+            g.site_id,
+            team=team,
+            cycle=cycle_row,
+            request=close,
+            author=_author(),
+            at=_now(),
+        )
         _refresh(session, [kr.id for kr in [*report.scored, *report.carried]])
         answer = close_json(report)
     if close.space:
-        answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team,
-                                                    cycle=cycle)  # fmt: skip
+        answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle)
     return jsonify(answer)
 
 
@@ -479,8 +501,9 @@ def add_link(key: str) -> tuple[Response, int]:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
         on_link = (services().asana_sync if kind == "asana" else services().jira_sync).on_link
-        if not link_work(session, g.site_id, kr, kind=kind, target=target, source="api",
-                         on_link=on_link):  # fmt: skip
+        if not link_work(
+            session, g.site_id, kr, kind=kind, target=target, source="api", on_link=on_link
+        ):
             raise Conflict(f"{target} is already linked to {key}", field="target")
         _refresh(session, [kr.id])
         return jsonify({"kind": kind, "target": target, "source": "api"}), 201
@@ -605,4 +628,3 @@ def openapi() -> Response:
     from connect.api.openapi import document
 
     return jsonify(document())
-

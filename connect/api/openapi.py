@@ -18,6 +18,7 @@ def _text(name: str, *, required: bool = False, nullable: bool = False) -> dict[
         schema["maxLength"] = MAX_LENGTHS[name]
     return schema
 
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 _FILTERS = [
@@ -82,12 +83,12 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     "/objectives/{key}/changes": {
-        "get": _op("Who changed the objective's definition, when, before and after",
-                   params=[_KEY]),
+        "get": _op("Who changed the objective's definition, when, before and after", params=[_KEY]),
     },
     "/key-results/{key}/changes": {
-        "get": _op("Who changed the key result's definition, when, before and after",
-                   params=[_KEY]),
+        "get": _op(
+            "Who changed the key result's definition, when, before and after", params=[_KEY]
+        ),
     },
     "/cycles/{cycle}/close": {
         "post": _op(
@@ -161,8 +162,11 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/key-results/{key}/history": {"get": _op("KR snapshots over time", params=[_KEY])},
     "/key-results/{key}/poll": {
-        "post": _op("Measure a JQL key result now (409: the site has no Jira)", params=[_KEY],
-                    errors=("401", "404", "409", "422", "503")),
+        "post": _op(
+            "Measure a JQL key result now (409: the site has no Jira)",
+            params=[_KEY],
+            errors=("401", "404", "409", "422", "503"),
+        ),
     },
     "/kpis": {
         "get": _op(
@@ -193,8 +197,13 @@ PATHS: dict[str, dict[str, Any]] = {
 
 _NUMBER = {"type": ["number", "null"]}
 _TEXT = {"type": ["string", "null"]}
-_DORA_SCOPE = {"repository": _TEXT, "environment": _TEXT, "window_days": _NUMBER,
-               "incident_jql": _TEXT, "incident_window_hours": _NUMBER}  # fmt: skip
+_DORA_SCOPE = {
+    "repository": _TEXT,
+    "environment": _TEXT,
+    "window_days": _NUMBER,
+    "incident_jql": _TEXT,
+    "incident_window_hours": _NUMBER,
+}
 _KR_EDITABLE: dict[str, Any] = {
     "title": _text("title", required=True),
     "kind": {"enum": ["metric", "issues", "jql", "github"]},
@@ -298,8 +307,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "retro": {
                 "type": "object",
-                "properties": {"learned": {"type": "string"}, "differently": {"type": "string"},
-                               "space": {"type": "string"}},
+                "properties": {
+                    "learned": {"type": "string"},
+                    "differently": {"type": "string"},
+                    "space": {"type": "string"},
+                },
             },
             "carry_over": {"type": "array", "items": {"type": "string"}},
         },

@@ -40,8 +40,9 @@ def poll_key_result_now(key: str) -> Response:
         try:
             poll_key_result(session, kr, tracker=jobs.ports.tracker)
         except SourceMissing as exc:  # lasting until Jira is installed: asking again won't help
-            raise Conflict(f"this site has no Jira to query: {exc}", field="jql",
-                           code="no_jira") from exc  # fmt: skip
+            raise Conflict(
+                f"this site has no Jira to query: {exc}", field="jql", code="no_jira"
+            ) from exc
         except Transient as exc:
             raise TrackerUnavailable(str(exc)) from exc
         except Permanent as exc:

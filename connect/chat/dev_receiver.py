@@ -45,6 +45,8 @@ def show() -> Response:
     path = _log()
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     entries: list[dict[str, Any]] = [json.loads(line) for line in lines[-SHOWN:]]
-    html = page(((e["kind"], e["message"]) for e in reversed(entries)),
-                title="okrlink · local chat receiver")  # fmt: skip
+    html = page(
+        ((e["kind"], e["message"]) for e in reversed(entries)),
+        title="okrlink · local chat receiver",
+    )
     return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})

@@ -70,11 +70,18 @@ def _points(change: float, d: DigestText) -> str:
 
 def _moved_line(move: KrMove, d: DigestText) -> Line:
     t = d.t
-    progress = {"progress_before": t.percent(move.before.progress),
-                "progress_after": t.percent(move.now.progress)}  # fmt: skip
+    progress = {
+        "progress_before": t.percent(move.before.progress),
+        "progress_after": t.percent(move.now.progress),
+    }
     if move.kind in METRIC_KINDS and move.before.current != move.now.current:
-        text = d("moved_value", title=move.title, before=t.quantity(move.before.current, move.unit),
-                 after=t.quantity(move.now.current, move.unit), **progress)  # fmt: skip
+        text = d(
+            "moved_value",
+            title=move.title,
+            before=t.quantity(move.before.current, move.unit),
+            after=t.quantity(move.now.current, move.unit),
+            **progress,
+        )
     else:
         text = d("moved_progress", title=move.title, **progress)
     if move.why:
@@ -83,8 +90,11 @@ def _moved_line(move: KrMove, d: DigestText) -> Line:
 
 
 def _state_words(state: KrState, d: DigestText) -> dict[str, str]:
-    return {"status": d.t.status(state.status), "progress": d.t.percent(state.progress),
-            "score": d.t.score(state.score)}  # fmt: skip
+    return {
+        "status": d.t.status(state.status),
+        "progress": d.t.percent(state.progress),
+        "score": d.t.score(state.score),
+    }
 
 
 def _range(kpi: KpiSignal, d: DigestText) -> str:
@@ -102,8 +112,9 @@ def _signal_line(kpi: KpiSignal, team: str, d: DigestText) -> Line:
     """The panel's health-strip sentence (the team, never a person), then the value now."""
     t = d.t
     if kpi.reason == "drop":
-        text = t("kpi.breached.drop", team=team, title=kpi.title,
-                 drop=t.number(kpi.drop_alert or 0))  # fmt: skip
+        text = t(
+            "kpi.breached.drop", team=team, title=kpi.title, drop=t.number(kpi.drop_alert or 0)
+        )
     else:
         text = t("kpi.breached.out_of_range", team=team, title=kpi.title, range=_range(kpi, d))
     return Line(kpi.key, f"{text} {d('signal_now', value=t.quantity(kpi.current, kpi.unit))}")
@@ -113,44 +124,106 @@ def digest_outline(digest: Digest, lang: str) -> Outline:
     """The digest's outline in `lang`; empty sections are left out."""
     d = digest_text(lang)
     t = d.t
-    context = [d("week", week=digest.week, start=t.date(digest.week_start),
-                 end=t.date(digest.week_end), cycle=digest.cycle)]  # fmt: skip
+    context = [
+        d(
+            "week",
+            week=digest.week,
+            start=t.date(digest.week_start),
+            end=t.date(digest.week_end),
+            cycle=digest.cycle,
+        )
+    ]
     if digest.late_from is not None:
         context.append(d("late", when=_when(digest.late_from, d)))
     sections = [
-        Section(d("objectives"), tuple(
-            Line(o.key, d("objective_line", title=o.title, progress=t.percent(o.progress),
-                          change=_points(o.change, d)))
-            for o in digest.objectives)),
-        Section(d("moved"), tuple(_moved_line(m, d) for m in digest.moved)
-                or (Line("", d("quiet")),)),
-        Section(d("status_changes"), tuple(
-            Line(m.key, d("status_change", title=m.title, before=t.status(m.before.status),
-                          after=t.status(m.now.status)))
-            for m in digest.status_changes)),
-        Section(d("attention"), tuple(
-            Line(k.key, d("attention_line", title=k.title, owner=_owner(k.owner, d),
-                          **_state_words(k.state, d)))
-            for k in digest.attention)),
+        Section(
+            d("objectives"),
+            tuple(
+                Line(
+                    o.key,
+                    d(
+                        "objective_line",
+                        title=o.title,
+                        progress=t.percent(o.progress),
+                        change=_points(o.change, d),
+                    ),
+                )
+                for o in digest.objectives
+            ),
+        ),
+        Section(
+            d("moved"), tuple(_moved_line(m, d) for m in digest.moved) or (Line("", d("quiet")),)
+        ),
+        Section(
+            d("status_changes"),
+            tuple(
+                Line(
+                    m.key,
+                    d(
+                        "status_change",
+                        title=m.title,
+                        before=t.status(m.before.status),
+                        after=t.status(m.now.status),
+                    ),
+                )
+                for m in digest.status_changes
+            ),
+        ),
+        Section(
+            d("attention"),
+            tuple(
+                Line(
+                    k.key,
+                    d(
+                        "attention_line",
+                        title=k.title,
+                        owner=_owner(k.owner, d),
+                        **_state_words(k.state, d),
+                    ),
+                )
+                for k in digest.attention
+            ),
+        ),
         Section(d("signals"), tuple(_signal_line(k, digest.team, d) for k in digest.signals)),
-        Section(d("celebrated"), tuple(
-            Line(k.key, d("celebrated_line", title=k.title, score=t.score(k.state.score),
-                          owner=k.owner or d("team_effort")))
-            for k in digest.celebrated)),
-        Section(d("abandoned"), tuple(
-            Line(k.key, d("abandoned_line", title=k.title, reason=k.note or d("no_reason")))
-            for k in digest.abandoned)),
-        Section(d("missing"), tuple(
-            Line(m.owner or d("no_owner"), ", ".join(m.krs)) for m in digest.missing)
-                or (Line("", d("all_checked_in")),)),
+        Section(
+            d("celebrated"),
+            tuple(
+                Line(
+                    k.key,
+                    d(
+                        "celebrated_line",
+                        title=k.title,
+                        score=t.score(k.state.score),
+                        owner=k.owner or d("team_effort"),
+                    ),
+                )
+                for k in digest.celebrated
+            ),
+        ),
+        Section(
+            d("abandoned"),
+            tuple(
+                Line(k.key, d("abandoned_line", title=k.title, reason=k.note or d("no_reason")))
+                for k in digest.abandoned
+            ),
+        ),
+        Section(
+            d("missing"),
+            tuple(Line(m.owner or d("no_owner"), ", ".join(m.krs)) for m in digest.missing)
+            or (Line("", d("all_checked_in")),),
+        ),
         Section(d("risks"), tuple(Line(n.kr, n.text) for n in digest.risks)),
         Section(d("learnings"), tuple(Line(n.kr, n.text) for n in digest.learnings)),
-    ]  # fmt: skip
+    ]
     buttons = [(d("open_page"), digest.links.okr_page)]
     if digest.missing:
         buttons.append((d("check_in"), digest.links.check_in))
-    return Outline(d("title", team=digest.team), tuple(context),
-                   tuple(s for s in sections if s.lines), tuple(buttons))  # fmt: skip
+    return Outline(
+        d("title", team=digest.team),
+        tuple(context),
+        tuple(s for s in sections if s.lines),
+        tuple(buttons),
+    )
 
 
 def reminder_outline(reminder: Reminder, lang: str) -> Outline:
@@ -206,27 +279,46 @@ def _chunks(title: str, lines: Sequence[str], limit: int) -> list[str]:
 def slack_message(outline: Outline) -> dict[str, Any]:
     """Block Kit: a header, context, one section per part (split at 3,000 characters), links."""
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                    "text": _cut(outline.title, SLACK_MAX_HEADER)}},
-        {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": _cut(_slack_escape(c), SLACK_MAX_TEXT)}
-            for c in outline.context]},
-    ]  # fmt: skip
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "emoji": True,
+                "text": _cut(outline.title, SLACK_MAX_HEADER),
+            },
+        },
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": _cut(_slack_escape(c), SLACK_MAX_TEXT)}
+                for c in outline.context
+            ],
+        },
+    ]
     body: list[dict[str, Any]] = []
     for section in outline.sections:
         body.append({"type": "divider"})
-        for text in _chunks(section.title, [_slack_line(x) for x in section.lines],
-                            SLACK_MAX_TEXT):  # fmt: skip
+        for text in _chunks(section.title, [_slack_line(x) for x in section.lines], SLACK_MAX_TEXT):
             body.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    actions = {"type": "actions", "elements": [
-        {"type": "button", "text": {"type": "plain_text", "text": _cut(label, 75)},
-         "url": url, "action_id": f"okrlink-link-{n}"}
-        for n, (label, url) in enumerate(outline.buttons)]}  # fmt: skip
+    actions = {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": _cut(label, 75)},
+                "url": url,
+                "action_id": f"okrlink-link-{n}",
+            }
+            for n, (label, url) in enumerate(outline.buttons)
+        ],
+    }
     room = SLACK_MAX_BLOCKS - len(blocks) - 1 - 1  # the actions, and a "more" note if needed
     if len(body) > room + 1:
         left_out = sum(1 for block in body[room:] if block["type"] == "section")
-        body = [*body[:room], {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"… +{left_out}"}]}]  # fmt: skip
+        body = [
+            *body[:room],
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"… +{left_out}"}]},
+        ]
     return {"text": outline.fallback, "blocks": [*blocks, *body, actions]}
 
 
@@ -240,36 +332,60 @@ def _teams_line(line: Line) -> str:
 def adaptive_card(outline: Outline) -> dict[str, Any]:
     """The outline as an Adaptive Card 1.5 (TextBlocks with Markdown lists, OpenUrl actions)."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": outline.title, "size": "Large", "weight": "Bolder",
-         "wrap": True},
-        *({"type": "TextBlock", "text": c, "isSubtle": True, "spacing": "None", "wrap": True}
-          for c in outline.context),
-    ]  # fmt: skip
+        {
+            "type": "TextBlock",
+            "text": outline.title,
+            "size": "Large",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+        *(
+            {"type": "TextBlock", "text": c, "isSubtle": True, "spacing": "None", "wrap": True}
+            for c in outline.context
+        ),
+    ]
     for section in outline.sections:
-        body.append({"type": "TextBlock", "text": section.title, "weight": "Bolder",
-                     "separator": True, "spacing": "Medium", "wrap": True})  # fmt: skip
-        body.append({"type": "TextBlock", "spacing": "Small", "wrap": True,
-                     "text": "\n".join(_teams_line(x) for x in section.lines)})  # fmt: skip
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": section.title,
+                "weight": "Bolder",
+                "separator": True,
+                "spacing": "Medium",
+                "wrap": True,
+            }
+        )
+        body.append(
+            {
+                "type": "TextBlock",
+                "spacing": "Small",
+                "wrap": True,
+                "text": "\n".join(_teams_line(x) for x in section.lines),
+            }
+        )
     return {
         "$schema": ADAPTIVE_CARD_SCHEMA,
         "type": "AdaptiveCard",
         "version": ADAPTIVE_CARD_VERSION,
         "body": body,
-        "actions": [{"type": "Action.OpenUrl", "title": label, "url": url}
-                    for label, url in outline.buttons],
-    }  # fmt: skip
+        "actions": [
+            {"type": "Action.OpenUrl", "title": label, "url": url} for label, url in outline.buttons
+        ],
+    }
 
 
 def teams_message(outline: Outline) -> dict[str, Any]:
     """The message a Teams Workflows webhook takes: the card as its one attachment."""
     return {
         "type": "message",
-        "attachments": [{
-            "contentType": "application/vnd.microsoft.card.adaptive",
-            "contentUrl": None,
-            "content": adaptive_card(outline),
-        }],
-    }  # fmt: skip
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": adaptive_card(outline),
+            }
+        ],
+    }
 
 
 # --- text ----------------------------------------------------------------------------------

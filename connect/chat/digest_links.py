@@ -28,14 +28,19 @@ class DigestLinks:
         with self.store.session() as session:
             jira = session.scalar(
                 select(Installation.base_url)
-                .where(Installation.site_id == site_id, Installation.product == "jira",
-                       Installation.enabled.is_(True))
+                .where(
+                    Installation.site_id == site_id,
+                    Installation.product == "jira",
+                    Installation.enabled.is_(True),
+                )
                 .order_by(Installation.id)
                 .limit(1)
-            )  # fmt: skip
+            )
         if jira:
-            page = (f"{jira.rstrip('/')}/plugins/servlet/ac/{self.settings.app_key}/"
-                    f"{PROJECT_PAGE_MODULE}?{urlencode({'project.key': team})}")  # fmt: skip
+            page = (
+                f"{jira.rstrip('/')}/plugins/servlet/ac/{self.settings.app_key}/"
+                f"{PROJECT_PAGE_MODULE}?{urlencode({'project.key': team})}"
+            )
         else:
             page = f"{self.settings.base_url.rstrip('/')}/jira/project-page?" + urlencode(
                 {"projectKey": team}

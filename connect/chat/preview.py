@@ -51,8 +51,9 @@ def _slack_mrkdwn(text: str) -> Markup:
 
 def slack_html(message: Mapping[str, Any]) -> Markup:
     """A Block Kit message as Slack lays it out."""
-    parts: list[str] = ['<div class="msg slack"><div class="who"><b>okrlink</b>'
-                        '<span>APP</span></div>']  # fmt: skip
+    parts: list[str] = [
+        '<div class="msg slack"><div class="who"><b>okrlink</b><span>APP</span></div>'
+    ]
     for block in message.get("blocks", ()):
         kind = block.get("type")
         if kind == "header":
@@ -65,9 +66,10 @@ def slack_html(message: Mapping[str, Any]) -> Markup:
         elif kind == "section":
             parts.append(f'<div class="sec">{_slack_mrkdwn(block["text"]["text"])}</div>')
         elif kind == "actions":
-            links = "".join(f'<a href="{escape(e.get("url", ""))}">'
-                            f'{escape(e["text"]["text"])}</a>'
-                            for e in block.get("elements", ()))  # fmt: skip
+            links = "".join(
+                f'<a href="{escape(e.get("url", ""))}">{escape(e["text"]["text"])}</a>'
+                for e in block.get("elements", ())
+            )
             parts.append(f'<div class="act">{links}</div>')
         else:
             parts.append(f"<pre>{escape(json.dumps(block, ensure_ascii=False))}</pre>")
@@ -98,19 +100,30 @@ def _markdown_block(text: str) -> str:
 
 def adaptive_card_html(card: Mapping[str, Any]) -> Markup:
     """An Adaptive Card as Teams lays it out."""
-    parts = ['<div class="msg teams"><div class="who"><b>Workflows</b>'
-             '<span>via okrlink</span></div><div class="card">']  # fmt: skip
+    parts = [
+        '<div class="msg teams"><div class="who"><b>Workflows</b>'
+        '<span>via okrlink</span></div><div class="card">'
+    ]
     for element in card.get("body", ()):
         if element.get("type") != "TextBlock":
             parts.append(f"<pre>{escape(json.dumps(element, ensure_ascii=False))}</pre>")
             continue
-        classes = ["tb", element.get("size", ""), element.get("weight", ""),
-                   element.get("spacing", ""), "sep" if element.get("separator") else "",
-                   "subtle" if element.get("isSubtle") else ""]  # fmt: skip
-        parts.append(f'<div class="{" ".join(c for c in classes if c)}">'
-                     f'{_markdown_block(element.get("text", ""))}</div>')  # fmt: skip
-    links = "".join(f'<a href="{escape(a.get("url", ""))}">{escape(a.get("title", ""))}</a>'
-                    for a in card.get("actions", ()))  # fmt: skip
+        classes = [
+            "tb",
+            element.get("size", ""),
+            element.get("weight", ""),
+            element.get("spacing", ""),
+            "sep" if element.get("separator") else "",
+            "subtle" if element.get("isSubtle") else "",
+        ]
+        parts.append(
+            f'<div class="{" ".join(c for c in classes if c)}">'
+            f"{_markdown_block(element.get('text', ''))}</div>"
+        )
+    links = "".join(
+        f'<a href="{escape(a.get("url", ""))}">{escape(a.get("title", ""))}</a>'
+        for a in card.get("actions", ())
+    )
     parts.append(f'<div class="act">{links}</div></div></div>')
     return Markup("".join(parts))  # noqa: S704 (every value escaped above)
 
@@ -126,6 +139,8 @@ def message_html(kind: str, message: Mapping[str, Any]) -> Markup:
 def page(messages: Iterable[tuple[str, Mapping[str, Any]]], *, title: str) -> str:
     """A whole page of messages, newest first."""
     body = "".join(message_html(kind, message) for kind, message in messages)
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body>{body or '<p class=msg>No message yet.</p>'}"
-            "</body></html>")  # fmt: skip
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>{body or '<p class=msg>No message yet.</p>'}"
+        "</body></html>"
+    )

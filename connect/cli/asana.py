@@ -79,9 +79,14 @@ def connect_token(app: Flask, site: str, token: str) -> str:
     workspace = workspaces[0] if workspaces else {}
     with services.store.session() as session:
         save_connection(
-            session, site_id, token=token, encrypt=services.tenants.encrypt, auth="token",
-            user_gid=str(me.get("gid") or ""), workspace_gid=workspace.get("gid"),
-        )  # fmt: skip
+            session,
+            site_id,
+            token=token,
+            encrypt=services.tenants.encrypt,
+            auth="token",
+            user_gid=str(me.get("gid") or ""),
+            workspace_gid=workspace.get("gid"),
+        )
     services.asana_accounts.forget(site_id)
     name = workspace.get("name") or workspace.get("gid") or "no workspace"
     return f"site {site_name} -> Asana workspace {name} as {me.get('name') or me.get('gid')}"

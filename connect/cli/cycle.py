@@ -25,12 +25,14 @@ def _scores(scores: tuple[str, ...], reasons: tuple[str, ...]) -> dict[str, dict
             try:
                 entry["score"] = float(value)
             except ValueError:
-                raise click.BadParameter(f"{item!r}: the score is a number from 0 to 1",
-                                         param_hint=option) from None  # fmt: skip
+                raise click.BadParameter(
+                    f"{item!r}: the score is a number from 0 to 1", param_hint=option
+                ) from None
     for key, entry in out.items():
         if "score" not in entry:
-            raise click.BadParameter(f"{key} has a reason but no --score {key}=...",
-                                     param_hint="--reason")  # fmt: skip
+            raise click.BadParameter(
+                f"{key} has a reason but no --score {key}=...", param_hint="--reason"
+            )
     return out
 
 
@@ -43,18 +45,41 @@ def cycle() -> None:
 @click.option("--team", required=True, help="The team key, e.g. PLAT.")
 @click.option("--cycle", "cycle_name", required=True, help="The cycle, e.g. 2026-Q4.")
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
-@click.option("--score", "scores", multiple=True, metavar="KR=SCORE",
-              help="A final score other than the derived one (needs --reason).")
-@click.option("--reason", "reasons", multiple=True, metavar="KR=TEXT",
-              help="Why the final score differs from the derived one.")
+@click.option(
+    "--score",
+    "scores",
+    multiple=True,
+    metavar="KR=SCORE",
+    help="A final score other than the derived one (needs --reason).",
+)
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    metavar="KR=TEXT",
+    help="Why the final score differs from the derived one.",
+)
 @click.option("--learned", default="", help="Retrospective: what we learned.")
 @click.option("--differently", default="", help="Retrospective: what we would do differently.")
-@click.option("--carry", "carry", multiple=True, metavar="KR",
-              help="A KR to carry into the next cycle (repeat for several).")
+@click.option(
+    "--carry",
+    "carry",
+    multiple=True,
+    metavar="KR",
+    help="A KR to carry into the next cycle (repeat for several).",
+)
 @click.option("--space", default="", help="Publish the retrospective in this Confluence space.")
-def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
-          reasons: tuple[str, ...], learned: str, differently: str,
-          carry: tuple[str, ...], space: str) -> None:  # fmt: skip
+def close(
+    team: str,
+    cycle_name: str,
+    site: str | None,
+    scores: tuple[str, ...],
+    reasons: tuple[str, ...],
+    learned: str,
+    differently: str,
+    carry: tuple[str, ...],
+    space: str,
+) -> None:
     """Close TEAM's CYCLE: final scores, retrospective, carried KRs; the cycle turns read-only."""
     from sync import cycles
     from sync.db.store import SiteNotFound, find_cycle, find_site, find_team
@@ -77,10 +102,12 @@ def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
                 raise click.ClickException(f"no cycle {cycle_name}")
             if find_team(session, site_id, team) is None:
                 raise click.ClickException(f"no team {team}")
-            report = cycles.close_cycle(session, site_id, team=team, cycle=cycle_row,
-                                        request=request, author=None, at=now)  # fmt: skip
-            recompute(session, site_id, [kr.id for kr in [*report.scored, *report.carried]],
-                      now=now)  # fmt: skip
+            report = cycles.close_cycle(
+                session, site_id, team=team, cycle=cycle_row, request=request, author=None, at=now
+            )
+            recompute(
+                session, site_id, [kr.id for kr in [*report.scored, *report.carried]], now=now
+            )
             for kr in report.scored:
                 click.echo(f"{kr.key}: final score {kr.final_score:.2f}")
             next_name = report.next_cycle.name if report.next_cycle else ""
@@ -94,8 +121,9 @@ def close(team: str, cycle_name: str, site: str | None, scores: tuple[str, ...],
         from connect.retro_publish import publish_closed_cycle
 
         with app.app_context():
-            page = publish_closed_cycle(app.extensions["okrlink"], site_id, team=team,
-                                        cycle=cycle_name)  # fmt: skip
+            page = publish_closed_cycle(
+                app.extensions["okrlink"], site_id, team=team, cycle=cycle_name
+            )
         if "url" in page:
             click.echo(f"retrospective: {page['url']}")
         elif page["status"] == "pending":

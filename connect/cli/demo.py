@@ -37,9 +37,12 @@ def demo(host: str, port: int, no_serve: bool, reset: bool) -> None:
         click.echo(ready_block(f"http://{host}:{port}", urls, token))
         return
     run_server(
-        app, host=host, port=port, worker=True,
+        app,
+        host=host,
+        port=port,
+        worker=True,
         ready=lambda base: click.echo(ready_block(base, urls, token)),
-    )  # fmt: skip
+    )
 
 
 def ready_block(base: str, urls: dict[str, str], token: str) -> str:

@@ -43,37 +43,77 @@ def digest() -> None:
 @click.option("--time", "at", default="09:00", show_default=True, help="HH:MM, 24-hour.")
 @click.option("--tz", default="UTC", show_default=True, help="IANA zone, e.g. Europe/Paris.")
 @click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "fr"]))
-@click.option("--remind-days", default=2, show_default=True, type=click.IntRange(1, 6),
-              help="The check-in reminder goes out this many days before the digest.")
-def digest_add(site: str | None, team: str, slack: str | None, teams: str | None, day: str,
-               at: str, tz: str, lang: str, remind_days: int) -> None:  # fmt: skip
+@click.option(
+    "--remind-days",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 6),
+    help="The check-in reminder goes out this many days before the digest.",
+)
+def digest_add(
+    site: str | None,
+    team: str,
+    slack: str | None,
+    teams: str | None,
+    day: str,
+    at: str,
+    tz: str,
+    lang: str,
+    remind_days: int,
+) -> None:
     """Send TEAM's weekly digest to a Slack or Teams webhook (give exactly one)."""
     if (slack is None) == (teams is None):
         raise click.UsageError("give exactly one of --slack-webhook and --teams-webhook")
-    view = add_channel_from_cli(open_app(), site=site, team=team,
-                                kind="slack" if slack else "teams", url=slack or teams or "",
-                                day=day, at=at, tz=tz, lang=lang,
-                                remind_days=remind_days)  # fmt: skip
-    click.echo(f"digest channel {view.id}: {view.team} -> {view.kind} {view.url_hint}, "
-               f"{view.day} {view.at} {view.tz}, {view.lang}")  # fmt: skip
+    view = add_channel_from_cli(
+        open_app(),
+        site=site,
+        team=team,
+        kind="slack" if slack else "teams",
+        url=slack or teams or "",
+        day=day,
+        at=at,
+        tz=tz,
+        lang=lang,
+        remind_days=remind_days,
+    )
+    click.echo(
+        f"digest channel {view.id}: {view.team} -> {view.kind} {view.url_hint}, "
+        f"{view.day} {view.at} {view.tz}, {view.lang}"
+    )
 
 
-def add_channel_from_cli(app: Flask, *, site: str | None, team: str, kind: str, url: str,
-                         day: str, at: str, tz: str, lang: str,
-                         remind_days: int = 2) -> ChannelView:
+def add_channel_from_cli(
+    app: Flask,
+    *,
+    site: str | None,
+    team: str,
+    kind: str,
+    url: str,
+    day: str,
+    at: str,
+    tz: str,
+    lang: str,
+    remind_days: int = 2,
+) -> ChannelView:
     """Add a channel; refusals become a click error naming what to fix."""
     from sync.digest import ChannelSpec, add_channel
     from sync.errors import Invalid
 
     services: Services = app.extensions["okrlink"]
     site_id = _site_id(services, site)
-    spec = ChannelSpec(team=team, kind=kind, url=url, day=day, at=at, tz=tz, lang=lang,
-                       remind_days=remind_days)
+    spec = ChannelSpec(
+        team=team, kind=kind, url=url, day=day, at=at, tz=tz, lang=lang, remind_days=remind_days
+    )
     try:
         with services.store.session() as session:
-            return add_channel(session, site_id, spec, encrypt=services.tenants.encrypt,
-                               now=services.jobs.ports.clock.now(),
-                               allow_loopback_http=services.settings.dev)  # fmt: skip
+            return add_channel(
+                session,
+                site_id,
+                spec,
+                encrypt=services.tenants.encrypt,
+                now=services.jobs.ports.clock.now(),
+                allow_loopback_http=services.settings.dev,
+            )
     except Invalid as exc:
         raise click.ClickException(f"{exc.field}: {exc.message}") from exc
 
@@ -92,8 +132,7 @@ def digest_list(site: str | None) -> None:
     for c in channels:
         when = f"{c.day} {c.at} {c.tz} (-{c.remind_days}d)"
         state = c.state + (f" ({c.parked_reason})" if c.parked_reason else "")
-        click.echo(f"{c.id:>4} {c.team:10} {c.kind:6} {when:28} {c.lang:4} {c.url_hint:40} "
-                   f"{state}")  # fmt: skip
+        click.echo(f"{c.id:>4} {c.team:10} {c.kind:6} {when:28} {c.lang:4} {c.url_hint:40} {state}")
 
 
 @digest.command("remove")
@@ -116,8 +155,14 @@ def _current_digest(services: Services, site: str | None, team: str) -> tuple[in
     now = services.jobs.ports.clock.now()
     year, week, _ = now.isocalendar()
     with services.store.session() as session:
-        content = load_digest(session, site_id, team, end=now, week=f"{year}-W{week:02d}",
-                              links=services.digest.links(site_id, team))  # fmt: skip
+        content = load_digest(
+            session,
+            site_id,
+            team,
+            end=now,
+            week=f"{year}-W{week:02d}",
+            links=services.digest.links(site_id, team),
+        )
     if content is None:
         raise click.ClickException(f"team {team} has no OKRs on this site")
     return site_id, content
@@ -126,10 +171,19 @@ def _current_digest(services: Services, site: str | None, team: str) -> tuple[in
 @digest.command("preview")
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
 @click.option("--team", required=True)
-@click.option("--format", "fmt", default="text", show_default=True,
-              type=click.Choice(["slack", "teams", "text"]))
-@click.option("--lang", default=None, type=click.Choice(["en", "fr"]),
-              help="Default: the team's first channel's language, else en.")
+@click.option(
+    "--format",
+    "fmt",
+    default="text",
+    show_default=True,
+    type=click.Choice(["slack", "teams", "text"]),
+)
+@click.option(
+    "--lang",
+    default=None,
+    type=click.Choice(["en", "fr"]),
+    help="Default: the team's first channel's language, else en.",
+)
 def digest_preview(site: str | None, team: str, fmt: str, lang: str | None) -> None:
     """Print exactly what would be sent now (JSON for slack and teams)."""
     from connect.chat.digest import outline_of, render, text_message
@@ -156,8 +210,9 @@ def digest_send(site: str | None, team: str) -> None:
     site_id, _ = _current_digest(services, site, team)
     outcomes = services.digest.send_now(site_id, team)
     if not outcomes:
-        raise click.ClickException(f"team {team} has no active digest channel: "
-                                   "add one with `okrlink digest add`")  # fmt: skip
+        raise click.ClickException(
+            f"team {team} has no active digest channel: add one with `okrlink digest add`"
+        )
     for channel_id, outcome in outcomes:
         click.echo(f"channel {channel_id}: {outcome}")
     if any(outcome != "sent" for _, outcome in outcomes):

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 
 @github.command("backfill")
 @click.argument("installation_id", type=int)
-@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650),
-              help="How far back to read.")  # fmt: skip
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="How far back to read.",
+)
 def backfill_command(installation_id: int, days: int) -> None:
     """Read INSTALLATION_ID's deployments and merged PRs of the last DAYS into its DORA keys."""
     from integrations.github.client import GitHubApp, GitHubAppConfig
@@ -61,8 +66,14 @@ def backfill(
     new = 0
     with services.store.session() as session:
         for delivery, event, record in history.records:
-            row = {"source": "github", "scope": "github", "delivery_id": delivery,
-                   "site_id": site_id, "event": f"github:{event}", "payload": record}  # fmt: skip
+            row = {
+                "source": "github",
+                "scope": "github",
+                "delivery_id": delivery,
+                "site_id": site_id,
+                "event": f"github:{event}",
+                "payload": record,
+            }
             event_id = record_event(session, **row)
             new += event_id is not None
     services.jobs.drain.call_local(site_id)  # apply now, in order, as the queue would

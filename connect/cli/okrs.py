@@ -54,8 +54,11 @@ def summary(path: str, okrs: TeamOkrs, findings: list[Finding]) -> str:
 @click.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
-@click.option("--prefer-file", is_flag=True,
-              help="The file's current values win over newer check-ins (recorded as check-ins).")
+@click.option(
+    "--prefer-file",
+    is_flag=True,
+    help="The file's current values win over newer check-ins (recorded as check-ins).",
+)
 def import_command(path: str, site: str | None, prefer_file: bool) -> None:
     """Import an OKR file; idempotent, keyed by objective and KR keys."""
     report = import_path(open_app(), path, site=site, prefer_file=prefer_file)

@@ -22,11 +22,21 @@ def practice() -> None:
 
 @practice.command("set")
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
-@click.option("--max-objectives", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Objectives per team and cycle (a company-level team may have 5).")
-@click.option("--krs", default="3-5", show_default=True, metavar="MIN-MAX",
-              help="Active KRs per objective, e.g. 2-5.")
-def set_profile(site: str | None, max_objectives: int, krs: str) -> None:  # fmt: skip
+@click.option(
+    "--max-objectives",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Objectives per team and cycle (a company-level team may have 5).",
+)
+@click.option(
+    "--krs",
+    default="3-5",
+    show_default=True,
+    metavar="MIN-MAX",
+    help="Active KRs per objective, e.g. 2-5.",
+)
+def set_profile(site: str | None, max_objectives: int, krs: str) -> None:
     """Set the thresholds of SITE's practice notes."""
     from sync.core.practice import Profile
     from sync.db.store import SiteNotFound, find_site
@@ -36,8 +46,9 @@ def set_profile(site: str | None, max_objectives: int, krs: str) -> None:  # fmt
     match = KRS_RANGE.match(krs)
     if match is None:
         raise click.BadParameter(f"{krs!r}: write MIN-MAX, e.g. 2-5", param_hint="--krs")
-    profile = Profile(max_objectives=max_objectives, min_krs=int(match.group(1)),
-                      max_krs=int(match.group(2)))  # fmt: skip
+    profile = Profile(
+        max_objectives=max_objectives, min_krs=int(match.group(1)), max_krs=int(match.group(2))
+    )
     app = open_app()
     try:
         with app.extensions["okrlink"].store.session() as session:
@@ -69,6 +80,8 @@ def show_profile(site: str | None) -> None:
 
 
 def _describe(site: str, profile: Profile) -> str:
-    return (f"{site}: at most {profile.max_objectives} objectives per team "
-            f"(5 for a company-level team), "
-            f"{profile.min_krs}-{profile.max_krs} KRs per objective")  # fmt: skip
+    return (
+        f"{site}: at most {profile.max_objectives} objectives per team "
+        f"(5 for a company-level team), "
+        f"{profile.min_krs}-{profile.max_krs} KRs per objective"
+    )

@@ -33,8 +33,12 @@ def _parked_at(row: Any) -> str:
     return row.failed_at.isoformat(timespec="seconds") if row.failed_at else "-"
 
 
-def _list_parked(site: str | None, read: Callable[[Session, int | None], Sequence[Any]],
-                 header: str, line: Callable[[Any], str]) -> None:  # fmt: skip
+def _list_parked(
+    site: str | None,
+    read: Callable[[Session, int | None], Sequence[Any]],
+    header: str,
+    line: Callable[[Any], str],
+) -> None:
     """Print the parked rows `read` finds (of one site, or of all), a line each, and their count."""
     store = open_app().extensions["okrlink"].store
     site_id = _site_id(store, site)
@@ -64,12 +68,17 @@ def inbox_failed(site: str | None) -> None:
     from sync.engine.parking import failed_events
 
     def line(row: Any) -> str:
-        return (f"{row.id:>8} {row.site_id or '-':>5} {row.source:8} {row.event:24} "
-                f"{row.attempts:>5} {_parked_at(row)} {row.error or ''}")  # fmt: skip
+        return (
+            f"{row.id:>8} {row.site_id or '-':>5} {row.source:8} {row.event:24} "
+            f"{row.attempts:>5} {_parked_at(row)} {row.error or ''}"
+        )
 
-    _list_parked(site, failed_events,
-                 f"{'ID':>8} {'SITE':>5} {'SOURCE':8} {'EVENT':24} {'TRIES':>5} PARKED / ERROR",
-                 line)  # fmt: skip
+    _list_parked(
+        site,
+        failed_events,
+        f"{'ID':>8} {'SITE':>5} {'SOURCE':8} {'EVENT':24} {'TRIES':>5} PARKED / ERROR",
+        line,
+    )
 
 
 @inbox.command("retry")
@@ -106,12 +115,17 @@ def outbound_failed(site: str | None) -> None:
     from sync.engine.parking import parked_writes
 
     def line(row: Any) -> str:
-        return (f"{row.id:>8} {row.site_id:>5} {row.kind:16} {row.target:28} {row.attempts:>5} "
-                f"{_parked_at(row)} {row.last_error or ''}")  # fmt: skip
+        return (
+            f"{row.id:>8} {row.site_id:>5} {row.kind:16} {row.target:28} {row.attempts:>5} "
+            f"{_parked_at(row)} {row.last_error or ''}"
+        )
 
-    _list_parked(site, parked_writes,
-                 f"{'ID':>8} {'SITE':>5} {'KIND':16} {'TARGET':28} {'TRIES':>5} PARKED / ERROR",
-                 line)  # fmt: skip
+    _list_parked(
+        site,
+        parked_writes,
+        f"{'ID':>8} {'SITE':>5} {'KIND':16} {'TARGET':28} {'TRIES':>5} PARKED / ERROR",
+        line,
+    )
 
 
 @outbound.command("retry")

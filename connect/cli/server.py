@@ -73,8 +73,12 @@ def run_server(
 
 @click.command()
 @click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--metrics-port", type=int, default=None,
-              help="Serve this process's Prometheus metrics on this port (all interfaces).")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this process's Prometheus metrics on this port (all interfaces).",
+)
 def worker(workers: int, metrics_port: int | None) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
     server_logging()

@@ -39,26 +39,55 @@ def default_workers() -> int:
 
 
 @click.command()
-@click.option("--host", default="0.0.0.0", show_default=True,  # noqa: S104 (a server's job)
-              help="Address to listen on.")  # fmt: skip
+@click.option(
+    "--host",
+    default="0.0.0.0",  # noqa: S104 (a server's job)
+    show_default=True,
+    help="Address to listen on.",
+)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes  [default: one per CPU].")  # fmt: skip
-@click.option("--threads", type=click.IntRange(1, POOL_SIZE), default=DEFAULT_THREADS,
-              show_default=True,
-              help="Python threads per worker (at most the database pool's size).")  # fmt: skip
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log one line per request.")  # fmt: skip
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes  [default: one per CPU].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, POOL_SIZE),
+    default=DEFAULT_THREADS,
+    show_default=True,
+    help="Python threads per worker (at most the database pool's size).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log one line per request.",
+)
 def web(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
     """Run the production HTTP server (granian); stop it with SIGTERM, gracefully."""
-    server = build_server(host=host, port=port, workers=workers or default_workers(),
-                          threads=threads, access_log=access_log)  # fmt: skip
+    server = build_server(
+        host=host,
+        port=port,
+        workers=workers or default_workers(),
+        threads=threads,
+        access_log=access_log,
+    )
     server.serve()
 
 
-def build_server(*, host: str, port: int, workers: int, threads: int, access_log: bool,
-                 target: str = APP_TARGET, factory: bool = False, backpressure: int | None = None
-                 ) -> AbstractServer[Any]:  # fmt: skip
+def build_server(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    target: str = APP_TARGET,
+    factory: bool = False,
+    backpressure: int | None = None,
+) -> AbstractServer[Any]:
     """The granian server `okrlink web` runs (built, not started).
 
     The benches swap `target` (a bare route) and `backpressure` (to measure the choice).

@@ -52,9 +52,15 @@ def _base(payload: dict[str, Any]) -> dict[str, Any]:
 def _merged(number: int, opened: datetime, merged: datetime) -> dict[str, Any]:
     payload = _base(_fixture("pull_request.closed.merged.json"))
     pull = payload["pull_request"]
-    pull.update(number=number, title=f"Deployer change {number}", body="",
-                created_at=_iso(opened), merged_at=_iso(merged), updated_at=_iso(merged),
-                closed_at=_iso(merged))  # fmt: skip
+    pull.update(
+        number=number,
+        title=f"Deployer change {number}",
+        body="",
+        created_at=_iso(opened),
+        merged_at=_iso(merged),
+        updated_at=_iso(merged),
+        closed_at=_iso(merged),
+    )
     pull["base"]["repo"]["full_name"] = REPO
     pull["head"]["ref"] = f"change-{number}"
     return payload
@@ -62,17 +68,28 @@ def _merged(number: int, opened: datetime, merged: datetime) -> dict[str, Any]:
 
 def _deployment(number: int, created: datetime) -> dict[str, Any]:
     payload = _base(_fixture("deployment.created.json"))
-    payload["deployment"].update(id=number, sha=f"{number:040x}", environment="production",
-                                 created_at=_iso(created), updated_at=_iso(created))  # fmt: skip
+    payload["deployment"].update(
+        id=number,
+        sha=f"{number:040x}",
+        environment="production",
+        created_at=_iso(created),
+        updated_at=_iso(created),
+    )
     return payload
 
 
 def _status(number: int, created: datetime, state: str, at: datetime) -> dict[str, Any]:
     payload = _base(_fixture("deployment_status.success.json"))
-    payload["deployment"].update(id=number, sha=f"{number:040x}", environment="production",
-                                 created_at=_iso(created), updated_at=_iso(at))  # fmt: skip
-    payload["deployment_status"].update(id=number, state=state, environment="production",
-                                        created_at=_iso(at), updated_at=_iso(at))  # fmt: skip
+    payload["deployment"].update(
+        id=number,
+        sha=f"{number:040x}",
+        environment="production",
+        created_at=_iso(created),
+        updated_at=_iso(at),
+    )
+    payload["deployment_status"].update(
+        id=number, state=state, environment="production", created_at=_iso(at), updated_at=_iso(at)
+    )
     return payload
 
 
@@ -104,15 +121,22 @@ def quarter_of_deployments(start: datetime, now: datetime) -> list[Delivery]:
             pr = 5000 + number
             done = created + timedelta(minutes=6)
             out += [
-                Delivery(merged, "pull_request",
-                         _merged(pr, created - timedelta(hours=lead), merged),
-                         f"demo-pr-{pr}-closed"),
-                Delivery(created, "deployment", _deployment(number, created),
-                         f"demo-deploy-{number}"),
-                Delivery(done, "deployment_status",
-                         _status(number, created, "failure" if failed else "success", done),
-                         f"demo-deploy-{number}-status"),
-            ]  # fmt: skip
+                Delivery(
+                    merged,
+                    "pull_request",
+                    _merged(pr, created - timedelta(hours=lead), merged),
+                    f"demo-pr-{pr}-closed",
+                ),
+                Delivery(
+                    created, "deployment", _deployment(number, created), f"demo-deploy-{number}"
+                ),
+                Delivery(
+                    done,
+                    "deployment_status",
+                    _status(number, created, "failure" if failed else "success", done),
+                    f"demo-deploy-{number}-status",
+                ),
+            ]
         day += timedelta(days=1)
     return out
 

@@ -72,19 +72,38 @@ DIGEST_DELAY = 2.0  # seconds: the digest is sent once the demo server answers
 
 # Weekly check-ins from the cycle start: (KR key, values week by week, last status, note).
 CHECK_INS: tuple[tuple[str, tuple[float, ...], str | None, str], ...] = (
-    ("PLAT-1.1", (99.5, 99.6, 99.62, 99.7, 99.78, 99.81, 99.86, 99.9), "on_track",
-     "Multi-region load balancing removed the last single point of failure."),
-    ("PLAT-1.2", (2.0, 1.9, 1.9, 1.8, 1.7, 1.7, 1.6, 1.6), "at_risk",
-     "Retries hide timeouts; the error budget review is next week."),
-    ("PLAT-1.3", (15, 15, 14, 14, 14, 13, 13, 13), "off_track",
-     "Rollbacks are still manual on the legacy services."),
-    ("PLAT-2.1", (40, 37, 35, 31, 28, 26, 24, 22), None,
-     "Bug triage twice a week is paying off."),
-    ("PLAT-2.2", (6.1, 6.1, 6.4, 6.6, 6.8, 6.9, 7.1, 7.2), "on_track",
-     "The new local dev environment scored well in the survey."),
-    ("PLAT-2.3", (30, 31, 33, 33, 34, 36, 35, 37), "at_risk",
-     "Review queues grew while two reviewers were on leave."),
-)  # fmt: skip
+    (
+        "PLAT-1.1",
+        (99.5, 99.6, 99.62, 99.7, 99.78, 99.81, 99.86, 99.9),
+        "on_track",
+        "Multi-region load balancing removed the last single point of failure.",
+    ),
+    (
+        "PLAT-1.2",
+        (2.0, 1.9, 1.9, 1.8, 1.7, 1.7, 1.6, 1.6),
+        "at_risk",
+        "Retries hide timeouts; the error budget review is next week.",
+    ),
+    (
+        "PLAT-1.3",
+        (15, 15, 14, 14, 14, 13, 13, 13),
+        "off_track",
+        "Rollbacks are still manual on the legacy services.",
+    ),
+    ("PLAT-2.1", (40, 37, 35, 31, 28, 26, 24, 22), None, "Bug triage twice a week is paying off."),
+    (
+        "PLAT-2.2",
+        (6.1, 6.1, 6.4, 6.6, 6.8, 6.9, 7.1, 7.2),
+        "on_track",
+        "The new local dev environment scored well in the survey.",
+    ),
+    (
+        "PLAT-2.3",
+        (30, 31, 33, 33, 34, 36, 35, 37),
+        "at_risk",
+        "Review queues grew while two reviewers were on leave.",
+    ),
+)
 
 
 @dataclass
@@ -102,8 +121,9 @@ class DemoTracker:
         """The issue as the last event described it."""
         return self.issues.get(issue_key)
 
-    def search(self, site_id: int, jql: str, *, fields: Sequence[str]
-               ) -> Iterator[Mapping[str, Any]]:  # fmt: skip
+    def search(
+        self, site_id: int, jql: str, *, fields: Sequence[str]
+    ) -> Iterator[Mapping[str, Any]]:
         """Issues and epics' children from memory (the queries linking and reconciling make).
 
         Any other JQL needs a real Jira: JQL key results keep the values of their check-ins.
@@ -114,8 +134,9 @@ class DemoTracker:
                 "the demo site has no Jira to run JQL against: this KR keeps the values of its "
                 "check-ins; install okrlink on a Jira site to count its query"
             )
-        keys, parents = (set(re.findall(r'"([^"]+)"', match.group(name) or ""))
-                         for name in ("keys", "parents"))  # fmt: skip
+        keys, parents = (
+            set(re.findall(r'"([^"]+)"', match.group(name) or "")) for name in ("keys", "parents")
+        )
         for key, issue in sorted(self.issues.items()):
             parent = (issue.get("fields") or {}).get("parent") or {}
             if key in keys or parent.get("key") in parents:
@@ -129,37 +150,58 @@ class DemoChecks:
 
     runs: dict[tuple[int, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
-    def publish(self, *, installation_id: int, repo: str, head_sha: str,
-                body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
+    def publish(
+        self,
+        *,
+        installation_id: int,
+        repo: str,
+        head_sha: str,
+        body: Mapping[str, Any],
+        check_run_id: int | None,
+    ) -> int:
         """Keep the run's body; its id is its place in the list."""
         self.runs[(installation_id, repo, head_sha)] = body
         return check_run_id or len(self.runs)
 
 
-def _signed_jira_post(client: FlaskClient, payload: Mapping[str, Any], *, secret: str,
-                      delivery: str) -> int:  # fmt: skip
+def _signed_jira_post(
+    client: FlaskClient, payload: Mapping[str, Any], *, secret: str, delivery: str
+) -> int:
     """POST a Jira webhook signed as Jira signs it (qsh of this request)."""
     now = int(time.time())
     token = jwt.encode(
-        {"iss": JIRA_CLIENT_KEY, "iat": now, "exp": now + 60,
-         "qsh": query_string_hash("POST", JIRA_WEBHOOK, "")},
-        secret, algorithm="HS256",
-    )  # fmt: skip
-    response = client.post(JIRA_WEBHOOK, data=json.dumps(payload), content_type="application/json",
-                           headers={"Authorization": f"JWT {token}",
-                                    "X-Atlassian-Webhook-Identifier": delivery})  # fmt: skip
+        {
+            "iss": JIRA_CLIENT_KEY,
+            "iat": now,
+            "exp": now + 60,
+            "qsh": query_string_hash("POST", JIRA_WEBHOOK, ""),
+        },
+        secret,
+        algorithm="HS256",
+    )
+    response = client.post(
+        JIRA_WEBHOOK,
+        data=json.dumps(payload),
+        content_type="application/json",
+        headers={"Authorization": f"JWT {token}", "X-Atlassian-Webhook-Identifier": delivery},
+    )
     return response.status_code
 
 
-def _signed_github_post(client: FlaskClient, event: str, payload: Mapping[str, Any], *,
-                        secret: str, delivery: str) -> int:  # fmt: skip
+def _signed_github_post(
+    client: FlaskClient, event: str, payload: Mapping[str, Any], *, secret: str, delivery: str
+) -> int:
     from integrations.github.signature import sign
 
     body = json.dumps(payload).encode()
-    headers = {"X-Hub-Signature-256": sign(secret=secret, body=body), "X-GitHub-Event": event,
-               "X-GitHub-Delivery": delivery}  # fmt: skip
-    response = client.post(GITHUB_WEBHOOK, data=body, content_type="application/json",
-                           headers=headers)  # fmt: skip
+    headers = {
+        "X-Hub-Signature-256": sign(secret=secret, body=body),
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+    }
+    response = client.post(
+        GITHUB_WEBHOOK, data=body, content_type="application/json", headers=headers
+    )
     return response.status_code
 
 
@@ -181,14 +223,21 @@ def _demo_installations(app: Flask) -> tuple[int, str]:
     registry = services.tenants
     secret = ""
     with services.store.session() as session:
-        for client_key, product, base in ((JIRA_CLIENT_KEY, "jira", DEMO_BASE_URL),
-                                          (CONFLUENCE_CLIENT_KEY, "confluence",
-                                           f"{DEMO_BASE_URL}/wiki")):  # fmt: skip
+        for client_key, product, base in (
+            (JIRA_CLIENT_KEY, "jira", DEMO_BASE_URL),
+            (CONFLUENCE_CLIENT_KEY, "confluence", f"{DEMO_BASE_URL}/wiki"),
+        ):
             row = session.scalar(select(Installation).where(Installation.client_key == client_key))
             existing = registry.decrypt(row.shared_secret) if row is not None else None
             chosen = existing or secrets.token_urlsafe(32)
-            row = record_install(session, client_key=client_key, base_url=base, product=product,
-                                 shared_secret=chosen, encrypt=registry.encrypt)  # fmt: skip
+            row = record_install(
+                session,
+                client_key=client_key,
+                base_url=base,
+                product=product,
+                shared_secret=chosen,
+                encrypt=registry.encrypt,
+            )
             if product == "jira":
                 secret = chosen
         site_id = row.site_id
@@ -207,9 +256,17 @@ def _seed_check_ins(app: Flask, site_id: int, *, start: datetime, now: datetime)
             for week, value in enumerate(values):
                 at = min(start + timedelta(weeks=week, hours=16), now)
                 last = week == len(values) - 1
-                session.add(CheckIn(site_id=site_id, kr_id=kr.id, at=at, author=kr.owner,
-                                    value=value, status=status if last else None,
-                                    what=note if last else ""))  # fmt: skip
+                session.add(
+                    CheckIn(
+                        site_id=site_id,
+                        kr_id=kr.id,
+                        at=at,
+                        author=kr.owner,
+                        value=value,
+                        status=status if last else None,
+                        what=note if last else "",
+                    )
+                )
                 kr.current = value
                 kr.version += 1
                 session.flush()
@@ -223,8 +280,9 @@ def _events() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return created, [e for e in events if e not in created]
 
 
-def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker,
-            events: list[dict[str, Any]]) -> list[str]:  # fmt: skip
+def _replay(
+    app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker, events: list[dict[str, Any]]
+) -> list[str]:
     """Replay events through the webhook routes (or the inbox); returns notes."""
     services = app.extensions["okrlink"]
     routes = {rule.rule for rule in app.url_map.iter_rules()}
@@ -243,12 +301,12 @@ def _replay(app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker,
         if event["source"] == "jira":
             tracker.issues[payload["issue"]["key"]] = payload["issue"]
             if JIRA_WEBHOOK in routes:
-                _signed_jira_post(app.test_client(), payload, secret=jira_secret,
-                                  delivery=delivery)  # fmt: skip
+                _signed_jira_post(app.test_client(), payload, secret=jira_secret, delivery=delivery)
                 continue
         elif GITHUB_WEBHOOK in routes:
-            _signed_github_post(client, event["event"], payload, secret=github_secret,
-                                delivery=delivery)  # fmt: skip
+            _signed_github_post(
+                client, event["event"], payload, secret=github_secret, delivery=delivery
+            )
             if event["event"] == "installation":
                 _map_github(app, int(payload["installation"]["id"]), site_id)
             continue
@@ -276,18 +334,24 @@ def _map_github(app: Flask, installation_id: int, site_id: int) -> None:
 
     services = app.extensions["okrlink"]
     with services.store.session() as session:
-        touched = map_installation(session, installation_id, site_id,
-                                   now=services.jobs.ports.clock.now())  # fmt: skip
+        touched = map_installation(
+            session, installation_id, site_id, now=services.jobs.ports.clock.now()
+        )
         recompute(session, site_id, touched, now=services.jobs.ports.clock.now())
 
 
 def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
     services = app.extensions["okrlink"]
     with services.store.session() as session:
-        row_id = record_event(session, source=event["source"], scope="demo",
-                              delivery_id=event["delivery"], site_id=site_id,
-                              event=event.get("event", event["source"]),
-                              payload=event["payload"])  # fmt: skip
+        row_id = record_event(
+            session,
+            source=event["source"],
+            scope="demo",
+            delivery_id=event["delivery"],
+            site_id=site_id,
+            event=event.get("event", event["source"]),
+            payload=event["payload"],
+        )
     if row_id is not None:
         services.jobs.apply_inbox(row_id)
 
@@ -302,12 +366,13 @@ def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
 
     panel = {"team": "PLAT", "cycle": cycle, "objective": ""}
     return {
-        "Confluence OKR panel": url("/confluence/macro/okr-panel", confluence, **panel,
-                                    view="full"),
-        "Confluence OKR panel (compact)": url("/confluence/macro/okr-panel", confluence,
-                                              **panel, view="compact"),
-        "Jira issue panel": url("/jira/issue-panel", jira, issueKey=DEMO_ISSUE,
-                                projectKey="PLAT"),
+        "Confluence OKR panel": url(
+            "/confluence/macro/okr-panel", confluence, **panel, view="full"
+        ),
+        "Confluence OKR panel (compact)": url(
+            "/confluence/macro/okr-panel", confluence, **panel, view="compact"
+        ),
+        "Jira issue panel": url("/jira/issue-panel", jira, issueKey=DEMO_ISSUE, projectKey="PLAT"),
         "Jira project page (check-ins)": url("/jira/project-page", jira, projectKey="PLAT"),
         "Jira admin page": url("/jira/admin", jira),
         "Health": f"{base}/healthz",
@@ -322,9 +387,11 @@ def _loaded(app: Flask) -> int | None:
         )
         if site_id is None:
             return None
-        return site_id if session.scalar(
-            select(KeyResult.id).where(KeyResult.site_id == site_id).limit(1)
-        ) else None  # fmt: skip
+        return (
+            site_id
+            if session.scalar(select(KeyResult.id).where(KeyResult.site_id == site_id).limit(1))
+            else None
+        )
 
 
 def reset_demo(app: Flask) -> None:
@@ -333,16 +400,18 @@ def reset_demo(app: Flask) -> None:
     created, later = _events()
     deliveries = [event["delivery"] for event in created + later if "delivery" in event]
     events = created + later
-    installations = {int(e["payload"]["installation"]["id"]) for e in events
-                     if "installation" in e["payload"]}  # fmt: skip
+    installations = {
+        int(e["payload"]["installation"]["id"]) for e in events if "installation" in e["payload"]
+    }
     services = app.extensions["okrlink"]
     with services.store.session() as session:
         for client_key in (JIRA_CLIENT_KEY, CONFLUENCE_CLIENT_KEY):
             purge(session, client_key)
         session.execute(delete(InboxEvent).where(InboxEvent.delivery_id.in_(deliveries)))
         session.execute(delete(PullRequest).where(PullRequest.installation_id.in_(installations)))
-        session.execute(delete(GitHubInstallation)
-                        .where(GitHubInstallation.installation_id.in_(installations)))  # fmt: skip
+        session.execute(
+            delete(GitHubInstallation).where(GitHubInstallation.installation_id.in_(installations))
+        )
     services.queue.flush()
     for client_key in (JIRA_CLIENT_KEY, CONFLUENCE_CLIENT_KEY):
         services.tenants.forget(client_key)
@@ -354,11 +423,18 @@ def demo_digest(app: Flask, site_id: int, *, base: str) -> str:
     services = app.extensions["okrlink"]
     url = f"{base}/dev/chat/slack"
     with services.store.session() as session:
-        if not any(c.team == "PLAT" and c.url_hint == mask_url(url)
-                   for c in list_channels(session, site_id)):  # fmt: skip
-            add_channel(session, site_id, ChannelSpec(team="PLAT", kind="slack", url=url),
-                        encrypt=services.tenants.encrypt, now=services.jobs.ports.clock.now(),
-                        allow_loopback_http=True)  # fmt: skip
+        if not any(
+            c.team == "PLAT" and c.url_hint == mask_url(url)
+            for c in list_channels(session, site_id)
+        ):
+            add_channel(
+                session,
+                site_id,
+                ChannelSpec(team="PLAT", kind="slack", url=url),
+                encrypt=services.tenants.encrypt,
+                now=services.jobs.ports.clock.now(),
+                allow_loopback_http=True,
+            )
     services.digest.send_now_queued.schedule((site_id, "PLAT"), delay=DIGEST_DELAY)
     return f"{base}/dev/chat"
 

@@ -49,8 +49,9 @@ HotPath = Callable[["WSGIEnvironment"], "Answer | None"]
 def json_answer(body: dict[str, Any], status: int = 200) -> Answer:
     """A JSON answer, as compact as Flask's `jsonify` in production."""
     data = json.dumps(body, separators=(",", ":")).encode() + b"\n"
-    return Answer(status, [("Content-Type", "application/json"),
-                           ("Content-Length", str(len(data)))], data)  # fmt: skip
+    return Answer(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))], data
+    )
 
 
 def query_string(environ: WSGIEnvironment) -> str:
@@ -87,8 +88,7 @@ class HotPaths:
         self.app = app
         self.routes = routes
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
-                 ) -> Iterable[bytes]:  # fmt: skip
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = now()
         route = (environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         hot_path = self.routes.get(route)
@@ -96,21 +96,23 @@ class HotPaths:
             try:
                 answer = hot_path(environ)
             except OperationalError as exc:  # a lost database connection: expected, no trace
-                log.warning("hot path: database connection lost (%s); Flask answers instead",
-                            type(exc.orig).__name__)  # fmt: skip
+                log.warning(
+                    "hot path: database connection lost (%s); Flask answers instead",
+                    type(exc.orig).__name__,
+                )
                 answer = None
             except Exception:  # Flask answers it again, and reports the error its own way
                 log.exception("hot path failed; Flask answers instead")
                 answer = None
             if answer is not None:
-                start_response(STATUS_LINES.get(answer.status, str(answer.status)),
-                               answer.headers)  # fmt: skip
+                start_response(STATUS_LINES.get(answer.status, str(answer.status)), answer.headers)
                 observe_request(route[1], answer.status, now() - started)
                 return [answer.body]
         status = ["500"]
 
-        def remember_status(line: str, headers: list[tuple[str, str]], exc_info: Any = None
-                            ) -> Callable[[bytes], object]:  # fmt: skip
+        def remember_status(
+            line: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
             status[0] = line
             return start_response(line, headers, exc_info)
 

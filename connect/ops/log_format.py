@@ -33,8 +33,9 @@ _PATTERNS: Final = (
     # GitHub tokens (installation, OAuth, personal), whatever surrounds them.
     re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{16,}"),
     # PEM private keys.
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-               re.DOTALL),
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
+    ),
     # Webhook URLs: who holds one can post into the channel.
     re.compile(r"https?://[^\s\"'<>]*(?:hook|webhook\.office\.com)[^\s\"'<>]*", re.IGNORECASE),
 )
@@ -87,8 +88,12 @@ class JsonLines(JsonFormatter):
     def __init__(self, redactor: Redactor) -> None:
         super().__init__(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
-                           "message": "event"},
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "message": "event",
+            },
         )
         self.redactor = redactor
 
@@ -121,8 +126,9 @@ class PlainLines(logging.Formatter):
         return self.redactor(super().format(record))
 
 
-def formatter_for(log_format: str, *, secrets: Iterable[str] = (), plain: str = PLAIN,
-                  datefmt: str | None = None) -> logging.Formatter:  # fmt: skip
+def formatter_for(
+    log_format: str, *, secrets: Iterable[str] = (), plain: str = PLAIN, datefmt: str | None = None
+) -> logging.Formatter:
     """The formatter of `OKRLINK_LOG_FORMAT` (`json`, or anything else for plain text in the
     `plain` format)."""
     redactor = Redactor(secrets)

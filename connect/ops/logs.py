@@ -24,8 +24,11 @@ DATE_FORMAT: Final = "%H:%M:%S"
 CHATTY: Final = ("alembic", "huey", "werkzeug")
 LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_SETTINGS: Final = (
-    "ADMIN_TOKEN", "SECRET_KEY", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY",
-)  # fmt: skip
+    "ADMIN_TOKEN",
+    "SECRET_KEY",
+    "GITHUB_WEBHOOK_SECRET",
+    "GITHUB_PRIVATE_KEY",
+)
 
 
 class LogLevelError(ValueError):
@@ -62,8 +65,9 @@ def formatter_from(environ: Mapping[str, str]) -> logging.Formatter:
     """Plain lines, or JSON lines with `OKRLINK_LOG_FORMAT=json` (`connect/ops/log_format.py`);
     either way, the secrets the environment holds are scrubbed from every line."""
     secrets = (environ.get(f"OKRLINK_{name}", "") for name in SECRET_SETTINGS)
-    return formatter_for(environ.get("OKRLINK_LOG_FORMAT", ""), secrets=secrets, plain=FORMAT,
-                         datefmt=DATE_FORMAT)  # fmt: skip
+    return formatter_for(
+        environ.get("OKRLINK_LOG_FORMAT", ""), secrets=secrets, plain=FORMAT, datefmt=DATE_FORMAT
+    )
 
 
 def configure_logging(

@@ -56,8 +56,14 @@ WEBHOOK_ENDPOINTS: Final = {
 }
 """The Flask endpoints that receive events, and their source label."""
 
-ANSWERS: Final = {"accepted": "recorded", "duplicate": "duplicate", "ignored": "ignored",
-                  "pong": "ignored", "heartbeat": "ignored", "confirmed": "ignored"}  # fmt: skip
+ANSWERS: Final = {
+    "accepted": "recorded",
+    "duplicate": "duplicate",
+    "ignored": "ignored",
+    "pong": "ignored",
+    "heartbeat": "ignored",
+    "confirmed": "ignored",
+}
 """The `status` word of a webhook's 2xx answer, and the outcome it counts as."""
 
 WEBHOOKS = Counter(
@@ -122,17 +128,33 @@ class BacklogCollector(Collector):
             log.warning("metrics: could not read the backlog: %s", type(exc).__name__)
             return
         for name, text, value in (
-            ("okrlink_inbox_pending", "Events recorded and not yet applied.",
-             backlog.inbox_pending),
-            ("okrlink_inbox_oldest_pending_seconds", "Age of the oldest event not yet applied.",
-             backlog.oldest_pending_seconds),
-            ("okrlink_inbox_failed", "Events that failed for good (state failed).",
-             backlog.inbox_failed),
-            ("okrlink_outbound_pending", "Write-backs waiting to be made.",
-             backlog.outbound_pending),
-            ("okrlink_outbound_parked", "Write-backs parked (refused for good, or tried too "
-             "often) until an operator retries them.", backlog.outbound_parked),
-        ):  # fmt: skip
+            (
+                "okrlink_inbox_pending",
+                "Events recorded and not yet applied.",
+                backlog.inbox_pending,
+            ),
+            (
+                "okrlink_inbox_oldest_pending_seconds",
+                "Age of the oldest event not yet applied.",
+                backlog.oldest_pending_seconds,
+            ),
+            (
+                "okrlink_inbox_failed",
+                "Events that failed for good (state failed).",
+                backlog.inbox_failed,
+            ),
+            (
+                "okrlink_outbound_pending",
+                "Write-backs waiting to be made.",
+                backlog.outbound_pending,
+            ),
+            (
+                "okrlink_outbound_parked",
+                "Write-backs parked (refused for good, or tried too "
+                "often) until an operator retries them.",
+                backlog.outbound_parked,
+            ),
+        ):
             yield GaugeMetricFamily(name, text, value=value)
 
 

@@ -64,8 +64,10 @@ def readiness(services: Services) -> dict[str, Any]:
             checks["migrations"] = OK if state == OK else state
             with services.store.session() as session:
                 lag = read_backlog(session).oldest_pending_seconds
-            checks["lag"] = OK if lag <= limit else (
-                f"behind: the oldest pending event is {lag:.0f} s old (limit {limit} s)"
+            checks["lag"] = (
+                OK
+                if lag <= limit
+                else (f"behind: the oldest pending event is {lag:.0f} s old (limit {limit} s)")
             )
         except Exception as exc:
             checks.setdefault("migrations", f"error: {type(exc).__name__}")
@@ -98,8 +100,9 @@ def metrics() -> Response:
         given = header[7:] if header.startswith("Bearer ") else ""
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             raise AuthError("the admin token is required (or OKRLINK_METRICS_PUBLIC=1)")
-    return Response(exposition(services().store),
-                    content_type="text/plain; version=0.0.4; charset=utf-8")  # fmt: skip
+    return Response(
+        exposition(services().store), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )
 
 
 def register_operations(app: Flask) -> None:

@@ -41,8 +41,9 @@ class GitHubRow:
 def load_admin(session: Session, site_id: int) -> tuple[list[InstallationRow], list[GitHubRow]]:
     """The site's installations and its GitHub installations (two queries)."""
     installations = [
-        InstallationRow(row.client_key, row.product, row.door, row.base_url, row.enabled,
-                        row.installed_at)
+        InstallationRow(
+            row.client_key, row.product, row.door, row.base_url, row.enabled, row.installed_at
+        )
         for row in session.scalars(
             select(Installation)
             .where(Installation.site_id == site_id)

@@ -70,16 +70,27 @@ def load_alignment(session: Session, site_id: int, cycle: Cycle) -> Alignment:
     def node(key: str, seen: frozenset[str]) -> TreeNode:
         objective, team = objectives[key]
         parent = objective.parent_key if objective.parent_key in objectives else None
-        below = tuple(node(child, seen | {key}) for child in children.get(key, ())
-                      if child not in seen)  # fmt: skip
-        return TreeNode(key=key, title=objective.title, team=team,
-                        progress=objective_progress(krs.get(key, [])), parent_key=parent,
-                        children=below, abandoned=objective.state == "abandoned")  # fmt: skip
+        below = tuple(
+            node(child, seen | {key}) for child in children.get(key, ()) if child not in seen
+        )
+        return TreeNode(
+            key=key,
+            title=objective.title,
+            team=team,
+            progress=objective_progress(krs.get(key, [])),
+            parent_key=parent,
+            children=below,
+            abandoned=objective.state == "abandoned",
+        )
 
-    roots = [key for key, (o, _t) in objectives.items()
-             if not (o.parent_key in objectives and o.parent_key != key)]  # fmt: skip
+    roots = [
+        key
+        for key, (o, _t) in objectives.items()
+        if not (o.parent_key in objectives and o.parent_key != key)
+    ]
     # Objectives others align to (the company's) lead; then each team's own, unaligned ones.
     roots.sort(key=lambda key: (key not in children, objectives[key][1]))
     teams = tuple(sorted({team for _o, team in objectives.values()}))
-    return Alignment(cycle=cycle.name, teams=teams,
-                     roots=tuple(node(key, frozenset()) for key in roots))  # fmt: skip
+    return Alignment(
+        cycle=cycle.name, teams=teams, roots=tuple(node(key, frozenset()) for key in roots)
+    )

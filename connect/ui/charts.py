@@ -128,9 +128,14 @@ def trend_svg(
     return Markup("").join(parts)
 
 
-def _confidence(points: Sequence[tuple[datetime, float]], *, x: Callable[[datetime], float],
-                y: Callable[[float], float], until: datetime | None,
-                every_dot: bool) -> Markup:  # fmt: skip
+def _confidence(
+    points: Sequence[tuple[datetime, float]],
+    *,
+    x: Callable[[datetime], float],
+    y: Callable[[float], float],
+    until: datetime | None,
+    every_dot: bool,
+) -> Markup:
     """The confidence step line: each check-in's level holds until the next one, the last
     until the latest progress point when that is later. Drawn as a path of horizontal and
     vertical moves, the shortest markup for steps (the panel carries one per KR)."""
@@ -163,8 +168,7 @@ def _confidence(points: Sequence[tuple[datetime, float]], *, x: Callable[[dateti
     return Markup("").join(parts)
 
 
-def _axes(labels: AxisLabels, *, left: float, right: float, top: float,
-          bottom: float) -> Markup:  # fmt: skip
+def _axes(labels: AxisLabels, *, left: float, right: float, top: float, bottom: float) -> Markup:
     """Faint lines at 0, 50 and 100 % with their labels, and the cycle's first and last day."""
     middle = (top + bottom) / 2
     parts = [

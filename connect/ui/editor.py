@@ -11,27 +11,60 @@ from typing import Any
 from connect.ui.i18n import PracticeNote
 from connect.ui.kpi_history import KpiEvent
 
-FORMS = ("new-objective", "edit-objective", "abandon-objective", "new-key-result",
-         "edit-key-result", "abandon-key-result", "new-kpi", "edit-kpi")  # fmt: skip
+FORMS = (
+    "new-objective",
+    "edit-objective",
+    "abandon-objective",
+    "new-key-result",
+    "edit-key-result",
+    "abandon-key-result",
+    "new-kpi",
+    "edit-kpi",
+)
 """Every `data-form` the project page posts to `/jira/okrs/edit` (`close-cycle` posts apart)."""
 
-TARGETS: Mapping[str, str] = {"edit-objective": "objective", "abandon-objective": "objective",
-                              "new-key-result": "objective", "edit-key-result": "kr",
-                              "abandon-key-result": "kr", "edit-kpi": "kpi"}  # fmt: skip
+TARGETS: Mapping[str, str] = {
+    "edit-objective": "objective",
+    "abandon-objective": "objective",
+    "new-key-result": "objective",
+    "edit-key-result": "kr",
+    "abandon-key-result": "kr",
+    "edit-kpi": "kpi",
+}
 """The hidden field naming what a form changes (the new objective and new KPI forms: none)."""
 
-KPI_FORM_FIELDS = ("key", "title", "kind", "measure", "current", "unit", "healthy_min",
-                   "healthy_max", "drop_alert", "owner", "jql", "jql_field", "repository",
-                   "environment", "window_days", "incident_jql",
-                   "incident_window_hours")  # fmt: skip
+KPI_FORM_FIELDS = (
+    "key",
+    "title",
+    "kind",
+    "measure",
+    "current",
+    "unit",
+    "healthy_min",
+    "healthy_max",
+    "drop_alert",
+    "owner",
+    "jql",
+    "jql_field",
+    "repository",
+    "environment",
+    "window_days",
+    "incident_jql",
+    "incident_window_hours",
+)
 """The KPI forms' fields, named as the OKR file's KPI fields (the healthy range flattened as
 the domain names it); the edit form has them all but `key`."""
-KPI_NUMBER_FIELDS = frozenset({"current", "healthy_min", "healthy_max", "drop_alert",
-                               "window_days", "incident_window_hours"})  # fmt: skip
+KPI_NUMBER_FIELDS = frozenset(
+    {"current", "healthy_min", "healthy_max", "drop_alert", "window_days", "incident_window_hours"}
+)
 
-KPI_ERRORS: Mapping[str, str] = {"kind": "error.kpi_kind", "measure": "error.kpi_measure",
-                                 "jql": "error.kpi_jql", "healthy_min": "error.kpi_range",
-                                 "drop_alert": "error.kpi_drop"}  # fmt: skip
+KPI_ERRORS: Mapping[str, str] = {
+    "kind": "error.kpi_kind",
+    "measure": "error.kpi_measure",
+    "jql": "error.kpi_jql",
+    "healthy_min": "error.kpi_range",
+    "drop_alert": "error.kpi_drop",
+}
 """The catalogue message for a KPI field the domain refused (its rule in `check_kpi`)."""
 
 KR_FORM_FIELDS = ("title", "kind", "baseline", "target", "unit", "owner", "weight", "jql")

@@ -27,14 +27,16 @@ class KpiEvent:
     health: str = ""
 
 
-def load_kpi_history(session: Session, site_id: int,
-                     team: str) -> Mapping[str, tuple[KpiEvent, ...]]:  # fmt: skip
+def load_kpi_history(
+    session: Session, site_id: int, team: str
+) -> Mapping[str, tuple[KpiEvent, ...]]:
     """Per KPI key of the team, its newest `SHOWN` events (a team has a handful of KPIs: one
     bounded query of values each, one of definition changes for them all)."""
     rows = session.execute(
-        select(Kpi.id, Kpi.key).join(Team, Team.id == Kpi.team_id)
+        select(Kpi.id, Kpi.key)
+        .join(Team, Team.id == Kpi.team_id)
         .where(Kpi.site_id == site_id, Team.key == team)
-    ).all()  # fmt: skip
+    ).all()
     keys = {kpi_id: key for kpi_id, key in rows}
     if not keys:
         return {}
@@ -45,7 +47,7 @@ def load_kpi_history(session: Session, site_id: int,
             .where(KpiValue.site_id == site_id, KpiValue.kpi_id == kpi_id)
             .order_by(KpiValue.at.desc(), KpiValue.id.desc())
             .limit(SHOWN)
-        ):  # fmt: skip
+        ):
             events[key].append(KpiEvent(at=at, what="value", value=value, health=health))
     for change in session.scalars(
         select(DefinitionChange).where(

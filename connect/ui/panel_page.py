@@ -38,8 +38,10 @@ class PanelRequest:
 
 
 _MODES: dict[str, Literal["full", "compact", "review", "retro"]] = {
-    "compact": "compact", "review": "review", "retro": "retro",
-}  # fmt: skip
+    "compact": "compact",
+    "review": "review",
+    "retro": "retro",
+}
 
 
 def team_param(args: Mapping[str, str], name: str = "team") -> str:
@@ -54,8 +56,11 @@ def panel_request(
     args: Mapping[str, str], *, accept_language: str | None, static: bool
 ) -> PanelRequest:
     """The macro's parameters (team, cycle, objective, view) and the reader's locale."""
-    query = PanelQuery(team=team_param(args), cycle=args.get("cycle", "").strip(),
-                       objective=args.get("objective", "").strip())  # fmt: skip
+    query = PanelQuery(
+        team=team_param(args),
+        cycle=args.get("cycle", "").strip(),
+        objective=args.get("objective", "").strip(),
+    )
     return PanelRequest(
         query=query,
         mode=_MODES.get(args.get("view", ""), "full"),
@@ -82,8 +87,7 @@ def serve_panel(
     carries the cached page, gzipped when the client takes it.
     """
     version = versions.version(site_id, panel.query, today=today)
-    key: Hashable = ("panel", site_id, panel.query, panel.mode, panel.static, panel.locale,
-                     version)  # fmt: skip
+    key: Hashable = ("panel", site_id, panel.query, panel.mode, panel.static, panel.locale, version)
     if if_none_match:
         etag = cache.etag_for(key)
         if parse_etags(if_none_match).contains_weak(etag[3:-1]):
@@ -110,10 +114,13 @@ def _panel_headers(scripts: bool, base_url: str | None) -> tuple[tuple[str, str]
     """A panel's headers but for its ETag and body: the same on every load of a site's panels."""
     return (
         ("Content-Type", "text/html; charset=utf-8"),
-        *(header for header in page_headers(scripts=scripts, private=False, base_url=base_url)
-          if header[0] != "Vary"),
+        *(
+            header
+            for header in page_headers(scripts=scripts, private=False, base_url=base_url)
+            if header[0] != "Vary"
+        ),
         ("Vary", "Accept-Language, Accept-Encoding"),
-    )  # fmt: skip
+    )
 
 
 @lru_cache(maxsize=256)

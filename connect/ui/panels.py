@@ -119,17 +119,32 @@ def _kpi_versions() -> Any:
 def kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
     """The team's KPIs, in their order; a healthy one shows its value and nothing more."""
     rows = session.scalars(
-        select(Kpi).join(Team, Team.id == Kpi.team_id)
+        select(Kpi)
+        .join(Team, Team.id == Kpi.team_id)
         .where(Kpi.site_id == site_id, Team.key == team)
         .order_by(Kpi.position, Kpi.key)
-    )  # fmt: skip
+    )
     return tuple(
-        KpiView(key=k.key, title=k.title, unit=k.unit, value=k.current, health=k.health,
-                reason=k.reason, healthy_min=k.healthy_min, healthy_max=k.healthy_max,
-                drop_alert=k.drop_alert, kind=k.kind, measure=k.measure, owner=k.owner,
-                jql=k.jql, jql_field=k.jql_field, scope=dict(k.params or {}),
-                warnings=tuple(practice_note(f) for f in check_kpi(kpis.as_spec(k))
-                               if f.level == "warning"))
+        KpiView(
+            key=k.key,
+            title=k.title,
+            unit=k.unit,
+            value=k.current,
+            health=k.health,
+            reason=k.reason,
+            healthy_min=k.healthy_min,
+            healthy_max=k.healthy_max,
+            drop_alert=k.drop_alert,
+            kind=k.kind,
+            measure=k.measure,
+            owner=k.owner,
+            jql=k.jql,
+            jql_field=k.jql_field,
+            scope=dict(k.params or {}),
+            warnings=tuple(
+                practice_note(f) for f in check_kpi(kpis.as_spec(k)) if f.level == "warning"
+            ),
+        )
         for k in rows
     )
 
@@ -157,20 +172,28 @@ def _version_statement(*, named_cycle: bool, one_objective: bool) -> Select[Any]
     ).outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
 
 
-def panel_version(connection: Connection | Session, site_id: int, panel: PanelQuery, *,
-                  today: date) -> str:  # fmt: skip
+def panel_version(
+    connection: Connection | Session, site_id: int, panel: PanelQuery, *, today: date
+) -> str:
     """A string that changes whenever anything the panel shows changes (one query).
 
     Every KR change bumps its `version` (check-ins, snapshots, edits, abandon), so the sum of
     versions with the counts and the newest `updated_at` moves on any change. This runs on
     every panel load, so its statement is built once and bound to each request's values.
     """
-    statement = _version_statement(named_cycle=bool(panel.cycle),
-                                   one_objective=bool(panel.objective))  # fmt: skip
-    row = connection.execute(statement, {
-        "site_id": site_id, "team": panel.team, "cycle": panel.cycle,
-        "objective": panel.objective, "today": today,
-    }).one()  # fmt: skip
+    statement = _version_statement(
+        named_cycle=bool(panel.cycle), one_objective=bool(panel.objective)
+    )
+    row = connection.execute(
+        statement,
+        {
+            "site_id": site_id,
+            "team": panel.team,
+            "cycle": panel.cycle,
+            "objective": panel.objective,
+            "today": today,
+        },
+    ).one()
     return "/".join(str(value) for value in row)
 
 
@@ -183,8 +206,9 @@ def _compiled_version(dialect: Dialect, named_cycle: bool, one_objective: bool) 
     return compiled
 
 
-def panel_version_sql(dialect: Dialect, site_id: int, panel: PanelQuery, *, today: date
-                      ) -> tuple[str, Any]:  # fmt: skip
+def panel_version_sql(
+    dialect: Dialect, site_id: int, panel: PanelQuery, *, today: date
+) -> tuple[str, Any]:
     """`panel_version`'s SQL for a raw DB-API cursor, compiled once per dialect, with its args.
 
     Why: this query runs on every panel load, and SQLAlchemy's per-execution work (context,
@@ -195,10 +219,15 @@ def panel_version_sql(dialect: Dialect, site_id: int, panel: PanelQuery, *, toda
     """
     compiled = _compiled_version(dialect, bool(panel.cycle), bool(panel.objective))
     sqlite = dialect.name == "sqlite"
-    values = compiled.construct_params({
-        "site_id": site_id, "team": panel.team, "cycle": panel.cycle,
-        "objective": panel.objective, "today": today.isoformat() if sqlite else today,
-    })  # fmt: skip
+    values = compiled.construct_params(
+        {
+            "site_id": site_id,
+            "team": panel.team,
+            "cycle": panel.cycle,
+            "objective": panel.objective,
+            "today": today.isoformat() if sqlite else today,
+        }
+    )
     positions = compiled.positiontup
     assert values is not None  # None only for a compiled DDL statement
     return compiled.string, tuple(values[name] for name in positions) if positions else values
@@ -276,12 +305,18 @@ def _practice_columns(site_id: int) -> tuple[Any, ...]:
 
     def threshold(column: Any) -> Any:
         return (
-            select(column).where(PracticeProfile.site_id == site_id).scalar_subquery()
+            select(column)
+            .where(PracticeProfile.site_id == site_id)
+            .scalar_subquery()
             .label(column.key)
         )
 
-    return (aligned, threshold(PracticeProfile.max_objectives),
-            threshold(PracticeProfile.min_krs), threshold(PracticeProfile.max_krs))  # fmt: skip
+    return (
+        aligned,
+        threshold(PracticeProfile.max_objectives),
+        threshold(PracticeProfile.min_krs),
+        threshold(PracticeProfile.max_krs),
+    )
 
 
 def load_panel(
@@ -293,15 +328,31 @@ def load_panel(
     links = _link_counts(_panel_kr_ids(site_id, panel, today))
     query = _scope(
         select(
-            Objective, Cycle.name, Cycle.start, Cycle.end, parent.title, KeyResult,
-            ranked.c.at, ranked.c.author, ranked.c.status, ranked.c.score, ranked.c.value,
-            ranked.c.what, ranked.c.why, ranked.c.next, ranked.c.confidence, ranked.c.decisions,
-            ranked.c.risks, ranked.c.learnings, links.c.links, *_practice_columns(site_id),
+            Objective,
+            Cycle.name,
+            Cycle.start,
+            Cycle.end,
+            parent.title,
+            KeyResult,
+            ranked.c.at,
+            ranked.c.author,
+            ranked.c.status,
+            ranked.c.score,
+            ranked.c.value,
+            ranked.c.what,
+            ranked.c.why,
+            ranked.c.next,
+            ranked.c.confidence,
+            ranked.c.decisions,
+            ranked.c.risks,
+            ranked.c.learnings,
+            links.c.links,
+            *_practice_columns(site_id),
         ).select_from(Objective),
         site_id,
         panel,
         today,
-    )  # fmt: skip
+    )
     query = (
         query.outerjoin(
             parent,
@@ -330,15 +381,22 @@ def load_panel(
             entry[2].append((row.KeyResult, row))
     profile = DEFAULT_PROFILE
     if first.max_objectives is not None:
-        profile = Profile(max_objectives=first.max_objectives, min_krs=first.min_krs,
-                          max_krs=first.max_krs)  # fmt: skip
+        profile = Profile(
+            max_objectives=first.max_objectives, min_krs=first.min_krs, max_krs=first.max_krs
+        )
     warnings = _practice_warnings(
-        panel.team, cycle, objectives.values(), profile=profile,
+        panel.team,
+        cycle,
+        objectives.values(),
+        profile=profile,
         company=any(row.aligned_to for row in rows),
         # The parent join looks in the same cycle: a parent it did not find is unknown.
-        known_parents=frozenset(o.parent_key for o, title, _krs in objectives.values()
-                                if o.parent_key and title is not None),
-    )  # fmt: skip
+        known_parents=frozenset(
+            o.parent_key
+            for o, title, _krs in objectives.values()
+            if o.parent_key and title is not None
+        ),
+    )
     return PanelView(
         team=panel.team,
         cycle=cycle.name,
@@ -354,8 +412,13 @@ def load_panel(
                     (kr.progress, kr.weight, kr.state == "active") for kr, _ in krs
                 ),
                 krs=tuple(
-                    _kr_view(kr, row, history.get(kr.id, ()), warnings.get(kr.key, ()),
-                             confidence.get(kr.id, ()))
+                    _kr_view(
+                        kr,
+                        row,
+                        history.get(kr.id, ()),
+                        warnings.get(kr.key, ()),
+                        confidence.get(kr.id, ()),
+                    )
                     for kr, row in krs
                 ),
                 warnings=warnings.get(objective.key, ()),
@@ -379,13 +442,19 @@ def _points_statement() -> Select[Any]:
     building a union and its subquery costs more than running it)."""
     kr_ids: BindParameter[list[int]] = bindparam("kr_ids", expanding=True)
     progress = select(
-        Snapshot.kr_id, Snapshot.at, Snapshot.progress.label("value"),
-        literal(0).label("series"), Snapshot.id.label("row_id"),
-    ).where(Snapshot.site_id == bindparam("site_id"), Snapshot.kr_id.in_(kr_ids))  # fmt: skip
+        Snapshot.kr_id,
+        Snapshot.at,
+        Snapshot.progress.label("value"),
+        literal(0).label("series"),
+        Snapshot.id.label("row_id"),
+    ).where(Snapshot.site_id == bindparam("site_id"), Snapshot.kr_id.in_(kr_ids))
     confidence = select(
         CheckIn.kr_id, CheckIn.at, CheckIn.confidence, literal(1), CheckIn.id
-    ).where(CheckIn.site_id == bindparam("site_id"), CheckIn.kr_id.in_(kr_ids),
-            CheckIn.confidence.is_not(None))  # fmt: skip
+    ).where(
+        CheckIn.site_id == bindparam("site_id"),
+        CheckIn.kr_id.in_(kr_ids),
+        CheckIn.confidence.is_not(None),
+    )
     both = union_all(progress, confidence).subquery("points")
     return select(both.c.kr_id, both.c.at, both.c.value, both.c.series).order_by(
         both.c.kr_id, both.c.at, both.c.row_id
@@ -401,23 +470,35 @@ def _history(session: Session, site_id: int, kr_ids: Sequence[int]) -> tuple[Ser
     daily: tuple[dict[int, dict[date, tuple[datetime, float]]], ...] = ({}, {})
     for kr_id, at, value, series in rows:
         daily[series].setdefault(kr_id, {})[at.date()] = (at, value)
-    series = tuple({kr_id: tuple(days.values()) for kr_id, days in by_kr.items()}
-                   for by_kr in daily)  # fmt: skip
+    series = tuple(
+        {kr_id: tuple(days.values()) for kr_id, days in by_kr.items()} for by_kr in daily
+    )
     return series[0], series[1]
 
 
 def _kr_view(
-    kr: KeyResult, row: Any, history: tuple[tuple[datetime, float], ...],
-    warnings: tuple[PracticeNote, ...], confidence: tuple[tuple[datetime, float], ...] = (),
+    kr: KeyResult,
+    row: Any,
+    history: tuple[tuple[datetime, float], ...],
+    warnings: tuple[PracticeNote, ...],
+    confidence: tuple[tuple[datetime, float], ...] = (),
 ) -> KrView:
     checkin = None
     if row.at is not None:
         checkin = CheckInView(
-            at=row.at, author=row.author, status=row.status, score=row.score, value=row.value,
-            what=row.what or "", why=row.why or "", next=row.next or "",
-            confidence=row.confidence, decisions=tuple(row.decisions or ()),
-            risks=tuple(row.risks or ()), learnings=tuple(row.learnings or ()),
-        )  # fmt: skip
+            at=row.at,
+            author=row.author,
+            status=row.status,
+            score=row.score,
+            value=row.value,
+            what=row.what or "",
+            why=row.why or "",
+            next=row.next or "",
+            confidence=row.confidence,
+            decisions=tuple(row.decisions or ()),
+            risks=tuple(row.risks or ()),
+            learnings=tuple(row.learnings or ()),
+        )
     growth = None
     if kr.total is not None and kr.total_at_start is not None:
         growth = kr.total - kr.total_at_start
@@ -466,10 +547,20 @@ def _practice_warnings(
             parent=objective.parent_key,
             key_results=tuple(
                 KeyResultSpec(
-                    key=kr.key, title=kr.title, kind=kr.kind, baseline=kr.baseline,
-                    target=kr.target, current=kr.current, unit=kr.unit or "", owner=kr.owner,
-                    weight=kr.weight, state=kr.state, abandon_reason=kr.abandon_reason,
-                    jql=kr.jql, jql_field=kr.jql_field, measure=kr.measure,
+                    key=kr.key,
+                    title=kr.title,
+                    kind=kr.kind,
+                    baseline=kr.baseline,
+                    target=kr.target,
+                    current=kr.current,
+                    unit=kr.unit or "",
+                    owner=kr.owner,
+                    weight=kr.weight,
+                    state=kr.state,
+                    abandon_reason=kr.abandon_reason,
+                    jql=kr.jql,
+                    jql_field=kr.jql_field,
+                    measure=kr.measure,
                     # Only whether an issues KR links anything matters to the checks.
                     issues=("linked",) if row.links else (),
                 )
@@ -480,8 +571,9 @@ def _practice_warnings(
     )
     found: dict[str, list[PracticeNote]] = {}
     okrs = TeamOkrs(team=team, cycle=cycle, objectives=specs)
-    for finding in check_team_okrs(okrs, profile=profile, company=company,
-                                   known_parents=known_parents):  # fmt: skip
+    for finding in check_team_okrs(
+        okrs, profile=profile, company=company, known_parents=known_parents
+    ):
         if finding.level != "warning":
             continue
         where = "" if finding.code in PANEL_LEVEL_CODES else (finding.key or "")
@@ -534,9 +626,15 @@ def find_kr_panel(session: Session, site_id: int, kr_key: str) -> PanelQuery | N
 
 def _issue_kr(kr: KeyResult, objective_title: str, via: str | None) -> IssueKrView:
     return IssueKrView(
-        key=kr.key, title=kr.title, objective_title=objective_title, progress=kr.progress,
-        score=kr.score, status=kr.status, owner=kr.owner, via=via,
-    )  # fmt: skip
+        key=kr.key,
+        title=kr.title,
+        objective_title=objective_title,
+        progress=kr.progress,
+        score=kr.score,
+        status=kr.status,
+        owner=kr.owner,
+        via=via,
+    )
 
 
 def issue_krs(session: Session, site_id: int, issue_key: str) -> list[IssueKrView]:
@@ -616,6 +714,13 @@ def load_kr_trend(session: Session, site_id: int, kr: KeyResult) -> KrTrend:
     """The KR's chart values (one query, the panel's history query for one KR)."""
     history, confidence = _history(session, site_id, [kr.id])
     status = "none" if kr.state != "active" else kr.status
-    return KrTrend(key=kr.key, title=kr.title, status=status, progress=kr.progress,
-                   start=kr.cycle.start, end=kr.cycle.end, history=history.get(kr.id, ()),
-                   confidence=confidence.get(kr.id, ()))  # fmt: skip
+    return KrTrend(
+        key=kr.key,
+        title=kr.title,
+        status=status,
+        progress=kr.progress,
+        start=kr.cycle.start,
+        end=kr.cycle.end,
+        history=history.get(kr.id, ()),
+        confidence=confidence.get(kr.id, ()),
+    )

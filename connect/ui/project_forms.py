@@ -47,10 +47,24 @@ PURPOSE = "check-in"
 """The project page's forms (check-in, writing, close) share the one CSRF token the page carries."""
 CHECKIN_FORM = "check-in"
 CLOSE_FORM = "close-cycle"
-CHECKIN_FIELDS = ("value", "status", "score", "confidence", "what", "why", "next", "decisions",
-                  "risks", "learnings")  # fmt: skip
-FIELD_MESSAGES = {"score": "error.score_range", "status": "error.status", "what": "error.required",
-                  "confidence": "error.confidence_range"}  # fmt: skip
+CHECKIN_FIELDS = (
+    "value",
+    "status",
+    "score",
+    "confidence",
+    "what",
+    "why",
+    "next",
+    "decisions",
+    "risks",
+    "learnings",
+)
+FIELD_MESSAGES = {
+    "score": "error.score_range",
+    "status": "error.status",
+    "what": "error.required",
+    "confidence": "error.confidence_range",
+}
 
 Fields = MultiDict[str, str]
 
@@ -85,8 +99,9 @@ def now() -> datetime:
 
 def check_csrf(token: str | None, *, site_id: int, account: str | None) -> None:
     """A 403 unless `token` is the page's form token for this site and user."""
-    if not services().ui_form_tokens.check(token, site_id=site_id, account=account,
-                                           purpose=PURPOSE):  # fmt: skip
+    if not services().ui_form_tokens.check(
+        token, site_id=site_id, account=account, purpose=PURPOSE
+    ):
         raise ForbiddenError("the form expired or did not come from this page", code="csrf")
 
 
@@ -143,10 +158,16 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
     if form == "new-objective":
         spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
         cycle_row = get_or_create_cycle(session, site_id, spec)
-        created = create_objective(session, site_id, cycle_row, team=team,
-                                   title=fields.get("title", ""),
-                                   parent=fields.get("parent", "").strip() or None,
-                                   author=author, at=at)  # fmt: skip
+        created = create_objective(
+            session,
+            site_id,
+            cycle_row,
+            team=team,
+            title=fields.get("title", ""),
+            parent=fields.get("parent", "").strip() or None,
+            author=author,
+            at=at,
+        )
         return created.key, []
     if form in ("edit-objective", "abandon-objective", "new-key-result"):
         key = fields.get("objective", "")
@@ -154,9 +175,13 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
         if objective is None or objective.team.key != team:
             raise NotFound(f"no objective {key}", field="objective")
         if form == "edit-objective":
-            update_objective(session, objective, {"title": fields.get("title", ""),
-                                                  "parent": fields.get("parent", "")},
-                             author=author, at=at)  # fmt: skip
+            update_objective(
+                session,
+                objective,
+                {"title": fields.get("title", ""), "parent": fields.get("parent", "")},
+                author=author,
+                at=at,
+            )
             return objective.key, []
         if form == "abandon-objective":
             krs = abandon(session, objective, fields.get("abandon_reason"), author=author, at=at)
@@ -196,8 +221,9 @@ def _edit_kpi(session: Session, poster: Poster, form: str, fields: Fields) -> tu
         raise _FormErrors(errors)
     try:
         if kpi is None:
-            kpi, touched = create_kpi(session, poster.site_id, poster.team, data,
-                                      author=poster.account, now=now())  # fmt: skip
+            kpi, touched = create_kpi(
+                session, poster.site_id, poster.team, data, author=poster.account, now=now()
+            )
         else:
             kpi, touched = update_kpi(session, kpi, data, author=poster.account, now=now())
     except Duplicate as taken:
@@ -279,22 +305,36 @@ def post_close(poster: Poster, fields: Fields) -> Posted:
             value = parse_number(fields.get(name, ""), name, errors)
             if value is not None:
                 scores[key] = {"score": value, "reason": fields.get(f"reason:{key}", "")}
-    data = {"scores": scores, "carry_over": fields.getlist("carry_over"),
-            "retro": {"learned": fields.get("learned", ""),
-                      "differently": fields.get("differently", ""),
-                      "space": fields.get("space", "")}}  # fmt: skip
+    data = {
+        "scores": scores,
+        "carry_over": fields.getlist("carry_over"),
+        "retro": {
+            "learned": fields.get("learned", ""),
+            "differently": fields.get("differently", ""),
+            "space": fields.get("space", ""),
+        },
+    }
     if not errors:
         try:
             with services().store.session() as session:
                 cycle_row = find_cycle(session, poster.site_id, poster.cycle)
                 if cycle_row is None or find_team(session, poster.site_id, poster.team) is None:
-                    raise NotFound(f"no cycle {poster.cycle} of team {poster.team}",
-                                   field="cycle")  # fmt: skip
-                report = close_cycle(session, poster.site_id, team=poster.team, cycle=cycle_row,
-                                     request=parse_close(data), author=poster.account,
-                                     at=now())  # fmt: skip
-                recompute(session, poster.site_id,
-                          [kr.id for kr in [*report.scored, *report.carried]], now=now())
+                    raise NotFound(f"no cycle {poster.cycle} of team {poster.team}", field="cycle")
+                report = close_cycle(
+                    session,
+                    poster.site_id,
+                    team=poster.team,
+                    cycle=cycle_row,
+                    request=parse_close(data),
+                    author=poster.account,
+                    at=now(),
+                )
+                recompute(
+                    session,
+                    poster.site_id,
+                    [kr.id for kr in [*report.scored, *report.carried]],
+                    now=now(),
+                )
         except Closed as closed:
             raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
         except Invalid as invalid:
@@ -302,11 +342,17 @@ def post_close(poster: Poster, fields: Fields) -> Posted:
     if errors:
         return Posted(form=CLOSE_FORM, errors=errors)
     if fields.get("space", "").strip():
-        page = publish_closed_cycle(services(), poster.site_id, team=poster.team,
-                                    cycle=poster.cycle)  # fmt: skip
+        page = publish_closed_cycle(
+            services(), poster.site_id, team=poster.team, cycle=poster.cycle
+        )
         if "error" in page:  # queued or parked: the retrospective view says which
-            log.warning("retrospective of %s %s not published (%s): %s", poster.team,
-                        poster.cycle, page["status"], page["error"])  # fmt: skip
+            log.warning(
+                "retrospective of %s %s not published (%s): %s",
+                poster.team,
+                poster.cycle,
+                page["status"],
+                page["error"],
+            )
     # After the page's own try, so a flush does not take up its row while it is being written.
     services().jobs.flush_soon(poster.site_id)
     return Posted(form=CLOSE_FORM, saved=poster.cycle)

@@ -63,8 +63,9 @@ def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
         if row is None:
             raise NotFound(f"no cycle {cycle}", field="cycle") from None
         spec = CycleSpec(name=row.name, start=row.start, end=row.end)
-    return PanelView(team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end,
-                     objectives=())  # fmt: skip
+    return PanelView(
+        team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end, objectives=()
+    )
 
 
 def _tabs(link: Link, carried: dict[str, str], *, review: bool, lang: str) -> Markup:
@@ -74,13 +75,19 @@ def _tabs(link: Link, carried: dict[str, str], *, review: bool, lang: str) -> Ma
     review_url = link("page", **carried, view="review")
     return Markup(  # noqa: S704 - every part is escaped here
         '<nav class="meta" data-tabs>'
-        + (f'<a href="{escape(okrs_url)}" data-tab="okrs">{escape(t("review.okrs_tab"))}</a>'
-           if review else f'<strong data-tab="okrs">{escape(t("review.okrs_tab"))}</strong>')
+        + (
+            f'<a href="{escape(okrs_url)}" data-tab="okrs">{escape(t("review.okrs_tab"))}</a>'
+            if review
+            else f'<strong data-tab="okrs">{escape(t("review.okrs_tab"))}</strong>'
+        )
         + " "
-        + (f'<strong data-tab="review">{escape(t("review.tab"))}</strong>' if review else
-           f'<a href="{escape(review_url)}" data-tab="review">{escape(t("review.tab"))}</a>')
+        + (
+            f'<strong data-tab="review">{escape(t("review.tab"))}</strong>'
+            if review
+            else f'<a href="{escape(review_url)}" data-tab="review">{escape(t("review.tab"))}</a>'
+        )
         + "</nav>"
-    )  # fmt: skip
+    )
 
 
 def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None = None) -> str:
@@ -89,12 +96,15 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
     site_id, team, lang = page.site_id, page.team, page.locale
     store = services().store
     with store.session() as session:
-        view = panels.load_panel(session, site_id, panels.PanelQuery(team=team, cycle=page.cycle),
-                                 today=now().date())  # fmt: skip
+        view = panels.load_panel(
+            session, site_id, panels.PanelQuery(team=team, cycle=page.cycle), today=now().date()
+        )
     if view is None:  # no OKRs in the cycle yet: its forms start them; the team's KPIs show
         with store.session() as session:
-            view = replace(_cycle_view(site_id, team, page.cycle, now().date()),
-                           kpis=panels.kpi_views(session, site_id, team))  # fmt: skip
+            view = replace(
+                _cycle_view(site_id, team, page.cycle, now().date()),
+                kpis=panels.kpi_views(session, site_id, team),
+            )
     carried = {"team": team, "cycle": view.cycle}
     tabs = _tabs(link, carried, review=page.view == "review", lang=lang)
     if page.view == "review":
@@ -105,42 +115,63 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
     with store.session() as session:
         retro = load_retro(session, site_id, team=team, cycle=view.cycle)
     if retro is not None:  # a closed cycle is read-only: no forms
-        return render_panel(view, mode="full", locale=lang, is_editor=True, tabs=tabs,
-                            retro=retro, host_script=page.host_script)  # fmt: skip
+        return render_panel(
+            view,
+            mode="full",
+            locale=lang,
+            is_editor=True,
+            tabs=tabs,
+            retro=retro,
+            host_script=page.host_script,
+        )
     csrf = issue_csrf(site_id=site_id, account=page.account)
     editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
     with store.session() as session:
         editor = replace(editor, kpi_history=load_kpi_history(session, site_id, team))
     if failed is not None:
-        editor = replace(editor, form=failed.form, target=failed.target, errors=failed.errors,
-                         values=page.values)  # fmt: skip
+        editor = replace(
+            editor, form=failed.form, target=failed.target, errors=failed.errors, values=page.values
+        )
     if view.objectives:
-        editor = replace(editor, close_url=link("close", **carried),
-                         kr_url=link("kr", team=team))  # fmt: skip
+        editor = replace(editor, close_url=link("close", **carried), kr_url=link("kr", team=team))
     return render_panel(
-        view, mode="full", locale=lang, is_editor=True, csrf_token=csrf,
-        checkin_url=link("check-in", **carried), editor=editor, tabs=tabs,
+        view,
+        mode="full",
+        locale=lang,
+        is_editor=True,
+        csrf_token=csrf,
+        checkin_url=link("check-in", **carried),
+        editor=editor,
+        tabs=tabs,
         host_script=page.host_script,
-    )  # fmt: skip
+    )
 
 
-def render_checkin_failure(page: ProjectPage, link: Link, failed: Posted,
-                           carried: Mapping[str, str]) -> str:  # fmt: skip
+def render_checkin_failure(
+    page: ProjectPage, link: Link, failed: Posted, carried: Mapping[str, str]
+) -> str:
     """The refused check-in on a page of its own: its errors beside their fields, its values."""
     with services().store.session() as session:
         where = panels.find_kr_panel(session, page.site_id, failed.target)
-        view = (panels.load_panel(session, page.site_id, where, today=now().date())
-                if where else None)  # fmt: skip
-    kr = next((k for o in (view.objectives if view else ()) for k in o.krs
-               if k.key == failed.target), None)  # fmt: skip
+        view = (
+            panels.load_panel(session, page.site_id, where, today=now().date()) if where else None
+        )
+    kr = next(
+        (k for o in (view.objectives if view else ()) for k in o.krs if k.key == failed.target),
+        None,
+    )
     if kr is None:
         raise NotFound(f"no key result {failed.target}", field="kr")
     values = {name: page.values.get(name, "") for name in CHECKIN_FIELDS}
     return render_checkin_page(
-        kr, locale=page.locale, csrf_token=issue_csrf(site_id=page.site_id, account=page.account),
-        action_url=link("check-in", **carried), errors=failed.errors, values=values,
+        kr,
+        locale=page.locale,
+        csrf_token=issue_csrf(site_id=page.site_id, account=page.account),
+        action_url=link("check-in", **carried),
+        errors=failed.errors,
+        values=values,
         host_script=page.host_script,
-    )  # fmt: skip
+    )
 
 
 def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
@@ -149,11 +180,14 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
     with services().store.session() as session:
         kr = _team_kr(session, page, key)
         return render_kr_page(
-            kr, check_ins=check_ins_of(session, kr),
-            changes=changes_of(session, page.site_id, kr.cycle_id, kr.key), locale=page.locale,
-            back_url=link("page", team=page.team), host_script=page.host_script,
+            kr,
+            check_ins=check_ins_of(session, kr),
+            changes=changes_of(session, page.site_id, kr.cycle_id, kr.key),
+            locale=page.locale,
+            back_url=link("page", team=page.team),
+            host_script=page.host_script,
             trend=panels.load_kr_trend(session, page.site_id, kr),
-        )  # fmt: skip
+        )
 
 
 def _team_kr(session: Session, page: ProjectPage, key: str) -> KeyResult:

@@ -95,8 +95,13 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(p2=_p2, pct=_pct, plain=_plain, slug=_slug, url=_url)
-    env.globals.update(statuses=STATUSES, metric_kinds=METRIC_KINDS, notes_for=notes_for,
-                       kpi_kinds=KPI_KINDS, kpi_measures=GITHUB_MEASURES)
+    env.globals.update(
+        statuses=STATUSES,
+        metric_kinds=METRIC_KINDS,
+        notes_for=notes_for,
+        kpi_kinds=KPI_KINDS,
+        kpi_measures=GITHUB_MEASURES,
+    )
     return env
 
 
@@ -203,8 +208,9 @@ def render_checkin_form(
         .make_module({"t": translator(locale), "is_editor": False})
     )
     return Markup(  # noqa: S704 - the macro's output is autoescaped HTML
-        cast(Any, module).checkin_form(kr, action_url, csrf_token, dict(errors or {}),
-                                       dict(values or {}))
+        cast(Any, module).checkin_form(
+            kr, action_url, csrf_token, dict(errors or {}), dict(values or {})
+        )
     )
 
 
@@ -375,7 +381,8 @@ def render_okrs_page(
         chosen=view.team if view else "",
         retro=None,
         monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end)
-        if view else None,
+        if view
+        else None,
         team_links=tuple(team_links),
         compact=False,
         is_editor=False,
@@ -388,22 +395,36 @@ def render_okrs_page(
     )
 
 
-def render_review(review: ReviewView, *, locale: str, host_script: bool = True,
-                  tabs: Markup | None = None) -> str:  # fmt: skip
+def render_review(
+    review: ReviewView, *, locale: str, host_script: bool = True, tabs: Markup | None = None
+) -> str:
     """The weekly review page (project page tab, and the panel macro's `view=review`)."""
     t = translator(locale)
-    return _render("review.html", t=t, static=False, host_script=host_script,
-                   doc_title=t("review.heading", team=review.team, cycle=review.cycle),
-                   review=review, tabs=tabs)  # fmt: skip
+    return _render(
+        "review.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=t("review.heading", team=review.team, cycle=review.cycle),
+        review=review,
+        tabs=tabs,
+    )
 
 
-def render_retro(retro: RetroView, *, locale: str, host_script: bool = True,
-                 tabs: Markup | None = None) -> str:  # fmt: skip
+def render_retro(
+    retro: RetroView, *, locale: str, host_script: bool = True, tabs: Markup | None = None
+) -> str:
     """A closed cycle's retrospective (the panel's `view=retro`)."""
     t = translator(locale)
-    return _render("retro.html", t=t, static=False, host_script=host_script,
-                   doc_title=t("retro.heading", team=retro.team, cycle=retro.cycle),
-                   retro=retro, tabs=tabs)  # fmt: skip
+    return _render(
+        "retro.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=t("retro.heading", team=retro.team, cycle=retro.cycle),
+        retro=retro,
+        tabs=tabs,
+    )
 
 
 def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, float | None]]:
@@ -432,30 +453,62 @@ def kr_chart(t: Translator, kr: Any, *, start: date, end: date, large: bool = Fa
     """
     name = f"{kr.key} {kr.title}"
     if kr.confidence:
-        title = t("trend.title_confidence", key=name, percent=t.percent(kr.progress),
-                  confidence=t.percent(kr.confidence[-1][1]))  # fmt: skip
+        title = t(
+            "trend.title_confidence",
+            key=name,
+            percent=t.percent(kr.progress),
+            confidence=t.percent(kr.confidence[-1][1]),
+        )
     else:
         title = t("trend.title", key=name, percent=t.percent(kr.progress))
     if not large:
-        return trend_svg(kr.history, start=start, end=end, title=title,
-                         confidence=kr.confidence)  # fmt: skip
-    axes = AxisLabels(low=t.percent(0.0), middle=t.percent(0.5), high=t.percent(1.0),
-                      start=t.date(start), end=t.date(end))  # fmt: skip
-    return trend_svg(kr.history, start=start, end=end, width=560, height=168, title=title,
-                     confidence=kr.confidence, axes=axes)  # fmt: skip
+        return trend_svg(kr.history, start=start, end=end, title=title, confidence=kr.confidence)
+    axes = AxisLabels(
+        low=t.percent(0.0),
+        middle=t.percent(0.5),
+        high=t.percent(1.0),
+        start=t.date(start),
+        end=t.date(end),
+    )
+    return trend_svg(
+        kr.history,
+        start=start,
+        end=end,
+        width=560,
+        height=168,
+        title=title,
+        confidence=kr.confidence,
+        axes=axes,
+    )
 
 
-def render_kr_page(kr: Any, *, check_ins: Sequence[Any], changes: Sequence[Any], locale: str,
-                   back_url: str = "", host_script: bool = True,
-                   trend: Any = None) -> str:  # fmt: skip
+def render_kr_page(
+    kr: Any,
+    *,
+    check_ins: Sequence[Any],
+    changes: Sequence[Any],
+    locale: str,
+    back_url: str = "",
+    host_script: bool = True,
+    trend: Any = None,
+) -> str:
     """One KR's check-ins (latest first) and the history of its definition; `trend` (a
     `KrTrend`) adds its progress and confidence chart over the cycle."""
     t = translator(locale)
     chart = None
     if trend is not None:
         chart = kr_chart(t, trend, start=trend.start, end=trend.end, large=True)
-    return _render("kr_page.html", t=t, static=False, host_script=host_script,
-                   doc_title=f"{kr.key} {kr.title}", kr=kr, check_ins=tuple(check_ins),
-                   changes=tuple(changes), back_url=back_url, chart=chart,
-                   status=getattr(trend, "status", ""),
-                   with_confidence=bool(trend and trend.confidence))  # fmt: skip
+    return _render(
+        "kr_page.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=f"{kr.key} {kr.title}",
+        kr=kr,
+        check_ins=tuple(check_ins),
+        changes=tuple(changes),
+        back_url=back_url,
+        chart=chart,
+        status=getattr(trend, "status", ""),
+        with_confidence=bool(trend and trend.confidence),
+    )

@@ -45,8 +45,9 @@ class ReviewView:
         return sum(row.missing_check_in for row in self.rows)
 
 
-def load_review(session: Session, site_id: int, *, team: str, cycle: str,
-                now: datetime) -> ReviewView | None:  # fmt: skip
+def load_review(
+    session: Session, site_id: int, *, team: str, cycle: str, now: datetime
+) -> ReviewView | None:
     """The team's review of the week ending `now`; None when it has no KRs in the cycle."""
     query = (
         select(KeyResult, Objective.key, Cycle.name)
@@ -75,7 +76,8 @@ def load_review(session: Session, site_id: int, *, team: str, cycle: str,
         before[kr_id] = (progress, status)
     week: dict[int, list[CheckIn]] = {}
     for checkin in session.scalars(
-        select(CheckIn).where(CheckIn.kr_id.in_(ids), CheckIn.at > since, CheckIn.at <= now)
+        select(CheckIn)
+        .where(CheckIn.kr_id.in_(ids), CheckIn.at > since, CheckIn.at <= now)
         .order_by(CheckIn.at, CheckIn.id)
     ):
         week.setdefault(checkin.kr_id, []).append(checkin)
@@ -83,15 +85,22 @@ def load_review(session: Session, site_id: int, *, team: str, cycle: str,
     for kr, objective_key, _cycle in rows:
         then_progress, then_status = before.get(kr.id, (0.0, None))
         checkins = week.get(kr.id, [])
-        confidence = next((c.confidence for c in reversed(checkins) if c.confidence is not None),
-                          None)  # fmt: skip
-        review_rows.append(ReviewRow(
-            key=kr.key, title=kr.title, objective=objective_key, owner=kr.owner,
-            progress=kr.progress, delta=round((kr.progress - then_progress) * 100),
-            status=kr.status,
-            status_before=then_status if then_status not in (None, kr.status) else None,
-            missing_check_in=not checkins,
-            risks=tuple(risk for c in checkins for risk in c.risks),
-            confidence=confidence,
-        ))  # fmt: skip
+        confidence = next(
+            (c.confidence for c in reversed(checkins) if c.confidence is not None), None
+        )
+        review_rows.append(
+            ReviewRow(
+                key=kr.key,
+                title=kr.title,
+                objective=objective_key,
+                owner=kr.owner,
+                progress=kr.progress,
+                delta=round((kr.progress - then_progress) * 100),
+                status=kr.status,
+                status_before=then_status if then_status not in (None, kr.status) else None,
+                missing_check_in=not checkins,
+                risks=tuple(risk for c in checkins for risk in c.risks),
+                confidence=confidence,
+            )
+        )
     return ReviewView(team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows))

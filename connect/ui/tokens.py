@@ -47,14 +47,22 @@ class FormTokens:
     key: bytes
     ttl: int = CSRF_TTL_SECONDS
 
-    def issue(self, *, site_id: int, account: str | None, purpose: str, now: float | None = None
-              ) -> str:  # fmt: skip
+    def issue(
+        self, *, site_id: int, account: str | None, purpose: str, now: float | None = None
+    ) -> str:
         """A token for one form: `<expiry>.<mac>`."""
         expires = int((time.time() if now is None else now) + self.ttl)
         return f"{expires}.{_mac(self.key, 'csrf', site_id, account or '', purpose, expires)}"
 
-    def check(self, token: str | None, *, site_id: int, account: str | None, purpose: str,
-              now: float | None = None) -> bool:  # fmt: skip
+    def check(
+        self,
+        token: str | None,
+        *,
+        site_id: int,
+        account: str | None,
+        purpose: str,
+        now: float | None = None,
+    ) -> bool:
         """True when `token` was issued for this site, account and purpose and has not expired."""
         if not token or token.count(".") != 1:
             return False

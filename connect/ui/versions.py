@@ -81,8 +81,7 @@ class OkrChangeListener:
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 self.listening = False
-                threading.Thread(target=self._run, name="okrlink-okr-changes",
-                                 daemon=True).start()  # fmt: skip
+                threading.Thread(target=self._run, name="okrlink-okr-changes", daemon=True).start()
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -116,8 +115,13 @@ class OkrChangeListener:
 class PanelVersions:
     """`version(site, panel, today)`: the string that changes whenever the panel's data does."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.monotonic,
-                 okr_commits: OkrCommits | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        okr_commits: OkrCommits | None = None,
+    ) -> None:
         self.engine = engine
         self.watch_data_version = engine.dialect.name == "sqlite"
         self.clock = clock

@@ -73,8 +73,9 @@ def outside_error(exc: Exception, what: str) -> OutsideError:
     if isinstance(exc, ApiException):
         headers = exc.headers or {}
         retry_after = _seconds(headers.get("Retry-After"))
-        return for_status(f"Asana {what}: {exc.status} {exc.reason}", status=exc.status,
-                          retry_after=retry_after)  # fmt: skip
+        return for_status(
+            f"Asana {what}: {exc.status} {exc.reason}", status=exc.status, retry_after=retry_after
+        )
     return for_status(f"Asana {what}: {type(exc).__name__}: {exc}", status=None)
 
 
@@ -154,10 +155,11 @@ class AsanaClient:
         found: list[Mapping[str, Any]] = self._call(
             f"subtasks of {gid}",
             lambda: list(
-                tasks.get_subtasks_for_task(gid, {"opt_fields": TASK_FIELDS},
-                                            _request_timeout=TIMEOUT)
+                tasks.get_subtasks_for_task(
+                    gid, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT
+                )
             ),
-        )  # fmt: skip
+        )
         return found
 
     def is_project(self, site_id: int, gid: str) -> bool:
@@ -179,9 +181,14 @@ class AsanaClient:
     def me(self, token: str) -> Mapping[str, Any]:
         """The user a token acts as, with its workspaces (checked when a site connects)."""
         users = asana.UsersApi(api_client(token, api_url=self.api_url))
-        found: Mapping[str, Any] = self._call("user me", lambda: users.get_user(
-            "me", {"opt_fields": "gid,name,workspaces.gid,workspaces.name"},
-            _request_timeout=TIMEOUT))  # fmt: skip
+        found: Mapping[str, Any] = self._call(
+            "user me",
+            lambda: users.get_user(
+                "me",
+                {"opt_fields": "gid,name,workspaces.gid,workspaces.name"},
+                _request_timeout=TIMEOUT,
+            ),
+        )
         return found
 
     # -- writes -----------------------------------------------------------------------------
@@ -190,20 +197,33 @@ class AsanaClient:
         goals = asana.GoalsApi(self._client(site_id))
         if current is not None:
             body = {"data": {"current_number_value": current}}
-            self._call(f"goal {goal_gid} metric", lambda: goals.update_goal_metric(
-                body, goal_gid, {"opt_fields": "gid"}, _request_timeout=TIMEOUT))  # fmt: skip
+            self._call(
+                f"goal {goal_gid} metric",
+                lambda: goals.update_goal_metric(
+                    body, goal_gid, {"opt_fields": "gid"}, _request_timeout=TIMEOUT
+                ),
+            )
         color = STATUS_COLORS.get(status, status)
-        self._call(f"goal {goal_gid} status", lambda: goals.update_goal(
-            {"data": {"status": color}}, goal_gid, {"opt_fields": "gid"},
-            _request_timeout=TIMEOUT))  # fmt: skip
+        self._call(
+            f"goal {goal_gid} status",
+            lambda: goals.update_goal(
+                {"data": {"status": color}},
+                goal_gid,
+                {"opt_fields": "gid"},
+                _request_timeout=TIMEOUT,
+            ),
+        )
 
     def create_webhook(self, site_id: int, *, resource: str, target: str) -> Mapping[str, Any]:
         """`POST /webhooks`; Asana performs the handshake against `target` before answering."""
         hooks = asana.WebhooksApi(self._client(site_id))
         body = {"data": {"resource": resource, "target": target}}
-        found: Mapping[str, Any] = self._call("create webhook", lambda: hooks.create_webhook(
-            body, {"opt_fields": "gid,active,resource.gid,target"},
-            _request_timeout=TIMEOUT))  # fmt: skip
+        found: Mapping[str, Any] = self._call(
+            "create webhook",
+            lambda: hooks.create_webhook(
+                body, {"opt_fields": "gid,active,resource.gid,target"}, _request_timeout=TIMEOUT
+            ),
+        )
         return found
 
     def delete_webhook(self, site_id: int, webhook_gid: str) -> None:
@@ -220,8 +240,10 @@ class AsanaClient:
         hooks = asana.WebhooksApi(self._client(site_id))
         try:
             found: Mapping[str, Any] = hooks.get_webhook(
-                webhook_gid, {"opt_fields": "gid,active,resource.gid,target"},
-                _request_timeout=TIMEOUT)  # fmt: skip
+                webhook_gid,
+                {"opt_fields": "gid,active,resource.gid,target"},
+                _request_timeout=TIMEOUT,
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None

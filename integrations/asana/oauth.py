@@ -26,8 +26,14 @@ def oauth_base(api_url: str) -> str:
 
 def authorize_url(*, api_url: str, client_id: str, redirect_uri: str, state: str) -> str:
     """Where an admin grants okrlink access to a workspace."""
-    query = urlencode({"client_id": client_id, "redirect_uri": redirect_uri,
-                       "response_type": "code", "state": state})  # fmt: skip
+    query = urlencode(
+        {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "state": state,
+        }
+    )
     return f"{oauth_base(api_url)}oauth_authorize?{query}"
 
 
@@ -61,17 +67,28 @@ def _token(api_url: str, form: dict[str, str], *, now: datetime) -> Grant:
         raise OutsideError(f"Asana token endpoint answered an unexpected body: {exc}") from exc
 
 
-def exchange_code(*, api_url: str, client_id: str, client_secret: str, redirect_uri: str,
-                  code: str, now: datetime) -> Grant:  # fmt: skip
+def exchange_code(
+    *, api_url: str, client_id: str, client_secret: str, redirect_uri: str, code: str, now: datetime
+) -> Grant:
     """The authorization code's tokens."""
-    form = {"grant_type": "authorization_code", "client_id": client_id,
-            "client_secret": client_secret, "redirect_uri": redirect_uri, "code": code}  # fmt: skip
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "redirect_uri": redirect_uri,
+        "code": code,
+    }
     return _token(api_url, form, now=now)
 
 
-def refresh(*, api_url: str, client_id: str, client_secret: str, refresh_token: str,
-            now: datetime) -> Grant:  # fmt: skip
+def refresh(
+    *, api_url: str, client_id: str, client_secret: str, refresh_token: str, now: datetime
+) -> Grant:
     """A fresh access token for a refresh token (which Asana keeps valid)."""
-    form = {"grant_type": "refresh_token", "client_id": client_id,
-            "client_secret": client_secret, "refresh_token": refresh_token}  # fmt: skip
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "refresh_token": refresh_token,
+    }
     return _token(api_url, form, now=now)

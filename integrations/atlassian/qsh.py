@@ -134,8 +134,9 @@ def without_token(query: str) -> str:
     """
     if "jwt=" not in query:
         return query.removeprefix("?")
-    return "&".join(part for part in query.removeprefix("?").split("&")
-                    if not part.startswith("jwt="))  # fmt: skip
+    return "&".join(
+        part for part in query.removeprefix("?").split("&") if not part.startswith("jwt=")
+    )
 
 
 def canonical_query(query: Query) -> str:

@@ -45,8 +45,9 @@ RetroPage = PublishedPage
 TenantLookup = Callable[[int, str], "tuple[Tenant, str | None] | None"]
 
 
-def storage_body(*, team: str, cycle: str, learned: str, differently: str,
-                 krs: Sequence[GradedLine]) -> str:  # fmt: skip
+def storage_body(
+    *, team: str, cycle: str, learned: str, differently: str, krs: Sequence[GradedLine]
+) -> str:
     """The page in Confluence storage format (XHTML), every value escaped."""
     rows = "".join(
         f"<tr><td>{escape(kr.key)}</td><td>{escape(kr.title)}</td>"
@@ -70,8 +71,9 @@ def storage_body(*, team: str, cycle: str, learned: str, differently: str,
 
 def _page(found: Mapping[str, Any], base: str) -> RetroPage:
     links = found.get("_links") or {}
-    return RetroPage(id=str(found.get("id", "")),
-                     url=f"{links.get('base') or base}{links.get('webui', '')}")  # fmt: skip
+    return RetroPage(
+        id=str(found.get("id", "")), url=f"{links.get('base') or base}{links.get('webui', '')}"
+    )
 
 
 def find_page(confluence: Confluence, *, space: str, title: str) -> RetroPage | None:
@@ -109,9 +111,12 @@ def publish_retro(confluence: Confluence, *, space: str, title: str, body: str) 
 def retro_body(retro: RetroView) -> str:
     """The storage body of a closed cycle's retrospective."""
     return storage_body(
-        team=retro.team, cycle=retro.cycle, learned=retro.learned, differently=retro.differently,
+        team=retro.team,
+        cycle=retro.cycle,
+        learned=retro.learned,
+        differently=retro.differently,
         krs=[GradedLine(kr.key, kr.title, kr.score, kr.reason, kr.carried) for kr in retro.krs],
-    )  # fmt: skip
+    )
 
 
 class ConfluenceWiki:
@@ -123,13 +128,15 @@ class ConfluenceWiki:
         self.tenants = tenants
         self.app_key = app_key
 
-    def publish_retro(self, site_id: int, *, space: str, title: str,
-                      retro: RetroView) -> RetroPage:  # fmt: skip
+    def publish_retro(self, site_id: int, *, space: str, title: str, retro: RetroView) -> RetroPage:
         found = self.tenants(site_id, "confluence")
         if found is None or not found[1]:
             raise SourceMissing("okrlink is not installed on this site's Confluence")
         tenant, secret = found
-        client = confluence_client(base_url=tenant.base_url, app_key=self.app_key,
-                                   shared_secret=secret or "",
-                                   adapter=RetryAfterAdapter(max_attempts=1))  # fmt: skip
+        client = confluence_client(
+            base_url=tenant.base_url,
+            app_key=self.app_key,
+            shared_secret=secret or "",
+            adapter=RetryAfterAdapter(max_attempts=1),
+        )
         return publish_retro(client, space=space, title=title, body=retro_body(retro))

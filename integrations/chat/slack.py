@@ -40,8 +40,9 @@ def retry_after(headers: Mapping[str, Any]) -> float | None:
 
 def post_slack(url: str, payload: Mapping[str, Any]) -> None:
     """Post one Block Kit message; raises the core's errors on anything but 2xx."""
-    client = WebhookClient(url, timeout=TIMEOUT, ssl=ssl_context(), logger=_QUIET,
-                           retry_handlers=[])
+    client = WebhookClient(
+        url, timeout=TIMEOUT, ssl=ssl_context(), logger=_QUIET, retry_handlers=[]
+    )
     try:
         response = client.send_dict(dict(payload))
     except OSError as exc:  # no answer: refused, reset, timeout, TLS

@@ -30,15 +30,20 @@ def post_teams(url: str, payload: Mapping[str, Any]) -> None:
     if not url.lower().startswith(("https://", "http://")):
         raise Permanent("not an http(s) URL")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        url, data=json.dumps(dict(payload)).encode(), method="POST",
+        url,
+        data=json.dumps(dict(payload)).encode(),
+        method="POST",
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
-    )  # fmt: skip
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT, context=ssl_context()) as answer:  # noqa: S310
             answer.read()
     except urllib.error.HTTPError as exc:
         body = exc.read().decode("utf-8", "replace")[:200]
-        raise for_status(f"Teams answered {exc.code} {body}", status=exc.code,
-                         retry_after=retry_after(dict(exc.headers.items()))) from exc  # fmt: skip
+        raise for_status(
+            f"Teams answered {exc.code} {body}",
+            status=exc.code,
+            retry_after=retry_after(dict(exc.headers.items())),
+        ) from exc
     except OSError as exc:  # no answer: refused, reset, timeout, TLS
         raise Transient(f"Teams did not answer: {type(exc).__name__}") from exc

@@ -69,14 +69,19 @@ class Backfill:
 
 
 def _pages(
-    github: Lister, pacer: Pacer, installation_id: int, path: str, params: Mapping[str, Any],
+    github: Lister,
+    pacer: Pacer,
+    installation_id: int,
+    path: str,
+    params: Mapping[str, Any],
     key: str | None = None,
-) -> Iterator[dict[str, Any]]:  # fmt: skip
+) -> Iterator[dict[str, Any]]:
     page = 1
     while True:
         pacer.before_call()
-        data, headers = github.get_list(installation_id, path,
-                                        {**params, "per_page": PER_PAGE, "page": page})  # fmt: skip
+        data, headers = github.get_list(
+            installation_id, path, {**params, "per_page": PER_PAGE, "page": page}
+        )
         pacer.after_call(headers)
         items = data.get(key, []) if isinstance(data, dict) and key else data
         if not isinstance(items, list):
@@ -100,8 +105,9 @@ def read_history(
     since = now - timedelta(days=days)
     out = Backfill()
     installation = {"id": installation_id}
-    repos = list(_pages(github, pacer, installation_id, "/installation/repositories", {},
-                        key="repositories"))  # fmt: skip
+    repos = list(
+        _pages(github, pacer, installation_id, "/installation/repositories", {}, key="repositories")
+    )
     out.repositories = len(repos)
     for repository in repos:
         name = repository["full_name"]
@@ -112,16 +118,18 @@ def read_history(
             out.deployments += 1
             record = inbox_record("deployment", {**base, "deployment": deployment})
             if record is not None:
-                out.records.append((f"backfill:deployment:{deployment['id']}", "deployment",
-                                    record))  # fmt: skip
+                out.records.append(
+                    (f"backfill:deployment:{deployment['id']}", "deployment", record)
+                )
             path = f"/repos/{name}/deployments/{deployment['id']}/statuses"
             for status in _pages(github, pacer, installation_id, path, {}):
                 out.statuses += 1
                 payload = {**base, "deployment": deployment, "deployment_status": status}
                 record = inbox_record("deployment_status", payload)
                 if record is not None:
-                    out.records.append((f"backfill:deployment_status:{status['id']}",
-                                        "deployment_status", record))  # fmt: skip
+                    out.records.append(
+                        (f"backfill:deployment_status:{status['id']}", "deployment_status", record)
+                    )
         params = {"state": "closed", "sort": "updated", "direction": "desc"}
         for pull in _pages(github, pacer, installation_id, f"/repos/{name}/pulls", params):
             if parse_timestamp(pull["updated_at"]) < since:
@@ -129,9 +137,15 @@ def read_history(
             if not pull.get("merged_at"):
                 continue
             out.pulls += 1
-            record = inbox_record("pull_request", {**base, "action": "closed",
-                                                   "pull_request": pull})  # fmt: skip
+            record = inbox_record(
+                "pull_request", {**base, "action": "closed", "pull_request": pull}
+            )
             if record is not None:
-                out.records.append((f"backfill:pull_request:{pull['id']}:{pull['updated_at']}",
-                                    "pull_request", record))  # fmt: skip
+                out.records.append(
+                    (
+                        f"backfill:pull_request:{pull['id']}:{pull['updated_at']}",
+                        "pull_request",
+                        record,
+                    )
+                )
     return out

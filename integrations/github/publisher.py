@@ -57,15 +57,25 @@ class GitHubChecks:
     def __init__(self, app: GitHubApp) -> None:
         self.app = app
 
-    def publish(self, *, installation_id: int, repo: str, head_sha: str,
-                body: Mapping[str, Any], check_run_id: int | None) -> int:  # fmt: skip
+    def publish(
+        self,
+        *,
+        installation_id: int,
+        repo: str,
+        head_sha: str,
+        body: Mapping[str, Any],
+        check_run_id: int | None,
+    ) -> int:
         """Create or update the run; a rate limit or an outage raises `Transient` (GitHub's
         `RateLimited` and `Unavailable` are), a refusal `Permanent`."""
         try:
             return self.app.create_or_update_check_run(
-                installation_id=installation_id, repo=repo, head_sha=head_sha, body=body,
+                installation_id=installation_id,
+                repo=repo,
+                head_sha=head_sha,
+                body=body,
                 check_run_id=check_run_id,
-            )  # fmt: skip
+            )
         except NotFound:
             if check_run_id is None:
                 raise
@@ -130,22 +140,31 @@ class CheckRunWriter:
         if ports.checks is None:
             level = logging.DEBUG if self._said_unconfigured else logging.WARNING
             self._said_unconfigured = True
-            log.log(level, "check runs skipped (first: %s): the GitHub App is not configured; "
-                    "see README, Connect GitHub", pull.ref)  # fmt: skip
+            log.log(
+                level,
+                "check runs skipped (first: %s): the GitHub App is not configured; "
+                "see README, Connect GitHub",
+                pull.ref,
+            )
             return
         choice = repository_settings(installation.settings, pull.repo)
         impacts = impacts_for(session, pull.site_id, pull)
         page = okr_page_url(session, pull.site_id, app_key=self.app_key)
         body = render_check_run(
-            impacts=impacts, okr_page_url=page, conclusion_when_linked=choice.conclusion,
+            impacts=impacts,
+            okr_page_url=page,
+            conclusion_when_linked=choice.conclusion,
             # A run already on this commit is corrected even when the repository asks for none.
             no_kr_message=choice.no_kr_message or pull.check_run_id is not None,
-        )  # fmt: skip
+        )
         if body is None:
             return
         # Refused for good (no access, unknown commit, repository removed): `Permanent` goes up
         # to the writer, which parks the row (`okrlink outbound failed` lists it).
         pull.check_run_id = ports.checks.publish(
-            installation_id=pull.installation_id, repo=pull.repo, head_sha=pull.head_sha,
-            body=body, check_run_id=pull.check_run_id,
-        )  # fmt: skip
+            installation_id=pull.installation_id,
+            repo=pull.repo,
+            head_sha=pull.head_sha,
+            body=body,
+            check_run_id=pull.check_run_id,
+        )

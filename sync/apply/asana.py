@@ -206,10 +206,15 @@ def sync_description_links(session: Session, site_id: int, key: str, notes: str)
             )
         )
     rows = [
-        {"site_id": site_id, "kr_id": kr_id, "target_kind": KIND, "target_key": key,
-         "source": DESCRIPTION_SOURCE}
+        {
+            "site_id": site_id,
+            "kr_id": kr_id,
+            "target_kind": KIND,
+            "target_key": key,
+            "source": DESCRIPTION_SOURCE,
+        }
         for kr_id in sorted(wanted - have)
-    ]  # fmt: skip
+    ]
     insert_ignore(session, Link, rows, ("kr_id", "target_kind", "target_key", "source"))
     return gone | (wanted - have)
 
@@ -277,8 +282,9 @@ def handle_asana_events(session: Session, row: InboxEvent, ports: Ports) -> set[
     touched: set[int] = set()
     for gid in gids:
         task = ports.asana.fetch_task(row.site_id, gid)
-        touched |= apply_task(session, row.site_id, gid, task,
-                              project_gid=str(project) if project else None)  # fmt: skip
+        touched |= apply_task(
+            session, row.site_id, gid, task, project_gid=str(project) if project else None
+        )
     return touched
 
 
@@ -295,11 +301,15 @@ def reconcile_site(session: Session, site_id: int, asana: Asana, *, now: datetim
             )
         )
     )
-    tasks = set(
-        session.scalars(
-            select(WorkItem.key).where(WorkItem.site_id == site_id, WorkItem.key.in_(linked))
+    tasks = (
+        set(
+            session.scalars(
+                select(WorkItem.key).where(WorkItem.site_id == site_id, WorkItem.key.in_(linked))
+            )
         )
-    ) if linked else set()  # fmt: skip
+        if linked
+        else set()
+    )
     touched: set[int] = set()
     for key in linked:
         gid = key.removeprefix(PREFIX)

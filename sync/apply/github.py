@@ -235,8 +235,15 @@ def relink(session: Session, pull: PullRequest) -> set[int]:
         if kr_id not in wanted:
             session.delete(link)
     for kr_id in sorted(wanted - existing.keys()):
-        session.add(Link(site_id=site_id, kr_id=kr_id, target_kind=GITHUB_KIND,
-                         target_key=pull.ref, source=PR_SOURCE))  # fmt: skip
+        session.add(
+            Link(
+                site_id=site_id,
+                kr_id=kr_id,
+                target_kind=GITHUB_KIND,
+                target_key=pull.ref,
+                source=PR_SOURCE,
+            )
+        )
     session.flush()
     linked = set(
         session.scalars(

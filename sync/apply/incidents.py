@@ -93,8 +93,11 @@ def store_incidents(
         seen.add(key)
         row = stored.get(key)
         if row is None:
-            session.add(Incident(site_id=site_id, query=digest, key=key, opened_at=opened,
-                                 resolved_at=resolved))  # fmt: skip
+            session.add(
+                Incident(
+                    site_id=site_id, query=digest, key=key, opened_at=opened, resolved_at=resolved
+                )
+            )
             moved = True
         elif (row.opened_at, row.resolved_at) != (opened, resolved):
             row.opened_at, row.resolved_at = opened, resolved
@@ -146,8 +149,11 @@ def poll_all(jobs: Jobs) -> dict[int, list[int]]:
 # --- the webhook ------------------------------------------------------------------------------
 
 SCOPES = "okrlink.incident_scopes"  # session.info: site -> {incident_jql: how far back it reads}
-CATEGORY_NAMES = {"new": ("new", "to do", "2"), "indeterminate": ("indeterminate", "in progress",
-                  "4"), "done": ("done", "3")}  # fmt: skip
+CATEGORY_NAMES = {
+    "new": ("new", "to do", "2"),
+    "indeterminate": ("indeterminate", "in progress", "4"),
+    "done": ("done", "3"),
+}
 _ORDER_BY = re.compile(r"\s+order\s+by\s.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -160,11 +166,15 @@ def incident_scopes(session: Session, site_id: int) -> dict[str, timedelta]:
     if site_id in cache:
         return cache[site_id]
     rows = [
-        *session.execute(select(KeyResult.measure, KeyResult.params).where(
-            KeyResult.site_id == site_id, KeyResult.kind == "github")),
-        *session.execute(select(Kpi.measure, Kpi.params).where(
-            Kpi.site_id == site_id, Kpi.kind == "github")),
-    ]  # fmt: skip
+        *session.execute(
+            select(KeyResult.measure, KeyResult.params).where(
+                KeyResult.site_id == site_id, KeyResult.kind == "github"
+            )
+        ),
+        *session.execute(
+            select(Kpi.measure, Kpi.params).where(Kpi.site_id == site_id, Kpi.kind == "github")
+        ),
+    ]
     scopes: dict[str, timedelta] = {}
     for measure, params in rows:
         jql = (params or {}).get("incident_jql")
@@ -243,8 +253,15 @@ def apply_issue_event(
             continue
         state = (event.created_at, event.resolved_at)
         if row is None:
-            session.add(Incident(site_id=site_id, query=digest, key=event.key,
-                                 opened_at=state[0], resolved_at=state[1]))  # fmt: skip
+            session.add(
+                Incident(
+                    site_id=site_id,
+                    query=digest,
+                    key=event.key,
+                    opened_at=state[0],
+                    resolved_at=state[1],
+                )
+            )
             moved = True
         elif (row.opened_at, row.resolved_at) != state:
             row.opened_at, row.resolved_at = state

@@ -119,8 +119,9 @@ def handle_jira_issue(session: Session, row: InboxEvent, ports: Any) -> set[int]
     current = watched and _is_current(session, row.site_id, event)
     touched = apply_issue_event(session, row.site_id, event, now=now)
     if current:
-        touched |= incidents.handle_issue_event(session, row.site_id, event,
-                                                tracker=ports.tracker, now=now)  # fmt: skip
+        touched |= incidents.handle_issue_event(
+            session, row.site_id, event, tracker=ports.tracker, now=now
+        )
     return touched
 
 
@@ -159,8 +160,11 @@ class BatchLookups:
             item = self.by_issue_id.get(event.issue_id)
             if item is not None:
                 return item
-        return _same_issue(event, self.by_key.get(event.key),
-                           self.by_key.get(event.old_key) if event.old_key else None)  # fmt: skip
+        return _same_issue(
+            event,
+            self.by_key.get(event.key),
+            self.by_key.get(event.old_key) if event.old_key else None,
+        )
 
     def remember(self, item: WorkItem) -> None:
         self.by_key[item.key] = item
@@ -197,8 +201,9 @@ def prepare_jira_batch(session: Session, site_id: int, rows: Iterable[InboxEvent
         )
     ):
         krs_by_key.setdefault(key, set()).add(kr_id)
-    lookups = BatchLookups(site_id=site_id, by_issue_id={}, by_key={}, keys=keys,
-                           krs_by_key=krs_by_key)  # fmt: skip
+    lookups = BatchLookups(
+        site_id=site_id, by_issue_id={}, by_key={}, keys=keys, krs_by_key=krs_by_key
+    )
     for item in items:
         lookups.remember(item)
     session.info[BATCH_LOOKUPS] = lookups

@@ -346,9 +346,21 @@ def build_digest(
         Note(kr.key, text) for kr in krs for c in kr.check_ins for text in c.learnings
     )
     return Digest(
-        team=team, cycle=cycle, week=week, week_start=week_start, week_end=week_end,
-        objectives=tuple(lines), moved=moved, status_changes=status_changes,
-        attention=attention, celebrated=celebrated, abandoned=abandoned,
-        missing=missing_check_ins(krs), risks=risks, learnings=learnings, links=links,
-        late_from=late_from, signals=tuple(k for k in kpis if k.health == "breached"),
-    )  # fmt: skip
+        team=team,
+        cycle=cycle,
+        week=week,
+        week_start=week_start,
+        week_end=week_end,
+        objectives=tuple(lines),
+        moved=moved,
+        status_changes=status_changes,
+        attention=attention,
+        celebrated=celebrated,
+        abandoned=abandoned,
+        missing=missing_check_ins(krs),
+        risks=risks,
+        learnings=learnings,
+        links=links,
+        late_from=late_from,
+        signals=tuple(k for k in kpis if k.health == "breached"),
+    )

@@ -23,8 +23,12 @@ KEYS = (DEPLOYMENT_FREQUENCY, CHANGE_LEAD_TIME, CHANGE_FAILURE_RATE, TIME_TO_RES
 DEFAULT_ENVIRONMENT = "production"
 # The issue fixes 7 days for the frequency; the other keys need more events than a week holds
 # to mean anything, so they look at 30 days unless told otherwise.
-DEFAULT_WINDOW_DAYS = {DEPLOYMENT_FREQUENCY: 7, CHANGE_LEAD_TIME: 30,
-                       CHANGE_FAILURE_RATE: 30, TIME_TO_RESTORE: 30}  # fmt: skip
+DEFAULT_WINDOW_DAYS = {
+    DEPLOYMENT_FREQUENCY: 7,
+    CHANGE_LEAD_TIME: 30,
+    CHANGE_FAILURE_RATE: 30,
+    TIME_TO_RESTORE: 30,
+}
 DEFAULT_INCIDENT_WINDOW_HOURS = 24.0
 HOUR = 3600.0
 # GitHub's "Revert" button names the branch `revert-<number>-<branch>`.

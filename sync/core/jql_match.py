@@ -31,9 +31,16 @@ from dataclasses import dataclass
 IssueFacts = Mapping[str, frozenset[str] | None]
 Matcher = Callable[[IssueFacts], bool | None]
 
-FIELDS = {"project": "project", "issuetype": "issuetype", "type": "issuetype",
-          "labels": "labels", "label": "labels", "priority": "priority", "status": "status",
-          "statuscategory": "statuscategory"}  # fmt: skip
+FIELDS = {
+    "project": "project",
+    "issuetype": "issuetype",
+    "type": "issuetype",
+    "labels": "labels",
+    "label": "labels",
+    "priority": "priority",
+    "status": "status",
+    "statuscategory": "statuscategory",
+}
 _TOKEN = re.compile(
     r"""\s*(?:(?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?P<op>!=|=|\(|\)|,)"""
     r"""|(?P<word>[A-Za-z0-9_.\-]+)|(?P<other>\S))"""

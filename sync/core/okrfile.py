@@ -44,8 +44,20 @@ from sync.core.spec import (
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TEAM_FIELDS = ("team", "cycle", "start", "end", "objectives", "kpis")
-KPI_FIELDS = ("key", "title", "kind", "measure", "unit", "healthy", "drop_alert", "owner",
-              "current", "jql", "jql_field", *DORA_SCOPE)  # fmt: skip
+KPI_FIELDS = (
+    "key",
+    "title",
+    "kind",
+    "measure",
+    "unit",
+    "healthy",
+    "drop_alert",
+    "owner",
+    "current",
+    "jql",
+    "jql_field",
+    *DORA_SCOPE,
+)
 _SCOPE_NUMBERS = ("window_days", "incident_window_hours")
 _SCOPE_TEXTS = ("repository", "environment", "incident_jql")
 OBJECTIVE_FIELDS = ("key", "title", "parent", "key_results")
@@ -93,8 +105,19 @@ _KR_DUMP_ORDER = (
     "kpi",
     *DORA_SCOPE,
 )
-_KR_TEXTS = ("kind", "unit", "owner", "jql", "jql_field", "measure", "state", "abandon_reason",
-             "asana_field", "kpi", *_SCOPE_TEXTS)  # fmt: skip
+_KR_TEXTS = (
+    "kind",
+    "unit",
+    "owner",
+    "jql",
+    "jql_field",
+    "measure",
+    "state",
+    "abandon_reason",
+    "asana_field",
+    "kpi",
+    *_SCOPE_TEXTS,
+)
 
 
 class OkrFileError(ValueError):
@@ -231,9 +254,7 @@ class _Reader:
                 self.kpi(item, default_key=f"{team}-K{position}")
                 for position, item in enumerate(kpi_items, start=1)
             )
-        return TeamOkrs(
-            team=team, cycle=cycle, objectives=objectives, line=_line(node), kpis=kpis
-        )
+        return TeamOkrs(team=team, cycle=cycle, objectives=objectives, line=_line(node), kpis=kpis)
 
     def kpi(self, node: yaml.Node, *, default_key: str) -> KpiSpec:
         fields = self.mapping(node, what="A KPI", allowed=KPI_FIELDS)

@@ -47,36 +47,133 @@ DEFAULT_PROFILE = Profile()
 # A title starting with one of these reads like work to do rather than a change to reach.
 TASK_VERBS = frozenset(
     {
-        "add", "build", "close", "complete", "conduct", "configure", "create", "deliver",
-        "deploy", "design", "develop", "document", "do", "draft", "finish", "fix", "hire",
-        "hold", "implement", "install", "integrate", "introduce", "launch", "migrate",
-        "organise", "organize", "plan", "prepare", "publish", "refactor", "release", "remove",
-        "replace", "review", "rewrite", "run", "schedule", "send", "setup", "ship", "start",
-        "test", "update", "upgrade", "write",
+        "add",
+        "build",
+        "close",
+        "complete",
+        "conduct",
+        "configure",
+        "create",
+        "deliver",
+        "deploy",
+        "design",
+        "develop",
+        "document",
+        "do",
+        "draft",
+        "finish",
+        "fix",
+        "hire",
+        "hold",
+        "implement",
+        "install",
+        "integrate",
+        "introduce",
+        "launch",
+        "migrate",
+        "organise",
+        "organize",
+        "plan",
+        "prepare",
+        "publish",
+        "refactor",
+        "release",
+        "remove",
+        "replace",
+        "review",
+        "rewrite",
+        "run",
+        "schedule",
+        "send",
+        "setup",
+        "ship",
+        "start",
+        "test",
+        "update",
+        "upgrade",
+        "write",
     }
-)  # fmt: skip
+)
 TASK_PHRASES = ("set up", "roll out", "work on", "sign off")
 # French titles are checked too ("Créer cinq pages web"), accents folded before matching.
 TASK_VERBS_FR = frozenset(
     {
-        "achever", "ajouter", "concevoir", "construire", "corriger", "creer", "deployer",
-        "developper", "documenter", "ecrire", "embaucher", "faire", "finir", "implementer",
-        "installer", "integrer", "lancer", "livrer", "migrer", "organiser", "planifier",
-        "preparer", "publier", "realiser", "recruter", "rediger", "refondre", "remplacer",
-        "sortir", "supprimer", "terminer", "tester",
+        "achever",
+        "ajouter",
+        "concevoir",
+        "construire",
+        "corriger",
+        "creer",
+        "deployer",
+        "developper",
+        "documenter",
+        "ecrire",
+        "embaucher",
+        "faire",
+        "finir",
+        "implementer",
+        "installer",
+        "integrer",
+        "lancer",
+        "livrer",
+        "migrer",
+        "organiser",
+        "planifier",
+        "preparer",
+        "publier",
+        "realiser",
+        "recruter",
+        "rediger",
+        "refondre",
+        "remplacer",
+        "sortir",
+        "supprimer",
+        "terminer",
+        "tester",
     }
-)  # fmt: skip
+)
 TASK_PHRASES_FR = ("mettre en place", "mettre a jour", "mettre en production")
 # A count of deliverables right after the verb ("Create five web pages", "Launch 2 features")
 # makes a task however measurable the KR looks: it counts outputs, not an outcome.
 COUNT_WORDS = frozenset(
     {
-        "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "fifteen", "twenty", "dozen", "several", "few",
-        "un", "une", "deux", "trois", "quatre", "cinq", "sept", "huit", "neuf", "dix",
-        "onze", "douze", "quinze", "vingt", "plusieurs", "quelques",
+        "a",
+        "an",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "fifteen",
+        "twenty",
+        "dozen",
+        "several",
+        "few",
+        "un",
+        "une",
+        "deux",
+        "trois",
+        "quatre",
+        "cinq",
+        "sept",
+        "huit",
+        "neuf",
+        "dix",
+        "onze",
+        "douze",
+        "quinze",
+        "vingt",
+        "plusieurs",
+        "quelques",
     }
-)  # fmt: skip
+)
 
 _NUMBER = re.compile(r"\d")
 _FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.IGNORECASE)
@@ -113,12 +210,8 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
     """Errors and warnings about one key result, sorted by line."""
     findings: list[Finding] = []
 
-    def add(
-        level: Literal["error", "warning"], code: str, message: str, **params: object
-    ) -> None:
-        findings.append(
-            Finding(level, code, message, kr.line, kr.key, MappingProxyType(params))
-        )
+    def add(level: Literal["error", "warning"], code: str, message: str, **params: object) -> None:
+        findings.append(Finding(level, code, message, kr.line, kr.key, MappingProxyType(params)))
 
     name = f"KR {kr.key}"
     if not kr.title.strip():
@@ -195,8 +288,14 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
         return _sorted(findings)
     missing = _missing_measure(kr)
     if missing:
-        add("warning", "no-number", f"{name} has no number to measure: {missing}",
-            key=kr.key, kind=kr.kind, measures=" or ".join(GITHUB_MEASURES))  # fmt: skip
+        add(
+            "warning",
+            "no-number",
+            f"{name} has no number to measure: {missing}",
+            key=kr.key,
+            kind=kr.kind,
+            measures=" or ".join(GITHUB_MEASURES),
+        )
     elif kr.kind == "issues" and not kr.issues:
         add(
             "warning",
@@ -277,8 +376,13 @@ def _reads_like_task(kr: KeyResultSpec) -> bool:
     return not (measurable_title or has_change)
 
 
-def check_team_okrs(okrs: TeamOkrs, *, profile: Profile = DEFAULT_PROFILE, company: bool = False,
-                    known_parents: frozenset[str] | None = None) -> list[Finding]:  # fmt: skip
+def check_team_okrs(
+    okrs: TeamOkrs,
+    *,
+    profile: Profile = DEFAULT_PROFILE,
+    company: bool = False,
+    known_parents: frozenset[str] | None = None,
+) -> list[Finding]:
     """Errors and warnings about a team's OKRs for one cycle, sorted by line.
 
     `profile` holds the site's thresholds; a `company`-level team (others align to it) may hold
@@ -312,11 +416,15 @@ def check_team_okrs(okrs: TeamOkrs, *, profile: Profile = DEFAULT_PROFILE, compa
                 f"{', '.join(o.key for o in okrs.objectives[max_objectives:])}.",
                 extra.line,
                 extra.key,
-                MappingProxyType({
-                    "team": okrs.team, "count": len(okrs.objectives), "cycle": cycle.name,
-                    "max": max_objectives,
-                    "keys": ", ".join(o.key for o in okrs.objectives[max_objectives:]),
-                }),
+                MappingProxyType(
+                    {
+                        "team": okrs.team,
+                        "count": len(okrs.objectives),
+                        "cycle": cycle.name,
+                        "max": max_objectives,
+                        "keys": ", ".join(o.key for o in okrs.objectives[max_objectives:]),
+                    }
+                ),
             )
         )
     seen: dict[str, int | None] = {}
@@ -366,12 +474,12 @@ def check_team_okrs(okrs: TeamOkrs, *, profile: Profile = DEFAULT_PROFILE, compa
                     f"{min_krs} to {max_krs}; {advice}.",
                     objective.line,
                     objective.key,
-                    MappingProxyType({"key": objective.key, "count": len(active),
-                                      "min": min_krs, "max": max_krs}),
+                    MappingProxyType(
+                        {"key": objective.key, "count": len(active), "min": min_krs, "max": max_krs}
+                    ),
                 )
             )
-        if (known_parents is not None and objective.parent
-                and objective.parent not in known_parents):  # fmt: skip
+        if known_parents is not None and objective.parent and objective.parent not in known_parents:
             findings.append(
                 Finding(
                     "warning",
@@ -380,8 +488,9 @@ def check_team_okrs(okrs: TeamOkrs, *, profile: Profile = DEFAULT_PROFILE, compa
                     f"{cycle.name}: name an existing company objective as parent.",
                     objective.line,
                     objective.key,
-                    MappingProxyType({"key": objective.key, "parent": objective.parent,
-                                      "cycle": cycle.name}),
+                    MappingProxyType(
+                        {"key": objective.key, "parent": objective.parent, "cycle": cycle.name}
+                    ),
                 )
             )
         for kr in objective.key_results:
@@ -413,41 +522,72 @@ def check_kpi(kpi: KpiSpec) -> list[Finding]:
     findings: list[Finding] = []
     name = f"KPI {kpi.key}"
 
-    def add(level: Literal["error", "warning"], code: str, message: str,
-            **params: object) -> None:  # fmt: skip
-        findings.append(Finding(level, code, message, kpi.line, kpi.key,
-                                MappingProxyType({"key": kpi.key, **params})))  # fmt: skip
+    def add(level: Literal["error", "warning"], code: str, message: str, **params: object) -> None:
+        findings.append(
+            Finding(
+                level,
+                code,
+                message,
+                kpi.line,
+                kpi.key,
+                MappingProxyType({"key": kpi.key, **params}),
+            )
+        )
 
     if kpi.kind not in KPI_KINDS:
         kinds = ", ".join(KPI_KINDS)
-        add("error", "unknown-kind", f"{name} has unknown kind {kpi.kind!r}: use one of {kinds}.",
-            kind=kpi.kind, kinds=kinds)  # fmt: skip
+        add(
+            "error",
+            "unknown-kind",
+            f"{name} has unknown kind {kpi.kind!r}: use one of {kinds}.",
+            kind=kpi.kind,
+            kinds=kinds,
+        )
     if kpi.kind == "github" and kpi.measure not in GITHUB_MEASURES:
         measures = ", ".join(GITHUB_MEASURES)
-        add("error", "unknown-measure",
+        add(
+            "error",
+            "unknown-measure",
             f"{name} has measure {kpi.measure!r}: use one of {measures}.",
-            measure=kpi.measure, measures=measures)  # fmt: skip
+            measure=kpi.measure,
+            measures=measures,
+        )
     if kpi.kind == "jql" and not (kpi.jql or "").strip():
         add("error", "missing-jql", f"{name} is measured by JQL: give its jql query.")
     if kpi.healthy_min is None and kpi.healthy_max is None:
-        add("warning", "kpi-no-range",
+        add(
+            "warning",
+            "kpi-no-range",
             f"{name} has no healthy range: give healthy: {{min: ..}} and/or {{max: ..}}, "
-            "the values between which nothing is asked of anyone.")  # fmt: skip
+            "the values between which nothing is asked of anyone.",
+        )
     elif (
         kpi.healthy_min is not None
         and kpi.healthy_max is not None
         and kpi.healthy_min > kpi.healthy_max
     ):
         low, high = f"{kpi.healthy_min:g}", f"{kpi.healthy_max:g}"
-        add("error", "kpi-empty-range",
+        add(
+            "error",
+            "kpi-empty-range",
             f"{name} has healthy min {low} above max {high}: swap them.",
-            min=low, max=high)  # fmt: skip
+            min=low,
+            max=high,
+        )
     if kpi.drop_alert is not None and not 0 < kpi.drop_alert <= 100:
         drop = f"{kpi.drop_alert:g}"
-        add("error", "kpi-drop-alert", f"{name} has drop_alert {drop}: give 1 to 100 (%).",
-            drop=drop)  # fmt: skip
+        add(
+            "error",
+            "kpi-drop-alert",
+            f"{name} has drop_alert {drop}: give 1 to 100 (%).",
+            drop=drop,
+        )
     if kpi.owner and is_person(kpi.owner):
-        add("warning", "kpi-person-owner",
+        add(
+            "warning",
+            "kpi-person-owner",
             f"{name} is owned by a person ({kpi.owner}): a KPI is the team's health signal; "
-            "leave owner empty or name the team.", owner=kpi.owner)  # fmt: skip
+            "leave owner empty or name the team.",
+            owner=kpi.owner,
+        )
     return findings

@@ -453,9 +453,7 @@ class DeploymentChange(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     installation_id: Mapped[int] = mapped_column(BigInteger)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
-    pull_request_id: Mapped[int] = mapped_column(
-        ForeignKey("pull_requests.id", ondelete="CASCADE")
-    )
+    pull_request_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id", ondelete="CASCADE"))
     repo: Mapped[str] = mapped_column(String(255))
     environment: Mapped[str] = mapped_column(String(255))
     merged_at: Mapped[datetime] = mapped_column()
@@ -557,9 +555,7 @@ class DigestSend(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    channel_id: Mapped[int] = mapped_column(
-        ForeignKey("digest_channels.id", ondelete="CASCADE")
-    )
+    channel_id: Mapped[int] = mapped_column(ForeignKey("digest_channels.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # digest | reminder
     week: Mapped[str] = mapped_column(String(10))  # 2026-W49
     due_at: Mapped[datetime] = mapped_column()

@@ -331,11 +331,14 @@ def list_key_results(
 
 
 def key_result_exists(session: Session, site_id: int, cycle_id: int, key: str) -> bool:
-    return session.scalar(
-        select(KeyResult.id).where(
-            KeyResult.site_id == site_id, KeyResult.cycle_id == cycle_id, KeyResult.key == key
+    return (
+        session.scalar(
+            select(KeyResult.id).where(
+                KeyResult.site_id == site_id, KeyResult.cycle_id == cycle_id, KeyResult.key == key
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def links_of(session: Session, kr: KeyResult) -> Sequence[Link]:

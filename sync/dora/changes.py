@@ -49,24 +49,34 @@ def _pair_rows(
         by_fact[id(fact)] = row
         facts.append(fact)
     changed = {row.id: row for row in changes}
-    change_facts = [dora.ChangeFact(row.repo, row.id, row.opened_at or row.merged_at,
-                                    row.merged_at) for row in changes]  # fmt: skip
+    change_facts = [
+        dora.ChangeFact(row.repo, row.id, row.opened_at or row.merged_at, row.merged_at)
+        for row in changes
+    ]
     pairs = []
     for fact, change in dora.shipped_changes(facts, change_facts):
         deployment, pull = by_fact[id(fact)], changed[change.number]
-        pairs.append({
-            "site_id": deployment.site_id, "installation_id": deployment.installation_id,
-            "deployment_id": deployment.id, "pull_request_id": pull.id, "repo": pull.repo,
-            "environment": environment, "merged_at": pull.merged_at,
-            "shipped_at": deployment.succeeded_at,
-            "lead_seconds": _lead_seconds(deployment.succeeded_at, pull.opened_at,
-                                          pull.merged_at),
-        })  # fmt: skip
+        pairs.append(
+            {
+                "site_id": deployment.site_id,
+                "installation_id": deployment.installation_id,
+                "deployment_id": deployment.id,
+                "pull_request_id": pull.id,
+                "repo": pull.repo,
+                "environment": environment,
+                "merged_at": pull.merged_at,
+                "shipped_at": deployment.succeeded_at,
+                "lead_seconds": _lead_seconds(
+                    deployment.succeeded_at, pull.opened_at, pull.merged_at
+                ),
+            }
+        )
     return list(changed), pairs
 
 
-def _write(session: Session, environment: str | None, pull_ids: list[int],
-           pairs: list[dict[str, Any]]) -> None:  # fmt: skip
+def _write(
+    session: Session, environment: str | None, pull_ids: list[int], pairs: list[dict[str, Any]]
+) -> None:
     """Replace the pairs of these PRs (in one environment, or all) with `pairs`."""
     if pull_ids:
         gone = delete(DeploymentChange).where(DeploymentChange.pull_request_id.in_(pull_ids))
@@ -76,8 +86,14 @@ def _write(session: Session, environment: str | None, pull_ids: list[int],
     insert_ignore(session, DeploymentChange, pairs, ("pull_request_id", "environment"))
 
 
-_DEPLOYMENT_COLUMNS = (Deployment.id, Deployment.site_id, Deployment.installation_id,
-                       Deployment.repo, Deployment.created_at, Deployment.succeeded_at)  # fmt: skip
+_DEPLOYMENT_COLUMNS = (
+    Deployment.id,
+    Deployment.site_id,
+    Deployment.installation_id,
+    Deployment.repo,
+    Deployment.created_at,
+    Deployment.succeeded_at,
+)
 _CHANGE_COLUMNS = (PullRequest.id, PullRequest.repo, PullRequest.opened_at, PullRequest.merged_at)
 
 
@@ -174,7 +190,11 @@ def rebuild(session: Session, installation_id: int) -> int:
     for environment, rows in sorted(by_environment.items()):
         pairs = _pair_rows(rows, changes, environment)[1]
         for start in range(0, len(pairs), 2000):  # SQLite binds at most 32766 parameters
-            insert_ignore(session, DeploymentChange, pairs[start : start + 2000],
-                          ("pull_request_id", "environment"))  # fmt: skip
+            insert_ignore(
+                session,
+                DeploymentChange,
+                pairs[start : start + 2000],
+                ("pull_request_id", "environment"),
+            )
         written += len(pairs)
     return written

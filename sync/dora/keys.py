@@ -29,8 +29,7 @@ from sync.db.model import Deployment, DeploymentChange, Incident, PullRequest
 from sync.db.raw import RawQuery
 
 # Scope fields a DORA KR or KPI may carry (OKR file, API); all optional.
-PARAM_FIELDS = ("repository", "environment", "window_days", "incident_jql",
-                "incident_window_hours")  # fmt: skip
+PARAM_FIELDS = ("repository", "environment", "window_days", "incident_jql", "incident_window_hours")
 # How long before the window a change may have merged (or a deployment failed) and still
 # count for a deployment inside it.
 LOOKBACK = timedelta(days=7)
@@ -140,8 +139,9 @@ class _Reader:
             self.values["repo"] = self.repository
 
     def deployments(self, since: datetime) -> list[dora.DeploymentFact]:
-        rows = _deployments(bool(self.repository)).rows(self.session, {**self.values,
-                                                                       "since": since})  # fmt: skip
+        rows = _deployments(bool(self.repository)).rows(
+            self.session, {**self.values, "since": since}
+        )
         return [
             dora.DeploymentFact(repo, created, _at(ok), _at(failed))
             for repo, created_raw, ok, failed in rows
@@ -149,14 +149,22 @@ class _Reader:
         ]
 
     def shipped(self, window: dora.Window) -> int:
-        values = {**self.values, "since": window.start - LOOKBACK, "start": window.start,
-                  "now": window.now}  # fmt: skip
+        values = {
+            **self.values,
+            "since": window.start - LOOKBACK,
+            "start": window.start,
+            "now": window.now,
+        }
         rows = _shipped_count(bool(self.repository)).rows(self.session, values)
         return int(rows[0][0]) if rows else 0
 
     def lead_seconds(self, window: dora.Window) -> list[float]:
-        values = {**self.values, "since": window.start - LOOKBACK, "start": window.start,
-                  "now": window.now}  # fmt: skip
+        values = {
+            **self.values,
+            "since": window.start - LOOKBACK,
+            "start": window.start,
+            "now": window.now,
+        }
         return [float(row[0]) for row in _leads(bool(self.repository)).rows(self.session, values)]
 
     def reverts(self, since: datetime) -> list[dora.ChangeFact]:
@@ -179,8 +187,11 @@ class _Reader:
         for repo, number, opened, merged, branch in rows:
             merged_at = _at(merged)
             if merged_at is not None:
-                facts.append(dora.ChangeFact(repo, int(number), _at(opened) or merged_at,
-                                             merged_at, branch or ""))  # fmt: skip
+                facts.append(
+                    dora.ChangeFact(
+                        repo, int(number), _at(opened) or merged_at, merged_at, branch or ""
+                    )
+                )
         return facts
 
     def incidents(self, jql: str, since: datetime) -> list[dora.IncidentFact]:

@@ -102,9 +102,7 @@ class Jobs:
         self.preparers: dict[str, Preparer] = {}
         self.writers: dict[str, Writer] = {}
         # No huey retries: a failed row carries its own `retry_at`, and the sweeper retries it.
-        self.apply_inbox = huey.task(name="apply_inbox")(
-            self._apply_inbox
-        )
+        self.apply_inbox = huey.task(name="apply_inbox")(self._apply_inbox)
         self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
         self.drain = huey.task(name="drain_inbox")(self._drain)
         self._nudged: dict[tuple[str, int], float] = {}
@@ -294,8 +292,9 @@ class Jobs:
             row.retry_at = now + timedelta(seconds=backoff(row.attempts))
             if row.attempts >= MAX_ATTEMPTS:
                 row.state, row.failed_at = "failed", now
-                log.warning("inbox event %s parked after %d attempts: %s",
-                            event_id, row.attempts, row.error)  # fmt: skip
+                log.warning(
+                    "inbox event %s parked after %d attempts: %s", event_id, row.attempts, row.error
+                )
                 return
         log.info("inbox event %s failed (retried later): %s", event_id, exc)
 
@@ -363,8 +362,9 @@ class Jobs:
                     row.attempts += 1
                     row.last_error = str(exc)[:2000]
                     row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
-                    log.debug("write-back %s %s waits for its source: %s", row.kind, row.target,
-                              exc)  # fmt: skip
+                    log.debug(
+                        "write-back %s %s waits for its source: %s", row.kind, row.target, exc
+                    )
                     return
                 except Permanent as exc:
                     self._park(row, exc)

@@ -92,14 +92,16 @@ _ITEM_COLUMNS = (_ITEM.c.key, _ITEM.c.status_category, _ITEM.c.story_points, _IT
 _LIVE = (_ITEM.c.site_id == bindparam("site_id"), _ITEM.c.deleted.is_(False))
 # Two indexed lookups (by key, by parent) over the KR's linked keys, rather than one OR that
 # would scan the table: the cost grows with this KR's issues only, never the tenant's.
-_LINKED_ITEMS = RawQuery(union_all(
-    select(*_ITEM_COLUMNS, literal(False).label("child")).where(
-        *_LIVE, _ITEM.c.key.in_(bindparam("keys", expanding=True))
-    ),
-    select(*_ITEM_COLUMNS, literal(True).label("child")).where(
-        *_LIVE, _ITEM.c.parent_key.in_(bindparam("keys", expanding=True))
-    ),
-))  # plain values only: rows straight from the DB-API cursor
+_LINKED_ITEMS = RawQuery(
+    union_all(
+        select(*_ITEM_COLUMNS, literal(False).label("child")).where(
+            *_LIVE, _ITEM.c.key.in_(bindparam("keys", expanding=True))
+        ),
+        select(*_ITEM_COLUMNS, literal(True).label("child")).where(
+            *_LIVE, _ITEM.c.parent_key.in_(bindparam("keys", expanding=True))
+        ),
+    )
+)  # plain values only: rows straight from the DB-API cursor
 
 
 _LINKED_KEYS_OF = RawQuery(

@@ -59,8 +59,9 @@ def write_asana_goal(session: Session, row: Outbound, ports: Any) -> None:
     if ports.asana is None:
         raise Transient("no Asana client is configured", retry_after=NO_CLIENT_RETRY_SECONDS)
     try:
-        ports.asana.set_goal(row.site_id, row.target, current=document["current"],
-                             status=document["status"])  # fmt: skip
+        ports.asana.set_goal(
+            row.site_id, row.target, current=document["current"], status=document["status"]
+        )
     except Permanent as exc:
         # Gone, no metric, or not ours to change: retrying cannot help; the next change tries.
         log.warning("Asana goal %s was not written: %s", row.target, exc)

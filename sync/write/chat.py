@@ -63,9 +63,17 @@ class Claim:
 class DigestSender:
     """The digest's scheduling and sending, bound to a store, a clock and a chat port."""
 
-    def __init__(self, *, store: Store, clock: Clock, chat: Callable[[], Chat | None],
-                 render: Render, links: LinksOf, decrypt: Decrypt,
-                 later: Callable[[int, float], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        chat: Callable[[], Chat | None],
+        render: Render,
+        links: LinksOf,
+        decrypt: Decrypt,
+        later: Callable[[int, float], None] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.chat = chat
@@ -85,12 +93,28 @@ class DigestSender:
                 schedule = schedule_of(channel)
                 digest_at = schedule.digest_due(now)
                 if digest_at >= channel.created_at:
-                    claims.append(Claim(channel.id, channel.site_id, "digest",
-                                        schedule.week_of(digest_at), digest_at, digest_at))
+                    claims.append(
+                        Claim(
+                            channel.id,
+                            channel.site_id,
+                            "digest",
+                            schedule.week_of(digest_at),
+                            digest_at,
+                            digest_at,
+                        )
+                    )
                 reminder_at, its_digest = schedule.reminder_due(now)
                 if reminder_at >= channel.created_at and its_digest > now:
-                    claims.append(Claim(channel.id, channel.site_id, "reminder",
-                                        schedule.week_of(its_digest), reminder_at, its_digest))
+                    claims.append(
+                        Claim(
+                            channel.id,
+                            channel.site_id,
+                            "reminder",
+                            schedule.week_of(its_digest),
+                            reminder_at,
+                            its_digest,
+                        )
+                    )
         return claims
 
     def tick(self) -> int:
@@ -120,17 +144,26 @@ class DigestSender:
             return set()
         weeks = {claim.week for claim in claims}
         with self.store.session() as session:
-            rows = session.execute(select(DigestSend.channel_id, DigestSend.kind, DigestSend.week)
-                                   .where(DigestSend.week.in_(weeks))).all()  # fmt: skip
+            rows = session.execute(
+                select(DigestSend.channel_id, DigestSend.kind, DigestSend.week).where(
+                    DigestSend.week.in_(weeks)
+                )
+            ).all()
         return {(channel_id, kind, week) for channel_id, kind, week in rows}
 
     def _claim(self, claim: Claim, now: datetime) -> int | None:
         """Insert the week's send row; None when another worker won the insert."""
         row = DigestSend(
-            site_id=claim.site_id, channel_id=claim.channel_id, kind=claim.kind,
-            week=claim.week, due_at=claim.due_at, digest_at=claim.digest_at, state="sending",
-            attempts=0, late=now - claim.due_at > LATE_AFTER,
-        )  # fmt: skip
+            site_id=claim.site_id,
+            channel_id=claim.channel_id,
+            kind=claim.kind,
+            week=claim.week,
+            due_at=claim.due_at,
+            digest_at=claim.digest_at,
+            state="sending",
+            attempts=0,
+            late=now - claim.due_at > LATE_AFTER,
+        )
         try:
             with self.store.session() as session:
                 session.add(row)
@@ -141,8 +174,13 @@ class DigestSender:
 
     # -- one send --------------------------------------------------------------------------
 
-    def send(self, send_id: int, *, claimed: bool = False,
-             built: dict[tuple[Any, ...], Content | None] | None = None) -> int:
+    def send(
+        self,
+        send_id: int,
+        *,
+        claimed: bool = False,
+        built: dict[tuple[Any, ...], Content | None] | None = None,
+    ) -> int:
         """Post one claimed send (or claim a due retry first); returns 1 when posted.
 
         `built` shares the digests built in one tick between the channels of a team."""
@@ -157,8 +195,7 @@ class DigestSender:
             if channel is None or channel.state != "active":
                 row.state = "skipped"
                 return 0
-            key = (channel.site_id, channel.team_key, row.kind, row.week, row.digest_at,
-                   row.late)  # fmt: skip
+            key = (channel.site_id, channel.team_key, row.kind, row.week, row.digest_at, row.late)
             if built is not None and key in built:
                 content = built[key]
             else:
@@ -187,21 +224,42 @@ class DigestSender:
             return self._failed(send_id, exc.status, exc.message, park=exc.status in GONE)
         count_write(kind, "ok")
         with self.store.session() as session:
-            session.execute(update(DigestSend).where(DigestSend.id == send_id).values(
-                state="sent", sent_at=self.clock.now(), attempts=DigestSend.attempts + 1,
-                last_error=None))  # fmt: skip
+            session.execute(
+                update(DigestSend)
+                .where(DigestSend.id == send_id)
+                .values(
+                    state="sent",
+                    sent_at=self.clock.now(),
+                    attempts=DigestSend.attempts + 1,
+                    last_error=None,
+                )
+            )
         log.info("sent the %s", label)
         return 1
 
-    def _content(self, session: Any, row: DigestSend, channel: DigestChannel,
-                 now: datetime) -> Content | None:  # fmt: skip
+    def _content(
+        self, session: Any, row: DigestSend, channel: DigestChannel, now: datetime
+    ) -> Content | None:
         links = self.links(channel.site_id, channel.team_key)
         if row.kind == "digest":
-            return load_digest(session, channel.site_id, channel.team_key, end=row.digest_at,
-                               week=row.week, links=links,
-                               late_from=row.due_at if row.late else None)  # fmt: skip
-        reminder = load_reminder(session, channel.site_id, channel.team_key, now=now,
-                                 digest_at=row.digest_at, week=row.week, links=links)  # fmt: skip
+            return load_digest(
+                session,
+                channel.site_id,
+                channel.team_key,
+                end=row.digest_at,
+                week=row.week,
+                links=links,
+                late_from=row.due_at if row.late else None,
+            )
+        reminder = load_reminder(
+            session,
+            channel.site_id,
+            channel.team_key,
+            now=now,
+            digest_at=row.digest_at,
+            week=row.week,
+            links=links,
+        )
         # Nothing is sent when everyone has checked in.
         return reminder if reminder is not None and reminder.missing else None
 
@@ -210,11 +268,12 @@ class DigestSender:
         with self.store.session() as session:
             result = session.execute(
                 update(DigestSend)
-                .where(DigestSend.id == send_id, DigestSend.state == "retry",
-                       DigestSend.next_at <= now)
+                .where(
+                    DigestSend.id == send_id, DigestSend.state == "retry", DigestSend.next_at <= now
+                )
                 .values(state="sending")
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             return bool(getattr(result, "rowcount", 0) == 1)
 
     def _retry(self, send_id: int, exc: Transient, wait: float | None) -> int:
@@ -245,8 +304,9 @@ class DigestSender:
                 if channel is not None:
                     channel.state = "parked"
                     channel.parked_reason = f"the webhook answered {status}: it was removed"
-        log.warning("digest send %s failed (%s)%s", send_id, status,
-                    ": channel parked" if park else "")  # fmt: skip
+        log.warning(
+            "digest send %s failed (%s)%s", send_id, status, ": channel parked" if park else ""
+        )
         return 0
 
     # -- now, by hand ----------------------------------------------------------------------
@@ -260,14 +320,21 @@ class DigestSender:
         now = self.clock.now()
         outcomes: list[tuple[int, str]] = []
         with self.store.session() as session:
-            channels = session.scalars(select(DigestChannel).where(
-                DigestChannel.site_id == site_id, DigestChannel.team_key == team,
-                DigestChannel.state == "active").order_by(DigestChannel.id)).all()  # fmt: skip
+            channels = session.scalars(
+                select(DigestChannel)
+                .where(
+                    DigestChannel.site_id == site_id,
+                    DigestChannel.team_key == team,
+                    DigestChannel.state == "active",
+                )
+                .order_by(DigestChannel.id)
+            ).all()
             jobs = []
             for channel in channels:
                 week = schedule_of(channel).week_of(now)
-                content = load_digest(session, site_id, team, end=now, week=week,
-                                      links=self.links(site_id, team))  # fmt: skip
+                content = load_digest(
+                    session, site_id, team, end=now, week=week, links=self.links(site_id, team)
+                )
                 if content is not None:
                     jobs.append((channel.id, channel.kind, channel.lang, channel.url, content))
         chat = self.chat()
@@ -297,4 +364,3 @@ class DigestSender:
             if channel is not None:
                 channel.state = "parked"
                 channel.parked_reason = f"the webhook answered {status}: it was removed"
-

@@ -33,8 +33,9 @@ CLIENT = "jira:acme-logs"
 
 
 def _record(message: str, *args: object, exc: bool = False, **extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("okrlink.test", logging.WARNING, __file__, 1, message, args,
-                               sys.exc_info() if exc else None)  # fmt: skip
+    record = logging.LogRecord(
+        "okrlink.test", logging.WARNING, __file__, 1, message, args, sys.exc_info() if exc else None
+    )
     record.__dict__.update(extra)
     return record
 
@@ -45,9 +46,14 @@ def test_a_json_line_has_time_level_logger_event_and_the_bound_context() -> None
     with log_context.bound(site=3, delivery_id="d-42"), log_context.bound(kr_key="PLAT-1.2"):
         line = formatter.format(_record("applied %d events", 5))
     assert json.loads(line) == {
-        "time": json.loads(line)["time"], "level": "WARNING", "logger": "okrlink.test",
-        "event": "applied 5 events", "site": 3, "delivery_id": "d-42", "kr_key": "PLAT-1.2",
-    }  # fmt: skip
+        "time": json.loads(line)["time"],
+        "level": "WARNING",
+        "logger": "okrlink.test",
+        "event": "applied 5 events",
+        "site": 3,
+        "delivery_id": "d-42",
+        "kr_key": "PLAT-1.2",
+    }
     assert json.loads(line)["time"].endswith("+00:00")
     assert "site" not in json.loads(formatter.format(_record("outside any context")))
 
@@ -89,9 +95,12 @@ def test_secrets_are_scrubbed_wherever_they_appear() -> None:
 
 
 def _github(url: str, body: bytes, *, secret: str) -> requests.Response:
-    headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "g-ping",
-               "X-Hub-Signature-256": sign(secret=secret, body=body),
-               "Content-Type": "application/json"}  # fmt: skip
+    headers = {
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": "g-ping",
+        "X-Hub-Signature-256": sign(secret=secret, body=body),
+        "Content-Type": "application/json",
+    }
     return requests.post(f"{url}/webhooks/github", data=body, headers=headers, timeout=10)
 
 
@@ -115,47 +124,105 @@ def test_a_whole_run_logs_json_lines_only_and_never_a_secret(
         "OKRLINK_BASE_URL": settings.base_url,
     }
     sent: list[str] = []
-    with running(["okrlink", "serve", "--port", str(port)], port=port, env=env,
-                 logs=tmp_path / "serve") as server:  # fmt: skip
+    with running(
+        ["okrlink", "serve", "--port", str(port)], port=port, env=env, logs=tmp_path / "serve"
+    ) as server:
         admin = {"Authorization": f"Bearer {ADMIN}", "X-Okrlink-Site": CLIENT}
         api = f"{server.url}/api/v1"
-        assert requests.post(f"{api}/objectives", headers=admin, timeout=10, json={
-            "team": "PLAT", "cycle": "2026-Q4", "key": "PLAT-1", "title": "Ship what matters",
-        }).status_code == 201  # fmt: skip
-        assert requests.post(f"{api}/key-results", headers=admin, timeout=10, json={
-            "objective": "PLAT-1", "key": "PLAT-1.1", "title": "Close the failover epic",
-            "kind": "issues", "owner": "SRE lead",
-        }).status_code == 201  # fmt: skip
-        assert requests.post(f"{api}/key-results/PLAT-1.1/links", headers=admin, timeout=10,
-                             json={"target": "PLAT-12"}).status_code == 201  # fmt: skip
-        assert requests.get(f"{api}/objectives", timeout=10,
-                            headers={"Authorization": "Bearer a-wrong-token-123456"}
-                            ).status_code == 401  # fmt: skip
+        assert (
+            requests.post(
+                f"{api}/objectives",
+                headers=admin,
+                timeout=10,
+                json={
+                    "team": "PLAT",
+                    "cycle": "2026-Q4",
+                    "key": "PLAT-1",
+                    "title": "Ship what matters",
+                },
+            ).status_code
+            == 201
+        )
+        assert (
+            requests.post(
+                f"{api}/key-results",
+                headers=admin,
+                timeout=10,
+                json={
+                    "objective": "PLAT-1",
+                    "key": "PLAT-1.1",
+                    "title": "Close the failover epic",
+                    "kind": "issues",
+                    "owner": "SRE lead",
+                },
+            ).status_code
+            == 201
+        )
+        assert (
+            requests.post(
+                f"{api}/key-results/PLAT-1.1/links",
+                headers=admin,
+                timeout=10,
+                json={"target": "PLAT-12"},
+            ).status_code
+            == 201
+        )
+        assert (
+            requests.get(
+                f"{api}/objectives",
+                timeout=10,
+                headers={"Authorization": "Bearer a-wrong-token-123456"},
+            ).status_code
+            == 401
+        )
 
         start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
         for n in range(12):
             category = ("new", "indeterminate", "done")[n % 3]
-            payload = issue_event("updated", key="PLAT-12", issue_id="12", category=category,
-                                  updated=start + timedelta(minutes=n),
-                                  changes=[("status", "Status", "To Do", category)])  # fmt: skip
-            token = connect_token(SHARED, client_key=CLIENT, method="POST", url="/webhooks/jira",
-                                  account_id=None)  # fmt: skip
+            payload = issue_event(
+                "updated",
+                key="PLAT-12",
+                issue_id="12",
+                category=category,
+                updated=start + timedelta(minutes=n),
+                changes=[("status", "Status", "To Do", category)],
+            )
+            token = connect_token(
+                SHARED, client_key=CLIENT, method="POST", url="/webhooks/jira", account_id=None
+            )
             sent.append(token)
             for _twice in range(2):  # each delivery again: a duplicate
-                answer = requests.post(f"{server.url}/webhooks/jira", data=json.dumps(payload),
-                                       headers={"Authorization": f"JWT {token}",
-                                                "Content-Type": "application/json",
-                                                "X-Atlassian-Webhook-Identifier": f"d-{n}"},
-                                       timeout=10)  # fmt: skip
+                answer = requests.post(
+                    f"{server.url}/webhooks/jira",
+                    data=json.dumps(payload),
+                    headers={
+                        "Authorization": f"JWT {token}",
+                        "Content-Type": "application/json",
+                        "X-Atlassian-Webhook-Identifier": f"d-{n}",
+                    },
+                    timeout=10,
+                )
                 assert answer.status_code == 200
-        forged = connect_token("not-the-secret-0123456789abcdefghij", client_key=CLIENT,
-                               method="POST", url="/webhooks/jira")  # fmt: skip
+        forged = connect_token(
+            "not-the-secret-0123456789abcdefghij",
+            client_key=CLIENT,
+            method="POST",
+            url="/webhooks/jira",
+        )
         sent.append(forged)
-        forged_call = requests.post(f"{server.url}/webhooks/jira", data=b"{}", timeout=10,
-                                    headers={"Authorization": f"JWT {forged}"})  # fmt: skip
+        forged_call = requests.post(
+            f"{server.url}/webhooks/jira",
+            data=b"{}",
+            timeout=10,
+            headers={"Authorization": f"JWT {forged}"},
+        )
         assert forged_call.status_code == 401
-        panel = signed_url("/confluence/macro/okr-panel", {"team": "PLAT", "cycle": "2026-Q4"},
-                           client_key=CLIENT, secret=SHARED)  # fmt: skip
+        panel = signed_url(
+            "/confluence/macro/okr-panel",
+            {"team": "PLAT", "cycle": "2026-Q4"},
+            client_key=CLIENT,
+            secret=SHARED,
+        )
         sent.append(panel.rsplit("jwt=", 1)[1])
         assert requests.get(server.url + panel, timeout=10).status_code == 200
         body = json.dumps(github_app.fixture("ping.json")).encode()

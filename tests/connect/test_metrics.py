@@ -92,10 +92,14 @@ def outside() -> Iterator[responses.RequestsMock]:
         mock.add(
             responses.POST,
             re.compile(TOKENS),
-            json={"token": "ghs_installation_token", "expires_at": "2099-01-01T00:00:00Z",
-                  "permissions": {"checks": "write"}, "repository_selection": "selected"},
+            json={
+                "token": "ghs_installation_token",
+                "expires_at": "2099-01-01T00:00:00Z",
+                "permissions": {"checks": "write"},
+                "repository_selection": "selected",
+            },
             status=201,
-        )  # fmt: skip
+        )
         yield mock
 
 
@@ -142,8 +146,11 @@ def test_jira_deliveries_count_once_each_whichever_layer_answers(
     assert jira(client, secret, b"{not json", "d-3").status_code == 400  # Flask's answer
     after = scrape(client, admin)
     assert moved(before, after, WEBHOOKS, source="jira") == {
-        "recorded": 1, "duplicate": 1, "rejected": 1, "invalid": 1,
-    }  # fmt: skip
+        "recorded": 1,
+        "duplicate": 1,
+        "rejected": 1,
+        "invalid": 1,
+    }
     assert moved(before, after, WEBHOOKS, source="forge") == {}
 
 
@@ -151,8 +158,13 @@ def test_an_echo_of_our_own_write_counts_as_ignored(
     app: Flask, client: FlaskClient, admin: dict[str, str], secret: str
 ) -> None:
     before = scrape(client, admin)
-    echo = issue_event("updated", key="PLAT-7", issue_id="7", updated=T0,
-                       changes=[("okrlink", "okrlink", None, "{}")])  # fmt: skip
+    echo = issue_event(
+        "updated",
+        key="PLAT-7",
+        issue_id="7",
+        updated=T0,
+        changes=[("okrlink", "okrlink", None, "{}")],
+    )
     assert jira(client, secret, echo, "d-echo").json == {"status": "ignored", "reason": "echo"}
     assert moved(before, scrape(client, admin), WEBHOOKS, source="jira") == {"ignored": 1}
 
@@ -160,8 +172,9 @@ def test_an_echo_of_our_own_write_counts_as_ignored(
 def test_forge_events_count_by_outcome(
     client: FlaskClient, admin: dict[str, str], outside: responses.RequestsMock
 ) -> None:
-    installed = client.post("/forge/lifecycle", json={"eventType": "avi:forge:installed:app"},
-                            headers=forge_headers())  # fmt: skip
+    installed = client.post(
+        "/forge/lifecycle", json={"eventType": "avi:forge:installed:app"}, headers=forge_headers()
+    )
     assert installed.status_code == 200, installed.json
     before = scrape(client, admin)
     event = forge_issue_event(issue_event("created", key="PLAT-7", issue_id="7", updated=T0))
@@ -180,8 +193,11 @@ def test_forge_events_count_by_outcome(
     )
     after = scrape(client, admin)
     assert moved(before, after, WEBHOOKS, source="forge") == {
-        "recorded": 1, "duplicate": 1, "rejected": 1, "invalid": 1,
-    }  # fmt: skip
+        "recorded": 1,
+        "duplicate": 1,
+        "rejected": 1,
+        "invalid": 1,
+    }
 
 
 def test_github_deliveries_count_by_outcome(
@@ -201,8 +217,12 @@ def test_github_deliveries_count_by_outcome(
     assert deliver(client, "pull_request", b"[not json", delivery="g-3").status_code == 400
     after = scrape(client, admin)
     assert moved(before, after, WEBHOOKS, source="github") == {
-        "ignored": 1, "recorded": 1, "duplicate": 1, "rejected": 1, "invalid": 1,
-    }  # fmt: skip
+        "ignored": 1,
+        "recorded": 1,
+        "duplicate": 1,
+        "rejected": 1,
+        "invalid": 1,
+    }
 
 
 # --- write-backs and applying ----------------------------------------------------------------
@@ -214,20 +234,32 @@ def test_jira_property_writes_count_what_reached_jira_and_what_was_deferred(
     create_okrs(client, admin, site=CLIENT, krs=KRS)
     link(client, admin, site=CLIENT, kr="PLAT-1.1", target="PLAT-12")
     before, written = scrape(client, admin), len(tracker.writes)
-    done = issue_event("updated", key="PLAT-12", issue_id="12", category="done", updated=T0,
-                       changes=[("status", "Status", "To Do", "Done")])  # fmt: skip
+    done = issue_event(
+        "updated",
+        key="PLAT-12",
+        issue_id="12",
+        category="done",
+        updated=T0,
+        changes=[("status", "Status", "To Do", "Done")],
+    )
     assert jira(client, secret, done, "d-done").json["status"] == "accepted"
     after = scrape(client, admin)
     assert len(tracker.writes) - written == 1
     assert moved(before, after, WRITES, target="jira_property") == {"ok": 1}
-    assert value(after, "okrlink_apply_seconds_count") - value(
-        before, "okrlink_apply_seconds_count"
-    ) == 1
+    assert (
+        value(after, "okrlink_apply_seconds_count") - value(before, "okrlink_apply_seconds_count")
+        == 1
+    )
 
     tracker.rate_limited_for = 30
-    reopened = issue_event("updated", key="PLAT-12", issue_id="12", category="new",
-                           updated=T0.replace(hour=10),
-                           changes=[("status", "Status", "Done", "To Do")])  # fmt: skip
+    reopened = issue_event(
+        "updated",
+        key="PLAT-12",
+        issue_id="12",
+        category="new",
+        updated=T0.replace(hour=10),
+        changes=[("status", "Status", "Done", "To Do")],
+    )
     assert jira(client, secret, reopened, "d-reopened").json["status"] == "accepted"
     later = scrape(client, admin)
     assert moved(after, later, WRITES, target="jira_property") == {"retry": 1}
@@ -242,8 +274,14 @@ def test_a_write_back_refused_for_good_is_parked_and_counted_once(
     before = scrape(client, admin)
     assert value(before, "okrlink_outbound_parked") == 0
     tracker.refusing = True
-    done = issue_event("updated", key="PLAT-12", issue_id="12", category="done", updated=T0,
-                       changes=[("status", "Status", "To Do", "Done")])  # fmt: skip
+    done = issue_event(
+        "updated",
+        key="PLAT-12",
+        issue_id="12",
+        category="done",
+        updated=T0,
+        changes=[("status", "Status", "To Do", "Done")],
+    )
     assert jira(client, secret, done, "d-refused").json["status"] == "accepted"
     after = scrape(client, admin)
     assert moved(before, after, WRITES, target="jira_property") == {"parked": 1}
@@ -258,8 +296,12 @@ def test_a_check_run_published_counts_as_a_github_check_write(
     map_installation(app, 1, "local")
     repo = "Codertocat/Hello-World"
     sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
-    outside.add(responses.POST, github_app.check_runs_url(repo),
-                json=github_app.check_run_answer(4, sha, repo), status=201)  # fmt: skip
+    outside.add(
+        responses.POST,
+        github_app.check_runs_url(repo),
+        json=github_app.check_run_answer(4, sha, repo),
+        status=201,
+    )
     before = scrape(client, admin)
     opened = github_app.fixture("pull_request.opened.json")
     opened["pull_request"]["title"] = "PLAT-13 Update the README with new information."
@@ -282,9 +324,17 @@ def test_backlog_gauges_show_pending_and_failed_events_and_the_oldest_age(
     store = app.extensions["okrlink"].store
     with store.session() as session:
         for n, state in enumerate(("pending", "pending", "failed", "done")):
-            session.add(InboxEvent(source="jira", scope=CLIENT, delivery_id=f"b-{n}",
-                                   event="jira:issue", payload={}, state=state,
-                                   received_at=datetime(2026, 1, 1, tzinfo=UTC)))  # fmt: skip
+            session.add(
+                InboxEvent(
+                    source="jira",
+                    scope=CLIENT,
+                    delivery_id=f"b-{n}",
+                    event="jira:issue",
+                    payload={},
+                    state=state,
+                    received_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            )
     figures = scrape(client, admin)
     assert value(figures, "okrlink_inbox_pending") == 2
     assert value(figures, "okrlink_inbox_failed") == 1
@@ -310,12 +360,17 @@ def test_requests_are_timed_by_route_template_and_status_class_never_by_site(
     assert jira(client, secret, payload, "d-timed").status_code == 200  # answered by the hot path
     after = scrape(client, admin)
     assert moved(before, after, REQUESTS, route="/api/v1/key-results/<key>") == {
-        "2xx": 1, "4xx": 1,
-    }  # fmt: skip
+        "2xx": 1,
+        "4xx": 1,
+    }
     assert moved(before, after, REQUESTS, route="unmatched") == {"4xx": 1}
     assert moved(before, after, REQUESTS, route="/webhooks/jira") == {"2xx": 1}
-    labels = {v for (name, sample), _ in after.items() if name.startswith("okrlink_http")
-              for _, v in sample}  # fmt: skip
+    labels = {
+        v
+        for (name, sample), _ in after.items()
+        if name.startswith("okrlink_http")
+        for _, v in sample
+    }
     assert not any(CLIENT in label or "PLAT" in label for label in labels)
 
 
@@ -350,8 +405,13 @@ def test_digest_sends_count_as_slack_and_teams_writes_by_outcome(
         site_id = find_site(session, CLIENT).id
         for kind in ("slack", "teams"):
             spec = ChannelSpec(team="PLAT", kind=kind, url=f"https://chat.example/{kind}")
-            add_channel(session, site_id, spec, encrypt=services.tenants.encrypt,
-                        now=services.jobs.ports.clock.now())  # fmt: skip
+            add_channel(
+                session,
+                site_id,
+                spec,
+                encrypt=services.tenants.encrypt,
+                now=services.jobs.ports.clock.now(),
+            )
     before = scrape(client, admin)
     services.digest.send_now(site_id, "PLAT")
     chat.error = Permanent("HTTP 404: no_service", status=404)

@@ -40,15 +40,21 @@ MAX_REQUESTS = 25  # fewer than DELIVERED: no one process can have recorded them
 
 
 def _post(url: str, secret: str, n: int) -> int:
-    payload = issue_event("created", key=f"PLAT-{n}", issue_id=str(n),
-                          updated=T0 + timedelta(seconds=n))  # fmt: skip
-    token = connect_token(secret, client_key=CLIENT, method="POST", url="/webhooks/jira",
-                          account_id=None)  # fmt: skip
-    headers = {"Authorization": f"JWT {token}", "Content-Type": "application/json",
-               "X-Atlassian-Webhook-Identifier": f"d-{n}"}  # fmt: skip
+    payload = issue_event(
+        "created", key=f"PLAT-{n}", issue_id=str(n), updated=T0 + timedelta(seconds=n)
+    )
+    token = connect_token(
+        secret, client_key=CLIENT, method="POST", url="/webhooks/jira", account_id=None
+    )
+    headers = {
+        "Authorization": f"JWT {token}",
+        "Content-Type": "application/json",
+        "X-Atlassian-Webhook-Identifier": f"d-{n}",
+    }
     # A new connection each time, as Jira's deliveries come: either worker may take it.
-    return requests.post(f"{url}/webhooks/jira", data=json.dumps(payload), headers=headers,
-                         timeout=30).status_code  # fmt: skip
+    return requests.post(
+        f"{url}/webhooks/jira", data=json.dumps(payload), headers=headers, timeout=30
+    ).status_code
 
 
 @pytest.fixture
@@ -77,19 +83,25 @@ def forge_keys() -> Iterator[str]:
 
 def _github(url: str, event: str, payload: dict, delivery: str, secret: str) -> int:
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
-               "X-Hub-Signature-256": sign(secret=secret, body=body),
-               "Content-Type": "application/json"}  # fmt: skip
-    return requests.post(f"{url}/webhooks/github", data=body, headers=headers,
-                         timeout=30).status_code  # fmt: skip
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(secret=secret, body=body),
+        "Content-Type": "application/json",
+    }
+    return requests.post(
+        f"{url}/webhooks/github", data=body, headers=headers, timeout=30
+    ).status_code
 
 
 def _forge(url: str, n: int) -> int:
-    event = forge_issue_event(issue_event("created", key=f"OPS-{n}", issue_id=f"9{n}",
-                                          updated=T0 + timedelta(seconds=n)))  # fmt: skip
+    event = forge_issue_event(
+        issue_event("created", key=f"OPS-{n}", issue_id=f"9{n}", updated=T0 + timedelta(seconds=n))
+    )
     event["id"] = f"forge-{n}"
-    return requests.post(f"{url}/forge/events", json=event, headers=forge_headers(),
-                         timeout=30).status_code  # fmt: skip
+    return requests.post(
+        f"{url}/forge/events", json=event, headers=forge_headers(), timeout=30
+    ).status_code
 
 
 def _recorded_by(path: Path) -> float:
@@ -97,8 +109,9 @@ def _recorded_by(path: Path) -> float:
     for metric in MultiProcessCollector.merge([str(path)], accumulate=True):
         for sample in metric.samples:
             if sample.name == "okrlink_webhooks_total" and sample.labels == {
-                "source": "jira", "outcome": "recorded"
-            }:  # fmt: skip
+                "source": "jira",
+                "outcome": "recorded",
+            }:
                 return sample.value
     return 0.0
 
@@ -121,18 +134,36 @@ def test_two_gunicorn_workers_report_one_exact_total(
         "OKRLINK_FORGE_APP_ID": APP_UUID,
         "OKRLINK_FORGE_JWKS_URL": forge_keys,
     }
-    argv = ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-            "--max-requests", str(MAX_REQUESTS), "connect.wsgi:app"]  # fmt: skip
+    argv = [
+        "gunicorn",
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--max-requests",
+        str(MAX_REQUESTS),
+        "connect.wsgi:app",
+    ]
     with running(argv, port=port, env=env, logs=tmp_path / "gunicorn") as server:
         with ThreadPoolExecutor(8) as pool:
             good = list(pool.map(lambda n: _post(server.url, secret, n), range(DELIVERED)))
             bad = list(pool.map(lambda n: _post(server.url, "forged-" * 6, n), range(FORGED)))
             opened = github_app.fixture("pull_request.opened.json")
-            prs = list(pool.map(lambda n: _github(server.url, "pull_request", opened, f"g-{n}",
-                                                  github_app.SECRET), range(GITHUB)))  # fmt: skip
+            prs = list(
+                pool.map(
+                    lambda n: _github(
+                        server.url, "pull_request", opened, f"g-{n}", github_app.SECRET
+                    ),
+                    range(GITHUB),
+                )
+            )
             unsigned = _github(server.url, "pull_request", opened, "g-x", "not-the-secret")
-            installed = requests.post(f"{server.url}/forge/lifecycle", headers=forge_headers(),
-                                      json={"eventType": "avi:forge:installed:app"}, timeout=30)
+            installed = requests.post(
+                f"{server.url}/forge/lifecycle",
+                headers=forge_headers(),
+                json={"eventType": "avi:forge:installed:app"},
+                timeout=30,
+            )
             assert installed.status_code == 200, installed.text
             forge = list(pool.map(lambda n: _forge(server.url, n), range(FORGE)))
             again = _forge(server.url, 0)
@@ -140,8 +171,9 @@ def test_two_gunicorn_workers_report_one_exact_total(
         assert (set(prs), unsigned, set(forge), again) == ({202}, 401, {200}, 200)
         scrapes = []
         for _ in range(6):
-            answer = requests.get(f"{server.url}/metrics", timeout=10,
-                                  headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
+            answer = requests.get(
+                f"{server.url}/metrics", timeout=10, headers={"Authorization": f"Bearer {ADMIN}"}
+            )
             assert answer.status_code == 200
             scrapes.append(parse(answer.text))
         assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 401
@@ -155,10 +187,24 @@ def test_two_gunicorn_workers_report_one_exact_total(
             DELIVERED
         )
         assert value(samples, "okrlink_webhooks_total", source="jira", outcome="rejected") == FORGED
-        assert value(samples, "okrlink_http_request_seconds_count", route="/webhooks/jira",
-                     status_class="2xx") == DELIVERED  # fmt: skip
-        assert value(samples, "okrlink_http_request_seconds_count", route="/webhooks/jira",
-                     status_class="4xx") == FORGED  # fmt: skip
+        assert (
+            value(
+                samples,
+                "okrlink_http_request_seconds_count",
+                route="/webhooks/jira",
+                status_class="2xx",
+            )
+            == DELIVERED
+        )
+        assert (
+            value(
+                samples,
+                "okrlink_http_request_seconds_count",
+                route="/webhooks/jira",
+                status_class="4xx",
+            )
+            == FORGED
+        )
         assert value(samples, "okrlink_webhooks_total", source="github", outcome="recorded") == (
             GITHUB
         )

@@ -31,8 +31,9 @@ LAG_LIMIT = 3
 def test_healthz_is_unchanged(client: FlaskClient) -> None:
     answer = client.get("/healthz")
     assert (answer.status_code, answer.json) == (
-        200, {"status": "ok", "database": "ok", "queue": "ok"}
-    )  # fmt: skip
+        200,
+        {"status": "ok", "database": "ok", "queue": "ok"},
+    )
 
 
 def test_a_service_that_is_up_and_current_is_ready(client: FlaskClient) -> None:
@@ -106,8 +107,9 @@ def test_a_schema_behind_the_code_is_unready_until_migrated(
     pending = client.get("/readyz")
     assert pending.status_code == 503
     assert (pending.json["failing"], pending.json["checks"]["migrations"]) == (
-        ["migrations"], "pending"
-    )  # fmt: skip
+        ["migrations"],
+        "pending",
+    )
     store.migrate()
     assert client.get("/readyz").status_code == 200
 

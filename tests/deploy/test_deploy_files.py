@@ -41,19 +41,18 @@ def _manifests() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _kind(kind: str, name: str) -> dict[str, Any]:
-    return next(doc for _, doc in _manifests() if (doc["kind"], doc["metadata"]["name"]) == (
-        kind, name
-    ))  # fmt: skip
-
-
+    return next(
+        doc for _, doc in _manifests() if (doc["kind"], doc["metadata"]["name"]) == (kind, name)
+    )
 
 
 def test_the_compose_file_follows_the_compose_spec() -> None:
     checker = Path(sys.executable).parent / "check-jsonschema"
     result = subprocess.run(
         [str(checker), "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -68,8 +67,10 @@ def test_compose_runs_two_web_replicas_a_worker_postgresql_and_redis() -> None:
         service = services[name]
         assert service["environment"]["OKRLINK_QUEUE_URL"] == "redis://redis:6379/0"
         assert [entry["path"] for entry in service["env_file"]] == ["./okrlink.env"]
-        assert service["depends_on"] == {"db": {"condition": "service_healthy"},
-                                         "redis": {"condition": "service_healthy"}}  # fmt: skip
+        assert service["depends_on"] == {
+            "db": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }
     assert web["environment"]["PROMETHEUS_MULTIPROC_DIR"] == web["volumes"][0]["target"]
     assert all("healthcheck" in service for service in services.values())
     assert set(_compose()["volumes"]) == {"pgdata", "redisdata"}

@@ -29,29 +29,51 @@ BASE = "https://acme.atlassian.net"
 ACCOUNT = "557058:f00d-cafe"
 
 
-def install(app: Flask, *, client_key: str = CLIENT_KEY, base_url: str = BASE,
-            secret: str = SECRET, product: str = "jira") -> int:  # fmt: skip
+def install(
+    app: Flask,
+    *,
+    client_key: str = CLIENT_KEY,
+    base_url: str = BASE,
+    secret: str = SECRET,
+    product: str = "jira",
+) -> int:
     """Record an installation the way the lifecycle route does; returns its site id."""
     services = app.extensions["okrlink"]
     registry = services.tenants
     with services.store.session() as session:
-        row = record_install(session, client_key=client_key, base_url=base_url, product=product,
-                             shared_secret=secret, encrypt=registry.encrypt)  # fmt: skip
+        row = record_install(
+            session,
+            client_key=client_key,
+            base_url=base_url,
+            product=product,
+            shared_secret=secret,
+            encrypt=registry.encrypt,
+        )
         site_id = row.site_id
     registry.forget(client_key)
     return site_id
 
 
-def signed_url(path: str, params: dict[str, str] | None = None, *, method: str = "GET",
-               client_key: str = CLIENT_KEY, secret: str = SECRET, account: str | None = ACCOUNT,
-               context: bool = False, origin: str = "") -> str:  # fmt: skip
+def signed_url(
+    path: str,
+    params: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    client_key: str = CLIENT_KEY,
+    secret: str = SECRET,
+    account: str | None = ACCOUNT,
+    context: bool = False,
+    origin: str = "",
+) -> str:
     """`path?params&jwt=…` signed as Atlassian signs an iframe URL (qsh of this request)."""
     query = urlencode(params or {})
     now = int(time.time())
     claims: dict[str, object] = {
-        "iss": client_key, "iat": now, "exp": now + 180,
+        "iss": client_key,
+        "iat": now,
+        "exp": now + 180,
         "qsh": CONTEXT_QSH if context else query_string_hash(method, path, query),
-    }  # fmt: skip
+    }
     if account:
         claims["sub"] = account
     token = jwt.encode(claims, secret, algorithm="HS256")
@@ -72,8 +94,9 @@ def import_okrs(app: Flask, site_id: int, okrs: TeamOkrs, *, at: datetime) -> No
         recompute(session, site_id, report.changed_kr_ids, now=at)
 
 
-def big_team(team: str = "PLAT", *, objectives: int = 3, krs: int = 5,
-             cycle: CycleSpec) -> TeamOkrs:  # fmt: skip
+def big_team(
+    team: str = "PLAT", *, objectives: int = 3, krs: int = 5, cycle: CycleSpec
+) -> TeamOkrs:
     """`objectives` x `krs` metric KRs (baseline 0, target 100)."""
     return TeamOkrs(
         team=team,
@@ -83,8 +106,14 @@ def big_team(team: str = "PLAT", *, objectives: int = 3, krs: int = 5,
                 key=f"{team}-{o}",
                 title=f"Objective {o} of {team}",
                 key_results=tuple(
-                    KeyResultSpec(key=f"{team}-{o}.{k}", title=f"Raise measure {k} from 0 to 100",
-                                  baseline=0, target=100, unit="%", owner="Owner")
+                    KeyResultSpec(
+                        key=f"{team}-{o}.{k}",
+                        title=f"Raise measure {k} from 0 to 100",
+                        baseline=0,
+                        target=100,
+                        unit="%",
+                        owner="Owner",
+                    )
                     for k in range(1, krs + 1)
                 ),
             )
@@ -93,14 +122,31 @@ def big_team(team: str = "PLAT", *, objectives: int = 3, krs: int = 5,
     )
 
 
-def check_in(app: Flask, site_id: int, key: str, *, value: float | None, at: datetime,
-             status: str | None = None, what: str = "") -> None:  # fmt: skip
+def check_in(
+    app: Flask,
+    site_id: int,
+    key: str,
+    *,
+    value: float | None,
+    at: datetime,
+    status: str | None = None,
+    what: str = "",
+) -> None:
     """A check-in stored at `at`, then the KR re-derived at that time (a history point)."""
     with app.extensions["okrlink"].store.session() as session:
         kr = find_kr(session, site_id, key)
         assert kr is not None
-        session.add(CheckIn(site_id=site_id, kr_id=kr.id, at=at, author="Owner", value=value,
-                            status=status, what=what))  # fmt: skip
+        session.add(
+            CheckIn(
+                site_id=site_id,
+                kr_id=kr.id,
+                at=at,
+                author="Owner",
+                value=value,
+                status=status,
+                what=what,
+            )
+        )
         if value is not None:
             kr.current = value
         kr.version += 1
@@ -108,8 +154,9 @@ def check_in(app: Flask, site_id: int, key: str, *, value: float | None, at: dat
         recompute(session, site_id, [kr.id], now=at)
 
 
-def weekly_check_ins(app: Flask, site_id: int, key: str, values: list[float], *,
-                     start: datetime) -> None:  # fmt: skip
+def weekly_check_ins(
+    app: Flask, site_id: int, key: str, values: list[float], *, start: datetime
+) -> None:
     for week, value in enumerate(values):
         check_in(app, site_id, key, value=value, at=start + timedelta(weeks=week))
 

@@ -55,30 +55,42 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "okrlink test CA")])
     ca = (
         x509.CertificateBuilder()
-        .subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name).public_key(key.public_key())
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False)
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 
@@ -101,30 +113,53 @@ class FakeAsana:
     def add_project(self, gid: str, name: str = "Launch") -> None:
         self.projects[gid] = {"gid": gid, "resource_type": "project", "name": name}
 
-    def add_task(self, gid: str, *, project: str | None = None, parent: str | None = None,
-                 completed: bool = False, modified: dt.datetime, notes: str = "",
-                 name: str | None = None,
-                 effort: float | None = None) -> dict[str, Any]:  # fmt: skip
+    def add_task(
+        self,
+        gid: str,
+        *,
+        project: str | None = None,
+        parent: str | None = None,
+        completed: bool = False,
+        modified: dt.datetime,
+        notes: str = "",
+        name: str | None = None,
+        effort: float | None = None,
+    ) -> dict[str, Any]:
         memberships = []
         if project is not None:
-            memberships.append({
-                "project": {"gid": project, "resource_type": "project", "name": "Launch"},
-                "section": {"gid": project + "9", "resource_type": "section", "name": "Doing"},
-            })  # fmt: skip
+            memberships.append(
+                {
+                    "project": {"gid": project, "resource_type": "project", "name": "Launch"},
+                    "section": {"gid": project + "9", "resource_type": "section", "name": "Doing"},
+                }
+            )
         task = {
-            "gid": gid, "resource_type": "task", "resource_subtype": "default_task",
-            "name": name or f"Task {gid}", "completed": completed,
+            "gid": gid,
+            "resource_type": "task",
+            "resource_subtype": "default_task",
+            "name": name or f"Task {gid}",
+            "completed": completed,
             "completed_at": asana_time(modified) if completed else None,
-            "modified_at": asana_time(modified), "notes": notes,
+            "modified_at": asana_time(modified),
+            "notes": notes,
             "parent": {"gid": parent, "resource_type": "task", "name": f"Task {parent}"}
-            if parent else None,
-            "memberships": memberships, "num_subtasks": 0,
-            "custom_fields": [{
-                "gid": "1600000000000001", "resource_type": "custom_field", "name": "Effort",
-                "resource_subtype": "number", "type": "number", "precision": 0,
-                "number_value": effort, "display_value": None if effort is None else str(effort),
-            }],
-        }  # fmt: skip
+            if parent
+            else None,
+            "memberships": memberships,
+            "num_subtasks": 0,
+            "custom_fields": [
+                {
+                    "gid": "1600000000000001",
+                    "resource_type": "custom_field",
+                    "name": "Effort",
+                    "resource_subtype": "number",
+                    "type": "number",
+                    "precision": 0,
+                    "number_value": effort,
+                    "display_value": None if effort is None else str(effort),
+                }
+            ],
+        }
         self.tasks[gid] = task
         if parent is not None:
             self.tasks[parent]["num_subtasks"] += 1
@@ -139,37 +174,62 @@ class FakeAsana:
 
     def add_goal(self, gid: str, *, target: float) -> None:
         self.goals[gid] = {
-            "gid": gid, "resource_type": "goal", "name": "Launch goal", "status": None,
-            "metric": {"gid": gid + "1", "resource_type": "task", "resource_subtype": "number",
-                       "unit": "none", "precision": 0, "initial_number_value": 0,
-                       "target_number_value": target, "current_number_value": 0},
-        }  # fmt: skip
+            "gid": gid,
+            "resource_type": "goal",
+            "name": "Launch goal",
+            "status": None,
+            "metric": {
+                "gid": gid + "1",
+                "resource_type": "task",
+                "resource_subtype": "number",
+                "unit": "none",
+                "precision": 0,
+                "initial_number_value": 0,
+                "target_number_value": target,
+                "current_number_value": 0,
+            },
+        }
 
     # -- events -----------------------------------------------------------------------------
 
     @staticmethod
-    def event(task_gid: str, *, action: str = "changed", field_name: str | None = "completed",
-              user: str = "1100000000000077",
-              when: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    def event(
+        task_gid: str,
+        *,
+        action: str = "changed",
+        field_name: str | None = "completed",
+        user: str = "1100000000000077",
+        when: dt.datetime | None = None,
+    ) -> dict[str, Any]:
         """One compact event, as Asana sends it."""
         return {
             "user": {"gid": user, "resource_type": "user"},
             "created_at": asana_time(when or dt.datetime.now(dt.UTC)),
             "action": action,
-            "resource": {"gid": task_gid, "resource_type": "task",
-                         "resource_subtype": "default_task"},
+            "resource": {
+                "gid": task_gid,
+                "resource_type": "task",
+                "resource_subtype": "default_task",
+            },
             "parent": None,
             "change": {"field": field_name, "action": "changed"} if field_name else None,
-        }  # fmt: skip
+        }
 
-    def deliver(self, webhook_gid: str, events: list[dict[str, Any]], *,
-                body: bytes | None = None) -> requests.Response:  # fmt: skip
+    def deliver(
+        self, webhook_gid: str, events: list[dict[str, Any]], *, body: bytes | None = None
+    ) -> requests.Response:
         """POST a delivery to the webhook's target, signed with its secret."""
         hook = self.webhooks[webhook_gid]
         raw = body if body is not None else json.dumps({"events": events}).encode()
-        return requests.post(hook["target"], data=raw, timeout=10, headers={
-            "Content-Type": "application/json",
-            "X-Hook-Signature": sign(secret=hook["secret"], body=raw)})  # fmt: skip
+        return requests.post(
+            hook["target"],
+            data=raw,
+            timeout=10,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hook-Signature": sign(secret=hook["secret"], body=raw),
+            },
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -189,8 +249,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
     def _error(self, status: int, message: str) -> None:
-        self._send(status, {"errors": [{"message": message,
-                                        "help": "https://developers.asana.com/docs/errors"}]})
+        self._send(
+            status,
+            {"errors": [{"message": message, "help": "https://developers.asana.com/docs/errors"}]},
+        )
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
@@ -220,8 +282,9 @@ class _Handler(BaseHTTPRequestHandler):
             task = state.tasks.get(segments[1])
             return self._send(200, {"data": task}) if task else self._error(404, "Not found")
         if len(segments) == 3 and segments[0] == "tasks" and segments[2] == "subtasks":
-            subtasks = [t for t in state.tasks.values()
-                        if (t["parent"] or {}).get("gid") == segments[1]]  # fmt: skip
+            subtasks = [
+                t for t in state.tasks.values() if (t["parent"] or {}).get("gid") == segments[1]
+            ]
             return self._list(subtasks, query)
         if len(segments) == 2 and segments[0] == "projects" and method == "GET":
             project = state.projects.get(segments[1])
@@ -244,13 +307,17 @@ class _Handler(BaseHTTPRequestHandler):
         project = query.get("project")
         since = query.get("modified_since")
         found = [
-            t for t in self.server.state.tasks.values()
+            t
+            for t in self.server.state.tasks.values()
             if any(m["project"]["gid"] == project for m in t["memberships"])
-        ]  # fmt: skip
+        ]
         if since:
             limit = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
-            found = [t for t in found
-                     if dt.datetime.fromisoformat(t["modified_at"].replace("Z", "+00:00")) >= limit]
+            found = [
+                t
+                for t in found
+                if dt.datetime.fromisoformat(t["modified_at"].replace("Z", "+00:00")) >= limit
+            ]
         return found
 
     def _list(self, items: list[dict[str, Any]], query: dict[str, str]) -> None:
@@ -259,10 +326,14 @@ class _Handler(BaseHTTPRequestHandler):
         page = items[offset : offset + limit]
         following = offset + limit
         next_page = (
-            {"offset": str(following), "path": f"{self.path}&offset={following}",
-             "uri": f"{self.server.state.url}{self.path}&offset={following}"}
-            if following < len(items) else None
-        )  # fmt: skip
+            {
+                "offset": str(following),
+                "path": f"{self.path}&offset={following}",
+                "uri": f"{self.server.state.url}{self.path}&offset={following}",
+            }
+            if following < len(items)
+            else None
+        )
         self._send(200, {"data": page, "next_page": next_page})
 
     def _goal(self, method: str, gid: str, rest: list[str], body: dict[str, Any]) -> None:
@@ -272,8 +343,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "Not found")
         if state.rate_limit_goals > 0:
             state.rate_limit_goals -= 1
-            return self._send(429, {"errors": [{"message": "Rate limit enforced"}]},
-                              {"Retry-After": "30"})  # fmt: skip
+            return self._send(
+                429, {"errors": [{"message": "Rate limit enforced"}]}, {"Retry-After": "30"}
+            )
         data = body.get("data") or {}
         if method == "POST" and rest == ["setMetricCurrentValue"]:
             goal["metric"]["current_number_value"] = data["current_number_value"]
@@ -295,11 +367,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "The remote server did not respond with the handshake secret")
         gid = str(1200000000000000 + len(state.webhooks) + 1 + secrets.randbelow(1000) * 1000)
         resource = data["resource"]
-        hook = {"gid": gid, "resource_type": "webhook", "active": True,
-                "resource": {"gid": resource, "resource_type": "project", "name": "Launch"},
-                "target": data["target"], "created_at": asana_time(dt.datetime.now(dt.UTC)),
-                "last_failure_at": None, "last_failure_content": "", "last_success_at": None,
-                "secret": secret}  # fmt: skip
+        hook = {
+            "gid": gid,
+            "resource_type": "webhook",
+            "active": True,
+            "resource": {"gid": resource, "resource_type": "project", "name": "Launch"},
+            "target": data["target"],
+            "created_at": asana_time(dt.datetime.now(dt.UTC)),
+            "last_failure_at": None,
+            "last_failure_content": "",
+            "last_success_at": None,
+            "secret": secret,
+        }
         state.webhooks[gid] = hook
         self._send(201, {"data": _public(hook), "X-Hook-Secret": secret})
 
@@ -312,10 +391,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             return self._send(400, {"error": "invalid_grant"})
         state.tokens[token] = ME["gid"]
-        self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600,
-                         "refresh_token": REFRESH,
-                         "data": {"id": int(ME["gid"]), "gid": ME["gid"], "name": ME["name"],
-                                  "email": "okrlink@example.com"}})  # fmt: skip
+        self._send(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "refresh_token": REFRESH,
+                "data": {
+                    "id": int(ME["gid"]),
+                    "gid": ME["gid"],
+                    "name": ME["name"],
+                    "email": "okrlink@example.com",
+                },
+            },
+        )
 
     def do_GET(self) -> None:
         self._route("GET")

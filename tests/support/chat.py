@@ -62,8 +62,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            answer = receiver._take(Post(self.path, dict(self.headers.items()),
-                                         json.loads(raw or b"null")))  # fmt: skip
+            answer = receiver._take(
+                Post(self.path, dict(self.headers.items()), json.loads(raw or b"null"))
+            )
             data = answer.body.encode()
             self.send_response(answer.status)
             for name, value in answer.headers.items():

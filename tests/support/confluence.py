@@ -12,26 +12,46 @@ TITLE = "PLAT 2026-Q4 retrospective"
 PAGE_URL = f"{WIKI}/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective"
 # What Confluence Cloud answers to POST /wiki/rest/api/content (fields okrlink reads, and more).
 CREATED = {
-    "id": "393217", "type": "page", "status": "current", "title": TITLE,
+    "id": "393217",
+    "type": "page",
+    "status": "current",
+    "title": TITLE,
     "space": {"id": 98305, "key": "PLAT", "name": "Platform", "type": "global"},
     "version": {"number": 1, "minorEdit": False},
-    "_links": {"webui": "/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective",
-               "base": WIKI, "context": "/wiki", "self": f"{WIKI}/rest/api/content/393217"},
-}  # fmt: skip
+    "_links": {
+        "webui": "/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective",
+        "base": WIKI,
+        "context": "/wiki",
+        "self": f"{WIKI}/rest/api/content/393217",
+    },
+}
 # What it answers to GET /wiki/rest/api/content?spaceKey=PLAT&title=...&type=page.
 NOT_FOUND: dict[str, Any] = {
-    "results": [], "start": 0, "limit": 25, "size": 0,
+    "results": [],
+    "start": 0,
+    "limit": 25,
+    "size": 0,
     "_links": {"base": WIKI, "context": "/wiki", "self": CONTENT},
-}  # fmt: skip
+}
 FOUND = {
-    "results": [{
-        "id": "393217", "type": "page", "status": "current", "title": TITLE,
-        "_expandable": {"container": "/rest/api/space/PLAT", "space": "/rest/api/space/PLAT"},
-        "_links": {"webui": "/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective",
-                   "edit": "/pages/resumedraft.action?draftId=393217", "tinyui": "/x/AQAG",
-                   "self": f"{WIKI}/rest/api/content/393217"},
-    }],
-    "start": 0, "limit": 25, "size": 1,
+    "results": [
+        {
+            "id": "393217",
+            "type": "page",
+            "status": "current",
+            "title": TITLE,
+            "_expandable": {"container": "/rest/api/space/PLAT", "space": "/rest/api/space/PLAT"},
+            "_links": {
+                "webui": "/spaces/PLAT/pages/393217/PLAT+2026-Q4+retrospective",
+                "edit": "/pages/resumedraft.action?draftId=393217",
+                "tinyui": "/x/AQAG",
+                "self": f"{WIKI}/rest/api/content/393217",
+            },
+        }
+    ],
+    "start": 0,
+    "limit": 25,
+    "size": 1,
     "_links": {"base": WIKI, "context": "/wiki", "self": CONTENT},
-}  # fmt: skip
+}
 REFUSED = {"statusCode": 403, "message": "Not permitted to create page in space PLAT"}

@@ -39,9 +39,12 @@ def deployment(
     _repository(payload, repo)
     payload["installation"]["id"] = INSTALLATION
     payload["deployment"].update(
-        id=number, sha=sha or f"{number:040x}", environment=environment,
-        created_at=_iso(at), updated_at=_iso(at),
-    )  # fmt: skip
+        id=number,
+        sha=sha or f"{number:040x}",
+        environment=environment,
+        created_at=_iso(at),
+        updated_at=_iso(at),
+    )
     return payload
 
 
@@ -60,13 +63,19 @@ def deployment_status(
     _repository(payload, repo)
     payload["installation"]["id"] = INSTALLATION
     payload["deployment"].update(
-        id=number, sha=f"{number:040x}", environment=environment,
-        created_at=_iso(created), updated_at=_iso(at),
-    )  # fmt: skip
+        id=number,
+        sha=f"{number:040x}",
+        environment=environment,
+        created_at=_iso(created),
+        updated_at=_iso(at),
+    )
     payload["deployment_status"].update(
-        id=status_id, state=state, environment=environment,
-        created_at=_iso(at), updated_at=_iso(at),
-    )  # fmt: skip
+        id=status_id,
+        state=state,
+        environment=environment,
+        created_at=_iso(at),
+        updated_at=_iso(at),
+    )
     return payload
 
 

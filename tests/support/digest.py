@@ -15,13 +15,21 @@ def team_file(team: str = "PLAT", *, objectives: int = 3, krs: int = 5) -> str:
     """An OKR file whose KRs are owned by three people and measured from 0 to 100."""
     lines = [f"team: {team}", "cycle: 2026-Q4", "objectives:"]
     for o in range(1, objectives + 1):
-        lines += [f"  - key: {team}-{o}", f"    title: Objective {o} of the team",
-                  "    key_results:"]  # fmt: skip
+        lines += [
+            f"  - key: {team}-{o}",
+            f"    title: Objective {o} of the team",
+            "    key_results:",
+        ]
         for k in range(1, krs + 1):
-            lines += [f"      - key: {team}-{o}.{k}",
-                      f"        title: Raise measure {o}.{k} from 0 to 100",
-                      "        kind: metric", "        baseline: 0", "        target: 100",
-                      f"        current: {10 * k}", f"        owner: Owner {k % 3}"]  # fmt: skip
+            lines += [
+                f"      - key: {team}-{o}.{k}",
+                f"        title: Raise measure {o}.{k} from 0 to 100",
+                "        kind: metric",
+                "        baseline: 0",
+                "        target: 100",
+                f"        current: {10 * k}",
+                f"        owner: Owner {k % 3}",
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -31,8 +31,12 @@ class FileClock:
 
 
 def main(database_url: str, data_dir: str, secret_key: str, clock_file: str) -> None:
-    settings = Settings(data_dir=Path(data_dir), database_url=database_url,
-                        secret_key=secret_key, queue_immediate=True)  # fmt: skip
+    settings = Settings(
+        data_dir=Path(data_dir),
+        database_url=database_url,
+        secret_key=secret_key,
+        queue_immediate=True,
+    )
     app = create_app(settings, ports=Ports(clock=FileClock(Path(clock_file))))
     running = True
 

@@ -65,19 +65,39 @@ class Postgres:
             entry = pwd.getpwnam("postgres")
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self.port = free_port()
-        subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(self.data), "-U", "okrlink",
-                                     "--auth=trust", "-E", "UTF8", "--no-sync"]),
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_postgres(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "okrlink",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.url = f"postgresql+psycopg://okrlink@127.0.0.1:{self.port}/postgres"
         self.start()
 
     def _ctl(self, *argv: str) -> None:
-        subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), *argv]),
-                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), *argv]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def start(self) -> None:
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                   "-c synchronous_commit=off -c max_connections=300")  # fmt: skip
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+            "-c synchronous_commit=off -c max_connections=300"
+        )
         self._ctl("-o", options, "-l", str(self.root / "log"), "-w", "start")
 
     def stop(self) -> None:
@@ -105,9 +125,20 @@ class Redis:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "redis-server"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port)
 
     def restart(self) -> None:
@@ -221,9 +252,15 @@ def make_stream(plan: Plan, count: int, *, seed: int = 13) -> list[Event]:
     chooser = random.Random(seed)
     issues = plan.all_issues()
     began = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-    return [Event(delivery=f"fault-{n}", key=chooser.choice(issues),
-                  category=chooser.choice(CATEGORIES), updated=began + timedelta(seconds=n))
-            for n in range(count)]  # fmt: skip
+    return [
+        Event(
+            delivery=f"fault-{n}",
+            key=chooser.choice(issues),
+            category=chooser.choice(CATEGORIES),
+            updated=began + timedelta(seconds=n),
+        )
+        for n in range(count)
+    ]
 
 
 def payload(event: Event, plan: Plan) -> bytes:
@@ -244,16 +281,22 @@ def payload(event: Event, plan: Plan) -> bytes:
         "timestamp": int(event.updated.timestamp() * 1000),
         "user": {"accountId": "5b10ac8d82e05b22cc7d4ef5"},
         "issue": {"id": number, "key": event.key, "fields": fields},
-        "changelog": {"id": event.delivery, "items": [
-            {"field": "status", "fieldId": "status", "toString": event.category}]},
+        "changelog": {
+            "id": event.delivery,
+            "items": [{"field": "status", "fieldId": "status", "toString": event.category}],
+        },
     }
     return json.dumps(body).encode()
 
 
 def token() -> str:
     now = int(time.time())
-    claims = {"iss": CLIENT_KEY, "iat": now, "exp": now + 3600,
-              "qsh": query_string_hash("POST", WEBHOOK, "")}  # fmt: skip
+    claims = {
+        "iss": CLIENT_KEY,
+        "iat": now,
+        "exp": now + 3600,
+        "qsh": query_string_hash("POST", WEBHOOK, ""),
+    }
     return jwt.encode(claims, SHARED_SECRET, algorithm="HS256")
 
 
@@ -273,10 +316,17 @@ class Deployment:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(ROOT), "OKRLINK_DATA_DIR": str(self.work),
-                "OKRLINK_DATABASE_URL": self.database_url, "OKRLINK_QUEUE_URL": self.queue_url,
-                "OKRLINK_SECRET_KEY": SECRET_KEY, "OKRLINK_BASE_URL": "http://127.0.0.1",
-                "OKRLINK_RECONCILE_MINUTES": "0", "OKRLINK_JQL_POLL_MINUTES": "0"}  # fmt: skip
+        return {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "OKRLINK_DATA_DIR": str(self.work),
+            "OKRLINK_DATABASE_URL": self.database_url,
+            "OKRLINK_QUEUE_URL": self.queue_url,
+            "OKRLINK_SECRET_KEY": SECRET_KEY,
+            "OKRLINK_BASE_URL": "http://127.0.0.1",
+            "OKRLINK_RECONCILE_MINUTES": "0",
+            "OKRLINK_JQL_POLL_MINUTES": "0",
+        }
 
     def settings(self) -> Settings:
         return Settings.from_env(self.environment())
@@ -286,35 +336,66 @@ class Deployment:
         app = create_app(self.settings())
         services = app.extensions["okrlink"]
         with services.store.session() as session:
-            site_id = record_install(session, client_key=CLIENT_KEY, base_url=self.jira.url,
-                                     product="jira", shared_secret=SHARED_SECRET,
-                                     encrypt=services.tenants.encrypt).site_id  # fmt: skip
+            site_id = record_install(
+                session,
+                client_key=CLIENT_KEY,
+                base_url=self.jira.url,
+                product="jira",
+                shared_secret=SHARED_SECRET,
+                encrypt=services.tenants.encrypt,
+            ).site_id
             spec = quarter_of(datetime.now(UTC).date())
             cycle = Cycle(site_id=site_id, name=spec.name, start=spec.start, end=spec.end)
             team = Team(site_id=site_id, key="OPS", name="Operations")
             session.add_all([cycle, team])
             session.flush()
-            objective = Objective(site_id=site_id, team_id=team.id, cycle_id=cycle.id,
-                                  key="OPS-1", title="Run operations without surprises")
+            objective = Objective(
+                site_id=site_id,
+                team_id=team.id,
+                cycle_id=cycle.id,
+                key="OPS-1",
+                title="Run operations without surprises",
+            )
             session.add(objective)
             session.flush()
             for n in range(self.plan.krs):
-                kr = KeyResult(site_id=site_id, cycle_id=cycle.id, objective_id=objective.id,
-                               key=self.plan.kr_key(n), title=f"Close slice {n + 1}",
-                               kind="issues", position=n)  # fmt: skip
+                kr = KeyResult(
+                    site_id=site_id,
+                    cycle_id=cycle.id,
+                    objective_id=objective.id,
+                    key=self.plan.kr_key(n),
+                    title=f"Close slice {n + 1}",
+                    kind="issues",
+                    position=n,
+                )
                 session.add(kr)
                 session.flush()
                 targets = ["OPS-499"] if n == self.plan.krs - 1 else self.plan.issues_of(n)
-                session.add_all(Link(site_id=site_id, kr_id=kr.id, target_key=target,
-                                     source="api") for target in targets)  # fmt: skip
+                session.add_all(
+                    Link(site_id=site_id, kr_id=kr.id, target_key=target, source="api")
+                    for target in targets
+                )
         services.store.dispose()
 
     def start_web(self, workers: int = 2) -> int:
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-             f"127.0.0.1:{port}", "--log-level", "error", "connect.app:create_app()"],
-            env=self.environment(), cwd=ROOT, start_new_session=True)  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "error",
+                "connect.app:create_app()",
+            ],
+            env=self.environment(),
+            cwd=ROOT,
+            start_new_session=True,
+        )
         wait_for_port(port, timeout=60)
         self.webs.append((process, port))
         return port
@@ -325,8 +406,14 @@ class Deployment:
         okrlink = str(Path(sys.executable).parent / "okrlink")
         path = self.work / f"worker-{time.monotonic_ns()}.log"
         with path.open("wb") as log:
-            process = subprocess.Popen([okrlink, "worker"], env=self.environment(), cwd=ROOT,
-                                       start_new_session=True, stdout=log, stderr=log)  # fmt: skip
+            process = subprocess.Popen(
+                [okrlink, "worker"],
+                env=self.environment(),
+                cwd=ROOT,
+                start_new_session=True,
+                stdout=log,
+                stderr=log,
+            )
         self.workers.append(process)
         deadline = time.monotonic() + 60
         while ready and b"queue consumer running" not in path.read_bytes():
@@ -367,8 +454,12 @@ def send(ports: list[int], events: list[Event], plan: Plan, *, attempts: int = 5
             port = ports[(n + attempt) % len(ports)]
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             try:
-                connection.request("POST", WEBHOOK, body, {
-                    **headers, "X-Atlassian-Webhook-Identifier": event.delivery})  # fmt: skip
+                connection.request(
+                    "POST",
+                    WEBHOOK,
+                    body,
+                    {**headers, "X-Atlassian-Webhook-Identifier": event.delivery},
+                )
                 status = connection.getresponse().status
             except OSError:
                 status = 0
@@ -400,8 +491,13 @@ class Verdict:
 
     @property
     def converged(self) -> bool:
-        return not (self.pending or self.failed or self.kr_mismatches or
-                    self.property_mismatches or self.outbound_left)  # fmt: skip
+        return not (
+            self.pending
+            or self.failed
+            or self.kr_mismatches
+            or self.property_mismatches
+            or self.outbound_left
+        )
 
 
 def truth(plan: Plan, events: list[Event]) -> dict[str, tuple[float, float]]:
@@ -424,9 +520,11 @@ def verdict(store: Store, jira: JiraStandIn, plan: Plan, events: list[Event]) ->
         failed = session.scalar(select(func.count()).where(InboxEvent.state == "failed")) or 0
         outbound_left = session.scalar(select(func.count()).select_from(Outbound)) or 0
         krs = {kr.key: kr for kr in session.scalars(select(KeyResult))}
-    kr_mismatches = [f"{key}: {(krs[key].done, krs[key].total)} != {want}"
-                     for key, want in expected.items()
-                     if (krs[key].done, krs[key].total) != want]  # fmt: skip
+    kr_mismatches = [
+        f"{key}: {(krs[key].done, krs[key].total)} != {want}"
+        for key, want in expected.items()
+        if (krs[key].done, krs[key].total) != want
+    ]
     final = {event.key for event in events}
     property_mismatches = []
     with jira.lock:
@@ -438,23 +536,31 @@ def verdict(store: Store, jira: JiraStandIn, plan: Plan, events: list[Event]) ->
                 continue
             document = properties.get(key)
             shown = (document or {}).get("krs") or [{}]
-            if (document is None or document.get("krKeys") != [kr.key]
-                    or shown[0].get("progress") != round(kr.progress, 4)):
+            if (
+                document is None
+                or document.get("krKeys") != [kr.key]
+                or shown[0].get("progress") != round(kr.progress, 4)
+            ):
                 property_mismatches.append(f"{key}: {document} (KR {kr.key} {kr.progress})")
-    return Verdict(recorded, distinct, pending, failed, kr_mismatches, property_mismatches,
-                   outbound_left)  # fmt: skip
+    return Verdict(
+        recorded, distinct, pending, failed, kr_mismatches, property_mismatches, outbound_left
+    )
 
 
-def wait_until_converged(store: Store, jira: JiraStandIn, plan: Plan, events: list[Event],
-                         timeout: float) -> tuple[float, Verdict]:  # fmt: skip
+def wait_until_converged(
+    store: Store, jira: JiraStandIn, plan: Plan, events: list[Event], timeout: float
+) -> tuple[float, Verdict]:
     """Seconds until the deployment matches the truth (or `timeout`), and the last verdict."""
     began = time.monotonic()
     while True:
         found = verdict(store, jira, plan, events)
         if os.environ.get("OKRLINK_FAULTS_TRACE"):
-            print(f"{time.monotonic() - began:5.2f}s pending={found.pending} "
-                  f"krs={len(found.kr_mismatches)} properties={len(found.property_mismatches)} "
-                  f"outbound={found.outbound_left}", file=sys.stderr)  # fmt: skip
+            print(
+                f"{time.monotonic() - began:5.2f}s pending={found.pending} "
+                f"krs={len(found.kr_mismatches)} properties={len(found.property_mismatches)} "
+                f"outbound={found.outbound_left}",
+                file=sys.stderr,
+            )
         if found.converged or time.monotonic() - began > timeout:
             return time.monotonic() - began, found
         time.sleep(0.2)  # this process also answers as Jira: leave it the time to
@@ -465,8 +571,9 @@ def deployment(database_url: str, queue_url: str, plan: Plan | None = None) -> I
     """A prepared deployment with no process started yet; everything stops with the block."""
     work = Path(tempfile.mkdtemp(prefix="okrlink-faults-"))
     jira = JiraStandIn()
-    found = Deployment(work=work, database_url=database_url, queue_url=queue_url, jira=jira,
-                       plan=plan or Plan())  # fmt: skip
+    found = Deployment(
+        work=work, database_url=database_url, queue_url=queue_url, jira=jira, plan=plan or Plan()
+    )
     try:
         found.prepare()
         yield found

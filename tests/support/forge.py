@@ -38,23 +38,36 @@ def jwks_document(private_key: rsa.RSAPrivateKey = SIGNING_KEY, kid: str = KID) 
 
 
 def fit_claims(
-    *, installation: str = INSTALLATION, cloud_id: str = CLOUD_ID, site_url: str = SITE_URL,
-    product: str = "jira", lifetime: int = 60, now: float | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    installation: str = INSTALLATION,
+    cloud_id: str = CLOUD_ID,
+    site_url: str = SITE_URL,
+    product: str = "jira",
+    lifetime: int = 60,
+    now: float | None = None,
+) -> dict[str, Any]:
     """Claims shaped as the FIT example of the Forge Remote documentation."""
     issued = int(time.time() if now is None else now)
-    return copy.deepcopy({
-        "app": {
-            "id": APP_ID, "version": "16", "installationId": installation,
-            "apiBaseUrl": f"https://api.atlassian.com/ex/{product}/{cloud_id}",
-            "environment": {"type": "PRODUCTION", "id": ENVIRONMENT},
-            "module": {"type": "core:endpoint", "key": "okrlink-events"},
-        },
-        "context": {"cloudId": cloud_id, "siteUrl": site_url, "moduleKey": "okrlink-events"},
-        "principal": "655362:312d3308-8954-42b0-aa38-771a10c88656",
-        "aud": APP_ID, "iss": FIT_ISSUER, "iat": issued, "nbf": issued,
-        "exp": issued + lifetime, "jti": f"jti-{issued}",
-    })  # fmt: skip
+    return copy.deepcopy(
+        {
+            "app": {
+                "id": APP_ID,
+                "version": "16",
+                "installationId": installation,
+                "apiBaseUrl": f"https://api.atlassian.com/ex/{product}/{cloud_id}",
+                "environment": {"type": "PRODUCTION", "id": ENVIRONMENT},
+                "module": {"type": "core:endpoint", "key": "okrlink-events"},
+            },
+            "context": {"cloudId": cloud_id, "siteUrl": site_url, "moduleKey": "okrlink-events"},
+            "principal": "655362:312d3308-8954-42b0-aa38-771a10c88656",
+            "aud": APP_ID,
+            "iss": FIT_ISSUER,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + lifetime,
+            "jti": f"jti-{issued}",
+        }
+    )
 
 
 def fit(

@@ -43,8 +43,10 @@ def shell_app(app: Flask, token: str, context: dict[str, Any]) -> Callable[..., 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = Request(environ).path
         if path == "/shell/stub-bridge.js":
-            body = (f"const FIT = {json.dumps(token)};\nconst CONTEXT = {json.dumps(context)};\n"
-                    f"{STUB_BRIDGE}")  # fmt: skip
+            body = (
+                f"const FIT = {json.dumps(token)};\nconst CONTEXT = {json.dumps(context)};\n"
+                f"{STUB_BRIDGE}"
+            )
             return Response(body, mimetype="text/javascript")(environ, start_response)
         if path.startswith("/shell/"):
             name = path.removeprefix("/shell/") or "index.html"
@@ -55,9 +57,9 @@ def shell_app(app: Flask, token: str, context: dict[str, Any]) -> Callable[..., 
             if name == "index.html":
                 # The stub bridge is a classic script: it runs before the module shell.
                 text = text.replace(
-                    '<script type="module"', '<script src="stub-bridge.js"></script>\n'
                     '<script type="module"',
-                )  # fmt: skip
+                    '<script src="stub-bridge.js"></script>\n<script type="module"',
+                )
             kind = {"html": "text/html", "js": "text/javascript", "svg": "image/svg+xml"}
             return Response(text, mimetype=kind[name.rsplit(".", 1)[1]])(environ, start_response)
         return app.wsgi_app(environ, start_response)
@@ -70,8 +72,13 @@ def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
     """Headless Chromium with its profile in `profile`."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 f"--user-data-dir={profile}"):  # fmt: skip
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options)
     try:

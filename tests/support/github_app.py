@@ -176,14 +176,28 @@ def load_okrs(app: Flask, now: datetime) -> int:
         report = import_team_okrs(session, site.id, TEAM_OKRS)
         session.add_all(
             [
-                WorkItem(site_id=site.id, key="PLAT-12", issue_type="Epic",
-                         status_category="indeterminate"),
-                WorkItem(site_id=site.id, key="PLAT-13", issue_type="Story",
-                         status_category="new", parent_key="PLAT-12"),
-                WorkItem(site_id=site.id, key="PLAT-14", issue_type="Story",
-                         status_category="done", parent_key="PLAT-12"),
+                WorkItem(
+                    site_id=site.id,
+                    key="PLAT-12",
+                    issue_type="Epic",
+                    status_category="indeterminate",
+                ),
+                WorkItem(
+                    site_id=site.id,
+                    key="PLAT-13",
+                    issue_type="Story",
+                    status_category="new",
+                    parent_key="PLAT-12",
+                ),
+                WorkItem(
+                    site_id=site.id,
+                    key="PLAT-14",
+                    issue_type="Story",
+                    status_category="done",
+                    parent_key="PLAT-12",
+                ),
             ]
-        )  # fmt: skip
+        )
         session.flush()
         recompute(session, site.id, report.changed_kr_ids, now=now)
         return site.id

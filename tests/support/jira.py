@@ -265,10 +265,15 @@ def incident_event(
     """A webhook payload of an issue in `project` (an incident unless told), opened at `opened`
     and resolved at `resolved` (Done) or not (To Do), built on the fixtures like `issue_event`."""
     number = key.split("-")[1]
-    payload = issue_event(kind, key=key, issue_id=f"9{number}", updated=updated,
-                          category="done" if resolved else "new", issue_type=issue_type,
-                          changes=[("resolution", "Resolution", None, "Done")] if resolved
-                          else [])  # fmt: skip
+    payload = issue_event(
+        kind,
+        key=key,
+        issue_id=f"9{number}",
+        updated=updated,
+        category="done" if resolved else "new",
+        issue_type=issue_type,
+        changes=[("resolution", "Resolution", None, "Done")] if resolved else [],
+    )
     fields = payload["issue"]["fields"]
     fields["created"] = jira_time(opened)
     fields["resolutiondate"] = jira_time(resolved) if resolved else None

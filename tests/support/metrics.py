@@ -31,8 +31,9 @@ def value(samples: Mapping[Sample, float], name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def moved(before: Mapping[Sample, float], after: Mapping[Sample, float], name: str,
-          **labels: str) -> dict[str, float]:  # fmt: skip
+def moved(
+    before: Mapping[Sample, float], after: Mapping[Sample, float], name: str, **labels: str
+) -> dict[str, float]:
     """`name`'s samples whose value changed, as `{label value: change}` over the label not
     given (e.g. `moved(a, b, "okrlink_webhooks_total", source="jira")` -> by outcome)."""
     changes: dict[str, float] = {}

@@ -32,27 +32,40 @@ class Running:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], *, port: int, env: Mapping[str, str], logs: Path,
-            ready: str = "/healthz", timeout: float = 60) -> Iterator[Running]:  # fmt: skip
+def running(
+    argv: list[str],
+    *,
+    port: int,
+    env: Mapping[str, str],
+    logs: Path,
+    ready: str = "/healthz",
+    timeout: float = 60,
+) -> Iterator[Running]:
     """Start `argv` (a console script of this virtualenv first), wait until `ready` answers 200,
     and stop it with SIGTERM (as an orchestrator does) when the block ends."""
     logs.mkdir(parents=True, exist_ok=True)
     stderr, stdout = logs / "stderr.log", logs / "stdout.log"
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     with stderr.open("wb") as err, stdout.open("wb") as out:
-        process = subprocess.Popen([str(BIN / argv[0]), *argv[1:]], cwd=ROOT, env=environment,
-                                   stdout=out, stderr=err)  # fmt: skip
+        process = subprocess.Popen(
+            [str(BIN / argv[0]), *argv[1:]], cwd=ROOT, env=environment, stdout=out, stderr=err
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(process, url + ready, timeout=timeout,
-                         failure=lambda: f"{argv[0]}: {stderr.read_text()}")  # fmt: skip
+        wait_until_ready(
+            process,
+            url + ready,
+            timeout=timeout,
+            failure=lambda: f"{argv[0]}: {stderr.read_text()}",
+        )
         yield Running(url, process, stderr, stdout)
     finally:
         stop(process, group=False)
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], url: str, *, timeout: float,
-                     failure: Callable[[], str]) -> None:  # fmt: skip
+def wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, *, timeout: float, failure: Callable[[], str]
+) -> None:
     """Poll `url` until it answers 200; `RuntimeError(failure())` if the process exits first
     or `timeout` seconds pass. Every server the tests and benches start waits here."""
     deadline = time.monotonic() + timeout

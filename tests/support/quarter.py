@@ -8,8 +8,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 CYCLE = "2026-Q4"
-COMPANY_OBJECTIVE = {"team": "ACME", "cycle": CYCLE, "key": "ACME-1",
-                     "title": "Be the platform customers trust most"}  # fmt: skip
+COMPANY_OBJECTIVE = {
+    "team": "ACME",
+    "cycle": CYCLE,
+    "key": "ACME-1",
+    "title": "Be the platform customers trust most",
+}
 OBJECTIVES = (
     ("Make the platform the most reliable in its sector", "ACME-1"),
     ("Make releases boring", None),
@@ -35,10 +39,19 @@ def write_quarter(client: FlaskClient, admin: dict[str, str]) -> None:
         data = {"team": "PLAT", "cycle": CYCLE, "title": title, "parent": parent}
         objective = post(client, admin, "/objectives", data)
         for kr_title, baseline, target, unit in KRS:
-            post(client, admin, "/key-results", {
-                "objective": objective["key"], "title": kr_title, "baseline": baseline,
-                "target": target, "unit": unit, "owner": "SRE lead",
-            })  # fmt: skip
+            post(
+                client,
+                admin,
+                "/key-results",
+                {
+                    "objective": objective["key"],
+                    "title": kr_title,
+                    "baseline": baseline,
+                    "target": target,
+                    "unit": unit,
+                    "owner": "SRE lead",
+                },
+            )
 
 
 CLOSE_REQUEST = {
@@ -64,12 +77,18 @@ def stored_close(app: Flask) -> dict[str, Any]:
         closes = session.scalars(select(CycleClose)).all()
         return {
             "krs": [
-                (cycle, kr.key, kr.final_score, kr.final_score_reason, kr.baseline,
-                 kr.carried_from.key if kr.carried_from else None)
+                (
+                    cycle,
+                    kr.key,
+                    kr.final_score,
+                    kr.final_score_reason,
+                    kr.baseline,
+                    kr.carried_from.key if kr.carried_from else None,
+                )
                 for kr, cycle in rows
             ],
             "closes": [(c.learned, c.differently) for c in closes],
-        }  # fmt: skip
+        }
 
 
 EXPECTED_CLOSE = {
@@ -79,11 +98,14 @@ EXPECTED_CLOSE = {
             for o in (1, 2, 3)
             for k, baseline in ((1, 99.5), (2, 15.0), (3, 200.0))
             for score, reason in [
-                (0.7, "Most deploys were safe by December") if (o, k) == (1, 2) else
-                (0.5, None) if (o, k) == (1, 1) else (0.0, None)
+                (0.7, "Most deploys were safe by December")
+                if (o, k) == (1, 2)
+                else (0.5, None)
+                if (o, k) == (1, 1)
+                else (0.0, None)
             ]
         ],
         ("2027-Q1", "PLAT-1.1", None, None, 99.745, "PLAT-1.1"),
     ],
     "closes": [("Failover drills pay", "Start the drills earlier")],
-}  # fmt: skip
+}

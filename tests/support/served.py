@@ -83,13 +83,17 @@ def granian(settings: Settings, *, workers: int = 1, threads: int = 2) -> Iterat
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-c", script, str(port), str(workers), str(threads)],
-            env=environment(settings), cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+            env=environment(settings),
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(process, base + "/healthz", timeout=60,
-                         failure=lambda: f"granian\n{log.read_text()}")  # fmt: skip
+        wait_until_ready(
+            process, base + "/healthz", timeout=60, failure=lambda: f"granian\n{log.read_text()}"
+        )
         yield base
     finally:
         stop(process, group=True)

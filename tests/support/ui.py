@@ -220,10 +220,12 @@ def make_issue_kr(key: str = "PLAT-O1-KR1", **changes: object) -> IssueKrView:
 def the_form(html: str, name: str, target: str = "") -> Node:
     """The form marked `data-form=name` (for `target`: the objective, KR or KPI it edits)."""
     for form in parse(html).find_all("form", data_form=name):
-        hidden = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")
-                  if n.attrs.get("type") == "hidden"}  # fmt: skip
-        if not target or target in (hidden.get("objective"), hidden.get("kr"),
-                                        hidden.get("kpi")):
+        hidden = {
+            n.attrs["name"]: n.attrs.get("value", "")
+            for n in form.find_all("input")
+            if n.attrs.get("type") == "hidden"
+        }
+        if not target or target in (hidden.get("objective"), hidden.get("kr"), hidden.get("kpi")):
             return form
     raise AssertionError(f"no form {name} {target}")
 
@@ -257,8 +259,7 @@ def form_values(form: Node) -> dict[str, str | list[str]]:
     return values
 
 
-def submit(client: FlaskClient, html: str, name: str, target: str = "", /,
-           **fields: str) -> Any:  # fmt: skip
+def submit(client: FlaskClient, html: str, name: str, target: str = "", /, **fields: str) -> Any:
     """Post the form as a browser would: its hidden fields and current values, then `fields`."""
     form = the_form(html, name, target)
     data = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")}
@@ -279,5 +280,8 @@ def follow(client: FlaskClient, response: Any) -> str:
 
 def field_names(form: Node) -> list[str]:
     """The names of the fields a person fills in (hidden ones aside), in order."""
-    return [n.attrs["name"] for n in form.iter() if n.tag in {"input", "select", "textarea"}
-            and n.attrs.get("type") != "hidden"]  # fmt: skip
+    return [
+        n.attrs["name"]
+        for n in form.iter()
+        if n.tag in {"input", "select", "textarea"} and n.attrs.get("type") != "hidden"
+    ]

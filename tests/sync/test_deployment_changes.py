@@ -42,22 +42,41 @@ def history(seed: int) -> list[tuple[str, dict[str, Any]]]:
     events: list[tuple[datetime, str, dict[str, Any]]] = []
     for number in range(1, 41):
         created = START + timedelta(hours=rng.randrange(0, 24 * 10))
-        deployment = {"id": number, "repo": rng.choice(REPOS), "sha": f"{number:040x}",
-                      "ref": "main", "environment": rng.choice(ENVIRONMENTS),
-                      "created_at": _iso(created)}  # fmt: skip
+        deployment = {
+            "id": number,
+            "repo": rng.choice(REPOS),
+            "sha": f"{number:040x}",
+            "ref": "main",
+            "environment": rng.choice(ENVIRONMENTS),
+            "created_at": _iso(created),
+        }
         events.append((created, "deployment", {"deployment": deployment}))
-        for n, state in enumerate(rng.choice([["success"], ["failure"], ["success", "error"],
-                                              ["in_progress", "success"], []])):  # fmt: skip
+        for n, state in enumerate(
+            rng.choice(
+                [["success"], ["failure"], ["success", "error"], ["in_progress", "success"], []]
+            )
+        ):
             at = created + timedelta(minutes=5 * (n + 1))
             status = {"id": number * 10 + n, "state": state, "at": _iso(at)}
             events.append((at, "status", {"deployment": deployment, "status": status}))
     for number in range(1, 31):
         merged = START + timedelta(hours=rng.randrange(0, 24 * 10), minutes=rng.randrange(60))
         opened = merged - timedelta(hours=rng.randrange(1, 72))
-        pull = {"repo": rng.choice(REPOS), "number": number, "title": f"Change {number}",
-                "branch": f"change-{number}", "head_sha": f"{number:040x}", "state": "closed",
-                "merged": True, "opened_at": _iso(opened), "merged_at": _iso(merged),
-                "updated_at": _iso(merged), "url": "", "jira_keys": [], "kr_keys": []}  # fmt: skip
+        pull = {
+            "repo": rng.choice(REPOS),
+            "number": number,
+            "title": f"Change {number}",
+            "branch": f"change-{number}",
+            "head_sha": f"{number:040x}",
+            "state": "closed",
+            "merged": True,
+            "opened_at": _iso(opened),
+            "merged_at": _iso(merged),
+            "updated_at": _iso(merged),
+            "url": "",
+            "jira_keys": [],
+            "kr_keys": [],
+        }
         events.append((merged, "pull", {"pull": pull}))
     return [(kind, payload) for _, kind, payload in sorted(events, key=lambda e: e[0])]
 
@@ -67,13 +86,23 @@ def apply(app: Flask, site_id: int, events: list[tuple[str, dict[str, Any]]]) ->
     with store(app).session() as session:
         for kind, payload in events:
             if kind == "pull":
-                row = InboxEvent(payload={"installation_id": INSTALLATION, "account": "acme",
-                                          "action": "closed", **payload})  # fmt: skip
+                row = InboxEvent(
+                    payload={
+                        "installation_id": INSTALLATION,
+                        "account": "acme",
+                        "action": "closed",
+                        **payload,
+                    }
+                )
                 apply_pull_request(session, row, ports)
             else:
-                record_deployment(session, installation_id=INSTALLATION, site_id=site_id,
-                                  deployment=payload["deployment"],
-                                  status=payload.get("status"))  # fmt: skip
+                record_deployment(
+                    session,
+                    installation_id=INSTALLATION,
+                    site_id=site_id,
+                    deployment=payload["deployment"],
+                    status=payload.get("status"),
+                )
 
 
 Pair = tuple[int, str, datetime, float]  # PR number, environment, deployment created, lead
@@ -84,11 +113,15 @@ def stored_pairs(app: Flask) -> list[Pair]:
     and shipped at once are alike to every key, and either may carry the change)."""
     with store(app).session() as session:
         rows = session.execute(
-            select(PullRequest.number, DeploymentChange.environment, Deployment.created_at,
-                   DeploymentChange.lead_seconds)
+            select(
+                PullRequest.number,
+                DeploymentChange.environment,
+                Deployment.created_at,
+                DeploymentChange.lead_seconds,
+            )
             .join(Deployment, Deployment.id == DeploymentChange.deployment_id)
             .join(PullRequest, PullRequest.id == DeploymentChange.pull_request_id)
-        ).all()  # fmt: skip
+        ).all()
     return sorted((int(n), e, c, float(s)) for n, e, c, s in rows)
 
 
@@ -97,12 +130,18 @@ def matched_pairs(app: Flask) -> list[Pair]:
     with store(app).session() as session:
         deployments = session.scalars(select(Deployment)).all()
         pulls = session.scalars(select(PullRequest).where(PullRequest.merged.is_(True))).all()
-        changes = [dora.ChangeFact(p.repo, p.number, p.opened_at or p.merged_at, p.merged_at)
-                   for p in pulls if p.merged_at]  # fmt: skip
+        changes = [
+            dora.ChangeFact(p.repo, p.number, p.opened_at or p.merged_at, p.merged_at)
+            for p in pulls
+            if p.merged_at
+        ]
         pairs = []
         for environment in ENVIRONMENTS:
-            facts = [dora.DeploymentFact(d.repo, d.created_at, d.succeeded_at, d.failed_at)
-                     for d in deployments if d.environment == environment]  # fmt: skip
+            facts = [
+                dora.DeploymentFact(d.repo, d.created_at, d.succeeded_at, d.failed_at)
+                for d in deployments
+                if d.environment == environment
+            ]
             for fact, change in dora.shipped_changes(facts, changes):
                 assert fact.succeeded_at is not None
                 lead = (fact.succeeded_at - change.started_at).total_seconds()
@@ -136,12 +175,18 @@ def test_pairs_made_as_events_arrive_match_every_change_to_every_deployment(
     with store(app).session() as session:
         deployments = session.scalars(select(Deployment)).all()
         pulls = session.scalars(select(PullRequest)).all()
-        changes = [dora.ChangeFact(p.repo, p.number, p.opened_at or p.merged_at, p.merged_at)
-                   for p in pulls if p.merged_at]  # fmt: skip
+        changes = [
+            dora.ChangeFact(p.repo, p.number, p.opened_at or p.merged_at, p.merged_at)
+            for p in pulls
+            if p.merged_at
+        ]
     window = dora.Window(now=NOW, days=30)
     for environment in ENVIRONMENTS:
-        facts = [dora.DeploymentFact(d.repo, d.created_at, d.succeeded_at, d.failed_at)
-                 for d in deployments if d.environment == environment]  # fmt: skip
+        facts = [
+            dora.DeploymentFact(d.repo, d.created_at, d.succeeded_at, d.failed_at)
+            for d in deployments
+            if d.environment == environment
+        ]
         assert lead_time(app, site_id, environment) == dora.change_lead_time_hours(
             facts, changes, window
         )

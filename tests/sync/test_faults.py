@@ -52,8 +52,9 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_its_lease_is_taken_over(
         send([port], events[2 * third :], cluster.plan)
         store = Store.connect(database_url)
         try:
-            seconds, found = wait_until_converged(store, cluster.jira, cluster.plan, events,
-                                                  timeout=60)  # fmt: skip
+            seconds, found = wait_until_converged(
+                store, cluster.jira, cluster.plan, events, timeout=60
+            )
             assert found.converged, found
             assert seconds < 5, f"the last change showed {seconds:.1f} s after the last event"
             deliveries = len({event.delivery for event in events})

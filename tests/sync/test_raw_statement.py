@@ -43,8 +43,10 @@ def test_raw_insert_stores_the_same_bytes_and_reads_back_as_the_orm_does(tmp_pat
         row = session.scalar(select(InboxEvent).where(InboxEvent.id == by_raw))
         assert row is not None
         assert (row.payload, row.received_at, row.delivery_id) == (
-            ROW["payload"], ROW["received_at"], "raw"
-        )  # fmt: skip
+            ROW["payload"],
+            ROW["received_at"],
+            "raw",
+        )
 
 
 def test_a_raw_query_answers_as_sqlalchemy_does_for_any_list_length(app) -> None:  # type: ignore[no-untyped-def]
@@ -58,26 +60,49 @@ def test_a_raw_query_answers_as_sqlalchemy_does_for_any_list_length(app) -> None
         site = Site(name="acme")
         session.add(site)
         session.flush()
-        cycle = Cycle(site_id=site.id, name="2026-Q4", start=datetime(2026, 10, 1).date(),
-                      end=datetime(2026, 12, 31).date())  # fmt: skip
+        cycle = Cycle(
+            site_id=site.id,
+            name="2026-Q4",
+            start=datetime(2026, 10, 1).date(),
+            end=datetime(2026, 12, 31).date(),
+        )
         team = Team(site_id=site.id, key="PLAT", name="Platform")
         session.add_all([cycle, team])
         session.flush()
-        objective = Objective(site_id=site.id, team_id=team.id, cycle_id=cycle.id, key="PLAT-1",
-                              title="Make the platform reliable")  # fmt: skip
+        objective = Objective(
+            site_id=site.id,
+            team_id=team.id,
+            cycle_id=cycle.id,
+            key="PLAT-1",
+            title="Make the platform reliable",
+        )
         session.add(objective)
         session.flush()
-        kr = KeyResult(site_id=site.id, cycle_id=cycle.id, objective_id=objective.id,
-                       key="PLAT-1.1", title="Close the failover epic", kind="issues")  # fmt: skip
+        kr = KeyResult(
+            site_id=site.id,
+            cycle_id=cycle.id,
+            objective_id=objective.id,
+            key="PLAT-1.1",
+            title="Close the failover epic",
+            kind="issues",
+        )
         session.add(kr)
         session.flush()
-        session.add_all([Link(site_id=site.id, kr_id=kr.id, target_key=f"PLAT-{n}", source="api")
-                         for n in range(1, 6)])  # fmt: skip
+        session.add_all(
+            [
+                Link(site_id=site.id, kr_id=kr.id, target_key=f"PLAT-{n}", source="api")
+                for n in range(1, 6)
+            ]
+        )
         session.flush()
-        statement = select(Link.target_key, Link.kr_id, literal(True).label("linked")).where(
-            Link.site_id == bindparam("site_id"),
-            Link.target_key.in_(bindparam("keys", expanding=True)),
-        ).order_by(Link.target_key)
+        statement = (
+            select(Link.target_key, Link.kr_id, literal(True).label("linked"))
+            .where(
+                Link.site_id == bindparam("site_id"),
+                Link.target_key.in_(bindparam("keys", expanding=True)),
+            )
+            .order_by(Link.target_key)
+        )
         query = RawQuery(statement)
         for keys in (["PLAT-1"], ["PLAT-2", "PLAT-4", "NOPE-9"], [f"PLAT-{n}" for n in range(9)]):
             values = {"site_id": site.id, "keys": keys}

@@ -88,8 +88,14 @@ def _site(app: Flask) -> int:
 
 def _record(app: Flask, site_id: int, delivery: str, payload: dict[str, Any]) -> int:
     with _store(app).session() as session:
-        row = InboxEvent(source="jira", scope="test", delivery_id=delivery, site_id=site_id,
-                         event="jira_issue", payload=payload)  # fmt: skip
+        row = InboxEvent(
+            source="jira",
+            scope="test",
+            delivery_id=delivery,
+            site_id=site_id,
+            event="jira_issue",
+            payload=payload,
+        )
         session.add(row)
         session.flush()
         return row.id
@@ -98,8 +104,12 @@ def _record(app: Flask, site_id: int, delivery: str, payload: dict[str, Any]) ->
 def _issue(key: str, minute: int) -> dict[str, Any]:
     number = int(key.split("-")[1])
     updated = f"2026-11-25T12:{minute:02d}:00+00:00"
-    return {"key": key, "issue_id": str(1000 + number), "updated_at": updated,
-            "status_category": "done"}  # fmt: skip
+    return {
+        "key": key,
+        "issue_id": str(1000 + number),
+        "updated_at": updated,
+        "status_category": "done",
+    }
 
 
 # -- the drain lease ------------------------------------------------------------------------
@@ -109,8 +119,9 @@ def test_a_lease_held_by_a_killed_process_is_taken_over_at_once(app: Flask) -> N
     store = _store(app)
     leases = Leases(store.engine)
     url = store.engine.url.render_as_string(hide_password=False)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, url, "41"], cwd=REPO,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, "41"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with leases.hold(41) as held:
@@ -214,12 +225,18 @@ def test_inbox_retry_wants_ids_or_all(runner: CliRunner) -> None:
 def _queue_writes(app: Flask, site_id: int, *keys: str) -> list[int]:
     with _store(app).session() as session:
         now = _jobs(app).ports.clock.now()
-        rows = [Outbound(site_id=site_id, kind="issue_property", target=key, due_at=now,
-                         attempts=0) for key in keys]  # fmt: skip
+        rows = [
+            Outbound(site_id=site_id, kind="issue_property", target=key, due_at=now, attempts=0)
+            for key in keys
+        ]
         session.add_all(rows)
         # Each issue shows a document written before, which this write must replace.
-        session.add_all(WriteBackState(site_id=site_id, kind="issue_property", target=key,
-                                       digest="written-before") for key in keys)  # fmt: skip
+        session.add_all(
+            WriteBackState(
+                site_id=site_id, kind="issue_property", target=key, digest="written-before"
+            )
+            for key in keys
+        )
         session.flush()
         return [row.id for row in rows]
 

@@ -75,16 +75,23 @@ def callback() -> Response:
             now=datetime.now(UTC),
         )
     except OutsideError as exc:
-        raise BadRequest(f"Asana refused the code ({exc.message}): start again",
-                         code="code_exchange_failed") from exc  # fmt: skip
+        raise BadRequest(
+            f"Asana refused the code ({exc.message}): start again", code="code_exchange_failed"
+        ) from exc
     with found.store.session() as session:
         save_connection(
-            session, site_id, token=grant.access_token, encrypt=found.tenants.encrypt,
-            auth="oauth", user_gid=grant.user_gid, refresh_token=grant.refresh_token,
+            session,
+            site_id,
+            token=grant.access_token,
+            encrypt=found.tenants.encrypt,
+            auth="oauth",
+            user_gid=grant.user_gid,
+            refresh_token=grant.refresh_token,
             expires_at=grant.expires_at,
-        )  # fmt: skip
+        )
     found.asana_accounts.forget(site_id)
-    response = Response("Asana workspace connected to okrlink. You can close this page.\n",
-                        mimetype="text/plain")  # fmt: skip
+    response = Response(
+        "Asana workspace connected to okrlink. You can close this page.\n", mimetype="text/plain"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -56,8 +56,9 @@ def receive(subscription_id: str) -> tuple[Response, int]:
     if row is None or not verify_signature(
         secret=secret, body=body, header=request.headers.get(SIGNATURE_HEADER)
     ):
-        raise AuthError("unknown subscription, or missing or invalid X-Hook-Signature",
-                        code="invalid_signature")  # fmt: skip
+        raise AuthError(
+            "unknown subscription, or missing or invalid X-Hook-Signature", code="invalid_signature"
+        )
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:

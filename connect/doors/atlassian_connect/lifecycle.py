@@ -106,4 +106,3 @@ def enabled() -> tuple[str, int]:
 @connect_jwt_required()
 def disabled() -> tuple[str, int]:
     return _toggle(False)
-

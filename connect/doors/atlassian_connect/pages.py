@@ -147,20 +147,25 @@ def _page_token() -> dict[str, str]:
     secret = tenants().secret_for(g.tenant.client_key)
     if not secret:
         raise AuthError("unknown or disabled installation", code="unknown_issuer")
-    return {"jwt": context_token(client_key=g.tenant.client_key, shared_secret=secret,
-                                 account_id=g.account_id)}  # fmt: skip
+    return {
+        "jwt": context_token(
+            client_key=g.tenant.client_key, shared_secret=secret, account_id=g.account_id
+        )
+    }
 
 
 def _page_url(endpoint: str, **params: str) -> str:
     """A URL to one of our routes for the page to call, with its token and the host params."""
-    carried: dict[str, Any] = {name: request.args[name] for name in HOST_PARAMS
-                               if name in request.args}  # fmt: skip
+    carried: dict[str, Any] = {
+        name: request.args[name] for name in HOST_PARAMS if name in request.args
+    }
     return url_for(endpoint, **{**carried, **params, **_page_token()})
 
 
 def _check_csrf(purpose: str) -> None:
-    if not form_tokens().check(request.form.get("csrf_token"), site_id=g.site_id,
-                               account=g.account_id, purpose=purpose):  # fmt: skip
+    if not form_tokens().check(
+        request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id, purpose=purpose
+    ):
         raise ForbiddenError("the form expired or did not come from this page", code="csrf")
 
 
@@ -176,8 +181,9 @@ def html_response(
 ) -> Response:
     """An iframe page with its CSP; `private` pages carry tokens and are never stored."""
     tenant = g.get("tenant")
-    headers = page_headers(scripts=scripts, private=private,
-                           base_url=tenant.base_url if tenant is not None else None)  # fmt: skip
+    headers = page_headers(
+        scripts=scripts, private=private, base_url=tenant.base_url if tenant is not None else None
+    )
     return Response(html, status=status, mimetype="text/html", headers=headers)
 
 
@@ -193,9 +199,11 @@ def _see_other(url: str) -> Response:
 def error_page(error: ApiError) -> Response:
     """Errors on these pages are shown as a page inside the iframe, not as JSON."""
     html = render_message_page(
-        f"{error.status} {error.code.replace('_', ' ')}", error.message, locale(),
+        f"{error.status} {error.code.replace('_', ' ')}",
+        error.message,
+        locale(),
         host_script=True,
-    )  # fmt: skip
+    )
     return html_response(html, status=error.status)
 
 
@@ -220,15 +228,17 @@ def _cached_panel(*, static: bool) -> Response:
     def render(panel: PanelRequest) -> str:
         if panel.mode == "retro":
             with store.session() as session:
-                retro = load_retro(session, g.site_id, team=panel.query.team,
-                                   cycle=panel.query.cycle)  # fmt: skip
+                retro = load_retro(
+                    session, g.site_id, team=panel.query.team, cycle=panel.query.cycle
+                )
             if retro is None:
                 return _empty(panel.query, panel.locale)
             return render_retro(retro, locale=panel.locale, host_script=not panel.static)
         if panel.mode == "review":
             with store.session() as session:
-                review = load_review(session, g.site_id, team=panel.query.team,
-                                     cycle=panel.query.cycle, now=now())  # fmt: skip
+                review = load_review(
+                    session, g.site_id, team=panel.query.team, cycle=panel.query.cycle, now=now()
+                )
             if review is None:
                 return _empty(panel.query, panel.locale)
             return render_review(review, locale=panel.locale, host_script=not panel.static)
@@ -236,11 +246,17 @@ def _cached_panel(*, static: bool) -> Response:
             view = panels.load_panel(session, g.site_id, panel.query, today=today)
         if view is None:
             return _empty(panel.query, panel.locale)
-        return render_panel(view, mode=panel.mode, locale=panel.locale, static=panel.static,
-                            host_script=not panel.static)  # fmt: skip
+        return render_panel(
+            view,
+            mode=panel.mode,
+            locale=panel.locale,
+            static=panel.static,
+            host_script=not panel.static,
+        )
 
-    panel = panel_request(request.args, static=static,
-                          accept_language=request.headers.get("Accept-Language"))  # fmt: skip
+    panel = panel_request(
+        request.args, static=static, accept_language=request.headers.get("Accept-Language")
+    )
     answer = serve_panel(
         panel,
         cache=page_cache(),
@@ -272,8 +288,13 @@ def confluence_panel_static() -> Response:
 
 # --- the Jira project page and check-ins ---------------------------------------------------
 
-CONNECT_ROUTES = {"page": "ui.project_page_view", "kr": "ui.kr_page", "edit": "ui.edit_okrs",
-                  "check-in": "ui.check_in", "close": "ui.close_cycle"}  # fmt: skip
+CONNECT_ROUTES = {
+    "page": "ui.project_page_view",
+    "kr": "ui.kr_page",
+    "edit": "ui.edit_okrs",
+    "check-in": "ui.check_in",
+    "close": "ui.close_cycle",
+}
 """The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
 
@@ -292,10 +313,16 @@ def _project_team() -> str:
 
 
 def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> ProjectPage:
-    return ProjectPage(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle,
-                       view="review" if request.args.get("view") == "review" else "okrs",
-                       saved=request.args.get("saved", ""), locale=locale(),
-                       values=values or {})  # fmt: skip
+    return ProjectPage(
+        site_id=g.site_id,
+        account=g.account_id,
+        team=team,
+        cycle=cycle,
+        view="review" if request.args.get("view") == "review" else "okrs",
+        saved=request.args.get("saved", ""),
+        locale=locale(),
+        values=values or {},
+    )
 
 
 def _poster(team: str, cycle: str) -> Poster:
@@ -334,8 +361,9 @@ def check_in() -> Response:
         if "projectKey" in carried:
             carried["team"] = carried.pop("projectKey")
         page = _page(team, "", values=_posted_values())
-        return html_response(render_checkin_failure(page, _connect_link, posted, carried),
-                             status=422)  # fmt: skip
+        return html_response(
+            render_checkin_failure(page, _connect_link, posted, carried), status=422
+        )
     params = {"projectKey": team} if TEAM_KEY.fullmatch(team) else {}
     if cycle := request.args.get("cycle", ""):
         params["cycle"] = cycle
@@ -347,8 +375,9 @@ def check_in() -> Response:
 def kr_page() -> Response:
     """A KR of the project page on its own: every check-in and every change to its definition."""
     page = _page(_project_team(), "")
-    return html_response(render_project_kr_page(page, _connect_link,
-                                                request.args.get("kr", "").strip()))  # fmt: skip
+    return html_response(
+        render_project_kr_page(page, _connect_link, request.args.get("kr", "").strip())
+    )
 
 
 # --- writing OKRs on the project page -------------------------------------------------------
@@ -379,8 +408,9 @@ def _after_post(team: str, cycle: str, posted: Posted) -> Response:
     """Saved: back to the page (showing what was saved); refused: the page again with the
     form's errors beside their fields (422)."""
     if not posted.ok:
-        html = render_project_page(_page(team, cycle, values=_posted_values()), _connect_link,
-                                   failed=posted)  # fmt: skip
+        html = render_project_page(
+            _page(team, cycle, values=_posted_values()), _connect_link, failed=posted
+        )
         return html_response(html, status=422)
     params = {"projectKey": team}
     if posted.form == CLOSE_FORM:
@@ -390,6 +420,7 @@ def _after_post(team: str, cycle: str, posted: Posted) -> Response:
         if cycle:
             params["cycle"] = cycle
     return _see_other(_page_url("ui.project_page_view", **params))
+
 
 # --- the Jira issue panel and glance ------------------------------------------------------
 
@@ -411,13 +442,18 @@ def _issue_panel(issue_key: str) -> Response:
         krs = panels.issue_krs(session, g.site_id, issue_key)
         results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
     html = render_issue_panel(
-        issue_key=issue_key, krs=krs,
+        issue_key=issue_key,
+        krs=krs,
         search_url=_page_url("ui.issue_panel_view", issue=issue_key),
-        link_url=_page_url("ui.issue_link"), unlink_url=_page_url("ui.issue_unlink"),
-        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
-                                       purpose=LINK_PURPOSE),
-        locale=lang, results=results, query=q,
-    )  # fmt: skip
+        link_url=_page_url("ui.issue_link"),
+        unlink_url=_page_url("ui.issue_unlink"),
+        csrf_token=form_tokens().issue(
+            site_id=g.site_id, account=g.account_id, purpose=LINK_PURPOSE
+        ),
+        locale=lang,
+        results=results,
+        query=q,
+    )
     return html_response(html)
 
 
@@ -470,8 +506,15 @@ def issue_link() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
-        link_work(session, g.site_id, kr, kind="jira", target=issue, source="panel",
-                  on_link=services().jira_sync.on_link)  # fmt: skip
+        link_work(
+            session,
+            g.site_id,
+            kr,
+            kind="jira",
+            target=issue,
+            source="panel",
+            on_link=services().jira_sync.on_link,
+        )
         changed = _after_link(session, kr.id)
     if changed:
         services().jobs.flush_soon(g.site_id)
@@ -506,12 +549,15 @@ def _okrs_page() -> Response:
             query = panels.PanelQuery(team=request.args.get("team", "").strip(), cycle=cycle)
             return html_response(_empty(query, lang))
         alignment = load_alignment(session, g.site_id, cycle_row)
-        team = request.args.get("team", "").strip() or (alignment.teams[0] if alignment.teams
-                                                        else "")  # fmt: skip
+        team = request.args.get("team", "").strip() or (
+            alignment.teams[0] if alignment.teams else ""
+        )
         query = panels.PanelQuery(team=team, cycle=cycle_row.name)
         view = panels.load_panel(session, g.site_id, query, today=today) if team else None
-    links = [(key, _page_url("ui.okrs_page_view", team=key, cycle=alignment.cycle))
-             for key in alignment.teams]  # fmt: skip
+    links = [
+        (key, _page_url("ui.okrs_page_view", team=key, cycle=alignment.cycle))
+        for key in alignment.teams
+    ]
     return html_response(render_okrs_page(alignment, view, team_links=links, locale=lang))
 
 
@@ -536,8 +582,9 @@ shows to site administrators only (its iframe JWT binds that exact URL), so a va
 says the poster opened the admin page."""
 
 
-def _admin_page(*, status: int = 200, values: dict[str, str] | None = None,
-                error: str | None = None) -> Response:  # fmt: skip
+def _admin_page(
+    *, status: int = 200, values: dict[str, str] | None = None, error: str | None = None
+) -> Response:
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
         channels = list_channels(session, g.site_id)
@@ -545,12 +592,20 @@ def _admin_page(*, status: int = 200, values: dict[str, str] | None = None,
     form = DigestForm(
         add_url=_page_url("ui.digest_channel_add"),
         remove_url=_page_url("ui.digest_channel_remove"),
-        csrf_token=form_tokens().issue(site_id=g.site_id, account=g.account_id,
-                                       purpose=DIGEST_PURPOSE),
-        values=values or {}, error=error,
-    )  # fmt: skip
-    html = render_admin_page(installations=installations, github=github, locale=locale(),
-                             channels=channels, digest_form=form, profile=profile)  # fmt: skip
+        csrf_token=form_tokens().issue(
+            site_id=g.site_id, account=g.account_id, purpose=DIGEST_PURPOSE
+        ),
+        values=values or {},
+        error=error,
+    )
+    html = render_admin_page(
+        installations=installations,
+        github=github,
+        locale=locale(),
+        channels=channels,
+        digest_form=form,
+        profile=profile,
+    )
     return html_response(html, status=status)
 
 
@@ -573,16 +628,29 @@ def admin_page_view() -> Response:
 def digest_channel_add() -> Response:
     """Add a digest channel; a refused one shows the page again with the reason (422)."""
     _check_csrf(DIGEST_PURPOSE)
-    form = {name: request.form.get(name, "").strip()
-            for name in ("team", "kind", "day", "time", "tz", "lang")}  # fmt: skip
-    spec = ChannelSpec(team=form["team"].upper(), kind=form["kind"],
-                       url=request.form.get("url", ""), day=form["day"] or "mon",
-                       at=form["time"] or "09:00", tz=form["tz"] or "UTC",
-                       lang=form["lang"] or "en")  # fmt: skip
+    form = {
+        name: request.form.get(name, "").strip()
+        for name in ("team", "kind", "day", "time", "tz", "lang")
+    }
+    spec = ChannelSpec(
+        team=form["team"].upper(),
+        kind=form["kind"],
+        url=request.form.get("url", ""),
+        day=form["day"] or "mon",
+        at=form["time"] or "09:00",
+        tz=form["tz"] or "UTC",
+        lang=form["lang"] or "en",
+    )
     try:
         with services().store.session() as session:
-            add_channel(session, g.site_id, spec, encrypt=services().tenants.encrypt,
-                        now=now(), allow_loopback_http=services().settings.dev)  # fmt: skip
+            add_channel(
+                session,
+                g.site_id,
+                spec,
+                encrypt=services().tenants.encrypt,
+                now=now(),
+                allow_loopback_http=services().settings.dev,
+            )
     except Invalid as error:
         return _admin_page(status=422, values=form, error=error.message)
     return _see_other(_page_url("ui.admin_page_view"))

@@ -135,8 +135,12 @@ def jira_webhook() -> tuple[Response, int]:
     Ordinary deliveries are answered by `jira_webhook_hot_path` before Flask runs; this view
     answers the rest (errors above all) the same way.
     """
-    answer = record_jira_delivery(services(), g.tenant, raw=request.get_data(cache=False),
-                                  delivery_header=request.headers.get(DELIVERY_HEADER))  # fmt: skip
+    answer = record_jira_delivery(
+        services(),
+        g.tenant,
+        raw=request.get_data(cache=False),
+        delivery_header=request.headers.get(DELIVERY_HEADER),
+    )
     return jsonify(answer), 200
 
 

@@ -66,8 +66,9 @@ def forge_link(route: str, **params: str) -> str:
     return f"{path}?{urlencode(params)}"
 
 
-def _page(forge: ForgeRequest, body: Mapping[str, Any], *,
-          values: Mapping[str, str] | None = None) -> ProjectPage:  # fmt: skip
+def _page(
+    forge: ForgeRequest, body: Mapping[str, Any], *, values: Mapping[str, str] | None = None
+) -> ProjectPage:
     """Whose page the call asks for, from the verified FIT and the body's parameters."""
     tenant = verified_tenant(forge, body)
     team = text_field(body, "team", required=True)
@@ -77,11 +78,16 @@ def _page(forge: ForgeRequest, body: Mapping[str, Any], *,
     if view not in VIEWS:
         raise ValidationError("view must be okrs or review", field="view")
     return ProjectPage(
-        site_id=tenant.site_id, account=forge.claims.account_id, team=team,
-        cycle=text_field(body, "cycle"), view="review" if view == "review" else "okrs",
-        saved=text_field(body, "saved"), locale=text_field(body, "locale") or "en",
-        host_script=False, values=values or {},
-    )  # fmt: skip
+        site_id=tenant.site_id,
+        account=forge.claims.account_id,
+        team=team,
+        cycle=text_field(body, "cycle"),
+        view="review" if view == "review" else "okrs",
+        saved=text_field(body, "saved"),
+        locale=text_field(body, "locale") or "en",
+        host_script=False,
+        values=values or {},
+    )
 
 
 def _answer(html: str, status: int = 200, **extra: Any) -> tuple[Response, int]:
@@ -123,13 +129,15 @@ def forms() -> tuple[Response, int]:
     fields = form_fields(body)
     shown = _page(forge, body, values={name: fields.get(name, "") for name in fields})
     csrf = body.get("csrf")
-    check_csrf(csrf if isinstance(csrf, str) else None, site_id=shown.site_id,
-               account=shown.account)  # fmt: skip
+    check_csrf(
+        csrf if isinstance(csrf, str) else None, site_id=shown.site_id, account=shown.account
+    )
     form = text_field(body, "form", required=True)
     if form not in FORMS:
         raise ValidationError(f"form must be one of {', '.join(sorted(FORMS))}", field="form")
-    poster = Poster(site_id=shown.site_id, account=shown.account, team=shown.team,
-                    cycle=shown.cycle)  # fmt: skip
+    poster = Poster(
+        site_id=shown.site_id, account=shown.account, team=shown.team, cycle=shown.cycle
+    )
     if form == CHECKIN_FORM:
         posted = post_check_in(poster, fields)
     elif form == CLOSE_FORM:
@@ -140,10 +148,17 @@ def forms() -> tuple[Response, int]:
         return _refused(shown, posted)
     saved = posted.saved if form in EDIT_FORMS else ""
     html = render_project_page(
-        ProjectPage(site_id=shown.site_id, account=shown.account, team=shown.team,
-                    cycle=shown.cycle, saved=saved, locale=shown.locale, host_script=False),
+        ProjectPage(
+            site_id=shown.site_id,
+            account=shown.account,
+            team=shown.team,
+            cycle=shown.cycle,
+            saved=saved,
+            locale=shown.locale,
+            host_script=False,
+        ),
         forge_link,
-    )  # fmt: skip
+    )
     return _answer(html, saved=posted.saved)
 
 

@@ -61,7 +61,8 @@ def _tenants() -> Tenants:
 def verify() -> ForgeRequest:
     settings = services().settings
     return verify_forge_request(
-        cast("Mapping[str, str]", request.headers), jwks=services().forge_jwks,
+        cast("Mapping[str, str]", request.headers),
+        jwks=services().forge_jwks,
         app_id=settings.forge_app_id,
     )
 
@@ -157,8 +158,10 @@ def webhook_shape(payload: Mapping[str, Any]) -> dict[str, Any]:
     event = payload.get("eventType")
     if event not in ISSUE_EVENTS:
         raise JiraPayloadError(f"not an issue event: {event or 'none'}")
-    shaped: dict[str, Any] = {"webhookEvent": ISSUE_EVENTS[str(event)],
-                              "issue": payload.get("issue")}  # fmt: skip
+    shaped: dict[str, Any] = {
+        "webhookEvent": ISSUE_EVENTS[str(event)],
+        "issue": payload.get("issue"),
+    }
     if isinstance(payload.get("changelog"), Mapping):
         shaped["changelog"] = payload["changelog"]
     actor = payload.get("atlassianId")
@@ -183,16 +186,17 @@ def events() -> tuple[Response, int]:
     payload = json_body()
     tenant = verified_tenant(forge, payload)
     try:
-        event = parse_webhook(
-            webhook_shape(payload), fields=services().jira_field_map
-        )
+        event = parse_webhook(webhook_shape(payload), fields=services().jira_field_map)
     except JiraPayloadError as exc:
         raise BadRequest(str(exc), code="malformed_event") from exc
     row: dict[str, Any] = {
-        "source": SOURCE, "scope": tenant.client_key,
+        "source": SOURCE,
+        "scope": tenant.client_key,
         "delivery_id": delivery_id(request.get_data(cache=True), payload),
-        "site_id": tenant.site_id, "event": EVENT_NAME, "payload": event.as_dict(),
-    }  # fmt: skip
+        "site_id": tenant.site_id,
+        "event": EVENT_NAME,
+        "payload": event.as_dict(),
+    }
     with services().store.session() as session:
         row_id = record_event(session, **row)  # None for a delivery already recorded
     if row_id is None:
@@ -236,8 +240,9 @@ def panel() -> tuple[Response, int]:
         view = load_panel(session, tenant.site_id, query, today=today)
         review = retro = None
         if mode == "review":
-            review = load_review(session, tenant.site_id, team=query.team, cycle=query.cycle,
-                                 now=now)  # fmt: skip
+            review = load_review(
+                session, tenant.site_id, team=query.team, cycle=query.cycle, now=now
+            )
         elif mode == "retro":
             retro = load_retro(session, tenant.site_id, team=query.team, cycle=query.cycle)
     if review is not None:
@@ -254,7 +259,10 @@ def panel() -> tuple[Response, int]:
     else:
         compact = mode == "compact"
         html = render_panel(
-            view, mode="compact" if compact else "full", locale=locale, static=True,
+            view,
+            mode="compact" if compact else "full",
+            locale=locale,
+            static=True,
             host_script=False,
-        )  # fmt: skip
+        )
     return jsonify({"html": html}), 200

@@ -83,9 +83,15 @@ def receive() -> tuple[Response, int]:
     store = services().store
     with store.session() as session:
         site_id = _mapped_site(session, record["installation_id"])
-        event_id = record_event(session, source=SOURCE, scope=SCOPE, delivery_id=delivery,
-                                site_id=site_id, event=f"github:{event}",
-                                payload=record)  # seen before: None, unless it failed for good
+        event_id = record_event(
+            session,
+            source=SOURCE,
+            scope=SCOPE,
+            delivery_id=delivery,
+            site_id=site_id,
+            event=f"github:{event}",
+            payload=record,
+        )  # seen before: None, unless it failed for good
     if event_id is None:
         return _answer(200, "duplicate")
     try:

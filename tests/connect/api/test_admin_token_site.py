@@ -13,16 +13,26 @@ from sync.engine.jobs import Ports
 from tests.support.app import install
 from tests.support.jira import create_okrs
 
-KRS = [{"key": "PLAT-1.1", "title": "Raise availability from 99.5% to 99.9%",
-        "baseline": 99.5, "target": 99.9}]  # fmt: skip
+KRS = [
+    {
+        "key": "PLAT-1.1",
+        "title": "Raise availability from 99.5% to 99.9%",
+        "baseline": 99.5,
+        "target": 99.9,
+    }
+]
 
 
 @pytest.fixture
 def opened(app: Flask, settings: Settings, ports: Ports) -> Iterator[Flask]:
     """The app with OKRLINK_API_SITE naming acme's site, whose OKRs exist; local has none."""
     install(app, client_key="jira:acme", base_url="https://acme.atlassian.net")
-    create_okrs(app.test_client(), {"Authorization": f"Bearer {settings.admin_token}"},
-                site="jira:acme", krs=KRS)  # fmt: skip
+    create_okrs(
+        app.test_client(),
+        {"Authorization": f"Bearer {settings.admin_token}"},
+        site="jira:acme",
+        krs=KRS,
+    )
     opened = create_app(settings.replace(api_site="acme.atlassian.net"), ports=ports)
     yield opened
     opened.extensions["okrlink"].store.dispose()

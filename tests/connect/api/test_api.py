@@ -247,17 +247,27 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
     from sync.db.model import KeyResult, Outbound, WriteBackState
 
     _objective(client, admin)
-    client.post("/api/v1/key-results", headers=admin, json={
-        "objective": "PLAT-1", "title": "Close the failover epic", "kind": "issues",
-        "owner": "SRE lead"})  # fmt: skip
+    client.post(
+        "/api/v1/key-results",
+        headers=admin,
+        json={
+            "objective": "PLAT-1",
+            "title": "Close the failover epic",
+            "kind": "issues",
+            "owner": "SRE lead",
+        },
+    )
     client.post("/api/v1/key-results/PLAT-1.1/links", headers=admin, json={"target": "PLAT-90"})
     store = app.extensions["okrlink"].store
     with store.session() as session:
         session.execute(delete(Outbound))
         # The property was written once: it now names a KR the issue no longer counts for.
         site_id = session.scalars(select(KeyResult.site_id)).first()
-        session.add(WriteBackState(site_id=site_id, kind="issue_property", target="PLAT-90",
-                                   digest="written-before"))  # fmt: skip
+        session.add(
+            WriteBackState(
+                site_id=site_id, kind="issue_property", target="PLAT-90", digest="written-before"
+            )
+        )
     unlinked = client.delete("/api/v1/key-results/PLAT-1.1/links/PLAT-90", headers=admin)
     assert unlinked.status_code == 204
     with store.session() as session:

@@ -19,8 +19,11 @@ def test_every_definition_change_is_kept_with_who_when_before_and_after(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     write_quarter(client, admin)
-    response = client.patch("/api/v1/key-results/PLAT-1.1", headers=admin,
-                            json={"target": 99.95, "owner": "Platform lead"})  # fmt: skip
+    response = client.patch(
+        "/api/v1/key-results/PLAT-1.1",
+        headers=admin,
+        json={"target": 99.95, "owner": "Platform lead"},
+    )
     assert response.status_code == 200, response.json
     changes = client.get("/api/v1/key-results/PLAT-1.1/changes", headers=admin).json["changes"]
     assert [c["action"] for c in changes] == ["create", "update"]
@@ -47,8 +50,9 @@ def test_abandoning_an_objective_abandons_its_krs_with_the_reason(
     refused = client.post("/api/v1/objectives/PLAT-3/abandon", headers=admin, json={"reason": ""})
     assert refused.status_code == 422
     assert refused.json["error"]["field"] == "reason"
-    objective = post(client, admin, "/objectives/PLAT-3/abandon",
-                     {"reason": "The community team owns it now"})  # fmt: skip
+    objective = post(
+        client, admin, "/objectives/PLAT-3/abandon", {"reason": "The community team owns it now"}
+    )
     assert objective["state"] == "abandoned"
     assert {kr["state"] for kr in objective["key_results"]} == {"abandoned"}
     assert {kr["abandon_reason"] for kr in objective["key_results"]} == {
@@ -63,15 +67,22 @@ def test_a_check_in_records_the_owners_confidence(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     write_quarter(client, admin)
-    bad = client.post("/api/v1/key-results/PLAT-1.1/check-ins", headers=admin,
-                      json={"value": 99.7, "confidence": 1.5})  # fmt: skip
+    bad = client.post(
+        "/api/v1/key-results/PLAT-1.1/check-ins",
+        headers=admin,
+        json={"value": 99.7, "confidence": 1.5},
+    )
     assert bad.status_code == 422
     assert bad.json["error"]["field"] == "confidence"
     assert client.get("/api/v1/key-results/PLAT-1.1/check-ins", headers=admin).json == {
         "check_ins": []
     }
-    made = post(client, admin, "/key-results/PLAT-1.1/check-ins",
-                {"value": 99.7, "confidence": 0.6, "risks": ["Vendor outage"]})  # fmt: skip
+    made = post(
+        client,
+        admin,
+        "/key-results/PLAT-1.1/check-ins",
+        {"value": 99.7, "confidence": 0.6, "risks": ["Vendor outage"]},
+    )
     assert made["check_in"]["confidence"] == 0.6
     assert made["check_in"]["risks"] == ["Vendor outage"]
 
@@ -81,17 +92,25 @@ def test_closing_grades_each_kr_keeps_the_retro_and_carries_krs_over(
 ) -> None:
     write_quarter(client, admin)
     post(client, admin, "/key-results/PLAT-1.1/check-ins", {"value": 99.745})
-    closed = post(client, admin, f"/cycles/{CYCLE}/close?team=PLAT", {
-        "scores": {"PLAT-1.2": {"score": 0.7, "reason": "Most deploys were safe by December"}},
-        "retro": {"learned": "Failover drills pay", "differently": "Start the drills earlier"},
-        "carry_over": ["PLAT-1.1"],
-    })  # fmt: skip
+    closed = post(
+        client,
+        admin,
+        f"/cycles/{CYCLE}/close?team=PLAT",
+        {
+            "scores": {"PLAT-1.2": {"score": 0.7, "reason": "Most deploys were safe by December"}},
+            "retro": {"learned": "Failover drills pay", "differently": "Start the drills earlier"},
+            "carry_over": ["PLAT-1.1"],
+        },
+    )
     assert closed["scores"]["PLAT-1.1"] == {"score": 0.5, "reason": None}
     assert closed["scores"]["PLAT-1.2"] == {
-        "score": 0.7, "reason": "Most deploys were safe by December"
+        "score": 0.7,
+        "reason": "Most deploys were safe by December",
     }
-    assert closed["retro"] == {"learned": "Failover drills pay",
-                               "differently": "Start the drills earlier"}  # fmt: skip
+    assert closed["retro"] == {
+        "learned": "Failover drills pay",
+        "differently": "Start the drills earlier",
+    }
     assert closed["next_cycle"] == "2027-Q1"
     carried = client.get("/api/v1/key-results?cycle=2027-Q1", headers=admin).json["key_results"]
     assert [(kr["key"], kr["carried_from"]) for kr in carried] == [
@@ -138,10 +157,11 @@ def test_bad_close_requests_answer_with_the_field_and_close_nothing(
     ):
         response = client.post(f"/api/v1/cycles/{CYCLE}/close{query}", json=data, headers=admin)
         assert (response.status_code, response.json["error"]["field"]) == (status, field), data
-    assert client.post("/api/v1/cycles/2031-Q1/close?team=PLAT", json={},
-                       headers=admin).status_code == 404  # fmt: skip
-    still_open = client.patch("/api/v1/key-results/PLAT-1.1", json={"target": 99.9},
-                              headers=admin)  # fmt: skip
+    assert (
+        client.post("/api/v1/cycles/2031-Q1/close?team=PLAT", json={}, headers=admin).status_code
+        == 404
+    )
+    still_open = client.patch("/api/v1/key-results/PLAT-1.1", json={"target": 99.9}, headers=admin)
     assert still_open.status_code == 200
 
 
@@ -170,9 +190,15 @@ def test_an_import_keeps_the_definitions_it_changes_in_the_history(
 ) -> None:
     write_quarter(client, admin)
     text = client.get("/api/v1/export?team=PLAT", headers=admin).get_data(as_text=True)
-    assert client.post("/api/v1/import", data=text.replace("target: 99.99", "target: 99.9"),
-                       headers=admin).status_code == 200  # fmt: skip
+    assert (
+        client.post(
+            "/api/v1/import", data=text.replace("target: 99.99", "target: 99.9"), headers=admin
+        ).status_code
+        == 200
+    )
     changes = client.get("/api/v1/key-results/PLAT-1.1/changes", headers=admin).json["changes"]
     assert [(c["action"], c["before"], c["after"]) for c in changes][-1] == (
-        "update", {"target": 99.99}, {"target": 99.9}
+        "update",
+        {"target": 99.99},
+        {"target": 99.9},
     )

@@ -8,8 +8,15 @@ from flask.testing import FlaskClient
 
 from tests.support.base import FakeClock
 
-CFR = {"team": "PLAT", "key": "PLAT-K1", "title": "Change failure rate", "kind": "metric",
-       "unit": "%", "healthy": {"max": 15}, "drop_alert": 20}  # fmt: skip
+CFR = {
+    "team": "PLAT",
+    "key": "PLAT-K1",
+    "title": "Change failure rate",
+    "kind": "metric",
+    "unit": "%",
+    "healthy": {"max": 15},
+    "drop_alert": 20,
+}
 
 
 def _create(client: FlaskClient, admin: dict[str, str], **extra: object) -> dict:
@@ -51,20 +58,35 @@ def test_out_of_range_or_a_sudden_change_breaches_and_every_value_is_kept(
     assert (high["health"], high["reason"]) == ("breached", "out_of_range")
     history = client.get("/api/v1/kpis/PLAT-K1/history", headers=admin).json["history"]
     assert [(p["value"], p["health"]) for p in history] == [
-        (5, "healthy"), (9, "breached"), (9.5, "healthy"), (16, "breached"),
-    ]  # fmt: skip
+        (5, "healthy"),
+        (9, "breached"),
+        (9.5, "healthy"),
+        (16, "breached"),
+    ]
 
 
 def test_a_kr_taking_its_value_from_a_kpi_moves_with_it(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
     _create(client, admin, current=15)
-    client.post("/api/v1/objectives", json={"team": "PLAT", "cycle": "2026-Q4",
-                                            "title": "Ship safely"}, headers=admin)  # fmt: skip
-    response = client.post("/api/v1/key-results", headers=admin, json={
-        "objective": "PLAT-1", "title": "Reduce the change failure rate from 15% to 5%",
-        "baseline": 15, "target": 5, "unit": "%", "owner": "Platform team", "kpi": "PLAT-K1",
-    })  # fmt: skip
+    client.post(
+        "/api/v1/objectives",
+        json={"team": "PLAT", "cycle": "2026-Q4", "title": "Ship safely"},
+        headers=admin,
+    )
+    response = client.post(
+        "/api/v1/key-results",
+        headers=admin,
+        json={
+            "objective": "PLAT-1",
+            "title": "Reduce the change failure rate from 15% to 5%",
+            "baseline": 15,
+            "target": 5,
+            "unit": "%",
+            "owner": "Platform team",
+            "kpi": "PLAT-K1",
+        },
+    )
     assert response.status_code == 201, response.json
     assert (response.json["kpi"], response.json["current"]) == ("PLAT-K1", 15)
     _value(client, admin, 10)
@@ -75,8 +97,9 @@ def test_a_kr_taking_its_value_from_a_kpi_moves_with_it(
 def test_practice_findings_say_what_to_fix(client: FlaskClient, admin: dict[str, str]) -> None:
     created = _create(client, admin, healthy={}, owner="jane.doe@example.com")
     assert {f["code"] for f in created["findings"]} == {"kpi-no-range", "kpi-person-owner"}
-    patched = client.patch("/api/v1/kpis/PLAT-K1", json={"healthy": {"max": 15}, "owner": None},
-                           headers=admin)  # fmt: skip
+    patched = client.patch(
+        "/api/v1/kpis/PLAT-K1", json={"healthy": {"max": 15}, "owner": None}, headers=admin
+    )
     assert patched.status_code == 200
     assert patched.json["findings"] == []
 

@@ -35,8 +35,10 @@ from tests.support.confluence import (
 from tests.support.quarter import CYCLE, post, write_quarter
 from tests.support.ui import parse
 
-CLOSE = {"retro": {"learned": "Drills <b>pay</b>", "differently": "Start earlier",
-                   "space": "PLAT"}, "carry_over": ["PLAT-1.1"]}  # fmt: skip
+CLOSE = {
+    "retro": {"learned": "Drills <b>pay</b>", "differently": "Start earlier", "space": "PLAT"},
+    "carry_over": ["PLAT-1.1"],
+}
 
 
 def _site(app: Flask, client: FlaskClient, admin: dict[str, str]) -> dict[str, str]:
@@ -93,10 +95,12 @@ def test_the_retrospective_is_published_as_a_signed_storage_page_embedding_the_p
     storage = sent["body"]["storage"]
     assert storage["representation"] == "storage"
     assert "<p>Drills &lt;b&gt;pay&lt;/b&gt;</p>" in storage["value"]
-    assert ('<ac:structured-macro ac:name="okr-panel" ac:schema-version="1">'
-            '<ac:parameter ac:name="team">PLAT</ac:parameter>'
-            '<ac:parameter ac:name="cycle">2026-Q4</ac:parameter>'
-            '<ac:parameter ac:name="view">retro</ac:parameter>') in storage["value"]  # fmt: skip
+    assert (
+        '<ac:structured-macro ac:name="okr-panel" ac:schema-version="1">'
+        '<ac:parameter ac:name="team">PLAT</ac:parameter>'
+        '<ac:parameter ac:name="cycle">2026-Q4</ac:parameter>'
+        '<ac:parameter ac:name="view">retro</ac:parameter>'
+    ) in storage["value"]
     assert "<td>PLAT-1.1</td>" in storage["value"] and "carried over" in storage["value"]
     assert _outbound(app) is None
     shown = _retro_view(client)
@@ -133,8 +137,12 @@ def test_a_429_is_retried_only_after_its_retry_after(
 ) -> None:
     headers = _site(app, client, admin)
     responses.get(CONTENT, json=NOT_FOUND)
-    responses.post(CONTENT, status=429, headers={"Retry-After": "120"},
-                   json={"statusCode": 429, "message": "Rate limited"})  # fmt: skip
+    responses.post(
+        CONTENT,
+        status=429,
+        headers={"Retry-After": "120"},
+        json={"statusCode": 429, "message": "Rate limited"},
+    )
     closed = post(client, headers, f"/cycles/{CYCLE}/close?team=PLAT", CLOSE)
     assert closed["retro_page"]["status"] == "pending"
     row = _outbound(app)
@@ -203,8 +211,10 @@ def test_without_a_confluence_installation_it_waits_and_publishes_once_installed
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
     write_quarter(client, headers)
     closed = post(client, headers, f"/cycles/{CYCLE}/close?team=PLAT", CLOSE)
-    assert closed["retro_page"] == {"error": "okrlink is not installed on this site's Confluence",
-                                    "status": "pending"}  # fmt: skip
+    assert closed["retro_page"] == {
+        "error": "okrlink is not installed on this site's Confluence",
+        "status": "pending",
+    }
     install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
     responses.get(CONTENT, json=NOT_FOUND)
     responses.post(CONTENT, json=CREATED)
@@ -218,8 +228,9 @@ def test_closing_without_a_space_publishes_nothing(
     app: Flask, client: FlaskClient, admin: dict[str, str]
 ) -> None:
     headers = _site(app, client, admin)
-    closed = post(client, headers, f"/cycles/{CYCLE}/close?team=PLAT",
-                  {"retro": {"learned": "Drills pay"}})  # fmt: skip
+    closed = post(
+        client, headers, f"/cycles/{CYCLE}/close?team=PLAT", {"retro": {"learned": "Drills pay"}}
+    )
     assert "retro_page" not in closed
     assert _outbound(app) is None
     url = signed_url(PANEL, {**MACRO_PARAMS, "cycle": CYCLE, "view": "retro"})

@@ -22,20 +22,38 @@ from tests.support.ui import parse
 
 SITE = "confluence:acme"
 KRS = [
-    {"key": "PLAT-1.1", "title": "Cut open customer bugs from 40 to 10", "kind": "jql",
-     "jql": "project = WEB AND type = Bug", "baseline": 40, "target": 10},
+    {
+        "key": "PLAT-1.1",
+        "title": "Cut open customer bugs from 40 to 10",
+        "kind": "jql",
+        "jql": "project = WEB AND type = Bug",
+        "baseline": 40,
+        "target": 10,
+    },
     {"key": "PLAT-1.2", "title": "Close the failover epic", "kind": "issues"},
-    {"key": "PLAT-1.3", "title": "Merge 30 pull requests that cut toil", "kind": "github",
-     "measure": "merged_prs", "baseline": 0, "target": 30},
-    {"key": "PLAT-1.4", "title": "Raise availability from 99.5% to 99.9%", "kind": "metric",
-     "baseline": 99.5, "target": 99.9},
-]  # fmt: skip
+    {
+        "key": "PLAT-1.3",
+        "title": "Merge 30 pull requests that cut toil",
+        "kind": "github",
+        "measure": "merged_prs",
+        "baseline": 0,
+        "target": 30,
+    },
+    {
+        "key": "PLAT-1.4",
+        "title": "Raise availability from 99.5% to 99.9%",
+        "kind": "metric",
+        "baseline": 99.5,
+        "target": 99.9,
+    },
+]
 
 
 @pytest.fixture
 def site(app: Flask, client: FlaskClient, admin: dict[str, str]) -> int:
-    site_id = install(app, client_key=SITE, product="confluence",
-                      base_url="https://acme.atlassian.net/wiki")  # fmt: skip
+    site_id = install(
+        app, client_key=SITE, product="confluence", base_url="https://acme.atlassian.net/wiki"
+    )
     create_okrs(client, admin, site=SITE, krs=KRS)
     return site_id
 
@@ -60,21 +78,24 @@ def test_the_jql_poll_marks_a_kr_on_a_site_without_jira_missing_and_says_how_to_
 def test_linking_an_issue_on_a_site_without_jira_marks_its_kr_missing(
     client: FlaskClient, admin: dict[str, str], site: int
 ) -> None:
-    response = client.post("/api/v1/key-results/PLAT-1.2/links",
-                           headers={**admin, "X-Okrlink-Site": SITE},
-                           json={"target": "PLAT-12"})  # fmt: skip
+    response = client.post(
+        "/api/v1/key-results/PLAT-1.2/links",
+        headers={**admin, "X-Okrlink-Site": SITE},
+        json={"target": "PLAT-12"},
+    )
     assert response.status_code == 201
     kr = _kr(client, admin, "PLAT-1.2")
-    assert (kr["source_state"], "no Jira installation" in kr["source_message"]) == (
-        "missing", True
-    )
+    assert (kr["source_state"], "no Jira installation" in kr["source_message"]) == ("missing", True)
 
 
 def test_the_reconcile_marks_issues_krs_missing_without_raising(
     app: Flask, client: FlaskClient, admin: dict[str, str], site: int
 ) -> None:
-    client.post("/api/v1/key-results/PLAT-1.2/links", headers={**admin, "X-Okrlink-Site": SITE},
-                json={"target": "PLAT-12"})  # fmt: skip
+    client.post(
+        "/api/v1/key-results/PLAT-1.2/links",
+        headers={**admin, "X-Okrlink-Site": SITE},
+        json={"target": "PLAT-12"},
+    )
     assert app.extensions["okrlink"].jira_sync.reconcile() == {}
     assert _kr(client, admin, "PLAT-1.2")["source_state"] == "missing"
 
@@ -97,14 +118,19 @@ def test_the_panel_shows_the_missing_source_in_the_readers_language(
     app: Flask, client: FlaskClient, admin: dict[str, str], site: int, locale: str, words: str
 ) -> None:
     app.extensions["okrlink"].jira_sync.poll_jql()  # marks the JQL KR
-    client.post("/api/v1/key-results/PLAT-1.2/links", headers={**admin, "X-Okrlink-Site": SITE},
-                json={"target": "PLAT-12"})  # and linking, the issues KR  # fmt: skip
+    client.post(
+        "/api/v1/key-results/PLAT-1.2/links",
+        headers={**admin, "X-Okrlink-Site": SITE},
+        json={"target": "PLAT-12"},
+    )  # and linking, the issues KR
     url = signed_url(PANEL, {**MACRO_PARAMS, "lang": locale}, client_key=SITE, secret=SECRET)
     response = client.get(url)
     assert response.status_code == 200
     page = parse(response.text)
-    marked = {node.attrs["data-kr"]: node.attrs["data-source-state"]
-              for node in page.find_all(data_source_state=True)}  # fmt: skip
+    marked = {
+        node.attrs["data-kr"]: node.attrs["data-source-state"]
+        for node in page.find_all(data_source_state=True)
+    }
     # The JQL and issues KRs have no Jira to read, the github KR no installation; the metric
     # KR moves by check-ins and has no source to miss.
     assert marked == {"PLAT-1.1": "missing", "PLAT-1.2": "missing", "PLAT-1.3": "missing"}

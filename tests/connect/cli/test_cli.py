@@ -47,9 +47,7 @@ def test_check_prints_each_finding_with_its_line_then_a_summary_and_fails_on_err
 
 def test_check_counts_errors_and_fails_on_them(tmp_path: Path) -> None:
     path = tmp_path / "impossible.okr.yml"
-    path.write_text(
-        EXAMPLE_FILE.read_text().replace("target: 99.99", "target: 99.5", 1)
-    )
+    path.write_text(EXAMPLE_FILE.read_text().replace("target: 99.99", "target: 99.5", 1))
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == f"{path}: 2 objectives, 8 key results, 1 error"
@@ -77,9 +75,7 @@ def test_check_says_one_key_result_in_the_singular(tmp_path: Path) -> None:
 def test_commands_print_their_result_and_no_logs(app: Flask, runner: CliRunner) -> None:
     result = runner.invoke(main, ["import", str(EXAMPLE_FILE)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        f"{EXAMPLE_FILE}: 10 created, 0 updated, 0 unchanged"
-    ]
+    assert result.output.splitlines() == [f"{EXAMPLE_FILE}: 10 created, 0 updated, 0 unchanged"]
 
 
 def test_check_of_malformed_yaml_names_the_line_and_exits_1(tmp_path: Path) -> None:

@@ -33,12 +33,27 @@ def test_closing_from_the_command_line_stores_what_the_api_stores(
 ) -> None:
     write_quarter(client, admin)
     post(client, admin, "/key-results/PLAT-1.1/check-ins", {"value": 99.745})
-    result = runner.invoke(main, [
-        "cycle", "close", "--team", "PLAT", "--cycle", CYCLE,
-        "--score", "PLAT-1.2=0.7", "--reason", "PLAT-1.2=Most deploys were safe by December",
-        "--learned", "Failover drills pay", "--differently", "Start the drills earlier",
-        "--carry", "PLAT-1.1",
-    ])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "cycle",
+            "close",
+            "--team",
+            "PLAT",
+            "--cycle",
+            CYCLE,
+            "--score",
+            "PLAT-1.2=0.7",
+            "--reason",
+            "PLAT-1.2=Most deploys were safe by December",
+            "--learned",
+            "Failover drills pay",
+            "--differently",
+            "Start the drills earlier",
+            "--carry",
+            "PLAT-1.1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "PLAT-1.1: carried into 2027-Q1" in result.output
     assert stored_close(app) == EXPECTED_CLOSE
@@ -48,14 +63,17 @@ def test_a_bad_close_names_the_field_exits_1_and_closes_nothing(
     app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner
 ) -> None:
     write_quarter(client, admin)
-    result = runner.invoke(main, ["cycle", "close", "--team", "PLAT", "--cycle", CYCLE,
-                                  "--score", "PLAT-1.1=0.9"])  # fmt: skip
+    result = runner.invoke(
+        main, ["cycle", "close", "--team", "PLAT", "--cycle", CYCLE, "--score", "PLAT-1.1=0.9"]
+    )
     assert result.exit_code == 1
     assert "scores.PLAT-1.1.reason" in result.output
     assert "Traceback" not in result.output
     assert stored_close(app)["closes"] == []
-    twice = [runner.invoke(main, ["cycle", "close", "--team", "PLAT", "--cycle", CYCLE])
-             for _ in range(2)]  # fmt: skip
+    twice = [
+        runner.invoke(main, ["cycle", "close", "--team", "PLAT", "--cycle", CYCLE])
+        for _ in range(2)
+    ]
     assert twice[0].exit_code == 0, twice[0].output
     assert twice[1].exit_code == 1 and "closed" in twice[1].output
 
@@ -78,9 +96,23 @@ def test_closing_with_a_space_publishes_the_retrospective(
     write_quarter(client, {**admin, "X-Okrlink-Site": CLIENT_KEY})
     responses.get(CONTENT, json=NOT_FOUND)
     responses.post(CONTENT, json=CREATED)
-    result = runner.invoke(main, ["cycle", "close", "--site", CLIENT_KEY, "--team", "PLAT",
-                                  "--cycle", CYCLE, "--learned", "Drills pay",
-                                  "--space", "PLAT"])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "cycle",
+            "close",
+            "--site",
+            CLIENT_KEY,
+            "--team",
+            "PLAT",
+            "--cycle",
+            CYCLE,
+            "--learned",
+            "Drills pay",
+            "--space",
+            "PLAT",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"retrospective: {WIKI}/spaces/PLAT/pages/393217/" in result.output
     assert json.loads(responses.calls[1].request.body)["space"] == {"key": "PLAT"}
@@ -106,11 +138,26 @@ def test_a_refused_publication_is_parked_listed_and_published_after_a_retry(
     write_quarter(client, {**admin, "X-Okrlink-Site": CLIENT_KEY})
     responses.get(CONTENT, json=NOT_FOUND)
     responses.post(CONTENT, status=403, json=REFUSED)
-    closed = runner.invoke(main, ["cycle", "close", "--site", CLIENT_KEY, "--team", "PLAT",
-                                  "--cycle", CYCLE, "--space", "PLAT"])  # fmt: skip
+    closed = runner.invoke(
+        main,
+        [
+            "cycle",
+            "close",
+            "--site",
+            CLIENT_KEY,
+            "--team",
+            "PLAT",
+            "--cycle",
+            CYCLE,
+            "--space",
+            "PLAT",
+        ],
+    )
     assert closed.exit_code == 0, closed.output
-    assert ("retrospective: publish the retrospective: Not permitted to create page in space "
-            "PLAT (parked: okrlink outbound failed)") in closed.output  # fmt: skip
+    assert (
+        "retrospective: publish the retrospective: Not permitted to create page in space "
+        "PLAT (parked: okrlink outbound failed)"
+    ) in closed.output
     listed = runner.invoke(main, ["outbound", "failed", "--site", CLIENT_KEY])
     assert listed.exit_code == 0, listed.output
     line = next(line for line in listed.output.splitlines() if "retro_page" in line)

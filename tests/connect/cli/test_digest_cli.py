@@ -46,12 +46,37 @@ def run(runner: CliRunner, *args: str, code: int = 0) -> str:
 
 
 def test_add_list_remove(runner: CliRunner) -> None:
-    out = run(runner, "digest", "add", "--team", "PLAT", "--slack-webhook",
-              "https://hooks.slack.com/services/T1/B1/secretABCD", "--day", "fri", "--time",
-              "16:30", "--tz", "Europe/Paris", "--lang", "fr", "--remind-days", "3")  # fmt: skip
+    out = run(
+        runner,
+        "digest",
+        "add",
+        "--team",
+        "PLAT",
+        "--slack-webhook",
+        "https://hooks.slack.com/services/T1/B1/secretABCD",
+        "--day",
+        "fri",
+        "--time",
+        "16:30",
+        "--tz",
+        "Europe/Paris",
+        "--lang",
+        "fr",
+        "--remind-days",
+        "3",
+    )
     assert "digest channel 1: PLAT -> slack https://hooks.slack.com/…ABCD" in out
-    run(runner, "digest", "add", "--site", "local", "--team", "PLAT", "--teams-webhook",
-        "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke")
+    run(
+        runner,
+        "digest",
+        "add",
+        "--site",
+        "local",
+        "--team",
+        "PLAT",
+        "--teams-webhook",
+        "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke",
+    )
     listing = run(runner, "digest", "list")
     assert "secretABCD" not in listing and "workflows/abc" not in listing
     assert "fri 16:30 Europe/Paris (-3d)" in listing and "mon 09:00 UTC (-2d)" in listing
@@ -60,16 +85,28 @@ def test_add_list_remove(runner: CliRunner) -> None:
     assert "no digest channel 1" in run(runner, "digest", "remove", "1", code=1)
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--slack-webhook", "http://hooks.slack.com/x"], "only https"),
-    (["--slack-webhook", "https://a.test/x", "--teams-webhook", "https://b.test/y"],
-     "exactly one"),
-    ([], "exactly one"),
-    (["--slack-webhook", "https://a.test/x", "--tz", "Nowhere/City"], "unknown time zone"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--slack-webhook", "http://hooks.slack.com/x"], "only https"),
+        (
+            ["--slack-webhook", "https://a.test/x", "--teams-webhook", "https://b.test/y"],
+            "exactly one",
+        ),
+        ([], "exactly one"),
+        (["--slack-webhook", "https://a.test/x", "--tz", "Nowhere/City"], "unknown time zone"),
+    ],
+)
 def test_add_refuses_what_cannot_work(runner: CliRunner, args: list[str], message: str) -> None:
-    out = run(runner, "digest", "add", "--team", "PLAT", *args, code=2 if not args or
-              "--teams-webhook" in args else 1)  # fmt: skip
+    out = run(
+        runner,
+        "digest",
+        "add",
+        "--team",
+        "PLAT",
+        *args,
+        code=2 if not args or "--teams-webhook" in args else 1,
+    )
     assert message in out
     assert "a.test" not in run(runner, "digest", "list")
 
@@ -77,8 +114,9 @@ def test_add_refuses_what_cannot_work(runner: CliRunner, args: list[str], messag
 def test_preview_prints_exactly_the_payload_in_each_format(runner: CliRunner) -> None:
     slack = json.loads(run(runner, "digest", "preview", "--team", "PLAT", "--format", "slack"))
     assert slack["blocks"][0]["text"]["text"] == "PLAT · weekly OKR digest"
-    teams = json.loads(run(runner, "digest", "preview", "--team", "PLAT", "--format", "teams",
-                           "--lang", "fr"))  # fmt: skip
+    teams = json.loads(
+        run(runner, "digest", "preview", "--team", "PLAT", "--format", "teams", "--lang", "fr")
+    )
     assert teams["attachments"][0]["content"]["body"][0]["text"].startswith("PLAT · point")
     text = run(runner, "digest", "preview", "--team", "PLAT")
     assert text.startswith("PLAT · weekly OKR digest\n") and "PLAT-3.5" in text

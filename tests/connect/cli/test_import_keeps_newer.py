@@ -69,7 +69,11 @@ def _exported_then_checked_in(
 
 
 def test_reimporting_an_older_export_keeps_the_newer_check_in(
-    app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner, tmp_path: Path,
+    app: Flask,
+    client: FlaskClient,
+    admin: dict[str, str],
+    runner: CliRunner,
+    tmp_path: Path,
     clock: FakeClock,
 ) -> None:
     exported = _exported_then_checked_in(app, client, admin, runner, tmp_path, clock)
@@ -83,7 +87,11 @@ def test_reimporting_an_older_export_keeps_the_newer_check_in(
 
 
 def test_prefer_file_makes_the_file_win_as_a_check_in_by_the_importer(
-    app: Flask, client: FlaskClient, admin: dict[str, str], runner: CliRunner, tmp_path: Path,
+    app: Flask,
+    client: FlaskClient,
+    admin: dict[str, str],
+    runner: CliRunner,
+    tmp_path: Path,
     clock: FakeClock,
 ) -> None:
     exported = _exported_then_checked_in(app, client, admin, runner, tmp_path, clock)

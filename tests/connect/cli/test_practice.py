@@ -32,15 +32,27 @@ def test_a_site_profile_changes_the_notes_and_shows_on_the_admin_page(
 ) -> None:
     install(app)
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
-    client.post("/api/v1/objectives", headers=headers,
-                json={"team": "PLAT", "title": "Make releases boring"})  # fmt: skip
+    client.post(
+        "/api/v1/objectives",
+        headers=headers,
+        json={"team": "PLAT", "title": "Make releases boring"},
+    )
     for title in ("Cut change failure rate from 15% to 5%", "Cut lead time from 48 h to 24 h"):
-        client.post("/api/v1/key-results", headers=headers, json={
-            "objective": "PLAT-1", "title": title, "baseline": 2, "target": 1, "owner": "Ops",
-        })  # fmt: skip
+        client.post(
+            "/api/v1/key-results",
+            headers=headers,
+            json={
+                "objective": "PLAT-1",
+                "title": title,
+                "baseline": 2,
+                "target": 1,
+                "owner": "Ops",
+            },
+        )
     assert "too-few-krs" in _notes(client)
-    result = runner.invoke(main, ["practice", "set", "--site", CLIENT_KEY,
-                                  "--max-objectives", "3", "--krs", "2-5"])  # fmt: skip
+    result = runner.invoke(
+        main, ["practice", "set", "--site", CLIENT_KEY, "--max-objectives", "3", "--krs", "2-5"]
+    )
     assert result.exit_code == 0, result.output
     assert "2-5 KRs per objective" in result.output
     assert "too-few-krs" not in _notes(client)
@@ -51,10 +63,14 @@ def test_a_site_profile_changes_the_notes_and_shows_on_the_admin_page(
     assert "at most 3 objectives" in shown.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--krs", "5-2"], "range"), (["--krs", "three"], "MIN-MAX"),
-    (["--max-objectives", "0"], "0"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--krs", "5-2"], "range"),
+        (["--krs", "three"], "MIN-MAX"),
+        (["--max-objectives", "0"], "0"),
+    ],
+)
 def test_a_bad_profile_is_refused_and_changes_nothing(
     app: Flask, runner: CliRunner, args: list[str], message: str
 ) -> None:

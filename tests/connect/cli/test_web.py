@@ -20,16 +20,26 @@ from tests.support.servers import free_port
 
 
 def test_the_server_runs_the_wsgi_app_with_few_threads_and_a_short_admission_queue() -> None:
-    server = build_server(host="0.0.0.0", port=8080, workers=2, threads=3,  # noqa: S104
-                          access_log=False)  # fmt: skip
+    server = build_server(
+        host="0.0.0.0",  # noqa: S104
+        port=8080,
+        workers=2,
+        threads=3,
+        access_log=False,
+    )
     assert (server.target, server.interface, server.http) == (
-        "connect.wsgi:app", Interfaces.WSGI, HTTPModes.http1)  # fmt: skip
+        "connect.wsgi:app",
+        Interfaces.WSGI,
+        HTTPModes.http1,
+    )
     assert (server.workers, server.blocking_threads) == (2, 3)
     assert server.backpressure == 3 * BACKPRESSURE_PER_THREAD
     assert server.log_access is False
     assert server.respawn_failed_workers is True
-    assert build_server(host="127.0.0.1", port=1, workers=1, threads=1,
-                        access_log=True).log_access is True  # fmt: skip
+    assert (
+        build_server(host="127.0.0.1", port=1, workers=1, threads=1, access_log=True).log_access
+        is True
+    )
 
 
 def test_more_threads_than_the_database_pool_holds_is_refused_clearly() -> None:
@@ -41,12 +51,32 @@ def test_more_threads_than_the_database_pool_holds_is_refused_clearly() -> None:
 
 def test_okrlink_web_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OKRLINK_DATA_DIR": str(tmp_path),
-           "OKRLINK_SECRET_KEY": "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="}  # fmt: skip
-    command = [sys.executable, "-c", "from connect.cli import main; main()", "web",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]  # fmt: skip
-    server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OKRLINK_DATA_DIR": str(tmp_path),
+        "OKRLINK_SECRET_KEY": "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+    }
+    command = [
+        sys.executable,
+        "-c",
+        "from connect.cli import main; main()",
+        "web",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
+    server = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -30,10 +30,12 @@ def test_the_worker_serves_the_apply_times_of_the_events_it_applied(
         secret = install_jira(web, CLIENT)
         client = web.test_client()
         for n in range(EVENTS):
-            payload = issue_event("created", key=f"PLAT-{n}", issue_id=str(n),
-                                  updated=T0 + timedelta(minutes=n))  # fmt: skip
-            answer = post_webhook(client, payload, secret=secret, client_key=CLIENT,
-                                  delivery=f"d-{n}")  # fmt: skip
+            payload = issue_event(
+                "created", key=f"PLAT-{n}", issue_id=str(n), updated=T0 + timedelta(minutes=n)
+            )
+            answer = post_webhook(
+                client, payload, secret=secret, client_key=CLIENT, delivery=f"d-{n}"
+            )
             assert answer.json["status"] == "accepted"
     finally:
         web.extensions["okrlink"].store.dispose()

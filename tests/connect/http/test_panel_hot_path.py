@@ -67,12 +67,14 @@ def test_a_change_to_the_data_goes_to_flask_for_a_fresh_render(
 @pytest.mark.parametrize(
     "tamper",
     [
-        pytest.param(lambda url: url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb"),
-                     id="forged signature"),
+        pytest.param(
+            lambda url: url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb"),
+            id="forged signature",
+        ),
         pytest.param(lambda url: url.replace("team=PLAT", "team=OTHER"), id="another query"),
         pytest.param(lambda url: url.split("&jwt=")[0], id="no token"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_token_on_a_cached_panel_gets_flasks_401_page(
     client: FlaskClient, site: int, flask_calls: FlaskCalls, tamper
 ) -> None:  # type: ignore[no-untyped-def]
@@ -90,9 +92,16 @@ def test_an_expired_token_on_a_cached_panel_is_refused(
     client.get(signed_url(PANEL, MACRO_PARAMS))
     query = "team=PLAT&cycle=&objective=&view="
     past = int(time.time()) - 3600
-    token = jwt.encode({"iss": CLIENT_KEY, "iat": past - 180, "exp": past,
-                        "qsh": query_string_hash("GET", PANEL, query)}, SECRET,
-                       algorithm="HS256")  # fmt: skip
+    token = jwt.encode(
+        {
+            "iss": CLIENT_KEY,
+            "iat": past - 180,
+            "exp": past,
+            "qsh": query_string_hash("GET", PANEL, query),
+        },
+        SECRET,
+        algorithm="HS256",
+    )
     refused = client.get(f"{PANEL}?{query}&jwt={token}")
     assert refused.status_code == 401
     assert flask_calls.count == 2
@@ -102,12 +111,14 @@ def test_another_sites_token_never_gets_this_sites_cached_panel(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     other_secret = "another-shared-secret-of-32-characters-or-more"
-    install(app, client_key="jira:other", base_url="https://other.atlassian.net",
-            secret=other_secret)  # fmt: skip
+    install(
+        app, client_key="jira:other", base_url="https://other.atlassian.net", secret=other_secret
+    )
     client.get(signed_url(PANEL, MACRO_PARAMS))
     for _ in range(2):
-        response = client.get(signed_url(PANEL, MACRO_PARAMS, client_key="jira:other",
-                                         secret=other_secret))  # fmt: skip
+        response = client.get(
+            signed_url(PANEL, MACRO_PARAMS, client_key="jira:other", secret=other_secret)
+        )
         assert response.status_code == 200
         assert "data-kr" not in response.text
         assert response.headers["Content-Security-Policy"].endswith(

@@ -37,8 +37,14 @@ class Answer:
         self.status, self.headers, self.body = status, headers, body
 
 
-def send(base: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-         body: bytes | None = None) -> Answer:  # fmt: skip
+def send(
+    base: str,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> Answer:
     """One request over a real connection; the answer exactly as it came (nothing decoded)."""
     address = urlsplit(base)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
@@ -54,8 +60,12 @@ def send(base: str, path: str, *, method: str = "GET", headers: dict[str, str] |
 def send_raw(base: str, target: bytes, headers: dict[str, str]) -> Answer:
     """A GET whose request target goes over the wire as these bytes (http.client sends ASCII)."""
     address = urlsplit(base)
-    lines = [b"GET " + target + b" HTTP/1.1", f"Host: {address.netloc}".encode(),
-             b"Connection: close", *(f"{k}: {v}".encode() for k, v in headers.items())]  # fmt: skip
+    lines = [
+        b"GET " + target + b" HTTP/1.1",
+        f"Host: {address.netloc}".encode(),
+        b"Connection: close",
+        *(f"{k}: {v}".encode() for k, v in headers.items()),
+    ]
     with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
         sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
         response = http.client.HTTPResponse(sock)
@@ -70,8 +80,11 @@ def app_headers(answer: Answer) -> dict[str, str]:
 
 def flask_answer(client: FlaskClient, path: str, headers: dict[str, str]) -> Answer:
     response = client.get(path, headers=headers)
-    return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                  response.get_data())  # fmt: skip
+    return Answer(
+        response.status_code,
+        {k.lower(): v for k, v in response.headers.items()},
+        response.get_data(),
+    )
 
 
 @pytest.fixture
@@ -105,8 +118,9 @@ def test_a_matching_etag_gets_304_from_the_hot_path_under_granian(
 ) -> None:
     panel_site(app)
     etag = send(served, signed_url(PANEL, MACRO_PARAMS), headers=BROWSER).headers["etag"]
-    again = send(served, signed_url(PANEL, MACRO_PARAMS),
-                 headers={**BROWSER, "If-None-Match": etag})  # fmt: skip
+    again = send(
+        served, signed_url(PANEL, MACRO_PARAMS), headers={**BROWSER, "If-None-Match": etag}
+    )
     assert (again.status, again.headers["etag"], again.body) == (304, etag, b"")
     assert flask_calls(settings) == 1
 
@@ -161,24 +175,31 @@ def test_forwarded_headers_change_no_answer_and_no_verification(
 
 
 def signed_webhook(secret: str, body: bytes, delivery: str) -> dict[str, str]:
-    token = connect_token(secret, client_key="jira-acme", method="POST", url=WEBHOOK,
-                          account_id=None)  # fmt: skip
-    return {"authorization": f"JWT {token}", "content-type": "application/json",
-            "x-atlassian-webhook-identifier": delivery,
-            "content-length": str(len(body))}  # fmt: skip
+    token = connect_token(
+        secret, client_key="jira-acme", method="POST", url=WEBHOOK, account_id=None
+    )
+    return {
+        "authorization": f"JWT {token}",
+        "content-type": "application/json",
+        "x-atlassian-webhook-identifier": delivery,
+        "content-length": str(len(body)),
+    }
 
 
 def test_a_webhook_is_recorded_by_the_hot_path_under_granian_once(
     app: Flask, settings: Settings, served: str
 ) -> None:
     secret = install_jira(app, "jira-acme")
-    event = issue_event("created", key="PLAT-7", issue_id="7",
-                        updated=datetime(2026, 11, 2, 9, tzinfo=UTC))  # fmt: skip
+    event = issue_event(
+        "created", key="PLAT-7", issue_id="7", updated=datetime(2026, 11, 2, 9, tzinfo=UTC)
+    )
     body = json.dumps(event).encode()
-    first = send(served, WEBHOOK, method="POST", body=body,
-                 headers=signed_webhook(secret, body, "d-1"))  # fmt: skip
-    again = send(served, WEBHOOK, method="POST", body=body,
-                 headers=signed_webhook(secret, body, "d-1"))  # fmt: skip
+    first = send(
+        served, WEBHOOK, method="POST", body=body, headers=signed_webhook(secret, body, "d-1")
+    )
+    again = send(
+        served, WEBHOOK, method="POST", body=body, headers=signed_webhook(secret, body, "d-1")
+    )
     assert first.status == again.status == 200
     assert json.loads(first.body)["status"] == "accepted"
     assert json.loads(again.body) == {"status": "duplicate"}
@@ -190,8 +211,9 @@ def test_a_too_large_body_gets_413_under_granian_and_records_nothing(
 ) -> None:
     secret = install_jira(app, "jira-acme")
     body = b'{"pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
-    refused = send(served, WEBHOOK, method="POST", body=body,
-                   headers=signed_webhook(secret, body, "d-big"))  # fmt: skip
+    refused = send(
+        served, WEBHOOK, method="POST", body=body, headers=signed_webhook(secret, body, "d-big")
+    )
     assert refused.status == 413
     assert json.loads(refused.body)["error"]["code"] == "request_entity_too_large"
     assert inbox_count(app) == 0

@@ -32,16 +32,26 @@ def admin(client: FlaskClient, **params: str) -> str:
 
 
 def add_action(page: str) -> str:
-    (action,) = [a.replace("&amp;", "&") for a in
-                 re.findall(r'<form method="post" action="([^"]*)"', page)
-                 if "/jira/admin/digest-channels?" in a]  # fmt: skip
+    (action,) = [
+        a.replace("&amp;", "&")
+        for a in re.findall(r'<form method="post" action="([^"]*)"', page)
+        if "/jira/admin/digest-channels?" in a
+    ]
     return action
 
 
 def add(client: FlaskClient, page: str, **fields: str):  # type: ignore[no-untyped-def]
-    data = {"csrf_token": hidden(page, "csrf_token"), "team": "PLAT", "kind": "slack",
-            "url": SECRET_URL, "day": "mon", "time": "09:00", "tz": "Europe/Paris",
-            "lang": "fr", **fields}  # fmt: skip
+    data = {
+        "csrf_token": hidden(page, "csrf_token"),
+        "team": "PLAT",
+        "kind": "slack",
+        "url": SECRET_URL,
+        "day": "mon",
+        "time": "09:00",
+        "tz": "Europe/Paris",
+        "lang": "fr",
+        **fields,
+    }
     return client.post(add_action(page), data=data)
 
 
@@ -67,13 +77,16 @@ def test_an_added_channel_is_listed_masked_and_its_url_never_shown(
     assert (row.team_key, row.kind, row.lang) == ("PLAT", "slack", "fr")
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({"url": "http://hooks.slack.com/services/x"}, "only https"),
-    ({"team": "NOPE"}, "no team NOPE"),
-    ({"tz": "Mars/Olympus"}, "unknown time zone"),
-    ({"time": "25:00"}, "HH:MM"),
-    ({"kind": "email"}, "kind must be"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"url": "http://hooks.slack.com/services/x"}, "only https"),
+        ({"team": "NOPE"}, "no team NOPE"),
+        ({"tz": "Mars/Olympus"}, "unknown time zone"),
+        ({"time": "25:00"}, "HH:MM"),
+        ({"kind": "email"}, "kind must be"),
+    ],
+)
 def test_a_refused_channel_says_why_and_changes_nothing(
     app: Flask, client: FlaskClient, site: int, fields: dict[str, str], message: str
 ) -> None:
@@ -88,8 +101,9 @@ def test_adding_needs_the_admin_pages_csrf_token(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     page = admin(client)
-    response = client.post(add_action(page), data={"team": "PLAT", "kind": "slack",
-                                                   "url": SECRET_URL})  # fmt: skip
+    response = client.post(
+        add_action(page), data={"team": "PLAT", "kind": "slack", "url": SECRET_URL}
+    )
     assert response.status_code == 403
     assert channels(app) == []
 
@@ -105,9 +119,13 @@ def test_a_parked_channel_shows_why_and_can_be_removed(
     (item,) = parse(page).find_all(data_digest_channel=True)
     assert item.attrs["data-digest-state"] == "parked"
     assert "410" in item.text
-    response = client.post(form_action(page, "/jira/admin/digest-channels/remove"),
-                           data={"csrf_token": hidden(page, "csrf_token"),
-                                 "channel": item.attrs["data-digest-channel"]})  # fmt: skip
+    response = client.post(
+        form_action(page, "/jira/admin/digest-channels/remove"),
+        data={
+            "csrf_token": hidden(page, "csrf_token"),
+            "channel": item.attrs["data-digest-channel"],
+        },
+    )
     assert response.status_code == 303
     assert channels(app) == []
     assert parse(admin(client)).find_all(data_digest_channel=True) == []
@@ -120,14 +138,19 @@ def test_removing_a_channel_of_another_site_is_not_found(
     with services.store.session() as session:
         other = local_site(session).id
         import_team(session, other, now=datetime(2026, 11, 25, tzinfo=UTC))
-        foreign = add_channel(session, other, ChannelSpec(team="PLAT", kind="slack",
-                              url=SECRET_URL), encrypt=services.tenants.encrypt,
-                              now=datetime(2026, 11, 25, tzinfo=UTC)).id  # fmt: skip
+        foreign = add_channel(
+            session,
+            other,
+            ChannelSpec(team="PLAT", kind="slack", url=SECRET_URL),
+            encrypt=services.tenants.encrypt,
+            now=datetime(2026, 11, 25, tzinfo=UTC),
+        ).id
     add(client, admin(client))
     page = admin(client)
-    response = client.post(form_action(page, "/jira/admin/digest-channels/remove"),
-                           data={"csrf_token": hidden(page, "csrf_token"),
-                                 "channel": str(foreign)})  # fmt: skip
+    response = client.post(
+        form_action(page, "/jira/admin/digest-channels/remove"),
+        data={"csrf_token": hidden(page, "csrf_token"), "channel": str(foreign)},
+    )
     assert response.status_code == 404
     assert len(channels(app)) == 2
     assert f'data-digest-channel="{foreign}"' not in page

@@ -171,14 +171,16 @@ def test_the_small_chart_dots_only_the_latest_check_in_the_large_one_every_check
     small = confidence_group(chart([(OCT_1, 0.1)], confidence=points))
     assert len(small.find_all("circle")) == 1
     axes = AxisLabels(low="0%", middle="50%", high="100%", start="Oct 1", end="Dec 31")
-    large = confidence_group(chart([(OCT_1, 0.1)], confidence=points, width=560, height=168,
-                                   axes=axes))  # fmt: skip
+    large = confidence_group(
+        chart([(OCT_1, 0.1)], confidence=points, width=560, height=168, axes=axes)
+    )
     assert len(large.find_all("circle")) == 10
 
 
 def test_the_large_chart_labels_its_axes_in_the_words_given() -> None:
-    axes = AxisLabels(low="0 %", middle="50 %", high="100 %", start="1 oct. 2026",
-                      end="31 déc. 2026")  # fmt: skip
+    axes = AxisLabels(
+        low="0 %", middle="50 %", high="100 %", start="1 oct. 2026", end="31 déc. 2026"
+    )
     root = parse(chart([(OCT_1, 0.1)], width=560, height=168, axes=axes))
     labels = [text.text for text in root.find("g", class_="axes").find_all("text")]
     assert labels == ["100 %", "50 %", "0 %", "1 oct. 2026", "31 déc. 2026"]

@@ -31,7 +31,13 @@ def test_form_posts_all_fields_with_csrf_and_kr() -> None:
     assert form.attrs["method"] == "post"
     assert form.attrs["action"] == "/checkins?jwt=abc"
     assert field_names(form) == [
-        "csrf_token", "kr", "value", "status", "score", "confidence", *TEXT_FIELDS
+        "csrf_token",
+        "kr",
+        "value",
+        "status",
+        "score",
+        "confidence",
+        *TEXT_FIELDS,
     ]
     assert form.find("input", name="csrf_token").attrs == {
         "type": "hidden",
@@ -134,7 +140,13 @@ def test_fragment_is_the_same_form() -> None:
     fragment = render_checkin_form(make_kr(), locale="en", csrf_token="tok-123", action_url="/c")
     form = parse(str(fragment)).find("form")
     assert field_names(form) == [
-        "csrf_token", "kr", "value", "status", "score", "confidence", *TEXT_FIELDS
+        "csrf_token",
+        "kr",
+        "value",
+        "status",
+        "score",
+        "confidence",
+        *TEXT_FIELDS,
     ]
 
 

@@ -32,16 +32,20 @@ def site(app: Flask, client: FlaskClient, admin: dict[str, str], clock: FakeCloc
 def _close_form(client: FlaskClient) -> tuple[str, dict[str, object]]:
     page = client.get(signed_url("/jira/project-page", PAGE)).text
     form = parse(page).find("form", data_form="close-cycle")
-    data: dict[str, object] = {n.attrs["name"]: n.attrs.get("value", "")
-                               for n in form.find_all("input") if n.attrs.get("type") != "checkbox"}
-    return form.attrs["action"], data  # fmt: skip
+    data: dict[str, object] = {
+        n.attrs["name"]: n.attrs.get("value", "")
+        for n in form.find_all("input")
+        if n.attrs.get("type") != "checkbox"
+    }
+    return form.attrs["action"], data
 
 
 def test_the_project_page_shows_each_krs_score_by_month(client: FlaskClient, site: int) -> None:
     page = parse(client.get(signed_url("/jira/project-page", PAGE)).text)
     months = page.find("li", data_kr="PLAT-1.1").find(data_monthly=True)
-    scores = {n.attrs["data-month"]: n.attrs.get("data-score")
-              for n in months.find_all(data_month=True)}  # fmt: skip
+    scores = {
+        n.attrs["data-month"]: n.attrs.get("data-score") for n in months.find_all(data_month=True)
+    }
     assert scores == {"2026-10": "0.0", "2026-11": "0.5"}
 
 
@@ -53,11 +57,17 @@ def test_closing_from_the_form_grades_keeps_the_retro_and_turns_read_only(
     refused = client.post(action, data={**data, "score:PLAT-1.2": "0.7"})
     assert refused.status_code == 422
     assert parse(refused.text).find(data_form="close-cycle").find(data_error="reason:PLAT-1.2")
-    done = client.post(action, data={
-        **data, "score:PLAT-1.2": "0.7", "reason:PLAT-1.2": "Safe deploys by December",
-        "learned": "Failover drills pay", "differently": "Start earlier",
-        "carry_over": ["PLAT-1.1"],
-    })  # fmt: skip
+    done = client.post(
+        action,
+        data={
+            **data,
+            "score:PLAT-1.2": "0.7",
+            "reason:PLAT-1.2": "Safe deploys by December",
+            "learned": "Failover drills pay",
+            "differently": "Start earlier",
+            "carry_over": ["PLAT-1.1"],
+        },
+    )
     assert done.status_code == 303, done.text
     page = parse(client.get(done.headers["Location"]).text)
     assert page.find(data_closed=True)
@@ -74,8 +84,7 @@ def test_closing_from_the_form_grades_keeps_the_retro_and_turns_read_only(
     assert again.status_code in (403, 409)
 
 
-def test_the_panel_shows_the_retrospective_with_view_retro(client: FlaskClient,
-                                                           site: int) -> None:  # fmt: skip
+def test_the_panel_shows_the_retrospective_with_view_retro(client: FlaskClient, site: int) -> None:
     action, data = _close_form(client)
     client.post(action, data={**data, "learned": "Drills pay", "carry_over": ["PLAT-1.1"]})
     url = signed_url(PANEL, {**MACRO_PARAMS, "cycle": CYCLE, "view": "retro"})

@@ -25,8 +25,12 @@ def _check_in_weekly(client: FlaskClient, headers: dict[str, str], clock: FakeCl
     without a confidence."""
     for value, confidence in ((99.6, 0.8), (99.7, 0.6), (99.745, 0.65)):
         clock.current += timedelta(days=7)
-        post(client, headers, "/key-results/PLAT-1.1/check-ins",
-             {"value": value, "confidence": confidence, "what": "Drills"})  # fmt: skip
+        post(
+            client,
+            headers,
+            "/key-results/PLAT-1.1/check-ins",
+            {"value": value, "confidence": confidence, "what": "Drills"},
+        )
     post(client, headers, "/key-results/PLAT-1.2/check-ins", {"value": 14, "what": "Slower"})
 
 
@@ -56,14 +60,19 @@ def test_the_krs_page_charts_every_check_ins_confidence_beside_its_progress(
     assert trend.find("h2").text == "Progress and confidence over the cycle"
     confidence = trend.find("g", data_chart="confidence")
     assert [p.split("=")[1] for p in confidence.attrs["data-points"].split()] == [
-        "0.80", "0.60", "0.65"
+        "0.80",
+        "0.60",
+        "0.65",
     ]
     assert len(confidence.find_all("circle")) == 3
     assert trend.find("polyline")  # progress moved: a line, not only a dot
     assert trend.find("title").text.endswith("; confidence 65%")
     legend = {n.attrs["data-legend"]: n.text for n in trend.find_all(data_legend=True)}
-    assert legend == {"progress": "Progress", "expected": "Expected pace",
-                      "confidence": "Confidence at each check-in"}  # fmt: skip
+    assert legend == {
+        "progress": "Progress",
+        "expected": "Expected pace",
+        "confidence": "Confidence at each check-in",
+    }
     axes = [text.text for text in trend.find("g", class_="axes").find_all("text")]
     assert axes[:3] == ["100%", "50%", "0%"]
 
@@ -85,7 +94,8 @@ def test_a_kr_without_confidence_has_its_progress_chart_and_no_confidence_legend
     trend = parse(client.get(link.attrs["href"]).text).find("section", data_trend=True)
     assert trend.find_all("g", data_chart="confidence") == []
     assert {n.attrs["data-legend"] for n in trend.find_all(data_legend=True)} == {
-        "progress", "expected"
+        "progress",
+        "expected",
     }
 
 

@@ -128,8 +128,9 @@ def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(
         assert token == open_api(app)  # kept in the data directory: a restart keeps it
         assert (settings.data_dir / "demo-admin-token").stat().st_mode & 0o777 == 0o600
         client = app.test_client()
-        response = client.get("/api/v1/objectives?team=PLAT",
-                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        response = client.get(
+            "/api/v1/objectives?team=PLAT", headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 200
         keys = [kr["key"] for o in response.json["objectives"] for kr in o["key_results"]]
         assert len(keys) == 8 and "PLAT-1.5" in keys
@@ -183,8 +184,11 @@ def test_the_demo_sends_its_digest_to_a_local_receiver_shown_at_dev_chat(dev_app
     services = dev_app.extensions["okrlink"]
     with services.store.session() as session:
         (channel,) = list_channels(session)
-    assert (channel.team, channel.kind, channel.url_hint) == ("PLAT", "slack",
-                                                              "http://127.0.0.1/…lack")
+    assert (channel.team, channel.kind, channel.url_hint) == (
+        "PLAT",
+        "slack",
+        "http://127.0.0.1/…lack",
+    )
     # What the demo's queued send posts, through the receiver's route, then its page.
     sent: list[tuple[str, dict[str, object]]] = []
 

@@ -33,8 +33,10 @@ from sync.core.digest import (
 )
 
 END = datetime(2026, 11, 30, 8, tzinfo=UTC)
-LINKS = Links(okr_page="https://acme.atlassian.net/okrs?project.key=PLAT",
-              check_in="https://acme.atlassian.net/okrs?project.key=PLAT")  # fmt: skip
+LINKS = Links(
+    okr_page="https://acme.atlassian.net/okrs?project.key=PLAT",
+    check_in="https://acme.atlassian.net/okrs?project.key=PLAT",
+)
 
 
 def adaptive_card_schema() -> dict[str, Any]:
@@ -45,8 +47,9 @@ def adaptive_card_schema() -> dict[str, Any]:
     return schema
 
 
-def team_digest(*, objectives: int = 3, krs: int = 5, title: str = "Raise availability",
-                late: bool = False) -> Digest:  # fmt: skip
+def team_digest(
+    *, objectives: int = 3, krs: int = 5, title: str = "Raise availability", late: bool = False
+) -> Digest:
     """A team with `objectives` x `krs` KRs where every kind of news happens."""
     statuses = ("on_track", "at_risk", "off_track")
     rows = []
@@ -55,21 +58,42 @@ def team_digest(*, objectives: int = 3, krs: int = 5, title: str = "Raise availa
             before = 0.1 * k
             now = min(1.0, before + 0.05 * o)
             status = statuses[(o + k) % 3]
-            note = CheckInNote(at=END - timedelta(days=1), author="Ana", status=status,
-                               value=None, why=f"Because of change {o}.{k}",
-                               risks=(f"Risk {o}.{k}",), learnings=(f"Learning {o}.{k}",))
-            rows.append(KrWeek(
-                key=f"PLAT-{o}.{k}", title=f"{title} {o}.{k}", objective_key=f"PLAT-{o}",
-                kind="metric", unit="%", owner=None if k == 5 else f"Owner {k}", weight=1.0,
-                active=k != 4, abandon_reason=None if k != 4 else "Merged into another KR",
-                before=KrState(before, before, "on_track", 99.5 + k / 100),
-                now=KrState(now, now, status, 99.5 + k / 100 + o / 100),
-                check_ins=(note,) if k % 2 else ()))  # fmt: skip
-    return build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49",
-                        week_start=END - timedelta(days=7), week_end=END,
-                        objectives=[ObjectiveWeek(f"PLAT-{o}", f"Objective {o}")
-                                    for o in range(1, objectives + 1)],
-                        krs=rows, links=LINKS, late_from=END if late else None)  # fmt: skip
+            note = CheckInNote(
+                at=END - timedelta(days=1),
+                author="Ana",
+                status=status,
+                value=None,
+                why=f"Because of change {o}.{k}",
+                risks=(f"Risk {o}.{k}",),
+                learnings=(f"Learning {o}.{k}",),
+            )
+            rows.append(
+                KrWeek(
+                    key=f"PLAT-{o}.{k}",
+                    title=f"{title} {o}.{k}",
+                    objective_key=f"PLAT-{o}",
+                    kind="metric",
+                    unit="%",
+                    owner=None if k == 5 else f"Owner {k}",
+                    weight=1.0,
+                    active=k != 4,
+                    abandon_reason=None if k != 4 else "Merged into another KR",
+                    before=KrState(before, before, "on_track", 99.5 + k / 100),
+                    now=KrState(now, now, status, 99.5 + k / 100 + o / 100),
+                    check_ins=(note,) if k % 2 else (),
+                )
+            )
+    return build_digest(
+        team="PLAT",
+        cycle="2026-Q4",
+        week="2026-W49",
+        week_start=END - timedelta(days=7),
+        week_end=END,
+        objectives=[ObjectiveWeek(f"PLAT-{o}", f"Objective {o}") for o in range(1, objectives + 1)],
+        krs=rows,
+        links=LINKS,
+        late_from=END if late else None,
+    )
 
 
 def texts(value: Any) -> list[str]:
@@ -138,17 +162,25 @@ def test_numbers_read_as_the_panels_show_them_in_each_language() -> None:
     # KR PLAT-1.1: 10% -> 15% progress, 99.51% -> 99.52%, status at risk (panel words).
     assert "PLAT-1.1 Raise availability 1.1: 99.51% → 99.52% (10% → 15%)" in english
     nnbsp = "\u202f"  # French sets a narrow no-break space before %, as the panels do
-    assert (f"PLAT-1.1 Raise availability 1.1 : 99,51{nnbsp}% → 99,52{nnbsp}% "
-            f"(10{nnbsp}% → 15{nnbsp}%)") in french
+    assert (
+        f"PLAT-1.1 Raise availability 1.1 : 99,51{nnbsp}% → 99,52{nnbsp}% (10{nnbsp}% → 15{nnbsp}%)"
+    ) in french
     assert "at risk" in english and "à risque" in french
     assert "why: Because of change 1.1" in english
 
 
 def test_the_digest_names_every_part_of_the_week() -> None:
     text = text_message(digest_outline(team_digest(), "en"))
-    for heading in ("Objectives", "Key results that moved", "Status changes",
-                    "At risk or off track", "Abandoned", "Check-ins missing this week",
-                    "Risks", "Learnings"):  # fmt: skip
+    for heading in (
+        "Objectives",
+        "Key results that moved",
+        "Status changes",
+        "At risk or off track",
+        "Abandoned",
+        "Check-ins missing this week",
+        "Risks",
+        "Learnings",
+    ):
         assert f"\n{heading}\n" in text
     assert "PLAT-1.4 Raise availability 1.4: Merged into another KR" in text
     assert "Open the OKR page: " + LINKS.okr_page in text
@@ -168,13 +200,15 @@ def test_slack_control_characters_are_escaped() -> None:
 
 def test_the_reminder_lists_missing_check_ins_by_owner_with_the_form_link() -> None:
     digest = team_digest(objectives=1, krs=5)
-    reminder = Reminder(team="PLAT", week="2026-W49", digest_at=END,
-                        missing=digest.missing, links=LINKS)  # fmt: skip
+    reminder = Reminder(
+        team="PLAT", week="2026-W49", digest_at=END, missing=digest.missing, links=LINKS
+    )
     text = text_message(outline_of(reminder, "en"))
     assert "Owner 2 PLAT-1.2" in text and "No owner PLAT-1.5" not in text  # 1.5 checked in
     assert f"Check in: {LINKS.check_in}" in text
-    jsonschema.validate(dict(render(reminder, "teams", "fr"))["attachments"][0]["content"],
-                        adaptive_card_schema())  # fmt: skip
+    jsonschema.validate(
+        dict(render(reminder, "teams", "fr"))["attachments"][0]["content"], adaptive_card_schema()
+    )
     check_slack_limits(dict(render(reminder, "slack", "en")))
     assert missing_check_ins([]) == ()
 
@@ -182,24 +216,52 @@ def test_the_reminder_lists_missing_check_ins_by_owner_with_the_form_link() -> N
 def with_signals(*signals: KpiSignal) -> Digest:
     """The 3 x 5 team's digest with these KPIs read alongside its KRs."""
     plain = team_digest()
-    return build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49",
-                        week_start=END - timedelta(days=7), week_end=END,
-                        objectives=[ObjectiveWeek(o.key, o.title) for o in plain.objectives],
-                        krs=[], links=LINKS, kpis=list(signals))  # fmt: skip
+    return build_digest(
+        team="PLAT",
+        cycle="2026-Q4",
+        week="2026-W49",
+        week_start=END - timedelta(days=7),
+        week_end=END,
+        objectives=[ObjectiveWeek(o.key, o.title) for o in plain.objectives],
+        krs=[],
+        links=LINKS,
+        kpis=list(signals),
+    )
 
 
-BREACHED = KpiSignal(key="PLAT-K1", title="Change failure rate", unit="%", current=22.5,
-                     health="breached", reason="out_of_range", healthy_min=None,
-                     healthy_max=15.0, drop_alert=20.0)  # fmt: skip
-HEALTHY = KpiSignal(key="PLAT-K2", title="Availability", unit="%", current=99.9,
-                    health="healthy", reason=None, healthy_min=99.5, healthy_max=100.0,
-                    drop_alert=20.0)  # fmt: skip
+BREACHED = KpiSignal(
+    key="PLAT-K1",
+    title="Change failure rate",
+    unit="%",
+    current=22.5,
+    health="breached",
+    reason="out_of_range",
+    healthy_min=None,
+    healthy_max=15.0,
+    drop_alert=20.0,
+)
+HEALTHY = KpiSignal(
+    key="PLAT-K2",
+    title="Availability",
+    unit="%",
+    current=99.9,
+    health="healthy",
+    reason=None,
+    healthy_min=99.5,
+    healthy_max=100.0,
+    drop_alert=20.0,
+)
 SIGNAL_LINES = {
-    "en": ("Health signals", "PLAT · Change failure rate is outside its healthy range "
-           "(at most 15%). Now: 22.5%."),
-    "fr": ("Signaux de santé", "PLAT · Change failure rate est hors de sa plage saine "
-           "(au plus 15\u202f%). Valeur actuelle : 22,5\u202f%."),  # the panels' narrow space
-}  # fmt: skip
+    "en": (
+        "Health signals",
+        "PLAT · Change failure rate is outside its healthy range (at most 15%). Now: 22.5%.",
+    ),
+    "fr": (
+        "Signaux de santé",
+        "PLAT · Change failure rate est hors de sa plage saine "
+        "(au plus 15\u202f%). Valeur actuelle : 22,5\u202f%.",
+    ),  # the panels' narrow space
+}
 
 
 def rendered(digest: Digest, fmt: str, lang: str) -> str:
@@ -224,17 +286,29 @@ def test_the_signal_section_is_a_slack_section_within_the_limits() -> None:
     message = dict(render(with_signals(BREACHED, HEALTHY), "slack", "en"))
     check_slack_limits(message)
     (section,) = [t for t in texts(message["blocks"]) if t.startswith("*Health signals*")]
-    assert section == ("*Health signals*\n• *PLAT-K1* PLAT · Change failure rate is outside its "
-                       "healthy range (at most 15%). Now: 22.5%.")  # fmt: skip
+    assert section == (
+        "*Health signals*\n• *PLAT-K1* PLAT · Change failure rate is outside its "
+        "healthy range (at most 15%). Now: 22.5%."
+    )
 
 
 def test_a_drop_says_by_how_much_of_the_range_it_moved() -> None:
-    drop = KpiSignal(key="PLAT-K2", title="Availability", unit="%", current=99.6,
-                     health="breached", reason="drop", healthy_min=99.5, healthy_max=100.0,
-                     drop_alert=20.0)  # fmt: skip
+    drop = KpiSignal(
+        key="PLAT-K2",
+        title="Availability",
+        unit="%",
+        current=99.6,
+        health="breached",
+        reason="drop",
+        healthy_min=99.5,
+        healthy_max=100.0,
+        drop_alert=20.0,
+    )
     shown = rendered(with_signals(drop), "text", "en")
-    assert ("  - PLAT-K2 PLAT · Availability changed by more than 20% of its healthy range "
-            "within 7 days. Now: 99.6%.") in shown
+    assert (
+        "  - PLAT-K2 PLAT · Availability changed by more than 20% of its healthy range "
+        "within 7 days. Now: 99.6%."
+    ) in shown
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -113,8 +113,14 @@ def test_maybe_translates_catalogue_keys_and_keeps_other_text() -> None:
 
 def _every_panel_warning() -> list[Finding]:
     """One OKR set that draws each warning a panel can show."""
-    good = KeyResultSpec(key="K.1", title="Cut lead time from 9 to 3 days", baseline=9,
-                         target=3, unit="days", owner="Lead")  # fmt: skip
+    good = KeyResultSpec(
+        key="K.1",
+        title="Cut lead time from 9 to 3 days",
+        baseline=9,
+        target=3,
+        unit="days",
+        owner="Lead",
+    )
     krs = (
         good,
         replace(
@@ -131,19 +137,25 @@ def _every_panel_warning() -> list[Finding]:
         ObjectiveSpec(key="O-3", title="Learn", key_results=krs[:3]),
         ObjectiveSpec(key="O-4", title="Grow", key_results=krs[:3]),
     )
-    findings = check_team_okrs(TeamOkrs(team="T", cycle=quarter("2026-Q4"),
-                                        objectives=objectives))  # fmt: skip
+    findings = check_team_okrs(TeamOkrs(team="T", cycle=quarter("2026-Q4"), objectives=objectives))
     return [f for f in findings if f.level == "warning"]
 
 
 def test_each_panel_warning_is_in_the_catalogue_word_for_word() -> None:
     warnings = _every_panel_warning()
     assert {f.code for f in warnings} == {
-        "too-many-objectives", "too-few-krs", "too-many-krs", "no-number", "no-issues",
-        "task-not-outcome", "no-owner",
-    }  # fmt: skip
+        "too-many-objectives",
+        "too-few-krs",
+        "too-many-krs",
+        "no-number",
+        "no-issues",
+        "task-not-outcome",
+        "no-owner",
+    }
     assert {f.params["kind"] for f in warnings if f.code == "no-number"} == {
-        "metric", "jql", "github"
+        "metric",
+        "jql",
+        "github",
     }
     for finding in warnings:
         note = practice_note(finding)

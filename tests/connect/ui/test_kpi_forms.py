@@ -27,11 +27,33 @@ from tests.support.ui import Node, field_names, follow, parse, submit, the_form
 
 PAGE = "/jira/project-page"
 OTHER_KEY, OTHER_SECRET = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
-CFR = {"key": "PLAT-K1", "title": "Change failure rate", "kind": "metric", "current": "9",
-       "unit": "%", "healthy_max": "15", "drop_alert": "20"}  # fmt: skip
-KPI_FIELDS = ["title", "kind", "measure", "current", "unit", "healthy_min", "healthy_max",
-              "drop_alert", "owner", "jql", "jql_field", "repository", "environment",
-              "window_days", "incident_jql", "incident_window_hours"]  # fmt: skip
+CFR = {
+    "key": "PLAT-K1",
+    "title": "Change failure rate",
+    "kind": "metric",
+    "current": "9",
+    "unit": "%",
+    "healthy_max": "15",
+    "drop_alert": "20",
+}
+KPI_FIELDS = [
+    "title",
+    "kind",
+    "measure",
+    "current",
+    "unit",
+    "healthy_min",
+    "healthy_max",
+    "drop_alert",
+    "owner",
+    "jql",
+    "jql_field",
+    "repository",
+    "environment",
+    "window_days",
+    "incident_jql",
+    "incident_window_hours",
+]
 
 
 @pytest.fixture
@@ -47,8 +69,10 @@ def open_page(client: FlaskClient, **params: str) -> str:
 
 def strip(html: str) -> dict[str, tuple[str, str]]:
     """The health strip: KPI key -> (health, value)."""
-    return {n.attrs["data-kpi"]: (n.attrs["data-health"], n.attrs["data-value"])
-            for n in parse(html).find_all(data_kpi=True)}  # fmt: skip
+    return {
+        n.attrs["data-kpi"]: (n.attrs["data-health"], n.attrs["data-value"])
+        for n in parse(html).find_all(data_kpi=True)
+    }
 
 
 def beside(form: Node, note: Node) -> str:
@@ -80,8 +104,18 @@ def test_a_team_creates_a_kpi_on_the_project_page_and_the_strip_shows_it(
 
 def test_an_empty_key_takes_the_teams_next_one(client: FlaskClient, site: int) -> None:
     page = follow(client, submit(client, open_page(client), "new-kpi", **CFR))
-    page = follow(client, submit(client, page, "new-kpi", title="Availability", unit="%",
-                                 healthy_min="99.5", healthy_max="100"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-kpi",
+            title="Availability",
+            unit="%",
+            healthy_min="99.5",
+            healthy_max="100",
+        ),
+    )
     assert set(strip(page)) == {"PLAT-K1", "PLAT-K2"}
 
 
@@ -90,8 +124,17 @@ def test_an_edit_moves_the_health_and_is_kept_in_the_kpis_history(
 ) -> None:
     page = follow(client, submit(client, open_page(client), "new-kpi", **CFR))
     clock.current += timedelta(days=1)
-    page = follow(client, submit(client, page, "edit-kpi", "PLAT-K1", healthy_max="8",
-                                 title="Change failure rate (production)"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "edit-kpi",
+            "PLAT-K1",
+            healthy_max="8",
+            title="Change failure rate (production)",
+        ),
+    )
     assert strip(page) == {"PLAT-K1": ("breached", "9.0")}
     form = the_form(page, "edit-kpi", "PLAT-K1")
     assert form.find("input", name="healthy_max").attrs["value"] == "8"
@@ -139,24 +182,39 @@ def test_a_kpi_without_a_range_or_owned_by_a_person_saves_with_the_findings_besi
             assert note.text != said[code] and "KPI PLAT-K1" in note.text
     if lang == "fr":
         assert "n’a pas de plage saine" in notes["kpi-no-range"].text
-    page = follow(client, submit(client, page, "edit-kpi", "PLAT-K1", owner="Platform team",
-                                 healthy_max="15"))  # fmt: skip
+    page = follow(
+        client, submit(client, page, "edit-kpi", "PLAT-K1", owner="Platform team", healthy_max="15")
+    )
     assert not the_form(page, "edit-kpi", "PLAT-K1").find_all(data_practice=True)
 
 
-@pytest.mark.parametrize(("fields", "name", "message"), [
-    ({"healthy_min": "lots"}, "healthy_min", "Enter a number."),
-    ({"healthy_min": "20", "healthy_max": "10"}, "healthy_min",
-     "The healthy minimum is above the maximum: swap them."),
-    ({"kind": "vibes"}, "kind", "Choose metric, jql or github."),
-    ({"kind": "github", "measure": "happiness"}, "measure", "Choose the measure of a github KPI."),
-    ({"kind": "jql", "jql": ""}, "jql", "Give the JQL query whose count it tracks."),
-    ({"drop_alert": "0"}, "drop_alert", "Give 1 to 100 (% of the healthy range)."),
-    ({"window_days": "a month"}, "window_days", "Enter a number."),
-    ({"title": " "}, "title", "This field is required."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fields", "name", "message"),
+    [
+        ({"healthy_min": "lots"}, "healthy_min", "Enter a number."),
+        (
+            {"healthy_min": "20", "healthy_max": "10"},
+            "healthy_min",
+            "The healthy minimum is above the maximum: swap them.",
+        ),
+        ({"kind": "vibes"}, "kind", "Choose metric, jql or github."),
+        (
+            {"kind": "github", "measure": "happiness"},
+            "measure",
+            "Choose the measure of a github KPI.",
+        ),
+        ({"kind": "jql", "jql": ""}, "jql", "Give the JQL query whose count it tracks."),
+        ({"drop_alert": "0"}, "drop_alert", "Give 1 to 100 (% of the healthy range)."),
+        ({"window_days": "a month"}, "window_days", "Enter a number."),
+        ({"title": " "}, "title", "This field is required."),
+    ],
+)
 def test_a_bad_value_saves_nothing_and_is_shown_beside_its_field_with_the_values_kept(
-    client: FlaskClient, site: int, admin: dict[str, str], fields: dict[str, str], name: str,
+    client: FlaskClient,
+    site: int,
+    admin: dict[str, str],
+    fields: dict[str, str],
+    name: str,
     message: str,
 ) -> None:
     response = submit(client, open_page(client), "new-kpi", **{**CFR, **fields})
@@ -176,8 +234,9 @@ def test_a_bad_edit_changes_nothing_and_keeps_what_was_typed(
 ) -> None:
     page = follow(client, submit(client, open_page(client), "new-kpi", **CFR))
     before = api_kpis(client, admin)
-    response = submit(client, page, "edit-kpi", "PLAT-K1", title="Renamed", healthy_min="20",
-                      healthy_max="10")  # fmt: skip
+    response = submit(
+        client, page, "edit-kpi", "PLAT-K1", title="Renamed", healthy_min="20", healthy_max="10"
+    )
     assert response.status_code == 422
     form = the_form(response.text, "edit-kpi", "PLAT-K1")
     assert form.find(data_error="healthy_min").text
@@ -213,17 +272,28 @@ def test_a_token_of_another_site_finds_no_kpi_of_this_site(
 ) -> None:
     follow(client, submit(client, open_page(client), "new-kpi", **CFR))
     before = api_kpis(client, admin)
-    install(app, client_key=OTHER_KEY, base_url="https://globex.atlassian.net",
-            secret=OTHER_SECRET)  # fmt: skip
-    other = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4"},
-                                  client_key=OTHER_KEY, secret=OTHER_SECRET))  # fmt: skip
+    install(app, client_key=OTHER_KEY, base_url="https://globex.atlassian.net", secret=OTHER_SECRET)
+    other = client.get(
+        signed_url(
+            PAGE,
+            {"projectKey": "PLAT", "cycle": "2026-Q4"},
+            client_key=OTHER_KEY,
+            secret=OTHER_SECRET,
+        )
+    )
     assert not strip(other.text)
     form = the_form(other.text, "new-kpi")
     csrf = form.find("input", name="csrf_token").attrs["value"]
-    response = client.post(form.attrs["action"], data={
-        "csrf_token": csrf, "form": "edit-kpi", "kpi": "PLAT-K1", "title": "Hijacked",
-        "kind": "metric",
-    })  # fmt: skip
+    response = client.post(
+        form.attrs["action"],
+        data={
+            "csrf_token": csrf,
+            "form": "edit-kpi",
+            "kpi": "PLAT-K1",
+            "title": "Hijacked",
+            "kind": "metric",
+        },
+    )
     assert response.status_code == 404
     assert api_kpis(client, admin) == before
 
@@ -231,20 +301,40 @@ def test_a_token_of_another_site_finds_no_kpi_of_this_site(
 def test_the_page_stores_what_the_api_stores_for_the_same_values(
     client: FlaskClient, site: int, admin: dict[str, str]
 ) -> None:
-    form = {"title": "Change failure rate", "kind": "github", "measure": "change_failure_rate",
-            "unit": "%", "healthy_min": "", "healthy_max": "15", "drop_alert": "20",
-            "owner": "Platform team", "repository": "acme/api", "environment": "production",
-            "window_days": "28", "incident_jql": "project = OPS AND type = Incident",
-            "incident_window_hours": "48"}  # fmt: skip
+    form = {
+        "title": "Change failure rate",
+        "kind": "github",
+        "measure": "change_failure_rate",
+        "unit": "%",
+        "healthy_min": "",
+        "healthy_max": "15",
+        "drop_alert": "20",
+        "owner": "Platform team",
+        "repository": "acme/api",
+        "environment": "production",
+        "window_days": "28",
+        "incident_jql": "project = OPS AND type = Incident",
+        "incident_window_hours": "48",
+    }
     follow(client, submit(client, open_page(client), "new-kpi", key="PLAT-K1", **form))
-    as_json = {"title": "Change failure rate", "kind": "github", "measure": "change_failure_rate",
-               "unit": "%", "healthy": {"max": 15}, "drop_alert": 20, "owner": "Platform team",
-               "repository": "acme/api", "environment": "production", "window_days": 28,
-               "incident_jql": "project = OPS AND type = Incident",
-               "incident_window_hours": 48}  # fmt: skip
+    as_json = {
+        "title": "Change failure rate",
+        "kind": "github",
+        "measure": "change_failure_rate",
+        "unit": "%",
+        "healthy": {"max": 15},
+        "drop_alert": 20,
+        "owner": "Platform team",
+        "repository": "acme/api",
+        "environment": "production",
+        "window_days": 28,
+        "incident_jql": "project = OPS AND type = Incident",
+        "incident_window_hours": 48,
+    }
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
-    created = client.post("/api/v1/kpis", json={**as_json, "team": "PLAT", "key": "PLAT-K2"},
-                          headers=headers)  # fmt: skip
+    created = client.post(
+        "/api/v1/kpis", json={**as_json, "team": "PLAT", "key": "PLAT-K2"}, headers=headers
+    )
     assert created.status_code == 201, created.json
     stored = api_kpis(client, admin)
     from_page, from_api = (
@@ -256,12 +346,14 @@ def test_the_page_stores_what_the_api_stores_for_the_same_values(
     page = open_page(client)
     edited = submit(client, page, "edit-kpi", "PLAT-K1", environment="staging", window_days="14")
     follow(client, edited)
-    patched = client.patch("/api/v1/kpis/PLAT-K2", json={"environment": "staging",
-                                                         "window_days": 14}, headers=headers)
+    patched = client.patch(
+        "/api/v1/kpis/PLAT-K2", json={"environment": "staging", "window_days": 14}, headers=headers
+    )
     assert patched.status_code == 200
     stored = api_kpis(client, admin)
-    assert ({k: v for k, v in stored["PLAT-K1"].items() if k != "key"}
-            == {k: v for k, v in stored["PLAT-K2"].items() if k != "key"})  # fmt: skip
+    assert {k: v for k, v in stored["PLAT-K1"].items() if k != "key"} == {
+        k: v for k, v in stored["PLAT-K2"].items() if k != "key"
+    }
 
 
 def test_a_saved_kpi_shows_at_once_on_the_cached_confluence_panel(
@@ -270,9 +362,19 @@ def test_a_saved_kpi_shows_at_once_on_the_cached_confluence_panel(
     panel_site(app)
     first = client.get(signed_url(PANEL, MACRO_PARAMS))
     assert set(strip(first.text)) == {"PLAT-K1"}
-    page = follow(client, submit(client, open_page(client), "new-kpi", key="PLAT-K2",
-                                 title="Availability", unit="%", healthy_min="99.5",
-                                 current="99.9"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            open_page(client),
+            "new-kpi",
+            key="PLAT-K2",
+            title="Availability",
+            unit="%",
+            healthy_min="99.5",
+            current="99.9",
+        ),
+    )
     second = client.get(signed_url(PANEL, MACRO_PARAMS))
     assert second.headers["ETag"] != first.headers["ETag"]
     assert strip(second.text)["PLAT-K2"] == ("healthy", "99.9")

@@ -14,10 +14,17 @@ from sync.core.spec import KpiSpec
 from tests.support.app import MACRO_PARAMS, PANEL, PANEL_NOW, panel_site, signed_url
 from tests.support.ui import parse
 
-CFR = KpiSpec(key="PLAT-K1", title="Change failure rate", unit="%", healthy_max=15,
-              drop_alert=20, owner="jane.doe@example.com")  # fmt: skip
-UPTIME = KpiSpec(key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5, drop_alert=20,
-                 healthy_max=100)  # fmt: skip
+CFR = KpiSpec(
+    key="PLAT-K1",
+    title="Change failure rate",
+    unit="%",
+    healthy_max=15,
+    drop_alert=20,
+    owner="jane.doe@example.com",
+)
+UPTIME = KpiSpec(
+    key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5, drop_alert=20, healthy_max=100
+)
 
 
 @pytest.fixture
@@ -59,8 +66,10 @@ def test_a_breach_is_a_strip_naming_the_team_on_the_panel_and_the_project_page(
 ) -> None:
     value(app, site, "PLAT-K1", 12)
     value(app, site, "PLAT-K1", 22, days=1)
-    for url in (signed_url(PANEL, MACRO_PARAMS),
-                signed_url("/jira/project-page", {"projectKey": "PLAT"})):  # fmt: skip
+    for url in (
+        signed_url(PANEL, MACRO_PARAMS),
+        signed_url("/jira/project-page", {"projectKey": "PLAT"}),
+    ):
         page = client.get(url).text
         assert strip(page)["PLAT-K1"] == ("breached", "22.0")
         alert = parse(page).find(data_kpi="PLAT-K1")

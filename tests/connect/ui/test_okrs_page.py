@@ -17,8 +17,12 @@ def site(app: Flask, client: FlaskClient, admin: dict[str, str]) -> int:
     site_id = install(app)
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
     write_quarter(client, headers)
-    post(client, headers, "/objectives", {"team": "SHOP", "cycle": CYCLE, "parent": "ACME-1",
-                                          "title": "Make checkout effortless"})  # fmt: skip
+    post(
+        client,
+        headers,
+        "/objectives",
+        {"team": "SHOP", "cycle": CYCLE, "parent": "ACME-1", "title": "Make checkout effortless"},
+    )
     post(client, headers, "/key-results/PLAT-1.1/check-ins", {"value": 99.745})
     return site_id
 
@@ -35,14 +39,20 @@ def test_the_tree_nests_team_objectives_under_the_company_objective_they_align_t
     root = tree(page.text)
     acme = root.find("li", data_objective="ACME-1")
     assert "data-parent" not in acme.attrs
-    nested = {n.attrs["data-objective"]: n.attrs.get("data-parent")
-              for n in acme.find_all("li", data_objective=True) if n is not acme}  # fmt: skip
+    nested = {
+        n.attrs["data-objective"]: n.attrs.get("data-parent")
+        for n in acme.find_all("li", data_objective=True)
+        if n is not acme
+    }
     assert nested == {"PLAT-1": "ACME-1", "SHOP-1": "ACME-1"}
     plat1 = acme.find("li", data_objective="PLAT-1")
     assert plat1.attrs["data-progress"] == "0.17"  # (0.5 + 0 + 0) / 3
     assert plat1.find(role="progressbar").attrs["aria-valuenow"] == "17"
-    tops = [n.attrs["data-objective"] for n in root.find_all("li", data_objective=True)
-            if "data-parent" not in n.attrs]  # fmt: skip
+    tops = [
+        n.attrs["data-objective"]
+        for n in root.find_all("li", data_objective=True)
+        if "data-parent" not in n.attrs
+    ]
     assert tops[0] == "ACME-1"
     assert set(tops) == {"ACME-1", "PLAT-2", "PLAT-3"}
 
@@ -69,6 +79,7 @@ def test_another_sites_token_sees_none_of_this_sites_tree(
 ) -> None:
     key, secret = "jira:globex-client-key", "another-shared-secret-of-32-characters-xyz"
     install(app, client_key=key, base_url="https://globex.atlassian.net", secret=secret)
-    page = client.get(signed_url("/jira/okrs", {"team": "PLAT", "cycle": CYCLE},
-                                 client_key=key, secret=secret))  # fmt: skip
+    page = client.get(
+        signed_url("/jira/okrs", {"team": "PLAT", "cycle": CYCLE}, client_key=key, secret=secret)
+    )
     assert "PLAT-1" not in page.text and "ACME-1" not in page.text

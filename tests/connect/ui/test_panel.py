@@ -177,8 +177,7 @@ def test_practice_warnings_show_discreetly_to_editors_at_each_level() -> None:
         "merge or drop PLAT-O4.",
         "Objective PLAT-O1 has 2 active key results: use 3 to 5; add KRs that measure the "
         "objective.",
-        "KR PLAT-O1-KR1 has no owner: name who follows it up (owner: a role, name or account "
-        "id).",
+        "KR PLAT-O1-KR1 has no owner: name who follows it up (owner: a role, name or account id).",
     ]
     assert root.find(data_kr="PLAT-O1-KR1").by_class("notes")
 

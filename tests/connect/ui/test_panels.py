@@ -46,8 +46,9 @@ def test_panel_costs_the_same_queries_for_one_kr_or_fifteen_with_history(app: Fl
     start = datetime(2026, 10, 1, 9, tzinfo=UTC)
     for o in range(1, 4):
         for k in range(1, 6):
-            weekly_check_ins(app, site, f"BIG-{o}.{k}", [5.0 * w + o + k for w in range(8)],
-                             start=start)  # fmt: skip
+            weekly_check_ins(
+                app, site, f"BIG-{o}.{k}", [5.0 * w + o + k for w in range(8)], start=start
+            )
     small_count, _small = _load(app, site, "SMALL")
     big_count, big = _load(app, site, "BIG")
     assert big_count == small_count
@@ -95,10 +96,11 @@ def test_an_unknown_team_or_cycle_has_no_panel(app: Flask) -> None:
     import_okrs(app, site, big_team("BIG", objectives=1, krs=3, cycle=CYCLE), at=NOW)
     with app.extensions["okrlink"].store.session() as session:
         assert load_panel(session, site, PanelQuery(team="NOPE"), today=NOW.date()) is None
-        assert load_panel(session, site, PanelQuery(team="BIG", cycle="2027-Q1"),
-                          today=NOW.date()) is None  # fmt: skip
-        other = install(app, client_key="c2", base_url="https://b.atlassian.net",
-                        secret="x" * 40)  # fmt: skip
+        assert (
+            load_panel(session, site, PanelQuery(team="BIG", cycle="2027-Q1"), today=NOW.date())
+            is None
+        )
+        other = install(app, client_key="c2", base_url="https://b.atlassian.net", secret="x" * 40)
         assert load_panel(session, other, PanelQuery(team="BIG"), today=NOW.date()) is None
 
 
@@ -108,12 +110,18 @@ def test_fast_version_agrees_with_the_orm_query(app: Flask) -> None:
     site = install(app)
     import_okrs(app, site, big_team("BIG", objectives=2, krs=3, cycle=CYCLE), at=NOW)
     versions = PanelVersions(app.extensions["okrlink"].store.engine)
-    for query in (PanelQuery(team="BIG"), PanelQuery(team="BIG", cycle="2026-Q4"),
-                  PanelQuery(team="BIG", objective="BIG-2"), PanelQuery(team="NONE")):  # fmt: skip
+    for query in (
+        PanelQuery(team="BIG"),
+        PanelQuery(team="BIG", cycle="2026-Q4"),
+        PanelQuery(team="BIG", objective="BIG-2"),
+        PanelQuery(team="NONE"),
+    ):
         with app.extensions["okrlink"].store.session() as session:
             expected = panel_version(session, site, query, today=NOW.date())
-        assert versions.version(site, query, today=NOW.date()).split("/")[:3] \
+        assert (
+            versions.version(site, query, today=NOW.date()).split("/")[:3]
             == expected.split("/")[:3]
+        )
     before = versions.version(site, PanelQuery(team="BIG"), today=NOW.date())
     check_in(app, site, "BIG-1.2", value=50, at=NOW + timedelta(hours=2))
     assert versions.version(site, PanelQuery(team="BIG"), today=NOW.date()) != before

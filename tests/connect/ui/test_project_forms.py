@@ -34,17 +34,42 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
     page = follow(client, submit(client, page, "new-objective", title=title))
     assert parse(page).find(data_objective="PLAT-1")
     assert field_names(the_form(page, "new-key-result", "PLAT-1")) == [
-        "title", "kind", "baseline", "target", "unit", "owner", "weight", "jql", "issues"
+        "title",
+        "kind",
+        "baseline",
+        "target",
+        "unit",
+        "owner",
+        "weight",
+        "jql",
+        "issues",
     ]
     assert field_names(the_form(page, "edit-objective", "PLAT-1")) == ["title", "parent"]
-    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
-                                 title="Raise availability from 99.5% to 99.99%",
-                                 baseline="99,5", target="99.99", unit="%",
-                                 owner="SRE lead"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Raise availability from 99.5% to 99.99%",
+            baseline="99,5",
+            target="99.99",
+            unit="%",
+            owner="SRE lead",
+        ),
+    )
     kr = parse(page).find(data_kr="PLAT-1.1")
     assert "99.5" in kr.text or "99,5" in kr.text
     assert field_names(the_form(page, "edit-key-result", "PLAT-1.1")) == [
-        "title", "kind", "baseline", "target", "unit", "owner", "weight", "jql"
+        "title",
+        "kind",
+        "baseline",
+        "target",
+        "unit",
+        "owner",
+        "weight",
+        "jql",
     ]
     assert field_names(the_form(page, "abandon-key-result", "PLAT-1.1")) == ["abandon_reason"]
 
@@ -52,10 +77,24 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
 def test_a_kr_breaking_a_practice_rule_saves_and_shows_the_finding_beside_its_field(
     client: FlaskClient, site: int
 ) -> None:
-    page = follow(client, submit(client, open_page(client, lang="fr"), "new-objective",
-                                 title="Faire grandir la communauté"))  # fmt: skip
-    response = submit(client, page, "new-key-result", "PLAT-1", title="Créer cinq pages web",
-                      baseline="0", target="5")  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            open_page(client, lang="fr"),
+            "new-objective",
+            title="Faire grandir la communauté",
+        ),
+    )
+    response = submit(
+        client,
+        page,
+        "new-key-result",
+        "PLAT-1",
+        title="Créer cinq pages web",
+        baseline="0",
+        target="5",
+    )
     page = follow(client, response)
     assert parse(page).find(data_kr="PLAT-1.1")
     form = the_form(page, "edit-key-result", "PLAT-1.1")
@@ -81,8 +120,16 @@ def _field_of(form: Node, note: Node) -> str:
 def test_an_unknown_parent_is_a_finding_beside_the_parent_field(
     client: FlaskClient, site: int
 ) -> None:
-    page = follow(client, submit(client, open_page(client), "new-objective",
-                                 title="Make releases boring", parent="ACME-9"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            open_page(client),
+            "new-objective",
+            title="Make releases boring",
+            parent="ACME-9",
+        ),
+    )
     form = the_form(page, "edit-objective", "PLAT-1")
     note = form.find(data_practice="unknown-parent")
     assert "ACME-9" in note.text
@@ -112,26 +159,59 @@ def test_abandoning_needs_a_reason_and_keeps_the_kr_struck_through(
     client: FlaskClient, site: int
 ) -> None:
     page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
-    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
-                                 title="Cut p99 from 900 to 300 ms", baseline="900",
-                                 target="300", owner="SRE"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Cut p99 from 900 to 300 ms",
+            baseline="900",
+            target="300",
+            owner="SRE",
+        ),
+    )
     refused = submit(client, page, "abandon-key-result", "PLAT-1.1", abandon_reason=" ")
     assert refused.status_code == 422
-    assert the_form(refused.text, "abandon-key-result", "PLAT-1.1").find(
-        data_error="abandon_reason").text == "This field is required."
-    page = follow(client, submit(client, page, "abandon-key-result", "PLAT-1.1",
-                                 abandon_reason="Latency moved to the edge team"))  # fmt: skip
+    assert (
+        the_form(refused.text, "abandon-key-result", "PLAT-1.1")
+        .find(data_error="abandon_reason")
+        .text
+        == "This field is required."
+    )
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "abandon-key-result",
+            "PLAT-1.1",
+            abandon_reason="Latency moved to the edge team",
+        ),
+    )
     kr = parse(page).find(data_kr="PLAT-1.1")
     assert kr.attrs["data-state"] == "abandoned"
     assert "Latency moved to the edge team" in kr.text
 
 
-def test_an_edit_is_kept_in_the_krs_history(client: FlaskClient, site: int,
-                                            admin: dict[str, str]) -> None:  # fmt: skip
+def test_an_edit_is_kept_in_the_krs_history(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
     page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
-    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
-                                 title="Cut p99 from 900 to 300 ms", baseline="900",
-                                 target="300", owner="SRE"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Cut p99 from 900 to 300 ms",
+            baseline="900",
+            target="300",
+            owner="SRE",
+        ),
+    )
     follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", target="250"))
     headers = {**admin, "X-Okrlink-Site": "jira:acme-client-key"}
     changes = client.get("/api/v1/key-results/PLAT-1.1/changes", headers=headers).json["changes"]
@@ -140,21 +220,34 @@ def test_an_edit_is_kept_in_the_krs_history(client: FlaskClient, site: int,
     assert changes[-1]["author"] == "557058:f00d-cafe"
 
 
-@pytest.mark.parametrize("name", ["new-objective", "new-key-result", "edit-key-result",
-                                  "abandon-key-result", "edit-objective"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    ["new-objective", "new-key-result", "edit-key-result", "abandon-key-result", "edit-objective"],
+)
 def test_a_forged_csrf_token_is_refused_and_changes_nothing(
     client: FlaskClient, site: int, name: str
 ) -> None:
     page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
-    page = follow(client, submit(client, page, "new-key-result", "PLAT-1",
-                                 title="Cut p99 from 900 to 300 ms", baseline="900",
-                                 target="300", owner="SRE"))  # fmt: skip
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Cut p99 from 900 to 300 ms",
+            baseline="900",
+            target="300",
+            owner="SRE",
+        ),
+    )
     target = {"new-objective": "", "new-key-result": "PLAT-1", "edit-objective": "PLAT-1"}.get(
         name, "PLAT-1.1"
     )
     before = _okrs(open_page(client))
-    response = submit(client, page, name, target, csrf_token="forged", title="Changed",
-                      abandon_reason="forged")  # fmt: skip
+    response = submit(
+        client, page, name, target, csrf_token="forged", title="Changed", abandon_reason="forged"
+    )
     assert response.status_code == 403
     assert _okrs(open_page(client)) == before
 
@@ -162,25 +255,36 @@ def test_a_forged_csrf_token_is_refused_and_changes_nothing(
 def _okrs(html: str) -> list[tuple[str, str]]:
     """Every objective and KR of the page with its text: what a refused post must not change."""
     root = parse(html)
-    return [(n.attrs["data-objective"], n.find("h2").text)
-            for n in root.find_all(data_objective=True)] + [
-        (n.attrs["data-kr"], n.find(class_="kt").text) for n in root.find_all(data_kr=True)
-    ]  # fmt: skip
+    return [
+        (n.attrs["data-objective"], n.find("h2").text) for n in root.find_all(data_objective=True)
+    ] + [(n.attrs["data-kr"], n.find(class_="kt").text) for n in root.find_all(data_kr=True)]
 
 
 def test_a_token_of_another_site_finds_nothing_of_this_site(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     page = follow(client, submit(client, open_page(client), "new-objective", title="Reliability"))
-    install(app, client_key=OTHER_KEY, base_url="https://globex.atlassian.net",
-            secret=OTHER_SECRET)  # fmt: skip
-    other = client.get(signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4"},
-                                  client_key=OTHER_KEY, secret=OTHER_SECRET))  # fmt: skip
+    install(app, client_key=OTHER_KEY, base_url="https://globex.atlassian.net", secret=OTHER_SECRET)
+    other = client.get(
+        signed_url(
+            PAGE,
+            {"projectKey": "PLAT", "cycle": "2026-Q4"},
+            client_key=OTHER_KEY,
+            secret=OTHER_SECRET,
+        )
+    )
     form = the_form(other.text, "new-objective")
     csrf = form.find("input", name="csrf_token").attrs["value"]
     action = form.attrs["action"]
-    response = client.post(action, data={"csrf_token": csrf, "form": "edit-objective",
-                                         "objective": "PLAT-1", "title": "Hijacked"})  # fmt: skip
+    response = client.post(
+        action,
+        data={
+            "csrf_token": csrf,
+            "form": "edit-objective",
+            "objective": "PLAT-1",
+            "title": "Hijacked",
+        },
+    )
     assert response.status_code == 404
     assert "Hijacked" not in open_page(client)
     assert parse(page).find(data_objective="PLAT-1")

@@ -21,11 +21,22 @@ def site(app: Flask, client: FlaskClient, admin: dict[str, str], clock: FakeCloc
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
     write_quarter(client, headers)
     clock.current += timedelta(days=8)
-    post(client, headers, "/key-results/PLAT-1.1/check-ins", {
-        "value": 99.745, "status": "on_track", "confidence": 0.6, "what": "No incident",
-        "why": "Failover drills", "next": "Chaos day", "decisions": ["Keep weekly drills"],
-        "risks": ["Vendor outage", "On-call gaps"], "learnings": ["Drills find real bugs"],
-    })  # fmt: skip
+    post(
+        client,
+        headers,
+        "/key-results/PLAT-1.1/check-ins",
+        {
+            "value": 99.745,
+            "status": "on_track",
+            "confidence": 0.6,
+            "what": "No incident",
+            "why": "Failover drills",
+            "next": "Chaos day",
+            "decisions": ["Keep weekly drills"],
+            "risks": ["Vendor outage", "On-call gaps"],
+            "learnings": ["Drills find real bugs"],
+        },
+    )
     return site_id
 
 
@@ -51,7 +62,8 @@ def test_the_review_tab_walks_each_kr_change_missing_check_ins_and_risks(
     kr = root.find("li", data_kr="PLAT-1.1")
     assert kr.find(data_status_before="off_track")
     assert [li.text for li in kr.find(data_risks=True).find_all("li")] == [
-        "Vendor outage", "On-call gaps"
+        "Vendor outage",
+        "On-call gaps",
     ]
     assert kr.find(data_confidence="0.60").text == "Confidence 60%"
 
@@ -77,7 +89,8 @@ def test_the_kr_shows_the_latest_check_ins_confidence_decisions_risks_and_learni
         "Keep weekly drills"
     ]
     assert [li.text for li in latest.find(data_risks=True).find_all("li")] == [
-        "Vendor outage", "On-call gaps"
+        "Vendor outage",
+        "On-call gaps",
     ]
     assert [li.text for li in latest.find(data_learnings=True).find_all("li")] == [
         "Drills find real bugs"

@@ -38,8 +38,12 @@ def _empty(store: Store) -> None:
 @pytest.fixture
 def pg_app(postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The app on PostgreSQL (the behaviour under test exists only there)."""
-    settings = Settings(data_dir=tmp_path, database_url=postgres_url, queue_immediate=True,
-                        secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=")  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        queue_immediate=True,
+        secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+    )
     app = create_app(settings)
     store: Store = app.extensions["okrlink"].store
     _empty(store)
@@ -51,8 +55,9 @@ def pg_app(postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def site(pg_app: Flask) -> int:
     site_id = install(pg_app)
-    import_okrs(pg_app, site_id, big_team("BIG", objectives=1, krs=3, cycle=quarter("2026-Q4")),
-                at=NOW)  # fmt: skip
+    import_okrs(
+        pg_app, site_id, big_team("BIG", objectives=1, krs=3, cycle=quarter("2026-Q4")), at=NOW
+    )
     return site_id
 
 
@@ -151,8 +156,12 @@ def test_while_the_listener_is_cut_off_every_load_queries_until_it_listens_again
     assert listener is not None
     engine = pg_app.extensions["okrlink"].store.engine
     with engine.begin() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE query = 'LISTEN okrlink_okrs'"))  # fmt: skip
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query = 'LISTEN okrlink_okrs'"
+            )
+        )
     assert eventually(lambda: not listener.listening)
     before = versions.version(site, PANEL, today=TODAY)
     other = Store.connect(postgres_url)  # its NOTIFY reaches no listener of this process
@@ -168,6 +177,14 @@ def test_while_the_listener_is_cut_off_every_load_queries_until_it_listens_again
 
 def test_the_announced_tables_are_those_the_version_query_reads() -> None:
     sql, _args = panel_version_sql(postgresql.dialect(), 1, PANEL, today=TODAY)
-    tables = ("objectives", "key_results", "teams", "cycles", "check_ins", "snapshots", "links",
-              "kpis")
+    tables = (
+        "objectives",
+        "key_results",
+        "teams",
+        "cycles",
+        "check_ins",
+        "snapshots",
+        "links",
+        "kpis",
+    )
     assert {table for table in tables if f"{table}." in sql} == OKR_TABLES

@@ -69,10 +69,18 @@ def test_macro_refuses_a_context_token(client: FlaskClient, site: int) -> None:
 
 
 def test_a_token_of_site_a_never_shows_site_b(app: Flask, client: FlaskClient, site: int) -> None:
-    install(app, client_key="jira:other", base_url="https://other.atlassian.net",
-            secret="another-shared-secret-of-32-characters-or-more")  # fmt: skip
-    url = signed_url(PANEL, MACRO_PARAMS, client_key="jira:other",
-                     secret="another-shared-secret-of-32-characters-or-more")  # fmt: skip
+    install(
+        app,
+        client_key="jira:other",
+        base_url="https://other.atlassian.net",
+        secret="another-shared-secret-of-32-characters-or-more",
+    )
+    url = signed_url(
+        PANEL,
+        MACRO_PARAMS,
+        client_key="jira:other",
+        secret="another-shared-secret-of-32-characters-or-more",
+    )
     response = client.get(url)
     assert response.status_code == 200
     assert krs(response.text) == {}
@@ -98,14 +106,23 @@ def test_macro_shows_each_kr_with_its_stored_progress_and_status(
     response = client.get(signed_url(PANEL, MACRO_PARAMS))
     assert response.status_code == 200
     shown = krs(response.text)
-    assert list(shown) == ["PLAT-1.1", "PLAT-1.2", "PLAT-1.3", "PLAT-1.4", "PLAT-1.5",
-                           "PLAT-2.1", "PLAT-2.2", "PLAT-2.3"]  # fmt: skip
+    assert list(shown) == [
+        "PLAT-1.1",
+        "PLAT-1.2",
+        "PLAT-1.3",
+        "PLAT-1.4",
+        "PLAT-1.5",
+        "PLAT-2.1",
+        "PLAT-2.2",
+        "PLAT-2.3",
+    ]
     assert shown["PLAT-1.3"] == ("0.50", "at_risk")
     kr = kr_row(app, site, "PLAT-1.3")
     assert shown["PLAT-1.3"][0] == f"{kr.progress:.2f}"
     assert "Canaries help" in response.text
-    assert [n.attrs["data-objective"] for n in parse(response.text).find_all(
-        data_objective=True)] == ["PLAT-1", "PLAT-2"]  # fmt: skip
+    assert [
+        n.attrs["data-objective"] for n in parse(response.text).find_all(data_objective=True)
+    ] == ["PLAT-1", "PLAT-2"]
 
 
 def test_objective_parameter_narrows_the_panel(client: FlaskClient, site: int) -> None:
@@ -147,8 +164,9 @@ def test_iframe_pages_may_be_framed_only_by_their_own_tenants_site(
     app: Flask, client: FlaskClient, site: int, path: str
 ) -> None:
     other_secret = "another-shared-secret-of-32-characters-or-more"
-    install(app, client_key="jira:other", base_url="https://other.atlassian.net",
-            secret=other_secret)  # fmt: skip
+    install(
+        app, client_key="jira:other", base_url="https://other.atlassian.net", secret=other_secret
+    )
     params = MACRO_PARAMS if path == PANEL else {"projectKey": "PLAT", "issueKey": "PLAT-12"}
     acme = client.get(signed_url(path, params)).headers["Content-Security-Policy"]
     other = client.get(
@@ -189,9 +207,9 @@ def test_every_page_allows_exactly_its_inline_style_and_script(
 ) -> None:
     response = client.get(signed_url(path, params))
     policy = dict(
-        directive.strip().split(" ", 1) for directive in
-        response.headers["Content-Security-Policy"].split(";")
-    )  # fmt: skip
+        directive.strip().split(" ", 1)
+        for directive in response.headers["Content-Security-Policy"].split(";")
+    )
     styles = re.findall(r"<style>(.*?)</style>", response.text, re.S)
     scripts = re.findall(r"<script>(.*?)</script>", response.text, re.S)
     assert "nonce" not in response.text
@@ -257,12 +275,22 @@ def test_check_in_from_the_project_page_moves_the_kr_and_is_kept_as_history(
     page = _project_page(client)
     action = form_action(page, "/jira/check-in")
     assert "jwt=" in action
-    response = client.post(action, data={
-        "csrf_token": hidden(page, "csrf_token"), "kr": "PLAT-1.3", "value": "9",
-        "status": "on_track", "score": "0,6", "what": "Canary deploys", "why": "Fewer rollbacks",
-        "next": "Search cluster", "decisions": "Keep canaries\nDrop manual gates", "risks": "",
-        "learnings": "",
-    })  # fmt: skip
+    response = client.post(
+        action,
+        data={
+            "csrf_token": hidden(page, "csrf_token"),
+            "kr": "PLAT-1.3",
+            "value": "9",
+            "status": "on_track",
+            "score": "0,6",
+            "what": "Canary deploys",
+            "why": "Fewer rollbacks",
+            "next": "Search cluster",
+            "decisions": "Keep canaries\nDrop manual gates",
+            "risks": "",
+            "learnings": "",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Cache-Control"] == "no-store"  # its Location carries a token
     reloaded = client.get(response.headers["Location"])
@@ -274,18 +302,27 @@ def test_check_in_from_the_project_page_moves_the_kr_and_is_kept_as_history(
         checkin = session.scalars(select(CheckIn).where(CheckIn.kr_id == kr.id)).one()
         assert (checkin.value, checkin.score, checkin.author) == (9.0, 0.6, ACCOUNT)
         assert checkin.decisions == ["Keep canaries", "Drop manual gates"]
-        assert session.scalars(select(Snapshot).where(Snapshot.kr_id == kr.id)).all()[-1].progress \
+        assert (
+            session.scalars(select(Snapshot).where(Snapshot.kr_id == kr.id)).all()[-1].progress
             == 0.6
+        )
 
 
 def test_check_in_errors_are_shown_beside_their_fields_and_nothing_is_saved(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     page = _project_page(client)
-    response = client.post(form_action(page, "/jira/check-in"), data={
-        "csrf_token": hidden(page, "csrf_token"), "kr": "PLAT-1.3", "value": "lots",
-        "status": "on_track", "score": "3", "what": "kept",
-    })  # fmt: skip
+    response = client.post(
+        form_action(page, "/jira/check-in"),
+        data={
+            "csrf_token": hidden(page, "csrf_token"),
+            "kr": "PLAT-1.3",
+            "value": "lots",
+            "status": "on_track",
+            "score": "3",
+            "what": "kept",
+        },
+    )
     assert response.status_code == 422
     tree = parse(response.text)
     assert tree.find(id="ci-PLAT-1-3-value-e").text == "Enter a number."
@@ -296,23 +333,24 @@ def test_check_in_errors_are_shown_beside_their_fields_and_nothing_is_saved(
         assert session.scalars(select(CheckIn)).all() == []
 
 
-def test_check_in_refuses_a_missing_or_foreign_csrf_token(
-    client: FlaskClient, site: int
-) -> None:
+def test_check_in_refuses_a_missing_or_foreign_csrf_token(client: FlaskClient, site: int) -> None:
     page = _project_page(client)
     action = form_action(page, "/jira/check-in")
     data = {"kr": "PLAT-1.3", "value": "9", "status": "on_track"}
     assert client.post(action, data=data).status_code == 403
-    other_user = client.get(signed_url("/jira/project-page", {"projectKey": "PLAT"},
-                                       account="557058:someone-else")).text  # fmt: skip
+    other_user = client.get(
+        signed_url("/jira/project-page", {"projectKey": "PLAT"}, account="557058:someone-else")
+    ).text
     foreign = {**data, "csrf_token": hidden(other_user, "csrf_token")}
     assert client.post(action, data=foreign).status_code == 403
 
 
 def test_check_in_post_needs_the_pages_token(client: FlaskClient, site: int) -> None:
     page = _project_page(client)
-    response = client.post("/jira/check-in?projectKey=PLAT",
-                           data={"csrf_token": hidden(page, "csrf_token"), "kr": "PLAT-1.3"})
+    response = client.post(
+        "/jira/check-in?projectKey=PLAT",
+        data={"csrf_token": hidden(page, "csrf_token"), "kr": "PLAT-1.3"},
+    )
     assert response.status_code == 401
 
 
@@ -321,16 +359,24 @@ def test_check_in_post_needs_the_pages_token(client: FlaskClient, site: int) -> 
 
 def _work_item(app: Flask, site: int, key: str, *, parent: str | None) -> None:
     with app.extensions["okrlink"].store.session() as session:
-        session.add(WorkItem(site_id=site, key=key, parent_key=parent, status_category="new",
-                             updated_at=NOW - timedelta(days=1)))  # fmt: skip
+        session.add(
+            WorkItem(
+                site_id=site,
+                key=key,
+                parent_key=parent,
+                status_category="new",
+                updated_at=NOW - timedelta(days=1),
+            )
+        )
 
 
 def test_issue_panel_lists_krs_linked_directly_or_through_the_epic(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     _work_item(app, site, "PLAT-77", parent="PLAT-12")
-    response = client.get(signed_url("/jira/issue-panel",
-                                     {"issueKey": "PLAT-77", "projectKey": "PLAT"}))  # fmt: skip
+    response = client.get(
+        signed_url("/jira/issue-panel", {"issueKey": "PLAT-77", "projectKey": "PLAT"})
+    )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert list(krs(response.text)) == ["PLAT-1.4"]
@@ -350,8 +396,10 @@ def test_search_then_link_then_unlink_from_the_issue_panel(
     assert found.status_code == 200
     assert list(krs(found.text)) == ["PLAT-1.3"]
     link = form_action(found.text, "/jira/issue-panel/link")
-    linked = client.post(link, data={"csrf_token": hidden(found.text, "csrf_token"),
-                                     "issue": "PLAT-90", "kr": "PLAT-1.3"})  # fmt: skip
+    linked = client.post(
+        link,
+        data={"csrf_token": hidden(found.text, "csrf_token"), "issue": "PLAT-90", "kr": "PLAT-1.3"},
+    )
     assert linked.status_code == 303
     after = client.get(linked.headers["Location"])
     assert list(krs(after.text)) == ["PLAT-1.3"]
@@ -359,14 +407,15 @@ def test_search_then_link_then_unlink_from_the_issue_panel(
         sources = session.scalars(select(Link.source).where(Link.target_key == "PLAT-90")).all()
         assert sources == ["panel"]
     unlink = form_action(after.text, "/jira/issue-panel/unlink")
-    gone = client.post(unlink, data={"csrf_token": hidden(after.text, "csrf_token"),
-                                     "issue": "PLAT-90", "kr": "PLAT-1.3"})  # fmt: skip
+    gone = client.post(
+        unlink,
+        data={"csrf_token": hidden(after.text, "csrf_token"), "issue": "PLAT-90", "kr": "PLAT-1.3"},
+    )
     assert krs(client.get(gone.headers["Location"]).text) == {}
 
 
 def test_search_by_kr_key(client: FlaskClient, site: int) -> None:
-    url = signed_url("/jira/issue-panel/view", {"issue": "PLAT-90", "q": "plat-2.2"},
-                     context=True)  # fmt: skip
+    url = signed_url("/jira/issue-panel/view", {"issue": "PLAT-90", "q": "plat-2.2"}, context=True)
     assert list(krs(client.get(url).text)) == ["PLAT-2.2"]
 
 
@@ -376,9 +425,10 @@ def test_glance_json_counts_krs_and_shows_the_worst_status(
     check_in(app, site, "PLAT-1.4", value=None, at=NOW, status="off_track")
     url = signed_url("/jira/issue-glance", {"issueKey": "PLAT-40", "format": "json"})
     body = client.get(url).get_json()
-    assert body == {"label": {"value": "1"},
-                    "status": {"type": "lozenge", "value": {"label": "Off track",
-                                                            "type": "removed"}}}  # fmt: skip
+    assert body == {
+        "label": {"value": "1"},
+        "status": {"type": "lozenge", "value": {"label": "Off track", "type": "removed"}},
+    }
 
 
 def test_glance_panel_is_the_issue_panel(client: FlaskClient, site: int) -> None:
@@ -436,18 +486,30 @@ def test_renaming_an_objective_changes_the_cached_panel(
     app: Flask, client: FlaskClient, admin: dict[str, str]
 ) -> None:
     """The panel is cached by its data version: an objective's new title must show at once."""
-    client.post("/api/v1/objectives", headers=admin,
-                json={"team": "REN", "cycle": "2026-Q4", "title": "Old objective title"})
-    client.post("/api/v1/key-results", headers=admin, json={
-        "objective": "REN-1", "title": "Cut p99 from 900 to 300 ms", "baseline": 900,
-        "target": 300, "owner": "Team lead"})
+    client.post(
+        "/api/v1/objectives",
+        headers=admin,
+        json={"team": "REN", "cycle": "2026-Q4", "title": "Old objective title"},
+    )
+    client.post(
+        "/api/v1/key-results",
+        headers=admin,
+        json={
+            "objective": "REN-1",
+            "title": "Cut p99 from 900 to 300 ms",
+            "baseline": 900,
+            "target": 300,
+            "owner": "Team lead",
+        },
+    )
     with app.extensions["okrlink"].store.session() as session:
         site_id = local_site(session).id
     query = PanelQuery(team="REN", cycle="2026-Q4")
     with app.extensions["okrlink"].store.session() as session:
         before = panel_version(session, site_id, query, today=date(2026, 11, 25))
-    response = client.patch("/api/v1/objectives/REN-1", headers=admin,
-                            json={"title": "New objective title"})
+    response = client.patch(
+        "/api/v1/objectives/REN-1", headers=admin, json={"title": "New objective title"}
+    )
     assert response.status_code == 200
     with app.extensions["okrlink"].store.session() as session:
         after = panel_version(session, site_id, query, today=date(2026, 11, 25))

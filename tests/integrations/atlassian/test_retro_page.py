@@ -19,13 +19,32 @@ from tests.support.confluence import CONTENT, CREATED, FOUND, NOT_FOUND, PAGE_UR
 
 SECRET = "0b7f2c1e-9a4d-4c3b-8e6f-5a2d1c0b9e8f-shared"
 RETRO = RetroView(
-    team="PLAT", cycle="2026-Q4", closed_at=datetime(2026, 12, 31, tzinfo=UTC),
-    learned="Drills pay", differently="Start earlier",
-    krs=(GradedKr(key="PLAT-1.1", title="Cut failover time", objective="PLAT-1", score=0.7,
-                  reason=None, abandoned=False, carried=True),),
-)  # fmt: skip
-TENANT = Tenant(installation_id=1, client_key="confluence:acme", site_id=7, product="confluence",
-                base_url=WIKI, door="connect", enabled=True)  # fmt: skip
+    team="PLAT",
+    cycle="2026-Q4",
+    closed_at=datetime(2026, 12, 31, tzinfo=UTC),
+    learned="Drills pay",
+    differently="Start earlier",
+    krs=(
+        GradedKr(
+            key="PLAT-1.1",
+            title="Cut failover time",
+            objective="PLAT-1",
+            score=0.7,
+            reason=None,
+            abandoned=False,
+            carried=True,
+        ),
+    ),
+)
+TENANT = Tenant(
+    installation_id=1,
+    client_key="confluence:acme",
+    site_id=7,
+    product="confluence",
+    base_url=WIKI,
+    door="connect",
+    enabled=True,
+)
 LOOKUP = matchers.query_param_matcher({"spaceKey": "PLAT", "title": TITLE, "type": "page"})
 
 
@@ -77,8 +96,12 @@ def test_refusals_are_the_cores_errors_without_retrying_inline(
 
 @responses.activate
 def test_a_429_hands_its_retry_after_to_the_queue() -> None:
-    responses.get(CONTENT, status=429, headers={"Retry-After": "90"},
-                  json={"statusCode": 429, "message": "Rate limited"})  # fmt: skip
+    responses.get(
+        CONTENT,
+        status=429,
+        headers={"Retry-After": "90"},
+        json={"statusCode": 429, "message": "Rate limited"},
+    )
     with pytest.raises(RateLimited) as raised:
         _publish(_wiki())
     assert raised.value.retry_after == 90.0

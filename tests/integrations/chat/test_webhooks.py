@@ -13,11 +13,20 @@ from integrations.chat.sender import WebhookChat
 from sync.errors import Permanent, RateLimited, Transient
 from tests.support.chat import SLACK_OK, TEAMS_OK, Answer, Receiver, receiver, trust
 
-SLACK_BODY = {"text": "PLAT · weekly OKR digest", "blocks": [
-    {"type": "section", "text": {"type": "mrkdwn", "text": "*PLAT-1* 54%"}}]}  # fmt: skip
-TEAMS_BODY = {"type": "message", "attachments": [{
-    "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-    "content": {"type": "AdaptiveCard", "version": "1.5", "body": []}}]}  # fmt: skip
+SLACK_BODY = {
+    "text": "PLAT · weekly OKR digest",
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*PLAT-1* 54%"}}],
+}
+TEAMS_BODY = {
+    "type": "message",
+    "attachments": [
+        {
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": None,
+            "content": {"type": "AdaptiveCard", "version": "1.5", "body": []},
+        }
+    ],
+}
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,13 @@ def test_manifest_asks_for_the_least_permissions_needed() -> None:
 def test_manifest_subscribes_to_the_events_we_handle() -> None:
     events = render()["default_events"]
     assert sorted(events) == [
-        "check_run", "check_suite", "deployment", "deployment_status", "pull_request", "push",
-    ]  # fmt: skip
+        "check_run",
+        "check_suite",
+        "deployment",
+        "deployment_status",
+        "pull_request",
+        "push",
+    ]
     handled_events = {event for event, _ in HANDLED}
     assert set(events) <= handled_events
     # Installation events arrive without a subscription; ping comes with every new hook.

@@ -25,17 +25,17 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def _deliver(client: FlaskClient, secret: str, site: str, events: list[tuple[str, Any]]) -> None:
     for delivery, payload in events:
-        response = post_webhook(client, payload, secret=secret, client_key=site,
-                                delivery=delivery)  # fmt: skip
+        response = post_webhook(client, payload, secret=secret, client_key=site, delivery=delivery)
         assert response.status_code == 200, response.json
 
 
 def _snapshots(client: FlaskClient, admin: dict[str, str], site: str) -> dict[str, dict]:
     return {
-        kr["key"]: {name: get_kr(client, admin, site=site, kr=kr["key"])[name]
-                    for name in SNAPSHOT_FIELDS}
+        kr["key"]: {
+            name: get_kr(client, admin, site=site, kr=kr["key"])[name] for name in SNAPSHOT_FIELDS
+        }
         for kr in KRS
-    }  # fmt: skip
+    }
 
 
 def _site_id(app: Flask, site: str) -> int:
@@ -75,9 +75,12 @@ def test_the_shuffled_doubled_stream_drained_in_batches_ends_like_one_by_one(
     one_by_one = _setup(app, client, admin, "jira-one")
     _deliver(client, one_by_one, "jira-one", streams["in-order"])
     batched = _setup(app, client, admin, "jira-batched")
-    _drain_at_once(app, monkeypatch,
-                   lambda: _deliver(client, batched, "jira-batched", streams["twice"]),
-                   "jira-batched")  # fmt: skip
+    _drain_at_once(
+        app,
+        monkeypatch,
+        lambda: _deliver(client, batched, "jira-batched", streams["twice"]),
+        "jira-batched",
+    )
     assert _snapshots(client, admin, "jira-batched") == _snapshots(client, admin, "jira-one")
 
 
@@ -87,31 +90,68 @@ def test_a_rename_and_label_links_inside_one_batch_end_like_one_by_one(
     events = [
         issue_event("created", key="WEB-5", issue_id="5", updated=T0, parent="WEB-1"),
         issue_event("created", key="WEB-6", issue_id="6", updated=T0, labels=["kr-plat-1.3"]),
-        issue_event("updated", key="WEB-5", issue_id="5", category="indeterminate",
-                    updated=T0 + timedelta(minutes=1), parent="WEB-1"),
-        issue_event("updated", key="OPS-5", issue_id="5", category="indeterminate",
-                    updated=T0 + timedelta(minutes=2), labels=["kr-plat-1.3"],
-                    changes=[("key", "Key", "WEB-5", "OPS-5")]),
-        issue_event("updated", key="OPS-5", issue_id="5", category="done",
-                    updated=T0 + timedelta(minutes=3), labels=["kr-plat-1.3"]),
-        issue_event("updated", key="WEB-6", issue_id="6", category="done",
-                    updated=T0 + timedelta(minutes=4), labels=["kr-plat-1.3"]),
-        issue_event("created", key="WEB-7", issue_id="7", updated=T0 + timedelta(minutes=5),
-                    parent="WEB-1", category="done"),
-    ]  # fmt: skip
+        issue_event(
+            "updated",
+            key="WEB-5",
+            issue_id="5",
+            category="indeterminate",
+            updated=T0 + timedelta(minutes=1),
+            parent="WEB-1",
+        ),
+        issue_event(
+            "updated",
+            key="OPS-5",
+            issue_id="5",
+            category="indeterminate",
+            updated=T0 + timedelta(minutes=2),
+            labels=["kr-plat-1.3"],
+            changes=[("key", "Key", "WEB-5", "OPS-5")],
+        ),
+        issue_event(
+            "updated",
+            key="OPS-5",
+            issue_id="5",
+            category="done",
+            updated=T0 + timedelta(minutes=3),
+            labels=["kr-plat-1.3"],
+        ),
+        issue_event(
+            "updated",
+            key="WEB-6",
+            issue_id="6",
+            category="done",
+            updated=T0 + timedelta(minutes=4),
+            labels=["kr-plat-1.3"],
+        ),
+        issue_event(
+            "created",
+            key="WEB-7",
+            issue_id="7",
+            updated=T0 + timedelta(minutes=5),
+            parent="WEB-1",
+            category="done",
+        ),
+    ]
     numbered = [(f"d-{n}", payload) for n, payload in enumerate(events)]
     one_by_one = _setup(app, client, admin, "jira-one")
     _deliver(client, one_by_one, "jira-one", numbered)
     batched = _setup(app, client, admin, "jira-batched")
-    _drain_at_once(app, monkeypatch, lambda: _deliver(client, batched, "jira-batched", numbered),
-                   "jira-batched")  # fmt: skip
+    _drain_at_once(
+        app,
+        monkeypatch,
+        lambda: _deliver(client, batched, "jira-batched", numbered),
+        "jira-batched",
+    )
     assert _snapshots(client, admin, "jira-batched") == _snapshots(client, admin, "jira-one")
     with app.extensions["okrlink"].store.session() as session:
         for site in ("jira-one", "jira-batched"):
             site_id = _site_id(app, site)
             items = session.scalars(select(WorkItem.key).where(WorkItem.site_id == site_id))
-            links = session.scalars(select(Link.target_key).where(Link.site_id == site_id,
-                                                                  Link.source == "label"))
-            assert (sorted(items), sorted(links)) == (["OPS-5", "WEB-6", "WEB-7"],
-                                                      ["OPS-5", "WEB-6"])  # fmt: skip
+            links = session.scalars(
+                select(Link.target_key).where(Link.site_id == site_id, Link.source == "label")
+            )
+            assert (sorted(items), sorted(links)) == (
+                ["OPS-5", "WEB-6", "WEB-7"],
+                ["OPS-5", "WEB-6"],
+            )
     assert get_kr(client, admin, site="jira-batched", kr="PLAT-1.3")["done"] == 2

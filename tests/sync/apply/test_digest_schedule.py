@@ -40,10 +40,16 @@ def add(app: Flask, url: str, *, kind: str = "slack", lang: str = "en") -> int:
     with services.store.session() as session:
         site_id = local_site(session).id
         import_team(session, site_id, now=CREATED)
-        view = add_channel(session, site_id, ChannelSpec(
-            team="PLAT", kind=kind, url=url, day="mon", at="09:00", tz="Europe/Paris",
-            lang=lang), encrypt=services.tenants.encrypt, now=CREATED,
-            allow_loopback_http=True)  # fmt: skip
+        view = add_channel(
+            session,
+            site_id,
+            ChannelSpec(
+                team="PLAT", kind=kind, url=url, day="mon", at="09:00", tz="Europe/Paris", lang=lang
+            ),
+            encrypt=services.tenants.encrypt,
+            now=CREATED,
+            allow_loopback_http=True,
+        )
     return view.id
 
 
@@ -54,8 +60,10 @@ def sender(app: Flask) -> DigestSender:
 
 def sends(app: Flask) -> list[tuple[str, str, str, bool]]:
     with app.extensions["okrlink"].store.session() as session:
-        return [(r.kind, r.week, r.state, r.late) for r in session.scalars(
-            select(DigestSend).order_by(DigestSend.id))]  # fmt: skip
+        return [
+            (r.kind, r.week, r.state, r.late)
+            for r in session.scalars(select(DigestSend).order_by(DigestSend.id))
+        ]
 
 
 def digests(receiver: Receiver) -> list[dict[str, Any]]:
@@ -108,8 +116,13 @@ def test_the_reminder_lists_krs_without_a_check_in_two_days_before(
     services = app.extensions["okrlink"]
     with services.store.session() as session:
         for kr in session.scalars(select(KeyResult).where(KeyResult.key != "PLAT-2.3")):
-            record_check_in(session, kr, {"what": "Moved on", "value": 20.0},
-                            author="Owner", at=REMINDER - timedelta(days=1))  # fmt: skip
+            record_check_in(
+                session,
+                kr,
+                {"what": "Moved on", "value": 20.0},
+                author="Owner",
+                at=REMINDER - timedelta(days=1),
+            )
     clock.current = REMINDER
     sender(app).tick()
     sender(app).tick()
@@ -126,8 +139,9 @@ def test_no_reminder_is_sent_when_everyone_has_checked_in(
     add(app, slack.url("/hook"))
     with app.extensions["okrlink"].store.session() as session:
         for kr in session.scalars(select(KeyResult)):
-            record_check_in(session, kr, {"what": "Done"}, author="Owner",
-                            at=REMINDER - timedelta(hours=1))  # fmt: skip
+            record_check_in(
+                session, kr, {"what": "Done"}, author="Owner", at=REMINDER - timedelta(hours=1)
+            )
     clock.current = REMINDER
     sender(app).tick()
     assert slack.posts == []
@@ -194,16 +208,22 @@ def test_a_teams_channel_gets_its_card(app: Flask, clock: FakeClock) -> None:
     assert card["body"][0]["text"] == "PLAT · point hebdomadaire des OKR"
 
 
-@pytest.mark.parametrize("url", ["http://hooks.slack.com/services/x", "ftp://a.test/x",
-                                 "https://", "not a url"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url", ["http://hooks.slack.com/services/x", "ftp://a.test/x", "https://", "not a url"]
+)
 def test_only_https_webhook_urls_are_accepted(app: Flask, url: str) -> None:
     services = app.extensions["okrlink"]
     with services.store.session() as session:
         site_id = local_site(session).id
         import_team(session, site_id, now=CREATED)
     with pytest.raises(Invalid) as caught, services.store.session() as session:
-        add_channel(session, site_id, ChannelSpec(team="PLAT", kind="slack", url=url),
-                    encrypt=services.tenants.encrypt, now=CREATED)  # fmt: skip
+        add_channel(
+            session,
+            site_id,
+            ChannelSpec(team="PLAT", kind="slack", url=url),
+            encrypt=services.tenants.encrypt,
+            now=CREATED,
+        )
     assert caught.value.field == "url"
     with services.store.session() as session:
         assert list_channels(session) == []
@@ -232,23 +252,51 @@ def test_the_sent_digest_reports_the_teams_breached_kpi_only(
     add(app, slack.url("/hook"))
     with app.extensions["okrlink"].store.session() as session:
         site_id = local_site(session).id
-        for position, (team, spec) in enumerate([
-            ("PLAT", KpiSpec(key="PLAT-K1", title="Change failure rate", unit="%",
-                             healthy_max=15, owner="Owner 1", current=22)),
-            ("PLAT", KpiSpec(key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5,
-                             current=99.9)),
-            ("WEB", KpiSpec(key="WEB-K1", title="Bounce rate", unit="%", healthy_max=40,
-                            current=70)),
-        ]):  # fmt: skip
+        for position, (team, spec) in enumerate(
+            [
+                (
+                    "PLAT",
+                    KpiSpec(
+                        key="PLAT-K1",
+                        title="Change failure rate",
+                        unit="%",
+                        healthy_max=15,
+                        owner="Owner 1",
+                        current=22,
+                    ),
+                ),
+                (
+                    "PLAT",
+                    KpiSpec(
+                        key="PLAT-K2",
+                        title="Availability",
+                        unit="%",
+                        healthy_min=99.5,
+                        current=99.9,
+                    ),
+                ),
+                (
+                    "WEB",
+                    KpiSpec(
+                        key="WEB-K1", title="Bounce rate", unit="%", healthy_max=40, current=70
+                    ),
+                ),
+            ]
+        ):
             upsert_kpi(session, site_id, team, spec, position=position, now=CREATED)
     clock.current = DUE
     sender(app).tick()
     (message,) = digests(slack)
-    (section,) = [b["text"]["text"] for b in message["blocks"]
-                  if b["type"] == "section" and "Health signals" in b["text"]["text"]]
+    (section,) = [
+        b["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "section" and "Health signals" in b["text"]["text"]
+    ]
     # The team is named, never the KPI's owner; the healthy KPI and the other team's stay out.
-    assert section == ("*Health signals*\n• *PLAT-K1* PLAT · Change failure rate is outside its "
-                       "healthy range (at most 15%). Now: 22%.")  # fmt: skip
+    assert section == (
+        "*Health signals*\n• *PLAT-K1* PLAT · Change failure rate is outside its "
+        "healthy range (at most 15%). Now: 22%."
+    )
     assert "PLAT-K2" not in str(message) and "WEB-K1" not in str(message)
 
 
@@ -257,9 +305,14 @@ def test_no_health_section_is_sent_when_every_kpi_is_healthy(
 ) -> None:
     add(app, slack.url("/hook"))
     with app.extensions["okrlink"].store.session() as session:
-        upsert_kpi(session, local_site(session).id, "PLAT", KpiSpec(
-            key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5, current=99.9),
-            position=0, now=CREATED)  # fmt: skip
+        upsert_kpi(
+            session,
+            local_site(session).id,
+            "PLAT",
+            KpiSpec(key="PLAT-K2", title="Availability", unit="%", healthy_min=99.5, current=99.9),
+            position=0,
+            now=CREATED,
+        )
     clock.current = DUE
     sender(app).tick()
     (message,) = digests(slack)

@@ -42,11 +42,19 @@ class Workers:
 
     def start(self, name: str) -> None:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.digest_worker",
-             self.settings.resolved_database_url, str(self.settings.data_dir),
-             self.settings.secret_key, str(self.clock_file)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tests.support.digest_worker",
+                self.settings.resolved_database_url,
+                str(self.settings.data_dir),
+                self.settings.secret_key,
+                str(self.clock_file),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
         self.running[name] = process
 
@@ -78,8 +86,12 @@ def slack() -> Iterator[Receiver]:
 
 def digest_weeks(app: Flask) -> list[tuple[str, str, bool]]:
     with app.extensions["okrlink"].store.session() as session:
-        return [(r.week, r.state, r.late) for r in session.scalars(
-            select(DigestSend).where(DigestSend.kind == "digest").order_by(DigestSend.id))]
+        return [
+            (r.week, r.state, r.late)
+            for r in session.scalars(
+                select(DigestSend).where(DigestSend.kind == "digest").order_by(DigestSend.id)
+            )
+        ]
 
 
 def test_each_week_goes_out_once_across_two_workers(
@@ -89,10 +101,14 @@ def test_each_week_goes_out_once_across_two_workers(
     with services.store.session() as session:
         site_id = local_site(session).id
         import_team(session, site_id, now=CREATED)
-        add_channel(session, site_id, ChannelSpec(team="PLAT", kind="slack",
-                    url=slack.url("/hook"), tz="Europe/Paris"),
-                    encrypt=services.tenants.encrypt, now=CREATED,
-                    allow_loopback_http=True)  # fmt: skip
+        add_channel(
+            session,
+            site_id,
+            ChannelSpec(team="PLAT", kind="slack", url=slack.url("/hook"), tz="Europe/Paris"),
+            encrypt=services.tenants.encrypt,
+            now=CREATED,
+            allow_loopback_http=True,
+        )
     workers.start("a")
     workers.start("b")
 
@@ -117,6 +133,9 @@ def test_each_week_goes_out_once_across_two_workers(
     posts = [p.body for p in slack.posts if "weekly OKR digest" in p.body["text"]]
     assert len(posts) == 3
     assert all("PLAT-3.5" in str(p["blocks"]) for p in posts)  # the whole 3 x 5 team
-    assert digest_weeks(app) == [("2026-W49", "sent", False), ("2026-W50", "sent", False),
-                                 ("2026-W51", "sent", True)]  # fmt: skip
+    assert digest_weeks(app) == [
+        ("2026-W49", "sent", False),
+        ("2026-W50", "sent", False),
+        ("2026-W51", "sent", True),
+    ]
     assert "Sent late" in str(posts[2]["blocks"]) and "Sent late" not in str(posts[0])

@@ -47,20 +47,32 @@ def test_an_epic_linked_kr_is_on_the_property_of_every_issue_it_counts(
     app: Flask, client: FlaskClient, admin: dict[str, str], tracker: FakeTracker
 ) -> None:
     secret = install_jira(app, CLIENT)
-    create_okrs(client, admin, site=CLIENT, krs=[
-        {"key": "PLAT-1.4", "title": "Close the failover epic", "kind": "issues"}])  # fmt: skip
+    create_okrs(
+        client,
+        admin,
+        site=CLIENT,
+        krs=[{"key": "PLAT-1.4", "title": "Close the failover epic", "kind": "issues"}],
+    )
 
     def send(payload: dict, delivery: str) -> None:
         tracker.issues[payload["issue"]["key"]] = payload["issue"]  # Jira's REST view agrees
-        answer = post_webhook(client, payload, secret=secret, client_key=CLIENT,
-                              delivery=delivery)  # fmt: skip
+        answer = post_webhook(client, payload, secret=secret, client_key=CLIENT, delivery=delivery)
         assert answer.status_code == 200, answer.json
 
     send(issue_event("created", key="PLAT-12", issue_id="12", issue_type="Epic", updated=T0), "e")
     for n, key in enumerate(CHILDREN):
         category = "done" if n % 3 == 0 else "new"
-        send(issue_event("created", key=key, issue_id=key[5:], parent="PLAT-12", category=category,
-                         updated=T0 + timedelta(minutes=n)), f"c-{key}")  # fmt: skip
+        send(
+            issue_event(
+                "created",
+                key=key,
+                issue_id=key[5:],
+                parent="PLAT-12",
+                category=category,
+                updated=T0 + timedelta(minutes=n),
+            ),
+            f"c-{key}",
+        )
     link(client, admin, site=CLIENT, kr="PLAT-1.4", target="PLAT-12")
     link(client, admin, site=CLIENT, kr="PLAT-1.4", target="PLAT-40")
     send(issue_event("created", key="PLAT-40", issue_id="40", updated=T0), "direct")
@@ -73,14 +85,16 @@ def test_an_epic_linked_kr_is_on_the_property_of_every_issue_it_counts(
     child = latest["PLAT-25"]["krs"][0]
     assert (child["progress"], child["status"]) == (kr["progress"], kr["status"])
 
-    moved = issue_event("updated", key="PLAT-20", issue_id="20", parent=None,
-                        updated=T0 + timedelta(hours=2))  # fmt: skip
+    moved = issue_event(
+        "updated", key="PLAT-20", issue_id="20", parent=None, updated=T0 + timedelta(hours=2)
+    )
     send(moved, "moved-out")
     assert _latest(tracker)["PLAT-20"]["krKeys"] == []
     assert get_kr(client, admin, site=CLIENT, kr="PLAT-1.4")["total"] == 17.0
 
-    unlinked = client.delete("/api/v1/key-results/PLAT-1.4/links/PLAT-12",
-                             headers={**admin, "X-Okrlink-Site": CLIENT})  # fmt: skip
+    unlinked = client.delete(
+        "/api/v1/key-results/PLAT-1.4/links/PLAT-12", headers={**admin, "X-Okrlink-Site": CLIENT}
+    )
     assert unlinked.status_code == 204
     latest = _latest(tracker)
     assert {key for key, doc in latest.items() if doc["krKeys"]} == {"PLAT-40"}

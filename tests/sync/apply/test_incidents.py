@@ -47,17 +47,30 @@ def event(
     resolved: datetime | None = None,
     issue_type: str = "Incident",
 ) -> IssueEvent:
-    return IssueEvent(key=key, updated_at=resolved or opened, issue_id="10001",
-                      issue_type=issue_type, project=("OPS", "Operations", "10042"),
-                      priority=("High", "2"), status=("Open", "1"), labels=(),
-                      created_at=opened, resolved_at=resolved)  # fmt: skip
+    return IssueEvent(
+        key=key,
+        updated_at=resolved or opened,
+        issue_id="10001",
+        issue_type=issue_type,
+        project=("OPS", "Operations", "10042"),
+        priority=("High", "2"),
+        status=("Open", "1"),
+        labels=(),
+        created_at=opened,
+        resolved_at=resolved,
+    )
 
 
 def site_watching(app: Flask, jql: str) -> int:
     with store(app).session() as session:
         site_id = local_site(session).id
-        spec = KpiSpec(key="PLAT-K1", title="Time to restore", kind="github",
-                       measure="time_to_restore_hours", incident_jql=jql)  # fmt: skip
+        spec = KpiSpec(
+            key="PLAT-K1",
+            title="Time to restore",
+            kind="github",
+            measure="time_to_restore_hours",
+            incident_jql=jql,
+        )
         upsert_kpi(session, site_id, "PLAT", spec, position=0, now=NOW)
     return site_id
 

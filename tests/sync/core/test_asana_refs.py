@@ -16,19 +16,22 @@ from sync.core.asana_refs import gid_of, key_of, kr_keys_in
         ("https://app.asana.com/0/1200000000000001/1204567890123456/f", "1204567890123456"),
         ("https://app.asana.com/0/1200000000000001/list", "1200000000000001"),
         ("https://app.asana.com/0/1200000000000001/0", "1200000000000001"),
-        ("https://app.asana.com/1/111/project/1200000000000001/task/1204567890123456",
-         "1204567890123456"),
+        (
+            "https://app.asana.com/1/111/project/1200000000000001/task/1204567890123456",
+            "1204567890123456",
+        ),
         ("https://app.asana.com/1/111/project/1200000000000001/list/222", "1200000000000001"),
         ("https://app.asana.com/1/111/task/1204567890123456", "1204567890123456"),
     ],
-)  # fmt: skip
+)
 def test_a_gid_or_a_task_or_project_url_names_its_gid(reference: str, gid: str) -> None:
     assert gid_of(reference) == gid
     assert key_of(gid) == f"asana:{gid}"
 
 
 @pytest.mark.parametrize(
-    "reference", ["", "PLAT-12", "my task", "https://example.com/0/1/2", "https://app.asana.com/1/9/home"]
+    "reference",
+    ["", "PLAT-12", "my task", "https://example.com/0/1/2", "https://app.asana.com/1/9/home"],
 )
 def test_anything_else_names_nothing(reference: str) -> None:
     assert gid_of(reference) is None

@@ -64,8 +64,10 @@ def test_the_reminder_is_due_two_days_before_its_digest_by_default() -> None:
     assert digest == utc(2026, 11, 23, 8, 0)  # the previous week's, already past
 
 
-@pytest.mark.parametrize("field,value", [("day", "someday"), ("at", "9h"), ("at", "24:00"),
-                                         ("tz", "Mars/Olympus"), ("remind_days", 7)])
+@pytest.mark.parametrize(
+    "field,value",
+    [("day", "someday"), ("at", "9h"), ("at", "24:00"), ("tz", "Mars/Olympus"), ("remind_days", 7)],
+)
 def test_an_impossible_schedule_is_refused(field: str, value: object) -> None:
     with pytest.raises(ValueError):
         validate_schedule(Schedule(**{"day": "mon", "at": "09:00", "tz": "UTC", field: value}))
@@ -75,28 +77,59 @@ def state(progress: float, status: str = "on_track", current: float | None = Non
     return KrState(progress=progress, score=progress, status=status, current=current)
 
 
-def kr(key: str, before: KrState | None, now: KrState, *, owner: str | None = "Ana",
-       objective: str = "PLAT-1", active: bool = True, notes: tuple[CheckInNote, ...] = (),
-       kind: str = "metric") -> KrWeek:  # fmt: skip
-    return KrWeek(key=key, title=f"KR {key}", objective_key=objective, kind=kind, unit="%",
-                  owner=owner, weight=1.0, active=active,
-                  abandon_reason=None if active else "Replaced by PLAT-1.9", before=before,
-                  now=now, check_ins=notes)  # fmt: skip
+def kr(
+    key: str,
+    before: KrState | None,
+    now: KrState,
+    *,
+    owner: str | None = "Ana",
+    objective: str = "PLAT-1",
+    active: bool = True,
+    notes: tuple[CheckInNote, ...] = (),
+    kind: str = "metric",
+) -> KrWeek:
+    return KrWeek(
+        key=key,
+        title=f"KR {key}",
+        objective_key=objective,
+        kind=kind,
+        unit="%",
+        owner=owner,
+        weight=1.0,
+        active=active,
+        abandon_reason=None if active else "Replaced by PLAT-1.9",
+        before=before,
+        now=now,
+        check_ins=notes,
+    )
 
 
-def note(why: str = "", risks: tuple[str, ...] = (), learnings: tuple[str, ...] = ()
-         ) -> CheckInNote:  # fmt: skip
-    return CheckInNote(at=utc(2026, 11, 27), author="Ana", status=None, value=None, why=why,
-                       risks=risks, learnings=learnings)  # fmt: skip
+def note(
+    why: str = "", risks: tuple[str, ...] = (), learnings: tuple[str, ...] = ()
+) -> CheckInNote:
+    return CheckInNote(
+        at=utc(2026, 11, 27),
+        author="Ana",
+        status=None,
+        value=None,
+        why=why,
+        risks=risks,
+        learnings=learnings,
+    )
 
 
 def digest_of(*krs: KrWeek):  # type: ignore[no-untyped-def]
     end = utc(2026, 11, 30, 8)
-    return build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49",
-                        week_start=end - timedelta(days=7), week_end=end,
-                        objectives=[ObjectiveWeek("PLAT-1", "Reliable"),
-                                    ObjectiveWeek("PLAT-2", "Enjoyable")],
-                        krs=list(krs), links=LINKS)  # fmt: skip
+    return build_digest(
+        team="PLAT",
+        cycle="2026-Q4",
+        week="2026-W49",
+        week_start=end - timedelta(days=7),
+        week_end=end,
+        objectives=[ObjectiveWeek("PLAT-1", "Reliable"), ObjectiveWeek("PLAT-2", "Enjoyable")],
+        krs=list(krs),
+        links=LINKS,
+    )
 
 
 def test_objective_progress_and_its_change_roll_up_active_krs_only() -> None:
@@ -113,15 +146,20 @@ def test_objective_progress_and_its_change_roll_up_active_krs_only() -> None:
 
 def test_moves_status_changes_and_the_reason_from_the_latest_check_in() -> None:
     digest = digest_of(
-        kr("PLAT-1.1", state(0.2, current=10), state(0.3, "at_risk", current=12),
-           notes=(note(why="First cause"), note(why="Load tests ran"))),
+        kr(
+            "PLAT-1.1",
+            state(0.2, current=10),
+            state(0.3, "at_risk", current=12),
+            notes=(note(why="First cause"), note(why="Load tests ran")),
+        ),
         kr("PLAT-1.2", state(0.4), state(0.4)),
         kr("PLAT-1.3", None, state(0.1)),  # new this week: nothing to compare with
     )
     assert [m.key for m in digest.moved] == ["PLAT-1.1"]
     assert digest.moved[0].why == "Load tests ran"
     assert [(m.before.status, m.now.status) for m in digest.status_changes] == [
-        ("on_track", "at_risk")]
+        ("on_track", "at_risk")
+    ]
 
 
 def test_attention_lists_off_track_first_then_at_risk_with_owners() -> None:
@@ -130,8 +168,7 @@ def test_attention_lists_off_track_first_then_at_risk_with_owners() -> None:
         kr("PLAT-1.2", state(0.1), state(0.1, "off_track"), owner="Bo"),
         kr("PLAT-1.3", state(0.1), state(0.1, "off_track"), active=False),
     )
-    assert [(k.key, k.owner) for k in digest.attention] == [("PLAT-1.2", "Bo"),
-                                                            ("PLAT-1.1", "Ana")]
+    assert [(k.key, k.owner) for k in digest.attention] == [("PLAT-1.2", "Bo"), ("PLAT-1.1", "Ana")]
 
 
 def test_only_krs_that_crossed_0_7_this_week_are_celebrated() -> None:
@@ -153,13 +190,20 @@ def test_missing_check_ins_are_grouped_by_owner_without_abandoned_krs() -> None:
         kr("PLAT-1.6", state(0.1), state(0.1), owner="Cy", active=False),
     )
     assert [(m.owner, m.krs) for m in digest.missing] == [
-        ("ana", ("PLAT-1.2",)), ("Bo", ("PLAT-1.1", "PLAT-1.5")), (None, ("PLAT-1.3",))]
+        ("ana", ("PLAT-1.2",)),
+        ("Bo", ("PLAT-1.1", "PLAT-1.5")),
+        (None, ("PLAT-1.3",)),
+    ]
 
 
 def test_risks_learnings_and_abandoned_krs_with_their_reason() -> None:
     digest = digest_of(
-        kr("PLAT-1.1", state(0.1), state(0.1),
-           notes=(note(risks=("Vendor late",), learnings=("Drills pay off",)),)),
+        kr(
+            "PLAT-1.1",
+            state(0.1),
+            state(0.1),
+            notes=(note(risks=("Vendor late",), learnings=("Drills pay off",)),),
+        ),
         kr("PLAT-1.2", state(0.1), state(0.1), active=False),
     )
     assert [(n.kr, n.text) for n in digest.risks] == [("PLAT-1.1", "Vendor late")]
@@ -168,22 +212,47 @@ def test_risks_learnings_and_abandoned_krs_with_their_reason() -> None:
 
 
 def signal(key: str, health: str, reason: str | None = None) -> KpiSignal:
-    return KpiSignal(key=key, title=f"Signal {key}", unit="%", current=20.0, health=health,
-                     reason=reason, healthy_min=None, healthy_max=15.0, drop_alert=None)
+    return KpiSignal(
+        key=key,
+        title=f"Signal {key}",
+        unit="%",
+        current=20.0,
+        health=health,
+        reason=reason,
+        healthy_min=None,
+        healthy_max=15.0,
+        drop_alert=None,
+    )
 
 
 def test_the_digest_keeps_only_the_breached_kpis_in_their_order() -> None:
     breached = signal("PLAT-K1", "breached", "out_of_range")
     healthy = signal("PLAT-K2", "healthy")
     dropped = signal("PLAT-K3", "breached", "drop")
-    digest = build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49", week_start=END - WEEK,
-                          week_end=END, objectives=[], krs=[], links=LINKS,
-                          kpis=[breached, healthy, dropped])  # fmt: skip
+    digest = build_digest(
+        team="PLAT",
+        cycle="2026-Q4",
+        week="2026-W49",
+        week_start=END - WEEK,
+        week_end=END,
+        objectives=[],
+        krs=[],
+        links=LINKS,
+        kpis=[breached, healthy, dropped],
+    )
     assert digest.signals == (breached, dropped)
 
 
 def test_a_team_whose_kpis_are_all_healthy_has_no_signals() -> None:
-    digest = build_digest(team="PLAT", cycle="2026-Q4", week="2026-W49", week_start=END - WEEK,
-                          week_end=END, objectives=[], krs=[], links=LINKS,
-                          kpis=[signal("PLAT-K2", "healthy")])  # fmt: skip
+    digest = build_digest(
+        team="PLAT",
+        cycle="2026-Q4",
+        week="2026-W49",
+        week_start=END - WEEK,
+        week_end=END,
+        objectives=[],
+        krs=[],
+        links=LINKS,
+        kpis=[signal("PLAT-K2", "healthy")],
+    )
     assert digest.signals == ()

@@ -81,8 +81,11 @@ def test_change_failure_rate_counts_failed_statuses_reverts_and_incidents() -> N
 def test_time_to_restore_from_incidents_or_else_from_the_failed_deployment() -> None:
     # Without Jira: D2 failed at 21st 10:20, D3 shipped at 14:30: 4 h 10 min.
     assert time_to_restore_hours(DEPLOYMENTS, None, MONTH) == 4.17
-    incidents = [IncidentFact(at(20, 11), at(20, 13)), IncidentFact(at(22, 1), at(22, 7)),
-                 IncidentFact(at(24, 1))]  # fmt: skip
+    incidents = [
+        IncidentFact(at(20, 11), at(20, 13)),
+        IncidentFact(at(22, 1), at(22, 7)),
+        IncidentFact(at(24, 1)),
+    ]
     assert time_to_restore_hours(DEPLOYMENTS, incidents, MONTH) == 4.0  # median of 2 h and 6 h
 
 

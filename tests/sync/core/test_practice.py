@@ -235,9 +235,15 @@ def test_warnings_alone_do_not_refuse_a_save() -> None:
 
 @pytest.mark.parametrize(
     "title",
-    ["Create five web pages", "Launch two new features", "Ship 3 integrations",
-     "Créer cinq pages web", "Lancer deux nouvelles offres", "Mettre en place trois tableaux"],
-)  # fmt: skip
+    [
+        "Create five web pages",
+        "Launch two new features",
+        "Ship 3 integrations",
+        "Créer cinq pages web",
+        "Lancer deux nouvelles offres",
+        "Mettre en place trois tableaux",
+    ],
+)
 def test_a_kr_counting_deliverables_reads_like_a_task_even_with_baseline_and_target(
     title: str,
 ) -> None:
@@ -256,9 +262,12 @@ def test_french_task_titles_without_numbers_are_warned(title: str) -> None:
 
 @pytest.mark.parametrize(
     "title",
-    ["Faire passer la disponibilité de 99,5 % à 99,99 %", "Réduire le taux d’échec de 15 % à 5 %",
-     "Raise availability from 99.5% to 99.99%"],
-)  # fmt: skip
+    [
+        "Faire passer la disponibilité de 99,5 % à 99,99 %",
+        "Réduire le taux d’échec de 15 % à 5 %",
+        "Raise availability from 99.5% to 99.99%",
+    ],
+)
 def test_outcomes_in_either_language_are_not_tasks(title: str) -> None:
     assert check_key_result(replace(GOOD_KR, title=title)) == []
 

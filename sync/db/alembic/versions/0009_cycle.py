@@ -33,7 +33,7 @@ def upgrade() -> None:
         batch.create_foreign_key(
             "fk_key_results_carried_from", "key_results", ["carried_from_id"], ["id"],
             ondelete="SET NULL",
-        )  # fmt: skip
+        )
     op.create_table(
         "definition_changes",
         sa.Column("id", sa.Integer(), nullable=False),

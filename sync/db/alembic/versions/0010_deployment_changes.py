@@ -48,7 +48,7 @@ def _pairs(connection: sa.Connection) -> list[dict[str, Any]]:
     shipped = connection.execute(
         sa.select(d.id, d.site_id, d.installation_id, d.repo, d.environment, d.created_at,
                   d.succeeded_at).where(d.succeeded_at.is_not(None), d.failed_at.is_(None))
-    ).all()  # fmt: skip
+    ).all()
     pulls = connection.execute(
         sa.select(p.id, p.installation_id, p.repo, p.opened_at, p.merged_at).where(
             p.merged.is_(True), p.merged_at.is_not(None)
@@ -65,7 +65,7 @@ def _pairs(connection: sa.Connection) -> list[dict[str, Any]]:
             facts[id(fact)] = (fact, row)
         changes = {row.id: row for row in pulls if row.installation_id == installation_id}
         change_facts = [dora.ChangeFact(r.repo, r.id, r.opened_at or r.merged_at, r.merged_at)
-                        for r in changes.values()]  # fmt: skip
+                        for r in changes.values()]
         for fact, change in dora.shipped_changes([f for f, _ in facts.values()], change_facts):
             deployment, pull = facts[id(fact)][1], changes[change.number]
             rows.append({
@@ -75,7 +75,7 @@ def _pairs(connection: sa.Connection) -> list[dict[str, Any]]:
                 "shipped_at": deployment.succeeded_at,
                 "lead_seconds": (deployment.succeeded_at
                                  - (pull.opened_at or pull.merged_at)).total_seconds(),
-            })  # fmt: skip
+            })
     return rows
 
 
@@ -106,7 +106,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_deployments_repo", "deployments", ["installation_id", "repo", "environment",
                                                "created_at"]
-    )  # fmt: skip
+    )
     op.create_index(
         "ix_pull_requests_repo_merged", "pull_requests", ["installation_id", "repo", "merged_at"]
     )

@@ -62,9 +62,12 @@ def live_server() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def settings(settings: Settings, live_server: LiveServer, fake_asana: FakeAsana) -> Settings:
-    return settings.replace(base_url=live_server.url, asana_api_url=f"{fake_asana.url}/api/1.0",
-                            asana_client_id="1200000000000123",
-                            asana_client_secret="asana-client-secret")  # fmt: skip
+    return settings.replace(
+        base_url=live_server.url,
+        asana_api_url=f"{fake_asana.url}/api/1.0",
+        asana_client_id="1200000000000123",
+        asana_client_secret="asana-client-secret",
+    )
 
 
 @pytest.fixture

@@ -118,10 +118,15 @@ def test_unsigned_forged_or_unknown_deliveries_are_401_and_record_nothing(
     hook = fake_asana.webhooks[watch(live, site_id)]
     body = json.dumps({"events": [fake_asana.event("1500000000000001")]}).encode()
     unsigned = requests.post(hook["target"], data=body, timeout=10)
-    forged = requests.post(hook["target"], data=body, timeout=10,
-                           headers={"X-Hook-Signature": "0" * 64})  # fmt: skip
-    unknown = requests.post(hook["target"].rsplit("/", 1)[0] + "/nope", data=body, timeout=10,
-                            headers={"X-Hook-Signature": "0" * 64})  # fmt: skip
+    forged = requests.post(
+        hook["target"], data=body, timeout=10, headers={"X-Hook-Signature": "0" * 64}
+    )
+    unknown = requests.post(
+        hook["target"].rsplit("/", 1)[0] + "/nope",
+        data=body,
+        timeout=10,
+        headers={"X-Hook-Signature": "0" * 64},
+    )
     assert [r.status_code for r in (unsigned, forged, unknown)] == [401, 401, 401]
     assert unsigned.json()["error"]["code"] == "invalid_signature"
     assert inbox_rows(live) == 0
@@ -205,13 +210,18 @@ def test_a_kr_line_in_a_task_description_links_it_and_removing_the_line_unlinks_
     client = live.test_client()
     issues_kr(client, admin)
     fake_asana.add_project(PROJECT)
-    fake_asana.add_task("1500000000000009", project=PROJECT, modified=clock.now(),
-                        notes="Rollout plan\nKR: plat-1.1\n")  # fmt: skip
+    fake_asana.add_task(
+        "1500000000000009",
+        project=PROJECT,
+        modified=clock.now(),
+        notes="Rollout plan\nKR: plat-1.1\n",
+    )
     webhook_gid = watch(live, site_id)
     fake_asana.deliver(webhook_gid, [fake_asana.event("1500000000000009", field_name="notes")])
     assert get_kr(client, admin, site=CLIENT_KEY, kr="PLAT-1.1")["total"] == 1
-    fake_asana.update_task("1500000000000009", notes="Rollout plan",
-                           modified=clock.now() + timedelta(minutes=1))  # fmt: skip
+    fake_asana.update_task(
+        "1500000000000009", notes="Rollout plan", modified=clock.now() + timedelta(minutes=1)
+    )
     fake_asana.deliver(webhook_gid, [fake_asana.event("1500000000000009", field_name="notes")])
     assert get_kr(client, admin, site=CLIENT_KEY, kr="PLAT-1.1")["total"] == 0
 
@@ -250,25 +260,40 @@ def test_goal_write_back_waits_out_a_429_and_writes_each_change_once(
     services(live).jobs.flush_outbound(site_id)
     services(live).jobs.flush_outbound(site_id)
     # Nothing done yet, well into the cycle: off track, shown red.
-    assert fake_asana.goal_writes == [(GOAL, {"current_number_value": 0}),
-                                      (GOAL, {"status": "red"})]  # fmt: skip
+    assert fake_asana.goal_writes == [
+        (GOAL, {"current_number_value": 0}),
+        (GOAL, {"status": "red"}),
+    ]
 
 
 def test_two_jira_issues_and_two_asana_tasks_show_2_of_4_everywhere(
-    live: Flask, site_id: int, fake_asana: FakeAsana, clock: FakeClock, admin: dict[str, str],
+    live: Flask,
+    site_id: int,
+    fake_asana: FakeAsana,
+    clock: FakeClock,
+    admin: dict[str, str],
     tracker: FakeTracker,
 ) -> None:
     client = live.test_client()
     template = fixture(CREATED)["issue"]
     for key, number, category in (("PLAT-12", "10012", "done"), ("PLAT-40", "10040", "new")):
-        tracker.issues[key] = issue_fields(template, key=key, issue_id=number, category=category,
-                                           updated=clock.now() - timedelta(hours=1))  # fmt: skip
+        tracker.issues[key] = issue_fields(
+            template,
+            key=key,
+            issue_id=number,
+            category=category,
+            updated=clock.now() - timedelta(hours=1),
+        )
     fake_asana.add_task("1500000000000021", completed=True, modified=clock.now())
     fake_asana.add_task("1500000000000022", modified=clock.now())
     fake_asana.add_goal(GOAL, target=4)
     issues_kr(client, admin, asana_goal=GOAL)
-    for target in ("PLAT-12", "PLAT-40", "asana:1500000000000021",
-                   "asana:https://app.asana.com/0/0/1500000000000022"):
+    for target in (
+        "PLAT-12",
+        "PLAT-40",
+        "asana:1500000000000021",
+        "asana:https://app.asana.com/0/0/1500000000000022",
+    ):
         link(client, admin, site=CLIENT_KEY, kr="PLAT-1.1", target=target)
     services(live).jobs.flush_outbound(site_id)
 
@@ -285,7 +310,11 @@ def test_two_jira_issues_and_two_asana_tasks_show_2_of_4_everywhere(
 
 
 def test_a_goal_asana_refuses_for_good_is_parked_with_a_warning_not_retried(
-    live: Flask, site_id: int, fake_asana: FakeAsana, clock: FakeClock, admin: dict[str, str],
+    live: Flask,
+    site_id: int,
+    fake_asana: FakeAsana,
+    clock: FakeClock,
+    admin: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = live.test_client()
@@ -304,8 +333,9 @@ def test_a_kr_naming_a_number_custom_field_sums_it_instead_of_counting_tasks(
     client = live.test_client()
     fake_asana.add_project(PROJECT)
     before = clock.now() - timedelta(hours=1)
-    fake_asana.add_task("1500000000000041", project=PROJECT, effort=3, completed=True,
-                        modified=before)  # fmt: skip
+    fake_asana.add_task(
+        "1500000000000041", project=PROJECT, effort=3, completed=True, modified=before
+    )
     fake_asana.add_task("1500000000000042", project=PROJECT, effort=5, modified=before)
     issues_kr(client, admin, asana_field="Effort")
     link(client, admin, site=CLIENT_KEY, kr="PLAT-1.1", target=f"asana:{PROJECT}")
@@ -329,5 +359,8 @@ def test_asana_deliveries_count_in_the_webhook_metrics_by_outcome(
     assert unsigned.status_code == 401
     after = scrape(client, admin)
     assert moved(before, after, "okrlink_webhooks_total", source="asana") == {
-        "recorded": 1, "duplicate": 1, "invalid": 1, "rejected": 1,
-    }  # fmt: skip
+        "recorded": 1,
+        "duplicate": 1,
+        "invalid": 1,
+        "rejected": 1,
+    }

@@ -47,8 +47,9 @@ def test_the_okr_file_reads_asana_links_and_goal_and_writes_them_back() -> None:
 
 
 def test_an_unreadable_asana_reference_is_an_error_that_says_how_to_fix_it() -> None:
-    text = OKR_FILE.replace('"https://app.asana.com/0/1300000000000001/1500000000000031"',
-                            "my-task")  # fmt: skip
+    text = OKR_FILE.replace(
+        '"https://app.asana.com/0/1300000000000001/1500000000000031"', "my-task"
+    )
     from sync.core.practice import check_team_okrs
 
     errors = [f for f in check_team_okrs(okrfile.parse(text)) if f.level == "error"]
@@ -61,10 +62,15 @@ def test_importing_the_file_links_the_project_and_the_task_and_counts_them(
 ) -> None:
     client = live.test_client()
     fake_asana.add_project("1300000000000001")
-    fake_asana.add_task("1500000000000031", project="1300000000000001", completed=True,
-                        modified=clock.now() - timedelta(hours=1))  # fmt: skip
-    fake_asana.add_task("1500000000000032", project="1300000000000001",
-                        modified=clock.now() - timedelta(hours=1))  # fmt: skip
+    fake_asana.add_task(
+        "1500000000000031",
+        project="1300000000000001",
+        completed=True,
+        modified=clock.now() - timedelta(hours=1),
+    )
+    fake_asana.add_task(
+        "1500000000000032", project="1300000000000001", modified=clock.now() - timedelta(hours=1)
+    )
     fake_asana.add_goal("1400000000000001", target=2)
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
     answer = client.post("/api/v1/import", data=OKR_FILE, headers=headers)
@@ -81,10 +87,14 @@ def test_an_api_link_to_an_asana_target_that_names_nothing_is_422(
 ) -> None:
     client = live.test_client()
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
-    client.post("/api/v1/import", data=OKR_FILE.replace("        asana:", "        # asana:"),
-                headers=headers)  # fmt: skip
-    answer = client.post("/api/v1/key-results/PLAT-1.1/links", json={"target": "asana:nope"},
-                         headers=headers)  # fmt: skip
+    client.post(
+        "/api/v1/import",
+        data=OKR_FILE.replace("        asana:", "        # asana:"),
+        headers=headers,
+    )
+    answer = client.post(
+        "/api/v1/key-results/PLAT-1.1/links", json={"target": "asana:nope"}, headers=headers
+    )
     assert answer.status_code == 422
     assert answer.json["error"]["field"] == "target"
 
@@ -116,11 +126,13 @@ def test_oauth_connects_through_the_callback_and_refreshes_the_token(
     url = printed.splitlines()[-1]
     assert url.startswith(f"{fake_asana.url}/-/oauth_authorize?")
     query = parse_qs(urlsplit(url).query)
-    assert query["redirect_uri"] == [live.extensions["okrlink"].settings.base_url
-                                     + "/asana/oauth/callback"]  # fmt: skip
+    assert query["redirect_uri"] == [
+        live.extensions["okrlink"].settings.base_url + "/asana/oauth/callback"
+    ]
     client = live.test_client()
-    answer = client.get("/asana/oauth/callback",
-                        query_string={"code": "good-code", "state": query["state"][0]})  # fmt: skip
+    answer = client.get(
+        "/asana/oauth/callback", query_string={"code": "good-code", "state": query["state"][0]}
+    )
     assert answer.status_code == 200
     accounts = live.extensions["okrlink"].asana_accounts
     account = accounts.account(site)
@@ -144,10 +156,13 @@ def test_a_forged_or_expired_oauth_state_is_401_and_stores_nothing(
     key = live.extensions["okrlink"].ui_key
     client = live.test_client()
     forged_state = f"{site}.9999999999.00"
-    forged = client.get("/asana/oauth/callback",
-                        query_string={"code": "good-code", "state": forged_state})  # fmt: skip
-    expired = client.get("/asana/oauth/callback", query_string={
-        "code": "good-code", "state": sign_state(key, site, now=time.time() - 3600)})  # fmt: skip
+    forged = client.get(
+        "/asana/oauth/callback", query_string={"code": "good-code", "state": forged_state}
+    )
+    expired = client.get(
+        "/asana/oauth/callback",
+        query_string={"code": "good-code", "state": sign_state(key, site, now=time.time() - 3600)},
+    )
     assert forged.status_code == expired.status_code == 401
     with live.extensions["okrlink"].store.session() as session:
         assert session.scalars(select(AsanaConnection)).all() == []

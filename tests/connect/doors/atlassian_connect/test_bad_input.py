@@ -41,7 +41,12 @@ def ports(clock: FakeClock) -> Ports:
 @pytest.fixture
 def secret(app: Flask, client: FlaskClient, admin: dict[str, str]) -> str:
     secret = install_jira(app, CLIENT)
-    create_okrs(client, admin, site=CLIENT, krs=[{"key": "PLAT-1.1", "title": "Close the failover work", "kind": "issues"}])  # noqa: E501
+    create_okrs(
+        client,
+        admin,
+        site=CLIENT,
+        krs=[{"key": "PLAT-1.1", "title": "Close the failover work", "kind": "issues"}],
+    )
     link(client, admin, site=CLIENT, kr="PLAT-1.1", target="PLAT-7")
     return secret
 
@@ -84,9 +89,7 @@ def test_story_points_that_are_not_finite_numbers_are_refused(
     assert inbox_count(app) == 0
 
 
-def test_a_body_nested_100000_deep_is_refused(
-    app: Flask, client: FlaskClient, secret: str
-) -> None:
+def test_a_body_nested_100000_deep_is_refused(app: Flask, client: FlaskClient, secret: str) -> None:
     body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
     answer = send(client, secret, body, "d-deep")
     assert answer.status_code == 400
@@ -139,8 +142,13 @@ def test_a_known_key_with_a_new_issue_id_updates_its_one_row(
 ) -> None:
     first = issue_event("created", key="PLAT-7", issue_id="7", updated=T0)
     assert send(client, secret, first, "d-first").status_code == 200
-    recreated = issue_event("created", key="PLAT-7", issue_id="10070", category="done",
-                            updated=T0 + timedelta(minutes=5))  # fmt: skip
+    recreated = issue_event(
+        "created",
+        key="PLAT-7",
+        issue_id="10070",
+        category="done",
+        updated=T0 + timedelta(minutes=5),
+    )
     assert send(client, secret, recreated, "d-recreated").status_code == 200
     with app.extensions["okrlink"].store.session() as session:
         rows = session.execute(select(WorkItem.key, WorkItem.issue_id)).all()

@@ -15,8 +15,9 @@ from tests.support.ui import parse
 
 
 def _forge_site(client: FlaskClient, admin: dict[str, str]) -> dict[str, str]:
-    installed = client.post("/forge/lifecycle", json=installed_event(),
-                            headers=forge_headers(fit(fit_claims())))  # fmt: skip
+    installed = client.post(
+        "/forge/lifecycle", json=installed_event(), headers=forge_headers(fit(fit_claims()))
+    )
     assert installed.status_code == 200, installed.json
     headers = {**admin, "X-Okrlink-Site": SITE_URL}
     write_quarter(client, headers)
@@ -28,31 +29,45 @@ def test_the_forge_panel_shows_the_review_and_the_retrospective(
 ) -> None:
     headers = _forge_site(client, admin)
     post(client, headers, "/key-results/PLAT-1.1/check-ins", {"value": 99.745, "risks": ["Vendor"]})
-    review = client.post("/forge/panel", json={"team": "PLAT", "cycle": CYCLE, "view": "review"},
-                         headers=forge_headers())  # fmt: skip
+    review = client.post(
+        "/forge/panel",
+        json={"team": "PLAT", "cycle": CYCLE, "view": "review"},
+        headers=forge_headers(),
+    )
     assert review.status_code == 200, review.json
     assert 'data-kr="PLAT-1.1"' in review.json["html"] and 'data-delta="+50"' in review.json["html"]
     post(client, headers, f"/cycles/{CYCLE}/close?team=PLAT", {"retro": {"learned": "Drills"}})
-    retro = client.post("/forge/panel", json={"team": "PLAT", "cycle": CYCLE, "view": "retro"},
-                        headers=forge_headers())  # fmt: skip
+    retro = client.post(
+        "/forge/panel",
+        json={"team": "PLAT", "cycle": CYCLE, "view": "retro"},
+        headers=forge_headers(),
+    )
     assert retro.status_code == 200
-    assert '<p data-learned>Drills</p>' in retro.json["html"]
-    bad = client.post("/forge/panel", json={"team": "PLAT", "view": "mine"},
-                      headers=forge_headers())  # fmt: skip
+    assert "<p data-learned>Drills</p>" in retro.json["html"]
+    bad = client.post(
+        "/forge/panel", json={"team": "PLAT", "view": "mine"}, headers=forge_headers()
+    )
     assert bad.status_code == 422 and bad.json["error"]["field"] == "view"
 
 
 def test_the_forge_panel_charts_each_check_ins_confidence_beside_progress(
-    client: FlaskClient, admin: dict[str, str], forge_keys: responses.RequestsMock,
+    client: FlaskClient,
+    admin: dict[str, str],
+    forge_keys: responses.RequestsMock,
     clock: FakeClock,
 ) -> None:
     headers = _forge_site(client, admin)
     for value, confidence in ((99.6, 0.8), (99.745, 0.65)):
         clock.current += timedelta(days=7)
-        post(client, headers, "/key-results/PLAT-1.1/check-ins",
-             {"value": value, "confidence": confidence})  # fmt: skip
-    panel = client.post("/forge/panel", json={"team": "PLAT", "cycle": CYCLE},
-                        headers=forge_headers())  # fmt: skip
+        post(
+            client,
+            headers,
+            "/key-results/PLAT-1.1/check-ins",
+            {"value": value, "confidence": confidence},
+        )
+    panel = client.post(
+        "/forge/panel", json={"team": "PLAT", "cycle": CYCLE}, headers=forge_headers()
+    )
     assert panel.status_code == 200, panel.json
     root = parse(panel.json["html"])
     group = root.find("li", data_kr="PLAT-1.1").find("g", data_chart="confidence")

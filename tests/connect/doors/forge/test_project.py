@@ -27,11 +27,17 @@ PAGE = "/forge/project/page"
 FORMS = "/forge/project/forms"
 CYCLE = "2026-Q4"
 PRINCIPAL = fit_claims()["principal"]
-GLOBEX = {"installation": "ari:cloud:ecosystem::installation/5b1c1d6e-0000-4000-8000-00000000beef",
-          "cloud_id": "7f1f6b5e-2c1d-4a55-9f0e-0c0ffee00002",
-          "site_url": "https://globex.atlassian.net"}  # fmt: skip
-KR_FIELDS = {"title": "Cut p99 from 900 to 300 ms", "baseline": "900", "target": "300",
-             "owner": "SRE lead"}  # fmt: skip
+GLOBEX = {
+    "installation": "ari:cloud:ecosystem::installation/5b1c1d6e-0000-4000-8000-00000000beef",
+    "cloud_id": "7f1f6b5e-2c1d-4a55-9f0e-0c0ffee00002",
+    "site_url": "https://globex.atlassian.net",
+}
+KR_FIELDS = {
+    "title": "Cut p99 from 900 to 300 ms",
+    "baseline": "900",
+    "target": "300",
+    "owner": "SRE lead",
+}
 
 
 def headers(**claims: str) -> dict[str, str]:
@@ -47,15 +53,17 @@ def forge_site(client: FlaskClient, forge_keys: responses.RequestsMock) -> dict[
 
 
 def open_page(client: FlaskClient, *, claims: dict[str, str] | None = None, **body: str) -> str:
-    response = client.post(PAGE, json={"team": "PLAT", "cycle": CYCLE, **body},
-                           headers=headers(**(claims or {})))  # fmt: skip
+    response = client.post(
+        PAGE, json={"team": "PLAT", "cycle": CYCLE, **body}, headers=headers(**(claims or {}))
+    )
     assert response.status_code == 200, response.json
     assert response.json["status"] == 200
     return str(response.json["html"])
 
 
-def shell_post(html: str, name: str, target: str = "", /, locale: str = "en",
-               **fields: str) -> dict[str, Any]:  # fmt: skip
+def shell_post(
+    html: str, name: str, target: str = "", /, locale: str = "en", **fields: str
+) -> dict[str, Any]:
     """What the shell sends for the form: its action's parameters, its `data-form`, its fields
     as they stand with `fields` typed in, its CSRF token apart, and the reader's locale."""
     form = the_form(html, name, target)
@@ -63,13 +71,25 @@ def shell_post(html: str, name: str, target: str = "", /, locale: str = "en",
     assert action.path == FORMS
     values = {**form_values(form), **fields}
     csrf = values.pop("csrf_token")
-    return {**dict(parse_qsl(action.query)), "form": form.attrs["data-form"], "fields": values,
-            "csrf": csrf, "locale": locale}  # fmt: skip
+    return {
+        **dict(parse_qsl(action.query)),
+        "form": form.attrs["data-form"],
+        "fields": values,
+        "csrf": csrf,
+        "locale": locale,
+    }
 
 
-def submit(client: FlaskClient, html: str, name: str, target: str = "", /,
-           claims: dict[str, str] | None = None, locale: str = "en",
-           **fields: str) -> TestResponse:  # fmt: skip
+def submit(
+    client: FlaskClient,
+    html: str,
+    name: str,
+    target: str = "",
+    /,
+    claims: dict[str, str] | None = None,
+    locale: str = "en",
+    **fields: str,
+) -> TestResponse:
     body = shell_post(html, name, target, locale=locale, **fields)
     return client.post(FORMS, json=body, headers=headers(**(claims or {})))
 
@@ -88,11 +108,12 @@ def write_okrs(client: FlaskClient) -> str:
 
 def okrs_of(html: str) -> list[tuple[str, str]]:
     root = parse(html)
-    return [(n.attrs["data-objective"], n.find("h2").text)
-            for n in root.find_all(data_objective=True)] + [
+    return [
+        (n.attrs["data-objective"], n.find("h2").text) for n in root.find_all(data_objective=True)
+    ] + [
         (n.attrs["data-kr"], n.find(class_="kt").text + n.attrs.get("data-progress", ""))
         for n in root.find_all(data_kr=True)
-    ]  # fmt: skip
+    ]
 
 
 # --- the page and its forms -----------------------------------------------------------------
@@ -102,18 +123,31 @@ def test_the_forge_project_page_has_the_connect_pages_forms_and_no_script(
     app: Flask, client: FlaskClient, forge_site: dict[str, str]
 ) -> None:
     install(app, client_key="jira:globex", base_url="https://globex.atlassian.net")
-    connect = client.get(signed_url("/jira/project-page", {"projectKey": "PLAT", "cycle": CYCLE},
-                                    client_key="jira:globex"))  # fmt: skip
+    connect = client.get(
+        signed_url(
+            "/jira/project-page", {"projectKey": "PLAT", "cycle": CYCLE}, client_key="jira:globex"
+        )
+    )
     empty = open_page(client)
-    assert [f.attrs["data-form"] for f in parse(empty).find_all("form")] == [
-        f.attrs["data-form"] for f in parse(connect.text).find_all("form")
-    ] == ["new-kpi", "new-objective"]
+    assert (
+        [f.attrs["data-form"] for f in parse(empty).find_all("form")]
+        == [f.attrs["data-form"] for f in parse(connect.text).find_all("form")]
+        == ["new-kpi", "new-objective"]
+    )
     assert "<script" not in empty
     page = write_okrs(client)
     forms = {f.attrs["data-form"] for f in parse(page).find_all("form")}
-    assert forms == {"new-objective", "edit-objective", "new-key-result", "abandon-objective",
-                     "edit-key-result", "abandon-key-result", "check-in", "close-cycle",
-                     "new-kpi"}
+    assert forms == {
+        "new-objective",
+        "edit-objective",
+        "new-key-result",
+        "abandon-objective",
+        "edit-key-result",
+        "abandon-key-result",
+        "check-in",
+        "close-cycle",
+        "new-kpi",
+    }
     assert all(f.attrs["action"].startswith(FORMS + "?") for f in parse(page).find_all("form"))
     tabs = {a.attrs["data-tab"]: a.attrs["href"] for a in parse(page).find_all("a", data_tab=True)}
     assert tabs == {"review": f"{PAGE}?team=PLAT&cycle={CYCLE}&view=review"}
@@ -123,10 +157,25 @@ def test_the_forge_project_page_has_the_connect_pages_forms_and_no_script(
 def test_writing_through_the_forge_page_saves_and_coaches_beside_the_field(
     client: FlaskClient, forge_site: dict[str, str]
 ) -> None:
-    page = saved(submit(client, open_page(client, locale="fr"), "new-objective", locale="fr",
-                        title="Faire grandir la communauté"))  # fmt: skip
-    answer = submit(client, page, "new-key-result", "PLAT-1", locale="fr",
-                    title="Créer cinq pages web", baseline="0", target="5")  # fmt: skip
+    page = saved(
+        submit(
+            client,
+            open_page(client, locale="fr"),
+            "new-objective",
+            locale="fr",
+            title="Faire grandir la communauté",
+        )
+    )
+    answer = submit(
+        client,
+        page,
+        "new-key-result",
+        "PLAT-1",
+        locale="fr",
+        title="Créer cinq pages web",
+        baseline="0",
+        target="5",
+    )
     page = saved(answer)
     assert answer.json["saved"] == "PLAT-1.1"
     form = the_form(page, "edit-key-result", "PLAT-1.1")
@@ -151,8 +200,15 @@ def test_a_kr_is_edited_checked_in_on_and_abandoned_with_its_reason(
     change = shown.find(data_change="update").find(data_field="target")
     assert change.text == "target: 300.0 → 250.0"
     assert f"by {PRINCIPAL}" in shown.find(data_check_ins=True).text
-    page = saved(submit(client, page, "abandon-key-result", "PLAT-1.1",
-                        abandon_reason="Latency moved to the edge team"))  # fmt: skip
+    page = saved(
+        submit(
+            client,
+            page,
+            "abandon-key-result",
+            "PLAT-1.1",
+            abandon_reason="Latency moved to the edge team",
+        )
+    )
     kr = parse(page).find(data_kr="PLAT-1.1")
     assert kr.attrs["data-state"] == "abandoned"
     assert "Latency moved to the edge team" in kr.text
@@ -161,9 +217,19 @@ def test_a_kr_is_edited_checked_in_on_and_abandoned_with_its_reason(
 def test_a_kpi_is_created_and_edited_through_the_forge_page_and_the_strip_follows(
     client: FlaskClient, forge_site: dict[str, str]
 ) -> None:
-    page = saved(submit(client, open_page(client), "new-kpi", key="PLAT-K1",
-                        title="Change failure rate", kind="metric", current="9", unit="%",
-                        healthy_max="15"))  # fmt: skip
+    page = saved(
+        submit(
+            client,
+            open_page(client),
+            "new-kpi",
+            key="PLAT-K1",
+            title="Change failure rate",
+            kind="metric",
+            current="9",
+            unit="%",
+            healthy_max="15",
+        )
+    )
     kpi = parse(page).find(data_kpi="PLAT-K1")
     assert (kpi.attrs["data-health"], kpi.attrs["data-value"]) == ("healthy", "9.0")
     page = saved(submit(client, page, "edit-kpi", "PLAT-K1", healthy_max="8"))
@@ -187,8 +253,9 @@ def test_the_author_is_the_fits_principal(
 ) -> None:
     page = write_okrs(client)
     saved(submit(client, page, "edit-key-result", "PLAT-1.1", target="250"))
-    changes = client.get("/api/v1/key-results/PLAT-1.1/changes",
-                         headers={**admin, **forge_site}).json["changes"]  # fmt: skip
+    changes = client.get(
+        "/api/v1/key-results/PLAT-1.1/changes", headers={**admin, **forge_site}
+    ).json["changes"]
     assert [c["author"] for c in changes] == [PRINCIPAL, PRINCIPAL]
 
 
@@ -258,8 +325,9 @@ def test_a_key_of_another_site_is_404_and_changes_nothing_there(
     page = write_okrs(client)
     before = okrs_of(open_page(client))
     globex = open_page(client, claims=GLOBEX)  # another site, its own forms and token
-    body = shell_post(globex, "new-objective", title="Hijacked", abandon_reason="Hijacked",
-                      value="900")  # fmt: skip
+    body = shell_post(
+        globex, "new-objective", title="Hijacked", abandon_reason="Hijacked", value="900"
+    )
     ours = shell_post(page, name, BAD_VALUES[name][0])
     body["form"] = ours["form"]
     body["fields"] = {**ours["fields"], "title": "Hijacked", "abandon_reason": "Hijacked"}
@@ -299,8 +367,10 @@ def test_a_forged_fit_is_401_and_changes_nothing(
     for bad in BAD_FITS.values():
         answer = client.post(FORMS, json=body, headers=forge_headers(bad()))
         assert answer.status_code == 401, answer.json
-        assert client.post(PAGE, json={"team": "PLAT"},
-                           headers=forge_headers(bad())).status_code == 401  # fmt: skip
+        assert (
+            client.post(PAGE, json={"team": "PLAT"}, headers=forge_headers(bad())).status_code
+            == 401
+        )
     assert okrs_of(open_page(client)) == before
 
 
@@ -325,14 +395,18 @@ def test_a_malformed_call_is_refused_with_its_field(
 
 
 def _connect_page(client: FlaskClient) -> str:
-    response = client.get(signed_url("/jira/project-page", {"projectKey": "PLAT", "cycle": CYCLE},
-                                     client_key="jira:globex"))  # fmt: skip
+    response = client.get(
+        signed_url(
+            "/jira/project-page", {"projectKey": "PLAT", "cycle": CYCLE}, client_key="jira:globex"
+        )
+    )
     assert response.status_code == 200
     return response.text
 
 
-def _connect_submit(client: FlaskClient, html: str, name: str, target: str = "", /,
-                    **fields: str) -> str:  # fmt: skip
+def _connect_submit(
+    client: FlaskClient, html: str, name: str, target: str = "", /, **fields: str
+) -> str:
     form = the_form(html, name, target)
     response = client.post(form.attrs["action"], data={**form_values(form), **fields})
     assert response.status_code == 303, response.text
@@ -355,12 +429,11 @@ def _stored(client: FlaskClient, headers: dict[str, str]) -> dict[str, Any]:
     author named as the door's user, ids and times left out)."""
 
     def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in row.items() if k not in ("id", "at", "created_at")}
-                for row in rows]  # fmt: skip
+        return [
+            {k: v for k, v in row.items() if k not in ("id", "at", "created_at")} for row in rows
+        ]
 
-    stored: dict[str, Any] = {
-        "file": client.get("/api/v1/export?team=PLAT", headers=headers).text
-    }
+    stored: dict[str, Any] = {"file": client.get("/api/v1/export?team=PLAT", headers=headers).text}
     for kr in ("PLAT-1.1", "PLAT-1.2"):
         for what in ("check-ins", "changes"):
             answer = client.get(f"/api/v1/key-results/{kr}/{what}", headers=headers).json

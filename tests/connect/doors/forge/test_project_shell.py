@@ -24,9 +24,11 @@ from tests.support.forge_shell import chromium, shell_app
 
 PROJECT_CONTEXT = {
     "locale": "en-US",
-    "extension": {"type": "jira:projectPage",
-                  "project": {"id": "10000", "key": "PLAT", "type": "software"}},
-}  # fmt: skip
+    "extension": {
+        "type": "jira:projectPage",
+        "project": {"id": "10000", "key": "PLAT", "type": "software"},
+    },
+}
 
 
 @pytest.fixture
@@ -58,8 +60,11 @@ def ready(browser: webdriver.Chrome) -> WebElement:
 def open_form(scope: WebElement, name: str, target: str = "") -> WebElement:
     """The `data-form=name` form (of `target`) under `scope`, its disclosure opened."""
     forms = scope.find_elements(By.CSS_SELECTOR, f'form[data-form="{name}"]')
-    form = next(f for f in forms if not target or f.find_elements(
-        By.CSS_SELECTOR, f'input[type="hidden"][value="{target}"]'))  # fmt: skip
+    form = next(
+        f
+        for f in forms
+        if not target or f.find_elements(By.CSS_SELECTOR, f'input[type="hidden"][value="{target}"]')
+    )
     if not form.is_displayed():
         form.find_element(By.XPATH, "./ancestor::details[1]/summary").click()
     return form
@@ -95,8 +100,12 @@ def test_a_team_writes_and_edits_its_okrs_on_the_forge_project_page(
 
     page = send(browser, open_form(page, "new-objective"), title="Make builds boring")
     assert page.find_element(By.CSS_SELECTOR, 'section[data-objective="PLAT-1"]')
-    page = send(browser, open_form(page, "new-key-result", "PLAT-1"),
-                title="Migrate the build farm", target="1")  # fmt: skip
+    page = send(
+        browser,
+        open_form(page, "new-key-result", "PLAT-1"),
+        title="Migrate the build farm",
+        target="1",
+    )
     edit = open_form(page, "edit-key-result", "PLAT-1.1")
     note = edit.find_element(By.CSS_SELECTOR, '[data-practice="task-not-outcome"]')
     assert note.is_displayed() and "reads like a task" in note.text
@@ -107,34 +116,50 @@ def test_a_team_writes_and_edits_its_okrs_on_the_forge_project_page(
     page = send(browser, edit, target="fast")
     assert page.get_attribute("data-status") == "422"
     error = open_form(page, "edit-key-result", "PLAT-1.1").find_element(
-        By.CSS_SELECTOR, '[data-error="target"]')  # fmt: skip
+        By.CSS_SELECTOR, '[data-error="target"]'
+    )
     assert error.is_displayed() and error.text == "Enter a number."
     shoot(browser, "forge-project-page-error.png")
 
-    page = send(browser, open_form(page, "edit-key-result", "PLAT-1.1"),
-                title="Cut build time from 40 to 10 minutes", baseline="40", target="10",
-                owner="Build team")  # fmt: skip
+    page = send(
+        browser,
+        open_form(page, "edit-key-result", "PLAT-1.1"),
+        title="Cut build time from 40 to 10 minutes",
+        baseline="40",
+        target="10",
+        owner="Build team",
+    )
     assert page.get_attribute("data-status") == "200"
     assert "Cut build time" in kr(page, "PLAT-1.1").text
 
     item = kr(page, "PLAT-1.1")
     item.find_element(By.CSS_SELECTOR, "details.ci summary").click()
-    page = send(browser, item.find_element(By.CSS_SELECTOR, 'form[data-form="check-in"]'),
-                value="25", confidence="0.7", what="Remote cache in place")  # fmt: skip
+    page = send(
+        browser,
+        item.find_element(By.CSS_SELECTOR, 'form[data-form="check-in"]'),
+        value="25",
+        confidence="0.7",
+        what="Remote cache in place",
+    )
     assert kr(page, "PLAT-1.1").get_attribute("data-progress") == "0.50"
     shoot(browser, "forge-project-page.png")
 
     page = follow(browser, kr(page, "PLAT-1.1").find_element(By.CSS_SELECTOR, "a[data-kr-link]"))
-    assert page.find_element(By.CSS_SELECTOR, "[data-kr-page]").get_attribute(
-        "data-kr-page") == "PLAT-1.1"  # fmt: skip
+    assert (
+        page.find_element(By.CSS_SELECTOR, "[data-kr-page]").get_attribute("data-kr-page")
+        == "PLAT-1.1"
+    )
     assert page.find_element(By.CSS_SELECTOR, "[data-what]").text == "Remote cache in place"
     page = follow(browser, page.find_element(By.CSS_SELECTOR, "header a"))
     page = follow(browser, page.find_element(By.CSS_SELECTOR, 'a[data-tab="review"]'))
     assert page.find_element(By.CSS_SELECTOR, '[data-view="review"]')
     page = follow(browser, page.find_element(By.CSS_SELECTOR, 'a[data-tab="okrs"]'))
 
-    page = send(browser, open_form(page, "abandon-key-result", "PLAT-1.1"),
-                abandon_reason="The build farm moves to the platform team")  # fmt: skip
+    page = send(
+        browser,
+        open_form(page, "abandon-key-result", "PLAT-1.1"),
+        abandon_reason="The build farm moves to the platform team",
+    )
     abandoned = kr(page, "PLAT-1.1")
     assert abandoned.get_attribute("data-state") == "abandoned"
     assert "The build farm moves to the platform team" in abandoned.text
@@ -145,7 +170,11 @@ def test_a_team_writes_and_edits_its_okrs_on_the_forge_project_page(
     assert {call["path"] for call in calls} == {"/forge/project/page", "/forge/project/forms"}
     forms = [call["body"] for call in calls if call["path"] == "/forge/project/forms"]
     assert [body["form"] for body in forms] == [
-        "new-objective", "new-key-result", "edit-key-result", "edit-key-result", "check-in",
+        "new-objective",
+        "new-key-result",
+        "edit-key-result",
+        "edit-key-result",
+        "check-in",
         "abandon-key-result",
-    ]  # fmt: skip
+    ]
     assert all(body["csrf"] and "csrf_token" not in body["fields"] for body in forms)

@@ -63,8 +63,14 @@ def _install_forge(client: FlaskClient, **claims: Any) -> TestResponse:
 
 def _issue(kind: str, key: str, category: str, updated: datetime) -> dict[str, Any]:
     changes = [("status", "Status", "To Do", "Done")] if kind == "updated" else []
-    return issue_event(kind, key=key, issue_id=key.split("-")[1], category=category,
-                       updated=updated, changes=changes)  # fmt: skip
+    return issue_event(
+        kind,
+        key=key,
+        issue_id=key.split("-")[1],
+        category=category,
+        updated=updated,
+        changes=changes,
+    )
 
 
 @pytest.fixture
@@ -88,8 +94,11 @@ def test_installed_event_records_a_forge_installation_in_the_site_of_its_cloud_i
     assert response.status_code == 200, response.json
     [row] = _rows(app, Installation)
     assert (row.client_key, row.door, row.product, row.enabled) == (
-        FORGE_CLIENT, "forge", "jira", True
-    )  # fmt: skip
+        FORGE_CLIENT,
+        "forge",
+        "jira",
+        True,
+    )
     [site] = _rows(app, Site)
     assert (site.id, site.host, site.cloud_id) == (row.site_id, SITE, CLOUD_ID)
     assert response.json["site"] == site.id
@@ -115,8 +124,9 @@ def test_a_site_installed_through_connect_keeps_its_okrs_through_the_forge_door(
     installations = {row.client_key: row for row in _rows(app, Installation)}
     assert installations[FORGE_CLIENT].site_id == installations[CONNECT_CLIENT].site_id
     assert len(_rows(app, Site)) == 1
-    panel = client.post("/forge/panel", json={"team": "PLAT", "cycle": "2026-Q4"},
-                        headers=forge_headers())  # fmt: skip
+    panel = client.post(
+        "/forge/panel", json={"team": "PLAT", "cycle": "2026-Q4"}, headers=forge_headers()
+    )
     assert panel.status_code == 200, panel.json
     assert 'data-kr="PLAT-1.1"' in panel.json["html"]
 
@@ -188,8 +198,9 @@ def test_a_token_that_does_not_verify_gets_401_and_changes_nothing(
 def test_an_unknown_kid_refetches_the_keys_once_before_refusing(
     app: Flask, client: FlaskClient, forge_keys: responses.RequestsMock
 ) -> None:
-    response = client.post("/forge/panel", json={"team": "PLAT"},
-                           headers=forge_headers(_unknown_kid()))  # fmt: skip
+    response = client.post(
+        "/forge/panel", json={"team": "PLAT"}, headers=forge_headers(_unknown_kid())
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "forge_key_unknown"
     assert len([c for c in forge_keys.calls if c.request.url == JWKS_URL]) == 1
@@ -225,17 +236,21 @@ def door(
     """Install the site through one door; returns how that door delivers a Jira change."""
     if request.param == "connect":
         secret = install_jira(app, CONNECT_CLIENT)
-        return lambda webhook: post_webhook(client, webhook, secret=secret,
-                                            client_key=CONNECT_CLIENT)  # fmt: skip
+        return lambda webhook: post_webhook(
+            client, webhook, secret=secret, client_key=CONNECT_CLIENT
+        )
     assert _install_forge(client).status_code == 200
-    return lambda webhook: client.post("/forge/events", json=forge_issue_event(webhook),
-                                       headers=forge_headers())  # fmt: skip
+    return lambda webhook: client.post(
+        "/forge/events", json=forge_issue_event(webhook), headers=forge_headers()
+    )
 
 
 def test_an_issue_update_moves_the_kr_the_same_through_either_door(
-    client: FlaskClient, admin: dict[str, str], outbound: responses.RequestsMock,
+    client: FlaskClient,
+    admin: dict[str, str],
+    outbound: responses.RequestsMock,
     door: Callable[[dict[str, Any]], TestResponse],
-) -> None:  # fmt: skip
+) -> None:
     create_okrs(client, admin, site=SITE, krs=KRS)
     for key in ("PLAT-12", "PLAT-40"):
         link(client, admin, site=SITE, kr="PLAT-1.1", target=key)
@@ -252,9 +267,11 @@ def test_an_issue_update_moves_the_kr_the_same_through_either_door(
 
 
 def test_an_older_event_arriving_late_changes_nothing_through_either_door(
-    client: FlaskClient, admin: dict[str, str], outbound: responses.RequestsMock,
+    client: FlaskClient,
+    admin: dict[str, str],
+    outbound: responses.RequestsMock,
     door: Callable[[dict[str, Any]], TestResponse],
-) -> None:  # fmt: skip
+) -> None:
     create_okrs(client, admin, site=SITE, krs=KRS)
     link(client, admin, site=SITE, kr="PLAT-1.1", target="PLAT-12")
     door(_issue("updated", "PLAT-12", "done", T0 + timedelta(hours=1)))
@@ -279,8 +296,11 @@ def test_an_event_that_is_not_an_issue_event_is_400_and_not_recorded(
     app: Flask, client: FlaskClient, forge_keys: responses.RequestsMock
 ) -> None:
     _install_forge(client)
-    response = client.post("/forge/events", headers=forge_headers(),
-                           json={"eventType": "avi:jira:viewed:issue", "issue": {}})  # fmt: skip
+    response = client.post(
+        "/forge/events",
+        headers=forge_headers(),
+        json={"eventType": "avi:jira:viewed:issue", "issue": {}},
+    )
     assert response.status_code == 400
     assert _rows(app, InboxEvent) == []
 
@@ -311,8 +331,10 @@ def test_a_forge_only_site_gets_its_issue_property_written_with_the_app_system_t
     assert {request.headers["Authorization"] for request in sent} == {f"Bearer {SYSTEM_TOKEN}"}
     document = json.loads(sent[0].body)
     assert (document["origin"], document["status"], document["krKeys"]) == (
-        "okrlink", "on_track", ["PLAT-1.1"]
-    )  # fmt: skip
+        "okrlink",
+        "on_track",
+        ["PLAT-1.1"],
+    )
 
 
 @pytest.mark.parametrize("change", ["points", "updated", "deep"])
@@ -329,7 +351,8 @@ def test_bad_input_through_the_forge_door_is_400_and_not_recorded(
     body = json.dumps(event).encode()
     if change == "deep":
         body = body[:-1] + b', "nested": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    response = client.post("/forge/events", data=body, headers={
-        **forge_headers(), "Content-Type": "application/json"})  # fmt: skip
+    response = client.post(
+        "/forge/events", data=body, headers={**forge_headers(), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400, response.json
     assert _rows(app, InboxEvent) == []

@@ -21,11 +21,25 @@ from tests.support.jira import create_okrs, install_jira
 from tests.support.signing import signed_headers
 
 KRS = [
-    {"key": "PLAT-1.1", "title": "Raise availability from 99.5% to 99.9%", "kind": "metric",
-     "baseline": 99.5, "target": 99.9, "current": 99.7, "unit": "%"},
-    {"key": "PLAT-1.2", "title": "Cut the error rate from 2% to 0.5%", "kind": "metric",
-     "baseline": 2, "target": 0.5, "current": 1.7, "unit": "%"},
-]  # fmt: skip
+    {
+        "key": "PLAT-1.1",
+        "title": "Raise availability from 99.5% to 99.9%",
+        "kind": "metric",
+        "baseline": 99.5,
+        "target": 99.9,
+        "current": 99.7,
+        "unit": "%",
+    },
+    {
+        "key": "PLAT-1.2",
+        "title": "Cut the error rate from 2% to 0.5%",
+        "kind": "metric",
+        "baseline": 2,
+        "target": 0.5,
+        "current": 1.7,
+        "unit": "%",
+    },
+]
 PANEL_RE = re.compile(r'data-kr="([^"]+)"[^>]*?data-progress="([^"]+)"')
 MACRO_CONTEXT = {"locale": "en-US", "extension": {"config": {"team": "PLAT", "cycle": "2026-Q4"}}}
 
@@ -53,9 +67,13 @@ def _connect_panel(client: FlaskClient, secret: str) -> list[tuple[str, str]]:
 
 
 def test_the_forge_shell_shows_the_same_panel_as_the_connect_iframe(
-    app: Flask, client: FlaskClient, admin: dict[str, str],
-    forge_keys: responses.RequestsMock, served: str, browser: webdriver.Chrome,
-) -> None:  # fmt: skip
+    app: Flask,
+    client: FlaskClient,
+    admin: dict[str, str],
+    forge_keys: responses.RequestsMock,
+    served: str,
+    browser: webdriver.Chrome,
+) -> None:
     secret = install_jira(app, "jira-acme")
     create_okrs(client, admin, site="jira-acme", krs=KRS)
     installed = client.post("/forge/lifecycle", json=installed_event(), headers=forge_headers())
@@ -71,7 +89,18 @@ def test_the_forge_shell_shows_the_same_panel_as_the_connect_iframe(
     shown = [(node.get_attribute("data-kr"), node.get_attribute("data-progress")) for node in nodes]
     assert shown == expected
     calls = browser.execute_script("return window.__calls")
-    assert calls == [{"path": "/forge/panel", "method": "POST", "invokeType": "ui-remote-fetch",
-                      "body": {"team": "PLAT", "cycle": "2026-Q4", "objective": "",
-                               "view": "", "locale": "en"}}]  # fmt: skip
+    assert calls == [
+        {
+            "path": "/forge/panel",
+            "method": "POST",
+            "invokeType": "ui-remote-fetch",
+            "body": {
+                "team": "PLAT",
+                "cycle": "2026-Q4",
+                "objective": "",
+                "view": "",
+                "locale": "en",
+            },
+        }
+    ]
     assert browser.find_elements(By.CSS_SELECTOR, "#okrlink-root script") == []

@@ -33,8 +33,11 @@ from tests.support.github_app import API, SleepRecorder, at, count
 
 __all__ = ["site"]  # the fixture, shared with the webhook tests
 
-RATE = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4990",
-        "x-ratelimit-reset": str(int(NOW.timestamp()) + 600)}  # fmt: skip
+RATE = {
+    "x-ratelimit-limit": "5000",
+    "x-ratelimit-remaining": "4990",
+    "x-ratelimit-reset": str(int(NOW.timestamp()) + 600),
+}
 
 
 def _url(path: str) -> re.Pattern[str]:
@@ -53,16 +56,20 @@ def serve_history(github: responses.RequestsMock, *, remaining: str = "4990") ->
                 payload["deployment_status"]
             )
     repository = deployments[0]["repository"]
-    github.get(_url("/installation/repositories"), headers=headers,
-               json={"total_count": 1, "repositories": [repository]})  # fmt: skip
+    github.get(
+        _url("/installation/repositories"),
+        headers=headers,
+        json={"total_count": 1, "repositories": [repository]},
+    )
     github.get(
         _url(f"/repos/{REPO}/deployments"),
         headers=headers,
         json=[p["deployment"] for p in reversed(deployments)],
     )  # newest first, as GitHub
     for number, items in statuses.items():
-        github.get(_url(f"/repos/{REPO}/deployments/{number}/statuses"), headers=headers,
-                   json=items)  # fmt: skip
+        github.get(
+            _url(f"/repos/{REPO}/deployments/{number}/statuses"), headers=headers, json=items
+        )
     pulls = [p["pull_request"] for e, p in events if e == "pull_request"]
     github.get(_url(f"/repos/{REPO}/pulls"), headers=headers, json=list(reversed(pulls)))
 
@@ -79,8 +86,10 @@ def test_the_backfill_alone_gives_the_values_the_webhooks_give(
 ) -> None:
     serve_history(github)
     summary = backfill(app, api, INSTALLATION, days=90)
-    assert summary == ("installation 1: 1 repositories, 4 deployments, 4 statuses, "
-                       "4 merged pull requests over 90 days (12 new)")  # fmt: skip
+    assert summary == (
+        "installation 1: 1 repositories, 4 deployments, 4 statuses, "
+        "4 merged pull requests over 90 days (12 new)"
+    )
     assert currents(app, site) == EXPECTED
     assert count(app, Deployment) == 4
     assert shipped_pairs(app) == SHIPPED
@@ -109,8 +118,7 @@ def test_the_backfill_waits_for_the_reset_when_the_hourly_budget_runs_low(
     serve_history(github, remaining="150")
     clock = NOW.timestamp()
     waits: list[float] = []
-    backfill(app, api, INSTALLATION, days=90,
-             pacer=Pacer(clock=lambda: clock, sleep=waits.append))  # fmt: skip
+    backfill(app, api, INSTALLATION, days=90, pacer=Pacer(clock=lambda: clock, sleep=waits.append))
     # Every call left fewer than the 200 kept back: each next call waited for the reset.
     calls = 1 + 1 + 4 + 1  # repositories, deployments, 4 status lists, pulls
     assert waits == [601.0] * (calls - 1)  # until the reset, and a second more
@@ -128,4 +136,3 @@ def test_older_than_the_window_is_not_read(
 def test_an_unmapped_installation_is_refused(app: Flask, api: GitHubApp) -> None:
     with pytest.raises(ClickException, match="not mapped"):
         backfill(app, api, 424242, days=90)
-

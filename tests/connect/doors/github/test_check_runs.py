@@ -34,8 +34,9 @@ REF = f"{REPO}#2"
 ISSUES_KR_ROW = "PLAT-1.1 Fail over between regions in under 5 minutes"
 
 
-def opened(*, title: str = "PLAT-13 Update the README with new information.",
-           body: str | None = None) -> dict[str, Any]:  # fmt: skip
+def opened(
+    *, title: str = "PLAT-13 Update the README with new information.", body: str | None = None
+) -> dict[str, Any]:
     """GitHub's `pull_request.opened` example with a title (and body) naming our work."""
     payload = fixture("pull_request.opened.json")
     payload["pull_request"]["title"] = title
@@ -46,13 +47,18 @@ def opened(*, title: str = "PLAT-13 Update the README with new information.",
 
 def post_runs(github: responses.RequestsMock, *run_ids: int, repo: str = REPO) -> None:
     for run_id in run_ids:
-        github.add(responses.POST, check_runs_url(repo), json=check_run_answer(run_id, SHA, repo),
-                   status=201)  # fmt: skip
+        github.add(
+            responses.POST,
+            check_runs_url(repo),
+            json=check_run_answer(run_id, SHA, repo),
+            status=201,
+        )
 
 
 def patch_run(github: responses.RequestsMock, run_id: int, *, repo: str = REPO) -> None:
-    github.add(responses.PATCH, check_run_url(repo, run_id),
-               json=check_run_answer(run_id, SHA, repo))  # fmt: skip
+    github.add(
+        responses.PATCH, check_run_url(repo, run_id), json=check_run_answer(run_id, SHA, repo)
+    )
 
 
 def sent(call: responses.Call) -> dict[str, Any]:
@@ -117,8 +123,14 @@ def test_the_run_links_to_the_okr_page_of_the_sites_jira(
     app: Flask, client: FlaskClient, github: responses.RequestsMock, site_id: int
 ) -> None:
     with store(app).session() as session:
-        session.add(Installation(site_id=site_id, client_key="jira-client-key", product="jira",
-                                 base_url="https://acme.atlassian.net"))  # fmt: skip
+        session.add(
+            Installation(
+                site_id=site_id,
+                client_key="jira-client-key",
+                product="jira",
+                base_url="https://acme.atlassian.net",
+            )
+        )
     post_runs(github, 4)
     deliver(client, "pull_request", opened(), delivery="d-1")
     body = sent(check_run_calls(github)[0])
@@ -131,8 +143,9 @@ def test_a_kr_line_in_the_body_links_that_kr_directly(
     app: Flask, client: FlaskClient, github: responses.RequestsMock, site_id: int
 ) -> None:
     post_runs(github, 4)
-    deliver(client, "pull_request", opened(title="Tidy the README", body="KR: PLAT-1.2"),
-            delivery="d-1")  # fmt: skip
+    deliver(
+        client, "pull_request", opened(title="Tidy the README", body="KR: PLAT-1.2"), delivery="d-1"
+    )
     body = sent(check_run_calls(github)[0])
     assert pr_links(app) == {"PLAT-1.2": "pr"}
     row = next(line for line in body["output"]["summary"].splitlines() if "PLAT-1.2" in line)
@@ -146,7 +159,9 @@ def test_merging_the_pr_moves_the_github_krs_it_is_linked_to(
     post_runs(github, 4)
     deliver(client, "pull_request", opened(body="KR: PLAT-1.2, PLAT-1.3"), delivery="d-open")
     assert (kr(app, site_id, "PLAT-1.2").progress, kr(app, site_id, "PLAT-1.3").current) == (
-        0.0, None)  # fmt: skip
+        0.0,
+        None,
+    )
     merged = fixture("pull_request.closed.merged.json")
     pull = merged["pull_request"]
     # The same PR as opened above, merged 24 h after it was opened, inside the cycle.
@@ -183,12 +198,14 @@ def test_editing_the_pr_updates_its_links_and_older_updates_are_ignored(
     assert pr_links(app, ref) == {"PLAT-1.2": "pr"}
     with store(app).session() as session:
         kr_id = kr(app, site_id, "PLAT-1.3").id
-        session.add(Link(site_id=site_id, kr_id=kr_id, target_kind="github", target_key=ref,
-                         source="api"))  # fmt: skip
+        session.add(
+            Link(site_id=site_id, kr_id=kr_id, target_kind="github", target_key=ref, source="api")
+        )
 
     later = fixture("pull_request.edited.json")
-    later["pull_request"].update(title="PLAT-13 Update README.md", body="",
-                                 updated_at="2018-01-07T06:30:00Z")  # fmt: skip
+    later["pull_request"].update(
+        title="PLAT-13 Update README.md", body="", updated_at="2018-01-07T06:30:00Z"
+    )
     deliver(client, "pull_request", later, delivery="e-2")
     assert pr_links(app, ref) == {"PLAT-1.1": "pr", "PLAT-1.3": "api"}
 
@@ -218,8 +235,7 @@ def test_refresh_button_re_renders_the_run_in_place(
     action["repository"].update(id=REPO_ID, full_name=REPO)
     run = action["check_run"]
     run["head_sha"] = SHA
-    run["pull_requests"] = [{"number": 2, "head": {"sha": SHA},
-                             "base": {"repo": {"id": REPO_ID}}}]  # fmt: skip
+    run["pull_requests"] = [{"number": 2, "head": {"sha": SHA}, "base": {"repo": {"id": REPO_ID}}}]
     answer = deliver(client, "check_run", action, delivery="d-refresh")
     assert answer.status_code == 202
     calls = check_run_calls(github)
@@ -261,8 +277,15 @@ def test_a_kr_change_updates_the_run_of_each_linked_open_pr_once(
     with store(app).session() as session:
         item = session.scalars(select(WorkItem).where(WorkItem.key == "PLAT-13")).one()
         item.status_category = "done"
-        session.add(CheckIn(site_id=site_id, kr_id=prs_kr.id, at=clock.now(), status="at_risk",
-                            what="Two fixes slipped to next sprint"))  # fmt: skip
+        session.add(
+            CheckIn(
+                site_id=site_id,
+                kr_id=prs_kr.id,
+                at=clock.now(),
+                status="at_risk",
+                what="Two fixes slipped to next sprint",
+            )
+        )
     clock.current += timedelta(minutes=5)
     app.extensions["okrlink"].jobs.recompute(site_id, [issues_kr.id, prs_kr.id])
     calls = check_run_calls(github)
@@ -359,8 +382,12 @@ def test_the_github_api_url_setting_reaches_enterprise_server_paths(
 def test_a_refused_check_run_is_parked_with_its_error(
     app: Flask, client: FlaskClient, github: responses.RequestsMock, site_id: int, clock
 ) -> None:
-    github.add(responses.POST, check_runs_url(REPO), status=422,
-               json={"message": "No commit found for SHA"})  # fmt: skip
+    github.add(
+        responses.POST,
+        check_runs_url(REPO),
+        status=422,
+        json={"message": "No commit found for SHA"},
+    )
     answer = deliver(client, "pull_request", opened(), delivery="d-1")
     assert answer.status_code == 202
     with store(app).session() as session:

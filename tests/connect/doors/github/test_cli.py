@@ -83,9 +83,17 @@ def test_configure_sets_installation_and_repository_options(app: Flask, runner: 
     runner.invoke(main, ["github", "configure", "957387", "--no-kr-message"])
     result = runner.invoke(
         main,
-        ["github", "configure", "957387", "--repo", "Codertocat/Hello-World",
-         "--conclusion", "success", "--kr-message"],
-    )  # fmt: skip
+        [
+            "github",
+            "configure",
+            "957387",
+            "--repo",
+            "Codertocat/Hello-World",
+            "--conclusion",
+            "success",
+            "--kr-message",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with store(app).session() as session:
         settings = session.get_one(GitHubInstallation, 957387).settings
@@ -118,8 +126,9 @@ def test_the_app_builds_the_github_checks_port_from_its_settings(settings: Setti
 
 
 def test_without_app_credentials_there_is_no_checks_port(settings: Settings, clock) -> None:
-    app = create_app(settings.replace(github_app_id="", github_private_key=""),
-                     ports=Ports(clock=clock))  # fmt: skip
+    app = create_app(
+        settings.replace(github_app_id="", github_private_key=""), ports=Ports(clock=clock)
+    )
     try:
         assert app.extensions["okrlink"].jobs.ports.checks is None
     finally:

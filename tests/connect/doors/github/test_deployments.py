@@ -49,9 +49,16 @@ NOW = at(25, 12)
 def dora_kr(
     key: str, measure: str, baseline: float, target: float, **scope: object
 ) -> KeyResultSpec:
-    return KeyResultSpec(key=key, title=f"Move {measure} from {baseline:g} to {target:g}",
-                         kind="github", measure=measure, baseline=baseline, target=target,
-                         owner="Platform team", **scope)  # type: ignore[arg-type]  # fmt: skip
+    return KeyResultSpec(
+        key=key,
+        title=f"Move {measure} from {baseline:g} to {target:g}",
+        kind="github",
+        measure=measure,
+        baseline=baseline,
+        target=target,
+        owner="Platform team",
+        **scope,
+    )  # type: ignore[arg-type]
 
 
 OKRS = TeamOkrs(
@@ -73,8 +80,15 @@ OKRS = TeamOkrs(
         ),
     ),
     kpis=(
-        KpiSpec(key="PLAT-K1", title="Change failure rate", kind="github",
-                measure="change_failure_rate", unit="%", healthy_max=15, window_days=30),
+        KpiSpec(
+            key="PLAT-K1",
+            title="Change failure rate",
+            kind="github",
+            measure="change_failure_rate",
+            unit="%",
+            healthy_max=15,
+            window_days=30,
+        ),
     ),
 )
 
@@ -217,8 +231,9 @@ def test_a_failure_after_a_success_hands_its_changes_to_the_next_shipped_deploym
         sender.send(event, payload)
     # D3 reports an error after its success: it no longer counts as shipped, so PR 2 (merged
     # before D2) goes with D4, shipped on the 23rd at 9:10, 69.17 h after it was opened.
-    sender.send("deployment_status", deployment_status(
-        3, 31, "error", created=at(21, 14), at=at(21, 15)))  # fmt: skip
+    sender.send(
+        "deployment_status", deployment_status(3, 31, "error", created=at(21, 14), at=at(21, 15))
+    )
     assert shipped_pairs(app) == [(1, 1), (4, 2), (4, 3)]
     # Lead times: PR 1 24.5 h, PR 2 69.17 h, PR 3 25.17 h: median 25.17 h.
     assert kr(app, site, "PLAT-1.2").current == 25.17
@@ -229,8 +244,12 @@ def test_a_deployment_to_another_environment_is_not_production(
 ) -> None:
     sender = Deliveries(client)
     sender.send("deployment", deployment(9, at=at(24, 9), environment="staging"))
-    sender.send("deployment_status", deployment_status(
-        9, 91, "success", created=at(24, 9), at=at(24, 9, 5), environment="staging"))  # fmt: skip
+    sender.send(
+        "deployment_status",
+        deployment_status(
+            9, 91, "success", created=at(24, 9), at=at(24, 9, 5), environment="staging"
+        ),
+    )
     assert kr(app, site, "PLAT-1.1").current == 0.0
     assert count(app, Deployment) == 1
 
@@ -238,8 +257,10 @@ def test_a_deployment_to_another_environment_is_not_production(
 def test_the_real_deployment_payloads_are_accepted_as_sent(app: Flask, client: FlaskClient) -> None:
     from tests.support.github_app import raw_fixture
 
-    for event, name in (("deployment", "deployment.created.json"),
-                        ("deployment_status", "deployment_status.success.json")):  # fmt: skip
+    for event, name in (
+        ("deployment", "deployment.created.json"),
+        ("deployment_status", "deployment_status.success.json"),
+    ):
         answer = deliver(
             client, event, raw_fixture(f"deployments/{name}"), delivery=f"real-{event}"
         )
@@ -297,10 +318,19 @@ def test_jira_incidents_feed_the_failure_rate_and_the_time_to_restore(
 ) -> None:
     clock.current = NOW
     scope = {"incident_jql": INCIDENT_JQL}
-    okrs = replace(OKRS, objectives=(replace(OKRS.objectives[0], key_results=(
-        dora_kr("PLAT-1.3", "change_failure_rate", 15, 5, **scope),
-        dora_kr("PLAT-1.4", "time_to_restore_hours", 24, 1, **scope),
-    )),), kpis=())  # fmt: skip
+    okrs = replace(
+        OKRS,
+        objectives=(
+            replace(
+                OKRS.objectives[0],
+                key_results=(
+                    dora_kr("PLAT-1.3", "change_failure_rate", 15, 5, **scope),
+                    dora_kr("PLAT-1.4", "time_to_restore_hours", 24, 1, **scope),
+                ),
+            ),
+        ),
+        kpis=(),
+    )
     with store(app).session() as session:
         site_id = local_site(session).id
         import_team_okrs(session, site_id, okrs, now=NOW)
@@ -308,8 +338,13 @@ def test_jira_incidents_feed_the_failure_rate_and_the_time_to_restore(
     sender = Deliveries(client)
     for event, payload in week():
         sender.send(event, payload)
-    jira = IncidentJira([("OPS-1", at(20, 11), at(20, 13)), ("OPS-2", at(22, 18), at(23, 0)),
-                         ("OPS-3", at(24, 1), None)])  # fmt: skip
+    jira = IncidentJira(
+        [
+            ("OPS-1", at(20, 11), at(20, 13)),
+            ("OPS-2", at(22, 18), at(23, 0)),
+            ("OPS-3", at(24, 1), None),
+        ]
+    )
     app.extensions["okrlink"].jobs.ports.tracker = jira
     poll_incidents(app.extensions["okrlink"].jobs)
     # D1 is followed by OPS-1 within 24 h, D2 failed, D4's change was reverted: 3 of 4 (OPS-2

@@ -63,14 +63,28 @@ SCOPE = {"incident_jql": INCIDENT_JQL}
 OKRS = TeamOkrs(
     team="PLAT",
     cycle=CycleSpec(name="2026-Q4", start=date(2026, 10, 1), end=date(2026, 12, 31)),
-    objectives=(ObjectiveSpec(key="PLAT-1", title="Ship small changes safely", key_results=(
-        dora_kr("PLAT-1.3", "change_failure_rate", 15, 5, **SCOPE),
-        dora_kr("PLAT-1.4", "time_to_restore_hours", 24, 1, **SCOPE),
-    )),),
-    kpis=(KpiSpec(key="PLAT-K1", title="Time to restore", kind="github",
-                  measure="time_to_restore_hours", unit="h", healthy_max=8,
-                  incident_jql=INCIDENT_JQL),),
-)  # fmt: skip
+    objectives=(
+        ObjectiveSpec(
+            key="PLAT-1",
+            title="Ship small changes safely",
+            key_results=(
+                dora_kr("PLAT-1.3", "change_failure_rate", 15, 5, **SCOPE),
+                dora_kr("PLAT-1.4", "time_to_restore_hours", 24, 1, **SCOPE),
+            ),
+        ),
+    ),
+    kpis=(
+        KpiSpec(
+            key="PLAT-K1",
+            title="Time to restore",
+            kind="github",
+            measure="time_to_restore_hours",
+            unit="h",
+            healthy_max=8,
+            incident_jql=INCIDENT_JQL,
+        ),
+    ),
+)
 
 Delivery = tuple[str, Any]  # ("github:<event>", payload) or ("jira", webhook payload)
 
@@ -79,15 +93,27 @@ def incidents() -> list[Delivery]:
     """Each issue created, then resolved, as Jira reports them (in the order they happened)."""
     return [
         ("jira", incident_event("created", key="OPS-1", opened=at(20, 11), updated=at(20, 11))),
-        ("jira", incident_event("updated", key="OPS-1", opened=at(20, 11), updated=at(20, 13),
-                                resolved=at(20, 13))),
-        ("jira", incident_event("created", key="OPS-4", opened=at(21, 15), updated=at(21, 15),
-                                issue_type="Task")),
+        (
+            "jira",
+            incident_event(
+                "updated", key="OPS-1", opened=at(20, 11), updated=at(20, 13), resolved=at(20, 13)
+            ),
+        ),
+        (
+            "jira",
+            incident_event(
+                "created", key="OPS-4", opened=at(21, 15), updated=at(21, 15), issue_type="Task"
+            ),
+        ),
         ("jira", incident_event("created", key="OPS-2", opened=at(22, 18), updated=at(22, 18))),
-        ("jira", incident_event("updated", key="OPS-2", opened=at(22, 18), updated=at(23, 0),
-                                resolved=at(23, 0))),
+        (
+            "jira",
+            incident_event(
+                "updated", key="OPS-2", opened=at(22, 18), updated=at(23, 0), resolved=at(23, 0)
+            ),
+        ),
         ("jira", incident_event("created", key="OPS-3", opened=at(24, 1), updated=at(24, 1))),
-    ]  # fmt: skip
+    ]
 
 
 def everything() -> list[Delivery]:
@@ -112,21 +138,27 @@ Door = Callable[[dict[str, Any], str], TestResponse]
 
 @pytest.fixture(params=["connect", "forge"])
 def door(
-    request: pytest.FixtureRequest, app: Flask, client: FlaskClient,
+    request: pytest.FixtureRequest,
+    app: Flask,
+    client: FlaskClient,
     forge_keys: responses.RequestsMock,
-) -> Door:  # fmt: skip
+) -> Door:
     """The site installed through one door; how that door delivers a Jira webhook payload
     under a delivery id (Connect's `X-Atlassian-Webhook-Identifier`, a Forge event's `id`)."""
     if request.param == "connect":
         secret = install_jira(app, CLIENT)
-        return lambda webhook, delivery: post_webhook(client, webhook, secret=secret,
-                                                      client_key=CLIENT, delivery=delivery)
-    installed = client.post("/forge/lifecycle", json=installed_event(),
-                            headers=forge_headers(fit(fit_claims())))  # fmt: skip
+        return lambda webhook, delivery: post_webhook(
+            client, webhook, secret=secret, client_key=CLIENT, delivery=delivery
+        )
+    installed = client.post(
+        "/forge/lifecycle", json=installed_event(), headers=forge_headers(fit(fit_claims()))
+    )
     assert installed.status_code == 200
     return lambda webhook, delivery: client.post(
-        "/forge/events", json={**forge_issue_event(webhook), "id": delivery},
-        headers=forge_headers())
+        "/forge/events",
+        json={**forge_issue_event(webhook), "id": delivery},
+        headers=forge_headers(),
+    )
 
 
 @pytest.fixture
@@ -182,9 +214,12 @@ def test_incidents_from_jira_webhooks_give_the_values_worked_out_by_hand(
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_reordered_and_replayed_deliveries_give_the_same_values(
-    app: Flask, client: FlaskClient, site: int, door: Door,
+    app: Flask,
+    client: FlaskClient,
+    site: int,
+    door: Door,
     seed: int,
-) -> None:  # fmt: skip
+) -> None:
     deliveries = everything() + incidents()  # every Jira event twice, under new delivery ids
     random.Random(seed).shuffle(deliveries)
     sender = Sender(client, door)
@@ -203,8 +238,9 @@ def test_resolving_then_reopening_and_resolving_again_moves_the_time_to_restore(
     sender.send([("jira", reopened)])
     # OPS-1 open again: only OPS-2's 6 h restored; OPS-1 still counts against D1.
     assert values(app, site) == (75.0, 6.0, 6.0)
-    resolved = incident_event("updated", key="OPS-1", opened=at(20, 11), updated=at(24, 11),
-                              resolved=at(24, 11))  # fmt: skip
+    resolved = incident_event(
+        "updated", key="OPS-1", opened=at(20, 11), updated=at(24, 11), resolved=at(24, 11)
+    )
     sender.send([("jira", resolved)])
     # OPS-1 took 96 h this time: the median of 96 h and 6 h is 51 h.
     assert values(app, site) == (75.0, 51.0, 51.0)
@@ -231,8 +267,13 @@ def test_the_poll_and_the_webhook_store_each_incident_once_and_agree(
     app: Flask, client: FlaskClient, site: int, door: Door
 ) -> None:
     Sender(client, door).send(everything())
-    jira = IncidentJira([("OPS-1", at(20, 11), at(20, 13)), ("OPS-2", at(22, 18), at(23, 0)),
-                         ("OPS-3", at(24, 1), None)])  # fmt: skip
+    jira = IncidentJira(
+        [
+            ("OPS-1", at(20, 11), at(20, 13)),
+            ("OPS-2", at(22, 18), at(23, 0)),
+            ("OPS-3", at(24, 1), None),
+        ]
+    )
     app.extensions["okrlink"].jobs.ports.tracker = jira
     poll_incidents(app.extensions["okrlink"].jobs)
     assert count(app, Incident) == 3
@@ -244,14 +285,18 @@ def test_the_poll_and_the_webhook_store_each_incident_once_and_agree(
     assert values(app, site) == (75.0, 2.0, 2.0)
 
 
-def test_the_window_still_moves_with_time(app: Flask, client: FlaskClient, site: int,
-                                          door: Door,
-                                          clock: Any) -> None:  # fmt: skip
+def test_the_window_still_moves_with_time(
+    app: Flask, client: FlaskClient, site: int, door: Door, clock: Any
+) -> None:
     sender = Sender(client, door)
     sender.send(everything())
     # 30 days from 22 Nov 12:00: OPS-1's restoration (20 Nov) has left the window, OPS-2's not.
     clock.current = NOW + timedelta(days=27)
-    later = incident_event("created", key="OPS-9", opened=clock.current - timedelta(hours=1),
-                           updated=clock.current - timedelta(hours=1))  # fmt: skip
+    later = incident_event(
+        "created",
+        key="OPS-9",
+        opened=clock.current - timedelta(hours=1),
+        updated=clock.current - timedelta(hours=1),
+    )
     sender.send([("jira", later)])
     assert kr(app, site, "PLAT-1.4").current == 6.0

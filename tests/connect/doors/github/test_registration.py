@@ -32,14 +32,15 @@ CREATED = {
 }
 
 
-
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """A service not registered with GitHub yet: no app id, key or webhook secret."""
     return settings.replace(
-        github_app_id="", github_private_key="", github_webhook_secret="",
+        github_app_id="",
+        github_private_key="",
+        github_webhook_secret="",
         github_api_url="https://api.github.com",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

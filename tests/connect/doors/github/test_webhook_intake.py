@@ -39,8 +39,13 @@ def test_githubs_published_signature_vector_passes_the_real_endpoint(
 ) -> None:
     vector = VECTORS["official"][0]
     use_secret(app, vector["secret"])
-    answer = deliver(client, "ping", vector["payload"].encode(), delivery="d-vector",
-                     signature=vector["x_hub_signature_256"])  # fmt: skip
+    answer = deliver(
+        client,
+        "ping",
+        vector["payload"].encode(),
+        delivery="d-vector",
+        signature=vector["x_hub_signature_256"],
+    )
     assert answer.status_code == 200
     assert answer.get_json() == {"status": "pong"}
 
@@ -50,8 +55,13 @@ def test_published_negative_vectors_are_refused(
     app: Flask, client: FlaskClient, case: dict
 ) -> None:
     use_secret(app, case["secret"])
-    answer = deliver(client, "ping", case["payload"].encode(), delivery="d-negative",
-                     signature=case["x_hub_signature_256_that_must_fail"])  # fmt: skip
+    answer = deliver(
+        client,
+        "ping",
+        case["payload"].encode(),
+        delivery="d-negative",
+        signature=case["x_hub_signature_256_that_must_fail"],
+    )
     assert answer.status_code == 401
 
 
@@ -67,8 +77,13 @@ def test_a_real_payload_signed_as_github_signs_it_is_accepted(
     vector = VECTORS["derived_not_official"][0]
     assert vector["secret"] == SECRET
     name = vector["payload_file"].rsplit("/", 1)[-1]
-    answer = deliver(client, "pull_request", raw_fixture(name), delivery="d-opened",
-                     signature=vector["x_hub_signature_256"])  # fmt: skip
+    answer = deliver(
+        client,
+        "pull_request",
+        raw_fixture(name),
+        delivery="d-opened",
+        signature=vector["x_hub_signature_256"],
+    )
     assert answer.status_code == 202
     assert answer.get_json()["status"] == "accepted"
     assert count(app, InboxEvent) == 1
@@ -84,8 +99,9 @@ def test_a_forged_signature_creates_nothing(app: Flask, client: FlaskClient) -> 
         headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-missing"},
     )
     tampered_body = body.replace(b"Update the README", b"Update the READMF")
-    tampered = deliver(client, "pull_request", tampered_body, delivery="d-tampered",
-                       signature=f"sha256={'0' * 64}")  # fmt: skip
+    tampered = deliver(
+        client, "pull_request", tampered_body, delivery="d-tampered", signature=f"sha256={'0' * 64}"
+    )
     assert [forged.status_code, missing.status_code, tampered.status_code] == [401, 401, 401]
     assert forged.get_json()["error"]["code"] == "invalid_signature"
     assert count(app, InboxEvent) == 0
@@ -140,8 +156,12 @@ def test_push_is_accepted_and_recorded_without_effect(app: Flask, client: FlaskC
     with app.extensions["okrlink"].store.session() as session:
         row = session.query(InboxEvent).one()
         assert (row.event, row.state, row.site_id) == ("github:push", "done", None)
-        assert row.payload == {"action": None, "installation_id": 1, "account": "Codertocat",
-                               "ref": "refs/tags/simple-tag"}  # fmt: skip
+        assert row.payload == {
+            "action": None,
+            "installation_id": 1,
+            "account": "Codertocat",
+            "ref": "refs/tags/simple-tag",
+        }
 
 
 def test_inbox_rows_hold_a_trimmed_payload(app: Flask, client: FlaskClient) -> None:
@@ -162,9 +182,17 @@ def test_installation_events_keep_the_installation(app: Flask, client: FlaskClie
     with app.extensions["okrlink"].store.session() as session:
         row = session.get_one(GitHubInstallation, 957387)
         assert (row.account, row.suspended, row.deleted, row.site_id) == (
-            "Codertocat", True, False, None)  # fmt: skip
-    deliver(client, "installation", fixture("installation.created.json") | {"action": "unsuspend"},
-            delivery="i-3")  # fmt: skip
+            "Codertocat",
+            True,
+            False,
+            None,
+        )
+    deliver(
+        client,
+        "installation",
+        fixture("installation.created.json") | {"action": "unsuspend"},
+        delivery="i-3",
+    )
     deliver(client, "installation", raw_fixture("installation.deleted.json"), delivery="i-4")
     with app.extensions["okrlink"].store.session() as session:
         assert session.get_one(GitHubInstallation, 957387).suspended is False

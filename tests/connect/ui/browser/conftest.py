@@ -21,11 +21,16 @@ from tests.support.browser import serving
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_OPTIONS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-dev-shm-usage", "--no-first-run", "--window-size=1000,900",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--window-size=1000,900",
     # Offline: every host but loopback fails at once (Atlassian's all.js included).
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-)  # fmt: skip
+)
 
 
 def chromium_options(profile: str) -> webdriver.ChromeOptions:
@@ -42,8 +47,10 @@ def chromium_options(profile: str) -> webdriver.ChromeOptions:
 def browser() -> Iterator[webdriver.Chrome]:
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not Path(binary).exists():
-            pytest.fail(f"{binary} is missing: install the Debian packages chromium and "
-                        "chromium-driver (.ci/run does)")  # fmt: skip
+            pytest.fail(
+                f"{binary} is missing: install the Debian packages chromium and "
+                "chromium-driver (.ci/run does)"
+            )
     profile = tempfile.mkdtemp(prefix="okrlink-chromium-")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=chromium_options(profile))
     driver.set_page_load_timeout(20)

@@ -31,8 +31,15 @@ from tests.support.quarter import CYCLE, post, write_quarter
 
 PAGE = {"projectKey": "PLAT", "cycle": CYCLE}
 # Seven weekly check-ins on PLAT-1.1 (availability 99.5 % -> 99.99 %): value and confidence.
-WEEKS = ((99.55, 0.8), (99.6, 0.7), (99.62, 0.5), (99.68, 0.55), (99.7, 0.6), (99.74, 0.7),
-         (99.78, 0.75))  # fmt: skip
+WEEKS = (
+    (99.55, 0.8),
+    (99.6, 0.7),
+    (99.62, 0.5),
+    (99.68, 0.55),
+    (99.7, 0.6),
+    (99.74, 0.7),
+    (99.78, 0.75),
+)
 
 
 @pytest.fixture
@@ -43,15 +50,22 @@ def site(app: Flask, client: FlaskClient, admin: dict[str, str], clock: FakeCloc
     write_quarter(client, headers)
     for value, confidence in WEEKS:
         clock.current += timedelta(days=7)
-        post(client, headers, "/key-results/PLAT-1.1/check-ins",
-             {"value": value, "confidence": confidence, "what": "Failover drills"})  # fmt: skip
+        post(
+            client,
+            headers,
+            "/key-results/PLAT-1.1/check-ins",
+            {"value": value, "confidence": confidence, "what": "Failover drills"},
+        )
     return site_id
 
 
 def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
-    return (outer["x"] - 1 <= inner["x"] and inner["x"] + inner["width"] <= outer["x"]
-            + outer["width"] + 1 and outer["y"] - 1 <= inner["y"]
-            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1)  # fmt: skip
+    return (
+        outer["x"] - 1 <= inner["x"]
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
+        and outer["y"] - 1 <= inner["y"]
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1
+    )
 
 
 def _no_csp_violation(browser: webdriver.Chrome) -> None:
@@ -75,11 +89,11 @@ def test_the_krs_page_draws_confidence_beside_progress_within_its_chart(
     assert _inside(group.rect, svg_box)
     legend = browser.find_element(By.CSS_SELECTOR, '[data-trend] [data-legend="confidence"]')
     assert legend.is_displayed() and legend.text == "Confidence at each check-in"
-    stroke = browser.execute_script(
-        "return getComputedStyle(arguments[0]).stroke", group)
+    stroke = browser.execute_script("return getComputedStyle(arguments[0]).stroke", group)
     progress = browser.execute_script(
         "return getComputedStyle(arguments[0]).stroke",
-        chart.find_element(By.CSS_SELECTOR, "svg > polyline"))  # fmt: skip
+        chart.find_element(By.CSS_SELECTOR, "svg > polyline"),
+    )
     assert stroke != progress  # two lines a reader tells apart
     _no_csp_violation(browser)
     shoot(browser, "kr-confidence.png", width=900)
@@ -100,15 +114,24 @@ def test_the_panel_rows_draw_the_confidence_step_inside_their_small_chart(
 
 @responses.activate
 def test_the_retrospective_says_where_its_confluence_page_is_or_why_not_yet(
-    app: Flask, client: FlaskClient, admin: dict[str, str], browser: webdriver.Chrome,
-    live_url: str, site: int, clock: FakeClock,
+    app: Flask,
+    client: FlaskClient,
+    admin: dict[str, str],
+    browser: webdriver.Chrome,
+    live_url: str,
+    site: int,
+    clock: FakeClock,
 ) -> None:
     install(app, client_key=CONFLUENCE_KEY, base_url=WIKI, product="confluence")
     responses.get(CONTENT, json=NOT_FOUND)
     responses.post(CONTENT, status=403, json=REFUSED)
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
-    post(client, headers, f"/cycles/{CYCLE}/close?team=PLAT",
-         {"retro": {"learned": "Failover drills pay off", "space": "PLAT"}})  # fmt: skip
+    post(
+        client,
+        headers,
+        f"/cycles/{CYCLE}/close?team=PLAT",
+        {"retro": {"learned": "Failover drills pay off", "space": "PLAT"}},
+    )
     retro = signed_url(PANEL, {**MACRO_PARAMS, "cycle": CYCLE, "view": "retro"}, origin=live_url)
     browser.get(retro)
     refused = browser.find_element(By.CSS_SELECTOR, '[data-retro-page="failed"]')

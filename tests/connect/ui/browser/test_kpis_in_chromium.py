@@ -38,14 +38,23 @@ def test_a_team_creates_and_edits_a_kpi_and_the_strip_follows(
     browser.get(signed_url("/jira/project-page", PAGE, origin=live_url))
     assert not browser.find_elements(By.CSS_SELECTOR, '[data-kpi="PLAT-K2"]')
     form = open_form(browser, "new-kpi")
-    fill(form, key="PLAT-K2", title="Availability", current="99.9", unit="%",
-         healthy_min="99.5", healthy_max="100", drop_alert="50")  # fmt: skip
+    fill(
+        form,
+        key="PLAT-K2",
+        title="Availability",
+        current="99.9",
+        unit="%",
+        healthy_min="99.5",
+        healthy_max="100",
+        drop_alert="50",
+    )
     Select(form.find_element(By.NAME, "kind")).select_by_value("metric")
     submit(browser, form)
     kpi = on_strip(browser, "PLAT-K2")
     assert (kpi.get_attribute("data-health"), kpi.get_attribute("data-value")) == (
-        "healthy", "99.9"
-    )  # fmt: skip
+        "healthy",
+        "99.9",
+    )
     assert "Availability" in kpi.text
 
     form = open_form(kpi_row(browser, "PLAT-K2"), "edit-kpi")
@@ -53,8 +62,9 @@ def test_a_team_creates_and_edits_a_kpi_and_the_strip_follows(
     submit(browser, form)
     kpi = on_strip(browser, "PLAT-K2")
     assert (kpi.get_attribute("data-health"), kpi.get_attribute("data-value")) == (
-        "breached", "99.1"
-    )  # fmt: skip
+        "breached",
+        "99.1",
+    )
     assert "PLAT · Availability is outside its healthy range" in kpi.text
 
     form = open_form(browser, "new-kpi")

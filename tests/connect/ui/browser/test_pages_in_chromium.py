@@ -30,10 +30,12 @@ def site(app: Flask) -> int:
 def progress(browser: webdriver.Chrome) -> dict[str, tuple[str, str]]:
     """KR key -> (data-progress, data-status) read from the rendered DOM."""
     return {
-        element.get_attribute("data-kr"): (element.get_attribute("data-progress"),
-                                           element.get_attribute("data-status"))
+        element.get_attribute("data-kr"): (
+            element.get_attribute("data-progress"),
+            element.get_attribute("data-status"),
+        )
         for element in browser.find_elements(By.CSS_SELECTOR, "[data-kr]")
-    }  # fmt: skip
+    }
 
 
 def test_panel_shows_the_progress_of_the_seeded_tenant(
@@ -64,19 +66,24 @@ def test_a_check_in_through_the_form_changes_the_panel(
     item.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/jira/project-page/view"))
     assert progress(browser)["PLAT-1.3"] == ("0.80", "on_track")
-    assert "Automatic rollbacks everywhere" in browser.find_element(
-        By.CSS_SELECTOR, '[data-kr="PLAT-1.3"]').text  # fmt: skip
+    assert (
+        "Automatic rollbacks everywhere"
+        in browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"]').text
+    )
 
 
 def test_french_locale_shows_french_labels(
     browser: webdriver.Chrome, live_url: str, site: int
 ) -> None:
-    browser.get(signed_url("/confluence/macro/okr-panel", {**PANEL, "loc": "fr-FR"},
-                           origin=live_url))  # fmt: skip
+    browser.get(
+        signed_url("/confluence/macro/okr-panel", {**PANEL, "loc": "fr-FR"}, origin=live_url)
+    )
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "Responsable : SRE lead" in text
-    assert browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"] .chip').text.lower() \
+    assert (
+        browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"] .chip').text.lower()
         == "à risque"
+    )
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
 
 
@@ -88,8 +95,10 @@ def test_a_script_in_a_kr_title_is_shown_as_text_and_never_runs(
         assert kr is not None
         kr.title = "<script>alert(1)</script>"
         kr.version += 1
-    for path, params in (("/confluence/macro/okr-panel", PANEL),
-                         ("/jira/project-page", {"projectKey": "PLAT"})):  # fmt: skip
+    for path, params in (
+        ("/confluence/macro/okr-panel", PANEL),
+        ("/jira/project-page", {"projectKey": "PLAT"}),
+    ):
         browser.get(signed_url(path, params, origin=live_url))
         with pytest.raises(NoAlertPresentException):
             browser.switch_to.alert.text  # noqa: B018 - reading it is the check
@@ -102,12 +111,15 @@ def test_each_pages_policy_lets_our_style_and_script_run_and_nothing_else(
 ) -> None:
     # Stands in for Atlassian's all.js (offline here): our resize script calls it on load.
     stand_in = "window.AP = {resize() { window.resized = (window.resized || 0) + 1; }};"
-    injected = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                                       {"source": stand_in})  # fmt: skip
+    injected = browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": stand_in}
+    )
     browser.get_log("browser")  # forget what earlier tests logged
     try:
-        for path, params in (("/confluence/macro/okr-panel", PANEL),
-                             ("/jira/project-page", {"projectKey": "PLAT"})):  # fmt: skip
+        for path, params in (
+            ("/confluence/macro/okr-panel", PANEL),
+            ("/jira/project-page", {"projectKey": "PLAT"}),
+        ):
             browser.get(signed_url(path, params, origin=live_url))
             chip = browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"] .chip')
             assert chip.value_of_css_property("text-transform") == "uppercase"  # our stylesheet

@@ -65,20 +65,34 @@ def test_a_team_writes_checks_in_reviews_and_closes_its_quarter(
         submit(browser, form)
         for kr_title, baseline, target, unit in KRS:
             form = open_form(section(browser, f"PLAT-{number}"), "new-key-result")
-            fill(form, title=kr_title, baseline=f"{baseline:g}", target=f"{target:g}",
-                 unit=unit, owner="SRE lead")  # fmt: skip
+            fill(
+                form,
+                title=kr_title,
+                baseline=f"{baseline:g}",
+                target=f"{target:g}",
+                unit=unit,
+                owner="SRE lead",
+            )
             submit(browser, form)
     keys = [e.get_attribute("data-kr") for e in browser.find_elements(By.CSS_SELECTOR, "[data-kr]")]
     assert keys == [f"PLAT-{o}.{k}" for o in (1, 2, 3) for k in (1, 2, 3)]
 
-    check_ins = (("PLAT-1.1", "99.745", "0.6", "Vendor outage"),
-                 ("PLAT-2.1", "10", "0.4", "Release freeze in December"))
+    check_ins = (
+        ("PLAT-1.1", "99.745", "0.6", "Vendor outage"),
+        ("PLAT-2.1", "10", "0.4", "Release freeze in December"),
+    )
     for kr, value, confidence, risk in check_ins:
         item = browser.find_element(By.CSS_SELECTOR, f'[data-kr="{kr}"]')
         item.find_element(By.CSS_SELECTOR, "details.ci summary").click()
         form = item.find_element(By.CSS_SELECTOR, 'form[action*="/jira/check-in"]')
-        fill(form, value=value, score="", confidence=confidence, what="Failover drills held",
-             risks=risk)  # fmt: skip
+        fill(
+            form,
+            value=value,
+            score="",
+            confidence=confidence,
+            what="Failover drills held",
+            risks=risk,
+        )
         submit(browser, form)
     item = browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.1"]')
     assert item.get_attribute("data-progress") == "0.50"
@@ -87,11 +101,14 @@ def test_a_team_writes_checks_in_reviews_and_closes_its_quarter(
 
     browser.find_element(By.CSS_SELECTOR, 'a[data-tab="review"]').click()
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-delta]"))
-    deltas = {e.get_attribute("data-kr"): e.get_attribute("data-delta")
-              for e in browser.find_elements(By.CSS_SELECTOR, "[data-delta]")}  # fmt: skip
+    deltas = {
+        e.get_attribute("data-kr"): e.get_attribute("data-delta")
+        for e in browser.find_elements(By.CSS_SELECTOR, "[data-delta]")
+    }
     assert deltas["PLAT-1.1"] == "+50"
-    assert browser.find_element(By.CSS_SELECTOR, "[data-missing]").get_attribute(
-        "data-missing") == "7"  # fmt: skip
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "[data-missing]").get_attribute("data-missing") == "7"
+    )
     assert "Vendor outage" in browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.1"]').text
     shoot(browser, "cycle-review.png")
 
@@ -108,11 +125,14 @@ def test_a_team_writes_checks_in_reviews_and_closes_its_quarter(
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-closed]"))
     assert not browser.find_elements(By.CSS_SELECTOR, "form")
 
-    browser.get(signed_url("/confluence/macro/okr-panel",
-                           {"team": "PLAT", "cycle": CYCLE, "objective": "", "view": "retro"},
-                           origin=live_url))  # fmt: skip
-    assert browser.find_element(By.CSS_SELECTOR, "[data-learned]").text == \
-        "Failover drills pay off"  # fmt: skip
+    browser.get(
+        signed_url(
+            "/confluence/macro/okr-panel",
+            {"team": "PLAT", "cycle": CYCLE, "objective": "", "view": "retro"},
+            origin=live_url,
+        )
+    )
+    assert browser.find_element(By.CSS_SELECTOR, "[data-learned]").text == "Failover drills pay off"
     carried = browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.1"]')
     assert carried.get_attribute("data-carried") is not None
     shoot(browser, "cycle-retro.png", width=760)
