@@ -21,40 +21,62 @@ class Settings:
     """Everything the service reads from its environment, in one typed value."""
 
     data_dir: Path = field(default_factory=_default_data_dir)
-    # Storage and queue: empty means the embedded defaults (SQLite files under data_dir).
+    """Where the embedded defaults keep their files (SQLite database and queue); default
+    `./instance`."""
     database_url: str = ""
+    """SQLAlchemy URL of the database, e.g. `postgresql+psycopg://okrlink@db/okrlink`; empty: an
+    SQLite file under the data directory."""
     queue_url: str = ""
-    # Where Atlassian and GitHub reach us, and who we are to them.
+    """Queue URL, e.g. `redis://redis:6379/0`; empty: huey on an SQLite file under the data
+    directory."""
     base_url: str = "http://localhost:8080"
+    """The public https URL Atlassian, GitHub and Asana reach okrlink at (descriptor, webhooks,
+    the JWT audience)."""
     app_key: str = "okrlink"
+    """The Connect app key (the descriptor's `key`)."""
     secret_key: str = ""
+    """The key that encrypts stored secrets (tokens, shared secrets, webhook URLs) and signs
+    forms; see Security and privacy."""
     admin_token: str = ""
-    # The site the admin token acts on without `X-Okrlink-Site` (empty: the local site).
+    """The operator's bearer token for the REST API and `/metrics`; empty: no operator access."""
     api_site: str = ""
+    """The site the admin token acts on without `X-Okrlink-Site` (empty: the local site)."""
     dev: bool = False
+    """Development mode (`1`): loopback http allowed, development tokens, the demo's stand-ins.
+    Never in production."""
     connect_keys_url: str = "https://connect-install-keys.atlassian.com"
-    # Forge Remote door.
+    """Where Atlassian publishes the keys that sign Connect install and uninstall calls."""
     forge_app_id: str = ""
+    """The Forge app's id (`ari:cloud:ecosystem::app/...`), the audience of Forge invocation
+    tokens."""
     forge_jwks_url: str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
-    # GitHub App.
+    """Where Forge publishes the keys that sign its invocation tokens."""
     github_app_id: str = ""
+    """The GitHub App's id."""
     github_private_key: str = ""
+    """The GitHub App's private key (PEM), to sign its JWTs."""
     github_webhook_secret: str = ""
+    """The GitHub App's webhook secret, checking `X-Hub-Signature-256`."""
     github_api_url: str = "https://api.github.com"
-    # Asana: the API (tests and proxies point it elsewhere) and the OAuth app of the hosted case.
+    """The GitHub API (GitHub Enterprise Server: `https://HOST/api/v3`)."""
     asana_api_url: str = "https://app.asana.com/api/1.0"
+    """The Asana API (tests and proxies point it elsewhere)."""
     asana_client_id: str = ""
+    """The Asana OAuth app's client id, for the hosted case (`okrlink asana connect --oauth`)."""
     asana_client_secret: str = ""
-    # Sync.
+    """The Asana OAuth app's client secret."""
     jql_poll_minutes: int = 15
+    """How often JQL key results and KPIs are counted again, in minutes."""
     reconcile_minutes: int = 15
-    # Operations: `/metrics` without the admin token (a scrape on a private network), the
-    # readiness limit on the oldest pending event, and the log format (`json` or plain text).
+    """How often linked issues and Asana projects are read again to heal missed webhooks."""
     metrics_public: bool = False
+    """`1`: serve `/metrics` without the admin token (a scrape on a private network)."""
     ready_max_lag_seconds: int = 60
+    """`/readyz` fails while the oldest pending event is older than this."""
     log_format: str = ""
-    # Run queued jobs inline (tests) instead of through a consumer.
+    """`json`: one JSON object per log line; empty: plain text."""
     queue_immediate: bool = False
+    """Run queued jobs inline instead of through a worker (tests, one-process setups)."""
 
     @property
     def resolved_database_url(self) -> str:

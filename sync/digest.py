@@ -41,7 +41,7 @@ from sync.db.model import (
 from sync.errors import Invalid
 
 KINDS: tuple[str, ...] = ("slack", "teams")
-LANGS: tuple[str, ...] = ("en", "fr")
+LANGS: tuple[str, ...] = ("en", "fr", "de", "es")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WEEK = timedelta(days=7)
 

@@ -1,7 +1,8 @@
-"""The README works as written: its shell blocks run, as a newcomer would run them, on a demo.
+"""The README and the docs work as written: their shell blocks run, as a newcomer would run
+them, on a demo.
 
-Every fenced block whose info string is `bash`, `sh`, `shell` or `console` must be marked by
-an HTML comment on the line just above its fence:
+Every fenced block of `README.md` and of `docs/**/*.md` whose info string is `bash`, `sh`,
+`shell` or `console` must be marked by an HTML comment on the line just above its fence:
 
 - `<!-- readme: run -->`: this test runs it, and it must exit 0;
 - `<!-- readme: skip, <why> -->`: it needs what a test cannot have (a real Atlassian site,
@@ -39,6 +40,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+DOCUMENTS = (README, *sorted((ROOT / "docs").rglob("*.md")))
 SHELLS = ("bash", "sh", "shell", "console")
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```\s*$", re.M | re.S)
 MARK = re.compile(r"<!--\s*readme:\s*(?P<verb>run|skip)\s*(?:,\s*(?P<why>.*?))?\s*-->\s*$")
@@ -49,14 +51,15 @@ SCREEN = 25  # lines
 
 @dataclass(frozen=True)
 class Block:
+    where: str
     line: int
     body: str
     run: bool
     why: str
 
 
-def shell_blocks(text: str) -> list[Block]:
-    """Every shell block of the README with its marker; unmarked ones fail here."""
+def shell_blocks(text: str, where: str = "README.md") -> list[Block]:
+    """Every shell block of a document with its marker; unmarked ones fail here."""
     blocks = []
     for match in FENCE.finditer(text):
         if match["info"].strip().split(" ")[0] not in SHELLS:
@@ -64,11 +67,22 @@ def shell_blocks(text: str) -> list[Block]:
         line = text.count("\n", 0, match.start()) + 1
         above = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         mark = MARK.search(above)
-        assert mark, f"README.md:{line}: mark this shell block <!-- readme: run --> or skip"
+        assert mark, f"{where}:{line}: mark this shell block <!-- readme: run --> or skip"
         why = (mark["why"] or "").strip()
-        assert mark["verb"] == "run" or why, f"README.md:{line}: say why the block is skipped"
-        blocks.append(Block(line, match["body"], mark["verb"] == "run", why))
+        assert mark["verb"] == "run" or why, f"{where}:{line}: say why the block is skipped"
+        blocks.append(Block(where, line, match["body"], mark["verb"] == "run", why))
     return blocks
+
+
+def every_block() -> list[Block]:
+    """The shell blocks of the README, then of every docs page, in reading order."""
+    return [
+        block
+        for document in DOCUMENTS
+        for block in shell_blocks(
+            document.read_text(encoding="utf-8"), str(document.relative_to(ROOT))
+        )
+    ]
 
 
 def free_port() -> int:
@@ -128,11 +142,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def test_every_shell_block_is_marked_and_most_are_run() -> None:
-    blocks = shell_blocks(README.read_text(encoding="utf-8"))
+    blocks = every_block()
     assert sum(block.run for block in blocks) >= 3
     for block in blocks:
         if not block.run:
-            assert len(block.why) > 10, f"README.md:{block.line}: say why it is not run"
+            assert len(block.why) > 10, f"{block.where}:{block.line}: say why it is not run"
 
 
 def test_the_demo_fits_on_one_screen_and_ends_with_links_token_and_export_line(
@@ -158,7 +172,7 @@ def test_the_readmes_blocks_run_as_written_against_the_demo(demo: Demo) -> None:
     export = EXPORT.search(demo.output())
     assert export is not None
     before = len(demo.output())
-    for block in shell_blocks(README.read_text(encoding="utf-8")):
+    for block in every_block():
         if not block.run:
             continue
         script = block.body.replace("localhost:8080", f"localhost:{demo.port}")
@@ -172,10 +186,10 @@ def test_the_readmes_blocks_run_as_written_against_the_demo(demo: Demo) -> None:
             check=False,
         )
         assert result.returncode == 0, (
-            f"README.md:{block.line} failed ({result.returncode}):\n{block.body}\n"
+            f"{block.where}:{block.line} failed ({result.returncode}):\n{block.body}\n"
             f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
         )
-        assert "Traceback" not in result.stderr, f"README.md:{block.line}:\n{result.stderr}"
+        assert "Traceback" not in result.stderr, f"{block.where}:{block.line}:\n{result.stderr}"
     time.sleep(3)  # the demo's consumer runs what the blocks queued
     after = demo.output()[before:]
     assert "Traceback" not in after and " ERROR " not in after, after

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app
+from sync.digest import LANGS
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -42,7 +43,7 @@ def digest() -> None:
 @click.option("--day", default="mon", show_default=True, type=DAY_CHOICES)
 @click.option("--time", "at", default="09:00", show_default=True, help="HH:MM, 24-hour.")
 @click.option("--tz", default="UTC", show_default=True, help="IANA zone, e.g. Europe/Paris.")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "fr"]))
+@click.option("--lang", default="en", show_default=True, type=click.Choice(LANGS))
 @click.option(
     "--remind-days",
     default=2,
@@ -181,7 +182,7 @@ def _current_digest(services: Services, site: str | None, team: str) -> tuple[in
 @click.option(
     "--lang",
     default=None,
-    type=click.Choice(["en", "fr"]),
+    type=click.Choice(LANGS),
     help="Default: the team's first channel's language, else en.",
 )
 def digest_preview(site: str | None, team: str, fmt: str, lang: str | None) -> None:

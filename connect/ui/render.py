@@ -37,6 +37,7 @@ from connect.ui.viewmodel import (
 )
 from sync.core.practice import KPI_KINDS
 from sync.core.spec import GITHUB_MEASURES
+from sync.digest import LANGS
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -101,6 +102,7 @@ def environment() -> Environment:
         notes_for=notes_for,
         kpi_kinds=KPI_KINDS,
         kpi_measures=GITHUB_MEASURES,
+        digest_langs=LANGS,
     )
     return env
 

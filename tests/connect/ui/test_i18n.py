@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
+from babel.messages.pofile import read_po
 
-from connect.ui.i18n import MESSAGES, pick_locale, translate, translator
+from connect.ui.i18n import LOCALE_DIR, LOCALES, MESSAGES, pick_locale, translate, translator
 from connect.ui.panels import practice_note
 from sync.core.practice import Finding, check_team_okrs
 from sync.core.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter
@@ -18,15 +19,60 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def test_every_key_exists_in_both_catalogues() -> None:
-    assert set(MESSAGES["en"]) == set(MESSAGES["fr"])
+def test_english_french_german_and_spanish_are_served() -> None:
+    assert set(LOCALES) == {"en", "fr", "de", "es"}
+    assert LOCALES[0] == "en"
 
 
-def test_translations_use_the_same_placeholders_and_are_never_empty() -> None:
+@pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != "en"])
+def test_every_catalogue_translates_every_english_message(locale: str) -> None:
+    """A message added in English and forgotten in one catalogue fails here, by name."""
+    assert sorted(set(MESSAGES["en"]) - set(MESSAGES[locale])) == []
+    assert sorted(set(MESSAGES[locale]) - set(MESSAGES["en"])) == []
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_use_the_same_placeholders_and_are_never_empty(locale: str) -> None:
     for key, english in MESSAGES["en"].items():
-        french = MESSAGES["fr"][key]
-        assert english and french, key
-        assert placeholders(english) == placeholders(french), key
+        translated = MESSAGES[locale][key]
+        assert translated.strip(), key
+        assert placeholders(english) == placeholders(translated), key
+
+
+def test_the_template_lists_every_english_message() -> None:
+    """`messages.pot` is what `pybabel update` merges into each catalogue: it must not lag."""
+    with (LOCALE_DIR / "messages.pot").open("rb") as handle:
+        template = read_po(handle)
+    assert {str(message.id) for message in template if message.id} == set(MESSAGES["en"])
+
+
+def test_german_and_spanish_okr_vocabulary() -> None:
+    de, es = translator("de"), translator("es")
+    assert [de.status(s) for s in ("on_track", "at_risk", "off_track")] == [
+        "im Plan",
+        "gefährdet",
+        "nicht im Plan",
+    ]
+    assert [es.status(s) for s in ("on_track", "at_risk", "off_track")] == [
+        "en buen camino",
+        "en riesgo",
+        "desviado",
+    ]
+    assert de("edit.new_kr") == "Neues Key Result"
+    assert es("edit.new_kr") == "Nuevo resultado clave"
+    assert de("checkin.open") == "Check-in"
+    assert es("edit.field.objective_title") == "Objetivo"
+
+
+def test_numbers_and_dates_come_from_cldr_in_every_locale() -> None:
+    de, es = translator("de"), translator("es")
+    assert de.number(1234.5) == "1.234,5"
+    assert de.percent(0.434) == "43\u00a0%"
+    assert de.date(date(2026, 11, 25)) == "25. Nov. 2026"
+    assert es.number(1234.5) == "1.234,5"
+    assert es.number(12345.5) == "12.345,5"
+    assert es.date(date(2026, 11, 25)) == "25 nov 2026"
+    assert de.score(0.7) == "0,7"
 
 
 def test_french_status_words() -> None:
@@ -42,7 +88,7 @@ def test_translate_fills_params_and_falls_back_to_english() -> None:
     assert translate("empty.message", "en", team="PLAT", cycle="2026-Q4") == (
         "No OKRs for team PLAT in 2026-Q4 yet."
     )
-    assert translate("status.at_risk", "de-DE") == "at risk"
+    assert translate("status.at_risk", "ja-JP") == "at risk"
     with pytest.raises(KeyError):
         translate("no.such.key", "en")
 
@@ -54,10 +100,13 @@ def test_translate_fills_params_and_falls_back_to_english() -> None:
         ({"lang": "fr"}, "en-US", "fr"),
         ({"loc": "en-GB"}, "fr", "en"),
         ({"lic": "none"}, "fr-CA,fr;q=0.9,en;q=0.8", "fr"),
-        ({}, "de-DE, en;q=0.3, fr;q=0.7", "fr"),
+        ({}, "de-DE, en;q=0.3, fr;q=0.7", "de"),
+        ({}, "it-IT, en;q=0.3, fr;q=0.7", "fr"),
+        ({"loc": "es-MX"}, "fr", "es"),
         ({}, "fr;q=0, en;q=0.5", "en"),
         ({"loc": "ja-JP"}, "it", "en"),
-        ({"loc": "de_DE"}, "fr-BE", "fr"),
+        ({"loc": "de_DE"}, "fr-BE", "de"),
+        ({"loc": "pt_BR"}, "fr-BE", "fr"),
         ({}, None, "en"),
         ({}, "*", "en"),
     ],

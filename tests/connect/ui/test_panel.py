@@ -336,3 +336,23 @@ def test_narrowing_to_one_objective_for_the_macro() -> None:
 def test_unknown_status_is_refused_at_the_view() -> None:
     with pytest.raises(ValueError, match="status"):
         make_kr(status="green")
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("de", ("gefährdet", "Letzter Check-in 25. Nov. 2026", "Score 0,7", "Verantwortlich")),
+        ("es", ("en riesgo", "Último seguimiento 25 nov 2026", "puntuación 0,7", "Responsable")),
+    ],
+)
+def test_german_and_spanish_renders_come_from_their_catalogues(
+    locale: str, words: tuple[str, ...]
+) -> None:
+    html = render_panel(mixed_panel(), locale=locale, is_editor=True)
+    root = parse(html)
+    assert root.find("html").attrs["lang"] == locale
+    kr = root.find(data_kr="PLAT-O1-KR1")
+    for word in words:
+        assert word in kr.text, word
+    for english in ("on track", "at risk", "Owner:", "Last check-in", "practice note"):
+        assert english not in html
