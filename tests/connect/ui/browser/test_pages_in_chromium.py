@@ -14,6 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from sync.db.store import find_kr
 from tests.support.app import check_in, import_example, install, signed_url
+from tests.support.browser import shoot
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PANEL = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
@@ -85,6 +86,36 @@ def test_french_locale_shows_french_labels(
         == "à risque"
     )
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+
+
+@pytest.mark.parametrize(
+    ("loc", "owner", "at_risk", "shot"),
+    [
+        ("de-DE", "Verantwortlich: SRE lead", "gefährdet", "project-page-de.png"),
+        ("es-ES", "Responsable: SRE lead", "en riesgo", "project-page-es.png"),
+    ],
+)
+def test_german_and_spanish_readers_get_the_project_page_in_their_language(
+    browser: webdriver.Chrome,
+    live_url: str,
+    site: int,
+    loc: str,
+    owner: str,
+    at_risk: str,
+    shot: str,
+) -> None:
+    browser.get(
+        signed_url("/jira/project-page", {"projectKey": "PLAT", "loc": loc}, origin=live_url)
+    )
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == loc[:2]
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert owner in text
+    assert (
+        browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"] .chip').text.lower() == at_risk
+    )
+    for english in ("Owner:", "at risk", "Check in", "Last check-in"):
+        assert english not in text
+    shoot(browser, shot)
 
 
 def test_a_script_in_a_kr_title_is_shown_as_text_and_never_runs(
