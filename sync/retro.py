@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from sync.db.model import Cycle, CycleClose, KeyResult, Objective, Outbound, Team
 from sync.db.upsert import insert_ignore
+from sync.engine.jobs import Jobs
 from sync.errors import Transient
+from sync.ports import Ports
 
 RETRO_PAGE = "retro_page"
 """The outbound kind of a retrospective's Confluence page; its target is `TEAM/CYCLE`."""
@@ -126,7 +128,7 @@ def _close_of(session: Session, site_id: int, *, team: str, cycle: str) -> Cycle
     )
 
 
-def write_retro_page(session: Session, row: Outbound, ports: Any) -> None:
+def write_retro_page(session: Session, row: Outbound, ports: Ports) -> None:
     """Writer for `retro_page` rows: publish the page once and keep where it is on the close.
 
     A close already published (or gone) is done. Failures come from the `Wiki` port as the
@@ -245,3 +247,8 @@ def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> Retr
         ),
         publication=publication_of(session, closed, team=team, cycle=cycle_row.name),
     )
+
+
+def register(jobs: Jobs) -> None:
+    """The retrospective's jobs: publish a closed cycle's page to Confluence (`Wiki` port)."""
+    jobs.write(RETRO_PAGE, write_retro_page)

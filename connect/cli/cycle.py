@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 
 def _scores(scores: tuple[str, ...], reasons: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -95,7 +96,7 @@ def close(
     now = datetime.now(UTC)
     try:
         request = cycles.parse_close(data)
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             site_id = find_site(session, site).id
             cycle_row = find_cycle(session, site_id, cycle_name)
             if cycle_row is None:
@@ -121,9 +122,7 @@ def close(
         from connect.retro_publish import publish_closed_cycle
 
         with app.app_context():
-            page = publish_closed_cycle(
-                app.extensions["okrlink"], site_id, team=team, cycle=cycle_name
-            )
+            page = publish_closed_cycle(services_of(app), site_id, team=team, cycle=cycle_name)
         if "url" in page:
             click.echo(f"retrospective: {page['url']}")
         elif page["status"] == "pending":

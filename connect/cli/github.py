@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from sqlalchemy import func, select
 
+from connect.services import services_of
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -22,7 +24,7 @@ def _app() -> Iterator[Flask]:
     try:
         yield app
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
 
 
 @click.group()
@@ -47,7 +49,7 @@ def map_installation(app: Flask, installation_id: int, site: str) -> str:
     from sync.dora.remeasure import remeasure
     from sync.engine.snapshots import recompute
 
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     jobs = services.jobs
     now = jobs.ports.clock.now()
     try:
@@ -83,7 +85,7 @@ def installation_lines(app: Flask) -> list[str]:
     from sync.db.model import GitHubInstallation, Site
 
     lines = []
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.execute(
             select(GitHubInstallation, Site.name)
             .outerjoin(Site, Site.id == GitHubInstallation.site_id)
@@ -138,7 +140,7 @@ def configure(
     """Merge `changes` into the installation's (or one repository's) settings; the result."""
     from sync.apply.github import ensure_installation
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = ensure_installation(session, installation_id)
         settings = dict(row.settings or {})
         if repo is None:

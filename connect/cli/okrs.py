@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app, print_findings
+from connect.services import services_of
 from sync.core import okrfile
 from sync.core.practice import Finding, has_errors
 
@@ -81,7 +82,7 @@ def import_path(
         print_findings(path, findings)
         raise SystemExit(1)
     okrs = okrfile.load(path)
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     try:
         with services.store.session() as session:
             site_row = find_site(session, site)
@@ -108,7 +109,7 @@ def export(site: str | None, team: str | None, cycle: str | None) -> None:
 
     app = open_app()
     try:
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             teams = export_team_okrs(session, find_site(session, site).id, team=team, cycle=cycle)
     except SiteNotFound as exc:
         raise click.ClickException(str(exc)) from exc

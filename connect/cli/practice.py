@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from sync.core.practice import Profile
@@ -51,7 +52,7 @@ def set_profile(site: str | None, max_objectives: int, krs: str) -> None:
     )
     app = open_app()
     try:
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             site_row = find_site(session, site)
             set_site_profile(session, site_row.id, profile)
             name = site_row.name
@@ -72,7 +73,7 @@ def show_profile(site: str | None) -> None:
 
     app = open_app()
     try:
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             site_row = find_site(session, site)
             click.echo(_describe(site_row.name, site_profile(session, site_row.id)))
     except SiteNotFound as exc:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,7 +41,7 @@ def _list_parked(
     line: Callable[[Any], str],
 ) -> None:
     """Print the parked rows `read` finds (of one site, or of all), a line each, and their count."""
-    store = open_app().extensions["okrlink"].store
+    store = services_of(open_app()).store
     site_id = _site_id(store, site)
     with store.session() as session:
         rows = read(session, site_id)
@@ -89,7 +90,7 @@ def inbox_retry(ids: tuple[int, ...], everything: bool) -> None:
     from sync.engine.parking import retry_events
 
     wanted = _ids(ids, everything)
-    services = open_app().extensions["okrlink"]
+    services = services_of(open_app())
     with services.store.session() as session:
         rows = retry_events(session, wanted)
     for site in sorted({site for _, site in rows if site is not None}):
@@ -136,7 +137,7 @@ def outbound_retry(ids: tuple[int, ...], everything: bool) -> None:
     from sync.engine.parking import retry_writes
 
     wanted = _ids(ids, everything)
-    services = open_app().extensions["okrlink"]
+    services = services_of(open_app())
     with services.store.session() as session:
         sites = retry_writes(session, wanted, now=services.jobs.ports.clock.now())
     for site_id in sites:
