@@ -12,8 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from flask import Flask
 
 from connect.api import kpis as api_kpis
 from connect.api import okrs as api_okrs
@@ -32,7 +31,7 @@ from connect.doors.forge import routes as forge_routes
 from connect.doors.forge.token import ForgeJwks
 from connect.doors.github import registration as github_registration
 from connect.doors.github import webhook as github_webhook
-from connect.errors import ApiError
+from connect.errors import register_error_handlers
 from connect.http.hotpaths import MAX_BODY_BYTES, HotPath, HotPaths
 from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
@@ -61,7 +60,6 @@ from sync.apply import jira_sync as jira_feature
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs, make_queue
-from sync.errors import Closed, DomainError, Duplicate
 from sync.ports import Ports
 from sync.tenants import AppAccounts, Tenants, load_fernet
 from sync.write import chat as digest_feature
@@ -247,31 +245,3 @@ def _asana_refresh(settings: Settings, refresh_token: str) -> tuple[str, str | N
         now=datetime.now(UTC),
     )
     return grant.access_token, grant.refresh_token, grant.expires_at or datetime.now(UTC)
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Every error becomes `{"error": {"code", "message", "field"}}` with its status."""
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> tuple[Response, int]:
-        return jsonify(error.to_dict()), error.status
-
-    @app.errorhandler(DomainError)
-    def domain_error(error: DomainError) -> tuple[Response, int]:
-        body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
-        return jsonify(body), 409 if isinstance(error, Duplicate | Closed) else 422
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response, int]:
-        code = (error.name or "error").lower().replace(" ", "_")
-        body = {"error": {"code": code, "message": error.description, "field": None}}
-        response = jsonify(body)
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110
-        return response, error.code or 500
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        body = {"error": {"code": "internal_error", "message": "Internal error.", "field": None}}
-        return jsonify(body), 500

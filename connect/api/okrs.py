@@ -24,7 +24,6 @@ from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.db import store
 from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
 from sync.db.store import (
-    SiteNotFound,
     check_ins_of,
     find_cycle,
     find_kr,
@@ -66,12 +65,9 @@ def admin_token_site() -> int | None:
         raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
     if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
+    site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
     with services().store.session() as session:
-        try:
-            site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
-            return find_site(session, site or None).id
-        except SiteNotFound as exc:
-            raise NotFound(str(exc), field="X-Okrlink-Site") from exc
+        return find_site(session, site or None).id  # SiteNotFound: a 404, from its class
 
 
 def authenticators() -> list[Authenticator]:

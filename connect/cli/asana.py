@@ -27,14 +27,11 @@ def _app() -> Iterator[Flask]:
 
 
 def _site_id(app: Flask, site: str) -> tuple[int, str]:
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
 
-    try:
-        with services_of(app).store.session() as session:
-            row = find_site(session, site)
-            return row.id, row.name
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services_of(app).store.session() as session:
+        row = find_site(session, site)
+        return row.id, row.name
 
 
 def _project(reference: str) -> str:

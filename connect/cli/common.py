@@ -8,6 +8,7 @@ import click
 
 from connect.services import services_of
 from sync.core.practice import Finding
+from sync.errors import OkrlinkError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -19,6 +20,21 @@ class Build(Protocol):
     """Makes an app from its settings (`create_app`, or the demo's `open_demo`)."""
 
     def __call__(self, settings: Settings, /, *, worker: bool = ...) -> Flask: ...
+
+
+class OkrlinkGroup(click.Group):
+    """The `okrlink` group: any error of the tree a command lets through is said, not traced.
+
+    The CLI's one mapping of `OkrlinkError` (a site not found, an import refused, a rule of
+    the domain, an outside failure): its message, after the field at fault when there is one,
+    and exit status 1. Commands catch only what they answer differently.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OkrlinkError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}" if exc.field else str(exc)) from exc
 
 
 # huey backs off to 10 s between polls when idle; events should apply within a second.

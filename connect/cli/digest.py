@@ -21,13 +21,10 @@ DAY_CHOICES = click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 
 
 def _site_id(services: Services, site: str | None) -> int:
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
 
-    try:
-        with services.store.session() as session:
-            return find_site(session, site).id
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services.store.session() as session:
+        return find_site(session, site).id
 
 
 @click.group()

@@ -21,13 +21,10 @@ def _site_id(store: Store, site: str | None) -> int | None:
     """The id of the site named like `okrlink import --site`, None for every site."""
     if site is None:
         return None
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
 
     with store.session() as session:
-        try:
-            return find_site(session, site).id
-        except SiteNotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+        return find_site(session, site).id
 
 
 def _parked_at(row: Any) -> str:

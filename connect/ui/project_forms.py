@@ -29,7 +29,7 @@ from sync.core.spec import quarter, quarter_of
 from sync.cycles import close_cycle, parse_close
 from sync.db.store import find_cycle, find_kr, find_objective, find_team
 from sync.engine.snapshots import recompute
-from sync.errors import Closed, Duplicate, Invalid
+from sync.errors import Closed, Duplicate, Invalid, OkrlinkError
 from sync.kpis import create_kpi, find_kpi, update_kpi
 from sync.okrs import (
     abandon,
@@ -112,7 +112,7 @@ def issue_csrf(*, site_id: int, account: str | None) -> str:
 # --- writing OKRs ------------------------------------------------------------------------------
 
 
-class _FormErrors(Exception):
+class _FormErrors(OkrlinkError):
     """Fields of a form that are not numbers: nothing is saved, they are shown beside them."""
 
     def __init__(self, errors: dict[str, str]) -> None:
