@@ -51,7 +51,6 @@ from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CheckRunWriter, GitHubChecks
-from sync import retro as retro_feature
 from sync.apply import asana as asana_feature
 from sync.apply import deployments as deployments_feature
 from sync.apply import github as github_feature
@@ -63,6 +62,7 @@ from sync.engine.jobs import Jobs, make_queue
 from sync.ports import Ports
 from sync.tenants import AppAccounts, Tenants, load_fernet
 from sync.write import chat as digest_feature
+from sync.write import retro_page as retro_feature
 
 log = logging.getLogger(__name__)
 

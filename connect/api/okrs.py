@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
-from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from sync import cycles, okrs
 from sync.core import asana_refs, okrfile
@@ -43,6 +42,7 @@ from sync.okrs import (
     string_list_field,
     unlink_work,
 )
+from sync.retro import publish_closed_cycle
 from sync.sources import refresh_github, source_state
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -445,7 +445,9 @@ def close_cycle(cycle: str) -> Response:
         _refresh(session, [kr.id for kr in [*report.scored, *report.carried]])
         answer = close_json(report)
     if close.space:
-        answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle)
+        answer["retro_page"] = publish_closed_cycle(
+            services().jobs, g.site_id, team=team, cycle=cycle
+        )
     return jsonify(answer)
 
 

@@ -10,7 +10,7 @@ import click
 
 from connect.cli import (
     asana,
-    cycle,
+    cycles,
     demo,
     digest,
     github,
@@ -57,7 +57,7 @@ for command in (
     recovery.inbox,
     recovery.outbound,
     digest.digest,
-    cycle.cycle,
+    cycles.cycle,
     practice.practice,
 ):
     main.add_command(command)

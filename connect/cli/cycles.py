@@ -112,10 +112,10 @@ def close(
             click.echo(f"{kr.key}: carried into {next_name}")
     click.echo(f"{team} {cycle_name} closed")
     if space:
-        from connect.retro_publish import publish_closed_cycle
+        from sync.retro import publish_closed_cycle
 
         with app.app_context():
-            page = publish_closed_cycle(services_of(app), site_id, team=team, cycle=cycle_name)
+            page = publish_closed_cycle(services_of(app).jobs, site_id, team=team, cycle=cycle_name)
         if "url" in page:
             click.echo(f"retrospective: {page['url']}")
         elif page["status"] == "pending":
