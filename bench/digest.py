@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from connect.services import services_of
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
@@ -28,7 +30,7 @@ from connect.chat.digest import render  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from sync.db.store import local_site  # noqa: E402
 from sync.digest import ChannelSpec, add_channel, load_digest  # noqa: E402
-from sync.engine.jobs import Ports  # noqa: E402
+from sync.ports import Ports  # noqa: E402
 from tests.support.digest import import_team  # noqa: E402
 
 CHANNELS = 100
@@ -70,7 +72,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     clock = Clock()
     app = create_app(Settings(data_dir=work, queue_immediate=True), ports=Ports(clock=clock))
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     try:
         with services.store.session() as session:
             site_id = local_site(session).id

@@ -18,13 +18,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from connect.services import services_of
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from connect.app import create_app  # noqa: E402
 from connect.chat.digest import render  # noqa: E402
 from connect.chat.preview import page  # noqa: E402
-from connect.demo.seed import load_demo  # noqa: E402
+from connect.demo.seed import load_demo, open_demo  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from sync.db.store import find_site  # noqa: E402
 from sync.digest import load_digest  # noqa: E402
@@ -49,8 +50,8 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="okrlink-digest-"))
     profile = tempfile.mkdtemp(prefix="okrlink-chromium-")
-    app = create_app(Settings(data_dir=work, dev=True, queue_immediate=True))
-    services = app.extensions["okrlink"]
+    app = open_demo(Settings(data_dir=work, dev=True, queue_immediate=True))
+    services = services_of(app)
     driver = browser(profile)
     try:
         load_demo(app, base="http://127.0.0.1:8080")

@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
+from connect.services import services_of
+
 # Run as a script, this file's directory comes first on sys.path, and this file's name would
 # hide PyGithub's `github` package: put the repository root there instead.
 _HERE = Path(__file__).resolve().parent
@@ -57,9 +59,9 @@ from sync.apply.github import ensure_installation, pr_ref
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.db.model import KeyResult, Link, Outbound, PullRequest, WorkItem
 from sync.db.store import find_kr, local_site
-from sync.engine.jobs import Ports
 from sync.engine.snapshots import recompute
 from sync.okrs import import_team_okrs
+from sync.ports import Ports
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = ROOT.parent / "shared" / "fixtures" / "github" / "pull_request.opened.json"
@@ -107,7 +109,7 @@ def intake(*, data_dir: Path, deliveries: int, clients: int) -> float:
         elapsed = time.perf_counter() - started
     finally:
         server.shutdown()
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
     assert statuses.count(202) == deliveries, {s: statuses.count(s) for s in set(statuses)}
     return deliveries / elapsed
 
@@ -239,8 +241,8 @@ def publish(
     assert config is not None
     checks = GitHubChecks(GitHubApp(config, clock=clock, sleep=sleep))
     app = create_app(settings, ports=Ports(checks=checks))
-    store = app.extensions["okrlink"].store
-    jobs = app.extensions["okrlink"].jobs
+    store = services_of(app).store
+    jobs = services_of(app).jobs
     now = datetime.now(UTC)
     with store.session() as session:
         site = local_site(session)

@@ -46,6 +46,8 @@ from urllib.parse import urlencode
 import jwt
 from flask import Flask
 
+from connect.services import services_of
+
 ROOT = Path(__file__).resolve().parents[1]
 # Not bench/ itself: its scripts must not shadow packages (a bench/github.py would hide PyGithub).
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
@@ -102,7 +104,7 @@ end
 def seed(settings: Settings) -> None:
     """One Confluence installation and team BENCH: 3 objectives x 5 KRs, 8 weekly check-ins."""
     app = create_app(settings)
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     cycle = quarter_of(datetime.now(UTC).date())
     okrs = TeamOkrs(
         team="BENCH",

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from connect.services import services_of
+
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -30,10 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Not bench/ itself: its scripts must not shadow packages (a bench/github.py would hide PyGithub).
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from connect.app import create_app  # noqa: E402
-from connect.demo.seed import load_demo  # noqa: E402
+from connect.demo.seed import load_demo, open_demo  # noqa: E402
 from connect.settings import Settings  # noqa: E402
-from sync.engine.jobs import Ports  # noqa: E402
+from sync.ports import Ports  # noqa: E402
 
 OUT = ROOT / "bench" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -79,7 +80,7 @@ def take(shots: tuple[tuple[str, str, int], ...], *, ports: Ports | None = None)
     logging.basicConfig(level=logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="okrlink-shots-"))
     profile = tempfile.mkdtemp(prefix="okrlink-chromium-")
-    app = create_app(Settings(data_dir=work, dev=True), ports=ports)
+    app = open_demo(Settings(data_dir=work, dev=True), ports)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     driver = browser(profile)
@@ -92,7 +93,7 @@ def take(shots: tuple[tuple[str, str, int], ...], *, ports: Ports | None = None)
     finally:
         driver.quit()
         server.shutdown()
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
         shutil.rmtree(profile, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 

@@ -19,7 +19,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 from bench.screenshots import take  # noqa: E402
 from connect.demo.dora import ReplayClock  # noqa: E402
-from sync.engine.jobs import Ports  # noqa: E402
+from sync.ports import Ports  # noqa: E402
 
 BAD_WEEK_END = datetime(2026, 10, 24, 12, tzinfo=UTC)
 SHOTS = (

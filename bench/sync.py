@@ -39,6 +39,8 @@ from typing import Any
 
 import jwt
 
+from connect.services import services_of
+
 ROOT = Path(__file__).resolve().parents[1]
 # The repository, not bench/ (whose github.py would shadow the PyGithub package).
 sys.path[0] = str(ROOT)
@@ -170,7 +172,7 @@ def fake_jira() -> Iterator[str]:
 def prepare(settings: Settings, *, jira_url: str, krs: int) -> None:
     """Migrate, install the tenant, and create `krs` issues KRs each linking one issue."""
     app = create_app(settings)
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     tenants = services.tenants
     with services.store.session() as session:
         site_id = record_install(
@@ -233,7 +235,7 @@ def run_consumer() -> None:
     alone would put seconds between an event and its snapshot at a low event rate.
     """
     app = create_app()
-    consumer = app.extensions["okrlink"].queue.create_consumer(
+    consumer = services_of(app).queue.create_consumer(
         workers=4,
         worker_type="thread",
         periodic=True,
@@ -331,7 +333,7 @@ def latency(
         events.append((issue, 1.0 if category == "done" else 0.0, body.encode()))
     sent: list[float] = [0.0] * total
     app = create_app(settings)
-    store = app.extensions["okrlink"].store
+    store = services_of(app).store
     with (
         serving(server, APP, env=environment(settings), threads=threads) as base,
         worker(settings),

@@ -8,12 +8,11 @@ store, the queue and the jobs, the outside clients behind the core's ports, the 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 
-from flask import Flask, Response, jsonify, request
-from huey import crontab
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from flask import Flask
 
 from connect.api import kpis as api_kpis
 from connect.api import okrs as api_okrs
@@ -32,12 +31,12 @@ from connect.doors.forge import routes as forge_routes
 from connect.doors.forge.token import ForgeJwks
 from connect.doors.github import registration as github_registration
 from connect.doors.github import webhook as github_webhook
-from connect.errors import ApiError
+from connect.errors import register_error_handlers
 from connect.http.hotpaths import MAX_BODY_BYTES, HotPath, HotPaths
 from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.ops.routes import register_operations
-from connect.services import Services
+from connect.services import Services, install
 from connect.settings import Settings
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens, ui_key
@@ -51,24 +50,19 @@ from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
-from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
-from sync.apply import asana as asana_apply
-from sync.apply import deployments as deployments_apply
-from sync.apply import github as github_apply
-from sync.apply.incidents import poll_all as poll_incidents
-from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
-from sync.apply.jira_sync import JiraSync
+from integrations.github.publisher import CheckRunWriter, GitHubChecks
+from sync.apply import asana as asana_feature
+from sync.apply import deployments as deployments_feature
+from sync.apply import github as github_feature
+from sync.apply import incidents as incidents_feature
+from sync.apply import jira_sync as jira_feature
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
-from sync.engine.jobs import Jobs, Ports, make_queue, schedule
-from sync.errors import Closed, DomainError, Duplicate
-from sync.retro import RETRO_PAGE, write_retro_page
+from sync.engine.jobs import Jobs, make_queue
+from sync.ports import Ports
 from sync.tenants import AppAccounts, Tenants, load_fernet
-from sync.write.asana_goal import KIND as ASANA_GOAL
-from sync.write.asana_goal import write_asana_goal
-from sync.write.chat import DigestSender
-from sync.write.issue_property import KIND as ISSUE_PROPERTY
-from sync.write.issue_property import write_issue_property
+from sync.write import chat as digest_feature
+from sync.write import retro_page as retro_feature
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +88,7 @@ def create_app(
     except BaseException:
         store.dispose()  # a half-built app must not leak its connections
         raise
-    app.extensions["okrlink"] = services
+    install(app, services)
     register_error_handlers(app)
     register_operations(app)
     for blueprint in (
@@ -134,63 +128,54 @@ def _shown(url: str) -> str:
         return url.split("@")[-1]
 
 
-def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
-    """Every service, built once, in dependency order; the ports left unset get real clients."""
+def build_services(settings: Settings, store: Store, given: Ports) -> Services:
+    """Every service, built once, in dependency order; the ports left unset get real clients.
+
+    Each feature then registers its own handlers, writers and schedules, one call each, in
+    the order below (a feature's writer must be known before its first write-back runs).
+    """
     queue = make_queue(settings.resolved_queue_url, immediate=settings.queue_immediate)
-    jobs = Jobs(huey=queue, store=store, ports=ports)
     tenants = Tenants(store=store, fernet=load_fernet(settings.secret_key, settings.data_dir))
     forge_tokens = ForgeTokens(encrypt=tenants.encrypt, decrypt=tenants.decrypt)
     key = ui_key(secret_key=settings.secret_key, data_dir=settings.data_dir)
     field_map = FieldMap()
-
-    jobs.handle(EVENT_NAME, handle_jira_issue, prepare=prepare_jira_batch)
-    jobs.write(ISSUE_PROPERTY, write_issue_property)
-    if ports.tracker is None:
-        ports.tracker = JiraTracker(
-            tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
-        )
-    jira_sync = JiraSync(
-        jobs=jobs, parse=partial(event_from_issue, fields=field_map), fields=issue_fields(field_map)
-    )
-    schedule(jobs, "poll_jql", settings.jql_poll_minutes, jira_sync.poll_jql)
-    schedule(jobs, "jira_reconcile", settings.reconcile_minutes, jira_sync.reconcile)
-    schedule(jobs, "poll_incidents", settings.jql_poll_minutes, partial(poll_incidents, jobs))
-
-    jobs.write(RETRO_PAGE, write_retro_page)
-    if ports.wiki is None:
-        ports.wiki = ConfluenceWiki(tenants=tenants.for_site, app_key=settings.app_key)
-
-    github_apply.register(jobs)
-    deployments_apply.register(jobs)
-    jobs.write(CHECK_RUN_KIND, CheckRunWriter(app_key=settings.app_key))
-    if ports.checks is None:
-        # Without an app id and key, check runs are skipped with a warning.
-        config = GitHubAppConfig.from_settings(settings)
-        if config is not None:
-            ports.checks = GitHubChecks(GitHubApp(config))
-
     asana_accounts = AsanaAccounts(
         store=store,
         decrypt=tenants.decrypt,
         encrypt=tenants.encrypt,
         refresh=partial(_asana_refresh, settings),
     )
-    asana_sync = asana_apply.register(jobs)
-    jobs.write(ASANA_GOAL, write_asana_goal)
     asana_client = AsanaClient(
         credentials=partial(_asana_credentials, asana_accounts), api_url=settings.asana_api_url
     )
-    if ports.asana is None:
-        ports.asana = asana_client
     asana_watcher = Watcher(store=store, client=asana_client, base_url=settings.base_url)
-    schedule(jobs, "asana_reconcile", settings.reconcile_minutes, asana_sync.reconcile)
-    schedule(
-        jobs,
-        "asana_webhooks",
-        settings.reconcile_minutes,
-        lambda: asana_watcher.heal_all(asana_accounts.connected_sites()),
+    ports = outside_ports(
+        settings, given, tenants=tenants, forge_tokens=forge_tokens, asana=asana_client
     )
-    digest = build_digest_sender(settings, store, jobs, tenants)
+    jobs = Jobs(huey=queue, store=store, ports=ports)
+
+    jira_sync = jira_feature.register(
+        jobs,
+        parse=partial(event_from_issue, fields=field_map),
+        fields=issue_fields(field_map),
+        poll_minutes=settings.jql_poll_minutes,
+        reconcile_minutes=settings.reconcile_minutes,
+    )
+    incidents_feature.register(jobs, poll_minutes=settings.jql_poll_minutes)
+    retro_feature.register(jobs)
+    github_feature.register(jobs, check_runs=CheckRunWriter(app_key=settings.app_key))
+    deployments_feature.register(jobs)
+    asana_sync = asana_feature.register(
+        jobs,
+        reconcile_minutes=settings.reconcile_minutes,
+        heal_webhooks=lambda: asana_watcher.heal_all(asana_accounts.connected_sites()),
+    )
+    digest = digest_feature.register(
+        jobs,
+        render=digest_render.render,
+        links=DigestLinks(store=store, settings=settings),
+        decrypt=tenants.decrypt,
+    )
 
     return Services(
         settings=settings,
@@ -218,6 +203,32 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
     )
 
 
+def outside_ports(
+    settings: Settings,
+    given: Ports,
+    *,
+    tenants: Tenants,
+    forge_tokens: ForgeTokens,
+    asana: AsanaClient,
+) -> Ports:
+    """The ports the caller gave, the others filled with the real clients (a new value: the
+    caller's `Ports` is never changed). Without a GitHub App id and key there is no checks
+    port, and check runs are skipped with a warning."""
+    checks = given.checks
+    if checks is None:
+        config = GitHubAppConfig.from_settings(settings)
+        checks = GitHubChecks(GitHubApp(config)) if config is not None else None
+    return replace(
+        given,
+        tracker=given.tracker
+        or JiraTracker(tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get),
+        wiki=given.wiki or ConfluenceWiki(tenants=tenants.for_site, app_key=settings.app_key),
+        checks=checks,
+        asana=given.asana or asana,
+        chat=given.chat or WebhookChat(),
+    )
+
+
 def _asana_credentials(accounts: AsanaAccounts, site_id: int) -> Credentials | None:
     """A site's Asana token and own user, as the client needs them."""
     account = accounts.account(site_id)
@@ -234,64 +245,3 @@ def _asana_refresh(settings: Settings, refresh_token: str) -> tuple[str, str | N
         now=datetime.now(UTC),
     )
     return grant.access_token, grant.refresh_token, grant.expires_at or datetime.now(UTC)
-
-
-def build_digest_sender(
-    settings: Settings, store: Store, jobs: Jobs, tenants: Tenants
-) -> DigestSender:
-    """The weekly digest: looked at every minute by each worker's scheduler, sent once."""
-    ports = jobs.ports
-    if ports.chat is None:
-        ports.chat = WebhookChat()
-    sender = DigestSender(
-        store=store,
-        clock=ports.clock,
-        chat=lambda: ports.chat,
-        render=digest_render.render,
-        links=DigestLinks(store=store, settings=settings),
-        decrypt=tenants.decrypt,
-    )
-
-    # The tasks return None: huey keeps no result of them in its store.
-    def send(send_id: int) -> None:
-        sender.send(send_id)
-
-    def send_now(site_id: int, team: str) -> None:
-        sender.send_now(site_id, team)
-
-    def tick() -> None:
-        sender.tick()
-
-    send_later = jobs.huey.task(name="send_digest")(send)
-    sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
-    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(send_now)
-    jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(tick)
-    return sender
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Every error becomes `{"error": {"code", "message", "field"}}` with its status."""
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> tuple[Response, int]:
-        return jsonify(error.to_dict()), error.status
-
-    @app.errorhandler(DomainError)
-    def domain_error(error: DomainError) -> tuple[Response, int]:
-        body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
-        return jsonify(body), 409 if isinstance(error, Duplicate | Closed) else 422
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response, int]:
-        code = (error.name or "error").lower().replace(" ", "_")
-        body = {"error": {"code": code, "message": error.description, "field": None}}
-        response = jsonify(body)
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110
-        return response, error.code or 500
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        body = {"error": {"code": "internal_error", "message": "Internal error.", "field": None}}
-        return jsonify(body), 500

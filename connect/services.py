@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 from huey import Huey
 
 from connect.doors.atlassian_connect.connect_jwt import InstallKeys
@@ -62,10 +62,24 @@ class Services:
     digest: DigestSender
 
 
-def services() -> Services:
-    """The services of the current Flask app."""
-    found: Services = current_app.extensions["okrlink"]
+EXTENSION = "okrlink"
+"""Where an app keeps its services (`Flask.extensions`); read only through `services_of`."""
+
+
+def install(app: Flask, built: Services) -> None:
+    """Give the app its services (the composition root does, once; a test may swap them)."""
+    app.extensions[EXTENSION] = built
+
+
+def services_of(app: Flask) -> Services:
+    """The services of `app`, typed: the one accessor for the CLI, the demo and the tests."""
+    found: Services = app.extensions[EXTENSION]
     return found
+
+
+def services() -> Services:
+    """The services of the current Flask app (inside a request or an app context)."""
+    return services_of(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def settings() -> Settings:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from sync.errors import OkrlinkError
+
 ENV_PREFIX = "OKRLINK_"
 
 
@@ -102,7 +104,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-class SettingError(ValueError):
+class SettingError(OkrlinkError, ValueError):
     """An `OKRLINK_*` variable holds a value of the wrong kind; the message names it."""
 
 

@@ -17,14 +17,16 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from sync.errors import MalformedBody
+
 # Surrogates left in a decoded `str` are lone: `json` joins valid pairs into one code point.
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT: Final = "\ufffd"
 MAX_ID: Final = 2**63 - 1  # BIGINT, and more than any GitHub or Jira id
 
 
-class PayloadError(ValueError):
-    """A payload we refuse to record; its message says what is wrong (answered 400)."""
+class PayloadError(MalformedBody):
+    """A payload we refuse to record; its message says what is wrong (400 `malformed_body`)."""
 
 
 def _refuse_constant(name: str) -> float:
@@ -49,6 +51,14 @@ def loads(raw: bytes | str) -> Any:
         raise
     except ValueError as exc:  # includes UnicodeDecodeError and json's own errors
         raise PayloadError("the body is not JSON") from exc
+
+
+def loads_object(raw: bytes | str) -> dict[str, Any]:
+    """`loads`, for a body that must be a JSON object (every webhook's): else a `PayloadError`."""
+    payload = loads(raw)
+    if not isinstance(payload, dict):
+        raise PayloadError("the body is not a JSON object")
+    return payload
 
 
 def storable(text: str) -> str:

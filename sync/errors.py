@@ -15,9 +15,37 @@ maps the web app's own errors (`connect/errors.py`, also `OkrlinkError`s) to ans
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 
 class OkrlinkError(Exception):
-    """The root of every error okrlink raises on purpose."""
+    """The root of every error okrlink raises on purpose.
+
+    Each class says how it is answered: `http_status` and `default_code` are class attributes,
+    read by the web app's one error handler (`connect/errors.py`) and the CLI's one mapping
+    (`connect/cli/common.py`), so a failure has one status and one code at every door.
+    `message` is for the caller; `field` names the value at fault, when one is.
+    """
+
+    http_status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "Internal error."
+
+    code: str
+    message: str
+    field: str | None
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, field: str | None = None
+    ) -> None:
+        self.message = message or self.default_message
+        self.code = code or self.default_code
+        self.field = field
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body answered for this error."""
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
 
 
 class OutsideError(OkrlinkError):
@@ -27,7 +55,6 @@ class OutsideError(OkrlinkError):
         self, message: str, *, status: int | None = None, retry_after: float | None = None
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
         self.retry_after = retry_after
 
@@ -55,13 +82,9 @@ class SourceMissing(Permanent):
 class DomainError(OkrlinkError):
     """A request breaks a rule of the OKR domain; `field` names the value at fault."""
 
+    http_status = 422
     default_code = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code or self.default_code
+    default_message = "Invalid value."
 
 
 class Invalid(DomainError):
@@ -71,10 +94,29 @@ class Invalid(DomainError):
 class Duplicate(DomainError):
     """The thing exists already (answered 409)."""
 
+    http_status = 409
     default_code = "conflict"
 
 
 class Closed(DomainError):
     """The team's cycle is closed and read-only (answered 409)."""
 
+    http_status = 409
     default_code = "cycle_closed"
+
+
+class NotFoundError(OkrlinkError):
+    """What was named does not exist, or not for this site (answered 404)."""
+
+    http_status = 404
+    default_code = "not_found"
+    default_message = "Not found."
+
+
+class MalformedBody(OkrlinkError, ValueError):
+    """A body that cannot be read as what its door expects (answered 400 `malformed_body`,
+    the same code at every door). A `ValueError` too, as the parsers it comes from are."""
+
+    http_status = 400
+    default_code = "malformed_body"
+    default_message = "The body cannot be read."

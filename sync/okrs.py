@@ -621,8 +621,8 @@ def unlink_work(
 # --- OKR files ------------------------------------------------------------------------------
 
 
-class ImportRefused(ValueError):
-    """Raised when the specs carry errors: nothing is written."""
+class ImportRefused(Invalid):
+    """Raised when the specs carry errors: nothing is written (answered 422)."""
 
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__("; ".join(f.message for f in findings if f.level == "error"))

@@ -6,6 +6,7 @@ Jobs call these ports, never a client directly, so tests swap in fakes without p
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -105,3 +106,19 @@ class Wiki(Protocol):
         `retro`. Raises `SourceMissing` without a Confluence installation, else `Transient`
         or `Permanent` (sync.errors)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """The outside systems one app's jobs talk to; None where none is configured.
+
+    Immutable: the composition root fills in the real clients with `dataclasses.replace`, and a
+    test swaps one port by replacing `jobs.ports` as a whole, never by mutating it in place.
+    """
+
+    clock: Clock = field(default_factory=SystemClock)
+    tracker: Tracker | None = None
+    checks: Checks | None = None
+    asana: Asana | None = None
+    chat: Chat | None = None
+    wiki: Wiki | None = None

@@ -3,10 +3,12 @@ retrospective, the KRs carried over) and its publication as a Confluence page.
 
 The page is a durable write-back: closing a cycle with a space records a `retro_page` outbound
 row in the same transaction as the close, and the outbound machinery (`sync/engine/jobs.py`)
-performs it, retries it with backoff (honouring `Retry-After`) and parks it when Confluence
-refuses for good. Where the page is, once published, is kept on the close; why it is not yet is
-the row's last error. The write goes through the `Wiki` port, which finds a page of the same
-title before it creates one, so a retry after a lost answer does not publish twice.
+performs it through its writer (`sync/write/retro_page.py`), retries it with backoff
+(honouring `Retry-After`) and parks it when Confluence refuses for good. Where the page is,
+once published, is kept on the close; why it is not yet is the row's last error. The write
+goes through the `Wiki` port, which finds a page of the same title before it creates one, so
+a retry after a lost answer does not publish twice. `publish_closed_cycle` tries it at once
+for a door that wants the page's address in its answer.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.db.model import Cycle, CycleClose, KeyResult, Objective, Outbound, Team
 from sync.db.upsert import insert_ignore
-from sync.errors import Transient
+
+if TYPE_CHECKING:
+    from sync.engine.jobs import Jobs
 
 RETRO_PAGE = "retro_page"
 """The outbound kind of a retrospective's Confluence page; its target is `TEAM/CYCLE`."""
 
-NO_CLIENT_RETRY_SECONDS = 3600.0
 _ERROR_CLASS = re.compile(r"^(?:Transient|RateLimited|Permanent|SourceMissing|\w+Error): ")
 
 PublicationStatus = Literal["published", "pending", "failed"]
@@ -117,51 +120,12 @@ def request_publication(
     )
 
 
-def _close_of(session: Session, site_id: int, *, team: str, cycle: str) -> CycleClose | None:
+def close_of(session: Session, site_id: int, *, team: str, cycle: str) -> CycleClose | None:
     return session.scalar(
         select(CycleClose)
         .join(Team, Team.id == CycleClose.team_id)
         .join(Cycle, Cycle.id == CycleClose.cycle_id)
         .where(CycleClose.site_id == site_id, Team.key == team, Cycle.name == cycle)
-    )
-
-
-def write_retro_page(session: Session, row: Outbound, ports: Any) -> None:
-    """Writer for `retro_page` rows: publish the page once and keep where it is on the close.
-
-    A close already published (or gone) is done. Failures come from the `Wiki` port as the
-    core's errors: `Transient` is retried, `Permanent` (403, 404) parked, `SourceMissing` (no
-    Confluence installation yet) looked at again hourly.
-    """
-    team, _, cycle = row.target.partition("/")
-    closed = _close_of(session, row.site_id, team=team, cycle=cycle)
-    if closed is None or closed.retro_page_id or not closed.retro_space:
-        return
-    retro = load_retro(session, row.site_id, team=team, cycle=cycle)
-    if retro is None:
-        return
-    if ports.wiki is None:
-        raise Transient("no Confluence client is configured", retry_after=NO_CLIENT_RETRY_SECONDS)
-    page: PublishedPage = ports.wiki.publish_retro(
-        row.site_id, space=closed.retro_space, title=retro_title(team, cycle), retro=retro
-    )
-    closed.retro_page_id, closed.retro_page_url = page.id, page.url
-    closed.retro_published_at = ports.clock.now()
-    # The retrospective views are cached by the team's KR versions: move them so the cached
-    # views show the page's link (a closed cycle's KRs change nowhere else).
-    session.execute(
-        update(KeyResult)
-        .where(
-            KeyResult.site_id == row.site_id,
-            KeyResult.cycle_id == closed.cycle_id,
-            KeyResult.objective_id.in_(
-                select(Objective.id).where(
-                    Objective.site_id == row.site_id, Objective.team_id == closed.team_id
-                )
-            ),
-        )
-        .values(version=KeyResult.version + 1)
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -245,3 +209,22 @@ def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> Retr
         ),
         publication=publication_of(session, closed, team=team, cycle=cycle_row.name),
     )
+
+
+def publish_closed_cycle(jobs: Jobs, site_id: int, *, team: str, cycle: str) -> dict[str, Any]:
+    """Publish a closed cycle's retrospective at once, for a door that wants the page's
+    address in its answer: `{"id", "url", "status"}` of the page, or `{"error", "status"}`
+    saying why there is none yet (`pending`: retried later; `failed`: parked for an operator).
+
+    Closing a cycle with a space queues the page as a durable write-back; the doors (API,
+    form, CLI) then try it at once. A refusal leaves the write-back queued (retried with
+    backoff) or parked (listed by `okrlink outbound failed`); the answer says which.
+    """
+    jobs.write_now(site_id, RETRO_PAGE, retro_target(team, cycle))
+    with jobs.store.session() as session:
+        retro = load_retro(session, site_id, team=team, cycle=cycle)
+    if retro is None:
+        return {"error": f"{team} has not closed {cycle}", "status": "failed"}
+    if retro.publication is None:
+        return {"error": "no Confluence space was chosen for the retrospective", "status": "failed"}
+    return retro.publication.answer()

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from connect.app import create_app
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
 from tests.support.servers import postgres_server
 
@@ -69,7 +70,7 @@ def ports(clock: FakeClock) -> Ports:
 def app(settings: Settings, ports: Ports) -> Iterator[Flask]:
     app = create_app(settings, ports=ports)
     app.config["TESTING"] = True
-    store: Store = app.extensions["okrlink"].store
+    store: Store = services_of(app).store
     _empty(store)
     yield app
     _empty(store)

@@ -155,6 +155,87 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+PLUMBING = ("sync.db", "sync.engine")
+"""The database and the engine: they run every feature's jobs and know none of them."""
+NOT_FEATURES = ("sync.core", "sync.db", "sync.engine", "sync.errors", "sync.fields", "sync.ports")
+"""What a feature module is not: the pure core, the plumbing, and the shared vocabulary."""
+ENGINE_EXEMPT = {
+    # The one exemption, until a registry of measures inverts it: re-deriving a KR's snapshot
+    # reads its current value from the KPI it follows (`sync.kpis`, which also refreshes stale
+    # KPIs first) or from its DORA key (`sync.dora.keys`). `recompute` is a plain function
+    # called with a session from every door and job, so a registry filled by the features'
+    # `register` would be silently empty wherever a caller did not build the whole app.
+    ("sync.engine.snapshots", "sync.kpis"),
+    ("sync.engine.snapshots", "sync.dora.keys"),
+}
+OUTBOUND_CALLS = frozenset({"set_issue_property", "publish", "set_goal", "post", "publish_retro"})
+"""The ports' methods that write to an outside system (`sync/ports.py`)."""
+
+
+def _is_under(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def _is_feature(module: str) -> bool:
+    return module.startswith("sync.") and not _is_under(module, NOT_FEATURES)
+
+
+def test_the_database_and_the_engine_import_no_feature(imports: list[Import]) -> None:
+    """`sync/db` and `sync/engine` run features through registration (`Jobs.handle`, `write`),
+    never by importing them; features depend on the plumbing, not the reverse."""
+    wrong = [
+        f"{found.module}:{found.line} imports {found.target}"
+        for found in imports
+        if _is_under(found.module, PLUMBING)
+        and _is_feature(found.target)
+        and (found.module, found.target) not in ENGINE_EXEMPT
+    ]
+    assert wrong == []
+
+
+def _calls(path: Path) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            yield node.func.attr, node.lineno
+
+
+def test_only_the_writers_write_outbound() -> None:
+    """Outbound writes (the ports' writing methods) happen in `sync/write/` only: `apply/`
+    and every other feature plan a write-back as an outbound row, the writer performs it."""
+    wrong = [
+        f"{name}:{line} calls {call}"
+        for name, path in project_modules().items()
+        if name.startswith("sync.") and not _is_under(name, ("sync.write", "sync.ports"))
+        for call, line in _calls(path)
+        if call in OUTBOUND_CALLS
+    ]
+    assert wrong == []
+
+
+def _imported_names(path: Path) -> Iterator[tuple[str, int]]:
+    """`module.name` for every `from module import name`, and `module` for `import module`."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+
+
+def test_the_writers_never_read_events() -> None:
+    """`sync/write/` performs write-backs from outbound rows and the current state; the inbox
+    (its events, their model) and the inbound jobs are `apply/`'s."""
+    wrong = [
+        f"{name}:{line} imports {target}"
+        for name, path in project_modules().items()
+        if _is_under(name, ("sync.write",))
+        for target, line in _imported_names(path)
+        if _is_under(target, ("sync.engine.inbox", "sync.apply", "sync.db.model.InboxEvent"))
+    ]
+    assert wrong == []
+
+
 def test_the_rules_catch_what_they_forbid(tmp_path: Path) -> None:
     """The walk itself sees an upward import and a cycle (else the tests above prove nothing)."""
     upward = tmp_path / "upward.py"
@@ -168,6 +249,17 @@ def test_the_rules_catch_what_they_forbid(tmp_path: Path) -> None:
         ("flask", True),
     ]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _is_feature("sync.kpis") and _is_feature("sync.apply.jira")
+    assert not _is_feature("sync.engine.jobs") and not _is_feature("sync.ports")
+    writer = tmp_path / "writer.py"
+    writer.write_text("def f(ports):\n    ports.tracker.set_issue_property(1, 'K', {})\n")
+    assert list(_calls(writer)) == [("set_issue_property", 2)]
+    reader = tmp_path / "reader.py"
+    reader.write_text("from sync.db.model import InboxEvent, Outbound\n")
+    assert [t for t, _ in _imported_names(reader)] == [
+        "sync.db.model.InboxEvent",
+        "sync.db.model.Outbound",
+    ]
 
 
 def test_the_whole_service_type_checks_strictly() -> None:

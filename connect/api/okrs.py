@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
-from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from sync import cycles, okrs
 from sync.core import asana_refs, okrfile
@@ -24,7 +23,6 @@ from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.db import store
 from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
 from sync.db.store import (
-    SiteNotFound,
     check_ins_of,
     find_cycle,
     find_kr,
@@ -44,6 +42,7 @@ from sync.okrs import (
     string_list_field,
     unlink_work,
 )
+from sync.retro import publish_closed_cycle
 from sync.sources import refresh_github, source_state
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,12 +65,9 @@ def admin_token_site() -> int | None:
         raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
     if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
+    site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
     with services().store.session() as session:
-        try:
-            site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
-            return find_site(session, site or None).id
-        except SiteNotFound as exc:
-            raise NotFound(str(exc), field="X-Okrlink-Site") from exc
+        return find_site(session, site or None).id  # SiteNotFound: a 404, from its class
 
 
 def authenticators() -> list[Authenticator]:
@@ -449,7 +445,9 @@ def close_cycle(cycle: str) -> Response:
         _refresh(session, [kr.id for kr in [*report.scored, *report.carried]])
         answer = close_json(report)
     if close.space:
-        answer["retro_page"] = publish_closed_cycle(services(), g.site_id, team=team, cycle=cycle)
+        answer["retro_page"] = publish_closed_cycle(
+            services().jobs, g.site_id, team=team, cycle=cycle
+        )
     return jsonify(answer)
 
 

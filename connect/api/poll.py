@@ -20,7 +20,7 @@ blueprint.after_request(enqueue_write_backs)
 class TrackerUnavailable(ApiError):
     """Jira is rate limiting or unreachable; the scheduled poll will try again."""
 
-    status = 503
+    http_status = 503
     default_code = "tracker_unavailable"
     default_message = "Jira is not answering now; try again later."
 

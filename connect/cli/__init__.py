@@ -10,7 +10,7 @@ import click
 
 from connect.cli import (
     asana,
-    cycle,
+    cycles,
     demo,
     digest,
     github,
@@ -22,6 +22,7 @@ from connect.cli import (
     tenants,
     web,
 )
+from connect.cli.common import OkrlinkGroup
 from connect.demo.seed import EXAMPLE_FILE
 from connect.ops.logs import LogLevelError, configure_logging
 
@@ -29,7 +30,7 @@ __all__ = ["EXAMPLE_FILE", "main"]
 _REGISTERED = (github_backfill.backfill_command,)  # `okrlink github backfill`, on the github group
 
 
-@click.group()
+@click.group(cls=OkrlinkGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log everything, at debug level.")
 def main(verbose: bool) -> None:
     """okrlink: OKRs inside Jira, Confluence and GitHub.
@@ -56,7 +57,7 @@ for command in (
     recovery.inbox,
     recovery.outbound,
     digest.digest,
-    cycle.cycle,
+    cycles.cycle,
     practice.practice,
 ):
     main.add_command(command)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from connect.services import services_of
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -21,18 +23,15 @@ def _app() -> Iterator[Flask]:
     try:
         yield app
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
 
 
 def _site_id(app: Flask, site: str) -> tuple[int, str]:
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
 
-    try:
-        with app.extensions["okrlink"].store.session() as session:
-            row = find_site(session, site)
-            return row.id, row.name
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services_of(app).store.session() as session:
+        row = find_site(session, site)
+        return row.id, row.name
 
 
 def _project(reference: str) -> str:
@@ -69,7 +68,7 @@ def connect_token(app: Flask, site: str, token: str) -> str:
     from integrations.errors import OutsideError
     from sync.asana_accounts import save_connection
 
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     site_id, site_name = _site_id(app, site)
     try:
         me = services.asana_client.me(token)
@@ -97,7 +96,7 @@ def oauth_url(app: Flask, site: str) -> str:
     from connect.doors.asana.oauth import redirect_uri, sign_state
     from integrations.asana.oauth import authorize_url
 
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     settings = services.settings
     if not settings.asana_client_id or not settings.asana_client_secret:
         raise click.ClickException(
@@ -125,7 +124,7 @@ def watch_command(site: str, project: str) -> None:
     with _app() as app:
         site_id, site_name = _site_id(app, site)
         try:
-            watched = app.extensions["okrlink"].asana_watcher.watch(site_id, gid)
+            watched = services_of(app).asana_watcher.watch(site_id, gid)
         except OutsideError as exc:
             raise click.ClickException(f"Asana refused the webhook: {exc.message}") from exc
         click.echo(f"site {site_name}: watching project {gid} (webhook {watched.webhook_gid})")
@@ -142,7 +141,7 @@ def unwatch_command(site: str, project: str) -> None:
     with _app() as app:
         site_id, site_name = _site_id(app, site)
         try:
-            removed = app.extensions["okrlink"].asana_watcher.unwatch(site_id, gid)
+            removed = services_of(app).asana_watcher.unwatch(site_id, gid)
         except OutsideError as exc:
             raise click.ClickException(f"Asana refused: {exc.message}") from exc
     if not removed:

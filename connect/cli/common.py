@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
+from connect.services import services_of
 from sync.core.practice import Finding
+from sync.errors import OkrlinkError
 
 if TYPE_CHECKING:
     from flask import Flask
+
+    from connect.settings import Settings
+
+
+class Build(Protocol):
+    """Makes an app from its settings (`create_app`, or the demo's `open_demo`)."""
+
+    def __call__(self, settings: Settings, /, *, worker: bool = ...) -> Flask: ...
+
+
+class OkrlinkGroup(click.Group):
+    """The `okrlink` group: any error of the tree a command lets through is said, not traced.
+
+    The CLI's one mapping of `OkrlinkError` (a site not found, an import refused, a rule of
+    the domain, an outside failure): its message, after the field at fault when there is one,
+    and exit status 1. Commands catch only what they answer differently.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OkrlinkError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}" if exc.field else str(exc)) from exc
+
 
 # huey backs off to 10 s between polls when idle; events should apply within a second.
 CONSUMER_POLLING = {"initial_delay": 0.01, "backoff": 1.5, "max_delay": 0.25}
@@ -23,18 +49,21 @@ def server_logging() -> None:
     configure_logging(verbose=verbose, server=True)
 
 
-def open_app(*, worker: bool = False) -> Flask:
+def open_app(*, worker: bool = False, build: Build | None = None) -> Flask:
     """The service as the environment configures it; its connections close with the command.
-    `worker`: it runs the queue consumer (its database connections are pinged before use)."""
+    `worker`: it runs the queue consumer (its database connections are pinged before use).
+    `build`: how the app is made from the settings (the demo's `open_demo`), else `create_app`.
+    """
     from connect.app import create_app
-    from connect.settings import SettingError
+    from connect.settings import SettingError, Settings
 
     try:
-        app = create_app(worker=worker)
+        settings = Settings.from_env()
+        app = (build or create_app)(settings, worker=worker)
     except SettingError as exc:  # a wrong setting is the user's to fix: said, not traced
         raise click.UsageError(str(exc)) from exc
     # The command's connections close with it (not at garbage collection).
-    click.get_current_context().call_on_close(app.extensions["okrlink"].store.dispose)
+    click.get_current_context().call_on_close(services_of(app).store.dispose)
     return app
 
 

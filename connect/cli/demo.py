@@ -22,17 +22,17 @@ def demo(host: str, port: int, no_serve: bool, reset: bool) -> None:
 
     The demo keeps what you change across restarts; `--reset` starts over.
     """
-    from connect.demo.seed import load_demo, open_api, reset_demo
+    from connect.demo.seed import api_token, load_demo, open_demo, reset_demo
 
     server_logging()
-    app = open_app()
+    app = open_app(build=open_demo)
     if reset:
         reset_demo(app)
         log.info("demo data forgotten (--reset)")
     # Served, the demo also sends its weekly digest to its own local receiver (`/dev/chat`).
     urls = load_demo(app, base="" if no_serve else f"http://{host}:{port}")
     log.info("demo site loaded: okrlink-demo.atlassian.net, team PLAT")
-    token = open_api(app)
+    token = api_token(app)
     if no_serve:
         click.echo(ready_block(f"http://{host}:{port}", urls, token))
         return

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 from sync.digest import LANGS
 
 if TYPE_CHECKING:
@@ -21,13 +22,10 @@ DAY_CHOICES = click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 
 
 def _site_id(services: Services, site: str | None) -> int:
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
 
-    try:
-        with services.store.session() as session:
-            return find_site(session, site).id
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services.store.session() as session:
+        return find_site(session, site).id
 
 
 @click.group()
@@ -100,7 +98,7 @@ def add_channel_from_cli(
     from sync.digest import ChannelSpec, add_channel
     from sync.errors import Invalid
 
-    services: Services = app.extensions["okrlink"]
+    services: Services = services_of(app)
     site_id = _site_id(services, site)
     spec = ChannelSpec(
         team=team, kind=kind, url=url, day=day, at=at, tz=tz, lang=lang, remind_days=remind_days
@@ -125,7 +123,7 @@ def digest_list(site: str | None) -> None:
     """Show the channels, their schedule and state (parked: the webhook was removed)."""
     from sync.digest import list_channels
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id = _site_id(services, site) if site else None
     with services.store.session() as session:
         channels = list_channels(session, site_id)
@@ -142,7 +140,7 @@ def digest_remove(channel_id: int) -> None:
     """Stop sending to a channel and forget its webhook."""
     from sync.digest import remove_channel
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     with services.store.session() as session:
         if not remove_channel(session, channel_id):
             raise click.ClickException(f"no digest channel {channel_id}")
@@ -190,7 +188,7 @@ def digest_preview(site: str | None, team: str, fmt: str, lang: str | None) -> N
     from connect.chat.digest import outline_of, render, text_message
     from sync.digest import list_channels
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id, content = _current_digest(services, site, team)
     if lang is None:
         with services.store.session() as session:
@@ -207,7 +205,7 @@ def digest_preview(site: str | None, team: str, fmt: str, lang: str | None) -> N
 @click.option("--team", required=True)
 def digest_send(site: str | None, team: str) -> None:
     """Send the team's digest to each of its channels now (the weekly one still goes out)."""
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id, _ = _current_digest(services, site, team)
     outcomes = services.digest.send_now(site_id, team)
     if not outcomes:

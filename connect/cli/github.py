@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from sqlalchemy import func, select
 
+from connect.services import services_of
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -22,7 +24,7 @@ def _app() -> Iterator[Flask]:
     try:
         yield app
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
 
 
 @click.group()
@@ -43,27 +45,24 @@ def map_installation(app: Flask, installation_id: int, site: str) -> str:
     """Map the installation, link its stored PRs, recompute and queue their check runs."""
     from sync.apply.github import map_installation as map_in_store
     from sync.db.model import PullRequest
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
     from sync.dora.remeasure import remeasure
     from sync.engine.snapshots import recompute
 
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     jobs = services.jobs
     now = jobs.ports.clock.now()
-    try:
-        with services.store.session() as session:
-            site_row = find_site(session, site)
-            touched = map_in_store(session, installation_id, site_row.id, now=now)
-            touched |= remeasure(session, site_row.id, now=now)  # its deployments' DORA keys
-            recompute(session, site_row.id, touched, now=now)
-            pulls = session.scalar(
-                select(func.count())
-                .select_from(PullRequest)
-                .where(PullRequest.installation_id == installation_id)
-            )
-            site_id, site_name = site_row.id, site_row.name
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services.store.session() as session:
+        site_row = find_site(session, site)
+        touched = map_in_store(session, installation_id, site_row.id, now=now)
+        touched |= remeasure(session, site_row.id, now=now)  # its deployments' DORA keys
+        recompute(session, site_row.id, touched, now=now)
+        pulls = session.scalar(
+            select(func.count())
+            .select_from(PullRequest)
+            .where(PullRequest.installation_id == installation_id)
+        )
+        site_id, site_name = site_row.id, site_row.name
     jobs.flush_outbound(site_id)
     return f"installation {installation_id} -> site {site_name} ({pulls} pull requests linked)"
 
@@ -83,7 +82,7 @@ def installation_lines(app: Flask) -> list[str]:
     from sync.db.model import GitHubInstallation, Site
 
     lines = []
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.execute(
             select(GitHubInstallation, Site.name)
             .outerjoin(Site, Site.id == GitHubInstallation.site_id)
@@ -138,7 +137,7 @@ def configure(
     """Merge `changes` into the installation's (or one repository's) settings; the result."""
     from sync.apply.github import ensure_installation
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = ensure_installation(session, installation_id)
         settings = dict(row.settings or {})
         if repo is None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.github import _app, github
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -32,7 +33,7 @@ def backfill_command(installation_id: int, days: int) -> None:
     from integrations.github.client import GitHubApp, GitHubAppConfig
 
     with _app() as app:
-        config = GitHubAppConfig.from_settings(app.extensions["okrlink"].settings)
+        config = GitHubAppConfig.from_settings(services_of(app).settings)
         if config is None:
             raise click.ClickException(
                 "set OKRLINK_GITHUB_APP_ID and OKRLINK_GITHUB_PRIVATE_KEY to read from GitHub"
@@ -49,7 +50,7 @@ def backfill(
     from sync.db.model import GitHubInstallation
     from sync.engine.inbox import record_event
 
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         row = session.get(GitHubInstallation, installation_id)
         site_id = row.site_id if row is not None and not row.deleted else None
@@ -66,15 +67,15 @@ def backfill(
     new = 0
     with services.store.session() as session:
         for delivery, event, record in history.records:
-            row = {
-                "source": "github",
-                "scope": "github",
-                "delivery_id": delivery,
-                "site_id": site_id,
-                "event": f"github:{event}",
-                "payload": record,
-            }
-            event_id = record_event(session, **row)
+            event_id = record_event(
+                session,
+                source="github",
+                scope="github",
+                delivery_id=delivery,
+                site_id=site_id,
+                event=f"github:{event}",
+                payload=record,
+            )
             new += event_id is not None
     services.jobs.drain.call_local(site_id)  # apply now, in order, as the queue would
     return (

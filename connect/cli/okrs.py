@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app, print_findings
+from connect.services import services_of
 from sync.core import okrfile
 from sync.core.practice import Finding, has_errors
 
@@ -72,23 +73,20 @@ def import_command(path: str, site: str | None, prefer_file: bool) -> None:
 def import_path(
     app: Flask, path: str, *, site: str | None = None, prefer_file: bool = False
 ) -> ImportReport:
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
     from sync.engine.snapshots import recompute
-    from sync.okrs import ImportRefused, import_team_okrs
+    from sync.okrs import import_team_okrs
 
     findings = okrfile.check_file(path)
     if has_errors(findings):
         print_findings(path, findings)
         raise SystemExit(1)
     okrs = okrfile.load(path)
-    services = app.extensions["okrlink"]
-    try:
-        with services.store.session() as session:
-            site_row = find_site(session, site)
-            report = import_team_okrs(session, site_row.id, okrs, prefer_file=prefer_file)
-            recompute(session, site_row.id, report.changed_kr_ids, now=datetime.now(UTC))
-    except (ImportRefused, SiteNotFound) as exc:
-        raise click.ClickException(str(exc)) from exc
+    services = services_of(app)
+    with services.store.session() as session:
+        site_row = find_site(session, site)
+        report = import_team_okrs(session, site_row.id, okrs, prefer_file=prefer_file)
+        recompute(session, site_row.id, report.changed_kr_ids, now=datetime.now(UTC))
     print_findings(path, report.findings)
     with app.app_context():
         from connect.api.okrs import fetch_linked_issues
@@ -103,13 +101,10 @@ def import_path(
 @click.option("--cycle", default=None)
 def export(site: str | None, team: str | None, cycle: str | None) -> None:
     """Print stored OKRs in the OKR file format."""
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
     from sync.okrs import export_team_okrs
 
     app = open_app()
-    try:
-        with app.extensions["okrlink"].store.session() as session:
-            teams = export_team_okrs(session, find_site(session, site).id, team=team, cycle=cycle)
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services_of(app).store.session() as session:
+        teams = export_team_okrs(session, find_site(session, site).id, team=team, cycle=cycle)
     click.echo(okrfile.dump_all(teams), nl=False)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from sync.core.practice import Profile
@@ -39,7 +40,7 @@ def practice() -> None:
 def set_profile(site: str | None, max_objectives: int, krs: str) -> None:
     """Set the thresholds of SITE's practice notes."""
     from sync.core.practice import Profile
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
     from sync.errors import Invalid
     from sync.profiles import set_site_profile
 
@@ -51,15 +52,13 @@ def set_profile(site: str | None, max_objectives: int, krs: str) -> None:
     )
     app = open_app()
     try:
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             site_row = find_site(session, site)
             set_site_profile(session, site_row.id, profile)
             name = site_row.name
     except Invalid as exc:
         hint = f"--{(exc.field or 'krs').replace('_', '-')}"
         raise click.BadParameter(str(exc), param_hint=hint) from exc
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(_describe(name, profile))
 
 
@@ -67,16 +66,13 @@ def set_profile(site: str | None, max_objectives: int, krs: str) -> None:
 @click.option("--site", default=None, help="clientKey, base URL or name of the site.")
 def show_profile(site: str | None) -> None:
     """Print SITE's practice thresholds."""
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
     from sync.profiles import site_profile
 
     app = open_app()
-    try:
-        with app.extensions["okrlink"].store.session() as session:
-            site_row = find_site(session, site)
-            click.echo(_describe(site_row.name, site_profile(session, site_row.id)))
-    except SiteNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with services_of(app).store.session() as session:
+        site_row = find_site(session, site)
+        click.echo(_describe(site_row.name, site_profile(session, site_row.id)))
 
 
 def _describe(site: str, profile: Profile) -> str:

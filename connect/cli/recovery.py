@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -20,13 +21,10 @@ def _site_id(store: Store, site: str | None) -> int | None:
     """The id of the site named like `okrlink import --site`, None for every site."""
     if site is None:
         return None
-    from sync.db.store import SiteNotFound, find_site
+    from sync.db.store import find_site
 
     with store.session() as session:
-        try:
-            return find_site(session, site).id
-        except SiteNotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+        return find_site(session, site).id
 
 
 def _parked_at(row: Any) -> str:
@@ -40,7 +38,7 @@ def _list_parked(
     line: Callable[[Any], str],
 ) -> None:
     """Print the parked rows `read` finds (of one site, or of all), a line each, and their count."""
-    store = open_app().extensions["okrlink"].store
+    store = services_of(open_app()).store
     site_id = _site_id(store, site)
     with store.session() as session:
         rows = read(session, site_id)
@@ -89,7 +87,7 @@ def inbox_retry(ids: tuple[int, ...], everything: bool) -> None:
     from sync.engine.parking import retry_events
 
     wanted = _ids(ids, everything)
-    services = open_app().extensions["okrlink"]
+    services = services_of(open_app())
     with services.store.session() as session:
         rows = retry_events(session, wanted)
     for site in sorted({site for _, site in rows if site is not None}):
@@ -136,7 +134,7 @@ def outbound_retry(ids: tuple[int, ...], everything: bool) -> None:
     from sync.engine.parking import retry_writes
 
     wanted = _ids(ids, everything)
-    services = open_app().extensions["okrlink"]
+    services = services_of(open_app())
     with services.store.session() as session:
         sites = retry_writes(session, wanted, now=services.jobs.ports.clock.now())
     for site_id in sites:

@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from connect.cli.common import CONSUMER_POLLING, open_app, server_logging
 from connect.ops.metrics import worker_registry
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -51,7 +52,7 @@ def run_server(
     server = make_server(host, port, app, threaded=True)
     consumer = None
     if worker:
-        consumer = app.extensions["okrlink"].queue.create_consumer(
+        consumer = services_of(app).queue.create_consumer(
             workers=2, worker_type="thread", periodic=True, **CONSUMER_POLLING
         )
         consumer.start()
@@ -87,7 +88,7 @@ def worker(workers: int, metrics_port: int | None) -> None:
         # Write-backs and apply times are counted where the jobs run: here. A worker that
         # shares PROMETHEUS_MULTIPROC_DIR with the web processes is in their scrape already.
         start_http_server(metrics_port, registry=worker_registry())
-    consumer = app.extensions["okrlink"].queue.create_consumer(
+    consumer = services_of(app).queue.create_consumer(
         workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )
     log.info("queue consumer running (%d threads); stop with Ctrl-C", workers)

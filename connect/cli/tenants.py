@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 
 @click.group()
@@ -21,7 +22,7 @@ def tenants_list() -> None:
     from sync.db.store import local_site
 
     app = open_app()
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         local_site(session)  # always listed: where imports go without --site
         rows = session.execute(
             select(Site, Installation)
@@ -59,7 +60,7 @@ def tenants_purge(client_key: str, yes: bool) -> None:
             abort=True,
         )
     app = open_app()
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         if not purge(session, client_key):
             raise click.ClickException(f"no installation {client_key}")
     click.echo(f"purged {client_key}")

@@ -17,12 +17,12 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync.engine.jobs import Ports
+from sync.engine.jobs import Jobs
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "examples" / "github-payloads"
 REPO = "platform/deployer"
@@ -152,20 +152,21 @@ class ReplayClock:
 
 
 @contextmanager
-def replay_clock(ports: Ports, start: datetime) -> Iterator[ReplayClock]:
-    before = ports.clock
+def replay_clock(jobs: Jobs, start: datetime) -> Iterator[ReplayClock]:
+    """The jobs run on a replay clock meanwhile (their ports replaced, then put back)."""
+    before = jobs.ports
     clock = ReplayClock(start)
-    ports.clock = clock
+    jobs.ports = replace(before, clock=clock)
     try:
         yield clock
     finally:
-        ports.clock = before
+        jobs.ports = before
 
 
-def replay(ports: Ports, post: Post, *, start: datetime, now: datetime) -> int:
+def replay(jobs: Jobs, post: Post, *, start: datetime, now: datetime) -> int:
     """Deliver the quarter through `post` (signed webhook deliveries); how many were sent."""
     deliveries = quarter_of_deployments(start, now)
-    with replay_clock(ports, start) as clock:
+    with replay_clock(jobs, start) as clock:
         for item in deliveries:
             clock.at = item.at
             post(item.event, item.payload, item.delivery)

@@ -7,7 +7,10 @@ browser through development tokens, which the app accepts only with `OKRLINK_DEV
 
 The demo is loaded once: a restart keeps what the user changed since (check-ins, imports, links)
 and `reset_demo` starts over. The REST API is opened for the run with an admin token kept in
-the data directory, acting on the demo site by default (`open_api`).
+the data directory, acting on the demo site by default (`demo_settings`).
+
+The demo's services are built before its app (`open_demo`): its settings and its ports (the
+in-memory tracker, the kept check runs) go into `create_app`, never swapped in afterwards.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ import jwt
 from sqlalchemy import delete, select
 
 from connect.demo import dora as demo_dora
+from connect.services import services_of
+from connect.settings import Settings
 from connect.ui.tokens import dev_token
 from integrations.atlassian.qsh import query_string_hash
+from integrations.github.client import GitHubAppConfig
 from sync.core import okrfile
 from sync.db.model import (
     CheckIn,
@@ -47,6 +53,7 @@ from sync.engine.inbox import record_event
 from sync.engine.snapshots import recompute
 from sync.errors import SourceMissing
 from sync.okrs import import_team_okrs
+from sync.ports import Ports
 from sync.tenants import purge, record_install
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "examples" / "platform.okr.yml"
@@ -208,7 +215,7 @@ def _signed_github_post(
 @contextlib.contextmanager
 def _inline_jobs(app: Flask) -> Iterator[None]:
     """Run queued jobs at once while the demo loads, so the printed pages show their effect."""
-    huey = app.extensions["okrlink"].queue
+    huey = services_of(app).queue
     before = huey.immediate
     huey.immediate = True
     try:
@@ -219,9 +226,9 @@ def _inline_jobs(app: Flask) -> Iterator[None]:
 
 def _demo_installations(app: Flask) -> tuple[int, str]:
     """The demo site's Jira and Confluence installations; returns (site id, Jira secret)."""
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     registry = services.tenants
-    secret = ""
+    secret, site_id = "", 0
     with services.store.session() as session:
         for client_key, product, base in (
             (JIRA_CLIENT_KEY, "jira", DEMO_BASE_URL),
@@ -230,7 +237,7 @@ def _demo_installations(app: Flask) -> tuple[int, str]:
             row = session.scalar(select(Installation).where(Installation.client_key == client_key))
             existing = registry.decrypt(row.shared_secret) if row is not None else None
             chosen = existing or secrets.token_urlsafe(32)
-            row = record_install(
+            installed = record_install(
                 session,
                 client_key=client_key,
                 base_url=base,
@@ -240,7 +247,7 @@ def _demo_installations(app: Flask) -> tuple[int, str]:
             )
             if product == "jira":
                 secret = chosen
-        site_id = row.site_id
+            site_id = installed.site_id
     for client_key in (JIRA_CLIENT_KEY, CONFLUENCE_CLIENT_KEY):
         registry.forget(client_key)
     return site_id, secret
@@ -248,7 +255,7 @@ def _demo_installations(app: Flask) -> tuple[int, str]:
 
 def _seed_check_ins(app: Flask, site_id: int, *, start: datetime, now: datetime) -> None:
     """A cycle of weekly check-ins (history for the charts); skipped for KRs that have some."""
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         for key, values, status, note in CHECK_INS:
             kr = find_kr(session, site_id, key)
             if kr is None or session.scalar(select(CheckIn.id).where(CheckIn.kr_id == kr.id)):
@@ -284,18 +291,10 @@ def _replay(
     app: Flask, site_id: int, jira_secret: str, tracker: DemoTracker, events: list[dict[str, Any]]
 ) -> list[str]:
     """Replay events through the webhook routes (or the inbox); returns notes."""
-    services = app.extensions["okrlink"]
     routes = {rule.rule for rule in app.url_map.iter_rules()}
     client = app.test_client()
     notes: list[str] = []
-    github_secret = services.settings.github_webhook_secret
-    if GITHUB_WEBHOOK in routes and not github_secret:
-        github_secret = secrets.token_hex(16)
-        # The demo's own GitHub deliveries are signed with a secret made up for this run.
-        services = dataclasses.replace(
-            services, settings=services.settings.replace(github_webhook_secret=github_secret)
-        )
-        app.extensions["okrlink"] = services
+    github_secret = services_of(app).settings.github_webhook_secret
     for event in events:
         payload, delivery = event["payload"], event["delivery"]
         if event["source"] == "jira":
@@ -317,7 +316,7 @@ def _replay(
 
 def _replay_deployments(app: Flask, *, start: datetime, now: datetime) -> None:
     """A quarter of deployments through the signed GitHub webhook (`connect/demo/dora.py`)."""
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     if GITHUB_WEBHOOK not in {rule.rule for rule in app.url_map.iter_rules()}:
         return
     client, secret = app.test_client(), services.settings.github_webhook_secret
@@ -325,14 +324,14 @@ def _replay_deployments(app: Flask, *, start: datetime, now: datetime) -> None:
     def post(event: str, payload: dict[str, Any], delivery: str) -> int:
         return _signed_github_post(client, event, payload, secret=secret, delivery=delivery)
 
-    demo_dora.replay(services.jobs.ports, post, start=start, now=now)
+    demo_dora.replay(services.jobs, post, start=start, now=now)
 
 
 def _map_github(app: Flask, installation_id: int, site_id: int) -> None:
     """Map the demo GitHub installation to the demo site, as `okrlink github map` does."""
     from sync.apply.github import map_installation
 
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         touched = map_installation(
             session, installation_id, site_id, now=services.jobs.ports.clock.now()
@@ -341,7 +340,7 @@ def _map_github(app: Flask, installation_id: int, site_id: int) -> None:
 
 
 def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         row_id = record_event(
             session,
@@ -358,7 +357,7 @@ def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
 
 def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
     """The pages of the demo site, opened with development tokens."""
-    key = app.extensions["okrlink"].ui_key
+    key = services_of(app).ui_key
     jira, confluence = dev_token(key, JIRA_CLIENT_KEY), dev_token(key, CONFLUENCE_CLIENT_KEY)
 
     def url(path: str, token: str, **params: str) -> str:
@@ -381,7 +380,7 @@ def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
 
 def _loaded(app: Flask) -> int | None:
     """The demo site's id when the demo was loaded before (its KRs exist), else None."""
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = session.scalar(
             select(Installation.site_id).where(Installation.client_key == JIRA_CLIENT_KEY)
         )
@@ -403,7 +402,7 @@ def reset_demo(app: Flask) -> None:
     installations = {
         int(e["payload"]["installation"]["id"]) for e in events if "installation" in e["payload"]
     }
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         for client_key in (JIRA_CLIENT_KEY, CONFLUENCE_CLIENT_KEY):
             purge(session, client_key)
@@ -420,7 +419,7 @@ def reset_demo(app: Flask) -> None:
 def demo_digest(app: Flask, site_id: int, *, base: str) -> str:
     """A Slack digest channel of team PLAT to the local receiver, sent once the server is up;
     returns the page that shows what it received."""
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     url = f"{base}/dev/chat/slack"
     with services.store.session() as session:
         if not any(
@@ -445,12 +444,11 @@ def load_demo(app: Flask, *, base: str) -> dict[str, str]:
     Loaded once: when the demo site already has its OKRs, they are kept as the user left them
     (only the in-memory tracker is rebuilt from the event stream).
     """
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     jobs = services.jobs
-    tracker = DemoTracker()
-    jobs.ports.tracker = tracker
-    if jobs.ports.checks is None:  # no GitHub App configured: the demo keeps its runs
-        jobs.ports.checks = DemoChecks()
+    tracker = jobs.ports.tracker
+    if not isinstance(tracker, DemoTracker):
+        raise TypeError("the demo loads into an app built by open_demo (its tracker in memory)")
     okrs = okrfile.load(EXAMPLE_FILE)
     created, later = _events()
     loaded = _loaded(app)
@@ -483,7 +481,7 @@ def _with_digest(app: Flask, site_id: int, base: str, cycle: str) -> dict[str, s
     """The demo's page URLs, and in development its digest channel to the local receiver
     (set up once, kept across restarts like everything the demo holds)."""
     urls = demo_urls(app, base=base, cycle=cycle)
-    if app.extensions["okrlink"].settings.dev and base.startswith(("http://", "https://")):
+    if services_of(app).settings.dev and base.startswith(("http://", "https://")):
         urls["Weekly digest (local Slack receiver)"] = demo_digest(app, site_id, base=base)
     return urls
 
@@ -492,29 +490,53 @@ def _poll_now(app: Flask) -> None:
     """Poll the JQL KRs once, as the periodic job will: the demo's pages show at once that
     its JQL key result has no Jira to count from (rather than after the first period)."""
     with _inline_jobs(app):
-        app.extensions["okrlink"].jira_sync.poll_jql()
+        services_of(app).jira_sync.poll_jql()
 
 
 def _with_notes(app: Flask, urls: dict[str, str], notes: list[str]) -> dict[str, str]:
     for number, note in enumerate(sorted(set(notes)), start=1):
         urls[f"Note {number}"] = note
-    if not app.extensions["okrlink"].settings.dev:
+    if not services_of(app).settings.dev:
         urls["Note"] = "development tokens are refused: start with OKRLINK_DEV=1 to open these"
     return urls
 
 
-def open_api(app: Flask) -> str:
-    """Open the REST API for this run: the admin token, acting on the demo site by default.
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings: the REST API opened for this run with the admin token, acting on
+    the demo site by default, and a webhook secret for the demo's own GitHub deliveries.
 
     `OKRLINK_ADMIN_TOKEN` when set; else a token made once and kept in the data directory
-    (0600), so that a shell that exported it keeps working after a restart. Development only.
+    (0600), so that a shell that exported it keeps working after a restart. The GitHub secret
+    is the configured one, else made up for this run. Development only.
     """
-    services = app.extensions["okrlink"]
-    token = services.settings.admin_token or _kept_token(services.settings.data_dir)
-    app.extensions["okrlink"] = dataclasses.replace(
-        services, settings=services.settings.replace(admin_token=token, api_site=DEMO_HOST)
+    return settings.replace(
+        admin_token=settings.admin_token or _kept_token(settings.data_dir),
+        api_site=DEMO_HOST,
+        github_webhook_secret=settings.github_webhook_secret or secrets.token_hex(16),
     )
-    return token
+
+
+def demo_ports(settings: Settings, ports: Ports | None = None) -> Ports:
+    """The demo's ports: an in-memory tracker (the demo site has no Jira), and without a
+    GitHub App configured, check runs kept in memory rather than skipped."""
+    given = ports or Ports()
+    checks = given.checks
+    if checks is None and GitHubAppConfig.from_settings(settings) is None:
+        checks = DemoChecks()
+    return dataclasses.replace(given, tracker=DemoTracker(), checks=checks)
+
+
+def open_demo(settings: Settings, ports: Ports | None = None, *, worker: bool = False) -> Flask:
+    """The demo's app, its settings and ports made first (see `demo_settings`, `demo_ports`)."""
+    from connect.app import create_app
+
+    chosen = demo_settings(settings)
+    return create_app(chosen, ports=demo_ports(chosen, ports), worker=worker)
+
+
+def api_token(app: Flask) -> str:
+    """The admin token the demo's REST API was opened with (see `demo_settings`)."""
+    return services_of(app).settings.admin_token
 
 
 def _kept_token(data_dir: Path) -> str:

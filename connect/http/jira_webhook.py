@@ -15,7 +15,6 @@ from connect.doors.atlassian_connect.webhook import (
     WEBHOOK_PATH,
     record_jira_delivery,
 )
-from connect.errors import ApiError
 from connect.http.hotpaths import (
     MAX_BODY_BYTES,
     Answer,
@@ -24,6 +23,7 @@ from connect.http.hotpaths import (
     query_string,
     request_body,
 )
+from sync.errors import OkrlinkError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -50,7 +50,7 @@ def jira_webhook_hot_path(services: Services) -> HotPath:
             )
             delivery = environ.get(DELIVERY_ENVIRON)
             answer = record_jira_delivery(services, tenant, raw=raw, delivery_header=delivery)
-        except (ApiError, UnicodeError):
+        except (OkrlinkError, UnicodeError):
             return None
         return json_answer(answer)
 

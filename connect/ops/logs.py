@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from connect.ops.log_format import formatter_for
+from sync.errors import OkrlinkError
 
 LEVEL_VARIABLE: Final = "OKRLINK_LOG_LEVEL"
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -31,7 +32,7 @@ SECRET_SETTINGS: Final = (
 )
 
 
-class LogLevelError(ValueError):
+class LogLevelError(OkrlinkError, ValueError):
     """`OKRLINK_LOG_LEVEL` names no level."""
 
 

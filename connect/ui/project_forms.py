@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from connect.errors import Conflict, ForbiddenError, NotFound, ValidationError
-from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from connect.ui.editor import FORMS as EDIT_FORMS
 from connect.ui.editor import KPI_ERRORS, TARGETS, parse_kpi_form, parse_kr_form, parse_number
@@ -29,7 +28,7 @@ from sync.core.spec import quarter, quarter_of
 from sync.cycles import close_cycle, parse_close
 from sync.db.store import find_cycle, find_kr, find_objective, find_team
 from sync.engine.snapshots import recompute
-from sync.errors import Closed, Duplicate, Invalid
+from sync.errors import Closed, Duplicate, Invalid, OkrlinkError
 from sync.kpis import create_kpi, find_kpi, update_kpi
 from sync.okrs import (
     abandon,
@@ -40,6 +39,7 @@ from sync.okrs import (
     update_key_result,
     update_objective,
 )
+from sync.retro import publish_closed_cycle
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def issue_csrf(*, site_id: int, account: str | None) -> str:
 # --- writing OKRs ------------------------------------------------------------------------------
 
 
-class _FormErrors(Exception):
+class _FormErrors(OkrlinkError):
     """Fields of a form that are not numbers: nothing is saved, they are shown beside them."""
 
     def __init__(self, errors: dict[str, str]) -> None:
@@ -343,7 +343,7 @@ def post_close(poster: Poster, fields: Fields) -> Posted:
         return Posted(form=CLOSE_FORM, errors=errors)
     if fields.get("space", "").strip():
         page = publish_closed_cycle(
-            services(), poster.site_id, team=poster.team, cycle=poster.cycle
+            services().jobs, poster.site_id, team=poster.team, cycle=poster.cycle
         )
         if "error" in page:  # queued or parked: the retrospective view says which
             log.warning(

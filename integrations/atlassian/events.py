@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from integrations.payloads import storable
 from sync.apply.jira import IssueEvent
+from sync.errors import MalformedBody
 
 ISSUE_EVENTS: Final = frozenset({"jira:issue_created", "jira:issue_updated", "jira:issue_deleted"})
 DELETED: Final = "jira:issue_deleted"
@@ -33,8 +34,10 @@ EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST: Final = datetime(9998, 12, 31, tzinfo=UTC)
 
 
-class JiraPayloadError(ValueError):
-    """Raised when a webhook body is not a Jira issue event we can read (answered 400)."""
+class JiraPayloadError(MalformedBody):
+    """Raised when a webhook body is not a Jira issue event we can read (400 `malformed_event`)."""
+
+    default_code = "malformed_event"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from integrations.github.client import GitHubApp
 from integrations.github.errors import NotFound
 from sync.apply.github import CHECK_RUN
 from sync.db.model import GitHubInstallation, Installation, Outbound, PullRequest
-from sync.engine.jobs import Ports
 from sync.errors import Permanent
+from sync.ports import Ports
 from sync.write.check_run import impacts_for
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ the linked projects' tasks modified since its last run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -23,10 +23,12 @@ from sync.apply.jira import krs_named
 from sync.core.asana_refs import PREFIX, gid_of, key_of, kr_keys_in
 from sync.db.model import InboxEvent, KeyResult, Link, SyncCursor, WorkItem
 from sync.db.upsert import insert_ignore
-from sync.engine.jobs import Jobs, Ports
+from sync.engine.jobs import Jobs, schedule
 from sync.engine.snapshots import DONE_CATEGORY, recompute
 from sync.errors import OutsideError, Transient
-from sync.ports import Asana
+from sync.ports import Asana, Ports
+from sync.write.asana_goal import KIND as ASANA_GOAL
+from sync.write.asana_goal import write_asana_goal
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +391,14 @@ class AsanaSync:
         return changed_per_site
 
 
-def register(jobs: Jobs) -> AsanaSync:
-    """Apply Asana deliveries from the inbox; the caller schedules `reconcile`."""
+def register(
+    jobs: Jobs, *, reconcile_minutes: int, heal_webhooks: Callable[[], object]
+) -> AsanaSync:
+    """The Asana feature's jobs: apply deliveries, write goals, reconcile linked tasks and heal
+    the webhooks (`heal_webhooks`, the app's watcher) on the reconcile schedule."""
     jobs.handle(EVENT_NAME, handle_asana_events)
-    return AsanaSync(jobs)
+    jobs.write(ASANA_GOAL, write_asana_goal)
+    asana_sync = AsanaSync(jobs)
+    schedule(jobs, "asana_reconcile", reconcile_minutes, asana_sync.reconcile)
+    schedule(jobs, "asana_webhooks", reconcile_minutes, heal_webhooks)
+    return asana_sync

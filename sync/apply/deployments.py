@@ -25,7 +25,8 @@ from sync.dora.changes import pair_deployment
 from sync.dora.remeasure import remeasure
 
 if TYPE_CHECKING:
-    from sync.engine.jobs import Jobs, Ports
+    from sync.engine.jobs import Jobs
+    from sync.ports import Ports
 
 SUCCESS = "success"
 FAILED = ("failure", "error")
@@ -106,5 +107,6 @@ def apply_deployment(session: Session, event: InboxEvent, ports: Ports) -> set[i
 
 
 def register(jobs: Jobs) -> None:
+    """The deployments feature's jobs: apply deployment and deployment status deliveries."""
     for event in ("github:deployment", "github:deployment_status"):
         jobs.handle(event, apply_deployment)

@@ -44,7 +44,8 @@ from sync.dora.remeasure import remeasure
 from sync.engine.snapshots import krs_linked_to
 
 if TYPE_CHECKING:
-    from sync.engine.jobs import Jobs, Ports
+    from sync.engine.jobs import Jobs, Writer
+    from sync.ports import Ports
 
 PR_SOURCE = "pr"
 GITHUB_KIND = "github"
@@ -334,7 +335,9 @@ HANDLERS = {
 }
 
 
-def register(jobs: Jobs) -> None:
-    """Register the GitHub handlers with the jobs."""
+def register(jobs: Jobs, *, check_runs: Writer) -> None:
+    """The GitHub feature's jobs: apply the App's deliveries, publish check runs through
+    `check_runs` (the writer the app builds around its GitHub client)."""
     for event, handler in HANDLERS.items():
         jobs.handle(event, handler)
+    jobs.write(CHECK_RUN, check_runs)

@@ -28,6 +28,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -40,7 +41,7 @@ from sync.core.jql_match import compile_jql
 from sync.db.model import Incident, KeyResult, Kpi
 from sync.dora.keys import LOOKBACK, query_digest
 from sync.dora.remeasure import remeasure
-from sync.engine.jobs import Jobs
+from sync.engine.jobs import Jobs, schedule
 from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, Transient
 from sync.kpis import record_value
@@ -278,3 +279,8 @@ def handle_issue_event(
     if apply_issue_event(session, site_id, event, tracker=tracker, now=now):
         return remeasure(session, site_id, now=now)
     return set()
+
+
+def register(jobs: Jobs, *, poll_minutes: int) -> None:
+    """Re-read the incidents of DORA KRs and KPIs from Jira on the JQL polling schedule."""
+    schedule(jobs, "poll_incidents", poll_minutes, partial(poll_all, jobs))

@@ -20,6 +20,7 @@ from sync.apply import incidents
 from sync.db.model import Cycle, InboxEvent, KeyResult, Link, Outbound, WorkItem, utcnow
 from sync.db.upsert import insert_ignore
 from sync.engine.snapshots import drop_outbound, krs_linked_to
+from sync.ports import Ports
 
 EVENT_NAME = "jira_issue"
 LABEL_PREFIX = "kr-"
@@ -108,7 +109,7 @@ def kr_keys_from_labels(labels: Iterable[str]) -> set[str]:
     return keys
 
 
-def handle_jira_issue(session: Session, row: InboxEvent, ports: Any) -> set[int]:
+def handle_jira_issue(session: Session, row: InboxEvent, ports: Ports) -> set[int]:
     """Inbox handler for `jira_issue` rows: returns the ids of the KRs the change may move."""
     if row.site_id is None:
         return set()

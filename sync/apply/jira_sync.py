@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sync import sources
+from sync.apply.jira import EVENT_NAME, handle_jira_issue, prepare_jira_batch
 from sync.apply.jql import poll_all
 from sync.apply.reconcile import IssueParser, reconcile_all, refresh_linked_issues
-from sync.engine.jobs import Jobs
+from sync.engine.jobs import Jobs, schedule
 from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, SourceMissing
+from sync.write.issue_property import KIND as ISSUE_PROPERTY
+from sync.write.issue_property import write_issue_property
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -116,3 +119,21 @@ class JiraSync:
             self.refresh_later(site_id, [target])
         else:
             sources.record(kr, sources.CONNECTED)
+
+
+def register(
+    jobs: Jobs,
+    *,
+    parse: IssueParser,
+    fields: Sequence[str],
+    poll_minutes: int,
+    reconcile_minutes: int,
+) -> JiraSync:
+    """The Jira feature's jobs: apply issue events, write issue properties, poll JQL KRs and
+    reconcile linked issues on their schedules. Returns the on-demand jobs for the doors."""
+    jobs.handle(EVENT_NAME, handle_jira_issue, prepare=prepare_jira_batch)
+    jobs.write(ISSUE_PROPERTY, write_issue_property)
+    jira_sync = JiraSync(jobs=jobs, parse=parse, fields=fields)
+    schedule(jobs, "poll_jql", poll_minutes, jira_sync.poll_jql)
+    schedule(jobs, "jira_reconcile", reconcile_minutes, jira_sync.reconcile)
+    return jira_sync

@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sync.errors import OkrlinkError
+
 # What an issue says about a field: the lower-cased names its value answers to (empty when
 # the field is empty), or None when the issue does not say.
 IssueFacts = Mapping[str, frozenset[str] | None]
@@ -47,7 +49,7 @@ _TOKEN = re.compile(
 )
 
 
-class _Unsupported(Exception):
+class _Unsupported(OkrlinkError):
     """A query outside the subset: Jira must answer it."""
 
 

@@ -39,6 +39,7 @@ from sync.core.spec import (
     TeamOkrs,
     quarter,
 )
+from sync.errors import Invalid
 
 # libyaml's parser when PyYAML was built with it (about 10x faster), same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -120,12 +121,12 @@ _KR_TEXTS = (
 )
 
 
-class OkrFileError(ValueError):
-    """Raised by parse/load when an OKR file is not valid YAML or not in the OKR file shape."""
+class OkrFileError(Invalid, ValueError):
+    """Raised by parse/load when an OKR file is not valid YAML or not in the OKR file shape
+    (answered 422); `str()` says where, with the file's line."""
 
     def __init__(self, message: str, line: int | None, source: str) -> None:
         super().__init__(message)
-        self.message = message
         self.line = line
         self.source = source
 

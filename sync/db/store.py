@@ -31,6 +31,7 @@ from sync.db.model import (
     Snapshot,
     Team,
 )
+from sync.errors import NotFoundError
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 MIGRATION_LOCK = 4242001
@@ -40,8 +41,8 @@ POOL_SIZE = 10
 --threads` stays at or under it), so no request waits for a connection another holds."""
 
 
-class SiteNotFound(LookupError):
-    """Raised when a site named by clientKey, base URL or name does not exist."""
+class SiteNotFound(NotFoundError, LookupError):
+    """Raised when a site named by clientKey, base URL or name does not exist (answered 404)."""
 
 
 @dataclass(slots=True)

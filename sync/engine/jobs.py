@@ -11,7 +11,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from sync.engine.lease import Leases
 from sync.engine.metrics import count_write, observe_applied
 from sync.engine.snapshots import recompute
 from sync.errors import Permanent, SourceMissing, Transient
-from sync.ports import Asana, Chat, Checks, Clock, SystemClock, Tracker, Wiki
+from sync.ports import Ports
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +42,13 @@ WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per ta
 FLUSH_MARGIN = 0.1  # seconds: a flush due sooner than this may already be reading its rows
 SOURCE_MISSING_RETRY = timedelta(hours=1)  # a write to a site without Jira looks again then
 
-Handler = Callable[[Session, InboxEvent, "Ports"], set[int]]
+Handler = Callable[[Session, InboxEvent, Ports], set[int]]
 """Applies one inbox event to the current state; returns the ids of KRs it may have moved."""
 
 Preparer = Callable[[Session, int, list[InboxEvent]], None]
 """Reads, once for a batch of a site's events, what their handler needs (see `apply/jira.py`)."""
 
-Writer = Callable[[Session, Outbound, "Ports"], None]
+Writer = Callable[[Session, Outbound, Ports], None]
 """Performs one coalesced write-back; raises Transient to be retried later, Permanent to park."""
 
 
@@ -67,16 +66,6 @@ def is_database_down(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
-
-
-@dataclass(slots=True)
-class Ports:
-    clock: Clock = field(default_factory=SystemClock)
-    tracker: Tracker | None = None
-    checks: Checks | None = None
-    asana: Asana | None = None
-    chat: Chat | None = None
-    wiki: Wiki | None = None
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sync.db.model import KeyResult, Outbound, WriteBackState
 from sync.engine.snapshots import ASANA_GOAL_KIND
 from sync.errors import Permanent, Transient
+from sync.ports import Ports
 from sync.write.issue_property import digest
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def goal_document(kr: KeyResult) -> dict[str, Any]:
     return {"current": current, "status": kr.status}
 
 
-def write_asana_goal(session: Session, row: Outbound, ports: Any) -> None:
+def write_asana_goal(session: Session, row: Outbound, ports: Ports) -> None:
     """Writer for `asana_goal` rows; raises Transient (or RateLimited) to be retried later."""
     kr = session.scalar(
         select(KeyResult)

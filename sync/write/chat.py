@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from huey import crontab
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,7 @@ from sync.core.digest import Digest, Links, Reminder
 from sync.db.model import DigestChannel, DigestSend
 from sync.db.store import Store
 from sync.digest import load_digest, load_reminder, schedule_of, teams_with_channels
+from sync.engine.jobs import Jobs
 from sync.engine.metrics import count_write
 from sync.errors import Permanent, RateLimited, Transient
 from sync.ports import Chat, Clock
@@ -364,3 +366,32 @@ class DigestSender:
             if channel is not None:
                 channel.state = "parked"
                 channel.parked_reason = f"the webhook answered {status}: it was removed"
+
+
+def register(jobs: Jobs, *, render: Render, links: LinksOf, decrypt: Decrypt) -> DigestSender:
+    """The weekly digest's jobs: looked at every minute by each worker's scheduler, sent once,
+    through the `Chat` port the jobs hold when each message goes out."""
+    sender = DigestSender(
+        store=jobs.store,
+        clock=jobs.ports.clock,
+        chat=lambda: jobs.ports.chat,
+        render=render,
+        links=links,
+        decrypt=decrypt,
+    )
+
+    # The tasks return None: huey keeps no result of them in its store.
+    def send(send_id: int) -> None:
+        sender.send(send_id)
+
+    def send_now(site_id: int, team: str) -> None:
+        sender.send_now(site_id, team)
+
+    def tick() -> None:
+        sender.tick()
+
+    send_later = jobs.huey.task(name="send_digest")(send)
+    sender.later = lambda send_id, delay: send_later.schedule((send_id,), delay=delay)
+    sender.send_now_queued = jobs.huey.task(name="send_digest_now")(send_now)
+    jobs.huey.periodic_task(crontab(minute="*"), name="digest_tick")(tick)
+    return sender

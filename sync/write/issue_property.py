@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.db.model import KeyResult, Link, Outbound, WorkItem, WriteBackState
 from sync.errors import Transient
+from sync.ports import Ports
 
 KIND: Final = "issue_property"
 ORIGIN: Final = "okrlink"
@@ -94,7 +95,7 @@ def digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_issue_property(session: Session, row: Outbound, ports: Any) -> None:
+def write_issue_property(session: Session, row: Outbound, ports: Ports) -> None:
     """Writer for `issue_property` rows; raises Transient to be retried later."""
     deleted = session.scalar(
         select(WorkItem.deleted).where(WorkItem.site_id == row.site_id, WorkItem.key == row.target)

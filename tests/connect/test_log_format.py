@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from connect.ops.log_format import JsonLines, PlainLines, Redactor, formatter_for
+from connect.services import services_of
 from connect.settings import Settings
 from integrations.github.signature import sign
 from sync.db.model import InboxEvent, Outbound
@@ -233,7 +234,7 @@ def test_a_whole_run_logs_json_lines_only_and_never_a_secret(
         done = select(func.count()).select_from(InboxEvent).where(InboxEvent.state == "pending")
         tried = select(func.count()).select_from(Outbound).where(Outbound.attempts > 0)
         deadline = time.monotonic() + 30
-        with app.extensions["okrlink"].store.sessions() as session:
+        with services_of(app).store.sessions() as session:
             while time.monotonic() < deadline:
                 if session.scalar(done) == 0 and session.scalar(tried):
                     break

@@ -18,11 +18,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from connect.cli.github import map_installation
+from connect.services import install, services_of
 from connect.settings import Settings
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import GitHubChecks
 from sync.db.model import InboxEvent
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support import github_app
 from tests.support.forge import (
     APP_UUID,
@@ -79,9 +80,8 @@ def tracker() -> FakeTracker:
 def ports(ports: Ports, settings: Settings, tracker: FakeTracker) -> Ports:
     config = GitHubAppConfig.from_settings(settings)
     assert config is not None
-    ports.tracker = tracker
-    ports.checks = GitHubChecks(GitHubApp(config, sleep=github_app.SleepRecorder()))
-    return ports
+    checks = GitHubChecks(GitHubApp(config, sleep=github_app.SleepRecorder()))
+    return replace(ports, tracker=tracker, checks=checks)
 
 
 @pytest.fixture
@@ -127,8 +127,8 @@ def test_the_scrape_needs_the_admin_token(client: FlaskClient, admin: dict[str, 
 
 
 def test_public_metrics_need_no_token(app: Flask, settings: Settings) -> None:
-    services = app.extensions["okrlink"]
-    app.extensions["okrlink"] = replace(services, settings=settings.replace(metrics_public=True))
+    services = services_of(app)
+    install(app, replace(services, settings=settings.replace(metrics_public=True)))
     assert app.test_client().get("/metrics").status_code == 200
 
 
@@ -321,7 +321,7 @@ def test_backlog_gauges_show_pending_and_failed_events_and_the_oldest_age(
     empty = scrape(client, admin)
     assert value(empty, "okrlink_inbox_pending") == 0
     assert value(empty, "okrlink_inbox_oldest_pending_seconds") == 0
-    store = app.extensions["okrlink"].store
+    store = services_of(app).store
     with store.session() as session:
         for n, state in enumerate(("pending", "pending", "failed", "done")):
             session.add(
@@ -398,9 +398,9 @@ def test_digest_sends_count_as_slack_and_teams_writes_by_outcome(
     from sync.errors import Permanent
 
     create_okrs(client, admin, site=CLIENT, krs=KRS)
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     chat = RecordingChat()
-    services.jobs.ports.chat = chat
+    services.jobs.ports = replace(services.jobs.ports, chat=chat)
     with services.store.session() as session:
         site_id = find_site(session, CLIENT).id
         for kind in ("slack", "teams"):

@@ -16,9 +16,10 @@ from sqlalchemy import text
 
 from connect.app import create_app
 from connect.cli.common import CONSUMER_POLLING
+from connect.services import install, services_of
 from connect.settings import Settings
 from sync.db.store import ALEMBIC_DIR, MIGRATION_LOCK, Store, _scripts
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.jira import install_jira, issue_event, post_webhook
 from tests.support.servers import free_port
 
@@ -56,7 +57,7 @@ def queued_app(settings: Settings, ports: Ports, app: Flask) -> Iterator[Flask]:
         settings.replace(queue_immediate=False, ready_max_lag_seconds=LAG_LIMIT), ports=ports
     )
     yield queued
-    queued.extensions["okrlink"].store.dispose()
+    services_of(queued).store.dispose()
 
 
 def test_events_piling_up_with_the_worker_stopped_make_it_unready_until_it_catches_up(
@@ -79,7 +80,7 @@ def test_events_piling_up_with_the_worker_stopped_make_it_unready_until_it_catch
     assert behind.json["checks"]["lag"].startswith("behind: the oldest pending event is")
     assert behind.json["oldest_pending_seconds"] > LAG_LIMIT
 
-    consumer = queued_app.extensions["okrlink"].queue.create_consumer(
+    consumer = services_of(queued_app).queue.create_consumer(
         workers=1, worker_type="thread", periodic=False, **CONSUMER_POLLING
     )
     consumer.start()
@@ -98,7 +99,7 @@ def test_events_piling_up_with_the_worker_stopped_make_it_unready_until_it_catch
 def test_a_schema_behind_the_code_is_unready_until_migrated(
     app: Flask, client: FlaskClient
 ) -> None:
-    store: Store = app.extensions["okrlink"].store
+    store: Store = services_of(app).store
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     with store.engine.begin() as connection:
@@ -116,7 +117,7 @@ def test_a_schema_behind_the_code_is_unready_until_migrated(
 
 def test_a_schema_newer_than_the_code_stays_ready(app: Flask, client: FlaskClient) -> None:
     """An older replica keeps serving while a newer one, upgraded first, has migrated."""
-    store: Store = app.extensions["okrlink"].store
+    store: Store = services_of(app).store
     head = _scripts().get_current_head()
     with store.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
@@ -149,20 +150,20 @@ def test_an_unreachable_queue_is_unready(settings: Settings, ports: Ports, app: 
     try:
         answer = unreachable.test_client().get("/readyz")
     finally:
-        unreachable.extensions["okrlink"].store.dispose()
+        services_of(unreachable).store.dispose()
     assert answer.status_code == 503
     assert answer.json["failing"] == ["queue"]
     assert answer.json["checks"]["queue"].startswith("error: ")
 
 
 def test_an_unreachable_database_is_unready(app: Flask) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     gone = Store.connect(f"postgresql+psycopg://okrlink@127.0.0.1:{free_port()}/okrlink")
-    app.extensions["okrlink"] = replace(services, store=gone)
+    install(app, replace(services, store=gone))
     try:
         answer = app.test_client().get("/readyz")
     finally:
-        app.extensions["okrlink"] = services
+        install(app, services)
         gone.dispose()
     assert answer.status_code == 503
     assert answer.json["failing"] == ["database", "migrations", "lag"]

@@ -16,6 +16,7 @@ from flask import Flask
 
 from connect.app import create_app
 from connect.doors.atlassian_connect.descriptors import FORGE_MANIFEST
+from connect.services import services_of
 from connect.settings import Settings
 from tests.support.locations import BASE_URL, CONNECT_JIRA_SCHEMA, FORGE_CACHE
 
@@ -31,7 +32,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     """The whole app on an embedded database, serving its descriptors for `BASE_URL`."""
     app = create_app(Settings(base_url=BASE_URL, data_dir=tmp_path, queue_immediate=True))
     yield app
-    app.extensions["okrlink"].store.dispose()
+    services_of(app).store.dispose()
 
 
 @pytest.fixture

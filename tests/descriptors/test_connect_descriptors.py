@@ -15,6 +15,7 @@ import pytest
 from jsonschema.validators import validator_for
 
 from connect.doors.atlassian_connect.descriptors import DESCRIPTORS_DIR, render_descriptor
+from connect.services import install, services_of
 from integrations.atlassian.properties import (
     GLANCE_MODULE_KEY,
     ISSUE_PROPERTY_KEY,
@@ -104,11 +105,11 @@ def test_descriptor_is_served_as_uncached_json_for_our_base_url(client, product)
 
 
 def test_descriptor_follows_the_settings_of_the_app_serving_it(app, client):
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     settings = services.settings.replace(
         base_url="https://okr.acme.test/", app_key="okrlink-staging"
     )
-    app.extensions["okrlink"] = dataclasses.replace(services, settings=settings)
+    install(app, dataclasses.replace(services, settings=settings))
 
     body = client.get("/jira/atlassian-connect.json").get_json()
 

@@ -12,6 +12,7 @@ import jwt
 from flask import Flask
 
 from connect.doors.atlassian_connect.connect_jwt import CONTEXT_QSH
+from connect.services import services_of
 from integrations.atlassian.qsh import query_string_hash
 from sync.core import okrfile
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
@@ -38,7 +39,7 @@ def install(
     product: str = "jira",
 ) -> int:
     """Record an installation the way the lifecycle route does; returns its site id."""
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     registry = services.tenants
     with services.store.session() as session:
         row = record_install(
@@ -83,13 +84,13 @@ def signed_url(
 def import_example(app: Flask, site_id: int, *, at: datetime) -> None:
     """Import examples/platform.okr.yml into the site and derive its snapshots at `at`."""
     okrs = okrfile.load(EXAMPLE)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         report = import_team_okrs(session, site_id, okrs)
         recompute(session, site_id, report.changed_kr_ids, now=at)
 
 
 def import_okrs(app: Flask, site_id: int, okrs: TeamOkrs, *, at: datetime) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         report = import_team_okrs(session, site_id, okrs)
         recompute(session, site_id, report.changed_kr_ids, now=at)
 
@@ -133,7 +134,7 @@ def check_in(
     what: str = "",
 ) -> None:
     """A check-in stored at `at`, then the KR re-derived at that time (a history point)."""
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, site_id, key)
         assert kr is not None
         session.add(
@@ -162,7 +163,7 @@ def weekly_check_ins(
 
 
 def kr_row(app: Flask, site_id: int, key: str) -> KeyResult:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, site_id, key)
         assert kr is not None
         session.expunge(kr)

@@ -16,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from connect.app import create_app
+from connect.services import services_of
 from connect.settings import Settings
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 
 
 class FileClock:
@@ -47,9 +48,9 @@ def main(database_url: str, data_dir: str, secret_key: str, clock_file: str) -> 
     signal.signal(signal.SIGTERM, stop)
     print("ready", flush=True)
     while running:
-        app.extensions["okrlink"].digest.tick()
+        services_of(app).digest.tick()
         time.sleep(0.02)
-    app.extensions["okrlink"].store.dispose()
+    services_of(app).store.dispose()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import jwt
 from sqlalchemy import func, select
 
 from connect.app import create_app
+from connect.services import services_of
 from connect.settings import Settings
 from integrations.atlassian.qsh import query_string_hash
 from sync.core.spec import quarter_of
@@ -334,7 +335,7 @@ class Deployment:
     def prepare(self) -> None:
         """Migrate; install the tenant (its Jira is the stand-in); the KRs and their links."""
         app = create_app(self.settings())
-        services = app.extensions["okrlink"]
+        services = services_of(app)
         with services.store.session() as session:
             site_id = record_install(
                 session,

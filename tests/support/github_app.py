@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connect.services import services_of
 from integrations.github.signature import sign
 from sync.core.spec import CycleSpec, KeyResultSpec, ObjectiveSpec, TeamOkrs
 from sync.db.model import Base, KeyResult, WorkItem
@@ -166,7 +167,7 @@ TEAM_OKRS = TeamOkrs(
 
 
 def store(app: Flask) -> Store:
-    return app.extensions["okrlink"].store
+    return services_of(app).store
 
 
 def load_okrs(app: Flask, now: datetime) -> int:

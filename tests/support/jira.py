@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from connect.services import services_of
 from integrations.atlassian.events import clean
 from integrations.atlassian.qsh import query_string_hash
 from sync.db.model import InboxEvent, Snapshot
@@ -173,7 +174,7 @@ def glance_property() -> str:
 
 
 def count_rows(app: Flask, model: type) -> int:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return session.query(model).count()
 
 

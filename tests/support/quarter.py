@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
+
 CYCLE = "2026-Q4"
 COMPANY_OBJECTIVE = {
     "team": "ACME",
@@ -68,7 +70,7 @@ def stored_close(app: Flask) -> dict[str, Any]:
 
     from sync.db.model import Cycle, CycleClose, KeyResult
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.execute(
             select(KeyResult, Cycle.name)
             .join(Cycle, Cycle.id == KeyResult.cycle_id)

@@ -21,7 +21,7 @@ from flask import Flask
 from connect.app import create_app
 from connect.http.hotpaths import HotPaths
 from connect.settings import Settings
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.app import PANEL_NOW
 from tests.support.base import ROOT, FakeClock
 from tests.support.processes import stop, wait_until_ready

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import jwt
 from flask import Flask
 
+from connect.services import services_of
 from integrations.atlassian.qsh import query_string_hash
 from sync.tenants import record_install
 
@@ -53,7 +54,7 @@ def install(
 ) -> str:
     """Record an installation directly (the signed lifecycle is tested on its own)."""
     secret = secret or f"{client_key}-shared-secret-0123456789abcdef"
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     tenants = services.tenants
     with services.store.session() as session:
         record_install(

@@ -21,7 +21,7 @@ from sync.db.model import Deployment, DeploymentChange, GitHubInstallation, Inbo
 from sync.db.store import ALEMBIC_DIR, local_site
 from sync.dora import keys as dora_reader
 from sync.dora.changes import rebuild
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.base import FakeClock
 from tests.support.github_app import store
 

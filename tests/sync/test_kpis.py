@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
+from connect.services import services_of
 from sync import kpis
 from sync.core.spec import KpiSpec
 from sync.db.store import local_site
@@ -21,7 +22,7 @@ CFR = KpiSpec(key="PLAT-K1", title="Change failure rate", unit="%", healthy_max=
 
 
 def test_importing_the_same_kpi_twice_keeps_one_creation_and_moves_no_version(app: Flask) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         kpis.import_kpis(session, site_id, "PLAT", [CFR], now=PANEL_NOW, author="okrlink import")
         kpi = kpis.find_kpi(session, site_id, "PLAT-K1")
@@ -37,7 +38,7 @@ def test_importing_the_same_kpi_twice_keeps_one_creation_and_moves_no_version(ap
 
 
 def test_a_changed_definition_is_kept_and_moves_the_version(app: Flask) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         kpi, _ = kpis.create_kpi(
             session,
@@ -83,7 +84,7 @@ def test_a_changed_definition_is_kept_and_moves_the_version(app: Flask) -> None:
 def test_a_refused_value_names_its_field_and_stores_nothing(
     app: Flask, data: dict[str, object], field: str
 ) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         with pytest.raises(Invalid) as refused:
             kpis.create_kpi(
@@ -99,7 +100,7 @@ def test_a_refused_value_names_its_field_and_stores_nothing(
 
 
 def test_the_file_import_refuses_what_the_forms_refuse(app: Flask) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         with pytest.raises(Invalid):
             kpis.import_kpis(
@@ -108,7 +109,7 @@ def test_the_file_import_refuses_what_the_forms_refuse(app: Flask) -> None:
 
 
 def test_keys_follow_on_and_a_taken_key_is_a_duplicate(app: Flask) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         first, _ = kpis.create_kpi(
             session, site_id, "PLAT", {"title": "A", "healthy_max": 1.0}, author=None, now=PANEL_NOW

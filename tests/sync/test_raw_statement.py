@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
+from connect.services import services_of
 from sync.db.model import InboxEvent, Site
 from sync.db.raw import RawStatement
 from sync.db.store import Store
@@ -55,7 +56,7 @@ def test_a_raw_query_answers_as_sqlalchemy_does_for_any_list_length(app) -> None
     from sync.db.model import Cycle, KeyResult, Link, Objective, Team
     from sync.db.raw import RawQuery
 
-    store = app.extensions["okrlink"].store
+    store = services_of(app).store
     with store.session() as session:
         site = Site(name="acme")
         session.add(site)

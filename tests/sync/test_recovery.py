@@ -19,12 +19,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from connect.cli import main
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.model import InboxEvent, Outbound, WorkItem, WriteBackState
 from sync.db.store import Store, local_site
-from sync.engine.jobs import MAX_ATTEMPTS, Jobs, Ports, backoff
+from sync.engine.jobs import MAX_ATTEMPTS, Jobs, backoff
 from sync.engine.lease import Leases
 from sync.errors import Permanent, Transient
+from sync.ports import Ports
 from tests.support.base import FakeClock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,12 +74,12 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
 
 
 def _jobs(app: Flask) -> Jobs:
-    jobs: Jobs = app.extensions["okrlink"].jobs
+    jobs: Jobs = services_of(app).jobs
     return jobs
 
 
 def _store(app: Flask) -> Store:
-    store: Store = app.extensions["okrlink"].store
+    store: Store = services_of(app).store
     return store
 
 

@@ -12,7 +12,6 @@ no id, and a replayed body is byte-identical) and applied by the same inbox drai
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from typing import Any, Final
 
@@ -22,6 +21,7 @@ from connect.errors import AuthError, BadRequest
 from connect.ops.metrics import count_answer
 from connect.services import services
 from integrations.asana.signature import SECRET_HEADER, SIGNATURE_HEADER, verify_signature
+from integrations.payloads import loads_object
 from sync.apply.asana import EVENT_NAME
 from sync.asana_accounts import subscription
 from sync.engine.inbox import record_event
@@ -59,11 +59,8 @@ def receive(subscription_id: str) -> tuple[Response, int]:
         raise AuthError(
             "unknown subscription, or missing or invalid X-Hook-Signature", code="invalid_signature"
         )
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("the body is not JSON", code="invalid_json") from exc
-    events = payload.get("events") if isinstance(payload, dict) else None
+    payload = loads_object(body)  # the NUL/NaN guards of every door; else 400 malformed_body
+    events = payload.get("events")
     if not isinstance(events, list):
         raise BadRequest("the body has no events list", code="invalid_payload", field="events")
     if not events:

@@ -199,12 +199,12 @@ def _see_other(url: str) -> Response:
 def error_page(error: ApiError) -> Response:
     """Errors on these pages are shown as a page inside the iframe, not as JSON."""
     html = render_message_page(
-        f"{error.status} {error.code.replace('_', ' ')}",
+        f"{error.http_status} {error.code.replace('_', ' ')}",
         error.message,
         locale(),
         host_script=True,
     )
-    return html_response(html, status=error.status)
+    return html_response(html, status=error.http_status)
 
 
 # --- the OKR panel (Confluence macro) ------------------------------------------------------

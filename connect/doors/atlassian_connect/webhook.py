@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any, Final
 from flask import Blueprint, Response, g, jsonify, request
 
 from connect.doors.atlassian_connect.verify import connect_jwt_required
-from connect.errors import BadRequest
 from connect.ops.metrics import count_answer
 from connect.services import Services, services
-from integrations.atlassian.events import JiraPayloadError, envelope, parse_webhook
+from integrations.atlassian.events import envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
-from integrations.payloads import PayloadError, loads
+from integrations.payloads import loads_object
 from sync.apply.jira import EVENT_NAME
 from sync.db.model import utcnow
 from sync.engine import log_context
@@ -85,12 +84,7 @@ def record_jira_delivery(
 def _record(
     services: Services, tenant: Tenant, *, raw: bytes, delivery_header: str | None
 ) -> dict[str, Any]:
-    try:
-        payload = loads(raw)
-    except PayloadError as exc:
-        raise BadRequest(str(exc), code="malformed_body") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("the body is not a JSON object", code="malformed_body")
+    payload = loads_object(raw)  # else PayloadError: 400 malformed_body
     head = envelope(payload)
     app_account = services.jira_app_accounts.get(tenant.client_key)
     if is_echo(
@@ -100,10 +94,7 @@ def _record(
         own_properties=services.jira_own_properties,
     ):
         return {"status": "ignored", "reason": "echo"}
-    try:
-        event = parse_webhook(payload, fields=services.jira_field_map)
-    except JiraPayloadError as exc:
-        raise BadRequest(str(exc), code="malformed_event") from exc
+    event = parse_webhook(payload, fields=services.jira_field_map)  # JiraPayloadError: 400
     row = {
         "source": "jira",
         "scope": tenant.client_key,

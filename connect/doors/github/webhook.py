@@ -20,7 +20,7 @@ from integrations.github.checks import REFRESH_IDENTIFIER
 from integrations.github.events import HANDLED, is_handled, requested_action_identifier
 from integrations.github.records import inbox_record
 from integrations.github.signature import SIGNATURE_HEADER, verify_signature
-from integrations.payloads import PayloadError, loads
+from integrations.payloads import loads_object
 from sync.db.model import GitHubInstallation
 from sync.engine.inbox import record_event
 
@@ -59,12 +59,7 @@ def receive() -> tuple[Response, int]:
         return _answer(200, "pong")
     if event not in _EVENTS:
         return _answer(202, "ignored")
-    try:
-        payload = loads(body)
-    except PayloadError as exc:
-        raise BadRequest(str(exc), code="invalid_json") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("the body is not a JSON object", code="invalid_json")
+    payload = loads_object(body)  # else PayloadError: 400 malformed_body
     action = payload.get("action")
     if not is_handled(event, action):
         return _answer(202, "ignored")

@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 
 from connect.app import create_app
+from connect.services import services_of
 from connect.settings import Settings
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.app import install
 from tests.support.jira import create_okrs
 
@@ -35,7 +36,7 @@ def opened(app: Flask, settings: Settings, ports: Ports) -> Iterator[Flask]:
     )
     opened = create_app(settings.replace(api_site="acme.atlassian.net"), ports=ports)
     yield opened
-    opened.extensions["okrlink"].store.dispose()
+    services_of(opened).store.dispose()
 
 
 def test_without_the_header_the_token_acts_on_the_api_site(
@@ -62,6 +63,6 @@ def test_an_api_without_a_token_says_it_is_closed_and_how_to_open_it(
             "/api/v1/objectives", headers={"Authorization": "Bearer anything"}
         )
     finally:
-        closed.extensions["okrlink"].store.dispose()
+        services_of(closed).store.dispose()
     assert response.status_code == 401
     assert "set OKRLINK_ADMIN_TOKEN" in response.json["error"]["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from connect.cli import EXAMPLE_FILE
+from connect.services import services_of
 
 
 def _objective(client: FlaskClient, admin: dict[str, str], **extra: object) -> dict:
@@ -258,7 +259,7 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
         },
     )
     client.post("/api/v1/key-results/PLAT-1.1/links", headers=admin, json={"target": "PLAT-90"})
-    store = app.extensions["okrlink"].store
+    store = services_of(app).store
     with store.session() as session:
         session.execute(delete(Outbound))
         # The property was written once: it now names a KR the issue no longer counts for.

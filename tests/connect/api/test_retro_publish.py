@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import CycleClose, Outbound
 from sync.retro import RETRO_PAGE
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, SECRET, install, signed_url
@@ -54,7 +55,7 @@ def _posts() -> list[Any]:
 
 
 def _outbound(app: Flask) -> Outbound | None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalar(select(Outbound).where(Outbound.kind == RETRO_PAGE))
         if row is not None:
             session.expunge(row)
@@ -62,10 +63,10 @@ def _outbound(app: Flask) -> Outbound | None:
 
 
 def _flush(app: Flask) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         sites = session.scalars(select(CycleClose.site_id)).all()
     for site_id in sites:
-        app.extensions["okrlink"].jobs.flush_outbound(site_id)
+        services_of(app).jobs.flush_outbound(site_id)
 
 
 def _retro_view(client: FlaskClient) -> Any:
@@ -171,7 +172,7 @@ def test_a_timeout_after_confluence_created_the_page_does_not_publish_it_twice(
     _flush(app)
     assert len(_posts()) == 1
     assert _outbound(app) is None
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         stored = session.scalars(select(CycleClose)).one()
         assert (stored.retro_page_id, stored.retro_page_url) == ("393217", PAGE_URL)
     again = client.post(f"/api/v1/cycles/{CYCLE}/close?team=PLAT", json=CLOSE, headers=headers)

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli.github import map_installation
+from connect.services import services_of
 from sync.apply.github import ensure_installation
 from tests.support.app import MACRO_PARAMS, PANEL, SECRET, install, signed_url
 from tests.support.jira import create_okrs
@@ -68,7 +69,7 @@ def _kr(client: FlaskClient, admin: dict[str, str], key: str) -> dict[str, Any]:
 def test_the_jql_poll_marks_a_kr_on_a_site_without_jira_missing_and_says_how_to_connect(
     app: Flask, client: FlaskClient, admin: dict[str, str], site: int
 ) -> None:
-    assert app.extensions["okrlink"].jira_sync.poll_jql() == {}  # skipped, nothing raised
+    assert services_of(app).jira_sync.poll_jql() == {}  # skipped, nothing raised
     kr = _kr(client, admin, "PLAT-1.1")
     assert kr["source_state"] == "missing"
     assert "install okrlink on the site's Jira" in kr["source_message"]
@@ -96,7 +97,7 @@ def test_the_reconcile_marks_issues_krs_missing_without_raising(
         headers={**admin, "X-Okrlink-Site": SITE},
         json={"target": "PLAT-12"},
     )
-    assert app.extensions["okrlink"].jira_sync.reconcile() == {}
+    assert services_of(app).jira_sync.reconcile() == {}
     assert _kr(client, admin, "PLAT-1.2")["source_state"] == "missing"
 
 
@@ -106,7 +107,7 @@ def test_a_github_kr_is_missing_until_an_installation_is_mapped_to_its_site(
     kr = _kr(client, admin, "PLAT-1.3")
     assert kr["source_state"] == "missing"
     assert "okrlink github map INSTALLATION_ID SITE" in kr["source_message"]
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         ensure_installation(session, 4242)
     map_installation(app, 4242, SITE)
     kr = _kr(client, admin, "PLAT-1.3")
@@ -117,7 +118,7 @@ def test_a_github_kr_is_missing_until_an_installation_is_mapped_to_its_site(
 def test_the_panel_shows_the_missing_source_in_the_readers_language(
     app: Flask, client: FlaskClient, admin: dict[str, str], site: int, locale: str, words: str
 ) -> None:
-    app.extensions["okrlink"].jira_sync.poll_jql()  # marks the JQL KR
+    services_of(app).jira_sync.poll_jql()  # marks the JQL KR
     client.post(
         "/api/v1/key-results/PLAT-1.2/links",
         headers={**admin, "X-Okrlink-Site": SITE},

@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from connect.cli import EXAMPLE_FILE, main
+from connect.services import services_of
 from connect.settings import Settings
 from sync.core import okrfile
 from sync.db.model import KeyResult, Objective
@@ -27,7 +28,7 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
 
 
 def _counts(app: Flask) -> tuple[int, int]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         objectives = session.scalar(select(func.count()).select_from(Objective)) or 0
         krs = session.scalar(select(func.count()).select_from(KeyResult)) or 0
     return objectives, krs

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.cli import main
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.model import CycleClose
 from tests.support.base import FakeClock
@@ -167,9 +168,9 @@ def test_a_refused_publication_is_parked_listed_and_published_after_a_retry(
     retried = runner.invoke(main, ["outbound", "retry", line.split()[0]])
     assert retried.exit_code == 0, retried.output
     clock.current = datetime.now(UTC) + timedelta(seconds=1)  # the retry made it due now
-    app.extensions["okrlink"].jobs.flush_outbound(site_id)
+    services_of(app).jobs.flush_outbound(site_id)
     assert "0 parked" in runner.invoke(main, ["outbound", "failed"]).output
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         stored = session.scalars(select(CycleClose)).one()
         assert (stored.retro_page_id, stored.retro_page_url) == ("393217", PAGE_URL)
     assert len([c for c in responses.calls if c.request.method == "POST"]) == 2

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from connect.cli import main
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import local_site
 from tests.support.chat import SLACK_OK, Answer, Receiver, receiver, trust
@@ -25,7 +26,7 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
     monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         import_team(session, local_site(session).id, now=datetime.now(UTC))
     return CliRunner()
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.cli import main
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.model import CheckIn, KeyResult
 from sync.okrs import IMPORTER
@@ -42,7 +43,7 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
 
 
 def _current(app: Flask) -> float | None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return session.scalar(select(KeyResult.current).where(KeyResult.key == "PLAT-1.2"))
 
 
@@ -99,7 +100,7 @@ def test_prefer_file_makes_the_file_win_as_a_check_in_by_the_importer(
     assert result.exit_code == 0, result.output
     assert "kept" not in result.output
     assert _current(app) == 1.6
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         recorded = session.execute(select(CheckIn.author, CheckIn.value).order_by(CheckIn.id))
         assert [tuple(row) for row in recorded] == [(None, 1.2), (IMPORTER, 1.6)]
     plain = runner.invoke(main, ["import", str(exported)])  # the file is now the newest value

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from connect.cli import main
+from connect.services import services_of
 from sync import kpis
 from sync.core import okrfile
 from sync.db.store import local_site
@@ -72,7 +73,7 @@ def test_a_kpi_with_an_unknown_measure_is_an_error(tmp_path: Path) -> None:
 
 def test_import_stores_kpis_and_scopes_and_export_gives_them_back(app: Flask) -> None:
     okrs = okrfile.parse(FILE)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         import_team_okrs(session, site_id, okrs)
         stored = {kpi.key: kpi for kpi in kpis.list_kpis(session, site_id, team="PLAT")}

@@ -10,8 +10,9 @@ import requests
 from flask import Flask
 
 from connect.app import create_app
+from connect.services import services_of
 from connect.settings import Settings
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.jira import install_jira, issue_event, post_webhook
 from tests.support.metrics import parse, value
 from tests.support.processes import running
@@ -38,7 +39,7 @@ def test_the_worker_serves_the_apply_times_of_the_events_it_applied(
             )
             assert answer.json["status"] == "accepted"
     finally:
-        web.extensions["okrlink"].store.dispose()
+        services_of(web).store.dispose()
     port = free_port()
     env = {
         "OKRLINK_DATABASE_URL": settings.resolved_database_url,

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import InboxEvent
 from tests.support.base import FlaskCalls
 from tests.support.jira import inbox_count, install_jira, issue_event, post_webhook
@@ -73,7 +74,7 @@ def test_a_failure_inside_the_hot_path_is_answered_by_flask_and_records_once(
     flask_calls: FlaskCalls,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    jobs = app.extensions["okrlink"].jobs
+    jobs = services_of(app).jobs
     real_nudge = jobs.nudge
     failures = []
 
@@ -90,5 +91,5 @@ def test_a_failure_inside_the_hot_path_is_answered_by_flask_and_records_once(
     assert answered.json == {"status": "duplicate"}  # recorded by the hot path before it failed
     assert (inbox_count(app), flask_calls.count, len(failures)) == (1, 1, 1)
     # Flask's answer nudged the queue again, so the event did not wait for the sweeper.
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(InboxEvent.state)).all() == ["done"]

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import DigestChannel
 from sync.db.store import local_site
 from sync.digest import ChannelSpec, add_channel
@@ -56,7 +57,7 @@ def add(client: FlaskClient, page: str, **fields: str):  # type: ignore[no-untyp
 
 
 def channels(app: Flask) -> list[DigestChannel]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.scalars(select(DigestChannel)).all()
         session.expunge_all()
         return list(rows)
@@ -112,7 +113,7 @@ def test_a_parked_channel_shows_why_and_can_be_removed(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     add(client, admin(client))
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalars(select(DigestChannel)).one()
         row.state, row.parked_reason = "parked", "the webhook answered 410: it was removed"
     page = admin(client)
@@ -134,7 +135,7 @@ def test_a_parked_channel_shows_why_and_can_be_removed(
 def test_removing_a_channel_of_another_site_is_not_found(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         other = local_site(session).id
         import_team(session, other, now=datetime(2026, 11, 25, tzinfo=UTC))

@@ -10,6 +10,7 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, install, signed_url
 from tests.support.base import FakeClock
 from tests.support.quarter import CYCLE, post, write_quarter
@@ -141,7 +142,7 @@ def test_a_retrospective_refused_by_confluence_from_the_form_is_retried_and_then
     assert (pending.attrs["data-retro-page"], pending.attrs["data-space"]) == ("pending", "PLAT")
     responses.replace(responses.POST, CONTENT, json=CREATED)
     clock.current += timedelta(minutes=11)
-    app.extensions["okrlink"].jobs.flush_outbound(site)
+    services_of(app).jobs.flush_outbound(site)
     page = parse(client.get(done.headers["Location"]).text)
     published = page.find(data_retro_page=True)
     assert published.attrs["data-retro-page"] == "published"

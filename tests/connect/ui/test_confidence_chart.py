@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from connect.ui.render import render_panel
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, install, signed_url
 from tests.support.base import FakeClock
@@ -131,7 +132,7 @@ def test_the_compact_panel_has_no_chart_and_no_legend(
 ) -> None:
     from connect.ui import panels
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         where = panels.find_kr_panel(session, site, "PLAT-1.1")
         assert where is not None
         view = panels.load_panel(session, site, where, today=clock.now().date())

@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 
-from connect.app import create_app
 from connect.demo.dora import quarter_of_deployments
-from connect.demo.seed import DEMO_BASE_URL, DEMO_HOST, load_demo, open_api, reset_demo
+from connect.demo.seed import (
+    DEMO_BASE_URL,
+    DEMO_HOST,
+    api_token,
+    load_demo,
+    open_demo,
+    reset_demo,
+)
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import find_kr, find_site
-from sync.engine.jobs import Ports
 from sync.kpis import find_kpi, history_of
+from sync.ports import Ports
 from tests.support.ui import parse
 
 
 @pytest.fixture
 def dev_app(app: Flask, settings: Settings, ports: Ports) -> Iterator[Flask]:
     """The app in development mode, on the same (emptied) test database."""
-    dev = create_app(settings.replace(dev=True), ports=ports)
+    dev = open_demo(settings.replace(dev=True), ports)
     yield dev
-    dev.extensions["okrlink"].store.dispose()
+    services_of(dev).store.dispose()
+
+
+@pytest.fixture
+def plain_demo(app: Flask, settings: Settings, ports: Ports) -> Iterator[Flask]:
+    """The demo built without development mode, on the same (emptied) test database."""
+    plain = open_demo(settings, ports)
+    yield plain
+    services_of(plain).store.dispose()
 
 
 def deployments_in_last_30_days(app: Flask) -> tuple[int, int]:
     """(failed, finished) demo deployments of the 30 days before the clock, counted plainly."""
-    now = app.extensions["okrlink"].jobs.ports.clock.now()
+    now = services_of(app).jobs.ports.clock.now()
     statuses = [
         d.payload["deployment_status"]["state"]
         for d in quarter_of_deployments(datetime(2026, 10, 1, tzinfo=UTC), now)
@@ -54,7 +70,7 @@ def test_demo_pages_show_progress_moved_by_the_replayed_events(dev_app: Flask) -
     # A quarter of deployments moves the DORA KRs: 30 days of deployments before the clock.
     failures, finished = deployments_in_last_30_days(dev_app)
     cfr = round(100 * failures / finished, 2)
-    with dev_app.extensions["okrlink"].store.session() as session:
+    with services_of(dev_app).store.session() as session:
         site_id = find_site(session, DEMO_BASE_URL).id
         assert find_kr(session, site_id, "PLAT-1.3").current == cfr  # type: ignore[union-attr]
         lead = find_kr(session, site_id, "PLAT-1.5").current  # type: ignore[union-attr]
@@ -84,16 +100,21 @@ def test_demo_twice_changes_nothing(dev_app: Flask) -> None:
     assert _krs(client.get(second["Confluence OKR panel"]).text) == _krs(before)
 
 
-def test_demo_urls_are_refused_without_dev_mode(app: Flask, dev_app: Flask) -> None:
+def test_demo_urls_are_refused_without_dev_mode(plain_demo: Flask, dev_app: Flask) -> None:
     urls = load_demo(dev_app, base="")
-    assert app.test_client().get(urls["Confluence OKR panel"]).status_code == 403
-    assert "OKRLINK_DEV=1" in load_demo(app, base="")["Note"]
+    assert plain_demo.test_client().get(urls["Confluence OKR panel"]).status_code == 403
+    assert "OKRLINK_DEV=1" in load_demo(plain_demo, base="")["Note"]
+
+
+def test_the_demo_loads_only_into_an_app_built_as_the_demo(app: Flask) -> None:
+    with pytest.raises(TypeError, match="open_demo"):
+        load_demo(app, base="")
 
 
 def _title(app: Flask, key: str) -> str:
     from sync.db.model import KeyResult
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return session.query(KeyResult.title).filter(KeyResult.key == key).one()[0]
 
 
@@ -103,7 +124,7 @@ def test_a_restart_keeps_what_the_user_changed_and_reset_starts_over(dev_app: Fl
     first = load_demo(dev_app, base="")
     original = _title(dev_app, "PLAT-1.1")
     moved = _krs(dev_app.test_client().get(first["Confluence OKR panel"]).text)
-    with dev_app.extensions["okrlink"].store.session() as session:
+    with services_of(dev_app).store.session() as session:
         session.query(KeyResult).filter(KeyResult.key == "PLAT-1.1").update(
             {KeyResult.title: "Raise availability to five nines"}
         )
@@ -121,11 +142,13 @@ def test_a_restart_keeps_what_the_user_changed_and_reset_starts_over(dev_app: Fl
 def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(
     settings: Settings, ports: Ports
 ) -> None:
-    app = create_app(settings.replace(dev=True, admin_token=""), ports=ports)
+    app = open_demo(settings.replace(dev=True, admin_token=""), ports)
+    restarted = open_demo(settings.replace(dev=True, admin_token=""), ports)
+    services_of(restarted).store.dispose()
     try:
         load_demo(app, base="")
-        token = open_api(app)
-        assert token == open_api(app)  # kept in the data directory: a restart keeps it
+        token = api_token(app)
+        assert token == api_token(restarted)  # kept in the data directory: a restart keeps it
         assert (settings.data_dir / "demo-admin-token").stat().st_mode & 0o777 == 0o600
         client = app.test_client()
         response = client.get(
@@ -137,7 +160,7 @@ def test_the_demos_token_opens_the_api_on_the_demo_site_without_extra_headers(
         wrong = client.get("/api/v1/objectives", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
 
 
 def test_the_demos_jql_kr_says_it_has_no_jira_and_the_poll_does_not_fail(
@@ -147,7 +170,7 @@ def test_the_demos_jql_kr_says_it_has_no_jira_and_the_poll_does_not_fail(
     panel = parse(dev_app.test_client().get(urls["Confluence OKR panel"]).text)
     marked = [node.attrs["data-kr"] for node in panel.find_all(data_source_state="missing")]
     assert marked == ["PLAT-2.1"]  # at once, not after the first poll period
-    assert dev_app.extensions["okrlink"].jira_sync.poll_jql() == {}
+    assert services_of(dev_app).jira_sync.poll_jql() == {}
     response = dev_app.test_client().get(
         "/api/v1/key-results/PLAT-2.1", headers={**admin, "X-Okrlink-Site": DEMO_HOST}
     )
@@ -160,7 +183,7 @@ def test_the_demos_reconcile_reads_its_own_issues_and_changes_nothing(dev_app: F
     urls = load_demo(dev_app, base="")
     client = dev_app.test_client()
     before = _krs(client.get(urls["Confluence OKR panel"]).text)
-    dev_app.extensions["okrlink"].jira_sync.reconcile()  # the periodic job: nothing raised
+    services_of(dev_app).jira_sync.reconcile()  # the periodic job: nothing raised
     assert _krs(client.get(urls["Confluence OKR panel"]).text) == before
 
 
@@ -168,7 +191,7 @@ def test_the_demo_keeps_its_check_runs_without_a_github_app(dev_app: Flask) -> N
     from connect.demo.seed import DemoChecks
 
     load_demo(dev_app, base="")
-    checks = dev_app.extensions["okrlink"].jobs.ports.checks
+    checks = services_of(dev_app).jobs.ports.checks
     assert isinstance(checks, DemoChecks)
     assert checks.runs, "the open demo PRs get their OKR impact run"
     assert {repo for _, repo, _ in checks.runs} == {"platform/deployer"}
@@ -181,7 +204,7 @@ def test_the_demo_sends_its_digest_to_a_local_receiver_shown_at_dev_chat(dev_app
     urls = load_demo(dev_app, base=base)
     assert urls["Weekly digest (local Slack receiver)"] == f"{base}/dev/chat"
     assert load_demo(dev_app, base=base) == urls  # twice: still one channel
-    services = dev_app.extensions["okrlink"]
+    services = services_of(dev_app)
     with services.store.session() as session:
         (channel,) = list_channels(session)
     assert (channel.team, channel.kind, channel.url_hint) == (
@@ -200,7 +223,7 @@ def test_the_demo_sends_its_digest_to_a_local_receiver_shown_at_dev_chat(dev_app
             sent.append((kind, payload))
 
     client = dev_app.test_client()
-    services.jobs.ports.chat = Client()
+    services.jobs.ports = replace(services.jobs.ports, chat=Client())
     site_id = channel_site(dev_app)
     assert services.digest.send_now(site_id, "PLAT") == [(channel.id, "sent")]
     shown = client.get("/dev/chat")
@@ -214,7 +237,7 @@ def channel_site(app: Flask) -> int:
 
     from sync.db.model import DigestChannel
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return session.scalars(select(DigestChannel.site_id)).one()
 
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from sync.core.practice import check_kpi
 from sync.core.spec import KpiSpec
 from tests.support.app import (
@@ -153,7 +154,7 @@ def test_each_definition_change_keeps_its_author_and_fields(
     page = follow(client, submit(client, open_page(client), "new-kpi", **CFR))
     follow(client, submit(client, page, "edit-kpi", "PLAT-K1", healthy_max="12"))
     follow(client, submit(client, page, "edit-kpi", "PLAT-K1", healthy_max="12"))  # no change
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         changes = kpi_changes_of(session, site, "PLAT-K1")
         seen = [(c.action, c.author, c.before, c.after) for c in changes]
     assert [action for action, *_ in seen] == ["create", "update"]

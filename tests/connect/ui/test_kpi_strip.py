@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from sync import kpis
 from sync.core.spec import KpiSpec
 from tests.support.app import MACRO_PARAMS, PANEL, PANEL_NOW, panel_site, signed_url
@@ -30,14 +31,14 @@ UPTIME = KpiSpec(
 @pytest.fixture
 def site(app: Flask) -> int:
     site_id = panel_site(app)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kpis.upsert_kpi(session, site_id, "PLAT", CFR, position=0, now=PANEL_NOW)
         kpis.upsert_kpi(session, site_id, "PLAT", UPTIME, position=1, now=PANEL_NOW)
     return site_id
 
 
 def value(app: Flask, site: int, key: str, number: float, days: int = 0) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kpi = kpis.find_kpi(session, site, key)
         assert kpi is not None
         kpis.record_value(session, kpi, number, now=PANEL_NOW + timedelta(days=days))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import create_engine, event, text
 
+from connect.services import services_of
 from connect.ui.panels import PanelQuery, load_panel, panel_version
 from sync.core.spec import quarter
 from tests.support.app import big_team, check_in, import_okrs, install, weekly_check_ins
@@ -20,7 +21,7 @@ CYCLE = quarter("2026-Q4")
 @contextmanager
 def counted(app: Flask) -> Iterator[list[str]]:
     """Every SQL statement the store runs inside the block."""
-    engine = app.extensions["okrlink"].store.engine
+    engine = services_of(app).store.engine
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:
@@ -34,7 +35,7 @@ def counted(app: Flask) -> Iterator[list[str]]:
 
 
 def _load(app: Flask, site: int, team: str) -> tuple[int, object]:
-    with counted(app) as statements, app.extensions["okrlink"].store.session() as session:
+    with counted(app) as statements, services_of(app).store.session() as session:
         view = load_panel(session, site, PanelQuery(team=team), today=NOW.date())
     return len(statements), view
 
@@ -67,11 +68,11 @@ def test_version_moves_when_a_kr_changes_and_costs_one_query(app: Flask) -> None
     site = install(app)
     import_okrs(app, site, big_team("BIG", objectives=3, krs=5, cycle=CYCLE), at=NOW)
     query = PanelQuery(team="BIG")
-    with counted(app) as statements, app.extensions["okrlink"].store.session() as session:
+    with counted(app) as statements, services_of(app).store.session() as session:
         before = panel_version(session, site, query, today=NOW.date())
     assert len(statements) == 1
     check_in(app, site, "BIG-2.3", value=20, at=NOW + timedelta(hours=1))
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert panel_version(session, site, query, today=NOW.date()) != before
 
 
@@ -94,7 +95,7 @@ def test_latest_check_in_and_alignment_and_practice_warnings(app: Flask) -> None
 def test_an_unknown_team_or_cycle_has_no_panel(app: Flask) -> None:
     site = install(app)
     import_okrs(app, site, big_team("BIG", objectives=1, krs=3, cycle=CYCLE), at=NOW)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert load_panel(session, site, PanelQuery(team="NOPE"), today=NOW.date()) is None
         assert (
             load_panel(session, site, PanelQuery(team="BIG", cycle="2027-Q1"), today=NOW.date())
@@ -109,14 +110,14 @@ def test_fast_version_agrees_with_the_orm_query(app: Flask) -> None:
 
     site = install(app)
     import_okrs(app, site, big_team("BIG", objectives=2, krs=3, cycle=CYCLE), at=NOW)
-    versions = PanelVersions(app.extensions["okrlink"].store.engine)
+    versions = PanelVersions(services_of(app).store.engine)
     for query in (
         PanelQuery(team="BIG"),
         PanelQuery(team="BIG", cycle="2026-Q4"),
         PanelQuery(team="BIG", objective="BIG-2"),
         PanelQuery(team="NONE"),
     ):
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             expected = panel_version(session, site, query, today=NOW.date())
         assert (
             versions.version(site, query, today=NOW.date()).split("/")[:3]
@@ -140,7 +141,7 @@ def test_versions_see_own_commits_at_once_and_other_processes_within_the_recheck
 ) -> None:
     from connect.ui.versions import RECHECK_SECONDS, PanelVersions
 
-    engine = app.extensions["okrlink"].store.engine
+    engine = services_of(app).store.engine
     site = install(app)
     import_okrs(app, site, big_team("BIG", objectives=1, krs=3, cycle=CYCLE), at=NOW)
     clock = FakeClock()

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from connect.app import create_app
+from connect.services import services_of
 from connect.settings import Settings
 from connect.ui.panels import PanelQuery, panel_version_sql
 from connect.ui.versions import PanelVersions
@@ -45,7 +46,7 @@ def pg_app(postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
         secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
     )
     app = create_app(settings)
-    store: Store = app.extensions["okrlink"].store
+    store: Store = services_of(app).store
     _empty(store)
     yield app
     _empty(store)
@@ -96,7 +97,7 @@ def version_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_the_version_is_queried_once_then_only_after_an_okr_commit(
     pg_app: Flask, site: int, version_queries: list[str]
 ) -> None:
-    versions = listening(pg_app.extensions["okrlink"].ui_panel_versions, site)
+    versions = listening(services_of(pg_app).ui_panel_versions, site)
     # The load that started the listener queried, and cached its answer only if the listener
     # was already up by then: the next load queries at most once more, to cache it.
     queries, start = version_queries, len(version_queries)
@@ -114,7 +115,7 @@ def test_the_version_is_queried_once_then_only_after_an_okr_commit(
 def test_another_processes_okr_commit_arrives_as_a_notification(
     pg_app: Flask, site: int, postgres_url: str
 ) -> None:
-    versions = listening(pg_app.extensions["okrlink"].ui_panel_versions, site)
+    versions = listening(services_of(pg_app).ui_panel_versions, site)
     before = versions.version(site, PANEL, today=TODAY)
     other = Store.connect(postgres_url)  # another process's store: its commits are not counted here
     try:
@@ -128,7 +129,7 @@ def test_another_processes_okr_commit_arrives_as_a_notification(
 def test_rolled_back_and_non_okr_commits_announce_nothing(
     pg_app: Flask, site: int, postgres_url: str
 ) -> None:
-    versions = listening(pg_app.extensions["okrlink"].ui_panel_versions, site)
+    versions = listening(services_of(pg_app).ui_panel_versions, site)
     listener = versions.listener
     assert listener is not None
     generation = listener.generation
@@ -151,10 +152,10 @@ def test_rolled_back_and_non_okr_commits_announce_nothing(
 def test_while_the_listener_is_cut_off_every_load_queries_until_it_listens_again(
     pg_app: Flask, site: int, postgres_url: str
 ) -> None:
-    versions = listening(pg_app.extensions["okrlink"].ui_panel_versions, site)
+    versions = listening(services_of(pg_app).ui_panel_versions, site)
     listener = versions.listener
     assert listener is not None
-    engine = pg_app.extensions["okrlink"].store.engine
+    engine = services_of(pg_app).store.engine
     with engine.begin() as connection:
         connection.execute(
             text(

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from connect.ui.panels import PanelQuery, load_panel, panel_version
 from sync.db.model import CheckIn, Link, Snapshot, WorkItem
 from sync.db.store import find_kr, local_site
@@ -90,7 +91,7 @@ def test_a_token_of_site_a_never_shows_site_b(app: Flask, client: FlaskClient, s
 def test_development_token_is_refused_unless_dev_mode(client: FlaskClient, site: int) -> None:
     from connect.ui.tokens import dev_token
 
-    token = dev_token(client.application.extensions["okrlink"].ui_key, CLIENT_KEY)
+    token = dev_token(services_of(client.application).ui_key, CLIENT_KEY)
     response = client.get(f"{PANEL}?team=PLAT&dev_token={token}")
     assert response.status_code == 403
     assert "OKRLINK_DEV=1" in response.text
@@ -143,7 +144,7 @@ def test_compact_view_and_french_locale_from_atlassian_parameters(
 def test_a_script_in_a_kr_title_is_shown_as_text(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, site, "PLAT-1.1")
         assert kr is not None
         kr.title = "<script>alert(1)</script>"
@@ -296,7 +297,7 @@ def test_check_in_from_the_project_page_moves_the_kr_and_is_kept_as_history(
     reloaded = client.get(response.headers["Location"])
     assert reloaded.status_code == 200
     assert krs(reloaded.text)["PLAT-1.3"] == ("0.60", "on_track")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, site, "PLAT-1.3")
         assert kr is not None
         checkin = session.scalars(select(CheckIn).where(CheckIn.kr_id == kr.id)).one()
@@ -329,7 +330,7 @@ def test_check_in_errors_are_shown_beside_their_fields_and_nothing_is_saved(
     assert tree.find(id="ci-PLAT-1-3-score-e").text == "Enter a score between 0 and 1."
     assert tree.find("textarea", name="what").text == "kept"
     assert tree.find("input", name="value").attrs["aria-invalid"] == "true"
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(CheckIn)).all() == []
 
 
@@ -358,7 +359,7 @@ def test_check_in_post_needs_the_pages_token(client: FlaskClient, site: int) -> 
 
 
 def _work_item(app: Flask, site: int, key: str, *, parent: str | None) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         session.add(
             WorkItem(
                 site_id=site,
@@ -403,7 +404,7 @@ def test_search_then_link_then_unlink_from_the_issue_panel(
     assert linked.status_code == 303
     after = client.get(linked.headers["Location"])
     assert list(krs(after.text)) == ["PLAT-1.3"]
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         sources = session.scalars(select(Link.source).where(Link.target_key == "PLAT-90")).all()
         assert sources == ["panel"]
     unlink = form_action(after.text, "/jira/issue-panel/unlink")
@@ -469,7 +470,7 @@ def test_practice_notes_show_on_the_project_page_but_not_in_the_macro(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     # PLAT-2 has 3 KRs; abandoning one leaves 2, below the 3 to 5 the practice asks for.
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, site, "PLAT-2.3")
         assert kr is not None
         kr.state, kr.abandon_reason = "abandoned", "Merged into PLAT-2.2"
@@ -502,16 +503,16 @@ def test_renaming_an_objective_changes_the_cached_panel(
             "owner": "Team lead",
         },
     )
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
     query = PanelQuery(team="REN", cycle="2026-Q4")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         before = panel_version(session, site_id, query, today=date(2026, 11, 25))
     response = client.patch(
         "/api/v1/objectives/REN-1", headers=admin, json={"title": "New objective title"}
     )
     assert response.status_code == 200
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         after = panel_version(session, site_id, query, today=date(2026, 11, 25))
         view = load_panel(session, site_id, query, today=date(2026, 11, 25))
     assert after != before

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import InboxEvent, Link, WorkItem
 from tests.connect.doors.atlassian_connect.test_jira_stream import (
     API_LINKS,
@@ -41,7 +42,7 @@ def _snapshots(client: FlaskClient, admin: dict[str, str], site: str) -> dict[st
 def _site_id(app: Flask, site: str) -> int:
     from sync.db.store import find_site
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return find_site(session, site).id
 
 
@@ -56,14 +57,14 @@ def _setup(app: Flask, client: FlaskClient, admin: dict[str, str], site: str) ->
 
 def _drain_at_once(app: Flask, monkeypatch: pytest.MonkeyPatch, deliver: Any, site: str) -> None:
     """Record every delivery with the queue held back, then drain the site in batches."""
-    jobs = app.extensions["okrlink"].jobs
+    jobs = services_of(app).jobs
     with monkeypatch.context() as held:
         held.setattr(jobs, "nudge", lambda site_id: None)
         deliver()
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalar(select(InboxEvent.id).where(InboxEvent.state == "pending"))
     jobs.drain(_site_id(app, site))
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalar(select(InboxEvent.id).where(InboxEvent.state != "done")) is None
 
 
@@ -143,7 +144,7 @@ def test_a_rename_and_label_links_inside_one_batch_end_like_one_by_one(
         "jira-batched",
     )
     assert _snapshots(client, admin, "jira-batched") == _snapshots(client, admin, "jira-one")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         for site in ("jira-one", "jira-batched"):
             site_id = _site_id(app, site)
             items = session.scalars(select(WorkItem.key).where(WorkItem.site_id == site_id))

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.core.spec import KpiSpec
 from sync.db.model import DigestChannel, DigestSend, KeyResult
 from sync.db.store import local_site
@@ -36,7 +37,7 @@ def slack() -> Iterator[Receiver]:
 
 
 def add(app: Flask, url: str, *, kind: str = "slack", lang: str = "en") -> int:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         site_id = local_site(session).id
         import_team(session, site_id, now=CREATED)
@@ -54,12 +55,12 @@ def add(app: Flask, url: str, *, kind: str = "slack", lang: str = "en") -> int:
 
 
 def sender(app: Flask) -> DigestSender:
-    found: DigestSender = app.extensions["okrlink"].digest
+    found: DigestSender = services_of(app).digest
     return found
 
 
 def sends(app: Flask) -> list[tuple[str, str, str, bool]]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return [
             (r.kind, r.week, r.state, r.late)
             for r in session.scalars(select(DigestSend).order_by(DigestSend.id))
@@ -113,7 +114,7 @@ def test_the_reminder_lists_krs_without_a_check_in_two_days_before(
     app: Flask, clock: FakeClock, slack: Receiver
 ) -> None:
     add(app, slack.url("/hook"))
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         for kr in session.scalars(select(KeyResult).where(KeyResult.key != "PLAT-2.3")):
             record_check_in(
@@ -137,7 +138,7 @@ def test_no_reminder_is_sent_when_everyone_has_checked_in(
     app: Flask, clock: FakeClock, slack: Receiver
 ) -> None:
     add(app, slack.url("/hook"))
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         for kr in session.scalars(select(KeyResult)):
             record_check_in(
                 session, kr, {"what": "Done"}, author="Owner", at=REMINDER - timedelta(hours=1)
@@ -156,7 +157,7 @@ def test_a_removed_webhook_parks_the_channel_and_nothing_more_is_sent(
     slack.answer_next(Answer(status, "no_service"))
     clock.current = DUE
     sender(app).tick()
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         (view,) = list_channels(session)
     assert (view.id, view.state) == (channel_id, "parked")
     assert str(status) in (view.parked_reason or "")
@@ -190,7 +191,7 @@ def test_a_retry_is_claimed_by_one_caller_only(
     slack.answer_next(Answer(503, "busy"))
     clock.current = DUE
     sender(app).tick()
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         send_id = session.scalars(select(DigestSend.id)).one()
     clock.current = DUE + timedelta(hours=1)
     assert sender(app).send(send_id) == 1
@@ -212,7 +213,7 @@ def test_a_teams_channel_gets_its_card(app: Flask, clock: FakeClock) -> None:
     "url", ["http://hooks.slack.com/services/x", "ftp://a.test/x", "https://", "not a url"]
 )
 def test_only_https_webhook_urls_are_accepted(app: Flask, url: str) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         site_id = local_site(session).id
         import_team(session, site_id, now=CREATED)
@@ -232,16 +233,16 @@ def test_only_https_webhook_urls_are_accepted(app: Flask, url: str) -> None:
 def test_the_webhook_url_is_stored_encrypted_and_shown_masked(app: Flask) -> None:
     url = "https://hooks.slack.com/services/T000/B000/SECRETsecret1234"
     add(app, url)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         (view,) = list_channels(session)
         stored = session.execute(select(DigestChannel.url)).scalar_one()
     assert view.url_hint == "https://hooks.slack.com/…1234"
     assert "SECRET" not in stored and "hooks.slack.com" not in stored
-    assert app.extensions["okrlink"].tenants.decrypt(stored) == url
+    assert services_of(app).tenants.decrypt(stored) == url
 
 
 def test_each_worker_looks_every_minute_through_the_queue_periodic_tasks(app: Flask) -> None:
-    queue = app.extensions["okrlink"].queue
+    queue = services_of(app).queue
     (tick,) = [task for task in queue._registry.periodic_tasks if task.name == "digest_tick"]
     assert all(tick.validate_datetime(datetime(2026, 11, 30, 8, m)) for m in (0, 1, 59))
 
@@ -250,7 +251,7 @@ def test_the_sent_digest_reports_the_teams_breached_kpi_only(
     app: Flask, clock: FakeClock, slack: Receiver
 ) -> None:
     add(app, slack.url("/hook"))
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         site_id = local_site(session).id
         for position, (team, spec) in enumerate(
             [
@@ -304,7 +305,7 @@ def test_no_health_section_is_sent_when_every_kpi_is_healthy(
     app: Flask, clock: FakeClock, slack: Receiver
 ) -> None:
     add(app, slack.url("/hook"))
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         upsert_kpi(
             session,
             local_site(session).id,

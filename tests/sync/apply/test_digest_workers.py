@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.model import DigestSend
 from sync.db.store import local_site
@@ -85,7 +86,7 @@ def slack() -> Iterator[Receiver]:
 
 
 def digest_weeks(app: Flask) -> list[tuple[str, str, bool]]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return [
             (r.week, r.state, r.late)
             for r in session.scalars(
@@ -97,7 +98,7 @@ def digest_weeks(app: Flask) -> list[tuple[str, str, bool]]:
 def test_each_week_goes_out_once_across_two_workers(
     app: Flask, workers: Workers, slack: Receiver
 ) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         site_id = local_site(session).id
         import_team(session, site_id, now=CREATED)

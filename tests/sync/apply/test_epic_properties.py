@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.base import FakeClock
 from tests.support.jira import (
     FakeTracker,

@@ -11,6 +11,7 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from tests.support.base import FakeClock
 from tests.support.jira import (
     CREATED,
@@ -124,7 +125,7 @@ def test_linking_an_epic_fetches_its_children_across_pages(
         url=SEARCH,
     )
     clock.current += timedelta(days=1)  # the API dates its write-backs by the wall clock
-    app.extensions["okrlink"].jobs.sweep()
+    services_of(app).jobs.sweep()
     written = [
         json.loads(c.request.body) for c in jira.calls if c.request.url == property_url("WEB-1")
     ]
@@ -189,7 +190,7 @@ def test_a_jql_kr_with_a_field_sums_it(
             "issues": [issue("WEB-10", points=8), issue("WEB-11", points=5), issue("WEB-12")],
         },
     )
-    sync = app.extensions["okrlink"].jira_sync
+    sync = services_of(app).jira_sync
     changed = sync.poll_jql()
     assert list(changed.values()) == [[_kr_id(app, "PLAT-1.2")]]
     assert get_kr(client, admin, site=CLIENT, kr="PLAT-1.2")["current"] == 13.0
@@ -225,7 +226,7 @@ def test_reconcile_heals_a_missed_webhook(
             "isLast": True,
         },
     )
-    sync = app.extensions["okrlink"].jira_sync
+    sync = services_of(app).jira_sync
     sync.reconcile()
     assert get_kr(client, admin, site=CLIENT, kr="PLAT-1.1")["progress"] == 1.0
     full = _searches(jira)[-1]["jql"]
@@ -241,7 +242,7 @@ def test_reconcile_heals_a_missed_webhook(
 def _kr_id(app: Flask, key: str) -> int:
     from sync.db.store import find_kr, find_site
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, find_site(session, CLIENT).id, key)
         assert kr is not None
         return kr.id

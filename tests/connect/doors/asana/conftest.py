@@ -18,7 +18,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from connect.settings import Settings
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.app import install
 from tests.support.asana import FakeAsana, asana_server
 from tests.support.base import FakeClock

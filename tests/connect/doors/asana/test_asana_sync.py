@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from connect.services import Services
+from connect.services import Services, services_of
 from sync.db.model import AsanaConnection, AsanaWebhook, InboxEvent, Outbound
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, signed_url
 from tests.support.asana import ME, FakeAsana
@@ -33,7 +33,7 @@ GOAL = "1400000000000001"
 
 
 def services(app: Flask) -> Services:
-    return app.extensions["okrlink"]
+    return services_of(app)
 
 
 def watch(app: Flask, site_id: int) -> str:

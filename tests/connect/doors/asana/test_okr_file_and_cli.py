@@ -13,6 +13,7 @@ from sqlalchemy import select
 from connect.cli import main
 from connect.cli.asana import connect_token, oauth_url
 from connect.doors.asana.oauth import sign_state
+from connect.services import services_of
 from sync.core import okrfile
 from sync.db.model import AsanaConnection
 from tests.support.app import CLIENT_KEY, install
@@ -114,7 +115,7 @@ def test_a_token_asana_refuses_is_not_stored(live: Flask, fake_asana: FakeAsana)
     install(live)
     with pytest.raises(click.ClickException, match="Asana refused the token"):
         connect_token(live, CLIENT_KEY, "wrong-token")
-    with live.extensions["okrlink"].store.session() as session:
+    with services_of(live).store.session() as session:
         assert session.scalars(select(AsanaConnection)).all() == []
 
 
@@ -126,19 +127,17 @@ def test_oauth_connects_through_the_callback_and_refreshes_the_token(
     url = printed.splitlines()[-1]
     assert url.startswith(f"{fake_asana.url}/-/oauth_authorize?")
     query = parse_qs(urlsplit(url).query)
-    assert query["redirect_uri"] == [
-        live.extensions["okrlink"].settings.base_url + "/asana/oauth/callback"
-    ]
+    assert query["redirect_uri"] == [services_of(live).settings.base_url + "/asana/oauth/callback"]
     client = live.test_client()
     answer = client.get(
         "/asana/oauth/callback", query_string={"code": "good-code", "state": query["state"][0]}
     )
     assert answer.status_code == 200
-    accounts = live.extensions["okrlink"].asana_accounts
+    accounts = services_of(live).asana_accounts
     account = accounts.account(site)
     assert account is not None
     assert (account.token, account.user_gid) == ("oauth-access-1", ME["gid"])
-    with live.extensions["okrlink"].store.session() as session:
+    with services_of(live).store.session() as session:
         row = session.scalar(select(AsanaConnection))
         assert row is not None and row.auth == "oauth" and row.expires_at is not None
         assert "oauth-refresh" not in (row.refresh_token or "")
@@ -153,7 +152,7 @@ def test_a_forged_or_expired_oauth_state_is_401_and_stores_nothing(
     live: Flask, fake_asana: FakeAsana
 ) -> None:
     site = install(live)
-    key = live.extensions["okrlink"].ui_key
+    key = services_of(live).ui_key
     client = live.test_client()
     forged_state = f"{site}.9999999999.00"
     forged = client.get(
@@ -164,5 +163,5 @@ def test_a_forged_or_expired_oauth_state_is_401_and_stores_nothing(
         query_string={"code": "good-code", "state": sign_state(key, site, now=time.time() - 3600)},
     )
     assert forged.status_code == expired.status_code == 401
-    with live.extensions["okrlink"].store.session() as session:
+    with services_of(live).store.session() as session:
         assert session.scalars(select(AsanaConnection)).all() == []

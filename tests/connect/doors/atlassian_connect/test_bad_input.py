@@ -15,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import InboxEvent, WorkItem
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.base import FakeClock
 from tests.support.jira import (
     FakeTracker,
@@ -128,7 +129,7 @@ def test_unstorable_text_is_repaired_and_the_issue_applied(
     # json.dumps escapes both as \u0000 and \ud800, exactly as a sender's JSON carries them.
     answer = send(client, secret, json.dumps(payload).encode(), "d-poison")
     assert answer.status_code == 200, answer.json
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         item = session.scalars(select(WorkItem).where(WorkItem.key == "PLAT-7")).one()
         assert item.summary == "Fail\ufffdover"
         assert item.labels == ["team\ufffd"]
@@ -150,7 +151,7 @@ def test_a_known_key_with_a_new_issue_id_updates_its_one_row(
         updated=T0 + timedelta(minutes=5),
     )
     assert send(client, secret, recreated, "d-recreated").status_code == 200
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.execute(select(WorkItem.key, WorkItem.issue_id)).all()
         assert [tuple(row) for row in rows] == [("PLAT-7", "10070")]
         assert set(session.scalars(select(InboxEvent.state))) == {"done"}

@@ -84,7 +84,7 @@ def _verify(token: str, **overrides: Any) -> ConnectClaims:
 def _rejected(token: str, code: str, **overrides: Any) -> None:
     with pytest.raises(AuthError) as caught:
         _verify(token, **overrides)
-    assert caught.value.status == 401
+    assert caught.value.http_status == 401
     assert caught.value.code == code
 
 

@@ -91,7 +91,7 @@ def _verify(token: str, keys: InstallKeys, **overrides: Any) -> ConnectClaims:
 def _rejected(token: str, keys: InstallKeys, code: str, **overrides: Any) -> None:
     with pytest.raises(AuthError) as caught:
         _verify(token, keys, **overrides)
-    assert caught.value.status == 401
+    assert caught.value.http_status == 401
     assert caught.value.code == code
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from sync.core.progress import IssueState, issues_progress
 from tests.support.base import FakeClock
 from tests.support.jira import (
@@ -157,9 +158,9 @@ def deliveries(stream: Stream) -> dict[str, list[tuple[str, dict[str, Any]]]]:
 def test_in_order_shuffled_and_doubled_deliveries_end_in_the_same_kr_snapshots(
     app: Flask, client: FlaskClient, admin: dict[str, str], clock: FakeClock
 ) -> None:
-    jobs = app.extensions["okrlink"].jobs
+    jobs = services_of(app).jobs
     tracker = FakeTracker()
-    jobs.ports.tracker = tracker
+    jobs.ports = replace(jobs.ports, tracker=tracker)
     # Jira rate limits our writes for the whole stream: changes pile up, one row per issue.
     tracker.rate_limited_for = 3600.0
     stream = generate()
@@ -225,5 +226,5 @@ def test_in_order_shuffled_and_doubled_deliveries_end_in_the_same_kr_snapshots(
 def _site_id(app: Flask, client_key: str) -> int:
     from sync.db.store import find_site
 
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return find_site(session, client_key).id

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from connect.services import services_of
 from sync.db.model import Installation, Link, Outbound, WorkItem
 from tests.support.base import FakeClock
 from tests.support.jira import (
@@ -176,7 +177,7 @@ def test_forged_jwt_gets_401_and_records_nothing(
     unsigned = client.post("/webhooks/jira", json=payload)
     assert unsigned.status_code == 401
     assert inbox_count(app) == 0
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(WorkItem)).all() == []
 
 
@@ -209,9 +210,9 @@ def test_an_echo_of_our_own_property_write_changes_nothing_and_writes_nothing(
     assert _send(client, app, echo, "d-echo").status_code == 200
     assert (snapshot_count(app), len(_property_writes(jira))) == (snapshots, writes)
     # The same change made by our app account is dropped before it is even recorded.
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         session.execute(update(Installation).values(app_account_id="557058:okrlink-app"))
-    app.extensions["okrlink"].jira_app_accounts.forget(CLIENT)
+    services_of(app).jira_app_accounts.forget(CLIENT)
     own = issue_event(
         "updated",
         key="PLAT-7",
@@ -254,19 +255,19 @@ def test_a_rate_limited_property_write_is_retried_after_retry_after(
     jira.replace(responses.PUT, property_url("PLAT-7"), status=429, headers={"Retry-After": "120"})
     link(client, admin, site=CLIENT, kr="PLAT-1.1", target="PLAT-7")
     _send(client, app, issue_event("created", key="PLAT-7", issue_id="7", updated=T0), "d-1")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalars(select(Outbound).where(Outbound.target == "PLAT-7")).one()
         assert row.due_at == clock.current + timedelta(seconds=120)
         assert row.attempts == 1 and "429" in (row.last_error or "")
     jira.replace(responses.PUT, property_url("PLAT-7"), status=200)
-    jobs = app.extensions["okrlink"].jobs
+    jobs = services_of(app).jobs
     jobs.flush_outbound(1)  # not due yet: nothing happens
     assert len(_property_writes(jira)) == 1
     clock.current += timedelta(seconds=121)
     site_id = row.site_id
     jobs.flush_outbound(site_id)
     assert _property_writes(jira)[-1]["krKeys"] == ["PLAT-1.1"]
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(Outbound)).all() == []
 
 
@@ -320,7 +321,7 @@ def test_a_project_move_renames_the_item_and_its_links(
     )
     link(client, admin, site=CLIENT, kr="PLAT-1.1", target="RN-83")
     assert _send(client, app, moved, "d-move").status_code == 200
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(WorkItem.key)).all() == ["BBCOM-1233"]
         assert session.scalars(select(Link.target_key)).all() == ["BBCOM-1233"]
     assert get_kr(client, admin, site=CLIENT, kr="PLAT-1.1")["total"] == 1.0

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from connect.services import services_of
 from integrations.atlassian.qsh import query_string_hash
 from sync.db.model import Installation, Site
 from tests.support.base import BASE_URL
@@ -76,7 +77,7 @@ def _install_headers(
 
 
 def _installations(app: Flask) -> int:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return session.scalar(select(func.count()).select_from(Installation)) or 0
 
 
@@ -87,12 +88,12 @@ def test_valid_signed_install_creates_the_tenant_with_its_secret_encrypted(
         "/lifecycle/installed", json=_payload(), headers=_install_headers(atlassian_key)
     )
     assert response.status_code == 204, response.json
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalar(select(Installation))
         assert row is not None
         assert (row.client_key, row.base_url, row.enabled) == (JIRA_KEY, JIRA_BASE, True)
         assert SECRET not in (row.shared_secret or "")
-    assert app.extensions["okrlink"].tenants.secret_for(JIRA_KEY) == SECRET
+    assert services_of(app).tenants.secret_for(JIRA_KEY) == SECRET
 
 
 @pytest.mark.parametrize(
@@ -142,7 +143,7 @@ def test_reinstall_rotates_the_secret_and_uninstall_disables(
         json=_payload(sharedSecret=rotated),
         headers=_install_headers(atlassian_key),
     )
-    tenants = app.extensions["okrlink"].tenants
+    tenants = services_of(app).tenants
     assert tenants.secret_for(JIRA_KEY) == rotated
     path = "/lifecycle/uninstalled"
     response = client.post(
@@ -199,7 +200,7 @@ def test_jira_and_confluence_of_one_site_share_okrs_and_another_site_sees_none(
     assert _create_objective(client, jira, "jira-acme", "Make the platform reliable") == 201
     assert _titles(client, wiki, "wiki-acme") == ["Make the platform reliable"]
     assert _titles(client, other, "jira-globex") == []
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalar(select(func.count()).select_from(Site)) == 2
 
 

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from connect.services import services_of
 from sync.db.model import InboxEvent, Installation, Site
 from tests.support.forge import (
     CLOUD_ID,
@@ -50,7 +51,7 @@ KRS = [{"key": "PLAT-1.1", "title": "Ship the two failover epics", "kind": "issu
 
 
 def _rows(app: Flask, model: type) -> list[Any]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.scalars(select(model)).all()
         session.expunge_all()
         return list(rows)
@@ -108,7 +109,7 @@ def test_the_system_token_is_kept_encrypted_with_the_api_base_url_of_the_fit(
     app: Flask, client: FlaskClient, forge_keys: responses.RequestsMock
 ) -> None:
     site_id = _install_forge(client).json["site"]
-    tokens = app.extensions["okrlink"].forge_tokens
+    tokens = services_of(app).forge_tokens
     credentials = tokens.get(site_id, "jira")
     assert credentials.token == SYSTEM_TOKEN
     assert credentials.api_base_url == f"https://api.atlassian.com/ex/jira/{CLOUD_ID}"
@@ -192,7 +193,7 @@ def test_a_token_that_does_not_verify_gets_401_and_changes_nothing(
     assert response.status_code == 401, response.json
     assert _rows(app, Installation) == []
     assert _rows(app, InboxEvent) == []
-    assert len(app.extensions["okrlink"].forge_tokens) == 0
+    assert len(services_of(app).forge_tokens) == 0
 
 
 def test_an_unknown_kid_refetches_the_keys_once_before_refusing(
@@ -209,7 +210,7 @@ def test_an_unknown_kid_refetches_the_keys_once_before_refusing(
 def test_a_rotated_key_is_picked_up_on_refresh(
     app: Flask, client: FlaskClient, forge_keys: responses.RequestsMock
 ) -> None:
-    jwks = app.extensions["okrlink"].forge_jwks
+    jwks = services_of(app).forge_jwks
     jwks._min_refresh = 0.0
     assert _install_forge(client).status_code == 200
     forge_keys.replace(responses.GET, JWKS_URL, json=jwks_document(STRANGER_KEY, "rotated"))

@@ -124,7 +124,7 @@ def _rejection(token: str, jwks: ForgeJwks, **kwargs: Any) -> AuthError:
     kwargs.setdefault("now", ISSUED + 5)
     with pytest.raises(AuthError) as caught:
         verify_forge_token(token, jwks=jwks, **kwargs)
-    assert caught.value.status == 401
+    assert caught.value.http_status == 401
     return caught.value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +19,7 @@ import responses
 from connect.settings import Settings
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import GitHubChecks
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.github_app import API, APP_ID, SECRET, SleepRecorder, app_private_key, at
 
 
@@ -47,8 +48,7 @@ def sleeps() -> SleepRecorder:
 def ports(ports: Ports, settings: Settings, sleeps: SleepRecorder) -> Ports:
     config = GitHubAppConfig.from_settings(settings)
     assert config is not None
-    ports.checks = GitHubChecks(GitHubApp(config, sleep=sleeps))
-    return ports
+    return replace(ports, checks=GitHubChecks(GitHubApp(config, sleep=sleeps)))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from sync.db.model import InboxEvent, PullRequest
 from tests.support.github_app import count, deliver, fixture
 
@@ -59,6 +60,6 @@ def test_unstorable_text_in_a_title_is_repaired(app: Flask, client: FlaskClient)
     payload["pull_request"]["title"] = "PLAT-12 fail\u0000over \ud800"
     answer = deliver(client, "pull_request", json.dumps(payload).encode(), delivery="d-title")
     assert answer.status_code == 202, answer.get_json()
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         pull = session.query(PullRequest).one()
         assert pull.title == "PLAT-12 fail\ufffdover \ufffd"

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.cli.github import configure, map_installation
+from connect.services import services_of
 from integrations.github.checks import CHECK_NAME, HOW_TO_LINK
 from sync.db.model import CheckIn, Installation, Link, Outbound, PullRequest, WorkItem
 from tests.support.github_app import (
@@ -287,7 +288,7 @@ def test_a_kr_change_updates_the_run_of_each_linked_open_pr_once(
             )
         )
     clock.current += timedelta(minutes=5)
-    app.extensions["okrlink"].jobs.recompute(site_id, [issues_kr.id, prs_kr.id])
+    services_of(app).jobs.recompute(site_id, [issues_kr.id, prs_kr.id])
     calls = check_run_calls(github)
     assert [c.request.method for c in calls] == ["POST", "PATCH"]
     summary = sent(calls[1])["output"]["summary"]
@@ -395,5 +396,5 @@ def test_a_refused_check_run_is_parked_with_its_error(
         assert (row.target, row.attempts, row.failed_at) == (REF, 1, clock.now())
         assert row.last_error == "Rejected: No commit found for SHA"
     calls = len(check_run_calls(github))
-    app.extensions["okrlink"].jobs.flush_outbound(site_id)  # parked: not tried again
+    services_of(app).jobs.flush_outbound(site_id)  # parked: not tried again
     assert len(check_run_calls(github)) == calls

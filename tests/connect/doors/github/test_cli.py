@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from connect.app import create_app
 from connect.cli import main
+from connect.services import services_of
 from connect.settings import Settings
 from integrations.github.publisher import GitHubChecks, repository_settings
 from sync.db.model import GitHubInstallation, Link
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.github_app import deliver, fixture, load_okrs, store
 
 
@@ -117,12 +118,12 @@ def test_repository_settings_ignore_conclusions_that_could_block_a_merge() -> No
 def test_the_app_builds_the_github_checks_port_from_its_settings(settings: Settings, clock) -> None:
     app = create_app(settings, ports=Ports(clock=clock))
     try:
-        port = app.extensions["okrlink"].jobs.ports.checks
+        port = services_of(app).jobs.ports.checks
         assert isinstance(port, GitHubChecks)
         assert port.app.config.api_url == settings.github_api_url
         assert "/webhooks/github" in {rule.rule for rule in app.url_map.iter_rules()}
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()
 
 
 def test_without_app_credentials_there_is_no_checks_port(settings: Settings, clock) -> None:
@@ -130,6 +131,6 @@ def test_without_app_credentials_there_is_no_checks_port(settings: Settings, clo
         settings.replace(github_app_id="", github_private_key=""), ports=Ports(clock=clock)
     )
     try:
-        assert app.extensions["okrlink"].jobs.ports.checks is None
+        assert services_of(app).jobs.ports.checks is None
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()

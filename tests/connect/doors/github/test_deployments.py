@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli.github import map_installation
+from connect.services import services_of
 from sync.apply.incidents import poll_all as poll_incidents
 from sync.core.spec import CycleSpec, KeyResultSpec, KpiSpec, ObjectiveSpec, TeamOkrs
 from sync.db.model import Deployment, InboxEvent, Incident
@@ -345,17 +346,18 @@ def test_jira_incidents_feed_the_failure_rate_and_the_time_to_restore(
             ("OPS-3", at(24, 1), None),
         ]
     )
-    app.extensions["okrlink"].jobs.ports.tracker = jira
-    poll_incidents(app.extensions["okrlink"].jobs)
+    jobs = services_of(app).jobs
+    jobs.ports = replace(jobs.ports, tracker=jira)
+    poll_incidents(services_of(app).jobs)
     # D1 is followed by OPS-1 within 24 h, D2 failed, D4's change was reverted: 3 of 4 (OPS-2
     # opened 27.5 h after D3 shipped, and before D4).
     assert kr(app, site_id, "PLAT-1.3").current == 75.0
     # OPS-1 took 2 h, OPS-2 6 h; OPS-3 is still open: median 4 h.
     assert kr(app, site_id, "PLAT-1.4").current == 4.0
     assert jira.queries == [INCIDENT_JQL]
-    poll_incidents(app.extensions["okrlink"].jobs)  # the same answer again changes nothing
+    poll_incidents(services_of(app).jobs)  # the same answer again changes nothing
     assert count(app, Incident) == 3
     jira.issues = jira.issues[1:]  # OPS-1 no longer matches the query
-    poll_incidents(app.extensions["okrlink"].jobs)
+    poll_incidents(services_of(app).jobs)
     assert kr(app, site_id, "PLAT-1.3").current == 50.0
     assert kr(app, site_id, "PLAT-1.4").current == 6.0

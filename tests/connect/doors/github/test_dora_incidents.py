@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from connect.cli.github import map_installation
+from connect.services import services_of
 from connect.settings import Settings
 from sync.apply.incidents import poll_all as poll_incidents
 from sync.core.spec import CycleSpec, KpiSpec, ObjectiveSpec, TeamOkrs
@@ -274,13 +276,14 @@ def test_the_poll_and_the_webhook_store_each_incident_once_and_agree(
             ("OPS-3", at(24, 1), None),
         ]
     )
-    app.extensions["okrlink"].jobs.ports.tracker = jira
-    poll_incidents(app.extensions["okrlink"].jobs)
+    jobs = services_of(app).jobs
+    jobs.ports = replace(jobs.ports, tracker=jira)
+    poll_incidents(services_of(app).jobs)
     assert count(app, Incident) == 3
     assert values(app, site) == (75.0, 4.0, 4.0)
     # The poll heals what no webhook said: OPS-2 no longer matches (moved out by hand).
     jira.issues = [i for i in jira.issues if i["key"] != "OPS-2"]
-    poll_incidents(app.extensions["okrlink"].jobs)
+    poll_incidents(services_of(app).jobs)
     assert count(app, Incident) == 2
     assert values(app, site) == (75.0, 2.0, 2.0)
 

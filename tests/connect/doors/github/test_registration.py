@@ -11,8 +11,9 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from connect.settings import Settings
-from sync.engine.jobs import Ports
+from sync.ports import Ports
 from tests.support.base import BASE_URL, FakeClock
 
 CONVERSION = "https://api.github.com/app-manifests/a1b2c3/conversions"
@@ -93,4 +94,4 @@ def test_both_routes_close_once_the_app_is_configured(configured: Settings) -> N
         assert client.get("/github/register").status_code == 404
         assert client.get("/github/manifest/callback?code=a1b2c3").status_code == 404
     finally:
-        app.extensions["okrlink"].store.dispose()
+        services_of(app).store.dispose()

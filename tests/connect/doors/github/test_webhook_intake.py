@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli.github import map_installation
+from connect.services import install, services_of
 from sync.db.model import GitHubInstallation, InboxEvent, PullRequest
 from tests.support.github_app import (
     FIXTURES,
@@ -29,9 +30,9 @@ VECTORS = json.loads((FIXTURES / "signature_vectors.json").read_text())
 
 
 def use_secret(app: Flask, secret: str) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     settings = replace(services.settings, github_webhook_secret=secret)
-    app.extensions["okrlink"] = replace(services, settings=settings)
+    install(app, replace(services, settings=settings))
 
 
 def test_githubs_published_signature_vector_passes_the_real_endpoint(
@@ -153,7 +154,7 @@ def test_a_delivery_without_its_id_is_a_bad_request(app: Flask, client: FlaskCli
 def test_push_is_accepted_and_recorded_without_effect(app: Flask, client: FlaskClient) -> None:
     answer = deliver(client, "push", raw_fixture("push.with-installation.json"), delivery="d-p")
     assert answer.status_code == 202
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.query(InboxEvent).one()
         assert (row.event, row.state, row.site_id) == ("github:push", "done", None)
         assert row.payload == {
@@ -166,7 +167,7 @@ def test_push_is_accepted_and_recorded_without_effect(app: Flask, client: FlaskC
 
 def test_inbox_rows_hold_a_trimmed_payload(app: Flask, client: FlaskClient) -> None:
     deliver(client, "pull_request", raw_fixture("pull_request.opened.json"), delivery="d-t")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.query(InboxEvent).one()
         assert row.event == "github:pull_request"
         assert set(row.payload) == {"action", "installation_id", "account", "pull"}
@@ -179,7 +180,7 @@ def test_installation_events_keep_the_installation(app: Flask, client: FlaskClie
     assert deliver(client, "installation", created, delivery="i-1").status_code == 202
     suspend = fixture("installation.created.json") | {"action": "suspend"}
     deliver(client, "installation", suspend, delivery="i-2")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.get_one(GitHubInstallation, 957387)
         assert (row.account, row.suspended, row.deleted, row.site_id) == (
             "Codertocat",
@@ -194,7 +195,7 @@ def test_installation_events_keep_the_installation(app: Flask, client: FlaskClie
         delivery="i-3",
     )
     deliver(client, "installation", raw_fixture("installation.deleted.json"), delivery="i-4")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.get_one(GitHubInstallation, 957387).suspended is False
         gone = session.get_one(GitHubInstallation, 2)
         assert (gone.account, gone.deleted) == ("octocat", True)
@@ -206,7 +207,7 @@ def test_deliveries_of_a_mapped_installation_carry_its_site(
     site_id = load_okrs(app, clock.now())
     map_installation(app, 957387, "local")
     deliver(client, "installation", raw_fixture("installation.created.json"), delivery="i-1")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.query(InboxEvent).one().site_id == site_id
 
 
@@ -238,11 +239,11 @@ def test_a_delivery_that_failed_for_good_is_retried_when_redelivered(
 ) -> None:
     payload = raw_fixture("push.with-installation.json")
     deliver(client, "push", payload, delivery="d-retry")
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.query(InboxEvent).one()
         row.state, row.attempts, row.error = "failed", 8, "RuntimeError: earlier failure"
     answer = deliver(client, "push", payload, delivery="d-retry")
     assert answer.status_code == 202
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.query(InboxEvent).one()
         assert (row.state, row.error) == ("done", None)

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from connect.services import services_of
 from sync.engine.parking import retry_writes
 from tests.connect.ui.browser.test_quarter_in_chromium import shoot
 from tests.support.app import CLIENT_KEY, MACRO_PARAMS, PANEL, install, signed_url
@@ -138,9 +139,9 @@ def test_the_retrospective_says_where_its_confluence_page_is_or_why_not_yet(
     assert refused.is_displayed() and "Not permitted to create page in space PLAT" in refused.text
     shoot(browser, "cycle-retro-refused.png", width=760)
     responses.replace(responses.POST, CONTENT, json=CREATED)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         retry_writes(session, None, now=clock.now())
-    app.extensions["okrlink"].jobs.flush_outbound(site)
+    services_of(app).jobs.flush_outbound(site)
     browser.get(retro)
     link = browser.find_element(By.CSS_SELECTOR, '[data-retro-page="published"] a')
     assert link.is_displayed() and link.get_attribute("href") == PAGE_URL

@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from connect.services import services_of
 from sync.db.store import find_kr
 from tests.support.app import check_in, import_example, install, signed_url
 from tests.support.browser import shoot
@@ -121,7 +122,7 @@ def test_german_and_spanish_readers_get_the_project_page_in_their_language(
 def test_a_script_in_a_kr_title_is_shown_as_text_and_never_runs(
     app: Flask, browser: webdriver.Chrome, live_url: str, site: int
 ) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kr = find_kr(session, site, "PLAT-1.1")
         assert kr is not None
         kr.title = "<script>alert(1)</script>"

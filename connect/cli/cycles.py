@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 
 def _scores(scores: tuple[str, ...], reasons: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -82,9 +83,8 @@ def close(
 ) -> None:
     """Close TEAM's CYCLE: final scores, retrospective, carried KRs; the cycle turns read-only."""
     from sync import cycles
-    from sync.db.store import SiteNotFound, find_cycle, find_site, find_team
+    from sync.db.store import find_cycle, find_site, find_team
     from sync.engine.snapshots import recompute
-    from sync.errors import DomainError
 
     data = {
         "scores": _scores(scores, reasons),
@@ -93,37 +93,29 @@ def close(
     }
     app = open_app()
     now = datetime.now(UTC)
-    try:
-        request = cycles.parse_close(data)
-        with app.extensions["okrlink"].store.session() as session:
-            site_id = find_site(session, site).id
-            cycle_row = find_cycle(session, site_id, cycle_name)
-            if cycle_row is None:
-                raise click.ClickException(f"no cycle {cycle_name}")
-            if find_team(session, site_id, team) is None:
-                raise click.ClickException(f"no team {team}")
-            report = cycles.close_cycle(
-                session, site_id, team=team, cycle=cycle_row, request=request, author=None, at=now
-            )
-            recompute(
-                session, site_id, [kr.id for kr in [*report.scored, *report.carried]], now=now
-            )
-            for kr in report.scored:
-                click.echo(f"{kr.key}: final score {kr.final_score:.2f}")
-            next_name = report.next_cycle.name if report.next_cycle else ""
-            for kr in report.carried:
-                click.echo(f"{kr.key}: carried into {next_name}")
-    except (DomainError, SiteNotFound) as exc:
-        field = getattr(exc, "field", None)
-        raise click.ClickException(f"{field}: {exc}" if field else str(exc)) from exc
+    request = cycles.parse_close(data)
+    with services_of(app).store.session() as session:
+        site_id = find_site(session, site).id
+        cycle_row = find_cycle(session, site_id, cycle_name)
+        if cycle_row is None:
+            raise click.ClickException(f"no cycle {cycle_name}")
+        if find_team(session, site_id, team) is None:
+            raise click.ClickException(f"no team {team}")
+        report = cycles.close_cycle(
+            session, site_id, team=team, cycle=cycle_row, request=request, author=None, at=now
+        )
+        recompute(session, site_id, [kr.id for kr in [*report.scored, *report.carried]], now=now)
+        for kr in report.scored:
+            click.echo(f"{kr.key}: final score {kr.final_score:.2f}")
+        next_name = report.next_cycle.name if report.next_cycle else ""
+        for kr in report.carried:
+            click.echo(f"{kr.key}: carried into {next_name}")
     click.echo(f"{team} {cycle_name} closed")
     if space:
-        from connect.retro_publish import publish_closed_cycle
+        from sync.retro import publish_closed_cycle
 
         with app.app_context():
-            page = publish_closed_cycle(
-                app.extensions["okrlink"], site_id, team=team, cycle=cycle_name
-            )
+            page = publish_closed_cycle(services_of(app).jobs, site_id, team=team, cycle=cycle_name)
         if "url" in page:
             click.echo(f"retrospective: {page['url']}")
         elif page["status"] == "pending":
