@@ -16,6 +16,7 @@ from huey import crontab
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from connect.api import kpis as api_kpis
+from connect.api import metrics as api_metrics
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
 from connect.chat import dev_receiver as dev_chat
@@ -111,6 +112,7 @@ def create_app(
         asana_webhook.blueprint,
         asana_oauth.blueprint,
         api_kpis.blueprint,
+        api_metrics.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.dev:
