@@ -51,6 +51,7 @@ from integrations.atlassian.forge import ForgeTokens
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
+from integrations.geckoboard.client import GeckoboardClient
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
 from sync.apply import asana as asana_apply
@@ -68,6 +69,8 @@ from sync.tenants import AppAccounts, Tenants, load_fernet
 from sync.write.asana_goal import KIND as ASANA_GOAL
 from sync.write.asana_goal import write_asana_goal
 from sync.write.chat import DigestSender
+from sync.write.geckoboard import KIND as GECKOBOARD
+from sync.write.geckoboard import GeckoboardWriter
 from sync.write.issue_property import KIND as ISSUE_PROPERTY
 from sync.write.issue_property import write_issue_property
 
@@ -193,6 +196,9 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         lambda: asana_watcher.heal_all(asana_accounts.connected_sites()),
     )
     digest = build_digest_sender(settings, store, jobs, tenants)
+    jobs.write(GECKOBOARD, GeckoboardWriter(decrypt=tenants.decrypt))
+    if ports.geckoboard is None:
+        ports.geckoboard = GeckoboardClient(api_url=settings.geckoboard_api_url)
 
     return Services(
         settings=settings,

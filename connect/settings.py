@@ -45,6 +45,8 @@ class Settings:
     asana_api_url: str = "https://app.asana.com/api/1.0"
     asana_client_id: str = ""
     asana_client_secret: str = ""
+    # Geckoboard's Datasets API (tests and proxies point it elsewhere).
+    geckoboard_api_url: str = "https://api.geckoboard.com"
     # Sync.
     jql_poll_minutes: int = 15
     reconcile_minutes: int = 15

@@ -93,3 +93,75 @@ def token_revoke(token_id: int) -> None:
     if view is None:
         raise click.ClickException(f"no dashboard token {token_id}")
     click.echo(f"revoked dashboard token {view.id} ({view.name})")
+
+
+@dashboards.group()
+def geckoboard() -> None:
+    """Push a team's KRs to a Geckoboard dataset whenever they change (at most once a minute)."""
+
+
+@geckoboard.command("add")
+@click.option("--site", default=None, help="clientKey, base URL or name of the site.")
+@click.option("--team", required=True, help="The team's key, e.g. PLAT.")
+@click.option(
+    "--api-key",
+    required=True,
+    help="The Geckoboard account's API key (stored encrypted, shown masked).",
+)
+def geckoboard_add(site: str | None, team: str, api_key: str) -> None:
+    """Push TEAM's KRs to its dataset `okrlink.<team>.key_results`; the first push goes now."""
+    from sync.errors import Invalid
+    from sync.geckoboard import add_dataset
+
+    services: Services = open_app().extensions["okrlink"]
+    site_id = _site_id(services, site)
+    try:
+        with services.store.session() as session:
+            view = add_dataset(
+                session,
+                site_id,
+                team=team,
+                api_key=api_key,
+                encrypt=services.tenants.encrypt,
+                now=services.jobs.ports.clock.now(),
+            )
+    except Invalid as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}") from exc
+    services.jobs.flush_outbound(site_id)
+    click.echo(
+        f"geckoboard dataset {view.id}: {view.team} -> {view.dataset} (key {view.key_hint}), "
+        "first push queued"
+    )
+
+
+@geckoboard.command("list")
+@click.option("--site", default=None, help="Only this site's datasets.")
+def geckoboard_list(site: str | None) -> None:
+    """Show the datasets, their last push and state (parked: Geckoboard refused the key)."""
+    from sync.geckoboard import list_datasets
+
+    services: Services = open_app().extensions["okrlink"]
+    site_id = _site_id(services, site) if site else None
+    with services.store.session() as session:
+        datasets = list_datasets(session, site_id)
+    click.echo(f"{'ID':>4} {'SITE':>5} {'TEAM':10} {'DATASET':36} {'KEY':8} {'PUSHED':25} STATE")
+    for d in datasets:
+        pushed = d.pushed_at.isoformat(timespec="seconds") if d.pushed_at else "-"
+        state = d.state + (f" ({d.parked_reason})" if d.parked_reason else "")
+        click.echo(
+            f"{d.id:>4} {d.site_id:>5} {d.team:10} {d.dataset:36} {d.key_hint:8} {pushed:25} "
+            f"{state}"
+        )
+
+
+@geckoboard.command("remove")
+@click.argument("dataset_id", type=int)
+def geckoboard_remove(dataset_id: int) -> None:
+    """Stop pushing to a dataset and forget its key (the dataset stays in Geckoboard)."""
+    from sync.geckoboard import remove_dataset
+
+    services: Services = open_app().extensions["okrlink"]
+    with services.store.session() as session:
+        if not remove_dataset(session, dataset_id):
+            raise click.ClickException(f"no geckoboard dataset {dataset_id}")
+    click.echo(f"removed geckoboard dataset {dataset_id}")
