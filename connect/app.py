@@ -15,6 +15,7 @@ from functools import partial
 from flask import Flask
 
 from connect.api import kpis as api_kpis
+from connect.api import metrics as api_metrics
 from connect.api import okrs as api_okrs
 from connect.api import poll as api_poll
 from connect.chat import dev_receiver as dev_chat
@@ -49,6 +50,7 @@ from integrations.atlassian.forge import ForgeTokens
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
+from integrations.geckoboard.client import GeckoboardClient
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CheckRunWriter, GitHubChecks
 from sync.apply import asana as asana_feature
@@ -62,6 +64,7 @@ from sync.engine.jobs import Jobs, make_queue
 from sync.ports import Ports
 from sync.tenants import AppAccounts, Tenants, load_fernet
 from sync.write import chat as digest_feature
+from sync.write import geckoboard as geckoboard_feature
 from sync.write import retro_page as retro_feature
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,7 @@ def create_app(
         asana_webhook.blueprint,
         asana_oauth.blueprint,
         api_kpis.blueprint,
+        api_metrics.blueprint,
     ):
         app.register_blueprint(blueprint)
     if settings.dev:
@@ -163,6 +167,7 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
     )
     incidents_feature.register(jobs, poll_minutes=settings.jql_poll_minutes)
     retro_feature.register(jobs)
+    geckoboard_feature.register(jobs, decrypt=tenants.decrypt)
     github_feature.register(jobs, check_runs=CheckRunWriter(app_key=settings.app_key))
     deployments_feature.register(jobs)
     asana_sync = asana_feature.register(
@@ -226,6 +231,7 @@ def outside_ports(
         checks=checks,
         asana=given.asana or asana,
         chat=given.chat or WebhookChat(),
+        geckoboard=given.geckoboard or GeckoboardClient(api_url=settings.geckoboard_api_url),
     )
 
 

@@ -67,6 +67,8 @@ class Settings:
     """The Asana OAuth app's client id, for the hosted case (`okrlink asana connect --oauth`)."""
     asana_client_secret: str = ""
     """The Asana OAuth app's client secret."""
+    geckoboard_api_url: str = "https://api.geckoboard.com"
+    """Geckoboard's Datasets API (tests and proxies point it elsewhere)."""
     jql_poll_minutes: int = 15
     """How often JQL key results and KPIs are counted again, in minutes."""
     reconcile_minutes: int = 15

@@ -108,6 +108,31 @@ class Wiki(Protocol):
         ...
 
 
+class Geckoboard(Protocol):
+    """Geckoboard's Datasets API: where a team's KRs are pushed for its dashboards.
+
+    Both calls raise `RateLimited` (429, with its `Retry-After`), `Transient` (no answer, 5xx)
+    or `Permanent` (401/403: the key is wrong or revoked; other 4xx) from `sync.errors`.
+    """
+
+    def put_dataset(
+        self,
+        *,
+        api_key: str,
+        dataset: str,
+        fields: Mapping[str, Mapping[str, Any]],
+        unique_by: Sequence[str],
+    ) -> None:
+        """Create the dataset with this schema, or find it when it exists with it."""
+        ...
+
+    def replace_data(
+        self, *, api_key: str, dataset: str, records: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Replace every record of the dataset with these."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """The outside systems one app's jobs talk to; None where none is configured.
@@ -122,3 +147,4 @@ class Ports:
     asana: Asana | None = None
     chat: Chat | None = None
     wiki: Wiki | None = None
+    geckoboard: Geckoboard | None = None

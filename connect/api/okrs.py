@@ -15,7 +15,15 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 
 from connect.api.limits import MAX_LENGTHS
-from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
+from connect.api.metrics import dashboard_token, dashboard_token_site
+from connect.errors import (
+    AuthError,
+    BadRequest,
+    Conflict,
+    ForbiddenError,
+    NotFound,
+    ValidationError,
+)
 from connect.services import services
 from sync import cycles, okrs
 from sync.core import asana_refs, okrfile
@@ -74,10 +82,21 @@ def authenticators() -> list[Authenticator]:
     return list(services().api_authenticators)
 
 
+def refuse_dashboard_token() -> None:
+    """A live dashboard token reads `/api/v1/metrics` and nothing else: 403 here. A forged or
+    revoked one goes on to the authenticators, which refuse it (401) like any wrong token."""
+    token = dashboard_token()
+    if token is not None and dashboard_token_site(token) is not None:
+        raise ForbiddenError(
+            "a dashboard token reads GET /api/v1/metrics only", code="dashboard_token_read_only"
+        )
+
+
 @blueprint.before_request
 def authenticate() -> None:
     if request.endpoint == "api.openapi":
         return
+    refuse_dashboard_token()
     for authenticator in authenticators():
         site_id = authenticator()
         if site_id is not None:

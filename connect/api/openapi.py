@@ -54,6 +54,20 @@ def _op(
     return operation
 
 
+_TEXT_BODY = {"schema": {"type": "string"}}
+_METRICS = {
+    **_op(
+        "One site's OKRs and KPIs for dashboards (Prometheus text format, OpenMetrics when "
+        "asked), read with a dashboard token of the site and no other credential",
+        errors=("401",),
+    ),
+    "security": [{"dashboardToken": []}],
+}
+_METRICS["responses"]["200"]["content"] = {
+    "text/plain; version=0.0.4": _TEXT_BODY,
+    "application/openmetrics-text; version=1.0.0": _TEXT_BODY,
+}
+
 PATHS: dict[str, dict[str, Any]] = {
     "/cycles": {"get": _op("List cycles")},
     "/objectives": {
@@ -192,6 +206,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/kpis/{key}/history": {"get": _op("KPI values and health over time", params=[_KEY])},
     "/import": {"post": _op("Import an OKR file (YAML)", body="yaml", errors=("401", "422"))},
     "/export": {"get": _op("Export OKRs as an OKR file (YAML)", params=_FILTERS)},
+    "/metrics": {"get": _METRICS},
     "/openapi.json": {"get": _op("This document", errors=())},
 }
 
@@ -355,6 +370,13 @@ def document() -> dict[str, Any]:
         "paths": PATHS,
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer"},
+                "dashboardToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "okrlink dashboards token create --site SITE",
+                },
+            },
         },
     }

@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana, inbox, outbound, digest, cycle, practice.
+asana, inbox, outbound, digest, cycle, practice, dashboards.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -11,6 +11,7 @@ import click
 from connect.cli import (
     asana,
     cycles,
+    dashboards,
     demo,
     digest,
     github,
@@ -59,6 +60,7 @@ for command in (
     digest.digest,
     cycles.cycle,
     practice.practice,
+    dashboards.dashboards,
 ):
     main.add_command(command)
 

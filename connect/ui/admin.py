@@ -1,5 +1,5 @@
-"""The Jira admin page: the site's installations and GitHub installations (read-only), and
-its teams' weekly digest channels (add, remove; parked ones say why)."""
+"""The Jira admin page: the site's installations and GitHub installations (read-only), its
+teams' weekly digest channels and Geckoboard datasets (add, remove; parked ones say why)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from connect.ui.render import _render
 from sync.core.practice import DEFAULT_PROFILE, Profile
 from sync.db.model import GitHubInstallation, Installation
 from sync.digest import ChannelView
+from sync.geckoboard import DatasetView
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,8 @@ def render_admin_page(
     channels: Sequence[ChannelView] = (),
     digest_form: DigestForm | None = None,
     profile: Profile = DEFAULT_PROFILE,
+    datasets: Sequence[DatasetView] = (),
+    geckoboard_form: GeckoboardForm | None = None,
 ) -> str:
     """The admin page as a complete HTML document."""
     return _render(
@@ -83,6 +86,8 @@ def render_admin_page(
         channels=tuple(channels),
         digest_form=digest_form,
         profile=profile,
+        datasets=tuple(datasets),
+        geckoboard_form=geckoboard_form,
     )
 
 
@@ -95,4 +100,16 @@ class DigestForm:
     remove_url: str
     csrf_token: str
     values: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeckoboardForm:
+    """The Geckoboard dataset forms: where they post, their CSRF token, and a refused add's
+    team and error (the API key is never echoed back)."""
+
+    add_url: str
+    remove_url: str
+    csrf_token: str
+    team: str = ""
     error: str | None = None

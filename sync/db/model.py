@@ -620,3 +620,43 @@ class PracticeProfile(Base):
     max_objectives: Mapped[int] = mapped_column(Integer)
     min_krs: Mapped[int] = mapped_column(Integer)
     max_krs: Mapped[int] = mapped_column(Integer)
+
+
+class DashboardToken(Base):
+    """A site's read-only token for dashboards (Grafana, Datadog) to scrape `/api/v1/metrics`.
+
+    Only the token's SHA-256 is kept: it is shown once, at creation, and a stolen database
+    does not give it away. A revoked token stays listed with when it was revoked.
+    """
+
+    __tablename__ = "dashboard_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
+    hint: Mapped[str] = mapped_column(String(16))  # the token's first characters, safe to show
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class GeckoboardDataset(Base):
+    """A team's KRs pushed to a Geckoboard dataset, with the account's API key (encrypted).
+
+    `next_push_at` spaces the pushes out (at most one a minute): a change before then is
+    queued for then, so a burst of check-ins costs one push.
+    """
+
+    __tablename__ = "geckoboard_datasets"
+    __table_args__ = (
+        UniqueConstraint("site_id", "team_key"),
+        UniqueConstraint("site_id", "dataset"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    team_key: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(255))  # Geckoboard's dataset id
+    api_key: Mapped[str] = mapped_column(Text)  # Fernet token, never plaintext
+    key_hint: Mapped[str] = mapped_column(String(32))  # masked, safe to show
+    next_push_at: Mapped[datetime | None] = mapped_column()
+    pushed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ WRITE_TARGETS: Final = {
     "check_run": "github_check",
     "asana_goal": "asana",
     "retro_page": "confluence_page",
+    "geckoboard": "geckoboard",
 }
 """Outbound kinds and the target they are reported as; other kinds report their own name."""
 

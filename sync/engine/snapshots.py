@@ -35,12 +35,15 @@ from sync.db.model import (
     Base,
     CheckIn,
     Cycle,
+    GeckoboardDataset,
     KeyResult,
     Kpi,
     Link,
+    Objective,
     Outbound,
     PullRequest,
     Snapshot,
+    Team,
     WorkItem,
 )
 from sync.db.raw import RawQuery
@@ -51,6 +54,7 @@ DONE_CATEGORY = "done"
 # (work items keyed `asana:<gid>`, a project's tasks having it as their parent).
 ISSUE_LIKE_KINDS = ("jira", "asana")
 ASANA_GOAL_KIND = "asana_goal"
+GECKOBOARD_KIND = "geckoboard"
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,17 +399,39 @@ _GOAL_ROWS = (
     )
     .distinct()
 )
+# The Geckoboard datasets of the changed KRs' teams: one push per dataset, due no sooner than
+# its `next_push_at` (a minute after the last push), so a dataset gets at most one a minute.
+_GECKO = _table(GeckoboardDataset)
+_OBJECTIVE = _table(Objective)
+_TEAM = _table(Team)
+_DUE = bindparam("due_at", type_=_OUTBOUND.c.due_at.type)
+_GECKOBOARD_ROWS = select(
+    _GECKO.c.site_id,
+    literal(GECKOBOARD_KIND),
+    _GECKO.c.dataset,
+    case((_GECKO.c.next_push_at > _DUE, _GECKO.c.next_push_at), else_=_DUE),
+    literal(0),
+).where(
+    _GECKO.c.site_id == bindparam("site_id"),
+    _GECKO.c.team_key.in_(
+        select(_TEAM.c.key)
+        .join(_OBJECTIVE, _OBJECTIVE.c.team_id == _TEAM.c.id)
+        .join(_KR, _KR.c.objective_id == _OBJECTIVE.c.id)
+        .where(_KR.c.id.in_(bindparam("ids", expanding=True)))
+    ),
+)
 # A write already queued is touched (an UPDATE that changes nothing), not skipped: a writer
 # holding that row (FOR UPDATE) while it sends an older document makes this wait, then insert
 # the row again once the writer has deleted it. Skipped, the change committed while the writer
 # was sending would have been deleted with its row, and its issue left showing the old value.
 _TOUCH = {"due_at": _OUTBOUND.c.due_at}
-# Still one statement: the goals' rows are a second arm of the same INSERT .. SELECT.
+# Still one statement: the goals' and the datasets' rows are more arms of the same INSERT ..
+# SELECT.
 _QUEUE_WRITES = {
     name: dialect.insert(_OUTBOUND)
     .from_select(
         ["site_id", "kind", "target", "due_at", "attempts"],
-        union_all(_WRITE_BACK_ROWS, _GOAL_ROWS),
+        union_all(_WRITE_BACK_ROWS, _GOAL_ROWS, _GECKOBOARD_ROWS),
     )
     .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
@@ -444,8 +470,8 @@ _QUEUE_CHILD_WRITES = {
 def plan_write_backs(
     session: Session, site_id: int, kr_ids: Collection[int], *, now: datetime
 ) -> None:
-    """Queue one coalesced write per linked issue, per child of a linked epic, and per open PR
-    of the changed KRs."""
+    """Queue one coalesced write per linked issue, per child of a linked epic, per open PR,
+    per Asana goal and per Geckoboard dataset of the changed KRs."""
     connection = session.connection()
     values = {"site_id": site_id, "ids": list(kr_ids), "due_at": now}
     connection.execute(_QUEUE_WRITES[connection.dialect.name], values)

@@ -1,4 +1,5 @@
-"""Real local HTTP(S) receivers standing in for Slack and Teams webhooks.
+"""Real local HTTP(S) receivers standing in for Slack and Teams webhooks (and Geckoboard's
+Datasets API, which takes PUTs).
 
 Each receiver is a threaded HTTP server on 127.0.0.1 that records every POST (path, headers,
 JSON body) and answers from a script: by default what the real service answers (Slack `200 ok`,
@@ -33,6 +34,7 @@ class Post:
     path: str
     headers: dict[str, str]
     body: Any
+    method: str = "POST"
 
 
 class Receiver:
@@ -63,7 +65,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             answer = receiver._take(
-                Post(self.path, dict(self.headers.items()), json.loads(raw or b"null"))
+                Post(
+                    self.path,
+                    dict(self.headers.items()),
+                    json.loads(raw or b"null"),
+                    self.command,
+                )
             )
             data = answer.body.encode()
             self.send_response(answer.status)
@@ -72,6 +79,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        do_PUT = do_POST
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -31,7 +31,7 @@ from connect.errors import (
 )
 from connect.services import services
 from connect.ui import panels
-from connect.ui.admin import DigestForm, load_admin, render_admin_page
+from connect.ui.admin import DigestForm, GeckoboardForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
 from connect.ui.headers import page_headers
@@ -74,6 +74,7 @@ from sync.db.store import find_kr
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine.snapshots import recompute
 from sync.errors import Invalid
+from sync.geckoboard import add_dataset, list_datasets, remove_dataset
 from sync.okrs import (
     link_work,
     unlink_work,
@@ -582,13 +583,32 @@ shows to site administrators only (its iframe JWT binds that exact URL), so a va
 says the poster opened the admin page."""
 
 
+GECKOBOARD_PURPOSE = "geckoboard-datasets"
+"""The admin page's Geckoboard forms, issued and checked like the digest forms."""
+
+
 def _admin_page(
-    *, status: int = 200, values: dict[str, str] | None = None, error: str | None = None
+    *,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    gecko_team: str = "",
+    gecko_error: str | None = None,
 ) -> Response:
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
         channels = list_channels(session, g.site_id)
         profile = site_profile(session, g.site_id)
+        datasets = list_datasets(session, g.site_id)
+    geckoboard_form = GeckoboardForm(
+        add_url=_page_url("ui.geckoboard_dataset_add"),
+        remove_url=_page_url("ui.geckoboard_dataset_remove"),
+        csrf_token=form_tokens().issue(
+            site_id=g.site_id, account=g.account_id, purpose=GECKOBOARD_PURPOSE
+        ),
+        team=gecko_team,
+        error=gecko_error,
+    )
     form = DigestForm(
         add_url=_page_url("ui.digest_channel_add"),
         remove_url=_page_url("ui.digest_channel_remove"),
@@ -605,6 +625,8 @@ def _admin_page(
         channels=channels,
         digest_form=form,
         profile=profile,
+        datasets=datasets,
+        geckoboard_form=geckoboard_form,
     )
     return html_response(html, status=status)
 
@@ -653,6 +675,43 @@ def digest_channel_add() -> Response:
             )
     except Invalid as error:
         return _admin_page(status=422, values=form, error=error.message)
+    return _see_other(_page_url("ui.admin_page_view"))
+
+
+@blueprint.post("/jira/admin/geckoboard-datasets")
+@page_auth(allow_context_qsh=True)
+def geckoboard_dataset_add() -> Response:
+    """Push a team's KRs to Geckoboard with an API key (site administrators: the admin page's
+    form token); a refused one shows the page again with the reason (422), never the key."""
+    _check_csrf(GECKOBOARD_PURPOSE)
+    team = request.form.get("team", "").strip().upper()
+    try:
+        with services().store.session() as session:
+            add_dataset(
+                session,
+                g.site_id,
+                team=team,
+                api_key=request.form.get("api_key", ""),
+                encrypt=services().tenants.encrypt,
+                now=now(),
+            )
+    except Invalid as error:
+        return _admin_page(status=422, gecko_team=team, gecko_error=error.message)
+    services().jobs.flush_soon(g.site_id)  # the first push
+    return _see_other(_page_url("ui.admin_page_view"))
+
+
+@blueprint.post("/jira/admin/geckoboard-datasets/remove")
+@page_auth(allow_context_qsh=True)
+def geckoboard_dataset_remove() -> Response:
+    """Stop pushing one of this site's Geckoboard datasets and forget its key."""
+    _check_csrf(GECKOBOARD_PURPOSE)
+    raw = request.form.get("dataset", "")
+    if not raw.isdigit():
+        raise ValidationError("not a dataset id", field="dataset")
+    with services().store.session() as session:
+        if not remove_dataset(session, int(raw), site_id=g.site_id):
+            raise NotFound(f"no geckoboard dataset {raw}", field="dataset")
     return _see_other(_page_url("ui.admin_page_view"))
 
 

@@ -1,0 +1,1 @@
+"""Geckoboard: the Datasets API a team's KRs are pushed to (`client.py`)."""
