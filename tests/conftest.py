@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from connect.app import create_app
@@ -18,6 +19,12 @@ from sync.db.store import Store, all_tables
 from sync.ports import Ports
 from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
 from tests.support.servers import postgres_server
+
+# Property tests judge correctness, not speed: a shared 2-core machine under load can take
+# several hundred milliseconds for one example, which hypothesis's default deadline reports
+# as a failure.
+hypothesis_settings.register_profile("okrlink", deadline=None)
+hypothesis_settings.load_profile("okrlink")
 
 
 @pytest.fixture(scope="session")
