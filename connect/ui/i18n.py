@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sync.core.progress import clamp01
+
 DEFAULT_LOCALE = "en"
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -706,13 +708,6 @@ class Translator:
             if singular in MESSAGES[self.locale]:
                 return self(singular, **note.params)
         return self(note.message_key, **note.params)
-
-
-def clamp01(value: float) -> float:
-    """`value` clamped to 0..1 (NaN counts as 0)."""
-    if math.isnan(value):
-        return 0.0
-    return min(1.0, max(0.0, value))
 
 
 def translator(locale: str) -> Translator:
