@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import sources
@@ -50,6 +50,7 @@ from sync.errors import Closed, Duplicate, Invalid
 from sync.fields import number_field, text_field
 from sync.history import record_change
 from sync.kpis import as_spec, import_kpis, list_kpis
+from sync.links import reconcile_links
 
 FILE_SOURCE = "file"
 KR_FIELDS = (
@@ -960,20 +961,16 @@ def _sync_file_links(
     kind: str = "jira",
 ) -> bool:
     """Make the file-sourced links of a KR equal to `wanted`; links from elsewhere stay."""
-    for key in sorted(wanted - have):
-        session.add(
-            Link(site_id=site_id, kr_id=kr_id, target_kind=kind, target_key=key, source=FILE_SOURCE)
-        )
-    if have - wanted:
-        session.execute(
-            delete(Link).where(
-                Link.kr_id == kr_id,
-                Link.source == FILE_SOURCE,
-                Link.target_kind == kind,
-                Link.target_key.in_(have - wanted),
-            )
-        )
-    return wanted != have
+    changed = reconcile_links(
+        session,
+        site_id,
+        source=FILE_SOURCE,
+        target_kind=kind,
+        kr_id=kr_id,
+        wanted={(kr_id, key) for key in wanted},
+        have={(kr_id, key) for key in have},
+    )
+    return bool(changed)
 
 
 def _assign(row: object, **values: object) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
@@ -82,6 +83,15 @@ def app(settings: Settings, ports: Ports) -> Iterator[Flask]:
     yield app
     _empty(store)
     store.dispose()
+
+
+@pytest.fixture
+def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose commands open the same database (and data directory) as the app."""
+    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+    return CliRunner()
 
 
 @pytest.fixture

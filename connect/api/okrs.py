@@ -111,7 +111,9 @@ def authenticate() -> None:
 def body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise BadRequest("send a JSON object with Content-Type: application/json")
+        raise BadRequest(
+            "send a JSON object with Content-Type: application/json", code="malformed_body"
+        )
     return data
 
 

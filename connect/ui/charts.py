@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from markupsafe import Markup
 
-from connect.ui.i18n import clamp01
+from sync.core.progress import clamp01
 
 PAD = 3.0
 """Room around the plot so the line and the last dot are not clipped."""

@@ -23,6 +23,8 @@ from babel.dates import format_date
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from sync.core.progress import clamp01
+
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
@@ -186,13 +188,6 @@ class Translator:
             if singular in MESSAGES[self.locale]:
                 return self(singular, **note.params)
         return self(note.message_key, **note.params)
-
-
-def clamp01(value: float) -> float:
-    """`value` clamped to 0..1 (NaN counts as 0)."""
-    if math.isnan(value):
-        return 0.0
-    return min(1.0, max(0.0, value))
 
 
 def translator(locale: str) -> Translator:

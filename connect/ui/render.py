@@ -23,7 +23,7 @@ from connect.ui.alignment import Alignment
 from connect.ui.assets import script, stylesheet
 from connect.ui.charts import AxisLabels, trend_svg
 from connect.ui.editor import Editor, notes_for
-from connect.ui.i18n import Translator, clamp01, translator
+from connect.ui.i18n import Translator, translator
 from connect.ui.retro import RetroView
 from connect.ui.review import ReviewView
 from connect.ui.viewmodel import (
@@ -36,6 +36,7 @@ from connect.ui.viewmodel import (
     PanelView,
 )
 from sync.core.practice import KPI_KINDS
+from sync.core.progress import clamp01
 from sync.core.spec import GITHUB_MEASURES
 from sync.digest import LANGS
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from sync.core.progress import clamp01
 from sync.write.check_run import KrImpact as KrImpact  # the core owns the value; rendered here
 
 CHECK_NAME = "OKR impact"
@@ -70,13 +70,9 @@ def safe_url(url: str | None) -> str | None:
     return quote(url.strip(), safe=_URL_SAFE)
 
 
-def _clamp(value: float) -> float:
-    return 0.0 if math.isnan(value) else min(max(value, 0.0), 1.0)
-
-
 def percent(value: float) -> str:
     """Progress 0..1 as a whole percentage (clamped; NaN counts as 0)."""
-    return f"{round(_clamp(value) * 100)}%"
+    return f"{round(clamp01(value) * 100)}%"
 
 
 def status_words(status: str) -> str:
@@ -91,7 +87,7 @@ def _row(impact: KrImpact) -> str:
     kr = f"[{label}]({url})" if url else label
     now = percent(impact.progress_now)
     then = percent(impact.progress_if_done)
-    gain = round(_clamp(impact.progress_if_done) * 100) - round(_clamp(impact.progress_now) * 100)
+    gain = round(clamp01(impact.progress_if_done) * 100) - round(clamp01(impact.progress_now) * 100)
     if gain > 0:
         then = f"{then} (+{gain} pts)"
     cells = [

@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.apply.jira import krs_named
 from sync.core.asana_refs import PREFIX, gid_of, key_of, kr_keys_in
 from sync.db.model import InboxEvent, KeyResult, Link, SyncCursor, WorkItem
-from sync.db.upsert import insert_ignore
 from sync.engine.jobs import Jobs, schedule
 from sync.engine.snapshots import DONE_CATEGORY, recompute
 from sync.errors import OutsideError, Transient
+from sync.links import reconcile_links
 from sync.ports import Asana, Ports
 from sync.write.asana_goal import KIND as ASANA_GOAL
 from sync.write.asana_goal import write_asana_goal
@@ -186,39 +186,15 @@ def apply_task(
 def sync_description_links(session: Session, site_id: int, key: str, notes: str) -> set[int]:
     """Make the `description` links of a task match its `KR: PLAT-1.2` lines."""
     wanted = krs_named(session, site_id, set(kr_keys_in(notes)))
-    have = set(
-        session.scalars(
-            select(Link.kr_id).where(
-                Link.site_id == site_id,
-                Link.target_kind == KIND,
-                Link.target_key == key,
-                Link.source == DESCRIPTION_SOURCE,
-            )
-        )
+    changed = reconcile_links(
+        session,
+        site_id,
+        source=DESCRIPTION_SOURCE,
+        target_kind=KIND,
+        target_key=key,
+        wanted={(kr_id, key) for kr_id in wanted},
     )
-    gone = have - wanted
-    if gone:
-        session.execute(
-            delete(Link).where(
-                Link.site_id == site_id,
-                Link.target_kind == KIND,
-                Link.target_key == key,
-                Link.source == DESCRIPTION_SOURCE,
-                Link.kr_id.in_(gone),
-            )
-        )
-    rows = [
-        {
-            "site_id": site_id,
-            "kr_id": kr_id,
-            "target_kind": KIND,
-            "target_key": key,
-            "source": DESCRIPTION_SOURCE,
-        }
-        for kr_id in sorted(wanted - have)
-    ]
-    insert_ignore(session, Link, rows, ("kr_id", "target_kind", "target_key", "source"))
-    return gone | (wanted - have)
+    return {kr_id for kr_id, _key in changed}
 
 
 def refresh_project(

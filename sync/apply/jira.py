@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.apply import incidents
 from sync.db.model import Cycle, InboxEvent, KeyResult, Link, Outbound, WorkItem, utcnow
 from sync.db.upsert import insert_ignore
 from sync.engine.snapshots import drop_outbound, krs_linked_to
+from sync.links import reconcile_links
 from sync.ports import Ports
 
 EVENT_NAME = "jira_issue"
@@ -383,43 +384,15 @@ def sync_label_links(
 ) -> set[int]:
     """Make the `label` links of an issue match its `kr-<key>` labels; returns KRs touched."""
     wanted = _krs_named(session, site_id, kr_keys_from_labels(labels))
-    have = set(
-        session.scalars(
-            select(Link.kr_id).where(
-                Link.site_id == site_id,
-                Link.target_kind == "jira",
-                Link.target_key == issue_key,
-                Link.source == LABEL_SOURCE,
-            )
-        )
-    )
-    gone = have - wanted
-    if gone:
-        session.execute(
-            delete(Link).where(
-                Link.site_id == site_id,
-                Link.target_kind == "jira",
-                Link.target_key == issue_key,
-                Link.source == LABEL_SOURCE,
-                Link.kr_id.in_(gone),
-            )
-        )
-    insert_ignore(
+    changed = reconcile_links(
         session,
-        Link,
-        [
-            {
-                "site_id": site_id,
-                "kr_id": kr_id,
-                "target_kind": "jira",
-                "target_key": issue_key,
-                "source": LABEL_SOURCE,
-            }
-            for kr_id in sorted(wanted - have)
-        ],
-        ("kr_id", "target_kind", "target_key", "source"),
+        site_id,
+        source=LABEL_SOURCE,
+        target_kind="jira",
+        target_key=issue_key,
+        wanted={(kr_id, issue_key) for kr_id in wanted},
     )
-    return gone | (wanted - have)
+    return {kr_id for kr_id, _key in changed}
 
 
 def krs_named(session: Session, site_id: int, keys: set[str]) -> set[int]:

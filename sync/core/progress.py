@@ -34,7 +34,10 @@ GRACE_SHARE = 0.15
 SNAPSHOT_DECIMALS = 4
 
 
-def _clamp(value: float) -> float:
+def clamp01(value: float) -> float:
+    """`value` clamped to 0..1, NaN counted as 0: the one clamp of progress, scores and bars."""
+    if math.isnan(value):
+        return 0.0
     return min(1.0, max(0.0, value))
 
 
@@ -53,7 +56,7 @@ def metric_progress(*, baseline: float, target: float, current: float | None) ->
     if current is None:
         return 0.0
     current = _finite("current", current)
-    return _clamp((current - baseline) / (target - baseline))
+    return clamp01((current - baseline) / (target - baseline))
 
 
 class IssueState(NamedTuple):
@@ -99,7 +102,7 @@ def issues_progress(issues: Iterable[IssueState]) -> IssueTally:
         weights = [1.0] * count
     total = sum(weights)
     done = sum(w for w, state in zip(weights, states, strict=True) if state.done)
-    progress = _clamp(done / total) if total > 0 else 0.0
+    progress = clamp01(done / total) if total > 0 else 0.0
     return IssueTally(done=done, total=total, count=count, done_count=done_count, progress=progress)
 
 
@@ -107,7 +110,7 @@ def score(progress: float) -> float:
     """The 0..1 score of a KR with this progress (0.7 is a good stretch result)."""
     if math.isnan(progress):
         raise ValueError("progress must be a number, got nan")
-    return _clamp(progress)
+    return clamp01(progress)
 
 
 def display_score(value: float) -> str:
@@ -133,7 +136,7 @@ def objective_progress(krs: Iterable[tuple[float, float, bool]]) -> float:
             continue
         weighted += score(progress) * weight
         total += weight
-    return _clamp(weighted / total) if total > 0 else 0.0
+    return clamp01(weighted / total) if total > 0 else 0.0
 
 
 def expected_progress(*, start: date, end: date, today: date) -> float:

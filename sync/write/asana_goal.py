@@ -13,11 +13,11 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.db.model import KeyResult, Outbound, WriteBackState
+from sync.db.model import KeyResult, Outbound
 from sync.engine.snapshots import ASANA_GOAL_KIND
 from sync.errors import Permanent, Transient
 from sync.ports import Ports
-from sync.write.issue_property import digest
+from sync.write.last_written import LastWritten
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,8 @@ def write_asana_goal(session: Session, row: Outbound, ports: Ports) -> None:
     if kr is None:
         return  # no active KR names this goal any more
     document = goal_document(kr)
-    new_digest = digest(document)
-    state = session.scalar(
-        select(WriteBackState).where(
-            WriteBackState.site_id == row.site_id,
-            WriteBackState.kind == KIND,
-            WriteBackState.target == row.target,
-        )
-    )
-    if state is not None and state.digest == new_digest:
+    last = LastWritten(session, row, document)
+    if last.unchanged:
         return
     if ports.asana is None:
         raise Transient("no Asana client is configured", retry_after=NO_CLIENT_RETRY_SECONDS)
@@ -67,12 +60,4 @@ def write_asana_goal(session: Session, row: Outbound, ports: Ports) -> None:
         # Gone, no metric, or not ours to change: retrying cannot help; the next change tries.
         log.warning("Asana goal %s was not written: %s", row.target, exc)
         return
-    now = ports.clock.now()
-    if state is None:
-        session.add(
-            WriteBackState(
-                site_id=row.site_id, kind=KIND, target=row.target, digest=new_digest, written_at=now
-            )
-        )
-    else:
-        state.digest, state.written_at = new_digest, now
+    last.record(ports.clock.now())

@@ -7,16 +7,15 @@ an echo or a recompute that changed nothing costs no call to Jira.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.db.model import KeyResult, Link, Outbound, WorkItem, WriteBackState
+from sync.db.model import KeyResult, Link, Outbound, WorkItem
 from sync.errors import Transient
 from sync.ports import Ports
+from sync.write.last_written import LastWritten
 
 KIND: Final = "issue_property"
 ORIGIN: Final = "okrlink"
@@ -89,12 +88,6 @@ def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, 
     }
 
 
-def digest(document: dict[str, Any]) -> str:
-    """A stable hash of a document (keys sorted, no whitespace)."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def write_issue_property(session: Session, row: Outbound, ports: Ports) -> None:
     """Writer for `issue_property` rows; raises Transient to be retried later."""
     deleted = session.scalar(
@@ -103,27 +96,12 @@ def write_issue_property(session: Session, row: Outbound, ports: Ports) -> None:
     if deleted:
         return  # nothing to show on an issue that is gone
     document = issue_document(session, row.site_id, row.target)
-    new_digest = digest(document)
-    state = session.scalar(
-        select(WriteBackState).where(
-            WriteBackState.site_id == row.site_id,
-            WriteBackState.kind == KIND,
-            WriteBackState.target == row.target,
-        )
-    )
-    if state is not None and state.digest == new_digest:
+    last = LastWritten(session, row, document)
+    if last.unchanged:
         return
-    if state is None and not document["krs"]:
+    if last.never and not document["krs"]:
         return  # never written, and nothing to show: nothing to take away either
     if ports.tracker is None:
         raise Transient("no work tracker is configured", retry_after=NO_TRACKER_RETRY_SECONDS)
     ports.tracker.set_issue_property(row.site_id, row.target, document)
-    now = ports.clock.now()
-    if state is None:
-        session.add(
-            WriteBackState(
-                site_id=row.site_id, kind=KIND, target=row.target, digest=new_digest, written_at=now
-            )
-        )
-    else:
-        state.digest, state.written_at = new_digest, now
+    last.record(ports.clock.now())

@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from connect.cli import main
 from connect.services import services_of
-from connect.settings import Settings
 from sync.db.model import InboxEvent, Outbound, WorkItem, WriteBackState
 from sync.db.store import Store, local_site
 from sync.engine.jobs import MAX_ATTEMPTS, Jobs, backoff
@@ -63,14 +62,6 @@ class ScriptedTracker:
 @pytest.fixture
 def ports(clock: FakeClock) -> Ports:
     return Ports(clock=clock, tracker=ScriptedTracker())
-
-
-@pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    return CliRunner()
 
 
 def _jobs(app: Flask) -> Jobs:

@@ -17,14 +17,13 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, jsonify, request
 
+from connect.doors import intake
 from connect.errors import AuthError, BadRequest
 from connect.ops.metrics import count_answer
 from connect.services import services
 from integrations.asana.signature import SECRET_HEADER, SIGNATURE_HEADER, verify_signature
-from integrations.payloads import loads_object
 from sync.apply.asana import EVENT_NAME
 from sync.asana_accounts import subscription
-from sync.engine.inbox import record_event
 
 log = logging.getLogger(__name__)
 
@@ -59,30 +58,27 @@ def receive(subscription_id: str) -> tuple[Response, int]:
         raise AuthError(
             "unknown subscription, or missing or invalid X-Hook-Signature", code="invalid_signature"
         )
-    payload = loads_object(body)  # the NUL/NaN guards of every door; else 400 malformed_body
+    payload = intake.parse(body)  # the NUL/NaN guards of every door
     events = payload.get("events")
     if not isinstance(events, list):
         raise BadRequest("the body has no events list", code="invalid_payload", field="events")
     if not events:
         return _answer(200, "heartbeat")  # Asana's keep-alive: nothing to record
     delivery = "sha256:" + hashlib.sha256(body).hexdigest()
-    with store.session() as session:
-        event_id = record_event(
-            session,
+    event_id = intake.accept(
+        store,
+        services().jobs,
+        intake.Delivery(
             source=SOURCE,
             scope=subscription_id,
             delivery_id=delivery,
             site_id=site_id,
             event=EVENT_NAME,
             payload={"project": project, "events": events},
-        )
+        ),
+    )
     if event_id is None:
         return _answer(200, "duplicate")
-    if site_id is not None:
-        try:
-            services().jobs.nudge(site_id)
-        except Exception:  # the row is durable: the sweeper applies it
-            log.exception("could not enqueue Asana delivery %s", event_id)
     return _answer(202, "accepted", id=event_id)
 
 

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from connect.doors import intake
 from connect.doors.atlassian_connect.verify import connect_jwt_required
 from connect.ops.metrics import count_answer
 from connect.services import Services, services
 from integrations.atlassian.events import envelope, parse_webhook
 from integrations.atlassian.properties import ISSUE_PROPERTY_KEY, glance_status_property_key
-from integrations.payloads import loads_object
 from sync.apply.jira import EVENT_NAME
 from sync.db.model import utcnow
 from sync.engine import log_context
@@ -84,7 +84,7 @@ def record_jira_delivery(
 def _record(
     services: Services, tenant: Tenant, *, raw: bytes, delivery_header: str | None
 ) -> dict[str, Any]:
-    payload = loads_object(raw)  # else PayloadError: 400 malformed_body
+    payload = intake.parse(raw)
     head = envelope(payload)
     app_account = services.jira_app_accounts.get(tenant.client_key)
     if is_echo(
@@ -114,6 +114,8 @@ def _record(
             # (debounced, so cheap) rather than leave a pending event to the sweeper.
             services.jobs.nudge(tenant.site_id)
             return {"status": "duplicate"}
+    # Not `intake.nudge`: a failed nudge here must raise, so the hot path hands the delivery
+    # to Flask, whose answer nudges again (the intake's guard would leave it to the sweeper).
     services.jobs.nudge(tenant.site_id)
     return {"status": "accepted", "id": row_id}
 

@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 
 from flask import Blueprint, Response, jsonify, request
 
+from connect.doors import intake
 from connect.doors.forge.token import ForgeClaims, ForgeRequest, verify_forge_request
 from connect.errors import BadRequest, ForbiddenError, ValidationError
 from connect.ops.metrics import count_answer
@@ -24,9 +25,7 @@ from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from integrations.atlassian.events import JiraPayloadError, parse_webhook
 from integrations.atlassian.forge import ForgeTokens
-from integrations.payloads import loads_object
 from sync.apply.jira import EVENT_NAME
-from sync.engine.inbox import record_event
 from sync.tenants import Tenant, Tenants, record_install, record_uninstall, tenant_of
 
 SOURCE: Final = "forge"
@@ -69,7 +68,7 @@ def verify() -> ForgeRequest:
 
 def json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
-    return loads_object(raw or b"{}")  # else PayloadError: 400 malformed_body
+    return intake.parse(raw or b"{}")
 
 
 def _context(payload: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -180,20 +179,18 @@ def events() -> tuple[Response, int]:
     payload = json_body()
     tenant = verified_tenant(forge, payload)
     event = parse_webhook(webhook_shape(payload), fields=services().jira_field_map)
-    row: dict[str, Any] = {
-        "source": SOURCE,
-        "scope": tenant.client_key,
-        "delivery_id": delivery_id(request.get_data(cache=True), payload),
-        "site_id": tenant.site_id,
-        "event": EVENT_NAME,
-        "payload": event.as_dict(),
-    }
-    with services().store.session() as session:
-        row_id = record_event(session, **row)  # None for a delivery already recorded
+    delivery = intake.Delivery(
+        source=SOURCE,
+        scope=tenant.client_key,
+        delivery_id=delivery_id(request.get_data(cache=True), payload),
+        site_id=tenant.site_id,
+        event=EVENT_NAME,
+        payload=event.as_dict(),
+    )
+    row_id = intake.accept(services().store, services().jobs, delivery)
     if row_id is None:
         count_answer("forge", "duplicate")
         return jsonify({"status": "duplicate"}), 200
-    services().jobs.nudge(tenant.site_id)
     count_answer("forge", "accepted")
     return jsonify({"status": "accepted", "id": row_id}), 200
 

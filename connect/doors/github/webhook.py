@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
+from connect.doors import intake
 from connect.errors import AuthError, BadRequest
 from connect.ops.metrics import count_answer
 from connect.services import services
@@ -20,9 +21,7 @@ from integrations.github.checks import REFRESH_IDENTIFIER
 from integrations.github.events import HANDLED, is_handled, requested_action_identifier
 from integrations.github.records import inbox_record
 from integrations.github.signature import SIGNATURE_HEADER, verify_signature
-from integrations.payloads import loads_object
 from sync.db.model import GitHubInstallation
-from sync.engine.inbox import record_event
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def receive() -> tuple[Response, int]:
         return _answer(200, "pong")
     if event not in _EVENTS:
         return _answer(202, "ignored")
-    payload = loads_object(body)  # else PayloadError: 400 malformed_body
+    payload = intake.parse(body)
     action = payload.get("action")
     if not is_handled(event, action):
         return _answer(202, "ignored")
@@ -75,24 +74,21 @@ def receive() -> tuple[Response, int]:
         raise BadRequest(f"unexpected {event} payload: {exc}", code="invalid_payload") from exc
     if record is None:
         return _answer(202, "ignored")
-    store = services().store
-    with store.session() as session:
-        site_id = _mapped_site(session, record["installation_id"])
-        event_id = record_event(
-            session,
+    installation_id = record["installation_id"]
+    event_id, site_id = intake.record(
+        services().store,
+        intake.Delivery(
             source=SOURCE,
             scope=SCOPE,
             delivery_id=delivery,
-            site_id=site_id,
             event=f"github:{event}",
             payload=record,
-        )  # seen before: None, unless it failed for good
+        ),
+        site_of=lambda session: _mapped_site(session, installation_id),
+    )
     if event_id is None:
         return _answer(200, "duplicate")
-    try:
-        _enqueue(event_id, site_id)
-    except Exception:  # the row is durable: the sweeper enqueues it again
-        log.exception("could not enqueue inbox event %s", event_id)
+    intake.nudge(services().jobs, site_id, event_id, enqueue=lambda found: _enqueue(found, site_id))
     return _answer(202, "accepted", id=event_id)
 
 

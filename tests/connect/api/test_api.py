@@ -78,6 +78,7 @@ def test_malformed_json_gets_400_and_unknown_fields_422(
         "/api/v1/key-results", data="{not json", headers=admin, content_type="application/json"
     )
     assert bad.status_code == 400
+    assert bad.json["error"]["code"] == "malformed_body"  # as at every door
     unknown = client.post(
         "/api/v1/key-results",
         headers=admin,

@@ -107,7 +107,8 @@ def test_practice_findings_say_what_to_fix(client: FlaskClient, admin: dict[str,
 def test_bad_input_is_refused_and_changes_nothing(
     client: FlaskClient, admin: dict[str, str]
 ) -> None:
-    assert client.post("/api/v1/kpis", data="nope", headers=admin).status_code == 400
+    malformed = client.post("/api/v1/kpis", data="nope", headers=admin)
+    assert (malformed.status_code, malformed.json["error"]["code"]) == (400, "malformed_body")
     for bad, field in (
         ({"kind": "vibes"}, "kind"),
         ({"kind": "github", "measure": "happiness"}, "measure"),
@@ -120,8 +121,13 @@ def test_bad_input_is_refused_and_changes_nothing(
         assert response.json["error"]["field"] == field
     assert client.get("/api/v1/kpis", headers=admin).json["kpis"] == []
     _create(client, admin)
-    assert client.post("/api/v1/kpis", json=CFR, headers=admin).status_code == 409
-    assert client.get("/api/v1/kpis/PLAT-K9", headers=admin).status_code == 404
+    again = client.post("/api/v1/kpis", json=CFR, headers=admin)
+    assert (again.status_code, again.json["error"]["code"]) == (409, "conflict")
+    missing = client.get("/api/v1/kpis/PLAT-K9", headers=admin)
+    assert (missing.status_code, missing.json["error"]["code"]) == (404, "not_found")
     response = client.post("/api/v1/kpis/PLAT-K1/values", json={"value": "high"}, headers=admin)
-    assert response.status_code == 422
-    assert client.get("/api/v1/kpis", headers={}).status_code == 401
+    assert (response.status_code, response.json["error"]["code"]) == (422, "invalid")
+    assert response.json["error"]["field"] == "value"
+    anonymous = client.get("/api/v1/kpis", headers={})
+    assert anonymous.status_code == 401 and anonymous.json["error"]["code"]
+    assert [k["key"] for k in client.get("/api/v1/kpis", headers=admin).json["kpis"]] == ["PLAT-K1"]

@@ -11,20 +11,10 @@ from sqlalchemy import func, select
 
 from connect.cli import EXAMPLE_FILE, main
 from connect.services import services_of
-from connect.settings import Settings
 from sync.core import okrfile
 from sync.db.model import KeyResult, Objective
 
 BAD_FILE = Path(__file__).resolve().parents[2] / "sync" / "data" / "bad.okr.yml"
-
-
-@pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner whose commands open the same database as the test's app."""
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    return CliRunner()
 
 
 def _counts(app: Flask) -> tuple[int, int]:

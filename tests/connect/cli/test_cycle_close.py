@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import responses
 from click.testing import CliRunner
 from flask import Flask
@@ -14,19 +13,9 @@ from sqlalchemy import select
 
 from connect.cli import main
 from connect.services import services_of
-from connect.settings import Settings
 from sync.db.model import CycleClose
 from tests.support.base import FakeClock
 from tests.support.quarter import CYCLE, EXPECTED_CLOSE, post, stored_close, write_quarter
-
-
-@pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner whose commands open the same database as the test's app."""
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    return CliRunner()
 
 
 def test_closing_from_the_command_line_stores_what_the_api_stores(

@@ -14,21 +14,17 @@ from flask import Flask
 
 from connect.cli import main
 from connect.services import services_of
-from connect.settings import Settings
 from sync.db.store import local_site
 from tests.support.chat import SLACK_OK, Answer, Receiver, receiver, trust
 from tests.support.digest import import_team
 
 
 @pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner on the test's database, with the local team PLAT (3 x 5 KRs)."""
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+def runner(app: Flask, runner: CliRunner) -> CliRunner:
+    """The shared CLI runner, with the local team PLAT (3 x 5 KRs)."""
     with services_of(app).store.session() as session:
         import_team(session, local_site(session).id, now=datetime.now(UTC))
-    return CliRunner()
+    return runner
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,7 +13,6 @@ from sqlalchemy import select
 
 from connect.cli import main
 from connect.services import services_of
-from connect.settings import Settings
 from sync.db.model import CheckIn, KeyResult
 from sync.okrs import IMPORTER
 from tests.support.base import FakeClock
@@ -32,14 +30,6 @@ objectives:
       - {key: PLAT-1.3, title: Cut rollback time from 30 to 5 minutes, baseline: 30, target: 5,
          owner: SRE}
 """
-
-
-@pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    return CliRunner()
 
 
 def _current(app: Flask) -> float | None:

@@ -8,18 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.cli import main
-from connect.settings import Settings
 from tests.support.app import CLIENT_KEY, install, signed_url
 from tests.support.ui import parse
-
-
-@pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner whose commands open the same database as the test's app."""
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    return CliRunner()
 
 
 def _notes(client: FlaskClient) -> set[str]:

@@ -137,7 +137,12 @@ def test_a_malformed_signed_body_is_400_and_a_heartbeat_records_nothing(
 ) -> None:
     fake_asana.add_project(PROJECT)
     webhook_gid = watch(live, site_id)
-    assert fake_asana.deliver(webhook_gid, [], body=b"not json").status_code == 400
+    refused = fake_asana.deliver(webhook_gid, [], body=b"not json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "malformed_body"  # as at every door
+    # The payload guards of every door: NaN and NUL-free JSON only, nothing recorded.
+    nan = fake_asana.deliver(webhook_gid, [], body=b'{"events": [{"n": NaN}]}')
+    assert (nan.status_code, nan.json()["error"]["code"]) == (400, "malformed_body")
     assert fake_asana.deliver(webhook_gid, []).json() == {"status": "heartbeat"}
     assert inbox_rows(live) == 0
 

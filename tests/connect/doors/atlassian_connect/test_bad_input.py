@@ -116,6 +116,7 @@ def test_a_key_that_is_not_an_issue_key_is_refused(
     payload["issue"]["key"] = "x" * 300
     answer = send(client, secret, payload, "d-key")
     assert answer.status_code == 400
+    assert answer.json["error"]["code"] == "malformed_event"
     assert inbox_count(app) == 0
 
 

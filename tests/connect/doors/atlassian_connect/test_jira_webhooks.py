@@ -159,6 +159,8 @@ def test_malformed_body_gets_400_and_records_nothing(
     secret = install_jira(app, CLIENT)
     response = post_webhook(client, body, secret=secret, client_key=CLIENT, delivery="bad")
     assert response.status_code == 400
+    code = "malformed_event" if body.startswith(b'{"webhookEvent"') else "malformed_body"
+    assert response.json["error"]["code"] == code
     assert inbox_count(app) == 0
 
 
@@ -176,6 +178,8 @@ def test_forged_jwt_gets_401_and_records_nothing(
     assert forged.status_code == 401
     unsigned = client.post("/webhooks/jira", json=payload)
     assert unsigned.status_code == 401
+    assert forged.json["error"]["code"] == "token_signature"
+    assert unsigned.json["error"]["code"] == "token_missing"
     assert inbox_count(app) == 0
     with services_of(app).store.session() as session:
         assert session.scalars(select(WorkItem)).all() == []

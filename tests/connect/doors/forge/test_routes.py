@@ -303,6 +303,7 @@ def test_an_event_that_is_not_an_issue_event_is_400_and_not_recorded(
         json={"eventType": "avi:jira:viewed:issue", "issue": {}},
     )
     assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_event"
     assert _rows(app, InboxEvent) == []
 
 
@@ -356,4 +357,5 @@ def test_bad_input_through_the_forge_door_is_400_and_not_recorded(
         "/forge/events", data=body, headers={**forge_headers(), "Content-Type": "application/json"}
     )
     assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] in {"malformed_body", "malformed_event"}
     assert _rows(app, InboxEvent) == []

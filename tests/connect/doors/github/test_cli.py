@@ -19,13 +19,10 @@ from tests.support.github_app import deliver, fixture, load_okrs, store
 
 
 @pytest.fixture
-def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner whose commands open the same database as the test's app."""
-    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+def runner(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The shared CLI runner, its queue applying jobs at once."""
     monkeypatch.setenv("OKRLINK_QUEUE_IMMEDIATE", "1")
-    return CliRunner()
+    return runner
 
 
 def test_map_links_an_installation_and_its_prs_to_the_site(

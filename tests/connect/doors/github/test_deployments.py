@@ -285,6 +285,7 @@ def test_a_deployment_payload_without_its_deployment_is_refused(
     del payload["deployment"]
     answer = deliver(client, "deployment", payload, delivery="broken")
     assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "invalid_payload"
     assert count(app, InboxEvent) == 0
 
 

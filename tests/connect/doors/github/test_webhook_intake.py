@@ -142,12 +142,18 @@ def test_ping_answers_200_and_records_nothing(app: Flask, client: FlaskClient) -
 def test_a_body_that_is_not_json_is_a_bad_request(app: Flask, client: FlaskClient) -> None:
     answer = deliver(client, "pull_request", b"not json", delivery="d-bad")
     assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "malformed_body"  # as at every door
+    assert count(app, InboxEvent) == 0
+    listed = deliver(client, "pull_request", b"[1, 2]", delivery="d-list")
+    assert (listed.status_code, listed.get_json()["error"]["code"]) == (400, "malformed_body")
     assert count(app, InboxEvent) == 0
 
 
 def test_a_delivery_without_its_id_is_a_bad_request(app: Flask, client: FlaskClient) -> None:
     answer = deliver(client, "push", raw_fixture("push.with-installation.json"), delivery="")
     assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "bad_request"
+    assert answer.get_json()["error"]["field"] == "X-GitHub-Delivery"
     assert count(app, InboxEvent) == 0
 
 

@@ -1,0 +1,23 @@
+"""`sync/dora/keys.py`: how incidents name their query, and each key's default window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sync.core.dora import CHANGE_FAILURE_RATE, DEFAULT_WINDOW_DAYS, DEPLOYMENT_FREQUENCY
+from sync.dora.keys import query_digest, window_of
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_a_querys_digest_ignores_how_its_whitespace_is_laid_out() -> None:
+    one = query_digest("project = PLAT AND type = Incident")
+    assert one == query_digest("  project = PLAT\n AND   type = Incident ")
+    assert one != query_digest("project = OPS AND type = Incident")
+    assert len(one) == 64
+
+
+def test_a_window_is_the_keys_default_unless_the_kr_says_otherwise() -> None:
+    default = window_of(DEPLOYMENT_FREQUENCY, {}, NOW)
+    assert (default.now, default.days) == (NOW, float(DEFAULT_WINDOW_DAYS[DEPLOYMENT_FREQUENCY]))
+    assert window_of(CHANGE_FAILURE_RATE, {"window_days": 14}, NOW).days == 14.0
