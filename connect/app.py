@@ -192,6 +192,7 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
         forge_jwks=ForgeJwks(settings.forge_jwks_url),
         forge_tokens=forge_tokens,
         api_authenticators=(api_okrs.admin_token_site, connect_api_site),
+        api_metric_pages=api_metrics.Pages(),
         ui_key=key,
         ui_form_tokens=FormTokens(key=key),
         ui_page_cache=PageCache(),

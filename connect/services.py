@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from huey import Huey
@@ -30,6 +31,9 @@ from sync.engine.jobs import Jobs
 from sync.tenants import AppAccounts, Tenants
 from sync.write.chat import DigestSender
 
+if TYPE_CHECKING:
+    from connect.api.metrics import Pages
+
 Authenticator = Callable[[], "int | None"]
 """Finds the site of an API request from its credentials; None when they are not its kind."""
 
@@ -47,6 +51,7 @@ class Services:
     forge_jwks: ForgeJwks
     forge_tokens: ForgeTokens
     api_authenticators: Sequence[Authenticator]
+    api_metric_pages: Pages
     ui_key: bytes
     ui_form_tokens: FormTokens
     ui_page_cache: PageCache

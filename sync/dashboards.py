@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from sync.core.progress import objective_progress
@@ -318,3 +318,38 @@ def load_board(session: Session, site_id: int, *, team: str | None = None) -> Bo
         )
     )
     return Board(objectives=objectives, kpis=kpis)
+
+
+def board_version(session: Session, site_id: int) -> tuple[Any, ...]:
+    """A value that changes whenever anything the site's board shows changes (one statement).
+
+    Every change of a KR bumps its `version` and `updated_at` (check-ins, snapshots, edits,
+    abandon, close), a KPI's value or definition bumps its own; with the counts of KRs,
+    active objectives, KPIs and closed cycles, a KR or KPI that comes or goes moves it too.
+    """
+
+    def scalar(*columns: Any, where: Any) -> Any:
+        return select(*columns).where(where).scalar_subquery()
+
+    row = (
+        session.connection()
+        .execute(
+            select(
+                scalar(func.count(KeyResult.id), where=KeyResult.site_id == site_id),
+                scalar(
+                    func.coalesce(func.sum(KeyResult.version), 0),
+                    where=KeyResult.site_id == site_id,
+                ),
+                scalar(func.max(KeyResult.updated_at), where=KeyResult.site_id == site_id),
+                scalar(
+                    func.count(Objective.id),
+                    where=(Objective.site_id == site_id) & (Objective.state == ACTIVE),
+                ),
+                scalar(func.count(Kpi.id), where=Kpi.site_id == site_id),
+                scalar(func.coalesce(func.sum(Kpi.version), 0), where=Kpi.site_id == site_id),
+                scalar(func.count(CycleClose.id), where=CycleClose.site_id == site_id),
+            )
+        )
+        .one()
+    )
+    return tuple(row)

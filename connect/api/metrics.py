@@ -15,7 +15,9 @@ slow for the goal (see there; `bench/dashboards.py` times a scrape of 50 teams x
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Response, g, request
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -25,7 +27,7 @@ from prometheus_client.utils import floatToGoString
 from connect.errors import AuthError
 from connect.services import services
 from connect.ui.viewmodel import STATUSES
-from sync.dashboards import TOKEN_PREFIX, Board, load_board, token_site
+from sync.dashboards import TOKEN_PREFIX, Board, board_version, load_board, token_site
 
 blueprint = Blueprint("api_metrics", __name__, url_prefix="/api/v1")
 
@@ -133,9 +135,10 @@ def exposition(board: Board, *, openmetrics: bool = False) -> bytes:
     to that), written directly.
 
     Why not through prometheus_client: its encoder validates and escapes every label of every
-    sample (about 50 µs a sample on this machine): for 50 teams x 15 KRs (7,300 samples) the
-    scrape took 640 ms against a goal of 50 ms. Here each KR's labels are quoted once and its
-    nine samples share them. `bench/dashboards.py` prints both figures.
+    sample: for 50 teams x 15 KRs (7,300 samples) it took 395-539 ms alone, and the scrape
+    served that way 635 ms, against a goal of 50 ms (2026-12-07, a shared 2-core machine at a
+    load average of 8-11). Here each KR's labels are quoted once and its nine samples share
+    them: 16-22 ms for the same text on the same machine. `bench/dashboards.py` prints both.
     """
     numbers: dict[float, str] = {}
 
@@ -236,14 +239,41 @@ def authenticate_dashboard() -> None:
     g.site_id = site_id
 
 
+class Pages:
+    """The last text served per (site, format), kept with the board's version it was made at.
+
+    Why: a scraper asks every few minutes and OKRs change a few times a day; one statement
+    (`board_version`) tells whether the text made last is still right, so a scrape between
+    changes costs that statement, not the board's two queries and the text. Per process;
+    at most `LIMIT` pages are kept.
+    """
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[int, bool], tuple[tuple[Any, ...], bytes]] = {}
+        self._lock = threading.Lock()
+
+    def page(self, site_id: int, *, openmetrics: bool) -> bytes:
+        with services().store.session() as session:
+            version = board_version(session, site_id)
+            kept = self._pages.get((site_id, openmetrics))
+            if kept is not None and kept[0] == version:
+                return kept[1]
+            text = exposition(load_board(session, site_id), openmetrics=openmetrics)
+        with self._lock:
+            if len(self._pages) >= self.LIMIT:
+                self._pages.clear()
+            self._pages[(site_id, openmetrics)] = (version, text)
+        return text
+
+
 @blueprint.get("/metrics")
 def okr_metrics() -> Response:
     """The site's OKRs and KPIs as gauges; read-only, nothing is written."""
-    with services().store.session() as session:
-        board = load_board(session, g.site_id)
     openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
     response = Response(
-        exposition(board, openmetrics=openmetrics),
+        services().api_metric_pages.page(g.site_id, openmetrics=openmetrics),
         content_type=OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE,
     )
     response.headers["Cache-Control"] = "no-store"

@@ -20,7 +20,7 @@ from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from connect.api.metrics import SERIES, BoardCollector, exposition
 from connect.ui.panels import PanelQuery, load_panel
@@ -406,3 +406,50 @@ def test_the_text_is_prometheus_clients_own_byte_for_byte(board: Board) -> None:
     registry.register(BoardCollector(board))
     assert exposition(board) == generate_latest(registry)
     assert exposition(board, openmetrics=True) == openmetrics_latest(registry)
+
+
+# --- the page kept between changes ---------------------------------------------------------
+
+
+def test_an_unchanged_board_is_served_without_reading_it_again(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    token = token_for(app, site)
+    engine = app.extensions["okrlink"].store.engine
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = client.get(METRICS, headers={"Authorization": f"Bearer {token}"})
+        made = len(statements)
+        second = client.get(METRICS, headers={"Authorization": f"Bearer {token}"})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert first.data == second.data
+    assert len(statements) - made == 2  # the token, the board's version
+    assert made - 2 >= 2  # the first scrape also read the board
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "series"),
+    [
+        ("/api/v1/kpis/PLAT-K2/values", {"value": 12}, "okrlink_kpi_value"),
+        ("/api/v1/kpis/PLAT-K2", {"healthy": {"min": 0, "max": 10}}, "okrlink_kpi_healthy_max"),
+        ("/api/v1/key-results/PLAT-2.2/check-ins", {"confidence": 0.3}, "okrlink_kr_confidence"),
+    ],
+)
+def test_every_kind_of_change_reaches_the_next_scrape(
+    app: Flask, client: FlaskClient, site: int, path: str, body: dict[str, object], series: str
+) -> None:
+    record_numbers(client)
+    token = token_for(app, site)
+    before = scrape(client, token)
+    method = client.patch if path.count("/") == 4 else client.post
+    answer = method(path, headers=admin_on(), json=body)
+    assert answer.status_code in (200, 201), answer.json
+    after = scrape(client, token)
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    assert series in {name for name, _ in changed}, changed
