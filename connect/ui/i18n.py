@@ -52,6 +52,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kpi.chart.value": "Value",
         "kpi.chart.band": "Healthy range",
         "kpi.chart.breach": "Breach",
+        "gadget.title": "OKRs and KPIs",
+        "gadget.configure": "What this gadget shows",
+        "gadget.field.team": "Team",
+        "gadget.field.cycle": "Cycle",
+        "gadget.cycle.current": "The current cycle",
+        "gadget.field.view": "View",
+        "gadget.view.compact": "Compact: one row per key result",
+        "gadget.view.full": "Full: key results, check-ins and KPI charts",
+        "gadget.save": "Save",
+        "gadget.loading": "Loading the OKRs…",
+        "gadget.no_teams": "No team has OKRs yet: import an OKR file, or write them on a "
+        "project's OKR page.",
+        "gadget.not_saved": "Not saved: only people who may edit this dashboard can "
+        "configure its gadgets.",
+        "gadget.not_loaded": "The OKR panel could not be loaded; reload the dashboard to try "
+        "again.",
+        "gadget.no_host": "Add this gadget to a Jira dashboard to see a team's OKRs here.",
+        "gadget.unconfigured": "This gadget shows no team yet: choose Edit in its menu to pick "
+        "one.",
         "owner.label": "Owner: {name}",
         "owner.none": "No owner",
         "checkin.last": "Last check-in {date}",
@@ -335,6 +354,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kpi.chart.value": "Valeur",
         "kpi.chart.band": "Plage saine",
         "kpi.chart.breach": "Hors plage",
+        "gadget.title": "OKR et KPI",
+        "gadget.configure": "Ce que montre ce gadget",
+        "gadget.field.team": "Équipe",
+        "gadget.field.cycle": "Cycle",
+        "gadget.cycle.current": "Le cycle en cours",
+        "gadget.field.view": "Affichage",
+        "gadget.view.compact": "Compact : une ligne par résultat clé",
+        "gadget.view.full": "Complet : résultats clés, points d’étape et graphiques des KPI",
+        "gadget.save": "Enregistrer",
+        "gadget.loading": "Chargement des OKR…",
+        "gadget.no_teams": "Aucune équipe n’a encore d’OKR : importez un fichier d’OKR, ou "
+        "écrivez-les sur la page OKR d’un projet.",
+        "gadget.not_saved": "Non enregistré : seules les personnes qui peuvent modifier ce "
+        "tableau de bord peuvent configurer ses gadgets.",
+        "gadget.not_loaded": "Le panneau des OKR n’a pas pu être chargé ; rechargez le tableau "
+        "de bord pour réessayer.",
+        "gadget.no_host": "Ajoutez ce gadget à un tableau de bord Jira pour y voir les OKR "
+        "d’une équipe.",
+        "gadget.unconfigured": "Ce gadget ne montre encore aucune équipe : choisissez Modifier "
+        "dans son menu pour en choisir une.",
         "owner.label": "Responsable : {name}",
         "owner.none": "Sans responsable",
         "checkin.last": "Dernier point le {date}",

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from connect.ui.alignment import Alignment
-from connect.ui.assets import script, stylesheet
+from connect.ui.assets import gadget_script, script, stylesheet
 from connect.ui.charts import AxisLabels, kpi_svg, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
@@ -566,4 +566,38 @@ def render_kr_page(
         kpi_figure=kpi_figure,
         status=getattr(trend, "status", ""),
         with_confidence=bool(trend and trend.confidence),
+    )
+
+
+def render_gadget(
+    *,
+    teams: Sequence[str],
+    cycles: Sequence[str],
+    config: Any,
+    locale: str,
+    attrs: Sequence[tuple[str, str]] = (),
+    panel_slot: bool = False,
+    hidden_form: bool = False,
+    note: str = "",
+    host_script: bool = True,
+) -> str:
+    """The dashboard gadget's page: its settings form (filled with `config`, a `GadgetConfig`)
+    and, when `panel_slot`, the place the Connect gadget's script shows the panel; `attrs`
+    become the wrapper's `data-` attributes (what the script needs: the dashboard item, the
+    panel's URL, its token, the messages it may show)."""
+    t = translator(locale)
+    return _render(
+        "gadget.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=t("gadget.title"),
+        teams=tuple(teams),
+        cycles=tuple(cycles),
+        config=config,
+        attrs=tuple(attrs),
+        panel_slot=panel_slot,
+        hidden_form=hidden_form,
+        note=note,
+        gadget_js=gadget_script() if panel_slot else None,
     )
