@@ -36,7 +36,13 @@ from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
-from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
+from connect.ui.panel_page import (
+    TEAM_KEY,
+    panel_request,
+    render_panel_request,
+    serve_panel,
+    team_param,
+)
 from connect.ui.project_forms import (
     CLOSE_FORM,
     Posted,
@@ -59,12 +65,7 @@ from connect.ui.render import (
     render_issue_panel,
     render_message_page,
     render_okrs_page,
-    render_panel,
-    render_retro,
-    render_review,
 )
-from connect.ui.retro import load_retro
-from connect.ui.review import load_review
 from connect.ui.tokens import (
     DEV_ACCOUNT_ID,
     FormTokens,
@@ -232,37 +233,6 @@ def _cached_panel(*, static: bool) -> Response:
     """The panel from the page cache, rendered on a miss (hits mostly never get here: they are
     answered by `connect/http/panel.py` before Flask runs)."""
     today = now().date()
-    store = services().store
-
-    def render(panel: PanelRequest) -> str:
-        if panel.mode == "retro":
-            with store.session() as session:
-                retro = load_retro(
-                    session, g.site_id, team=panel.query.team, cycle=panel.query.cycle
-                )
-            if retro is None:
-                return _empty(panel.query, panel.locale)
-            return render_retro(retro, locale=panel.locale, host_script=not panel.static)
-        if panel.mode == "review":
-            with store.session() as session:
-                review = load_review(
-                    session, g.site_id, team=panel.query.team, cycle=panel.query.cycle, now=now()
-                )
-            if review is None:
-                return _empty(panel.query, panel.locale)
-            return render_review(review, locale=panel.locale, host_script=not panel.static)
-        with store.session() as session:
-            view = panels.load_panel(session, g.site_id, panel.query, today=today)
-        if view is None:
-            return _empty(panel.query, panel.locale)
-        return render_panel(
-            view,
-            mode=panel.mode,
-            locale=panel.locale,
-            static=panel.static,
-            host_script=not panel.static,
-        )
-
     panel = panel_request(
         request.args, static=static, accept_language=request.headers.get("Accept-Language")
     )
@@ -275,7 +245,7 @@ def _cached_panel(*, static: bool) -> Response:
         today=today,
         if_none_match=request.headers.get("If-None-Match"),
         accept_encoding=request.headers.get("Accept-Encoding"),
-        render=render,
+        render=functools.partial(render_panel_request, site_id=g.site_id, now=now()),
     )
     assert answer is not None  # given `render`, a miss is rendered
     return Response(answer.body, status=answer.status, headers=answer.headers)
