@@ -10,6 +10,7 @@ confidence group carries `data-chart="confidence"` and its points as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -225,20 +226,25 @@ class KpiScale:
 def kpi_scale(
     values: Sequence[float], *, healthy_min: float | None, healthy_max: float | None
 ) -> KpiScale:
-    """A value axis that shows every value and both bounds, with a tenth of room around them;
-    an axis of positive values never dips below zero."""
+    """A value axis that shows every value and both bounds with some room around them, from
+    and to round numbers (its labels are read: `10 h`, `20 h`, `30 h`, not `7.1 h`); an axis of
+    positive values never dips below zero."""
     seen = [*values, *(b for b in (healthy_min, healthy_max) if b is not None)]
     if not seen:
         return KpiScale(0.0, 1.0)
     low, high = min(seen), max(seen)
-    if high == low:
-        room = abs(high) * 0.1 or 1.0
-    else:
-        room = (high - low) * 0.1
-    bottom = low - room
+    room = (high - low) * 0.1 if high != low else (abs(high) * 0.1 or 1.0)
+    step = _round_step((high - low + 2 * room) / 4)
+    bottom = math.floor((low - room) / step) * step
     if low >= 0 > bottom:
         bottom = 0.0
-    return KpiScale(bottom, high + room)
+    return KpiScale(bottom, math.ceil((high + room) / step) * step)
+
+
+def _round_step(size: float) -> float:
+    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least `size`."""
+    power = 10.0 ** math.floor(math.log10(size))
+    return next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= size)
 
 
 def kpi_svg(

@@ -43,7 +43,7 @@ async function invokeRemote(input) {
   if (custom && typeof custom.invokeRemote === "function") return custom.invokeRemote(input);
   const answer = await bridge().callBridge("invoke", { ...input, invokeType: "ui-remote-fetch" });
   const { success, payload, error } = answer || {};
-  if (!success && !(payload && payload.body)) {
+  if (!success && !(payload && (payload.body || payload.status === 304))) {
     throw new Error((error && error.message) || "The okrlink service did not answer.");
   }
   return payload;

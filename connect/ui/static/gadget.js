@@ -5,8 +5,8 @@ if(!g)return;
 var f=g.querySelector("form[data-form=gadget-config]"),p=g.querySelector("[data-gadget-panel]"),n=g.querySelector("[data-gadget-note]"),c=null;
 var u="/rest/api/3/dashboard/"+encodeURIComponent(g.dataset.dashboard)+"/items/"+encodeURIComponent(g.dataset.item)+"/properties/"+encodeURIComponent(g.dataset.property);
 function say(t){n.textContent=t||"";n.hidden=!t;r()}
-function edit(){if(c){["team","cycle","view"].forEach(function(k){if(f.elements[k]&&c[k]!=null)f.elements[k].value=c[k]})}f.hidden=false;g.dataset.state="editing";r()}
-function load(v){c=v;f.hidden=true;g.dataset.state="loading";
+function edit(){if(c){["team","cycle","view"].forEach(function(k){if(f.elements[k]&&c[k]!=null)f.elements[k].value=c[k]})}f.hidden=false;if(!c)p.hidden=true;g.dataset.state="editing";r()}
+function load(v){c=v;f.hidden=true;p.hidden=false;g.dataset.state="loading";
 var q=new URLSearchParams({team:v.team||"",cycle:v.cycle||"",view:v.view==="compact"?"compact":"full"}),h={};
 if(g.dataset.token)h.Authorization="JWT "+g.dataset.token;
 fetch(g.dataset.panelUrl+(g.dataset.panelUrl.indexOf("?")<0?"?":"&")+q,{headers:h,credentials:"omit"}).then(function(a){if(!a.ok)throw new Error(String(a.status));return a.text()}).then(function(t){

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from connect.ui.charts import KpiPoint, kpi_scale, kpi_svg
+from connect.ui.charts import KpiPoint, KpiScale, kpi_scale, kpi_svg
 from sync import kpis
 from sync.core.spec import KpiSpec
 from sync.db.store import find_kr
@@ -110,9 +110,14 @@ def test_the_scale_shows_every_value_and_both_bounds_and_stays_above_zero() -> N
     assert kpi_scale([1.0, 3.0], healthy_min=0.0, healthy_max=None).low == 0.0
     flat = kpi_scale([5.0], healthy_min=None, healthy_max=None)
     assert flat.low < 5.0 < flat.high
-    assert kpi_scale([], healthy_min=None, healthy_max=None) == kpi_scale(
-        [], healthy_min=None, healthy_max=None
-    )
+    assert kpi_scale([], healthy_min=None, healthy_max=None) == KpiScale(0.0, 1.0)
+
+
+def test_the_scale_runs_between_round_numbers_its_labels_can_say() -> None:
+    lead_times = [30.0, 28.0, 33.0, 41.0, 35.0, 29.0, 24.0, 22.0]
+    assert kpi_scale(lead_times, healthy_min=12, healthy_max=36) == KpiScale(0.0, 50.0)
+    assert kpi_scale([99.6, 99.1], healthy_min=99.5, healthy_max=100) == KpiScale(99.0, 100.5)
+    assert kpi_scale([-3.0, 2.0], healthy_min=None, healthy_max=None) == KpiScale(-4.0, 4.0)
 
 
 def test_no_value_draws_the_band_and_axes_without_a_line() -> None:
