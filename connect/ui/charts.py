@@ -228,10 +228,12 @@ def kpi_scale(
 ) -> KpiScale:
     """A value axis that shows every value and both bounds with some room around them, from
     and to round numbers (its labels are read: `10 h`, `20 h`, `30 h`, not `7.1 h`); an axis of
-    positive values never dips below zero."""
+    positive values never dips below zero, and one of a range with only a maximum starts at zero."""
     seen = [*values, *(b for b in (healthy_min, healthy_max) if b is not None)]
     if not seen:
         return KpiScale(0.0, 1.0)
+    if healthy_min is None and healthy_max is not None and min(seen) >= 0:
+        seen.append(0.0)  # "at most 15 %": the healthy side runs down to zero
     low, high = min(seen), max(seen)
     room = (high - low) * 0.1 if high != low else (abs(high) * 0.1 or 1.0)
     step = _round_step((high - low + 2 * room) / 4)

@@ -118,6 +118,8 @@ def test_the_scale_runs_between_round_numbers_its_labels_can_say() -> None:
     assert kpi_scale(lead_times, healthy_min=12, healthy_max=36) == KpiScale(0.0, 50.0)
     assert kpi_scale([99.6, 99.1], healthy_min=99.5, healthy_max=100) == KpiScale(99.0, 100.5)
     assert kpi_scale([-3.0, 2.0], healthy_min=None, healthy_max=None) == KpiScale(-4.0, 4.0)
+    # "at most 15 %" with no value yet: from zero, the healthy side whole
+    assert kpi_scale([], healthy_min=None, healthy_max=15) == KpiScale(0.0, 20.0)
 
 
 def test_no_value_draws_the_band_and_axes_without_a_line() -> None:
