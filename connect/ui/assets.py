@@ -1,4 +1,5 @@
-"""Our stylesheet and resize script, inlined into every page, and their CSP hashes.
+"""Our stylesheet and resize script, inlined into every page (and the dashboard gadget's
+script, into its page), and their CSP hashes.
 
 The pages carry no other inline style or script, so a policy that allows exactly these two by
 their SHA-256 (CSP Level 2 hash sources) is as strict as a per-response nonce, and leaves a page's
@@ -34,6 +35,11 @@ def stylesheet() -> Markup:
 
 def script() -> Markup:
     return inline_asset("okrlink.js")
+
+
+def gadget_script() -> Markup:
+    """The dashboard gadget's script (its page only): settings in, panel shown."""
+    return inline_asset("gadget.js")
 
 
 @functools.cache

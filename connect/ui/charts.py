@@ -10,6 +10,7 @@ confidence group carries `data-chart="confidence"` and its points as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -190,3 +191,178 @@ def _axes(labels: AxisLabels, *, left: float, right: float, top: float, bottom: 
         ).format(_c(left), _c(bottom + 13), labels.start, _c(right), _c(bottom + 13), labels.end)
     )
     return Markup("").join(parts)
+
+
+# --- a KPI's values against its healthy range -----------------------------------------------
+
+KPI_LINE_COLOUR = "#0c66e4"
+"""Blue: a KPI is not a KR, so its line takes none of the status colours; 5.6:1 on white."""
+KPI_BAND_COLOUR = "#dcfff1"
+KPI_BAND_EDGE = "#1f845a"
+"""The healthy range: a pale green band with darker green edges (its bounds)."""
+KPI_BREACH_COLOUR = "#c9372c"
+"""A breach: a red dot, larger than the ordinary ones (5.4:1 on white)."""
+KPI_LABEL_WIDTH = 6.0
+"""About how wide one character of a 10 px axis label is: the left margin fits the labels."""
+
+
+@dataclass(frozen=True, slots=True)
+class KpiPoint:
+    """One recorded value of a KPI and whether it breached (out of range, or a sudden drop)."""
+
+    at: datetime
+    value: float | None
+    breached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KpiScale:
+    """The value axis of a KPI chart: its bottom and top, from the values and the range."""
+
+    low: float
+    high: float
+
+
+def kpi_scale(
+    values: Sequence[float], *, healthy_min: float | None, healthy_max: float | None
+) -> KpiScale:
+    """A value axis that shows every value and both bounds with some room around them, from
+    and to round numbers (its labels are read: `10 h`, `20 h`, `30 h`, not `7.1 h`); an axis of
+    positive values never dips below zero, and one of a range with only a maximum starts at zero."""
+    seen = [*values, *(b for b in (healthy_min, healthy_max) if b is not None)]
+    if not seen:
+        return KpiScale(0.0, 1.0)
+    if healthy_min is None and healthy_max is not None and min(seen) >= 0:
+        seen.append(0.0)  # "at most 15 %": the healthy side runs down to zero
+    low, high = min(seen), max(seen)
+    room = (high - low) * 0.1 if high != low else (abs(high) * 0.1 or 1.0)
+    step = _round_step((high - low + 2 * room) / 4)
+    bottom = math.floor((low - room) / step) * step
+    if low >= 0 > bottom:
+        bottom = 0.0
+    return KpiScale(bottom, math.ceil((high + room) / step) * step)
+
+
+def _round_step(size: float) -> float:
+    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least `size`."""
+    power = 10.0 ** math.floor(math.log10(size))
+    return next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= size)
+
+
+def kpi_svg(
+    points: Sequence[KpiPoint],
+    *,
+    start: date,
+    end: date,
+    healthy_min: float | None,
+    healthy_max: float | None,
+    ident: str,
+    title: str,
+    description: str,
+    number: Callable[[float], str],
+    start_label: str,
+    end_label: str,
+    width: int = 360,
+    height: int = 120,
+) -> Markup:
+    """An inline SVG of a KPI's values over the cycle, `start` to the end of the `end` day.
+
+    The healthy range is a band (a one-sided range reaches the edge of the plot), the values a
+    line with a dot each, a breached value a larger red dot marked `data-breach`. The value axis
+    is labelled at its bottom, middle and top with `number`; the time axis with the two labels.
+    `ident` makes the ids of the `<title>` and `<desc>` unique in the page; `title` and
+    `description` (the accessible name and the description in words) are escaped.
+    `data-points` lists `2026-10-05=12.5` pairs and `data-band` the range, for tests and
+    scripts.
+    """
+    ordered = sorted(points, key=lambda point: _instant(point.at))
+    values = [p.value for p in ordered if p.value is not None]
+    scale = kpi_scale(values, healthy_min=healthy_min, healthy_max=healthy_max)
+    middle = (scale.low + scale.high) / 2
+    labels = AxisLabels(
+        low=number(scale.low),
+        middle=number(middle),
+        high=number(scale.high),
+        start=start_label,
+        end=end_label,
+    )
+    widest = max(len(labels.low), len(labels.middle), len(labels.high))
+    left, right = PAD + max(AXIS_LEFT, widest * KPI_LABEL_WIDTH + 6), width - PAD
+    top, bottom = PAD + AXIS_TOP, height - PAD - AXIS_BOTTOM
+    t0 = _instant(datetime.combine(start, time.min))
+    span = max(_instant(datetime.combine(end + timedelta(days=1), time.min)) - t0, 1.0)
+
+    def x(at: datetime) -> float:
+        return left + clamp01((_instant(at) - t0) / span) * (right - left)
+
+    def y(value: float) -> float:
+        share = (value - scale.low) / (scale.high - scale.low)
+        return bottom - clamp01(share) * (bottom - top)
+
+    data = " ".join(
+        f"{p.at.date().isoformat()}={'' if p.value is None else _plain(p.value)}" for p in ordered
+    )
+    band = f"{_plain(healthy_min)}..{_plain(healthy_max)}"
+    parts = [
+        Markup(
+            '<svg class="kpichart" xmlns="http://www.w3.org/2000/svg" role="img" '
+            'width="{w}" height="{h}" viewBox="0 0 {w} {h}" aria-labelledby="{i}-t" '
+            'aria-describedby="{i}-d" data-chart="kpi" data-points="{data}" data-band="{band}">'
+            '<title id="{i}-t">{title}</title><desc id="{i}-d">{desc}</desc>'
+        ).format(w=width, h=height, i=ident, data=data, band=band, title=title, desc=description),
+    ]
+    if healthy_min is not None or healthy_max is not None:
+        upper = top if healthy_max is None else y(healthy_max)
+        lower = bottom if healthy_min is None else y(healthy_min)
+        edges = "".join(
+            f"M{_c(left)} {_c(y(bound))}H{_c(right)}"
+            for bound in (healthy_min, healthy_max)
+            if bound is not None
+        )
+        parts.append(
+            Markup(
+                '<g data-band="healthy"><rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
+                '<path d="{}" stroke="{}" stroke-dasharray="4 3" fill="none"/></g>'
+            ).format(
+                _c(left),
+                _c(upper),
+                _c(right - left),
+                _c(max(lower - upper, 0.0)),
+                KPI_BAND_COLOUR,
+                edges,
+                KPI_BAND_EDGE,
+            )
+        )
+    parts.append(_axes(labels, left=left, right=right, top=top, bottom=bottom))
+    drawn = [p for p in ordered if p.value is not None]
+    if len(drawn) > 1:
+        coords = " ".join(f"{_c(x(p.at))},{_c(y(p.value))}" for p in drawn if p.value is not None)
+        parts.append(
+            Markup(
+                '<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5" '
+                'stroke-linejoin="round"/>'
+            ).format(coords, KPI_LINE_COLOUR)
+        )
+    for p in drawn:
+        assert p.value is not None  # drawn holds values only
+        if p.breached:
+            parts.append(
+                Markup(
+                    '<circle cx="{}" cy="{}" r="4" fill="{}" stroke="#fff" data-breach="{}"/>'
+                ).format(_c(x(p.at)), _c(y(p.value)), KPI_BREACH_COLOUR, p.at.date().isoformat())
+            )
+        else:
+            parts.append(
+                Markup('<circle cx="{}" cy="{}" r="2.5" fill="{}"/>').format(
+                    _c(x(p.at)), _c(y(p.value)), KPI_LINE_COLOUR
+                )
+            )
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def _plain(value: float | None) -> str:
+    """A number for a data attribute: `.` decimal, no trailing zeros; empty for None."""
+    if value is None:
+        return ""
+    return f"{value:.6f}".rstrip("0").rstrip(".")

@@ -30,20 +30,28 @@ def frame_ancestors(base_url: str | None) -> str:
 
 
 @lru_cache(maxsize=1024)
-def content_security_policy(*, scripts: bool, base_url: str | None) -> str:
-    """Our stylesheet; our resize script and Atlassian's `all.js` when `scripts`; nothing else."""
+def content_security_policy(*, scripts: bool, base_url: str | None, gadget: bool = False) -> str:
+    """Our stylesheet; our resize script and Atlassian's `all.js` when `scripts`; on the
+    dashboard gadget's page (`gadget`), its script too and its requests to us (it loads the
+    panel); nothing else."""
     script = f"{csp_hash('okrlink.js')} {CONNECT_SCRIPT_ORIGIN}" if scripts else "'none'"
+    if scripts and gadget:
+        script = f"{csp_hash('okrlink.js')} {csp_hash('gadget.js')} {CONNECT_SCRIPT_ORIGIN}"
+    connect = "connect-src 'self'; " if gadget else ""
     return (
         f"default-src 'none'; style-src {csp_hash('okrlink.css')}; script-src {script}; "
-        f"img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        f"{connect}img-src 'self' data:; form-action 'self'; base-uri 'none'; "
         f"frame-ancestors {frame_ancestors(base_url)}"
     )
 
 
-def page_headers(*, scripts: bool, private: bool, base_url: str | None) -> list[tuple[str, str]]:
+def page_headers(
+    *, scripts: bool, private: bool, base_url: str | None, gadget: bool = False
+) -> list[tuple[str, str]]:
     """Headers of an iframe page; `private` pages carry tokens and are never stored."""
+    policy = content_security_policy(scripts=scripts, base_url=base_url, gadget=gadget)
     return [
-        ("Content-Security-Policy", content_security_policy(scripts=scripts, base_url=base_url)),
+        ("Content-Security-Policy", policy),
         ("Cache-Control", "no-store" if private else "private, no-cache"),
         ("Referrer-Policy", "no-referrer"),
         ("X-Content-Type-Options", "nosniff"),

@@ -1,15 +1,18 @@
-"""What the project page shows under a KPI's forms: its newest values with the health each
-gave, and the changes to its definition, newest first (both are kept by `sync.kpis`)."""
+"""What the pages show of a KPI's past: under its forms on the project page, its newest values
+with the health each gave and the changes to its definition, newest first; in its chart, its
+values over the cycle (all kept by `sync.kpis`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connect.ui.charts import KpiPoint
+from sync.core.kpis import BREACHED
 from sync.db.model import DefinitionChange, Kpi, KpiValue, Team
 
 SHOWN = 8
@@ -65,3 +68,29 @@ def load_kpi_history(
         for key, found in events.items()
         if found
     }
+
+
+def load_kpi_series(
+    session: Session, site_id: int, kpi_ids: Sequence[int], *, start: date, end: date
+) -> Mapping[int, tuple[KpiPoint, ...]]:
+    """Per KPI id, its values recorded from `start` to the end of the `end` day with whether
+    each breached, oldest first (one query for them all: a KPI's chart over the cycle)."""
+    if not kpi_ids:
+        return {}
+    since = datetime.combine(start, time.min, tzinfo=UTC)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    found: dict[int, list[KpiPoint]] = {}
+    for kpi_id, at, value, health in session.execute(
+        select(KpiValue.kpi_id, KpiValue.at, KpiValue.value, KpiValue.health)
+        .where(
+            KpiValue.site_id == site_id,
+            KpiValue.kpi_id.in_(list(kpi_ids)),
+            KpiValue.at >= since,
+            KpiValue.at < until,
+        )
+        .order_by(KpiValue.kpi_id, KpiValue.at, KpiValue.id)
+    ):
+        found.setdefault(kpi_id, []).append(
+            KpiPoint(at=at, value=value, breached=health == BREACHED)
+        )
+    return {kpi_id: tuple(points) for kpi_id, points in found.items()}

@@ -1,8 +1,9 @@
 """The Confluence OKR panel as a cached page: from the request's parameters to its answer.
 
-One function serves both ways in: the Flask view (which renders on a miss) and the WSGI
-fast path in `connect/http/panel.py` (which only answers hits). Both so get the same cache
-key, ETag, 304 and headers.
+One function serves every way in: the Flask views (the macro, the Connect dashboard gadget's
+panel, the Forge dashboard gadget), which render on a miss with `render_panel_request`, and
+the WSGI fast path in `connect/http/panel.py` (which only answers hits). All so get the same
+cache key, ETag, 304 and headers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
 
@@ -18,10 +19,15 @@ from werkzeug.http import parse_accept_header, parse_etags
 
 from connect.errors import BadRequest
 from connect.http.hotpaths import Answer
+from connect.services import services
+from connect.ui import panels
 from connect.ui.cache import CachedPage, PageCache
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale
 from connect.ui.panels import PanelQuery
+from connect.ui.render import render_empty_panel, render_panel, render_retro, render_review
+from connect.ui.retro import load_retro
+from connect.ui.review import load_review
 from connect.ui.versions import PanelVersions
 
 TEAM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -66,6 +72,37 @@ def panel_request(
         mode=_MODES.get(args.get("view", ""), "full"),
         static=static,
         locale=pick_locale(query=args, accept_language=accept_language),
+    )
+
+
+def render_panel_request(panel: PanelRequest, *, site_id: int, now: datetime) -> str:
+    """The page a panel request asks for, rendered from the store: the team's OKRs (full or
+    compact), its weekly review or its retrospective; the empty panel when there is none."""
+    store = services().store
+
+    def empty() -> str:
+        cycle = panel.query.cycle or panels.current_cycle_name(now.date())
+        return render_empty_panel(team=panel.query.team, cycle=cycle, locale=panel.locale)
+
+    query, scripts = panel.query, not panel.static
+    if panel.mode == "retro":
+        with store.session() as session:
+            retro = load_retro(session, site_id, team=query.team, cycle=query.cycle)
+        if retro is None:
+            return empty()
+        return render_retro(retro, locale=panel.locale, host_script=scripts)
+    if panel.mode == "review":
+        with store.session() as session:
+            review = load_review(session, site_id, team=query.team, cycle=query.cycle, now=now)
+        if review is None:
+            return empty()
+        return render_review(review, locale=panel.locale, host_script=scripts)
+    with store.session() as session:
+        view = panels.load_panel(session, site_id, query, today=now.date())
+    if view is None:
+        return empty()
+    return render_panel(
+        view, mode=panel.mode, locale=panel.locale, static=panel.static, host_script=scripts
     )
 
 

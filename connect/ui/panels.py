@@ -2,13 +2,15 @@
 
 A panel costs two statements however many objectives, KRs, check-ins and history points it
 has: objectives joined with their KRs, parent objective, latest check-in and link count; then
-every history point of those KRs. Its cache key (`panel_version`) costs one more.
+every history point of those KRs. The team's KPIs cost one more, and their values over the
+cycle (their charts) one more again when the team has any. Its cache key (`panel_version`)
+costs one more.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -30,7 +32,9 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
+from connect.ui.charts import KpiPoint
 from connect.ui.i18n import PracticeNote
+from connect.ui.kpi_history import load_kpi_series
 from connect.ui.viewmodel import (
     CheckInView,
     IssueKrView,
@@ -116,14 +120,30 @@ def _kpi_versions() -> Any:
     )
 
 
-def kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
-    """The team's KPIs, in their order; a healthy one shows its value and nothing more."""
-    rows = session.scalars(
-        select(Kpi)
-        .join(Team, Team.id == Kpi.team_id)
-        .where(Kpi.site_id == site_id, Team.key == team)
-        .order_by(Kpi.position, Kpi.key)
+def kpi_views(
+    session: Session,
+    site_id: int,
+    team: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> tuple[KpiView, ...]:
+    """The team's KPIs, in their order; a healthy one shows its value and nothing more.
+
+    With a cycle (`start`, `end`), each KPI also carries its values recorded in it, for its
+    chart: one more query, and only for a team that has KPIs.
+    """
+    rows = list(
+        session.scalars(
+            select(Kpi)
+            .join(Team, Team.id == Kpi.team_id)
+            .where(Kpi.site_id == site_id, Team.key == team)
+            .order_by(Kpi.position, Kpi.key)
+        )
     )
+    series: Mapping[int, tuple[KpiPoint, ...]] = {}
+    if rows and start is not None and end is not None:
+        series = load_kpi_series(session, site_id, [k.id for k in rows], start=start, end=end)
     return tuple(
         KpiView(
             key=k.key,
@@ -144,6 +164,7 @@ def kpi_views(session: Session, site_id: int, team: str) -> tuple[KpiView, ...]:
             warnings=tuple(
                 practice_note(f) for f in check_kpi(kpis.as_spec(k)) if f.level == "warning"
             ),
+            history=series.get(k.id, ()),
         )
         for k in rows
     )
@@ -428,7 +449,7 @@ def load_panel(
             for objective, parent_title, krs in objectives.values()
         ),
         warnings=warnings.get("", ()),
-        kpis=kpi_views(session, site_id, panel.team),
+        kpis=kpi_views(session, site_id, panel.team, start=cycle.start, end=cycle.end),
     )
 
 

@@ -27,10 +27,11 @@ from connect.ui.project_forms import CHECKIN_FIELDS, Posted, issue_csrf, now
 from connect.ui.render import render_checkin_page, render_kr_page, render_panel, render_review
 from connect.ui.retro import load_retro
 from connect.ui.review import load_review
-from connect.ui.viewmodel import PanelView
+from connect.ui.viewmodel import KpiView, PanelView
 from sync.core.spec import CycleSpec, quarter, quarter_of
 from sync.db.model import KeyResult
 from sync.db.store import check_ins_of, find_cycle, find_kr
+from sync.kpis import find_kpi
 from sync.okrs import changes_of
 
 Link = Callable[..., str]
@@ -100,11 +101,12 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             session, site_id, panels.PanelQuery(team=team, cycle=page.cycle), today=now().date()
         )
     if view is None:  # no OKRs in the cycle yet: its forms start them; the team's KPIs show
+        empty = _cycle_view(site_id, team, page.cycle, now().date())
         with store.session() as session:
-            view = replace(
-                _cycle_view(site_id, team, page.cycle, now().date()),
-                kpis=panels.kpi_views(session, site_id, team),
+            kpis = panels.kpi_views(
+                session, site_id, team, start=empty.cycle_start, end=empty.cycle_end
             )
+        view = replace(empty, kpis=kpis)
     carried = {"team": team, "cycle": view.cycle}
     tabs = _tabs(link, carried, review=page.view == "review", lang=lang)
     if page.view == "review":
@@ -179,6 +181,7 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
     another team or site is a 404."""
     with services().store.session() as session:
         kr = _team_kr(session, page, key)
+        trend = panels.load_kr_trend(session, page.site_id, kr)
         return render_kr_page(
             kr,
             check_ins=check_ins_of(session, kr),
@@ -186,8 +189,21 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
             locale=page.locale,
             back_url=link("page", team=page.team),
             host_script=page.host_script,
-            trend=panels.load_kr_trend(session, page.site_id, kr),
+            trend=trend,
+            kpi=_kr_kpi(session, page.site_id, kr),
         )
+
+
+def _kr_kpi(session: Session, site_id: int, kr: KeyResult) -> KpiView | None:
+    """The KPI a KR takes its value from, with its values over the KR's cycle (None when the
+    KR takes none, or names a KPI that is gone)."""
+    if not kr.kpi:
+        return None
+    row = find_kpi(session, site_id, kr.kpi)
+    if row is None:
+        return None
+    views = panels.kpi_views(session, site_id, row.team.key, start=kr.cycle.start, end=kr.cycle.end)
+    return next((view for view in views if view.key == row.key), None)
 
 
 def _team_kr(session: Session, page: ProjectPage, key: str) -> KeyResult:

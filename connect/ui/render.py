@@ -20,8 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from connect.ui.alignment import Alignment
-from connect.ui.assets import script, stylesheet
-from connect.ui.charts import AxisLabels, trend_svg
+from connect.ui.assets import gadget_script, script, stylesheet
+from connect.ui.charts import AxisLabels, kpi_svg, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, translator
 from connect.ui.retro import RetroView
@@ -147,6 +147,47 @@ def _kpi_range(t: Translator, kpi: KpiView) -> str:
     return t("kpi.range.min", min=low)
 
 
+def kpi_chart(
+    t: Translator, kpi: KpiView, *, start: date, end: date, large: bool = False, ident: str = ""
+) -> Markup:
+    """A KPI's chart over the cycle: its values, its healthy range as a band, its breaches
+    marked; named and described in words in the reader's language (the panel's full view, the
+    project page, and `large` on the page of a KR that takes the KPI)."""
+    name = f"{kpi.key} {kpi.title}"
+    shown = [p for p in kpi.history if p.value is not None]
+    has_range = kpi.healthy_min is not None or kpi.healthy_max is not None
+    range_words = _kpi_range(t, kpi) if has_range else t("kpi.chart.no_range")
+    if shown:
+        description = t(
+            "kpi.chart.desc",
+            values=t.plural("kpi.chart.values", len(shown)),
+            start=t.date(start),
+            end=t.date(end),
+            latest=t.quantity(shown[-1].value, kpi.unit),
+            range=range_words,
+            breaches=t.plural("kpi.chart.breaches", sum(p.breached for p in shown)),
+        )
+    else:
+        description = t(
+            "kpi.chart.no_values", start=t.date(start), end=t.date(end), range=range_words
+        )
+    return kpi_svg(
+        kpi.history,
+        start=start,
+        end=end,
+        healthy_min=kpi.healthy_min,
+        healthy_max=kpi.healthy_max,
+        ident=ident or f"kpi-{_slug(kpi.key)}",
+        title=t("kpi.chart.title", name=name),
+        description=description,
+        number=lambda value: t.quantity(value, kpi.unit),
+        start_label=t.date(start),
+        end_label=t.date(end),
+        width=560 if large else 360,
+        height=168 if large else 120,
+    )
+
+
 def render_panel(
     view: PanelView,
     *,
@@ -188,6 +229,7 @@ def render_panel(
         counts=functools.partial(_counts, t),
         chart=chart,
         kpi_range=functools.partial(_kpi_range, t),
+        kpi_chart=functools.partial(kpi_chart, t, start=view.cycle_start, end=view.cycle_end),
         editor=None if static else editor,
         tabs=None if static else tabs,
         retro=retro,
@@ -494,13 +536,24 @@ def render_kr_page(
     back_url: str = "",
     host_script: bool = True,
     trend: Any = None,
+    kpi: KpiView | None = None,
 ) -> str:
     """One KR's check-ins (latest first) and the history of its definition; `trend` (a
-    `KrTrend`) adds its progress and confidence chart over the cycle."""
+    `KrTrend`) adds its progress and confidence chart over the cycle, and `kpi` (the KPI the
+    KR takes its value from) that KPI's chart over the same cycle."""
     t = translator(locale)
-    chart = None
+    chart = kpi_figure = None
     if trend is not None:
         chart = kr_chart(t, trend, start=trend.start, end=trend.end, large=True)
+        if kpi is not None:
+            kpi_figure = kpi_chart(
+                t,
+                kpi,
+                start=trend.start,
+                end=trend.end,
+                large=True,
+                ident=f"krkpi-{_slug(kpi.key)}",
+            )
     return _render(
         "kr_page.html",
         t=t,
@@ -512,6 +565,42 @@ def render_kr_page(
         changes=tuple(changes),
         back_url=back_url,
         chart=chart,
+        kpi=kpi if kpi_figure is not None else None,
+        kpi_figure=kpi_figure,
         status=getattr(trend, "status", ""),
         with_confidence=bool(trend and trend.confidence),
+    )
+
+
+def render_gadget(
+    *,
+    teams: Sequence[str],
+    cycles: Sequence[str],
+    config: Any,
+    locale: str,
+    attrs: Sequence[tuple[str, str]] = (),
+    panel_slot: bool = False,
+    hidden_form: bool = False,
+    note: str = "",
+    host_script: bool = True,
+) -> str:
+    """The dashboard gadget's page: its settings form (filled with `config`, a `GadgetConfig`)
+    and, when `panel_slot`, the place the Connect gadget's script shows the panel; `attrs`
+    become the wrapper's `data-` attributes (what the script needs: the dashboard item, the
+    panel's URL, its token, the messages it may show)."""
+    t = translator(locale)
+    return _render(
+        "gadget.html",
+        t=t,
+        static=False,
+        host_script=host_script,
+        doc_title=t("gadget.title"),
+        teams=tuple(teams),
+        cycles=tuple(cycles),
+        config=config,
+        attrs=tuple(attrs),
+        panel_slot=panel_slot,
+        hidden_form=hidden_form,
+        note=note,
+        gadget_js=gadget_script() if panel_slot else None,
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from connect.ui.charts import KpiPoint
 from connect.ui.i18n import PracticeNote
 
 STATUSES: tuple[str, ...] = ("on_track", "at_risk", "off_track")
@@ -126,6 +127,7 @@ class KpiView:
     jql_field: str | None = None
     scope: Mapping[str, object] = dataclasses.field(default_factory=dict)
     warnings: tuple[PracticeNote, ...] = ()
+    history: tuple[KpiPoint, ...] = ()  # its values over the cycle shown, oldest first
 
     @property
     def breached(self) -> bool:

@@ -263,6 +263,20 @@ def test_pages_are_where_the_ui_serves_them():
     assert (admin_page["name"]["value"], admin_page["url"]) == ("okrlink", "/jira/admin")
 
 
+def test_dashboard_item_is_a_configurable_gadget_at_our_page(connect_jira_schema):
+    (item,) = _jira()["modules"]["jiraDashboardItems"]
+    schema = connect_jira_schema["properties"]["modules"]["properties"]["jiraDashboardItems"]
+
+    assert set(schema["items"]["required"]) <= set(item)
+    assert item["configurable"] is True
+    assert urlsplit(item["url"]).path == "/jira/dashboard-item"
+    assert _template_variables(item["url"]) == {
+        "dashboardId": "dashboard.id",
+        "dashboardItemId": "dashboardItem.id",
+        "viewType": "dashboardItem.viewType",
+    }
+
+
 def test_issue_property_is_indexed_for_jql():
     (entity,) = _jira()["modules"]["jiraEntityProperties"]
     (config,) = entity["keyConfigurations"]

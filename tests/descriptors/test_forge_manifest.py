@@ -24,6 +24,7 @@ UI_MODULES = (
     "jira:projectPage",
     "jira:globalPage",
     "jira:adminPage",
+    "jira:dashboardGadget",
     "macro",
 )
 ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -149,6 +150,16 @@ def test_ui_modules_carry_the_titles_users_see(forge_manifest):
     assert modules["jira:globalPage"][0]["title"] == "OKRs"
     assert modules["jira:adminPage"][0]["title"] == "okrlink"
     assert modules["macro"][0]["title"] == "OKR panel"
+
+
+def test_dashboard_gadget_edits_its_configuration_in_the_same_custom_ui(forge_manifest):
+    (gadget,) = forge_manifest["modules"]["jira:dashboardGadget"]
+    filled = _interpolated(forge_manifest, {"OKRLINK_BASE_URL": BASE_URL})
+
+    assert gadget["title"] == "OKRs and KPIs"
+    assert gadget["edit"] == {"resource": gadget["resource"]}
+    (filled_gadget,) = filled["modules"]["jira:dashboardGadget"]
+    assert filled_gadget["thumbnail"] == f"{BASE_URL}/atlassian/okrlink.svg"  # we serve it
 
 
 def test_glance_shows_only_on_issues_with_our_property(forge_manifest):

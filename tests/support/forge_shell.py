@@ -20,6 +20,11 @@ STUB_BRIDGE = """
 window.__bridge = {
   callBridge: async (name, input) => {
     if (name === "getContext") return CONTEXT;
+    // A dashboard gadget's edit view submits its configuration: kept for the test to read.
+    if (name === "submit") {
+      window.__submitted = (window.__submitted || []).concat([input]);
+      return true;
+    }
     // As the Forge runtime answers @forge/bridge's invokeRemote: callBridge("invoke", ...).
     if (name !== "invoke" || input.invokeType !== "ui-remote-fetch") {
       throw new Error("unexpected bridge call " + name);
@@ -27,10 +32,24 @@ window.__bridge = {
     window.__calls = (window.__calls || []).concat([input]);
     const response = await fetch(input.path, {
       method: input.method,
-      headers: {"Content-Type": "application/json", "Authorization": "Bearer " + FIT},
+      headers: {
+        ...(input.headers || {}),
+        "Content-Type": "application/json",
+        "Authorization": "Bearer " + FIT,
+      },
       body: JSON.stringify(input.body),
+      cache: "no-store",  // what the remote answers, 304 included, not the browser's copy
     });
-    return {success: response.ok, payload: {status: response.status, body: await response.json()}};
+    window.__statuses = (window.__statuses || []).concat([response.status]);
+    const text = await response.text();
+    return {
+      success: response.ok || response.status === 304,
+      payload: {
+        status: response.status,
+        headers: {etag: response.headers.get("ETag")},
+        body: text ? JSON.parse(text) : null,
+      },
+    };
   },
 };
 """

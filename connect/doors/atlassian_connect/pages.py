@@ -30,13 +30,19 @@ from connect.errors import (
     ValidationError,
 )
 from connect.services import services
-from connect.ui import panels
+from connect.ui import gadget, panels
 from connect.ui.admin import DigestForm, GeckoboardForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
 from connect.ui.headers import page_headers
-from connect.ui.i18n import pick_locale
-from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
+from connect.ui.i18n import pick_locale, translator
+from connect.ui.panel_page import (
+    TEAM_KEY,
+    panel_request,
+    render_panel_request,
+    serve_panel,
+    team_param,
+)
 from connect.ui.project_forms import (
     CLOSE_FORM,
     Posted,
@@ -54,16 +60,12 @@ from connect.ui.project_page import (
 )
 from connect.ui.render import (
     render_empty_panel,
+    render_gadget,
     render_glance_label,
     render_issue_panel,
     render_message_page,
     render_okrs_page,
-    render_panel,
-    render_retro,
-    render_review,
 )
-from connect.ui.retro import load_retro
-from connect.ui.review import load_review
 from connect.ui.tokens import (
     DEV_ACCOUNT_ID,
     FormTokens,
@@ -178,12 +180,20 @@ def locale() -> str:
 
 
 def html_response(
-    html: str, *, status: int = 200, scripts: bool = True, private: bool = True
+    html: str,
+    *,
+    status: int = 200,
+    scripts: bool = True,
+    private: bool = True,
+    gadget: bool = False,
 ) -> Response:
     """An iframe page with its CSP; `private` pages carry tokens and are never stored."""
     tenant = g.get("tenant")
     headers = page_headers(
-        scripts=scripts, private=private, base_url=tenant.base_url if tenant is not None else None
+        scripts=scripts,
+        private=private,
+        base_url=tenant.base_url if tenant is not None else None,
+        gadget=gadget,
     )
     return Response(html, status=status, mimetype="text/html", headers=headers)
 
@@ -224,37 +234,6 @@ def _cached_panel(*, static: bool) -> Response:
     """The panel from the page cache, rendered on a miss (hits mostly never get here: they are
     answered by `connect/http/panel.py` before Flask runs)."""
     today = now().date()
-    store = services().store
-
-    def render(panel: PanelRequest) -> str:
-        if panel.mode == "retro":
-            with store.session() as session:
-                retro = load_retro(
-                    session, g.site_id, team=panel.query.team, cycle=panel.query.cycle
-                )
-            if retro is None:
-                return _empty(panel.query, panel.locale)
-            return render_retro(retro, locale=panel.locale, host_script=not panel.static)
-        if panel.mode == "review":
-            with store.session() as session:
-                review = load_review(
-                    session, g.site_id, team=panel.query.team, cycle=panel.query.cycle, now=now()
-                )
-            if review is None:
-                return _empty(panel.query, panel.locale)
-            return render_review(review, locale=panel.locale, host_script=not panel.static)
-        with store.session() as session:
-            view = panels.load_panel(session, g.site_id, panel.query, today=today)
-        if view is None:
-            return _empty(panel.query, panel.locale)
-        return render_panel(
-            view,
-            mode=panel.mode,
-            locale=panel.locale,
-            static=panel.static,
-            host_script=not panel.static,
-        )
-
     panel = panel_request(
         request.args, static=static, accept_language=request.headers.get("Accept-Language")
     )
@@ -267,7 +246,7 @@ def _cached_panel(*, static: bool) -> Response:
         today=today,
         if_none_match=request.headers.get("If-None-Match"),
         accept_encoding=request.headers.get("Accept-Encoding"),
-        render=render,
+        render=functools.partial(render_panel_request, site_id=g.site_id, now=now()),
     )
     assert answer is not None  # given `render`, a miss is rendered
     return Response(answer.body, status=answer.status, headers=answer.headers)
@@ -284,6 +263,69 @@ def confluence_panel() -> Response:
 @page_auth(allow_context_qsh=False)
 def confluence_panel_static() -> Response:
     """The macro's PDF / email / export rendering: the same content, no script."""
+    return _cached_panel(static=True)
+
+
+# --- the Jira dashboard gadget (dashboard item) --------------------------------------------
+
+DASHBOARD_ID = re.compile(r"[0-9]{1,20}")
+GADGET_MESSAGES = ("not_saved", "not_loaded", "no_host")
+
+
+def _dev_param(token: Mapping[str, str]) -> dict[str, Any]:
+    """The development token as a URL parameter (a page token that is not a JWT)."""
+    return {name: value for name, value in token.items() if name == "dev_token"}
+
+
+@blueprint.get("/jira/dashboard-item")
+@page_auth(allow_context_qsh=False)
+def dashboard_item() -> Response:
+    """The dashboard gadget: anyone signed in on the site reads it. Its script reads the
+    gadget's settings from its dashboard item property (as the viewer, through Jira), then
+    loads the panel from `/jira/dashboard-item/panel`; without settings, or on Edit, it shows
+    the settings form and saves them into the property, which Jira lets only the dashboard's
+    editors do."""
+    dashboard = request.args.get("dashboardId", "").strip()
+    item = request.args.get("dashboardItemId", "").strip()
+    if not DASHBOARD_ID.fullmatch(dashboard) or not DASHBOARD_ID.fullmatch(item):
+        raise BadRequest(
+            "give the dashboard and item ids in dashboardId and dashboardItemId",
+            code="dashboard_item",
+        )
+    lang = locale()
+    with services().store.session() as session:
+        teams, cycles = gadget.choices(session, g.site_id)
+    token = _page_token()
+    t = translator(lang)
+    attrs = [
+        ("gadget", "connect"),
+        ("dashboard", dashboard),
+        ("item", item),
+        ("property", gadget.PROPERTY_KEY),
+        # The token goes in the Authorization header, so the panel's URL stays the same from
+        # one load to the next and the browser revalidates it (304) instead of fetching it.
+        ("panel-url", url_for("ui.dashboard_item_panel", **{"lang": lang, **_dev_param(token)})),
+        ("token", token.get("jwt", "")),
+        *((f"msg-{name.replace('_', '-')}", t(f"gadget.{name}")) for name in GADGET_MESSAGES),
+    ]
+    html = render_gadget(
+        teams=teams,
+        cycles=cycles,
+        config=gadget.GadgetConfig(team=teams[0] if teams else ""),
+        locale=lang,
+        attrs=attrs,
+        panel_slot=True,
+        hidden_form=True,
+    )
+    return html_response(html, gadget=True)
+
+
+@blueprint.get("/jira/dashboard-item/panel")
+@page_auth(allow_context_qsh=True)
+def dashboard_item_panel() -> Response:
+    """The panel a dashboard gadget shows (`team`, `cycle`, `view`), as the gadget's script
+    asks for it with the page's token: the macro's static rendering, from the same cache,
+    with its ETag and 304s. Anyone signed in on the site reads it."""
     return _cached_panel(static=True)
 
 

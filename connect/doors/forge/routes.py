@@ -8,6 +8,7 @@ webhook shape the Connect door receives and go through the same normaliser, inbo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from typing import Any, Final, cast
@@ -19,8 +20,18 @@ from connect.doors.forge.token import ForgeClaims, ForgeRequest, verify_forge_re
 from connect.errors import BadRequest, ForbiddenError, ValidationError
 from connect.ops.metrics import count_answer
 from connect.services import services
+from connect.ui.gadget import GadgetConfig, choices
+from connect.ui.i18n import normalize_locale, translator
+from connect.ui.panel_page import TEAM_KEY, PanelRequest, render_panel_request, serve_panel
 from connect.ui.panels import PanelQuery, current_cycle_name, load_panel
-from connect.ui.render import render_empty_panel, render_panel, render_retro, render_review
+from connect.ui.render import (
+    render_empty_panel,
+    render_gadget,
+    render_message_page,
+    render_panel,
+    render_retro,
+    render_review,
+)
 from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from integrations.atlassian.events import JiraPayloadError, parse_webhook
@@ -254,3 +265,86 @@ def panel() -> tuple[Response, int]:
             host_script=False,
         )
     return jsonify({"html": html}), 200
+
+
+# --- the dashboard gadget -------------------------------------------------------------------
+
+
+def _gadget_config(body: Mapping[str, Any]) -> GadgetConfig:
+    """The gadget's settings as the shell sends them (its gadget configuration)."""
+    config = GadgetConfig.of({name: text_field(body, name) for name in ("team", "cycle", "view")})
+    if config.team and not TEAM_KEY.fullmatch(config.team):
+        raise ValidationError("team is not a team key", field="team")
+    return config
+
+
+def _locale(body: Mapping[str, Any]) -> str:
+    return normalize_locale(text_field(body, "locale")) or "en"
+
+
+@blueprint.post("/gadget")
+def gadget_panel() -> Response:
+    """The dashboard gadget's panel for its configuration (`team`, `cycle`, `view`): the
+    macro's static rendering as `{"html": ...}`, from the panel cache with its ETag; a matching
+    `If-None-Match` gets a 304. Anyone signed in on the site reads it."""
+    forge = verify()
+    body = json_body()
+    tenant = verified_tenant(forge, body)
+    config, locale = _gadget_config(body), _locale(body)
+    if not config.team:  # not configured yet: say how
+        t = translator(locale)
+        html = render_message_page(
+            t("gadget.title"), t("gadget.unconfigured"), locale, host_script=False
+        )
+        return jsonify({"html": html, "configured": False})
+    now = services().jobs.ports.clock.now()
+    panel = PanelRequest(
+        query=PanelQuery(team=config.team, cycle=config.cycle),
+        mode=config.view,
+        static=True,
+        locale=locale,
+    )
+    answer = serve_panel(
+        panel,
+        cache=services().ui_page_cache,
+        versions=services().ui_panel_versions,
+        site_id=tenant.site_id,
+        base_url=tenant.base_url,
+        today=now.date(),
+        if_none_match=request.headers.get("If-None-Match"),
+        render=functools.partial(render_panel_request, site_id=tenant.site_id, now=now),
+    )
+    assert answer is not None  # given `render`, a miss is rendered
+    etag = dict(answer.headers)["ETag"]
+    if answer.status == 304:
+        response = Response(status=304)
+    else:
+        response = jsonify({"html": answer.body.decode("utf-8"), "configured": True})
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@blueprint.post("/gadget/edit")
+def gadget_edit() -> Response:
+    """The dashboard gadget's edit view: its settings form, filled with its configuration, as
+    `{"html": ...}`; the shell submits it to Jira as the gadget's configuration (Jira shows the
+    edit view only to those who may edit the dashboard). Reading the site's teams and cycles is
+    open to anyone signed in on it."""
+    forge = verify()
+    body = json_body()
+    tenant = verified_tenant(forge, body)
+    config = _gadget_config(body)
+    with services().store.session() as session:
+        teams, cycles = choices(session, tenant.site_id)
+    if not config.team and teams:
+        config = GadgetConfig(team=teams[0], cycle=config.cycle, view=config.view)
+    html = render_gadget(
+        teams=teams,
+        cycles=cycles,
+        config=config,
+        locale=_locale(body),
+        attrs=(("gadget", "forge"),),
+        host_script=False,
+    )
+    return jsonify({"html": html})

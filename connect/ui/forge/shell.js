@@ -15,11 +15,21 @@
 // navigating, sending a form as `{form: <data-form>, fields, csrf, ...the action's parameters}`
 // to `POST /forge/project/forms`, and shows the page it answers (saved, or the form again with
 // its errors beside its fields).
+//
+// As the `jira:dashboardGadget` module it shows the panel its gadget configuration names
+// (`POST /forge/gadget`; the answer is kept for the session and sent back as If-None-Match, so
+// an unchanged panel answers 304), and in its edit view the settings form
+// (`POST /forge/gadget/edit`), which it submits to Jira as the gadget's configuration
+// (`view.submit`, the bridge's "submit" call).
 
 const PANEL_PATH = "/forge/panel";
 const PROJECT_PAGE_PATH = "/forge/project/page";
 const REMOTE_PAGES = "/forge/project/";
 const PARAMETERS = ["team", "cycle", "objective", "view"];
+const GADGET = "jira:dashboardGadget";
+const GADGET_PATH = "/forge/gadget";
+const GADGET_EDIT_PATH = "/forge/gadget/edit";
+const GADGET_SETTINGS = ["team", "cycle", "view"];
 
 function bridge() {
   const raw = window.__bridge;
@@ -33,7 +43,7 @@ async function invokeRemote(input) {
   if (custom && typeof custom.invokeRemote === "function") return custom.invokeRemote(input);
   const answer = await bridge().callBridge("invoke", { ...input, invokeType: "ui-remote-fetch" });
   const { success, payload, error } = answer || {};
-  if (!success && !(payload && payload.body)) {
+  if (!success && !(payload && (payload.body || payload.status === 304))) {
     throw new Error((error && error.message) || "The okrlink service did not answer.");
   }
   return payload;
@@ -68,10 +78,22 @@ export function panelRequest(context, search) {
   return body;
 }
 
-// The first call: the project page of the context's project, else the panel.
+// The gadget's settings: its gadget configuration, else the page's query string (tests).
+export function gadgetRequest(context, search) {
+  const extension = (context && context.extension) || {};
+  const config = extension.gadgetConfiguration || {};
+  const query = new URLSearchParams(search || "");
+  const body = { locale: localeOf(context, query) };
+  for (const name of GADGET_SETTINGS) body[name] = String(config[name] ?? query.get(name) ?? "");
+  const path = extension.entryPoint === "edit" ? GADGET_EDIT_PATH : GADGET_PATH;
+  return { path, method: "POST", body };
+}
+
+// The first call: the project page of the context's project, the gadget, else the panel.
 export function firstRequest(context, search) {
   const extension = (context && context.extension) || {};
   const project = extension.project || {};
+  if (extension.type === GADGET) return gadgetRequest(context, search);
   if (extension.type === "jira:projectPage" && project.key) {
     const locale = localeOf(context, new URLSearchParams(search || ""));
     return { path: PROJECT_PAGE_PATH, method: "POST", body: { team: String(project.key), locale } };
@@ -180,9 +202,62 @@ async function follow(root, request) {
   }
 }
 
+// The gadget's settings form, submitted to Jira as its configuration.
+async function submitGadget(root, form) {
+  const settings = {};
+  for (const name of GADGET_SETTINGS) {
+    const field = form.elements.namedItem(name);
+    settings[name] = field ? String(field.value) : "";
+  }
+  const custom = window.okrlinkBridge;
+  try {
+    if (custom && custom.view && typeof custom.view.submit === "function") {
+      await custom.view.submit(settings);
+    } else if ((await bridge().callBridge("submit", settings)) === false) {
+      throw new Error("This gadget cannot be configured here.");
+    }
+    root.dataset.submitted = JSON.stringify(settings);
+  } catch (error) {
+    root.prepend(alertOf(error, "Not saved. "));
+  }
+}
+
+// The gadget's panel: the answer kept for the session is offered as If-None-Match, and shown
+// again when the remote answers 304 (the panel did not change).
+const SAVED = "okrlink-gadget:";
+
+function remembered(key) {
+  try {
+    return JSON.parse(window.sessionStorage.getItem(SAVED + key) || "null");
+  } catch (error) {
+    return null;
+  }
+}
+
+export async function gadgetHtml(request) {
+  const key = JSON.stringify(request.body);
+  const kept = remembered(key);
+  const headers = kept && kept.etag ? { "If-None-Match": kept.etag } : {};
+  const response = await invokeRemote({ ...request, headers });
+  if (response && response.status === 304 && kept) return kept.html;
+  const html = htmlOf(response);
+  const etag = response && response.headers && (response.headers.etag || response.headers.ETag);
+  try {
+    if (etag) window.sessionStorage.setItem(SAVED + key, JSON.stringify({ etag, html }));
+  } catch (error) {
+    // no session storage in this frame: nothing kept
+  }
+  return html;
+}
+
 // Links and forms of the page go through the bridge; others are left to the browser.
 export function follows(root, locale) {
   root.addEventListener("submit", (event) => {
+    if (event.target instanceof HTMLFormElement && event.target.dataset.form === "gadget-config") {
+      event.preventDefault();
+      submitGadget(root, event.target);
+      return;
+    }
     const request = event.target instanceof HTMLFormElement && formRequest(event.target, locale);
     if (!request) return;
     event.preventDefault();
@@ -201,7 +276,8 @@ export async function start(root = document.getElementById("okrlink-root")) {
   try {
     const request = firstRequest(await forgeContext(), window.location.search);
     follows(root, request.body.locale);
-    show(root, htmlOf(await invokeRemote(request)));
+    const gadget = request.path === GADGET_PATH;
+    show(root, gadget ? await gadgetHtml(request) : htmlOf(await invokeRemote(request)));
   } catch (error) {
     fail(root, error);
   }
