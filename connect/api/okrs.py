@@ -25,7 +25,7 @@ from connect.errors import (
     ValidationError,
 )
 from connect.services import services
-from sync import cycles, okrs
+from sync import cycles, monthly, okrs
 from sync.core import asana_refs, okrfile
 from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.db import store
@@ -555,6 +555,43 @@ def create_check_in(key: str) -> tuple[Response, int]:
         checkin = okrs.record_check_in(session, kr, data, author=_text(data, "author"), at=_now())
         _refresh(session, [kr.id])
         return jsonify({"check_in": checkin_json(checkin), "key_result": kr_json(kr)}), 201
+
+
+def monthly_json(given: monthly.GivenScore) -> dict[str, Any]:
+    return {
+        "month": given.month,
+        "score": given.score,
+        "reason": given.reason,
+        "author": given.author,
+        "at": given.at.isoformat(),
+    }
+
+
+@blueprint.get("/key-results/<key>/monthly-scores")
+def list_monthly_scores(key: str) -> Response:
+    """The scores owners gave the KR, month by month (oldest first); any caller of the API."""
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        return jsonify(
+            {"monthly_scores": [monthly_json(g) for g in monthly.scores_of(session, kr)]}
+        )
+
+
+@blueprint.post("/key-results/<key>/monthly-scores")
+def create_monthly_score(key: str) -> tuple[Response, int]:
+    """Give the KR's score for a month (`month` YYYY-MM, `score` 0..1, one-line `reason`).
+
+    The same callers as check-ins may (the admin token, a page's Connect JWT); the author is the
+    token's account, never the body's. A bad month or score answers 422 and stores nothing.
+    """
+    data = body()
+    with services().store.session() as session:
+        kr = _kr_or_404(session, key)
+        row = monthly.record_monthly_score(session, kr, data, author=_author(), at=_now())
+        given = monthly.GivenScore(
+            month=row.month, score=row.score, reason=row.reason, author=row.author, at=row.at
+        )
+        return jsonify({"monthly_score": monthly_json(given), "key": kr.key}), 201
 
 
 @blueprint.get("/key-results/<key>/history")

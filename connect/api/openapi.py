@@ -174,6 +174,16 @@ PATHS: dict[str, dict[str, Any]] = {
             errors=("400", "401", "404", "422"),
         ),
     },
+    "/key-results/{key}/monthly-scores": {
+        "get": _op("List the scores owners gave the KR, by month", params=[_KEY]),
+        "post": _op(
+            "Give the KR's score for a month (stored as given; beats the derived one)",
+            ok="201",
+            params=[_KEY],
+            body="MonthlyScoreInput",
+            errors=("400", "401", "404", "409", "422"),
+        ),
+    },
     "/key-results/{key}/history": {"get": _op("KR snapshots over time", params=[_KEY])},
     "/key-results/{key}/poll": {
         "post": _op(
@@ -341,6 +351,16 @@ SCHEMAS: dict[str, Any] = {
             },
             "kind": {"enum": ["jira", "github", "asana"]},
         },
+    },
+    "MonthlyScoreInput": {
+        "type": "object",
+        "required": ["month", "score", "reason"],
+        "properties": {
+            "month": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "reason": {"type": "string", "maxLength": 500},
+        },
+        "additionalProperties": False,
     },
     "CheckInInput": {
         "type": "object",

@@ -1,5 +1,5 @@
 """The project page's form posts, for whichever door brought them: writing OKRs, check-ins,
-closing the cycle.
+the month's score (the review tab, a month's last week), closing the cycle.
 
 The Connect iframe posts HTML forms, the Forge shell sends the same fields through the bridge;
 both doors verify their own token and then hand the fields here, so a post stores the same
@@ -30,6 +30,7 @@ from sync.db.store import find_cycle, find_kr, find_objective, find_team
 from sync.engine.snapshots import recompute
 from sync.errors import Closed, Duplicate, Invalid, OkrlinkError
 from sync.kpis import create_kpi, find_kpi, update_kpi
+from sync.monthly import record_monthly_score
 from sync.okrs import (
     abandon,
     create_key_result,
@@ -47,6 +48,14 @@ PURPOSE = "check-in"
 """The project page's forms (check-in, writing, close) share the one CSRF token the page carries."""
 CHECKIN_FORM = "check-in"
 CLOSE_FORM = "close-cycle"
+MONTHLY_FORM = "monthly-score"
+MONTHLY_FIELDS = ("month", "score", "reason")
+MONTHLY_MESSAGES = {
+    "score": "error.score_range",
+    "month": "error.bad_month",
+    "required": "error.required",
+    "one_line": "error.one_line",
+}
 CHECKIN_FIELDS = (
     "value",
     "status",
@@ -288,6 +297,43 @@ def post_check_in(poster: Poster, fields: Fields) -> Posted:
     if changed:
         services().jobs.flush_soon(poster.site_id)
     return Posted(form=CHECKIN_FORM, saved=kr_key)
+
+
+# --- the month's score ------------------------------------------------------------------------
+
+
+def post_monthly_score(poster: Poster, fields: Fields) -> Posted:
+    """Store the month's score the review tab's form gives for a KR of the team.
+
+    Whoever may check in on the KR may score its month (anyone signed in on the site, as for
+    check-ins); the author is the poster's verified account. A KR of another team or site is a
+    404; a bad score, month or reason saves nothing and is named in `errors`.
+    """
+    kr_key = fields.get("kr", "")
+    errors: dict[str, str] = {}
+    with services().store.session() as session:
+        kr = find_kr(session, poster.site_id, kr_key)
+        if kr is None or kr.objective.team.key != poster.team:
+            raise NotFound(f"no key result {kr_key}", field="kr")
+        data = {name: fields.get(name, "") for name in MONTHLY_FIELDS}
+        score_text = data["score"].strip()
+        try:
+            data_score: Any = float(score_text) if score_text else None
+        except ValueError:
+            data_score = score_text
+        try:
+            record_monthly_score(
+                session, kr, {**data, "score": data_score}, author=poster.account, at=now()
+            )
+        except Closed as closed:
+            raise Conflict(closed.message, code="cycle_closed", field="cycle") from closed
+        except Invalid as invalid:
+            name = invalid.field if invalid.field in MONTHLY_FIELDS else "score"
+            message = MONTHLY_MESSAGES.get(name if name != "reason" else invalid.code)
+            errors[name] = message or invalid.message
+    if errors:
+        return Posted(form=MONTHLY_FORM, errors=errors, target=kr_key)
+    return Posted(form=MONTHLY_FORM, saved=kr_key)
 
 
 # --- closing the cycle -------------------------------------------------------------------------

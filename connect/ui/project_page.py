@@ -3,7 +3,8 @@ review tab, a KR's own page, and a check-in sent back with its errors.
 
 The pages are the same through the Connect iframe and the Forge shell; only where their links
 and forms point differs, so each door passes a `Link`: `link(route, **params)` gives the URL
-of one of the page's routes (`page`, `kr`, `edit`, `check-in`, `close`) with parameters named
+of one of the page's routes (`page`, `kr`, `edit`, `check-in`, `close`, `monthly-score`) with
+parameters named
 `team`, `cycle`, `view`, `kr`, `saved`.
 """
 
@@ -23,20 +24,21 @@ from connect.ui import panels
 from connect.ui.editor import Editor
 from connect.ui.i18n import translator
 from connect.ui.kpi_history import load_kpi_history
-from connect.ui.project_forms import CHECKIN_FIELDS, Posted, issue_csrf, now
+from connect.ui.project_forms import CHECKIN_FIELDS, MONTHLY_FORM, Posted, issue_csrf, now
 from connect.ui.render import render_checkin_page, render_kr_page, render_panel, render_review
 from connect.ui.retro import load_retro
-from connect.ui.review import load_review
+from connect.ui.review import MonthlyForm, load_review
 from connect.ui.viewmodel import KpiView, PanelView
 from sync.core.spec import CycleSpec, quarter, quarter_of
 from sync.db.model import KeyResult
 from sync.db.store import check_ins_of, find_cycle, find_kr
 from sync.kpis import find_kpi
+from sync.monthly import given_in_cycle
 from sync.okrs import changes_of
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
-ROUTES = ("page", "kr", "edit", "check-in", "close")
+ROUTES = ("page", "kr", "edit", "check-in", "close", "monthly-score")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +115,24 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         with store.session() as session:
             review = load_review(session, site_id, team=team, cycle=view.cycle, now=now())
         if review is not None:
-            return render_review(review, locale=lang, tabs=tabs, host_script=page.host_script)
+            monthly = None
+            if review.month is not None:  # a month's last week: its score is asked
+                monthly = MonthlyForm(
+                    action_url=link("monthly-score", **carried),
+                    csrf_token=issue_csrf(site_id=site_id, account=page.account),
+                )
+                if failed is not None and failed.form == MONTHLY_FORM:
+                    monthly = replace(
+                        monthly, target=failed.target, errors=failed.errors, values=page.values
+                    )
+            return render_review(
+                review, locale=lang, tabs=tabs, host_script=page.host_script, monthly_form=monthly
+            )
     with store.session() as session:
         retro = load_retro(session, site_id, team=team, cycle=view.cycle)
     if retro is not None:  # a closed cycle is read-only: no forms
+        with store.session() as session:
+            given = given_in_cycle(session, site_id, view.cycle)
         return render_panel(
             view,
             mode="full",
@@ -125,6 +141,7 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             tabs=tabs,
             retro=retro,
             host_script=page.host_script,
+            monthly_given=given,
         )
     csrf = issue_csrf(site_id=site_id, account=page.account)
     editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
@@ -136,6 +153,8 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         )
     if view.objectives:
         editor = replace(editor, close_url=link("close", **carried), kr_url=link("kr", team=team))
+    with store.session() as session:
+        given = given_in_cycle(session, site_id, view.cycle)
     return render_panel(
         view,
         mode="full",
@@ -146,6 +165,7 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         editor=editor,
         tabs=tabs,
         host_script=page.host_script,
+        monthly_given=given,
     )
 
 

@@ -25,7 +25,7 @@ from connect.ui.charts import AxisLabels, kpi_svg, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, translator
 from connect.ui.retro import RetroView
-from connect.ui.review import ReviewView
+from connect.ui.review import MonthlyForm, ReviewView
 from connect.ui.viewmodel import (
     METRIC_KINDS,
     STATUSES,
@@ -201,8 +201,12 @@ def render_panel(
     editor: Editor | None = None,
     tabs: Markup | None = None,
     retro: RetroView | None = None,
+    monthly_given: Mapping[str, Mapping[str, float]] | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
+
+    `monthly_given` (per KR key, per month) are the scores owners gave: "Score by month" shows
+    them instead of the derived ones.
 
     `compact` shows one row per KR; `static` (PDF/email) has no script and no forms. Check-in forms
     appear on active KRs in full mode when both `checkin_url` and `csrf_token` are given.
@@ -233,7 +237,10 @@ def render_panel(
         editor=None if static else editor,
         tabs=None if static else tabs,
         retro=retro,
-        monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end),
+        monthly=functools.partial(
+            monthly_scores, start=view.cycle_start, end=view.cycle_end, given=monthly_given
+        ),
+        given_month=lambda kr, label: label in (monthly_given or {}).get(kr.key, {}),
     )
 
 
@@ -441,9 +448,15 @@ def render_okrs_page(
 
 
 def render_review(
-    review: ReviewView, *, locale: str, host_script: bool = True, tabs: Markup | None = None
+    review: ReviewView,
+    *,
+    locale: str,
+    host_script: bool = True,
+    tabs: Markup | None = None,
+    monthly_form: MonthlyForm | None = None,
 ) -> str:
-    """The weekly review page (project page tab, and the panel macro's `view=review`)."""
+    """The weekly review page (project page tab, and the panel macro's `view=review`); in a
+    month's last week, with `monthly_form`, each KR's form for the month's score."""
     t = translator(locale)
     return _render(
         "review.html",
@@ -453,6 +466,7 @@ def render_review(
         doc_title=t("review.heading", team=review.team, cycle=review.cycle),
         review=review,
         tabs=tabs,
+        monthly_form=monthly_form,
     )
 
 
@@ -472,8 +486,16 @@ def render_retro(
     )
 
 
-def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, float | None]]:
-    """The KR's score at the end of each month of the cycle so far (from its history)."""
+def monthly_scores(
+    kr: KrView,
+    *,
+    start: date,
+    end: date,
+    given: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[tuple[str, float | None]]:
+    """The KR's score of each month of the cycle so far: the one its owner gave (`given`, per KR
+    key and month), else derived from its history (its progress at the month's end)."""
+    own = (given or {}).get(kr.key, {})
     months: list[tuple[str, float | None]] = []
     year, month = start.year, start.month
     last: float | None = None
@@ -483,9 +505,17 @@ def monthly_scores(kr: KrView, *, start: date, end: date) -> list[tuple[str, flo
         in_month = [p for at, p in points if (at.year, at.month) == (year, month)]
         if in_month:
             last = clamp01(in_month[-1])
-        elif points and (points[-1][0].year, points[-1][0].month) < (year, month):
+        elif (
+            label not in own
+            and points
+            and (points[-1][0].year, points[-1][0].month)
+            < (
+                year,
+                month,
+            )
+        ):
             break  # the months ahead have no score yet
-        months.append((label, last))
+        months.append((label, own.get(label, last)))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 

@@ -3,17 +3,22 @@
 For each KR of the team's cycle: its progress now and 7 days ago (`delta`, in progress points),
 a status that changed, a check-in missing this week, and the risks raised in the week's
 check-ins. Three queries: the KRs, their snapshots up to now, the week's check-ins.
+
+In a month's last week (`sync.monthly`) the review also asks each owner for the month's score:
+`month` is set, each row carries the score given for it (None: still missing), a fourth query.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.db.model import CheckIn, Cycle, KeyResult, Objective, Snapshot, Team
+from sync.monthly import GivenScore, asked_month, given_scores
 
 WEEK = timedelta(days=7)
 
@@ -31,6 +36,7 @@ class ReviewRow:
     missing_check_in: bool
     risks: tuple[str, ...]
     confidence: float | None
+    monthly: GivenScore | None = None  # the month's score given, when the review asks for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +45,30 @@ class ReviewView:
     cycle: str
     since: datetime
     rows: tuple[ReviewRow, ...]
+    month: str | None = None  # the month whose score is asked (its last week only)
 
     @property
     def missing(self) -> int:
         return sum(row.missing_check_in for row in self.rows)
+
+    @property
+    def monthly_missing(self) -> tuple[ReviewRow, ...]:
+        """The KRs without a score for the month asked (none when no month is asked)."""
+        if self.month is None:
+            return ()
+        return tuple(row for row in self.rows if row.monthly is None)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyForm:
+    """Where the review's monthly-score forms post, with the page's CSRF token; a refused post
+    reopens its KR's form (`target`) with the errors beside their fields and the values sent."""
+
+    action_url: str
+    csrf_token: str
+    target: str = ""
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_review(
@@ -60,8 +86,7 @@ def load_review(
     if cycle:
         query = query.where(Cycle.name == cycle)
     else:
-        today = now.date()
-        query = query.where(Cycle.start <= today, Cycle.end >= today)
+        query = query.where(Cycle.start <= now.date(), Cycle.end >= now.date())
     rows = session.execute(query).all()
     if not rows:
         return None
@@ -81,6 +106,12 @@ def load_review(
         .order_by(CheckIn.at, CheckIn.id)
     ):
         week.setdefault(checkin.kr_id, []).append(checkin)
+    today = now.date()
+    month = asked_month(today)
+    cycle_row = rows[0][0].cycle
+    if month is not None and not cycle_row.start <= today <= cycle_row.end:
+        month = None  # a past or future cycle asks nothing
+    given = given_scores(session, ids, month=month) if month is not None else {}
     review_rows = []
     for kr, objective_key, _cycle in rows:
         then_progress, then_status = before.get(kr.id, (0.0, None))
@@ -101,6 +132,9 @@ def load_review(
                 missing_check_in=not checkins,
                 risks=tuple(risk for c in checkins for risk in c.risks),
                 confidence=confidence,
+                monthly=given.get(kr.id, {}).get(month) if month is not None else None,
             )
         )
-    return ReviewView(team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows))
+    return ReviewView(
+        team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows), month=month
+    )

@@ -660,3 +660,22 @@ class GeckoboardDataset(Base):
     next_push_at: Mapped[datetime | None] = mapped_column()
     pushed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MonthlyScore(Base):
+    """The score a KR's owner gave for one month (`YYYY-MM`), with its one-line reason.
+
+    Given scores beat derived ones: a month without a row shows the score derived from the KR's
+    history. One row per KR and month; giving it again replaces it (the latest word counts).
+    """
+
+    __tablename__ = "monthly_scores"
+    __table_args__ = (UniqueConstraint("kr_id", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

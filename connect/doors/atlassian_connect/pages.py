@@ -15,6 +15,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -45,12 +46,14 @@ from connect.ui.panel_page import (
 )
 from connect.ui.project_forms import (
     CLOSE_FORM,
+    MONTHLY_FORM,
     Posted,
     Poster,
     check_csrf,
     post_check_in,
     post_close,
     post_edit,
+    post_monthly_score,
 )
 from connect.ui.project_page import (
     ProjectPage,
@@ -337,6 +340,7 @@ CONNECT_ROUTES = {
     "edit": "ui.edit_okrs",
     "check-in": "ui.check_in",
     "close": "ui.close_cycle",
+    "monthly-score": "ui.monthly_score",
 }
 """The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
@@ -447,16 +451,32 @@ def close_cycle() -> Response:
     return _after_post(team, cycle, post_close(_poster(team, cycle), request.form))
 
 
+@blueprint.post("/jira/okrs/monthly-score")
+@page_auth(allow_context_qsh=True)
+def monthly_score() -> Response:
+    """Store the month's score from the review tab's `monthly-score` form. Anyone who may check
+    in on the KR may score its month; the author is the page token's account. A bad score,
+    month or reason saves nothing and answers 422 with the review and the errors beside them."""
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team, cycle = _project_team(), request.args.get("cycle", "").strip()
+    return _after_post(team, cycle, post_monthly_score(_poster(team, cycle), request.form))
+
+
 def _after_post(team: str, cycle: str, posted: Posted) -> Response:
     """Saved: back to the page (showing what was saved); refused: the page again with the
     form's errors beside their fields (422)."""
     if not posted.ok:
-        html = render_project_page(
-            _page(team, cycle, values=_posted_values()), _connect_link, failed=posted
-        )
+        shown = _page(team, cycle, values=_posted_values())
+        if posted.form == MONTHLY_FORM:
+            shown = replace(shown, view="review")
+        html = render_project_page(shown, _connect_link, failed=posted)
         return html_response(html, status=422)
     params = {"projectKey": team}
-    if posted.form == CLOSE_FORM:
+    if posted.form == MONTHLY_FORM:  # back to the review tab, which shows the score given
+        params["view"] = "review"
+        if cycle:
+            params["cycle"] = cycle
+    elif posted.form == CLOSE_FORM:
         params["cycle"] = cycle
     else:
         params["saved"] = posted.saved

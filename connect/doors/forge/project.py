@@ -19,6 +19,7 @@ through `connect/ui/project_forms.py`, as the Connect door's do, so both store t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -34,12 +35,14 @@ from connect.ui.panel_page import TEAM_KEY
 from connect.ui.project_forms import (
     CHECKIN_FORM,
     CLOSE_FORM,
+    MONTHLY_FORM,
     Posted,
     Poster,
     check_csrf,
     post_check_in,
     post_close,
     post_edit,
+    post_monthly_score,
 )
 from connect.ui.project_page import (
     ProjectPage,
@@ -50,8 +53,8 @@ from connect.ui.project_page import (
 
 PAGE_PATH: Final = "/forge/project/page"
 FORMS_PATH: Final = "/forge/project/forms"
-FORM_ROUTES: Final = frozenset({"edit", "check-in", "close"})
-FORMS: Final = frozenset({*EDIT_FORMS, CHECKIN_FORM, CLOSE_FORM})
+FORM_ROUTES: Final = frozenset({"edit", "check-in", "close", "monthly-score"})
+FORMS: Final = frozenset({*EDIT_FORMS, CHECKIN_FORM, CLOSE_FORM, MONTHLY_FORM})
 VIEWS: Final = frozenset({"okrs", "review"})
 FIELD_LIMIT: Final = 200
 VALUE_LIMIT: Final = 10_000
@@ -142,6 +145,9 @@ def forms() -> tuple[Response, int]:
         posted = post_check_in(poster, fields)
     elif form == CLOSE_FORM:
         posted = post_close(poster, fields)
+    elif form == MONTHLY_FORM:  # the review tab's form: its answer is the review again
+        posted = post_monthly_score(poster, fields)
+        shown = replace(shown, view="review")
     else:
         posted = post_edit(poster, form, fields)
     if not posted.ok:
@@ -153,6 +159,7 @@ def forms() -> tuple[Response, int]:
             account=shown.account,
             team=shown.team,
             cycle=shown.cycle,
+            view=shown.view if form == MONTHLY_FORM else "okrs",
             saved=saved,
             locale=shown.locale,
             host_script=False,
