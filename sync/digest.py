@@ -39,6 +39,7 @@ from sync.db.model import (
     Team,
 )
 from sync.errors import Invalid
+from sync.monthly import asked_month, given_scores
 
 KINDS: tuple[str, ...] = ("slack", "teams")
 LANGS: tuple[str, ...] = ("en", "fr", "de", "es")
@@ -248,6 +249,8 @@ def load_week(
                 learnings=tuple(c.learnings or ()),
             )
         )
+    month = asked_month(end.date())
+    scored = set(given_scores(session, ids, month=month)) if month is not None else set()
     keys = {o.id: o.key for o in objectives}
     weeks = [
         KrWeek(
@@ -263,10 +266,17 @@ def load_week(
             before=before.get(kr.id),
             now=_state(kr.progress, kr.score, kr.status, kr.current),
             check_ins=tuple(notes.get(kr.id, ())),
+            scored_month=kr.id in scored,
         )
         for kr in krs
     ]
     return cycle, [ObjectiveWeek(o.key, o.title) for o in objectives], weeks
+
+
+def _asked(cycle: Cycle, day: date) -> str | None:
+    """The month whose score the digest on `day` asks for: in a month's last week, of a
+    cycle running that day (a past cycle asks nothing)."""
+    return asked_month(day) if cycle.start <= day <= cycle.end else None
 
 
 def load_signals(session: Session, site_id: int, team_key: str) -> list[KpiSignal]:
@@ -320,6 +330,7 @@ def load_digest(
         links=links,
         late_from=late_from,
         kpis=load_signals(session, site_id, team_key),
+        month=_asked(cycle, end.date()),
     )
 
 

@@ -212,6 +212,10 @@ def digest_outline(digest: Digest, lang: str) -> Outline:
             tuple(Line(m.owner or d("no_owner"), ", ".join(m.krs)) for m in digest.missing)
             or (Line("", d("all_checked_in")),),
         ),
+        Section(
+            d("monthly_missing", month=digest.month or ""),
+            tuple(Line(m.owner or d("no_owner"), ", ".join(m.krs)) for m in digest.monthly_missing),
+        ),
         Section(d("risks"), tuple(Line(n.kr, n.text) for n in digest.risks)),
         Section(d("learnings"), tuple(Line(n.kr, n.text) for n in digest.learnings)),
     ]

@@ -158,6 +158,7 @@ class KrWeek:
     before: KrState | None
     now: KrState
     check_ins: tuple[CheckInNote, ...]  # this week's, oldest first
+    scored_month: bool = False  # its owner gave the score of the month the digest asks for
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +259,8 @@ class Digest:
     links: Links
     late_from: datetime | None = None  # the scheduled instant, when sent late
     signals: tuple[KpiSignal, ...] = ()  # the team's breached KPIs only
+    month: str | None = None  # the month whose score is asked (the digest is in its last week)
+    monthly_missing: tuple[OwnerMissing, ...] = ()  # active KRs without that month's score
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +289,16 @@ def missing_check_ins(krs: Iterable[KrWeek]) -> tuple[OwnerMissing, ...]:
     return tuple(OwnerMissing(owner, tuple(by_owner[owner])) for owner in order)
 
 
+def missing_monthly_scores(krs: Iterable[KrWeek]) -> tuple[OwnerMissing, ...]:
+    """Active KRs without the asked month's score, grouped by owner as check-ins are."""
+    by_owner: dict[str | None, list[str]] = {}
+    for kr in krs:
+        if kr.active and not kr.scored_month:
+            by_owner.setdefault(kr.owner, []).append(kr.key)
+    order = sorted(by_owner, key=lambda owner: (owner is None, (owner or "").lower()))
+    return tuple(OwnerMissing(owner, tuple(by_owner[owner])) for owner in order)
+
+
 def _why(kr: KrWeek) -> str:
     for note in reversed(kr.check_ins):
         if note.why.strip():
@@ -305,8 +318,12 @@ def build_digest(
     links: Links,
     late_from: datetime | None = None,
     kpis: Sequence[KpiSignal] = (),
+    month: str | None = None,
 ) -> Digest:
     """The digest of a team's week from its KRs then and now (objectives in the given order).
+
+    `month` is set when the digest falls in a month's last week: the KRs whose owners have not
+    given that month's score are then listed (`monthly_missing`).
 
     Of the team's KPIs only the breached ones are kept: the digest reports health signals out
     of their range, a healthy KPI is no news.
@@ -363,4 +380,6 @@ def build_digest(
         links=links,
         late_from=late_from,
         signals=tuple(k for k in kpis if k.health == "breached"),
+        month=month,
+        monthly_missing=missing_monthly_scores(krs) if month is not None else (),
     )

@@ -322,3 +322,59 @@ def test_no_health_section_when_every_kpi_is_healthy(fmt: str, lang: str) -> Non
 def test_the_card_with_signals_is_a_valid_adaptive_card(lang: str) -> None:
     card = dict(render(with_signals(BREACHED), "teams", lang))["attachments"][0]["content"]
     jsonschema.validate(card, adaptive_card_schema())
+
+
+def _scored_week(key: str, owner: str | None, *, scored: bool, active: bool = True) -> KrWeek:
+    state = KrState(progress=0.5, score=0.5, status="on_track", current=50.0)
+    return KrWeek(
+        key=key,
+        title=f"Title of {key}",
+        objective_key="PLAT-1",
+        kind="metric",
+        unit="%",
+        owner=owner,
+        weight=1.0,
+        active=active,
+        abandon_reason=None,
+        before=state,
+        now=state,
+        check_ins=(),
+        scored_month=scored,
+    )
+
+
+def _monthly_digest(month: str | None) -> Digest:
+    krs = [
+        _scored_week("PLAT-1.1", "Ana", scored=True),
+        _scored_week("PLAT-1.2", "Ana", scored=False),
+        _scored_week("PLAT-1.3", None, scored=False),
+        _scored_week("PLAT-1.4", "Bo", scored=False, active=False),
+    ]
+    return build_digest(
+        team="PLAT",
+        cycle="2026-Q4",
+        week="2026-W49",
+        week_start=END - timedelta(days=7),
+        week_end=END,
+        objectives=[ObjectiveWeek("PLAT-1", "Make the platform reliable")],
+        krs=krs,
+        links=LINKS,
+        month=month,
+    )
+
+
+def test_the_digest_lists_monthly_scores_missing_in_a_months_last_week() -> None:
+    digest = _monthly_digest("2026-11")
+    text = text_message(digest_outline(digest, "en"))
+    assert "Monthly scores missing (2026-11)\n  - Ana PLAT-1.2\n  - No owner PLAT-1.3\n" in text
+    assert "PLAT-1.4" not in text.split("Monthly scores missing")[1].split("\n\n")[0]
+    french = text_message(digest_outline(digest, "fr"))
+    assert "Scores du mois manquants (2026-11)" in french
+    assert any("2026-11" in str(block) for block in render(digest, "slack", "en")["blocks"])
+
+
+def test_the_digest_has_no_monthly_section_outside_a_months_last_week() -> None:
+    digest = _monthly_digest(None)
+    assert digest.monthly_missing == ()
+    text = text_message(digest_outline(digest, "en"))
+    assert "Monthly scores missing" not in text
