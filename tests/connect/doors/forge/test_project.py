@@ -11,8 +11,11 @@ import pytest
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from connect.services import services_of
+from sync.db.model import KeyResult, MonthlyScore
 from tests.support.app import ACCOUNT, install, signed_url
 from tests.support.forge import (
     STRANGER_KEY,
@@ -456,3 +459,56 @@ def test_the_same_posts_store_the_same_through_either_door(
     assert through_connect["PLAT-1.1 check-ins"][0]["author"] == ACCOUNT
     text = str(through_connect).replace(ACCOUNT, PRINCIPAL)
     assert str(through_forge) == text
+
+
+# --- the month's score on the review tab -----------------------------------------------------
+
+
+def monthly_stored(app: Flask) -> list[tuple[str, str, float, str, str | None]]:
+    with services_of(app).store.session() as session:
+        rows = session.execute(
+            select(
+                KeyResult.key,
+                MonthlyScore.month,
+                MonthlyScore.score,
+                MonthlyScore.reason,
+                MonthlyScore.author,
+            ).join(KeyResult, KeyResult.id == MonthlyScore.kr_id)
+        ).all()
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def test_the_review_tab_asks_for_the_months_score_through_the_forge_door(
+    app: Flask, client: FlaskClient, forge_site: dict[str, str]
+) -> None:
+    write_okrs(client)
+    review = open_page(client, view="review")
+    form = the_form(review, "monthly-score", "PLAT-1.1")
+    assert urlsplit(form.attrs["action"]).path == FORMS
+    assert "0.7 is a good stretch result" in form.text
+    answer = submit(
+        client, review, "monthly-score", "PLAT-1.1", score="0.3", reason="Rethink the cache plan"
+    )
+    page = parse(saved(answer))
+    assert answer.json["saved"] == "PLAT-1.1"
+    assert page.find("main").attrs["data-view"] == "review"
+    assert page.find("li", data_kr="PLAT-1.1").find(data_monthly_given="0.30")
+    assert page.find(data_monthly_missing="0")
+    assert monthly_stored(app) == [
+        ("PLAT-1.1", "2026-11", 0.3, "Rethink the cache plan", PRINCIPAL)
+    ]
+
+
+def test_a_refused_monthly_score_through_the_forge_door_saves_nothing(
+    app: Flask, client: FlaskClient, forge_site: dict[str, str]
+) -> None:
+    write_okrs(client)
+    review = open_page(client, view="review")
+    answer = submit(client, review, "monthly-score", "PLAT-1.1", score="7", reason="Great")
+    assert answer.status_code == 422
+    assert answer.json["error"]["field"] == "score"
+    assert answer.json["error"]["code"] == "invalid"
+    assert answer.json["errors"] == {"score": "Enter a score between 0 and 1."}
+    shown = the_form(answer.json["html"], "monthly-score", "PLAT-1.1")
+    assert shown.find("input", name="score").attrs["aria-invalid"] == "true"
+    assert monthly_stored(app) == []
