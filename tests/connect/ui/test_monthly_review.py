@@ -151,3 +151,18 @@ def test_outside_the_last_week_nothing_is_asked(
     assert root.find_all(data_monthly_review=True) == []
     assert root.find_all("form", data_form="monthly-score") == []
     assert len(root.find_all("li", data_delta=True)) == 9
+
+
+def test_a_given_reason_is_escaped_on_the_review(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    reason = '<img src=x onerror="alert(1)">'
+    given = client.post(
+        "/api/v1/key-results/PLAT-1.3/monthly-scores",
+        json={"month": "2026-11", "score": 0.5, "reason": reason},
+        headers={**admin, "X-Okrlink-Site": CLIENT_KEY},
+    )
+    assert given.status_code == 201
+    html = review(client)
+    assert reason not in html
+    assert "&lt;img src=x onerror=" in html
