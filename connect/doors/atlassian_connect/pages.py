@@ -30,10 +30,11 @@ from connect.errors import (
     ValidationError,
 )
 from connect.services import services
-from connect.ui import gadget, panels
+from connect.ui import panels
 from connect.ui.admin import DigestForm, GeckoboardForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
+from connect.ui.gadget import PROPERTY_KEY, GadgetConfig, choices
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
 from connect.ui.panel_page import (
@@ -294,14 +295,14 @@ def dashboard_item() -> Response:
         )
     lang = locale()
     with services().store.session() as session:
-        teams, cycles = gadget.choices(session, g.site_id)
+        teams, cycles = choices(session, g.site_id)
     token = _page_token()
     t = translator(lang)
     attrs = [
         ("gadget", "connect"),
         ("dashboard", dashboard),
         ("item", item),
-        ("property", gadget.PROPERTY_KEY),
+        ("property", PROPERTY_KEY),
         # The token goes in the Authorization header, so the panel's URL stays the same from
         # one load to the next and the browser revalidates it (304) instead of fetching it.
         ("panel-url", url_for("ui.dashboard_item_panel", **{"lang": lang, **_dev_param(token)})),
@@ -311,7 +312,7 @@ def dashboard_item() -> Response:
     html = render_gadget(
         teams=teams,
         cycles=cycles,
-        config=gadget.GadgetConfig(team=teams[0] if teams else ""),
+        config=GadgetConfig(team=teams[0] if teams else ""),
         locale=lang,
         attrs=attrs,
         panel_slot=True,

@@ -1,4 +1,5 @@
-"""The Forge Remote door: lifecycle and product events from Forge triggers, and the Custom UI panel.
+"""The Forge Remote door: lifecycle and product events from Forge triggers, the Custom UI panel
+and the dashboard gadget.
 
 Every route verifies the Forge Invocation Token before it reads the body; the tenant is the
 installation the FIT names (`forge:<installationId>`), grouped into its site by cloud id or host,

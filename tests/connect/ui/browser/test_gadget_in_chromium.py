@@ -51,6 +51,10 @@ window.AP = {
         if (value) options.success(JSON.stringify({key: "okrlink-gadget", value}));
         else options.error({status: 404}, "error", "Not Found");
       } else if (options.type === "PUT") {
+        if (window.__readOnly) {  // Jira refuses: this viewer may not edit the dashboard
+          options.error({status: 403}, "error", "Forbidden");
+          return;
+        }
         window.sessionStorage.setItem("property:" + options.url, options.data);
         window.__puts = (window.__puts || []).concat([JSON.parse(options.data)]);
         options.success("");
@@ -187,6 +191,23 @@ def test_the_connect_gadget_is_configured_then_shows_the_panel_compact_and_full(
     assert not browser.find_element(By.CSS_SELECTOR, "form[data-form=gadget-config]").is_displayed()
     shoot(browser, "gadget-full.png", width=560)
     no_csp_violation(browser)
+
+
+def test_a_viewer_who_may_not_edit_the_dashboard_is_told_the_settings_were_not_saved(
+    browser: webdriver.Chrome, live_url: str, site: int, stub_ap: None
+) -> None:
+    browser.get(signed_url("/jira/dashboard-item", ITEM, origin=live_url))
+    gadget = wait_for_state(browser, "[data-gadget=connect]", "editing")
+    browser.execute_script("window.__readOnly = true")
+    save(browser, cycle="2026-Q4", view="full")
+    note = browser.find_element(By.CSS_SELECTOR, "[data-gadget-note]")
+    WebDriverWait(browser, 10).until(lambda _: note.is_displayed())
+    assert note.text == (
+        "Not saved: only people who may edit this dashboard can configure its gadgets."
+    )
+    assert gadget.get_attribute("data-state") == "editing"
+    assert browser.execute_script("return window.__puts") is None
+    assert not browser.find_element(By.CSS_SELECTOR, "[data-gadget-panel]").is_displayed()
 
 
 def test_the_connect_gadget_says_so_when_it_is_opened_outside_jira(
