@@ -19,6 +19,7 @@ from sync.core.spec import CycleSpec, following
 from sync.db.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
 from sync.db.store import get_or_create_team
 from sync.errors import Invalid
+from sync.geckoboard import queue_team_push
 from sync.history import record_change
 from sync.okrs import ensure_open, get_or_create_cycle, kr_definition
 from sync.retro import request_publication
@@ -197,6 +198,7 @@ def close_cycle(
     )
     session.add(closed)
     session.flush()
+    queue_team_push(session, site_id, team_row.id, now=at)  # the closed cycle's KRs leave
     if request.space:
         request_publication(
             session, closed, team=team, cycle=cycle.name, space=request.space, now=at

@@ -48,6 +48,7 @@ from sync.db.model import (
 from sync.db.store import get_or_create_team
 from sync.errors import Closed, Duplicate, Invalid
 from sync.fields import number_field, text_field
+from sync.geckoboard import queue_team_push
 from sync.history import record_change
 from sync.kpis import as_spec, import_kpis, list_kpis
 from sync.links import reconcile_links
@@ -486,6 +487,8 @@ def abandon(
             after=kr_definition(kr),
         )
     session.flush()
+    team_id = target.team_id if isinstance(target, Objective) else target.objective.team_id
+    queue_team_push(session, target.site_id, team_id, now=at)
     return krs
 
 

@@ -185,3 +185,27 @@ def test_a_refused_key_is_parked_shown_and_replaced(
     encoded = base64.b64encode(f"{KEY}:".encode()).decode()
     assert KEY not in caplog.text and encoded not in caplog.text
     assert KEY[::-1] not in caplog.text
+
+
+def test_abandoned_krs_and_a_closed_cycle_leave_the_dataset(
+    app: Flask, client: FlaskClient, site: int, clock: FakeClock, geckoboard: Receiver
+) -> None:
+    add(app, site, clock)
+    clock.current += timedelta(seconds=5)
+    abandoned = client.post(
+        "/api/v1/key-results/PLAT-1.2/abandon", headers=ADMIN, json={"reason": "Superseded"}
+    )
+    assert abandoned.status_code == 200, abandoned.json
+    row = queued(app)
+    assert row is not None and row.due_at == clock.now() + timedelta(seconds=55)
+    clock.current += timedelta(seconds=55)
+    flush(app, site)
+    keys = [r["kr"] for r in geckoboard.posts[-1].body["data"]]
+    assert len(pushes(geckoboard)) == 2 and "PLAT-1.2" not in keys and "PLAT-1.1" in keys
+
+    clock.current += timedelta(minutes=5)
+    closed = client.post("/api/v1/cycles/2026-Q4/close?team=PLAT", headers=ADMIN, json={})
+    assert closed.status_code == 200, closed.json
+    flush(app, site)
+    assert len(pushes(geckoboard)) == 3
+    assert geckoboard.posts[-1].body == {"data": []}
