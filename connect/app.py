@@ -47,6 +47,7 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.permissions import JiraPermissionsApi
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
@@ -62,6 +63,7 @@ from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs, Ports, make_queue, schedule
 from sync.errors import Closed, DomainError, Duplicate
+from sync.permissions import Permissions
 from sync.retro import RETRO_PAGE, write_retro_page
 from sync.tenants import AppAccounts, Tenants, load_fernet
 from sync.write.asana_goal import KIND as ASANA_GOAL
@@ -149,6 +151,12 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         ports.tracker = JiraTracker(
             tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
         )
+    if ports.permissions is None:
+        # Who may write is asked of Jira as the app, through whichever door reaches the site.
+        clients = JiraTracker(
+            tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
+        )
+        ports.permissions = JiraPermissionsApi(clients=clients.client)
     jira_sync = JiraSync(
         jobs=jobs, parse=partial(event_from_issue, fields=field_map), fields=issue_fields(field_map)
     )
@@ -215,6 +223,7 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         asana_client=asana_client,
         asana_watcher=asana_watcher,
         digest=digest,
+        permissions=Permissions(jira=lambda: ports.permissions),
     )
 
 

@@ -15,7 +15,9 @@ from connect.app import create_app
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
 from sync.engine.jobs import Ports
+from sync.ports import JiraPermissions
 from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from tests.support.jira import GrantingJira
 from tests.support.servers import postgres_server
 
 
@@ -66,7 +68,20 @@ def ports(clock: FakeClock) -> Ports:
 
 
 @pytest.fixture
-def app(settings: Settings, ports: Ports) -> Iterator[Flask]:
+def jira_permissions() -> JiraPermissions | None:
+    """Who may write, as Jira says: by default everyone may do everything (a Jira admin who
+    administers every project), so tests that write with a user token are about their own
+    subject. Permission tests override it with None: the app then asks the stand-in Jira
+    (`tests.support.jira.JiraServer`) through the real client."""
+    return GrantingJira()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, ports: Ports, jira_permissions: JiraPermissions | None
+) -> Iterator[Flask]:
+    if ports.permissions is None:
+        ports.permissions = jira_permissions
     app = create_app(settings, ports=ports)
     app.config["TESTING"] = True
     store: Store = app.extensions["okrlink"].store

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
+from connect.permissions import require_check_in, require_write
 from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from sync import cycles, okrs
@@ -66,6 +67,7 @@ def admin_token_site() -> int | None:
         raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
     if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
+    g.operator = True  # the operator's token: every write, as the operator
     with services().store.session() as session:
         try:
             site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
@@ -149,6 +151,14 @@ def _author() -> str | None:
     """Who makes the change: the Atlassian account of a page's token; None for the admin token."""
     account = g.get("account_id")
     return account if isinstance(account, str) else None
+
+
+def _checkin_author(data: Mapping[str, Any]) -> str | None:
+    """Who checks in: the caller's account for a user token (the body's `author` is ignored);
+    the operator's imports and scripts may name one."""
+    if g.get("operator"):
+        return _text(data, "author")
+    return _author()
 
 
 def _now() -> datetime:
@@ -274,6 +284,7 @@ def create_objective() -> tuple[Response, int]:
     data = body()
     team_key = _text(data, "team", required=True)
     title = _text(data, "title", required=True)
+    require_write(team_key or "")
     with services().store.session() as session:
         try:
             cycle = _cycle_for(session, _text(data, "cycle"))
@@ -305,6 +316,7 @@ def update_objective(key: str) -> Response:
     _check_lengths(data)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
+        require_write(objective.team.key)
         okrs.update_objective(session, objective, data, author=_author(), at=_now())
         return jsonify(objective_json(objective))
 
@@ -342,6 +354,7 @@ def create_key_result() -> tuple[Response, int]:
     _text(data, "title", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, objective_key)
+        require_write(objective.team.key)
         _check_lengths(data)
         kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
@@ -364,9 +377,9 @@ def update_key_result(key: str) -> Response:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
     _check_lengths(data)
     with services().store.session() as session:
-        kr = okrs.update_key_result(
-            session, _kr_or_404(session, key), data, author=_author(), at=_now()
-        )
+        kr = _kr_or_404(session, key)
+        require_write(kr.objective.team.key)
+        kr = okrs.update_key_result(session, kr, data, author=_author(), at=_now())
         refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -377,6 +390,7 @@ def abandon_key_result(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_write(kr.objective.team.key)
         okrs.abandon(session, kr, reason, author=_author(), at=_now())
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -388,6 +402,7 @@ def abandon_objective(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
+        require_write(objective.team.key)
         krs = okrs.abandon(session, objective, reason, author=_author(), at=_now())
         _refresh(session, [kr.id for kr in krs])
         return jsonify(objective_json(objective))
@@ -431,6 +446,7 @@ def close_cycle(cycle: str) -> Response:
     if not team:
         raise ValidationError("give the team to close the cycle for: ?team=PLAT", field="team")
     close = cycles.parse_close(body())
+    require_write(team)
     with services().store.session() as session:
         cycle_row = find_cycle(session, g.site_id, cycle)
         if cycle_row is None:
@@ -500,6 +516,7 @@ def add_link(key: str) -> tuple[Response, int]:
         raise ValidationError("kind must be jira, github or asana", field="kind")
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         on_link = (services().asana_sync if kind == "asana" else services().jira_sync).on_link
         if not link_work(
             session, g.site_id, kr, kind=kind, target=target, source="api", on_link=on_link
@@ -513,6 +530,7 @@ def add_link(key: str) -> tuple[Response, int]:
 def remove_link(key: str, target: str) -> tuple[str, int]:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         if not unlink_work(session, g.site_id, kr, target=target, now=_now()):
             raise NotFound(f"{target} is not linked to {key}", field="target")
         _refresh(session, [kr.id])
@@ -533,7 +551,8 @@ def create_check_in(key: str) -> tuple[Response, int]:
     data = body()
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        checkin = okrs.record_check_in(session, kr, data, author=_text(data, "author"), at=_now())
+        require_check_in(kr.objective.team.key, owner=kr.owner)
+        checkin = okrs.record_check_in(session, kr, data, author=_checkin_author(data), at=_now())
         _refresh(session, [kr.id])
         return jsonify({"check_in": checkin_json(checkin), "key_result": kr_json(kr)}), 201
 
@@ -567,6 +586,8 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
+    for team in teams:  # every team of the file, before anything is stored
+        require_write(team.team)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     warnings: list[str] = []
     kept: list[str] = []

@@ -230,6 +230,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "close.carry": "Carry over",
         "close.submit": "Close the cycle",
         "close.closed": "This cycle is closed: it is read-only.",
+        "perm.read_only": (
+            "You can read this team's OKRs. Writing them needs the Administer Projects "
+            "permission on its Jira project; checking in needs Edit Issues (or owning the key "
+            "result)."
+        ),
+        "perm.unavailable": (
+            "Jira could not be asked what you may change, so the forms are hidden for now. "
+            "Reload the page in a minute."
+        ),
         "monthly.label": "Score by month",
         "okrs.heading": "OKRs · {cycle}",
         "okrs.teams": "Teams",
@@ -504,6 +513,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "close.carry": "Reporter",
         "close.submit": "Clore le cycle",
         "close.closed": "Ce cycle est clos : il est en lecture seule.",
+        "perm.read_only": (
+            "Vous pouvez lire les OKR de cette équipe. Les modifier demande la permission "
+            "Administrer les projets sur son projet Jira ; faire un point demande Modifier les "
+            "tickets (ou être responsable du résultat clé)."
+        ),
+        "perm.unavailable": (
+            "Jira n'a pas pu dire ce que vous pouvez modifier : les formulaires sont masqués "
+            "pour l'instant. Rechargez la page dans une minute."
+        ),
         "monthly.label": "Score par mois",
         "okrs.heading": "OKR · {cycle}",
         "okrs.teams": "Équipes",
