@@ -9,13 +9,14 @@ iframe pages as a page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 from flask import g
 
 from connect.errors import ApiError, ForbiddenError
 from connect.services import services
+from sync.db.model import KeyResult
 from sync.permissions import Caller, Permissions, Refused, Unavailable
 
 
@@ -68,3 +69,17 @@ def require_admin(caller: Caller | None = None) -> None:
     """Refuse unless the caller is a Jira admin (or the operator)."""
     with answered():
         permissions().require_admin(caller or request_caller())
+
+
+def require_jql(jql: str | None, caller: Caller | None = None) -> str | None:
+    """Refuse (422 on `jql`) a JQL key result's query reaching projects the caller may not
+    browse; returns the author to store with it (None for the operator)."""
+    with answered():
+        return permissions().require_jql(caller or request_caller(), jql)
+
+
+def confine_jql(kr: KeyResult, changed: Collection[str], caller: Caller | None = None) -> None:
+    """After a KR is saved: a JQL KR whose query or kind the save set is checked against the
+    caller's browsing rights (refused: nothing is stored), and the caller becomes its author."""
+    if kr.kind == "jql" and {"jql", "kind"} & set(changed):
+        kr.jql_author = require_jql(kr.jql, caller)

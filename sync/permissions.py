@@ -27,7 +27,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from sync.errors import OkrlinkError, OutsideError
+from sync.core.jql_scope import JqlError, confined_projects
+from sync.errors import Invalid, OkrlinkError, OutsideError
 from sync.ports import JiraPermissions
 
 ADMINISTER: Final = "ADMINISTER"
@@ -165,6 +166,31 @@ class Permissions:
         found = self._projects(caller, projects)
         return {key for key, held in found.items() if held and BROWSE_PROJECTS in held}
 
+    def require_jql(self, caller: Caller, jql: str | None) -> str | None:
+        """Refuse (`Invalid` on `jql`, answered 422) a JQL key result's query that could count
+        issues outside projects the caller may browse; returns the author to store with it
+        (None for the operator, whose queries are not confined)."""
+        if caller.operator:
+            return None
+        try:
+            projects = confined_projects(jql or "")
+        except JqlError as exc:
+            raise Invalid(f"the query cannot be read: {exc}", field="jql") from exc
+        if projects is None:
+            raise Invalid(
+                "a JQL key result counts only what its author may browse: confine every OR "
+                "branch with project = KEY or project in (KEY, ...)",
+                field="jql",
+            )
+        hidden = sorted(projects - self.browsable(caller, projects))
+        if hidden:
+            raise Invalid(
+                f"the query reaches {', '.join(hidden)}, which you may not browse "
+                f"({BROWSE_PROJECTS} in Jira)",
+                field="jql",
+            )
+        return caller.account_id
+
     def forget(self, site_id: int | None = None) -> None:
         """Drop cached answers (a site's, or all)."""
         with self._lock:
@@ -247,3 +273,22 @@ def _passes(check: Callable[[], None]) -> bool:
     except Refused:
         return False
     return True
+
+
+def browsable_by(
+    jira: JiraPermissions, site_id: int, account: str, projects: Collection[str]
+) -> set[str]:
+    """Those of `projects` (keys) `account` may browse, asked of Jira now (the JQL poll's check
+    of a KR's author: once a poll, uncached); raises `OutsideError` when Jira does not answer."""
+    ids = {key: jira.project_id(site_id, key) for key in projects}
+    known = {key: pid for key, pid in ids.items() if pid is not None}
+    if not known:
+        return set()
+    grants = jira.check(
+        site_id,
+        account_id=account,
+        global_permissions=[],
+        project_permissions={BROWSE_PROJECTS: sorted(known.values())},
+    )
+    held = grants.project_permissions.get(BROWSE_PROJECTS, frozenset())
+    return {key for key, pid in known.items() if pid in held}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from connect.api.limits import MAX_LENGTHS
 from connect.errors import AuthError, BadRequest, Conflict, NotFound, ValidationError
-from connect.permissions import require_check_in, require_write
+from connect.permissions import confine_jql, require_check_in, require_jql, require_write
 from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from sync import cycles, okrs
@@ -35,6 +35,7 @@ from sync.db.store import (
     links_of,
 )
 from sync.engine.snapshots import recompute
+from sync.errors import Invalid
 from sync.fields import text_field
 from sync.okrs import (
     KR_FIELDS,
@@ -357,6 +358,7 @@ def create_key_result() -> tuple[Response, int]:
         require_write(objective.team.key)
         _check_lengths(data)
         kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
+        confine_jql(kr, data)
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
@@ -380,6 +382,7 @@ def update_key_result(key: str) -> Response:
         kr = _kr_or_404(session, key)
         require_write(kr.objective.team.key)
         kr = okrs.update_key_result(session, kr, data, author=_author(), at=_now())
+        confine_jql(kr, data)
         refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -586,8 +589,14 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
+    authors: dict[str, str | None] = {}
     for team in teams:  # every team of the file, before anything is stored
         require_write(team.team)
+        for spec in (kr for o in team.objectives for kr in o.key_results if kr.kind == "jql"):
+            try:
+                authors[spec.key] = require_jql(spec.jql)
+            except Invalid as invalid:
+                raise ValidationError(f"{spec.key}: {invalid.message}", field="jql") from invalid
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     warnings: list[str] = []
     kept: list[str] = []
@@ -597,6 +606,9 @@ def import_file() -> Response:
                 report = import_team_okrs(session, g.site_id, okrs)
             except ImportRefused as exc:
                 raise ValidationError(str(exc), field="body") from exc
+            for key, author in authors.items():
+                if (saved := find_kr(session, g.site_id, key)) is not None:
+                    saved.jql_author = author
             _refresh(session, sorted(report.changed_kr_ids))
             counts["created"] += report.created
             counts["updated"] += report.updated

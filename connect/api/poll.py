@@ -40,7 +40,9 @@ def poll_key_result_now(key: str) -> Response:
         if jobs.ports.tracker is None:
             raise ValidationError("no Jira installation to query", field="jql")
         try:
-            poll_key_result(session, kr, tracker=jobs.ports.tracker)
+            poll_key_result(
+                session, kr, tracker=jobs.ports.tracker, permissions=jobs.ports.permissions
+            )
         except SourceMissing as exc:  # lasting until Jira is installed: asking again won't help
             raise Conflict(
                 f"this site has no Jira to query: {exc}", field="jql", code="no_jira"

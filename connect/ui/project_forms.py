@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from connect.errors import Conflict, ForbiddenError, NotFound, ValidationError
-from connect.permissions import require_check_in, require_write
+from connect.permissions import confine_jql, require_check_in, require_write
 from connect.retro_publish import publish_closed_cycle
 from connect.services import services
 from connect.ui.editor import FORMS as EDIT_FORMS
@@ -199,6 +199,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
         if errors:
             raise _FormErrors(errors)
         new_kr = create_key_result(session, objective, data, author=author, at=at)
+        confine_jql(new_kr, data, poster.caller)
         return new_kr.key, [new_kr.id]
     kr_key = fields.get("kr", "")
     kr = find_kr(session, site_id, kr_key)
@@ -211,6 +212,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
     if errors:
         raise _FormErrors(errors)
     update_key_result(session, kr, data, author=author, at=at)
+    confine_jql(kr, data, poster.caller)
     return kr.key, [kr.id]
 
 

@@ -582,3 +582,103 @@ def test_the_forge_page_hides_the_forms_from_a_viewer(
         "/forge/project/page", json={"team": "PLAT"}, headers=forge_call(PLAT_ADMIN, jira)
     )
     assert "new-objective" in forms_of(admin.json["html"])
+
+
+# --- JQL key results count only what their author may browse -----------------------------
+
+
+def jql_kr(jql: str) -> dict[str, Any]:
+    return {
+        "objective": "PLAT-1",
+        "title": "Close 20 bugs",
+        "kind": "jql",
+        "jql": jql,
+        "target": 20,
+    }
+
+
+@pytest.mark.parametrize(
+    "jql",
+    ["key = HR-12", "labels = secret", "project = HR", "project = PLAT OR project = HR"],
+    ids=["an issue", "no project", "another project", "an OR branch outside"],
+)
+def test_a_jql_kr_reaching_beyond_what_its_author_browses_is_refused(
+    app: Flask, client: FlaskClient, connect_site: int, jira: JiraServer, jql: str
+) -> None:
+    jira.projects["HR"] = 10002  # exists, and PLAT_ADMIN may not browse it
+    before = stored(app)
+    response = api(client, PLAT_ADMIN, "POST", "/api/v1/key-results", jql_kr(jql))
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["field"] == "jql"
+    assert stored(app) == before
+    patched = api(
+        client, PLAT_ADMIN, "PATCH", "/api/v1/key-results/PLAT-1.1", {"kind": "jql", "jql": jql}
+    )
+    assert patched.status_code == 422
+    assert patched.json["error"]["field"] == "jql"
+    assert stored(app) == before
+
+
+def test_a_confined_jql_kr_stores_its_author_and_stops_counting_when_they_lose_access(
+    app: Flask, client: FlaskClient, connect_site: int, jira: JiraServer
+) -> None:
+    jira.search_hits = 3
+    body = jql_kr("project = PLAT AND type = Bug AND statusCategory = Done")
+    created = api(client, PLAT_ADMIN, "POST", "/api/v1/key-results", body)
+    assert created.status_code == 201, created.json
+    key = created.json["key"]
+    with app.extensions["okrlink"].store.session() as session:
+        from sync.db.store import find_kr
+
+        kr = find_kr(session, connect_site, key)
+        assert kr is not None and kr.jql_author == PLAT_ADMIN
+    polled = api(client, PLAT_ADMIN, "POST", f"/api/v1/key-results/{key}/poll", {})
+    assert polled.status_code == 200, polled.json
+    assert (polled.json["current"], polled.json["source_state"]) == (3.0, "connected")
+    jira.grants[(PLAT_ADMIN, "PLAT")] = frozenset({"ADMINISTER_PROJECTS"})  # browsing withdrawn
+    jira.search_hits = 9
+    again = api(client, JIRA_ADMIN, "POST", f"/api/v1/key-results/{key}/poll", {})
+    assert again.json["source_state"] == "unreachable"
+    assert again.json["current"] == 3.0
+    assert "no longer browse PLAT" in again.json["source_message"]
+
+
+def test_the_page_form_refuses_an_unconfined_jql_kr_beside_its_field(
+    app: Flask, client: FlaskClient, connect_site: int
+) -> None:
+    before = stored(app)
+    data = {
+        "form": "new-key-result",
+        "objective": "PLAT-1",
+        "title": "Close 20 bugs",
+        "kind": "jql",
+        "jql": "key = HR-12",
+        "target": "20",
+    }
+    params = {"projectKey": "PLAT", "cycle": CYCLE}
+    response = page_post(app, client, connect_site, PLAT_ADMIN, "/jira/okrs/edit", params, data)
+    assert response.status_code == 422
+    assert parse(response.text).find(data_error="jql")
+    assert stored(app) == before
+
+
+def test_a_users_import_is_confined_and_the_operators_is_not(
+    app: Flask, client: FlaskClient, connect_site: int, admin: dict[str, str]
+) -> None:
+    okr_file = (
+        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - key: PLAT-1\n    title: Ship\n"
+        "    key_results:\n      - key: PLAT-1.9\n        title: Close 20 bugs\n"
+        "        kind: jql\n        jql: key = HR-12\n        target: 20\n"
+    )
+    token = connect_token(
+        SECRET, client_key=CLIENT_KEY, method="POST", url="/api/v1/import", account_id=PLAT_ADMIN
+    )
+    before = stored(app)
+    refused = client.post(
+        "/api/v1/import", data=okr_file, headers={"Authorization": f"JWT {token}"}
+    )
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["field"] == "jql"
+    assert stored(app) == before
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    assert client.post("/api/v1/import", data=okr_file, headers=headers).status_code == 200

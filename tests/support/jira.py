@@ -336,14 +336,16 @@ class JiraServer:
     """A stand-in Jira Cloud over HTTPS on loopback answering what the permissions layer asks:
     `GET /rest/api/3/project/{key}` and the bulk permission check
     `POST /rest/api/3/permissions/check`, from `projects` (key -> id), `admins` (accounts
-    holding `ADMINISTER`) and `grants` ((account, project key) -> permissions). With `down`
-    set it answers 500. Any path prefix is accepted (Forge's `/ex/jira/{cloudId}`)."""
+    holding `ADMINISTER`) and `grants` ((account, project key) -> permissions), and a JQL search
+    matching `search_hits` issues. With `down` set it answers 500. Any path prefix is accepted
+    (Forge's `/ex/jira/{cloudId}`)."""
 
     base_url: str = ""
     projects: dict[str, int] = field(default_factory=dict)
     admins: set[str] = field(default_factory=set)
     grants: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     down: bool = False
+    search_hits: int = 0  # how many issues `POST /rest/api/3/search/jql` matches
     calls: list[JiraCall] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -380,6 +382,12 @@ class JiraServer:
                     ]
                     held_projects.append({"permission": permission, "projects": ids, "issues": []})
             return 200, {"globalPermissions": held_global, "projectPermissions": held_projects}
+        if method == "POST" and path.endswith("/rest/api/3/search/jql"):
+            issues = [
+                {"id": str(20000 + n), "key": f"PLAT-{n}", "fields": {"issuetype": {"name": "Bug"}}}
+                for n in range(1, self.search_hits + 1)
+            ]
+            return 200, {"issues": issues, "isLast": True}
         return 404, {"errorMessages": ["no such resource in the stand-in"]}
 
 
