@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -260,12 +260,14 @@ def render_issue_panel(
     results: Sequence[IssueKrView] | None = None,
     query: str = "",
     host_script: bool = True,
+    linkable: Collection[str] | None = None,
 ) -> str:
     """The Jira issue panel: the issue's KRs (direct, or via its epic), unlink, search and link.
 
     The search form is a GET to `search_url`: its query parameters are carried as hidden fields
     (a GET form drops the action's query string), plus `issue` and `q`. `results` None means no
-    search yet; results already linked are left out.
+    search yet; results already linked are left out. `linkable` (None: all) are the KRs whose
+    link and unlink forms the reader may use.
     """
     t = translator(locale)
     split = urlsplit(search_url)
@@ -290,6 +292,7 @@ def render_issue_panel(
         link_url=link_url,
         unlink_url=unlink_url,
         csrf_token=csrf_token,
+        linkable=None if linkable is None else frozenset(linkable),
     )
 
 

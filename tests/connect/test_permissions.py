@@ -682,3 +682,29 @@ def test_a_users_import_is_confined_and_the_operators_is_not(
     assert stored(app) == before
     headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
     assert client.post("/api/v1/import", data=okr_file, headers=headers).status_code == 200
+
+
+def test_the_issue_panel_offers_link_and_unlink_only_to_who_may(
+    client: FlaskClient, connect_site: int, admin: dict[str, str]
+) -> None:
+    linked = client.post(
+        "/api/v1/key-results/PLAT-1.1/links",
+        json={"target": "PLAT-7"},
+        headers={**admin, "X-Okrlink-Site": CLIENT_KEY},
+    )
+    assert linked.status_code == 201, linked.json
+
+    def posts(account: str) -> int:
+        url = signed_url(
+            "/jira/issue-panel", {"issueKey": "PLAT-7", "q": "measure"}, account=account
+        )
+        page = client.get(url)
+        assert page.status_code == 200
+        assert parse(page.text).find(data_kr="PLAT-1.1")  # reading stays open
+        return len(
+            [f for f in parse(page.text).find_all("form") if f.attrs.get("method") == "post"]
+        )
+
+    assert posts(PLAT_VIEWER) == 0
+    assert posts(PLAT_MEMBER) >= 2  # unlink PLAT-1.1, link the search's other KRs
+    assert posts(KR_OWNER) == 1  # link to the KR they own (PLAT-1.2) only

@@ -29,7 +29,7 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
-from connect.permissions import require_admin, require_check_in
+from connect.permissions import permissions, request_caller, require_admin, require_check_in
 from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import DigestForm, load_admin, render_admin_page
@@ -79,6 +79,7 @@ from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.permissions import Refused, Unavailable
 from sync.profiles import site_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -451,6 +452,7 @@ def _issue_panel(issue_key: str) -> Response:
     with services().store.session() as session:
         krs = panels.issue_krs(session, g.site_id, issue_key)
         results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
+        linkable = _linkable(session, [k.key for k in [*krs, *(results or [])]])
     html = render_issue_panel(
         issue_key=issue_key,
         krs=krs,
@@ -463,8 +465,25 @@ def _issue_panel(issue_key: str) -> Response:
         locale=lang,
         results=results,
         query=q,
+        linkable=linkable,
     )
     return html_response(html)
+
+
+def _linkable(session: Any, keys: list[str]) -> set[str]:
+    """The KRs among `keys` the reader may link work to (the forms of the others are hidden;
+    posted anyway, they are refused). Jira not answering hides them all."""
+    caller, found = request_caller(), set()
+    for key in dict.fromkeys(keys):
+        kr = find_kr(session, g.site_id, key)
+        if kr is None:
+            continue
+        try:
+            permissions().require_check_in(caller, kr.objective.team.key, owner=kr.owner)
+        except (Refused, Unavailable):
+            continue
+        found.add(key)
+    return found
 
 
 @blueprint.get("/jira/issue-panel")
