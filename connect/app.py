@@ -47,6 +47,7 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.permissions import JiraPermissionsApi
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
@@ -61,6 +62,7 @@ from sync.apply import jira_sync as jira_feature
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs, make_queue
+from sync.permissions import Permissions
 from sync.ports import Ports
 from sync.tenants import AppAccounts, Tenants, load_fernet
 from sync.write import chat as digest_feature
@@ -206,6 +208,7 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
         asana_client=asana_client,
         asana_watcher=asana_watcher,
         digest=digest,
+        permissions=Permissions(jira=lambda: jobs.ports.permissions),
     )
 
 
@@ -224,15 +227,19 @@ def outside_ports(
     if checks is None:
         config = GitHubAppConfig.from_settings(settings)
         checks = GitHubChecks(GitHubApp(config)) if config is not None else None
+    tracker = JiraTracker(
+        tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
+    )
     return replace(
         given,
-        tracker=given.tracker
-        or JiraTracker(tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get),
+        tracker=given.tracker or tracker,
         wiki=given.wiki or ConfluenceWiki(tenants=tenants.for_site, app_key=settings.app_key),
         checks=checks,
         asana=given.asana or asana,
         chat=given.chat or WebhookChat(),
         geckoboard=given.geckoboard or GeckoboardClient(api_url=settings.geckoboard_api_url),
+        # Who may write is asked of Jira as the app, through whichever door reaches the site.
+        permissions=given.permissions or JiraPermissionsApi(clients=tracker.client),
     )
 
 

@@ -28,6 +28,7 @@ from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs
+from sync.permissions import Permissions
 from sync.tenants import AppAccounts, Tenants
 from sync.write.chat import DigestSender
 
@@ -65,6 +66,7 @@ class Services:
     asana_client: AsanaClient
     asana_watcher: Watcher
     digest: DigestSender
+    permissions: Permissions
 
 
 EXTENSION = "okrlink"

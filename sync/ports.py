@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from sync.permissions import Grants
     from sync.retro import PublishedPage, RetroView
 
 
@@ -133,6 +134,32 @@ class Geckoboard(Protocol):
         ...
 
 
+class JiraPermissions(Protocol):
+    """Jira's own answer to who may do what on a site, asked as the app (`integrations/atlassian`).
+
+    Both calls raise `SourceMissing` when the site has no Jira to ask, else `Transient` or
+    `Permanent` (sync.errors) when Jira does not answer; the permissions service refuses the
+    write then (it fails closed).
+    """
+
+    def project_id(self, site_id: int, key: str) -> int | None:
+        """The id of the Jira project with this key (`GET /rest/api/3/project/{key}`), None
+        when there is none."""
+        ...
+
+    def check(
+        self,
+        site_id: int,
+        *,
+        account_id: str,
+        global_permissions: Sequence[str],
+        project_permissions: Mapping[str, Sequence[int]],
+    ) -> Grants:
+        """What `account_id` holds of these global permissions and, per project permission, on
+        which of these project ids (`POST /rest/api/3/permissions/check`)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """The outside systems one app's jobs talk to; None where none is configured.
@@ -148,3 +175,4 @@ class Ports:
     chat: Chat | None = None
     wiki: Wiki | None = None
     geckoboard: Geckoboard | None = None
+    permissions: JiraPermissions | None = None

@@ -152,16 +152,32 @@ def tenant_of(row: Installation) -> Tenant:
     )
 
 
+GATEWAY_HOST = "api.atlassian.com"
+"""Atlassian's API gateway: the host of every Forge `apiBaseUrl`, whichever customer's, so it
+never names a site."""
+
+
 def site_for(session: Session, *, base_url: str, cloud_id: str | None) -> Site:
-    """The site an installation belongs to: same cloud id or same host, else a new one."""
-    host = site_host(base_url)
+    """The site an installation belongs to: the one with its cloud id, else (a site that knows
+    no cloud id yet, e.g. installed through Connect) the one on its host, else a new one.
+
+    A site found by cloud id is the only match; a site holding another cloud id is never
+    joined by host, and the gateway's host never matches (two Forge sites would be one).
+    """
+    host: str | None = site_host(base_url)
+    if host == GATEWAY_HOST:
+        host = None
     site = None
     if cloud_id:
         site = session.scalar(select(Site).where(Site.cloud_id == cloud_id))
-    if site is None:
+    if site is None and host is not None:
         site = session.scalar(select(Site).where(Site.host == host))
+        if site is not None and cloud_id and site.cloud_id not in (None, cloud_id):
+            site, host = None, None  # another cloud's site: this one is keyed by its cloud id
     if site is None:
-        site = Site(name=host, host=host, cloud_id=cloud_id)
+        if host is None and not cloud_id:
+            raise ValueError("an installation needs a cloud id or a site URL")
+        site = Site(name=host or f"cloud:{cloud_id}", host=host, cloud_id=cloud_id)
         session.add(site)
         session.flush()
     elif cloud_id and site.cloud_id is None:

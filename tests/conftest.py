@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from connect.app import create_app
 from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
-from sync.ports import Ports
+from sync.ports import JiraPermissions, Ports
 from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from tests.support.jira import GrantingJira
 from tests.support.servers import postgres_server
 
 # Property tests judge correctness, not speed: a shared 2-core machine under load can take
@@ -75,7 +77,20 @@ def ports(clock: FakeClock) -> Ports:
 
 
 @pytest.fixture
-def app(settings: Settings, ports: Ports) -> Iterator[Flask]:
+def jira_permissions() -> JiraPermissions | None:
+    """Who may write, as Jira says: by default everyone may do everything (a Jira admin who
+    administers every project), so tests that write with a user token are about their own
+    subject. Permission tests override it with None: the app then asks the stand-in Jira
+    (`tests.support.jira.JiraServer`) through the real client."""
+    return GrantingJira()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, ports: Ports, jira_permissions: JiraPermissions | None
+) -> Iterator[Flask]:
+    if ports.permissions is None:
+        ports = replace(ports, permissions=jira_permissions)
     app = create_app(settings, ports=ports)
     app.config["TESTING"] = True
     store: Store = services_of(app).store

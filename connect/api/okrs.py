@@ -24,6 +24,7 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
+from connect.permissions import confine_jql, require_check_in, require_jql, require_write
 from connect.services import services
 from sync import cycles, okrs
 from sync.core import asana_refs, okrfile
@@ -40,6 +41,7 @@ from sync.db.store import (
     links_of,
 )
 from sync.engine.snapshots import recompute
+from sync.errors import Invalid
 from sync.fields import text_field
 from sync.okrs import (
     KR_FIELDS,
@@ -73,6 +75,7 @@ def admin_token_site() -> int | None:
         raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
     if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
+    g.operator = True  # the operator's token: every write, as the operator
     site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
     with services().store.session() as session:
         return find_site(session, site or None).id  # SiteNotFound: a 404, from its class
@@ -166,6 +169,14 @@ def _author() -> str | None:
     """Who makes the change: the Atlassian account of a page's token; None for the admin token."""
     account = g.get("account_id")
     return account if isinstance(account, str) else None
+
+
+def _checkin_author(data: Mapping[str, Any]) -> str | None:
+    """Who checks in: the caller's account for a user token (the body's `author` is ignored);
+    the operator's imports and scripts may name one."""
+    if g.get("operator"):
+        return _text(data, "author")
+    return _author()
 
 
 def _now() -> datetime:
@@ -291,6 +302,7 @@ def create_objective() -> tuple[Response, int]:
     data = body()
     team_key = _text(data, "team", required=True)
     title = _text(data, "title", required=True)
+    require_write(team_key or "")
     with services().store.session() as session:
         try:
             cycle = _cycle_for(session, _text(data, "cycle"))
@@ -322,6 +334,7 @@ def update_objective(key: str) -> Response:
     _check_lengths(data)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
+        require_write(objective.team.key)
         okrs.update_objective(session, objective, data, author=_author(), at=_now())
         return jsonify(objective_json(objective))
 
@@ -359,8 +372,10 @@ def create_key_result() -> tuple[Response, int]:
     _text(data, "title", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, objective_key)
+        require_write(objective.team.key)
         _check_lengths(data)
         kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
+        confine_jql(kr, data)
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
@@ -381,9 +396,10 @@ def update_key_result(key: str) -> Response:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
     _check_lengths(data)
     with services().store.session() as session:
-        kr = okrs.update_key_result(
-            session, _kr_or_404(session, key), data, author=_author(), at=_now()
-        )
+        kr = _kr_or_404(session, key)
+        require_write(kr.objective.team.key)
+        kr = okrs.update_key_result(session, kr, data, author=_author(), at=_now())
+        confine_jql(kr, data)
         refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -394,6 +410,7 @@ def abandon_key_result(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_write(kr.objective.team.key)
         okrs.abandon(session, kr, reason, author=_author(), at=_now())
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -405,6 +422,7 @@ def abandon_objective(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
+        require_write(objective.team.key)
         krs = okrs.abandon(session, objective, reason, author=_author(), at=_now())
         _refresh(session, [kr.id for kr in krs])
         return jsonify(objective_json(objective))
@@ -448,6 +466,7 @@ def close_cycle(cycle: str) -> Response:
     if not team:
         raise ValidationError("give the team to close the cycle for: ?team=PLAT", field="team")
     close = cycles.parse_close(body())
+    require_write(team)
     with services().store.session() as session:
         cycle_row = find_cycle(session, g.site_id, cycle)
         if cycle_row is None:
@@ -519,6 +538,7 @@ def add_link(key: str) -> tuple[Response, int]:
         raise ValidationError("kind must be jira, github or asana", field="kind")
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         on_link = (services().asana_sync if kind == "asana" else services().jira_sync).on_link
         if not link_work(
             session, g.site_id, kr, kind=kind, target=target, source="api", on_link=on_link
@@ -532,6 +552,7 @@ def add_link(key: str) -> tuple[Response, int]:
 def remove_link(key: str, target: str) -> tuple[str, int]:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         if not unlink_work(session, g.site_id, kr, target=target, now=_now()):
             raise NotFound(f"{target} is not linked to {key}", field="target")
         _refresh(session, [kr.id])
@@ -552,7 +573,8 @@ def create_check_in(key: str) -> tuple[Response, int]:
     data = body()
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        checkin = okrs.record_check_in(session, kr, data, author=_text(data, "author"), at=_now())
+        require_check_in(kr.objective.team.key, owner=kr.owner)
+        checkin = okrs.record_check_in(session, kr, data, author=_checkin_author(data), at=_now())
         _refresh(session, [kr.id])
         return jsonify({"check_in": checkin_json(checkin), "key_result": kr_json(kr)}), 201
 
@@ -586,6 +608,14 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
+    authors: dict[str, str | None] = {}
+    for team in teams:  # every team of the file, before anything is stored
+        require_write(team.team)
+        for spec in (kr for o in team.objectives for kr in o.key_results if kr.kind == "jql"):
+            try:
+                authors[spec.key] = require_jql(spec.jql)
+            except Invalid as invalid:
+                raise ValidationError(f"{spec.key}: {invalid.message}", field="jql") from invalid
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     warnings: list[str] = []
     kept: list[str] = []
@@ -595,6 +625,9 @@ def import_file() -> Response:
                 report = import_team_okrs(session, g.site_id, okrs)
             except ImportRefused as exc:
                 raise ValidationError(str(exc), field="body") from exc
+            for key, author in authors.items():
+                if (saved := find_kr(session, g.site_id, key)) is not None:
+                    saved.jql_author = author
             _refresh(session, sorted(report.changed_kr_ids))
             counts["created"] += report.created
             counts["updated"] += report.updated

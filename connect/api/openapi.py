@@ -209,6 +209,16 @@ PATHS: dict[str, dict[str, Any]] = {
     "/metrics": {"get": _METRICS},
     "/openapi.json": {"get": _op("This document", errors=())},
 }
+# Every write asks Jira who may make it (README, Permissions): 403 `forbidden` names the missing
+# permission, 503 `permissions_unavailable` says Jira could not be asked.
+for _methods in PATHS.values():
+    for _method, _operation in _methods.items():
+        if _method in ("post", "patch", "delete"):
+            for _code in ("403", "503"):
+                _operation["responses"].setdefault(
+                    _code,
+                    {"description": "Error", "content": {"application/json": {"schema": _ERROR}}},
+                )
 
 _NUMBER = {"type": ["number", "null"]}
 _TEXT = {"type": ["string", "null"]}

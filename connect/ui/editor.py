@@ -101,6 +101,7 @@ class Editor:
     close_url: str = ""  # where the close-cycle form posts
     kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
     kpi_history: Mapping[str, tuple[KpiEvent, ...]] = field(default_factory=dict)
+    writable: bool = True  # False: the reader may not write the team's OKRs, no form is shown
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target

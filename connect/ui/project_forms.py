@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from connect.errors import Conflict, ForbiddenError, NotFound, ValidationError
+from connect.permissions import confine_jql, require_check_in, require_write
 from connect.services import services
 from connect.ui.editor import FORMS as EDIT_FORMS
 from connect.ui.editor import KPI_ERRORS, TARGETS, parse_kpi_form, parse_kr_form, parse_number
@@ -39,6 +40,7 @@ from sync.okrs import (
     update_key_result,
     update_objective,
 )
+from sync.permissions import Caller
 from sync.retro import publish_closed_cycle
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,12 @@ class Poster:
     account: str | None
     team: str
     cycle: str = ""
+    operator: bool = False  # the operator's development token: every write
+
+    @property
+    def caller(self) -> Caller:
+        """Who posts, as the permissions layer asks it."""
+        return Caller(site_id=self.site_id, account_id=self.account, operator=self.operator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,7 @@ def post_edit(poster: Poster, form: str, fields: Fields) -> Posted:
     shows it beside its field), a bad value saves nothing and is named in `errors`."""
     if form not in EDIT_FORMS:
         raise ValidationError(f"form must be one of {', '.join(EDIT_FORMS)}", field="form")
+    require_write(poster.team, poster.caller)
     target = fields.get(TARGETS[form], "") if form in TARGETS else ""
     errors: dict[str, str] = {}
     changed: list[int] = []
@@ -190,6 +199,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
         if errors:
             raise _FormErrors(errors)
         new_kr = create_key_result(session, objective, data, author=author, at=at)
+        confine_jql(new_kr, data, poster.caller)
         return new_kr.key, [new_kr.id]
     kr_key = fields.get("kr", "")
     kr = find_kr(session, site_id, kr_key)
@@ -202,6 +212,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
     if errors:
         raise _FormErrors(errors)
     update_key_result(session, kr, data, author=author, at=at)
+    confine_jql(kr, data, poster.caller)
     return kr.key, [kr.id]
 
 
@@ -275,6 +286,7 @@ def post_check_in(poster: Poster, fields: Fields) -> Posted:
         kr = find_kr(session, poster.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner, caller=poster.caller)
         if not errors:
             try:
                 record_check_in(session, kr, data, author=poster.account, at=now())
@@ -297,6 +309,7 @@ def post_close(poster: Poster, fields: Fields) -> Posted:
     """Close the team's cycle: final scores (the derived score unless changed, with a reason),
     the retrospective, the KRs ticked to carry over; the retrospective page is published to
     the Confluence space the form names, when it names one."""
+    require_write(poster.team, poster.caller)
     scores: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
     for name in fields:

@@ -33,6 +33,7 @@ from sync.db.model import KeyResult
 from sync.db.store import check_ins_of, find_cycle, find_kr
 from sync.kpis import find_kpi
 from sync.okrs import changes_of
+from sync.permissions import Caller, Unavailable
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
@@ -52,6 +53,32 @@ class ProjectPage:
     locale: str = "en"
     host_script: bool = True  # False through the Forge shell, which runs no page scripts
     values: Mapping[str, str] = field(default_factory=dict)  # a failed post's fields
+    operator: bool = False  # the operator's development token: every form
+
+    @property
+    def caller(self) -> Caller:
+        """The reader, as the permissions layer asks it."""
+        return Caller(site_id=self.site_id, account_id=self.account, operator=self.operator)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """Which of the page's forms the reader may use (the posts are checked again)."""
+
+    write: bool
+    check_in: bool
+    notice: str | None = None  # catalogue key: why forms are missing
+
+
+def allowed(page: ProjectPage) -> Allowed:
+    """Ask the permissions layer once for the page; Jira not answering hides every form."""
+    permissions = services().permissions
+    try:
+        write = permissions.may_write(page.caller, page.team)
+        check_in = write or permissions.may_check_in(page.caller, page.team)
+    except Unavailable:
+        return Allowed(write=False, check_in=False, notice="perm.unavailable")
+    return Allowed(write=write, check_in=check_in, notice=None if write else "perm.read_only")
 
 
 def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
@@ -127,7 +154,10 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             host_script=page.host_script,
         )
     csrf = issue_csrf(site_id=site_id, account=page.account)
-    editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
+    may = allowed(page)
+    editor = Editor(
+        action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved, writable=may.write
+    )
     with store.session() as session:
         editor = replace(editor, kpi_history=load_kpi_history(session, site_id, team))
     if failed is not None:
@@ -142,10 +172,12 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         locale=lang,
         is_editor=True,
         csrf_token=csrf,
-        checkin_url=link("check-in", **carried),
+        checkin_url=link("check-in", **carried) if may.check_in or page.account else None,
+        checkin_owner=None if may.check_in else page.account or None,
         editor=editor,
         tabs=tabs,
         host_script=page.host_script,
+        notice=may.notice,
     )
 
 

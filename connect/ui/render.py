@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -201,11 +201,15 @@ def render_panel(
     editor: Editor | None = None,
     tabs: Markup | None = None,
     retro: RetroView | None = None,
+    checkin_owner: str | None = None,
+    notice: str | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
     `compact` shows one row per KR; `static` (PDF/email) has no script and no forms. Check-in forms
-    appear on active KRs in full mode when both `checkin_url` and `csrf_token` are given.
+    appear on active KRs in full mode when both `checkin_url` and `csrf_token` are given (with
+    `checkin_owner`, only on the KRs that account owns). `notice` is a catalogue key shown on
+    top (why the forms are not there).
     """
     if mode not in ("full", "compact"):
         raise ValueError(f"mode must be 'full' or 'compact', not {mode!r}")
@@ -226,6 +230,8 @@ def render_panel(
         forms=bool(checkin_url and csrf_token) and not static,
         checkin_url=checkin_url or "",
         csrf_token=csrf_token or "",
+        checkin_owner=checkin_owner or "",
+        notice=notice,
         counts=functools.partial(_counts, t),
         chart=chart,
         kpi_range=functools.partial(_kpi_range, t),
@@ -299,12 +305,14 @@ def render_issue_panel(
     results: Sequence[IssueKrView] | None = None,
     query: str = "",
     host_script: bool = True,
+    linkable: Collection[str] | None = None,
 ) -> str:
     """The Jira issue panel: the issue's KRs (direct, or via its epic), unlink, search and link.
 
     The search form is a GET to `search_url`: its query parameters are carried as hidden fields
     (a GET form drops the action's query string), plus `issue` and `q`. `results` None means no
-    search yet; results already linked are left out.
+    search yet; results already linked are left out. `linkable` (None: all) are the KRs whose
+    link and unlink forms the reader may use.
     """
     t = translator(locale)
     split = urlsplit(search_url)
@@ -329,6 +337,7 @@ def render_issue_panel(
         link_url=link_url,
         unlink_url=unlink_url,
         csrf_token=csrf_token,
+        linkable=None if linkable is None else frozenset(linkable),
     )
 
 
@@ -362,8 +371,9 @@ def render_message_page(
     link_url: str | None = None,
     link_text: str | None = None,
     host_script: bool = True,
+    code: str | None = None,
 ) -> str:
-    """A simple page for errors and empty states."""
+    """A simple page for errors and empty states; `code` is an error's `error.code`."""
     t = translator(locale)
     return _render(
         "message.html",
@@ -373,6 +383,7 @@ def render_message_page(
         doc_title=title,
         title=title,
         message=message,
+        code=code,
         hint=hint,
         link_url=link_url,
         link_text=link_text or link_url,

@@ -157,6 +157,9 @@ class KeyResult(Base):
     abandon_reason: Mapped[str | None] = mapped_column(Text)
     jql: Mapped[str | None] = mapped_column(Text)
     jql_field: Mapped[str | None] = mapped_column(String(128))
+    # Whose browsing rights confine a JQL KR (the Atlassian account that saved its query);
+    # None: the operator's (admin token), not confined.
+    jql_author: Mapped[str | None] = mapped_column(String(128))
     measure: Mapped[str | None] = mapped_column(String(32))
     asana_goal: Mapped[str | None] = mapped_column(String(64))  # the Asana goal it moves
     # An Asana number custom field (name or gid) whose sum weighs its tasks, as story points do.

@@ -29,6 +29,7 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
+from connect.permissions import permissions, request_caller, require_admin, require_check_in
 from connect.services import services
 from connect.ui import panels
 from connect.ui.admin import DigestForm, GeckoboardForm, load_admin, render_admin_page
@@ -82,6 +83,7 @@ from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.permissions import Refused, Unavailable
 from sync.profiles import site_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,6 +127,7 @@ def _dev_login() -> None:
     if tenant is None or not tenant.enabled:
         raise AuthError("invalid development token", code="dev_token_invalid")
     g.tenant, g.site_id, g.account_id, g.claims = tenant, tenant.site_id, DEV_ACCOUNT_ID, None
+    g.operator = True  # the local demo's operator: no Jira to ask who may write
 
 
 def page_auth(*, allow_context_qsh: bool) -> Callable[[F], F]:
@@ -215,6 +218,7 @@ def error_page(error: ApiError) -> Response:
         error.message,
         locale(),
         host_script=True,
+        code=error.code,
     )
     return html_response(html, status=error.http_status)
 
@@ -360,6 +364,7 @@ def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> 
     return ProjectPage(
         site_id=g.site_id,
         account=g.account_id,
+        operator=bool(g.get("operator")),
         team=team,
         cycle=cycle,
         view="review" if request.args.get("view") == "review" else "okrs",
@@ -370,7 +375,13 @@ def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> 
 
 
 def _poster(team: str, cycle: str) -> Poster:
-    return Poster(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle)
+    return Poster(
+        site_id=g.site_id,
+        account=g.account_id,
+        team=team,
+        cycle=cycle,
+        operator=bool(g.get("operator")),
+    )
 
 
 def _posted_values() -> dict[str, str]:
@@ -485,6 +496,7 @@ def _issue_panel(issue_key: str) -> Response:
     with services().store.session() as session:
         krs = panels.issue_krs(session, g.site_id, issue_key)
         results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
+        linkable = _linkable(session, [k.key for k in [*krs, *(results or [])]])
     html = render_issue_panel(
         issue_key=issue_key,
         krs=krs,
@@ -497,8 +509,25 @@ def _issue_panel(issue_key: str) -> Response:
         locale=lang,
         results=results,
         query=q,
+        linkable=linkable,
     )
     return html_response(html)
+
+
+def _linkable(session: Any, keys: list[str]) -> set[str]:
+    """The KRs among `keys` the reader may link work to (the forms of the others are hidden;
+    posted anyway, they are refused). Jira not answering hides them all."""
+    caller, found = request_caller(), set()
+    for key in dict.fromkeys(keys):
+        kr = find_kr(session, g.site_id, key)
+        if kr is None:
+            continue
+        try:
+            permissions().require_check_in(caller, kr.objective.team.key, owner=kr.owner)
+        except (Refused, Unavailable):
+            continue
+        found.add(key)
+    return found
 
 
 @blueprint.get("/jira/issue-panel")
@@ -550,6 +579,7 @@ def issue_link() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         link_work(
             session,
             g.site_id,
@@ -574,6 +604,7 @@ def issue_unlink() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         unlink_work(session, g.site_id, kr, target=issue, now=now(), kinds=("jira",))
         _after_link(session, kr.id)
     services().jobs.flush_soon(g.site_id)  # the issue's property changed either way
@@ -621,9 +652,8 @@ def okrs_page_view() -> Response:
 
 
 DIGEST_PURPOSE = "digest-channels"
-"""The admin page's digest forms. Its CSRF token is issued only on the admin page, which Jira
-shows to site administrators only (its iframe JWT binds that exact URL), so a valid token also
-says the poster opened the admin page."""
+"""The admin page's digest forms. The token only says the poster opened a page okrlink gave
+them: who may open the page and post its forms is asked of Jira (`require_admin`) each time."""
 
 
 GECKOBOARD_PURPOSE = "geckoboard-datasets"
@@ -638,6 +668,7 @@ def _admin_page(
     gecko_team: str = "",
     gecko_error: str | None = None,
 ) -> Response:
+    require_admin()
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
         channels = list_channels(session, g.site_id)
@@ -693,6 +724,7 @@ def admin_page_view() -> Response:
 def digest_channel_add() -> Response:
     """Add a digest channel; a refused one shows the page again with the reason (422)."""
     _check_csrf(DIGEST_PURPOSE)
+    require_admin()
     form = {
         name: request.form.get(name, "").strip()
         for name in ("team", "kind", "day", "time", "tz", "lang")
@@ -763,6 +795,7 @@ def geckoboard_dataset_remove() -> Response:
 def digest_channel_remove() -> Response:
     """Remove one of this site's digest channels."""
     _check_csrf(DIGEST_PURPOSE)
+    require_admin()
     raw = request.form.get("channel", "")
     if not raw.isdigit():
         raise ValidationError("not a channel id", field="channel")

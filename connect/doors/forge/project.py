@@ -25,7 +25,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify
 from werkzeug.datastructures import MultiDict
 
-from connect.doors.forge.routes import json_body, text_field, verified_tenant, verify
+from connect.doors.forge.routes import (
+    json_body,
+    require_module,
+    text_field,
+    verified_tenant,
+    verify,
+)
 from connect.doors.forge.token import ForgeRequest
 from connect.errors import BadRequest, ValidationError
 from connect.ui.editor import FORMS as EDIT_FORMS
@@ -70,7 +76,7 @@ def _page(
     forge: ForgeRequest, body: Mapping[str, Any], *, values: Mapping[str, str] | None = None
 ) -> ProjectPage:
     """Whose page the call asks for, from the verified FIT and the body's parameters."""
-    tenant = verified_tenant(forge, body)
+    tenant = verified_tenant(forge)
     team = text_field(body, "team", required=True)
     if not TEAM_KEY.fullmatch(team):
         raise ValidationError("team must be a Jira project key", field="team")
@@ -98,6 +104,7 @@ def _answer(html: str, status: int = 200, **extra: Any) -> tuple[Response, int]:
 def page() -> tuple[Response, int]:
     """The project page (or, with `kr`, one KR's page) for the shell, in its static mode."""
     forge = verify()
+    require_module(forge, None)
     body = json_body()
     shown = _page(forge, body)
     kr = text_field(body, "kr")
@@ -125,6 +132,7 @@ def form_fields(body: Mapping[str, Any]) -> MultiDict[str, str]:
 def forms() -> tuple[Response, int]:
     """One form of the page, saved as the Connect door saves it; the page again as the answer."""
     forge = verify()
+    require_module(forge, None)
     body = json_body()
     fields = form_fields(body)
     shown = _page(forge, body, values={name: fields.get(name, "") for name in fields})

@@ -461,6 +461,7 @@ def test_admin_page_speaks_french(client: FlaskClient, site: int) -> None:
         "Installations de ce site",
         "Installations GitHub rattachées à ce site",
         "Point hebdomadaire dans Slack et Teams",
+        "Résultats clés sur Geckoboard",
         "Profil de pratique",
     ]
     assert "activée" in page.find(data_installation=CLIENT_KEY).text

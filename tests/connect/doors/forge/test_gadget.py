@@ -19,6 +19,7 @@ from tests.support.forge import STRANGER_KEY, fit, fit_claims, forge_headers
 from tests.support.signing import signed_headers
 from tests.support.ui import parse
 
+GADGET_MODULE = ("jira:dashboardGadget", "okr-dashboard-gadget")
 GADGET = "/forge/gadget"
 EDIT = "/forge/gadget/edit"
 SETTINGS = {"team": "PLAT", "cycle": "", "view": "compact", "locale": "en"}
@@ -47,7 +48,9 @@ def test_the_gadget_shows_the_same_panel_as_the_connect_door(
     client: FlaskClient, site: int
 ) -> None:
     for view in ("compact", "full"):
-        response = client.post(GADGET, json={**SETTINGS, "view": view}, headers=forge_headers())
+        response = client.post(
+            GADGET, json={**SETTINGS, "view": view}, headers=forge_headers(module=GADGET_MODULE)
+        )
         assert response.status_code == 200, response.json
         assert response.json["configured"] is True
         assert response.json["html"].encode() == connect_static(client, view)
@@ -59,10 +62,10 @@ def test_the_gadget_shows_the_same_panel_as_the_connect_door(
 def test_a_matching_etag_gets_304_until_a_check_in_changes_the_panel(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
-    first = client.post(GADGET, json=SETTINGS, headers=forge_headers())
+    first = client.post(GADGET, json=SETTINGS, headers=forge_headers(module=GADGET_MODULE))
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, no-cache"
-    headers = {**forge_headers(), "If-None-Match": etag}
+    headers = {**forge_headers(module=GADGET_MODULE), "If-None-Match": etag}
     again = client.post(GADGET, json=SETTINGS, headers=headers)
     assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", etag)
     check_in(app, site, "PLAT-1.1", value=99.9, at=PANEL_NOW)
@@ -73,7 +76,9 @@ def test_a_matching_etag_gets_304_until_a_check_in_changes_the_panel(
 
 
 def test_an_unconfigured_gadget_says_how_to_configure_it(client: FlaskClient, site: int) -> None:
-    response = client.post(GADGET, json={"locale": "fr"}, headers=forge_headers())
+    response = client.post(
+        GADGET, json={"locale": "fr"}, headers=forge_headers(module=GADGET_MODULE)
+    )
     assert response.status_code == 200
     assert response.json["configured"] is False
     assert "choisissez Modifier dans son menu" in parse(response.json["html"]).find("p").text
@@ -81,7 +86,9 @@ def test_an_unconfigured_gadget_says_how_to_configure_it(client: FlaskClient, si
 
 def test_a_team_that_is_not_a_team_key_is_refused(client: FlaskClient, site: int) -> None:
     response = client.post(
-        GADGET, json={**SETTINGS, "team": "<b>PLAT</b>"}, headers=forge_headers()
+        GADGET,
+        json={**SETTINGS, "team": "<b>PLAT</b>"},
+        headers=forge_headers(module=GADGET_MODULE),
     )
     assert response.status_code == 422
     assert response.json["error"]["field"] == "team"
@@ -91,7 +98,9 @@ def test_the_edit_view_is_the_settings_form_filled_with_the_configuration(
     client: FlaskClient, site: int
 ) -> None:
     response = client.post(
-        EDIT, json={"team": "PLAT", "view": "compact", "locale": "fr"}, headers=forge_headers()
+        EDIT,
+        json={"team": "PLAT", "view": "compact", "locale": "fr"},
+        headers=forge_headers(module=GADGET_MODULE),
     )
     assert response.status_code == 200
     root = parse(response.json["html"])

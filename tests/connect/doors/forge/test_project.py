@@ -15,7 +15,9 @@ from werkzeug.test import TestResponse
 
 from tests.support.app import ACCOUNT, install, signed_url
 from tests.support.forge import (
+    LIFECYCLE_MODULE,
     STRANGER_KEY,
+    UI_MODULE,
     fit,
     fit_claims,
     forge_headers,
@@ -40,14 +42,17 @@ KR_FIELDS = {
 }
 
 
-def headers(**claims: str) -> dict[str, str]:
-    return forge_headers(fit(fit_claims(**claims)))
+def headers(**claims: Any) -> dict[str, str]:
+    """A Custom UI call's headers (the project page module's FIT)."""
+    return forge_headers(fit(fit_claims(**{"module": UI_MODULE, **claims})))
 
 
 @pytest.fixture
 def forge_site(client: FlaskClient, forge_keys: responses.RequestsMock) -> dict[str, str]:
     """A Jira site installed through the Forge door only; the headers of its admin API."""
-    installed = client.post("/forge/lifecycle", json=installed_event(), headers=headers())
+    installed = client.post(
+        "/forge/lifecycle", json=installed_event(), headers=headers(module=LIFECYCLE_MODULE)
+    )
     assert installed.status_code == 200, installed.json
     return {"X-Okrlink-Site": "https://acme.atlassian.net"}
 
@@ -313,7 +318,7 @@ def test_a_csrf_token_of_another_user_is_403(
 ) -> None:
     page = write_okrs(client)
     body = shell_post(page, "edit-key-result", "PLAT-1.1", title="Someone else's")
-    claims = {**fit_claims(), "principal": "557058:another-user"}
+    claims = {**fit_claims(module=UI_MODULE), "principal": "557058:another-user"}
     answer = client.post(FORMS, json=body, headers=forge_headers(fit(claims)))
     assert answer.status_code == 403
 

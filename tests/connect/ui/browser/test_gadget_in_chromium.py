@@ -228,7 +228,7 @@ def forge_keys() -> Iterator[responses.RequestsMock]:
 
 
 def forge_gadget(app: Flask, context: dict) -> Iterator[str]:
-    token = fit(fit_claims(lifetime=600))
+    token = fit(fit_claims(lifetime=600, module=("jira:dashboardGadget", "okr-dashboard-gadget")))
     with serving(shell_app(app, token, context)) as origin:
         yield origin
 
