@@ -40,7 +40,7 @@ from connect.ops.routes import register_operations
 from connect.services import Services
 from connect.settings import Settings
 from connect.ui.cache import PageCache
-from connect.ui.tokens import FormTokens, ui_key
+from connect.ui.tokens import FormTokens
 from connect.ui.versions import PanelVersions
 from integrations.asana import oauth as asana_oauth_tokens
 from integrations.asana.client import AsanaClient, Credentials
@@ -62,8 +62,9 @@ from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs, Ports, make_queue, schedule
 from sync.errors import Closed, DomainError, Duplicate
+from sync.keys import CSRF_LABEL, DEV_TOKEN_LABEL, OAUTH_STATE_LABEL, AppKeys, load_keys
 from sync.retro import RETRO_PAGE, write_retro_page
-from sync.tenants import AppAccounts, Tenants, load_fernet
+from sync.tenants import AppAccounts, Tenants
 from sync.write.asana_goal import KIND as ASANA_GOAL
 from sync.write.asana_goal import write_asana_goal
 from sync.write.chat import DigestSender
@@ -82,6 +83,8 @@ def create_app(
     (see `Store.connect`).
     """
     settings = settings or Settings.from_env()
+    # Before anything is opened: without its key the service refuses to start (`SecretKeyError`).
+    keys = load_keys(settings.secret_key, data_dir=settings.data_dir, dev=settings.dev)
     app = Flask("okrlink")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -89,7 +92,7 @@ def create_app(
     try:
         store.migrate()
         log.info("database ready, schema up to date: %s", _shown(settings.resolved_database_url))
-        services = build_services(settings, store, ports or Ports())
+        services = build_services(settings, store, ports or Ports(), keys)
         log.info("queue ready: %s", _shown(settings.resolved_queue_url))
     except BaseException:
         store.dispose()  # a half-built app must not leak its connections
@@ -134,13 +137,12 @@ def _shown(url: str) -> str:
         return url.split("@")[-1]
 
 
-def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
+def build_services(settings: Settings, store: Store, ports: Ports, keys: AppKeys) -> Services:
     """Every service, built once, in dependency order; the ports left unset get real clients."""
     queue = make_queue(settings.resolved_queue_url, immediate=settings.queue_immediate)
     jobs = Jobs(huey=queue, store=store, ports=ports)
-    tenants = Tenants(store=store, fernet=load_fernet(settings.secret_key, settings.data_dir))
+    tenants = Tenants(store=store, keys=keys)
     forge_tokens = ForgeTokens(encrypt=tenants.encrypt, decrypt=tenants.decrypt)
-    key = ui_key(secret_key=settings.secret_key, data_dir=settings.data_dir)
     field_map = FieldMap()
 
     jobs.handle(EVENT_NAME, handle_jira_issue, prepare=prepare_jira_batch)
@@ -202,8 +204,10 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         forge_jwks=ForgeJwks(settings.forge_jwks_url),
         forge_tokens=forge_tokens,
         api_authenticators=(api_okrs.admin_token_site, connect_api_site),
-        ui_key=key,
-        ui_form_tokens=FormTokens(key=key),
+        keys=keys,
+        dev_token_key=keys.derive(DEV_TOKEN_LABEL),
+        oauth_state_key=keys.derive(OAUTH_STATE_LABEL),
+        ui_form_tokens=FormTokens(key=keys.derive(CSRF_LABEL)),
         ui_page_cache=PageCache(),
         ui_panel_versions=PanelVersions(store.engine, okr_commits=store.okr_commits),
         jira_field_map=field_map,

@@ -27,6 +27,7 @@ from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs
+from sync.keys import AppKeys
 from sync.tenants import AppAccounts, Tenants
 from sync.write.chat import DigestSender
 
@@ -47,7 +48,10 @@ class Services:
     forge_jwks: ForgeJwks
     forge_tokens: ForgeTokens
     api_authenticators: Sequence[Authenticator]
-    ui_key: bytes
+    keys: AppKeys
+    # HKDF-derived from the first key, one label each (`sync.keys`).
+    dev_token_key: bytes
+    oauth_state_key: bytes
     ui_form_tokens: FormTokens
     ui_page_cache: PageCache
     ui_panel_versions: PanelVersions

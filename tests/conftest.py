@@ -15,7 +15,7 @@ from connect.app import create_app
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
 from sync.engine.jobs import Ports
-from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from tests.support.base import ADMIN_TOKEN, BASE_URL, SECRET_KEY, FakeClock, FlaskCalls
 from tests.support.servers import postgres_server
 
 
@@ -51,7 +51,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         queue_immediate=True,
         admin_token=ADMIN_TOKEN,
         base_url=BASE_URL,
-        secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+        secret_key=SECRET_KEY,
     )
 
 

@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana, inbox, outbound, digest, cycle, practice.
+asana, inbox, outbound, digest, cycle, practice, secrets.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -18,6 +18,7 @@ from connect.cli import (
     okrs,
     practice,
     recovery,
+    secrets,
     server,
     tenants,
     web,
@@ -58,6 +59,7 @@ for command in (
     digest.digest,
     cycle.cycle,
     practice.practice,
+    secrets.secrets,
 ):
     main.add_command(command)
 

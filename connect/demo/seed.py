@@ -49,7 +49,7 @@ from sync.errors import SourceMissing
 from sync.okrs import import_team_okrs
 from sync.tenants import purge, record_install
 
-EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "examples" / "platform.okr.yml"
+EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "examples" / "platform.okr.yml"
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -358,7 +358,7 @@ def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
 
 def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
     """The pages of the demo site, opened with development tokens."""
-    key = app.extensions["okrlink"].ui_key
+    key = app.extensions["okrlink"].dev_token_key
     jira, confluence = dev_token(key, JIRA_CLIENT_KEY), dev_token(key, CONFLUENCE_CLIENT_KEY)
 
     def url(path: str, token: str, **params: str) -> str:
