@@ -47,11 +47,13 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.privacy import AtlassianPersonalData
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
+from sync.accounts import REPORT_MINUTES, AccountReporting
 from sync.apply import asana as asana_apply
 from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
@@ -193,6 +195,7 @@ def build_services(settings: Settings, store: Store, ports: Ports, keys: AppKeys
         lambda: asana_watcher.heal_all(asana_accounts.connected_sites()),
     )
     digest = build_digest_sender(settings, store, jobs, tenants)
+    account_reporting = build_account_reporting(settings, store, jobs, tenants, forge_tokens)
 
     return Services(
         settings=settings,
@@ -219,7 +222,29 @@ def build_services(settings: Settings, store: Store, ports: Ports, keys: AppKeys
         asana_client=asana_client,
         asana_watcher=asana_watcher,
         digest=digest,
+        account_reporting=account_reporting,
     )
+
+
+def build_account_reporting(
+    settings: Settings, store: Store, jobs: Jobs, tenants: Tenants, forge_tokens: ForgeTokens
+) -> AccountReporting:
+    """Personal data reporting to Atlassian: daily, through each site's installation."""
+    ports = jobs.ports
+    if ports.personal_data is None:
+        ports.personal_data = AtlassianPersonalData(
+            api_url=settings.atlassian_api_url,
+            app_key=settings.app_key,
+            tenants=lambda site_id: (
+                tenants.for_site(site_id) or tenants.for_site(site_id, "confluence")
+            ),
+            forge=lambda site_id: (
+                forge_tokens.get(site_id) or forge_tokens.get(site_id, "confluence")
+            ),
+        )
+    reporting = AccountReporting(store=store, personal_data=lambda: ports.personal_data)
+    schedule(jobs, "report_accounts", REPORT_MINUTES, reporting.run)
+    return reporting
 
 
 def _asana_credentials(accounts: AsanaAccounts, site_id: int) -> Credentials | None:

@@ -22,6 +22,7 @@ from integrations.asana.client import AsanaClient
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from sync.accounts import AccountReporting
 from sync.apply.asana import AsanaSync
 from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
@@ -64,6 +65,7 @@ class Services:
     asana_client: AsanaClient
     asana_watcher: Watcher
     digest: DigestSender
+    account_reporting: AccountReporting
 
 
 def services() -> Services:

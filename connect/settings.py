@@ -33,6 +33,8 @@ class Settings:
     api_site: str = ""
     dev: bool = False
     connect_keys_url: str = "https://connect-install-keys.atlassian.com"
+    # Atlassian's platform API (personal data reporting); tests point it at a stand-in.
+    atlassian_api_url: str = "https://api.atlassian.com"
     # Forge Remote door.
     forge_app_id: str = ""
     forge_jwks_url: str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"

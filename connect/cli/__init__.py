@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana, inbox, outbound, digest, cycle, practice, secrets.
+asana, inbox, outbound, digest, cycle, practice, secrets, accounts.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from connect.cli import (
+    accounts,
     asana,
     cycle,
     demo,
@@ -60,6 +61,7 @@ for command in (
     cycle.cycle,
     practice.practice,
     secrets.secrets,
+    accounts.accounts,
 ):
     main.add_command(command)
 
