@@ -94,6 +94,27 @@ def test_a_real_worker_process_without_the_key_exits_with_one_line(keyless: Path
     assert lines[0].startswith("Error: OKRLINK_SECRET_KEY is not set")
 
 
+def test_the_wsgi_entry_point_without_the_key_exits_with_one_line(keyless: Path) -> None:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"OKRLINK_SECRET_KEY", "OKRLINK_DEV"}
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", "import connect.wsgi"],
+        cwd=ROOT,
+        env={**environment, "PYTHONPATH": str(ROOT), "OKRLINK_DATA_DIR": str(keyless)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 1
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("okrlink: OKRLINK_SECRET_KEY is not set")
+
+
 def test_rotate_rewrites_the_stored_secrets_and_lets_the_old_key_go(
     app: Flask, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

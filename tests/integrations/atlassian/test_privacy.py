@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import jwt
 import pytest
 import requests
 import responses
+import trustme
 
 from integrations.atlassian.forge import ForgeCredentials
 from integrations.atlassian.privacy import REPORT_PATH, AtlassianPersonalData
@@ -16,6 +18,7 @@ from integrations.atlassian.qsh import query_string_hash
 from sync.accounts import AccountStatus, StoredAccount
 from sync.errors import Permanent, RateLimited, SourceMissing, Transient
 from sync.tenants import Tenant
+from tests.support.chat import Answer, receiver, trust
 
 API = "https://api.atlassian.com"
 URL = API + REPORT_PATH
@@ -130,3 +133,28 @@ def test_more_than_90_accounts_or_no_installation_are_refused_before_calling() -
     with pytest.raises(SourceMissing):
         connect_reporter().report_accounts(8, accounts())
     assert connect_reporter().report_accounts(7, []) == []
+
+
+def test_over_real_https_a_429_then_the_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local HTTPS stand-in for api.atlassian.com (a CA the test trusts), no mocks."""
+    ca = trustme.CA()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", trust(ca, tmp_path))
+    answer = json.dumps({"accounts": [{"accountId": CLOSED, "status": "closed"}]})
+    with receiver(tls=ca, default=Answer(200, answer, {"Content-Type": "application/json"})) as api:
+        api.answer_next(Answer(429, "", {"Retry-After": "2"}))
+        sleeps: list[float] = []
+        reporter = AtlassianPersonalData(
+            api_url=api.base_url,
+            app_key="okrlink",
+            tenants=lambda site_id: (TENANT, SECRET),
+            sleep=sleeps.append,
+        )
+        assert reporter.report_accounts(7, accounts(2)) == [AccountStatus(CLOSED, "closed")]
+    assert sleeps == [2.0]
+    assert [post.path for post in api.posts] == [REPORT_PATH, REPORT_PATH]
+    token = api.posts[1].headers["Authorization"].removeprefix("JWT ")
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["qsh"] == query_string_hash("POST", REPORT_PATH, "")
+    assert [item["accountId"] for item in api.posts[1].body["accounts"]] == [CLOSED, UPDATED]
