@@ -23,11 +23,13 @@ from integrations.asana.client import AsanaClient
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from sync.accounts import AccountReporting
 from sync.apply.asana import AsanaSync
 from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs
+from sync.keys import AppKeys
 from sync.permissions import Permissions
 from sync.tenants import AppAccounts, Tenants
 from sync.write.chat import DigestSender
@@ -53,7 +55,10 @@ class Services:
     forge_tokens: ForgeTokens
     api_authenticators: Sequence[Authenticator]
     api_metric_pages: Pages
-    ui_key: bytes
+    keys: AppKeys
+    # HKDF-derived from the first key, one label each (`sync.keys`).
+    dev_token_key: bytes
+    oauth_state_key: bytes
     ui_form_tokens: FormTokens
     ui_page_cache: PageCache
     ui_panel_versions: PanelVersions
@@ -67,6 +72,7 @@ class Services:
     asana_watcher: Watcher
     digest: DigestSender
     permissions: Permissions
+    account_reporting: AccountReporting
 
 
 EXTENSION = "okrlink"

@@ -48,6 +48,8 @@ class Settings:
     Never in production."""
     connect_keys_url: str = "https://connect-install-keys.atlassian.com"
     """Where Atlassian publishes the keys that sign Connect install and uninstall calls."""
+    atlassian_api_url: str = "https://api.atlassian.com"
+    """Atlassian's platform API (personal data reporting); tests point it at a stand-in."""
     forge_app_id: str = ""
     """The Forge app's id (`ari:cloud:ecosystem::app/...`), the audience of Forge invocation
     tokens."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from sync.accounts import AccountStatus, StoredAccount
     from sync.permissions import Grants
     from sync.retro import PublishedPage, RetroView
 
@@ -176,3 +177,19 @@ class Ports:
     wiki: Wiki | None = None
     geckoboard: Geckoboard | None = None
     permissions: JiraPermissions | None = None
+    personal_data: PersonalData | None = None
+
+
+class PersonalData(Protocol):
+    """Atlassian's personal data reporting API, called through a site's installation."""
+
+    def report_accounts(
+        self, site_id: int, accounts: Sequence[StoredAccount]
+    ) -> Sequence[AccountStatus]:
+        """Report at most 90 accounts; only those needing action (closed, updated) come back.
+
+        Raises `SourceMissing` when the site has no installation to call through, `RateLimited`
+        when Atlassian asks to wait longer than a job should, other `OutsideError`s as the
+        answer says.
+        """
+        ...

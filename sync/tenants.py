@@ -8,42 +8,22 @@ panel shows the OKRs that Jira work moves.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync.db.model import Installation, Site, utcnow
 from sync.db.store import Store, site_host
+from sync.keys import AppKeys
 
 log = logging.getLogger(__name__)
 
 SECRET_CACHE_SECONDS = 5.0
-DEV_KEY_FILE = "secret.key"
-
-
-def load_fernet(secret_key: str, data_dir: Path) -> Fernet:
-    """The key that encrypts shared secrets: `OKRLINK_SECRET_KEY`, or a dev key file (0600)."""
-    if secret_key:
-        return Fernet(secret_key.encode())
-    path = data_dir / DEV_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(Fernet.generate_key())
-        log.warning(
-            "OKRLINK_SECRET_KEY is not set: created the development key %s (mode 0600). "
-            "Set OKRLINK_SECRET_KEY in production.",
-            path,
-        )
-    return Fernet(path.read_bytes().strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +53,23 @@ class Tenants:
     is retried once with a fresh one (`refresh`), so a reinstall's new secret works at once.
     """
 
-    def __init__(self, *, store: Store, fernet: Fernet) -> None:
+    def __init__(self, *, store: Store, keys: AppKeys) -> None:
         self.store = store
-        self.fernet = fernet
+        self.keys = keys
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
 
     def encrypt(self, secret: str) -> str:
-        return self.fernet.encrypt(secret.encode()).decode()
+        """`secret` encrypted under the first `OKRLINK_SECRET_KEY` key."""
+        return self.keys.encrypt(secret)
 
     def decrypt(self, token: str | None) -> str | None:
         if not token:
             return None
         try:
-            return self.fernet.decrypt(token.encode()).decode()
+            return self.keys.decrypt(token)
         except InvalidToken:
-            log.error("a shared secret does not decrypt with OKRLINK_SECRET_KEY")
+            log.error("a stored secret does not decrypt with any key of OKRLINK_SECRET_KEY")
             return None
 
     def _load(self, client_key: str) -> _Cached | None:

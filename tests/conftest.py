@@ -19,7 +19,7 @@ from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
 from sync.ports import JiraPermissions, Ports
-from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from tests.support.base import ADMIN_TOKEN, BASE_URL, SECRET_KEY, FakeClock, FlaskCalls
 from tests.support.jira import GrantingJira
 from tests.support.servers import postgres_server
 
@@ -62,7 +62,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         queue_immediate=True,
         admin_token=ADMIN_TOKEN,
         base_url=BASE_URL,
-        secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+        secret_key=SECRET_KEY,
     )
 
 

@@ -108,7 +108,7 @@ def oauth_url(app: Flask, site: str) -> str:
         api_url=settings.asana_api_url,
         client_id=settings.asana_client_id,
         redirect_uri=redirect_uri(settings.base_url),
-        state=sign_state(services.ui_key, site_id),
+        state=sign_state(services.oauth_state_key, site_id),
     )
     return f"Open this URL as a workspace member within 15 minutes:\n{url}"
 

@@ -55,8 +55,8 @@ def ready_block(base: str, urls: dict[str, str], token: str) -> str:
     lines += [f"  Note: {note}" for note in notes]
     lines += [
         "The REST API is open for this demo with a development-only admin token. Paste this in",
-        "the shell where you try the README's API examples; they then act on the demo's data:",
-        f"  export OKRLINK_ADMIN_TOKEN={token}",
+        "the shell where you try the README's examples; they then act on the demo's data:",
+        f"  export OKRLINK_DEV=1 OKRLINK_ADMIN_TOKEN={token}",
     ]
     return "\n".join(lines)
 

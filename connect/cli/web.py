@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from connect.cli.common import require_secret_key
 from sync.db.store import POOL_SIZE
 
 if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a variable there)
@@ -67,6 +68,7 @@ def default_workers() -> int:
 )
 def web(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
     """Run the production HTTP server (granian); stop it with SIGTERM, gracefully."""
+    require_secret_key()
     server = build_server(
         host=host,
         port=port,

@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from connect.services import services_of
 from connect.settings import Settings
 from sync.core.spec import quarter
 from sync.db.store import all_tables
@@ -96,7 +97,7 @@ def seed(app: Flask, site_id: int, clock: FakeClock) -> None:
 
 def stored(app: Flask) -> dict[str, list[Any]]:
     """Every row of every table, to show that a refusal stored nothing."""
-    with app.extensions["okrlink"].store.engine.connect() as connection:
+    with services_of(app).store.engine.connect() as connection:
         return {
             name: sorted(map(repr, connection.execute(text(f"SELECT * FROM {name}"))))  # noqa: S608
             for name in all_tables()
@@ -333,7 +334,7 @@ def page_post(
     app: Flask, client: FlaskClient, site_id: int, account: str, path: str, params: dict, data: dict
 ) -> Any:
     """A form post as the page makes it: a context JWT of `account`, the page's CSRF token."""
-    tokens = app.extensions["okrlink"].ui_form_tokens
+    tokens = services_of(app).ui_form_tokens
     purpose = "check-in"  # the project page's forms
     if path.startswith("/jira/admin"):
         purpose = "digest-channels"
@@ -511,8 +512,8 @@ def forge_site(
         "/forge/project/page", json={"team": "PLAT"}, headers=forge_call(JIRA_ADMIN, jira)
     )
     assert opened.status_code == 200, opened.json
-    tenants = app.extensions["okrlink"].tenants
-    with app.extensions["okrlink"].store.session() as session:
+    tenants = services_of(app).tenants
+    with services_of(app).store.session() as session:
         from sync.db.model import Installation
 
         site_id = session.query(Installation).one().site_id
@@ -553,7 +554,7 @@ def test_the_forge_pages_write_as_jira_allows(
     body: dict,
     allowed: set[str],
 ) -> None:
-    csrf = app.extensions["okrlink"].ui_form_tokens.issue(
+    csrf = services_of(app).ui_form_tokens.issue(
         site_id=forge_site, account=account, purpose="check-in"
     )
     before = stored(app)
@@ -627,7 +628,7 @@ def test_a_confined_jql_kr_stores_its_author_and_stops_counting_when_they_lose_a
     created = api(client, PLAT_ADMIN, "POST", "/api/v1/key-results", body)
     assert created.status_code == 201, created.json
     key = created.json["key"]
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         from sync.db.store import find_kr
 
         kr = find_kr(session, connect_site, key)

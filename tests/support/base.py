@@ -15,6 +15,8 @@ SHARED_FIXTURES = next(
 )
 ADMIN_TOKEN = "test-admin-token"
 BASE_URL = "https://okrlink.test"
+# The Fernet key every test app runs with (`OKRLINK_SECRET_KEY` is required outside dev).
+SECRET_KEY = "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="
 
 
 def shared_fixture(*parts: str) -> Any:

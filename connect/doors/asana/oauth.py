@@ -54,7 +54,7 @@ def redirect_uri(base_url: str) -> str:
 @blueprint.get(CALLBACK_PATH)
 def callback() -> Response:
     found = services()
-    site_id = site_of_state(found.ui_key, request.args.get("state", ""))
+    site_id = site_of_state(found.oauth_state_key, request.args.get("state", ""))
     if site_id is None:
         raise AuthError(
             "the authorization state is missing, forged or expired: "

@@ -122,7 +122,7 @@ def _dev_login() -> None:
         raise ForbiddenError(
             "development tokens are refused unless OKRLINK_DEV=1", code="dev_token_refused"
         )
-    client_key = dev_token_client_key(services().ui_key, request.args["dev_token"])
+    client_key = dev_token_client_key(services().dev_token_key, request.args["dev_token"])
     tenant = tenants().tenant(client_key) if client_key else None
     if tenant is None or not tenant.enabled:
         raise AuthError("invalid development token", code="dev_token_invalid")

@@ -152,7 +152,7 @@ def test_a_forged_or_expired_oauth_state_is_401_and_stores_nothing(
     live: Flask, fake_asana: FakeAsana
 ) -> None:
     site = install(live)
-    key = services_of(live).ui_key
+    key = services_of(live).oauth_state_key
     client = live.test_client()
     forged_state = f"{site}.9999999999.00"
     forged = client.get(

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from connect.doors.atlassian_connect.connect_jwt import CONTEXT_QSH
 from connect.doors.atlassian_connect.descriptors import render_descriptor
+from connect.services import services_of
 from connect.ui.assets import csp_hash
 from connect.ui.gadget import PROPERTY_KEY, GadgetConfig
 from tests.support.app import (
@@ -165,7 +166,7 @@ def refused(response, code_words: str) -> None:
 def test_without_a_token_the_page_and_the_panel_are_refused(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
-    cache = app.extensions["okrlink"].ui_page_cache
+    cache = services_of(app).ui_page_cache
     refused(client.get(ITEM + "?dashboardId=1&dashboardItemId=2"), "token missing")
     refused(client.get(ITEM_PANEL + "?team=PLAT"), "token missing")
     assert cache.misses == 0  # nothing was rendered, nothing stored
@@ -179,7 +180,7 @@ def test_a_forged_or_expired_token_is_refused(app: Flask, client: FlaskClient, s
     )
     node, _token = page_token(client)
     refused(fetch_panel(client, panel_url(node, GADGET), expired), "token expired")
-    assert app.extensions["okrlink"].ui_page_cache.misses == 0
+    assert services_of(app).ui_page_cache.misses == 0
 
 
 def test_the_page_refuses_a_context_token(client: FlaskClient, site: int) -> None:

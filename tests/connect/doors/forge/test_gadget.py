@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import Installation
 from tests.support.app import CLIENT_KEY, PANEL_NOW, SECRET, check_in, panel_site
 from tests.support.forge import STRANGER_KEY, fit, fit_claims, forge_headers
@@ -32,7 +33,7 @@ def site(app: Flask, forge_keys: responses.RequestsMock) -> int:
 
 
 def forge_installations(app: Flask) -> list[Any]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return [row.client_key for row in session.scalars(select(Installation))]
 
 
@@ -71,7 +72,7 @@ def test_a_matching_etag_gets_304_until_a_check_in_changes_the_panel(
     check_in(app, site, "PLAT-1.1", value=99.9, at=PANEL_NOW)
     changed = client.post(GADGET, json=SETTINGS, headers=headers)
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    cache = app.extensions["okrlink"].ui_page_cache
+    cache = services_of(app).ui_page_cache
     assert cache.misses == 2  # the first load and the changed one: the 304 rendered nothing
 
 
@@ -137,11 +138,11 @@ def test_a_token_that_does_not_verify_gets_401_and_changes_nothing(
     assert response.status_code == 401
     assert response.json["error"]["code"] == code
     assert forge_installations(app) == [CLIENT_KEY]  # no Forge installation recorded
-    assert app.extensions["okrlink"].ui_page_cache.misses == 0  # nothing rendered or kept
+    assert services_of(app).ui_page_cache.misses == 0  # nothing rendered or kept
 
 
 def test_without_a_token_the_gadget_is_refused(app: Flask, client: FlaskClient, site: int) -> None:
     response = client.post(GADGET, json=SETTINGS)
     assert response.status_code == 401
     assert response.json["error"]["code"] == "token_missing"
-    assert app.extensions["okrlink"].ui_page_cache.misses == 0
+    assert services_of(app).ui_page_cache.misses == 0

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import InboxEvent, Installation, Site
 from tests.support.forge import (
     EVENTS_MODULE,
@@ -40,12 +41,12 @@ def bare_claims(cloud_id: str, installation: str, module: tuple[str, str]) -> di
 
 
 def sites(app: Flask) -> list[tuple[str | None, str | None]]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return [(s.host, s.cloud_id) for s in session.scalars(select(Site).order_by(Site.id))]
 
 
 def site_of(app: Flask, client_key: str) -> int:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalar(select(Installation).where(Installation.client_key == client_key))
         assert row is not None
         return row.site_id
@@ -135,7 +136,7 @@ def test_no_other_module_reaches_the_lifecycle_route(
     )
     assert refused.status_code == 403
     assert refused.json["error"]["code"] == "forbidden"
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalar(select(Installation.enabled)) is True
 
 
@@ -153,7 +154,7 @@ def test_no_other_module_reaches_the_events_route(
     )
     assert refused.status_code == 403
     assert refused.json["error"]["code"] == "forbidden"
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(InboxEvent)).all() == []
         assert session.scalars(select(Installation)).all() == []
     accepted = client.post("/forge/events", json=event, headers=forge_headers(module=EVENTS_MODULE))

@@ -23,6 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from connect.services import services_of
 from connect.settings import Settings
 from sync import kpis
 from sync.core.spec import KpiSpec
@@ -92,7 +93,7 @@ def site(app: Flask) -> int:
     and KR PLAT-1.5 taking its value from the lead time."""
     site_id = panel_site(app)
     start = PANEL_NOW - timedelta(weeks=len(LEAD_TIMES) - 1)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kpis.upsert_kpi(session, site_id, "PLAT", LEAD_TIME, position=1, now=start)
         rate, lead = (
             kpis.find_kpi(session, site_id, "PLAT-K1"),
