@@ -69,7 +69,9 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     clock = Clock()
-    app = create_app(Settings(data_dir=work, queue_immediate=True), ports=Ports(clock=clock))
+    app = create_app(
+        Settings(data_dir=work, queue_immediate=True, dev=True), ports=Ports(clock=clock)
+    )
     services = app.extensions["okrlink"]
     try:
         with services.store.session() as session:
@@ -87,7 +89,7 @@ def main() -> None:
                     ),
                     encrypt=services.tenants.encrypt,
                     now=CREATED,
-                    allow_loopback_http=True,
+                    urls=services.outbound,  # dev: loopback http, the local receiver
                 )
         clock.current = DUE - timedelta(days=3)  # after the reminder of the week before
         idle = []

@@ -38,7 +38,7 @@ from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.ops.routes import register_operations
 from connect.services import Services
-from connect.settings import Settings
+from connect.settings import SettingError, Settings
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
@@ -52,6 +52,7 @@ from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CHECK_RUN_KIND, CheckRunWriter, GitHubChecks
+from integrations.outbound import OutboundPolicy
 from sync.apply import asana as asana_apply
 from sync.apply import deployments as deployments_apply
 from sync.apply import github as github_apply
@@ -190,7 +191,8 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         settings.reconcile_minutes,
         lambda: asana_watcher.heal_all(asana_accounts.connected_sites()),
     )
-    digest = build_digest_sender(settings, store, jobs, tenants)
+    outbound = outbound_policy(settings)
+    digest = build_digest_sender(settings, store, jobs, tenants, outbound)
 
     return Services(
         settings=settings,
@@ -215,7 +217,16 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         asana_client=asana_client,
         asana_watcher=asana_watcher,
         digest=digest,
+        outbound=outbound,
     )
+
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """Where URLs users set may point (`OKRLINK_OUTBOUND_ALLOW_NETWORKS`, `OKRLINK_DEV`)."""
+    try:
+        return OutboundPolicy.from_setting(settings.outbound_allow_networks, dev=settings.dev)
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
 
 
 def _asana_credentials(accounts: AsanaAccounts, site_id: int) -> Credentials | None:
@@ -237,12 +248,12 @@ def _asana_refresh(settings: Settings, refresh_token: str) -> tuple[str, str | N
 
 
 def build_digest_sender(
-    settings: Settings, store: Store, jobs: Jobs, tenants: Tenants
+    settings: Settings, store: Store, jobs: Jobs, tenants: Tenants, outbound: OutboundPolicy
 ) -> DigestSender:
     """The weekly digest: looked at every minute by each worker's scheduler, sent once."""
     ports = jobs.ports
     if ports.chat is None:
-        ports.chat = WebhookChat()
+        ports.chat = WebhookChat(outbound)
     sender = DigestSender(
         store=store,
         clock=ports.clock,

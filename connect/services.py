@@ -22,6 +22,7 @@ from integrations.asana.client import AsanaClient
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from integrations.outbound import OutboundPolicy
 from sync.apply.asana import AsanaSync
 from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
@@ -60,6 +61,7 @@ class Services:
     asana_client: AsanaClient
     asana_watcher: Watcher
     digest: DigestSender
+    outbound: OutboundPolicy
 
 
 def services() -> Services:

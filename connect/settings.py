@@ -45,6 +45,9 @@ class Settings:
     asana_api_url: str = "https://app.asana.com/api/1.0"
     asana_client_id: str = ""
     asana_client_secret: str = ""
+    # Outbound URLs users set (chat webhooks): networks allowed despite being private or local,
+    # comma-separated CIDRs (`integrations/outbound.py`).
+    outbound_allow_networks: str = ""
     # Sync.
     jql_poll_minutes: int = 15
     reconcile_minutes: int = 15

@@ -15,7 +15,7 @@ from connect.app import create_app
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
 from sync.engine.jobs import Ports
-from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from tests.support.base import ADMIN_TOKEN, BASE_URL, LOCAL_RECEIVERS, FakeClock, FlaskCalls
 from tests.support.servers import postgres_server
 
 
@@ -52,6 +52,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         admin_token=ADMIN_TOKEN,
         base_url=BASE_URL,
         secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+        # The local HTTPS receivers standing in for Slack and Teams listen on loopback.
+        outbound_allow_networks=LOCAL_RECEIVERS,
     )
 
 

@@ -15,6 +15,8 @@ SHARED_FIXTURES = next(
 )
 ADMIN_TOKEN = "test-admin-token"
 BASE_URL = "https://okrlink.test"
+LOCAL_RECEIVERS = "127.0.0.1/32"
+"""`OKRLINK_OUTBOUND_ALLOW_NETWORKS` of the tests: their Slack and Teams stand-ins are local."""
 
 
 def shared_fixture(*parts: str) -> Any:
