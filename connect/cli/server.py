@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from werkzeug.serving import make_server
 
 from connect.cli.common import CONSUMER_POLLING, open_app, server_logging
+from connect.ops.logs import announce
 from connect.ops.metrics import worker_registry
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 
 
 def _print_urls(base: str) -> None:
-    click.echo(f"okrlink is ready: {base}  (health: {base}/healthz, API: {base}/api/v1)")
+    announce(f"okrlink is ready: {base}  (health: {base}/healthz, API: {base}/api/v1)")
 
 
 def _exit(_signum: int, _frame: object) -> None:

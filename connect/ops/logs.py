@@ -15,6 +15,8 @@ import sys
 from collections.abc import Mapping
 from typing import Final
 
+import click
+
 from connect.ops.log_format import formatter_for
 
 LEVEL_VARIABLE: Final = "OKRLINK_LOG_LEVEL"
@@ -28,7 +30,11 @@ SECRET_SETTINGS: Final = (
     "SECRET_KEY",
     "GITHUB_WEBHOOK_SECRET",
     "GITHUB_PRIVATE_KEY",
+    "ASANA_CLIENT_SECRET",
 )
+"""Every `OKRLINK_*` setting holding a secret (a test checks none is missing): their values are
+scrubbed from every line, each comma-separated part on its own (several keys may be given).
+The passwords in database and queue URLs are scrubbed by pattern (`log_format.py`)."""
 
 
 class LogLevelError(ValueError):
@@ -64,7 +70,12 @@ def level_from(environ: Mapping[str, str]) -> int | None:
 def formatter_from(environ: Mapping[str, str]) -> logging.Formatter:
     """Plain lines, or JSON lines with `OKRLINK_LOG_FORMAT=json` (`connect/ops/log_format.py`);
     either way, the secrets the environment holds are scrubbed from every line."""
-    secrets = (environ.get(f"OKRLINK_{name}", "") for name in SECRET_SETTINGS)
+    secrets = [
+        part.strip()
+        for name in SECRET_SETTINGS
+        for value in (environ.get(f"OKRLINK_{name}", ""),)
+        for part in (value, *value.split(","))
+    ]
     return formatter_for(
         environ.get("OKRLINK_LOG_FORMAT", ""), secrets=secrets, plain=FORMAT, datefmt=DATE_FORMAT
     )
@@ -99,3 +110,34 @@ def configure_logging(
     for name in CHATTY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING) if quiet else logging.NOTSET)
     return level
+
+
+def json_lines(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether `OKRLINK_LOG_FORMAT=json` asks for JSON lines."""
+    environ = os.environ if environ is None else environ
+    return environ.get("OKRLINK_LOG_FORMAT", "").strip().lower() == "json"
+
+
+def env_formatter() -> logging.Formatter:
+    """The formatter of this process's environment (a `logging.config` factory: granian's
+    worker processes build their handlers' formatters with it)."""
+    return formatter_from(os.environ)
+
+
+def announce(text: str) -> None:
+    """A server's ready line (or block) on stdout: as written, or with `OKRLINK_LOG_FORMAT=json`
+    one JSON object like every log line, since log collectors read stdout and stderr alike."""
+    if not json_lines():
+        click.echo(text)
+        return
+    record = logging.LogRecord("okrlink", logging.INFO, __file__, 0, text, None, None)
+    click.echo(env_formatter().format(record))
+
+
+def granian_logging() -> dict[str, object] | None:
+    """granian's logging configuration in JSON mode (its start, stop and access lines, written
+    by its own handlers), else None for its own plain lines."""
+    if not json_lines():
+        return None
+    ours = {"()": "connect.ops.logs.env_formatter"}
+    return {"formatters": {"generic": ours, "access": ours}}
