@@ -38,7 +38,7 @@ from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.ops.routes import register_operations
 from connect.services import Services
-from connect.settings import SettingError, Settings
+from connect.settings import SettingError, Settings, check_admin_token
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens, ui_key
 from connect.ui.versions import PanelVersions
@@ -83,6 +83,7 @@ def create_app(
     (see `Store.connect`).
     """
     settings = settings or Settings.from_env()
+    check_admin_token(settings.admin_token)
     app = Flask("okrlink")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -87,6 +87,29 @@ class SettingError(ValueError):
     """An `OKRLINK_*` variable holds a value of the wrong kind; the message names it."""
 
 
+MIN_ADMIN_TOKEN = 32
+EXAMPLE_ADMIN_TOKEN = "replace-with-a-long-random-token"
+"""The admin token of `deploy/kubernetes/secret.example.yaml` (a test keeps them equal): a
+Secret applied as written must not open the API to whoever read the example."""
+
+
+def check_admin_token(token: str) -> None:
+    """SettingError unless the admin token is unset (the API closed) or long and not the
+    example's: it opens the whole REST API and `/metrics`."""
+    if not token:
+        return
+    if token == EXAMPLE_ADMIN_TOKEN:
+        raise SettingError(
+            "OKRLINK_ADMIN_TOKEN is the example Secret's placeholder: make a real one, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    if len(token) < MIN_ADMIN_TOKEN:
+        raise SettingError(
+            f"OKRLINK_ADMIN_TOKEN is {len(token)} characters long: give at least "
+            f"{MIN_ADMIN_TOKEN}, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+
+
 def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
     if kind == "bool":
