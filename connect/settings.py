@@ -88,7 +88,7 @@ class SettingError(ValueError):
 
 
 MIN_ADMIN_TOKEN = 32
-EXAMPLE_ADMIN_TOKEN = "replace-with-a-long-random-token"
+EXAMPLE_ADMIN_TOKEN = "replace-with-a-long-random-token"  # noqa: S105 (refused, not used)
 """The admin token of `deploy/kubernetes/secret.example.yaml` (a test keeps them equal): a
 Secret applied as written must not open the API to whoever read the example."""
 

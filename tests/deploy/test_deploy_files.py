@@ -116,7 +116,7 @@ def test_the_worker_deployment_runs_the_queue_consumer_with_its_metrics() -> Non
         "--metrics-port",
         "9100",
         "--metrics-host",
-        "0.0.0.0",  # scraped from another pod, with the admin token
+        "0.0.0.0",  # noqa: S104 (scraped from another pod, with the admin token)
     ]
     assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
 
