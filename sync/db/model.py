@@ -620,3 +620,12 @@ class PracticeProfile(Base):
     max_objectives: Mapped[int] = mapped_column(Integer)
     min_krs: Mapped[int] = mapped_column(Integer)
     max_krs: Mapped[int] = mapped_column(Integer)
+
+
+class OAuthState(Base):
+    """An OAuth `state` already used: its nonce, inserted once (the primary key refuses a
+    second use, across processes); rows older than the state's lifetime are deleted."""
+
+    __tablename__ = "oauth_states"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
