@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import click
 
@@ -109,7 +110,22 @@ def configure_logging(
     quiet = not verbose and explicit is None
     for name in CHATTY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING) if quiet else logging.NOTSET)
+    if server and json_lines(environ):
+        # What Python itself would write on stderr (an uncaught exception, a warning) becomes
+        # a record too, so that every line of a server's stderr stays one JSON object.
+        sys.excepthook = _log_uncaught
+        threading.excepthook = _log_thread_uncaught
+        logging.captureWarnings(True)
     return level
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    logging.getLogger("okrlink").critical("unhandled error", exc_info=(kind, error, trace))
+
+
+def _log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def json_lines(environ: Mapping[str, str] | None = None) -> bool:
