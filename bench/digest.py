@@ -74,7 +74,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     clock = Clock()
     settings = Settings(
-        data_dir=work, queue_immediate=True, secret_key=Fernet.generate_key().decode()
+        data_dir=work, queue_immediate=True, dev=True, secret_key=Fernet.generate_key().decode()
     )
     app = create_app(settings, ports=Ports(clock=clock))
     services = services_of(app)
@@ -94,7 +94,7 @@ def main() -> None:
                     ),
                     encrypt=services.tenants.encrypt,
                     now=CREATED,
-                    allow_loopback_http=True,
+                    urls=services.outbound,  # dev: loopback http, the local receiver
                 )
         clock.current = DUE - timedelta(days=3)  # after the reminder of the week before
         idle = []

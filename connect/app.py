@@ -38,7 +38,7 @@ from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.ops.routes import register_operations
 from connect.services import Services, install
-from connect.settings import Settings
+from connect.settings import SettingError, Settings, check_admin_token
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens
 from connect.ui.versions import PanelVersions
@@ -55,6 +55,7 @@ from integrations.chat.sender import WebhookChat
 from integrations.geckoboard.client import GeckoboardClient
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CheckRunWriter, GitHubChecks
+from integrations.outbound import OutboundPolicy
 from sync.accounts import REPORT_MINUTES, AccountReporting
 from sync.apply import asana as asana_feature
 from sync.apply import deployments as deployments_feature
@@ -86,6 +87,7 @@ def create_app(
     settings = settings or Settings.from_env()
     # Before anything is opened: without its key the service refuses to start (`SecretKeyError`).
     keys = load_keys(settings.secret_key, data_dir=settings.data_dir, dev=settings.dev)
+    check_admin_token(settings.admin_token)
     app = Flask("okrlink")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -159,8 +161,14 @@ def build_services(settings: Settings, store: Store, given: Ports, keys: AppKeys
         credentials=partial(_asana_credentials, asana_accounts), api_url=settings.asana_api_url
     )
     asana_watcher = Watcher(store=store, client=asana_client, base_url=settings.base_url)
+    outbound = outbound_policy(settings)
     ports = outside_ports(
-        settings, given, tenants=tenants, forge_tokens=forge_tokens, asana=asana_client
+        settings,
+        given,
+        tenants=tenants,
+        forge_tokens=forge_tokens,
+        asana=asana_client,
+        outbound=outbound,
     )
     jobs = Jobs(huey=queue, store=store, ports=ports)
 
@@ -221,6 +229,7 @@ def build_services(settings: Settings, store: Store, given: Ports, keys: AppKeys
         digest=digest,
         permissions=Permissions(jira=lambda: jobs.ports.permissions),
         account_reporting=account_reporting,
+        outbound=outbound,
     )
 
 
@@ -231,6 +240,7 @@ def outside_ports(
     tenants: Tenants,
     forge_tokens: ForgeTokens,
     asana: AsanaClient,
+    outbound: OutboundPolicy,
 ) -> Ports:
     """The ports the caller gave, the others filled with the real clients (a new value: the
     caller's `Ports` is never changed). Without a GitHub App id and key there is no checks
@@ -248,7 +258,7 @@ def outside_ports(
         wiki=given.wiki or ConfluenceWiki(tenants=tenants.for_site, app_key=settings.app_key),
         checks=checks,
         asana=given.asana or asana,
-        chat=given.chat or WebhookChat(),
+        chat=given.chat or WebhookChat(outbound),
         geckoboard=given.geckoboard or GeckoboardClient(api_url=settings.geckoboard_api_url),
         # Who may write is asked of Jira as the app, through whichever door reaches the site.
         permissions=given.permissions or JiraPermissionsApi(clients=tracker.client),
@@ -264,6 +274,14 @@ def outside_ports(
             ),
         ),
     )
+
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """Where URLs users set may point (`OKRLINK_OUTBOUND_ALLOW_NETWORKS`, `OKRLINK_DEV`)."""
+    try:
+        return OutboundPolicy.from_setting(settings.outbound_allow_networks, dev=settings.dev)
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
 
 
 def _asana_credentials(accounts: AsanaAccounts, site_id: int) -> Credentials | None:

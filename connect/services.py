@@ -23,6 +23,7 @@ from integrations.asana.client import AsanaClient
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from integrations.outbound import OutboundPolicy
 from sync.accounts import AccountReporting
 from sync.apply.asana import AsanaSync
 from sync.apply.jira_sync import JiraSync
@@ -73,6 +74,7 @@ class Services:
     digest: DigestSender
     permissions: Permissions
     account_reporting: AccountReporting
+    outbound: OutboundPolicy
 
 
 EXTENSION = "okrlink"

@@ -1,7 +1,7 @@
 """Digest channels (add, list, remove) and a team's week read from the store.
 
-The CLI and the admin page create channels here, the one place their rules live: an `https`
-webhook URL (loopback `http` only where the caller allows it, for the local demo), a known
+The CLI and the admin page create channels here, the one place their rules live: a webhook
+URL the outbound policy allows (`sync.ports.UrlPolicy`: `https`, no private networks), a known
 schedule and language. The URL is stored encrypted and shown only as a masked hint.
 """
 
@@ -39,10 +39,10 @@ from sync.db.model import (
     Team,
 )
 from sync.errors import Invalid
+from sync.ports import UrlPolicy
 
 KINDS: tuple[str, ...] = ("slack", "teams")
 LANGS: tuple[str, ...] = ("en", "fr", "de", "es")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WEEK = timedelta(days=7)
 
 
@@ -86,21 +86,6 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}/…{url[-4:]}"
 
 
-def check_url(url: str, *, allow_loopback_http: bool = False) -> str:
-    """The webhook URL if it is `https` with a host; Invalid otherwise."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise Invalid("the webhook URL is not a URL", field="url") from exc
-    if not parts.hostname or not parts.path or len(url) > 2000:
-        raise Invalid("the webhook URL needs a host and a path", field="url")
-    loopback = parts.hostname in LOOPBACK_HOSTS and allow_loopback_http
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-        raise Invalid("only https webhook URLs are accepted", field="url")
-    return url
-
-
 def add_channel(
     session: Session,
     site_id: int,
@@ -108,14 +93,17 @@ def add_channel(
     *,
     encrypt: Callable[[str], str],
     now: datetime,
-    allow_loopback_http: bool = False,
+    urls: UrlPolicy,
 ) -> ChannelView:
-    """Validate and store a digest channel; raises Invalid with the field at fault."""
+    """Validate and store a digest channel; raises Invalid with the field at fault.
+
+    `urls` is the outbound policy: the webhook must be a URL okrlink may post to (it is
+    checked again, and its address pinned, each time a digest is sent)."""
     if spec.kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}", field="kind")
     if spec.lang not in LANGS:
         raise Invalid(f"lang must be one of {', '.join(LANGS)}", field="lang")
-    url = check_url(spec.url, allow_loopback_http=allow_loopback_http)
+    url = urls.check(spec.url)
     schedule = Schedule(
         day=spec.day.strip().lower()[:3],
         at=spec.at.strip(),

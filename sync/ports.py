@@ -98,6 +98,14 @@ class Chat(Protocol):
         ...
 
 
+class UrlPolicy(Protocol):
+    """Which URLs users may set for okrlink to post to (`integrations/outbound.py`)."""
+
+    def check(self, url: str) -> str:
+        """The URL (stripped) when it may be saved; raises `Invalid` with `field="url"`."""
+        ...
+
+
 class Wiki(Protocol):
     """A site's Confluence: where a closed cycle's retrospective is published as a page."""
 

@@ -24,6 +24,10 @@ from sync.keys import AppKeys
 log = logging.getLogger(__name__)
 
 SECRET_CACHE_SECONDS = 5.0
+UNKNOWN_CACHE_SECONDS = 10.0
+"""How long a client key with no installation is answered unknown without a database read: a
+token with a made-up `iss` otherwise cost two reads (the cached try, then the fresh retry)."""
+MAX_UNKNOWN = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +55,18 @@ class Tenants:
 
     The cache lives `SECRET_CACHE_SECONDS`; a verification that fails with a cached secret
     is retried once with a fresh one (`refresh`), so a reinstall's new secret works at once.
+    A client key with no installation is remembered as unknown for `UNKNOWN_CACHE_SECONDS`
+    (fresh lookups included); installing it (`forget`) ends that at once in this process.
     """
 
-    def __init__(self, *, store: Store, keys: AppKeys) -> None:
+    def __init__(
+        self, *, store: Store, keys: AppKeys, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.store = store
         self.keys = keys
         self._cache: dict[str, _Cached] = {}
+        self._unknown: dict[str, float] = {}  # client key -> when no installation was found
+        self._clock = clock
         self._lock = threading.Lock()
 
     def encrypt(self, secret: str) -> str:
@@ -73,18 +83,28 @@ class Tenants:
             return None
 
     def _load(self, client_key: str) -> _Cached | None:
+        now = self._clock()
+        with self._lock:
+            unknown_at = self._unknown.get(client_key)
+        if unknown_at is not None and now - unknown_at < UNKNOWN_CACHE_SECONDS:
+            return None
         with self.store.session() as session:
             row = session.scalar(select(Installation).where(Installation.client_key == client_key))
             if row is None:
+                with self._lock:
+                    while len(self._unknown) >= MAX_UNKNOWN:
+                        self._unknown.pop(next(iter(self._unknown)))
+                    self._unknown.pop(client_key, None)
+                    self._unknown[client_key] = now
                 return None
-            cached = _Cached(tenant_of(row), self.decrypt(row.shared_secret), time.monotonic())
+            cached = _Cached(tenant_of(row), self.decrypt(row.shared_secret), self._clock())
         with self._lock:
             self._cache[client_key] = cached
         return cached
 
     def _get(self, client_key: str, *, fresh: bool = False) -> _Cached | None:
         cached = None if fresh else self._cache.get(client_key)
-        if cached is None or time.monotonic() - cached.loaded_at > SECRET_CACHE_SECONDS:
+        if cached is None or self._clock() - cached.loaded_at > SECRET_CACHE_SECONDS:
             cached = self._load(client_key)
         return cached
 
@@ -102,6 +122,7 @@ class Tenants:
     def forget(self, client_key: str) -> None:
         with self._lock:
             self._cache.pop(client_key, None)
+            self._unknown.pop(client_key, None)
 
     def for_site(self, site_id: int, product: str = "jira") -> tuple[Tenant, str | None] | None:
         """The enabled installation of a product on a site, with its secret (for outbound)."""

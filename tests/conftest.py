@@ -19,7 +19,14 @@ from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
 from sync.ports import JiraPermissions, Ports
-from tests.support.base import ADMIN_TOKEN, BASE_URL, SECRET_KEY, FakeClock, FlaskCalls
+from tests.support.base import (
+    ADMIN_TOKEN,
+    BASE_URL,
+    LOCAL_RECEIVERS,
+    SECRET_KEY,
+    FakeClock,
+    FlaskCalls,
+)
 from tests.support.jira import GrantingJira
 from tests.support.servers import postgres_server
 
@@ -63,6 +70,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         admin_token=ADMIN_TOKEN,
         base_url=BASE_URL,
         secret_key=SECRET_KEY,
+        # The local HTTPS receivers standing in for Slack and Teams listen on loopback.
+        outbound_allow_networks=LOCAL_RECEIVERS,
     )
 
 
@@ -106,6 +115,7 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
     monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("OKRLINK_OUTBOUND_ALLOW_NETWORKS", settings.outbound_allow_networks)
     return CliRunner()
 
 

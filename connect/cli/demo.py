@@ -8,6 +8,7 @@ import click
 
 from connect.cli.common import open_app, server_logging
 from connect.cli.server import run_server
+from connect.ops.logs import announce
 
 log = logging.getLogger("okrlink")
 
@@ -34,14 +35,14 @@ def demo(host: str, port: int, no_serve: bool, reset: bool) -> None:
     log.info("demo site loaded: okrlink-demo.atlassian.net, team PLAT")
     token = api_token(app)
     if no_serve:
-        click.echo(ready_block(f"http://{host}:{port}", urls, token))
+        announce(ready_block(f"http://{host}:{port}", urls, token))
         return
     run_server(
         app,
         host=host,
         port=port,
         worker=True,
-        ready=lambda base: click.echo(ready_block(base, urls, token)),
+        ready=lambda base: announce(ready_block(base, urls, token)),
     )
 
 

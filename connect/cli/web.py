@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect.cli.common import require_secret_key
+from connect.ops.logs import granian_logging
 from sync.db.store import POOL_SIZE
 
 if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a variable there)
@@ -109,6 +110,7 @@ def build_server(
         blocking_threads=threads,
         backpressure=backpressure or threads * BACKPRESSURE_PER_THREAD,
         log_access=access_log,
+        log_dictconfig=granian_logging(),
         respawn_failed_workers=True,
         workers_kill_timeout=KILL_TIMEOUT_SECONDS,
     )

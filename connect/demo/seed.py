@@ -432,7 +432,7 @@ def demo_digest(app: Flask, site_id: int, *, base: str) -> str:
                 ChannelSpec(team="PLAT", kind="slack", url=url),
                 encrypt=services.tenants.encrypt,
                 now=services.jobs.ports.clock.now(),
-                allow_loopback_http=True,
+                urls=services.outbound,
             )
     services.digest.send_now_queued.schedule((site_id, "PLAT"), delay=DIGEST_DELAY)
     return f"{base}/dev/chat"

@@ -663,3 +663,12 @@ class GeckoboardDataset(Base):
     next_push_at: Mapped[datetime | None] = mapped_column()
     pushed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """An OAuth `state` already used: its nonce, inserted once (the primary key refuses a
+    second use, across processes); rows older than the state's lifetime are deleted."""
+
+    __tablename__ = "oauth_states"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

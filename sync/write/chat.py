@@ -9,7 +9,9 @@ message says it is late); weeks before the channel existed are never claimed.
 
 Failures: `RateLimited` waits its `Retry-After`, other `Transient` failures back off, both
 through a `retry` row that a later run claims with a compare-and-set UPDATE (so still once);
-a `Permanent` 404/410 means the webhook was removed: the channel is parked.
+a `Permanent` 404/410 means the webhook was removed: the channel is parked. So does `Refused`
+(the outbound policy refused the URL's address, or the webhook answered a redirect, which is
+never followed): the channel is parked with the policy's reason, never what answered.
 
 A worker that dies between the post and the `sent` mark leaves the row `sending`: it is not
 retried, because a post that may have succeeded must not be repeated.
@@ -33,7 +35,7 @@ from sync.db.store import Store
 from sync.digest import load_digest, load_reminder, schedule_of, teams_with_channels
 from sync.engine.jobs import Jobs
 from sync.engine.metrics import count_write
-from sync.errors import Permanent, RateLimited, Transient
+from sync.errors import Permanent, RateLimited, Refused, Transient
 from sync.ports import Chat, Clock
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,16 @@ Render = Callable[[Content, str, str], Mapping[str, Any]]
 LinksOf = Callable[[int, str], Links]
 """The team's OKR page and check-in links on a site."""
 Decrypt = Callable[[str], "str | None"]
+
+
+def parked_reason(exc: Permanent) -> str | None:
+    """Why a failure parks its channel (the webhook is gone, or the policy refused it);
+    None when it does not."""
+    if isinstance(exc, Refused):
+        return exc.message
+    if exc.status in GONE:
+        return f"the webhook answered {exc.status}: it was removed"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +224,7 @@ class DigestSender:
         url = self.decrypt(encrypted)
         chat = self.chat()
         if url is None or chat is None:
-            return self._failed(send_id, None, "no webhook URL or chat client", park=False)
+            return self._failed(send_id, None, "no webhook URL or chat client", park=None)
         try:
             chat.post(kind=kind, url=url, payload=self.render(content, kind, lang))
         except RateLimited as exc:
@@ -223,7 +235,7 @@ class DigestSender:
             return self._retry(send_id, exc, None)
         except Permanent as exc:
             count_write(kind, "parked")
-            return self._failed(send_id, exc.status, exc.message, park=exc.status in GONE)
+            return self._failed(send_id, exc.status, exc.message, park=parked_reason(exc))
         count_write(kind, "ok")
         with self.store.session() as session:
             session.execute(
@@ -295,17 +307,17 @@ class DigestSender:
             self.later(send_id, delay)
         return 0
 
-    def _failed(self, send_id: int, status: int | None, message: str, *, park: bool) -> int:
+    def _failed(self, send_id: int, status: int | None, message: str, *, park: str | None) -> int:
         with self.store.session() as session:
             row = session.get(DigestSend, send_id)
             if row is None:
                 return 0
             row.state, row.attempts, row.last_error = "failed", row.attempts + 1, message[:2000]
-            if park:
+            if park is not None:
                 channel = session.get(DigestChannel, row.channel_id)
                 if channel is not None:
                     channel.state = "parked"
-                    channel.parked_reason = f"the webhook answered {status}: it was removed"
+                    channel.parked_reason = park
         log.warning(
             "digest send %s failed (%s)%s", send_id, status, ": channel parked" if park else ""
         )
@@ -349,8 +361,9 @@ class DigestSender:
                 chat.post(kind=kind, url=url, payload=self.render(content, kind, lang))
             except Permanent as exc:
                 count_write(kind, "parked")
-                if exc.status in GONE:
-                    self._park(channel_id, exc.status)
+                reason = parked_reason(exc)
+                if reason is not None:
+                    self._park(channel_id, reason)
                 outcomes.append((channel_id, f"failed: {exc.message}"))
             except Transient as exc:
                 count_write(kind, "retry")
@@ -360,12 +373,12 @@ class DigestSender:
                 outcomes.append((channel_id, "sent"))
         return outcomes
 
-    def _park(self, channel_id: int, status: int | None) -> None:
+    def _park(self, channel_id: int, reason: str) -> None:
         with self.store.session() as session:
             channel = session.get(DigestChannel, channel_id)
             if channel is not None:
                 channel.state = "parked"
-                channel.parked_reason = f"the webhook answered {status}: it was removed"
+                channel.parked_reason = reason
 
 
 def register(jobs: Jobs, *, render: Render, links: LinksOf, decrypt: Decrypt) -> DigestSender:

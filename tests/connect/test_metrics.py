@@ -414,6 +414,7 @@ def test_digest_sends_count_as_slack_and_teams_writes_by_outcome(
                 spec,
                 encrypt=services.tenants.encrypt,
                 now=services.jobs.ports.clock.now(),
+                urls=services.outbound,
             )
     before = scrape(client, admin)
     services.digest.send_now(site_id, "PLAT")

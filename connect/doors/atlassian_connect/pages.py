@@ -664,7 +664,7 @@ def _admin_page(
     *,
     status: int = 200,
     values: dict[str, str] | None = None,
-    error: str | None = None,
+    error: Invalid | None = None,
     gecko_team: str = "",
     gecko_error: str | None = None,
 ) -> Response:
@@ -690,7 +690,9 @@ def _admin_page(
             site_id=g.site_id, account=g.account_id, purpose=DIGEST_PURPOSE
         ),
         values=values or {},
-        error=error,
+        error=error.message if error else None,
+        error_field=error.field if error else None,
+        error_code=error.code if error else None,
     )
     html = render_admin_page(
         installations=installations,
@@ -746,10 +748,10 @@ def digest_channel_add() -> Response:
                 spec,
                 encrypt=services().tenants.encrypt,
                 now=now(),
-                allow_loopback_http=services().settings.dev,
+                urls=services().outbound,
             )
     except Invalid as error:
-        return _admin_page(status=422, values=form, error=error.message)
+        return _admin_page(status=422, values=form, error=error)
     return _see_other(_page_url("ui.admin_page_view"))
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import string
+import time
 from datetime import date
 from pathlib import Path
 
@@ -291,3 +292,61 @@ team_okrs = st.builds(
 @given(okrs=team_okrs)
 def test_parse_of_dump_gives_back_the_same_okrs(okrs: TeamOkrs) -> None:
     assert strip_lines(parse(dump(okrs))) == okrs
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """About a kilobyte of YAML whose aliases expand to 9**levels strings."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    for n in range(1, levels):
+        lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]")
+    lines.append(f"team: *a{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_its_first_anchor_at_once() -> None:
+    started = time.perf_counter()
+    with pytest.raises(OkrFileError) as caught:
+        parse(alias_bomb())
+    assert time.perf_counter() - started < 0.1
+    assert caught.value.line == 1
+    assert "anchors and aliases" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        (MINIMAL.replace("  - title:", "  - &first\n    title:"), 4),
+        (MINIMAL + "kpis: *nowhere\n", MINIMAL.count("\n") + 1),
+        ("team: PLAT\ncycle: &q 2026-Q4\nobjectives: []\n", 2),
+    ],
+)
+def test_anchors_and_aliases_are_refused_naming_the_line(text: str, line: int) -> None:
+    with pytest.raises(OkrFileError) as caught:
+        parse_all(text)
+    assert caught.value.line == line
+    assert "anchors and aliases" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "text,quoted",
+    [
+        ("team: [" + ", ".join(["x"] * 5000) + "]\n", "got a list"),
+        ("team: {" + ", ".join(f"k{n}: v" for n in range(5000)) + "}\n", "got a mapping"),
+        ("team: PLAT\ncycle: " + "9" * 5000 + "\n", "too large"),
+        ("team: PLAT\ncycle: 2026-Q4\nstart: " + "x" * 5000 + "\nend: 2026-12-31\n", "'xxx"),
+        ("team: PLAT\n" + "y" * 1000 + ": 1\n", "'yyy"),
+    ],
+)
+def test_a_message_quotes_at_most_a_short_value(text: str, quoted: str) -> None:
+    with pytest.raises(OkrFileError) as caught:
+        parse(text)
+    assert quoted in caught.value.message
+    assert len(caught.value.message) < 300
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab:-&*[]{}!|>'\" \n#%@`,?1.")), max_size=200))
+def test_any_text_is_read_or_refused_with_a_short_message_and_nothing_else(text: str) -> None:
+    try:
+        parse_all(text)
+    except OkrFileError as error:
+        assert len(error.message) < 300
