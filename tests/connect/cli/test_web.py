@@ -35,6 +35,8 @@ def test_the_server_runs_the_wsgi_app_with_few_threads_and_a_short_admission_que
     )
     assert (server.workers, server.blocking_threads) == (2, 3)
     assert server.backpressure == 3 * BACKPRESSURE_PER_THREAD
+    # One thread admits 4 (measured: the panel's goal needs both its rate and its p99).
+    assert build_server(host="::", port=1, workers=2, threads=1, access_log=False).backpressure == 4
     assert server.log_access is False
     assert server.respawn_failed_workers is True
     assert (
