@@ -205,6 +205,7 @@ def objective_json(objective: Objective, *, with_krs: bool = True) -> dict[str, 
     data: dict[str, Any] = {
         "key": objective.key,
         "title": objective.title,
+        "description": objective.description,
         "parent": objective.parent_key,
         "state": objective.state,
         "abandon_reason": objective.abandon_reason,
@@ -287,6 +288,7 @@ def create_objective() -> tuple[Response, int]:
             title=title or "",
             key=_text(data, "key"),
             parent=_text(data, "parent"),
+            description=_text(data, "description"),
             author=_author(),
             at=_now(),
         )

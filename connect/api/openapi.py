@@ -251,6 +251,7 @@ SCHEMAS: dict[str, Any] = {
             "key": _text("key"),
             "title": _text("title", required=True),
             "parent": _text("parent", nullable=True),
+            "description": _text("description", nullable=True),
         },
     },
     "KeyResultInput": {

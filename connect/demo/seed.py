@@ -49,7 +49,7 @@ from sync.errors import SourceMissing
 from sync.okrs import import_team_okrs
 from sync.tenants import purge, record_install
 
-EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "examples" / "platform.okr.yml"
+EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "examples" / "platform.okr.yml"
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -72,6 +72,12 @@ NUMBER_FIELDS = frozenset({"baseline", "target", "weight"})
 
 NOTE_FIELDS: Mapping[str, str] = {
     "practice.task-not-outcome": "title",
+    "practice.objective-task-not-outcome": "title",
+    "practice.no-why": "description",
+    "practice.counts-activity.merged_prs": "title",
+    "practice.counts-activity.commits": "title",
+    "practice.counts-activity.tickets_closed": "title",
+    "practice.counts-activity.deployments": "title",
     "practice.no-number.metric": "target",
     "practice.no-number.jql": "jql",
     "practice.no-number.github": "target",

@@ -140,6 +140,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edit.field.issues": "Issues or epics",
         "edit.field.abandon_reason": "Why it is abandoned",
         "edit.hint.parent": "e.g. ACME-1: the company objective this serves",
+        "edit.field.description": "Why it matters",
+        "edit.hint.description": "What changes, and for whom, when this objective is reached",
+        "retro.objectives": "Objectives and why",
+        "practice.no-why": "Objective {key} has no description: say why it matters "
+        "(description: what changes, and for whom, when it is reached).",
+        "practice.objective-task-not-outcome": "Objective {key} reads like a task ({title!r}): "
+        "state the outcome it should change, and let its key results say how much.",
+        "practice.counts-activity.merged_prs": "KR {key} counts activity (merged PRs): more of "
+        "it does not say anything changed; measure the outcome it should bring instead, e.g. "
+        "lead time, change failure rate or a metric your users feel.",
+        "practice.counts-activity.commits": "KR {key} counts activity (commits): more of it "
+        "does not say anything changed; measure the outcome it should bring instead, e.g. lead "
+        "time, change failure rate or a metric your users feel.",
+        "practice.counts-activity.tickets_closed": "KR {key} counts activity (tickets closed): "
+        "more of it does not say anything changed; measure the outcome it should bring instead, "
+        "e.g. lead time, change failure rate or a metric your users feel.",
+        "practice.counts-activity.deployments": "KR {key} counts activity (deployments as a "
+        "volume): more of it does not say anything changed; measure the outcome it should bring "
+        "instead, e.g. lead time, change failure rate or a metric your users feel.",
         "edit.hint.kr_title": "An outcome with a number: “Raise X from A to B”",
         "edit.hint.issues": "Jira keys, one per line or separated by commas",
         "kpi.section": "KPIs",
@@ -411,6 +430,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edit.field.issues": "Tickets ou epics",
         "edit.field.abandon_reason": "Pourquoi il est abandonné",
         "edit.hint.parent": "par ex. ACME-1 : l’objectif d’entreprise qu’il sert",
+        "edit.field.description": "Pourquoi c’est important",
+        "edit.hint.description": "Ce qui change, et pour qui, quand cet objectif est atteint",
+        "retro.objectives": "Objectifs et leur raison d’être",
+        "practice.no-why": "L’objectif {key} n’a pas de description : dites pourquoi il compte "
+        "(ce qui change, et pour qui, quand il est atteint).",
+        "practice.objective-task-not-outcome": "L’objectif {key} se lit comme une tâche "
+        "(« {title} ») : énoncez le résultat qu’il doit changer, et laissez ses résultats clés "
+        "dire de combien.",
+        "practice.counts-activity.merged_prs": "Le résultat clé {key} compte de l’activité (PR "
+        "fusionnées) : en faire plus ne dit pas que quelque chose a changé ; mesurez plutôt le "
+        "résultat attendu, par ex. le délai de livraison, le taux d’échec des changements ou une "
+        "mesure que vos utilisateurs ressentent.",
+        "practice.counts-activity.commits": "Le résultat clé {key} compte de l’activité "
+        "(commits) : en faire plus ne dit pas que quelque chose a changé ; mesurez plutôt le "
+        "résultat attendu, par ex. le délai de livraison, le taux d’échec des changements ou une "
+        "mesure que vos utilisateurs ressentent.",
+        "practice.counts-activity.tickets_closed": "Le résultat clé {key} compte de l’activité "
+        "(tickets fermés) : en faire plus ne dit pas que quelque chose a changé ; mesurez plutôt "
+        "le résultat attendu, par ex. le délai de livraison, le taux d’échec des changements ou "
+        "une mesure que vos utilisateurs ressentent.",
+        "practice.counts-activity.deployments": "Le résultat clé {key} compte de l’activité "
+        "(des déploiements en volume) : en faire plus ne dit pas que quelque chose a changé ; "
+        "mesurez plutôt le résultat attendu, par ex. le délai de livraison, le taux d’échec des "
+        "changements ou une mesure que vos utilisateurs ressentent.",
         "edit.hint.kr_title": "Un résultat chiffré : « Faire passer X de A à B »",
         "edit.hint.issues": "Clés Jira, une par ligne ou séparées par des virgules",
         "kpi.section": "KPI",

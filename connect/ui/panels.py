@@ -406,6 +406,7 @@ def load_panel(
             ObjectiveView(
                 key=objective.key,
                 title=objective.title,
+                description=objective.description,
                 parent_key=objective.parent_key,
                 parent_title=parent_title,
                 progress=objective_progress(
@@ -545,6 +546,7 @@ def _practice_warnings(
             key=objective.key,
             title=objective.title,
             parent=objective.parent_key,
+            description=objective.description,
             key_results=tuple(
                 KeyResultSpec(
                     key=kr.key,
@@ -586,6 +588,8 @@ def practice_note(finding: Finding) -> PracticeNote:
     code = finding.code
     if code == "no-number":
         code = f"{code}.{finding.params['kind']}"
+    elif code == "counts-activity":
+        code = f"{code}.{finding.params['activity']}"
     return PracticeNote(f"practice.{code}", finding.params)
 
 

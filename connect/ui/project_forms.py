@@ -165,6 +165,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             team=team,
             title=fields.get("title", ""),
             parent=fields.get("parent", "").strip() or None,
+            description=fields.get("description", ""),
             author=author,
             at=at,
         )
@@ -178,7 +179,11 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             update_objective(
                 session,
                 objective,
-                {"title": fields.get("title", ""), "parent": fields.get("parent", "")},
+                {
+                    "title": fields.get("title", ""),
+                    "description": fields.get("description", ""),
+                    "parent": fields.get("parent", ""),
+                },
                 author=author,
                 at=at,
             )

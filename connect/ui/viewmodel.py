@@ -98,6 +98,7 @@ class ObjectiveView:
     warnings: tuple[PracticeNote, ...] = ()
     state: str = "active"
     abandon_reason: str | None = None
+    description: str | None = None  # its why
 
     @property
     def abandoned(self) -> bool:

@@ -273,3 +273,22 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
     with store.session() as session:
         targets = session.execute(select(Outbound.kind, Outbound.target)).all()
     assert [tuple(t) for t in targets] == [("issue_property", "PLAT-90")]
+
+
+def test_an_objectives_description_is_written_read_and_exported(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    why = "Customers stop losing a working day to our outages"
+    assert _objective(client, admin, description=why)["description"] == why
+    changed = client.patch(
+        "/api/v1/objectives/PLAT-1", json={"description": "So releases stop hurting"}, headers=admin
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["description"] == "So releases stop hurting"
+    exported = client.get("/api/v1/export?team=PLAT&cycle=2026-Q4", headers=admin)
+    assert "description: So releases stop hurting" in exported.text
+    wrong = client.patch("/api/v1/objectives/PLAT-1", json={"description": 7}, headers=admin)
+    assert wrong.status_code == 422
+    assert wrong.json["error"]["field"] == "description"
+    stored = client.get("/api/v1/objectives/PLAT-1", headers=admin).json
+    assert stored["description"] == "So releases stop hurting"

@@ -29,7 +29,7 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
     client: FlaskClient, site: int
 ) -> None:
     page = open_page(client)
-    assert field_names(the_form(page, "new-objective")) == ["title", "parent"]
+    assert field_names(the_form(page, "new-objective")) == ["title", "description", "parent"]
     title = "Make the platform the most reliable in its sector"
     page = follow(client, submit(client, page, "new-objective", title=title))
     assert parse(page).find(data_objective="PLAT-1")
@@ -44,7 +44,11 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "jql",
         "issues",
     ]
-    assert field_names(the_form(page, "edit-objective", "PLAT-1")) == ["title", "parent"]
+    assert field_names(the_form(page, "edit-objective", "PLAT-1")) == [
+        "title",
+        "description",
+        "parent",
+    ]
     page = follow(
         client,
         submit(
@@ -288,3 +292,58 @@ def test_a_token_of_another_site_finds_nothing_of_this_site(
     assert response.status_code == 404
     assert "Hijacked" not in open_page(client)
     assert parse(page).find(data_objective="PLAT-1")
+
+
+def test_an_objectives_why_is_written_on_the_page_and_shown_under_its_title(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    page = follow(client, submit(client, page, "new-objective", title="Make the platform reliable"))
+    form = the_form(page, "edit-objective", "PLAT-1")
+    note = form.find(data_practice="no-why")
+    assert _field_of(form, note) == form.find("textarea", name="description").attrs["id"]
+    why = "Customers stop losing a working day to our outages"
+    page = follow(client, submit(client, page, "edit-objective", "PLAT-1", description=why))
+    section = parse(page).find("section", data_objective="PLAT-1")
+    assert section.find(data_why=True).text == why
+    assert not the_form(page, "edit-objective", "PLAT-1").find_all(data_practice="no-why")
+    assert the_form(page, "edit-objective", "PLAT-1").find("textarea").text == why
+
+
+def test_an_objective_worded_as_a_task_gets_the_note_beside_its_title(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    title = "Migrate the billing service to the new cluster"
+    page = follow(client, submit(client, page, "new-objective", title=title))
+    form = the_form(page, "edit-objective", "PLAT-1")
+    note = form.find(data_practice="objective-task-not-outcome")
+    assert _field_of(form, note) == form.find("input", name="title").attrs["id"]
+
+
+def test_a_merged_pr_kr_gets_the_activity_note_in_french_too(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    page = follow(client, submit(client, page, "new-objective", title="Ship with confidence"))
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Raise merged PRs per week from 30 to 45",
+            baseline="30",
+            target="45",
+            owner="Engineering manager",
+        ),
+    )
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    note = form.find(data_practice="counts-activity.merged_prs")
+    assert "lead time" in note.text
+    french = open_page(client, lang="fr")
+    note = the_form(french, "edit-key-result", "PLAT-1.1").find(
+        data_practice="counts-activity.merged_prs"
+    )
+    assert "taux d’échec" in note.text
