@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from connect.ui.i18n import PracticeNote
@@ -20,6 +21,7 @@ FORMS = (
     "abandon-key-result",
     "new-kpi",
     "edit-kpi",
+    "new-cycle",
 )
 """Every `data-form` the project page posts to `/jira/okrs/edit` (`close-cycle` posts apart)."""
 
@@ -93,6 +95,23 @@ NOTE_FIELDS: Mapping[str, str] = {
 """The field a practice note is shown beside, in the form that edits what it is about."""
 
 
+NEW_CYCLE_FORM = "new-cycle"
+CYCLE_FORM_FIELDS = ("name", "start", "end", "parent")
+"""The new cycle form's fields, named as the API's (`POST /api/v1/cycles`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleLink:
+    """A cycle the team can open: its name, dates, the cycle holding it, and its page."""
+
+    name: str
+    start: date
+    end: date
+    parent: str | None
+    url: str
+    current: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Editor:
     """The project page's writing forms: where they post, their token, and a failed post."""
@@ -107,6 +126,7 @@ class Editor:
     close_url: str = ""  # where the close-cycle form posts
     kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
     kpi_history: Mapping[str, tuple[KpiEvent, ...]] = field(default_factory=dict)
+    cycles: tuple[CycleLink, ...] = ()  # the team's cycles, each a link to its page
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target

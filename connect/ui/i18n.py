@@ -141,6 +141,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edit.field.abandon_reason": "Why it is abandoned",
         "edit.hint.parent": "e.g. ACME-1: the company objective this serves",
         "edit.field.description": "Why it matters",
+        "cycle.section": "Cycles",
+        "cycle.in": "in {parent}",
+        "cycle.new": "New cycle",
+        "cycle.field.name": "Name",
+        "cycle.hint.name": "2027-Q1 (a quarter), 2027-01 (a month), 2027 (a year), or any name "
+        "with start and end dates",
+        "cycle.field.start": "Start",
+        "cycle.field.end": "End",
+        "cycle.field.parent": "Part of",
+        "cycle.hint.parent": "A longer cycle it refreshes, e.g. the year holding a quarter",
+        "cycle.parent.none": "None",
+        "error.cycle_overlap": "It overlaps another of the team’s cycles in the same parent: "
+        "choose other dates, or put it under a longer cycle.",
         "edit.hint.description": "What changes, and for whom, when this objective is reached",
         "retro.objectives": "Objectives and why",
         "practice.no-why": "Objective {key} has no description: say why it matters "
@@ -431,6 +444,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edit.field.abandon_reason": "Pourquoi il est abandonné",
         "edit.hint.parent": "par ex. ACME-1 : l’objectif d’entreprise qu’il sert",
         "edit.field.description": "Pourquoi c’est important",
+        "cycle.section": "Cycles",
+        "cycle.in": "dans {parent}",
+        "cycle.new": "Nouveau cycle",
+        "cycle.field.name": "Nom",
+        "cycle.hint.name": "2027-Q1 (un trimestre), 2027-01 (un mois), 2027 (une année), ou "
+        "tout nom avec des dates de début et de fin",
+        "cycle.field.start": "Début",
+        "cycle.field.end": "Fin",
+        "cycle.field.parent": "Fait partie de",
+        "cycle.hint.parent": "Un cycle plus long qu’il renouvelle, par ex. l’année d’un trimestre",
+        "cycle.parent.none": "Aucun",
+        "error.cycle_overlap": "Il chevauche un autre cycle de l’équipe dans le même parent : "
+        "choisissez d’autres dates, ou placez-le dans un cycle plus long.",
         "edit.hint.description": "Ce qui change, et pour qui, quand cet objectif est atteint",
         "retro.objectives": "Objectifs et leur raison d’être",
         "practice.no-why": "L’objectif {key} n’a pas de description : dites pourquoi il compte "

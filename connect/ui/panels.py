@@ -358,7 +358,8 @@ def load_panel(
             parent,
             and_(
                 parent.site_id == Objective.site_id,
-                parent.cycle_id == Objective.cycle_id,
+                # In the same cycle, or in the longer cycle holding it (a quarter's year).
+                or_(parent.cycle_id == Objective.cycle_id, parent.cycle_id == Cycle.parent_id),
                 parent.key == Objective.parent_key,
             ),
         )

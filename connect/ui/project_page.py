@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from connect.errors import NotFound
 from connect.services import services
 from connect.ui import panels
-from connect.ui.editor import Editor
+from connect.ui.editor import CycleLink, Editor
 from connect.ui.i18n import translator
 from connect.ui.kpi_history import load_kpi_history
 from connect.ui.project_forms import CHECKIN_FIELDS, Posted, issue_csrf, now
@@ -29,7 +29,8 @@ from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from connect.ui.viewmodel import PanelView
 from sync.core.spec import CycleSpec, quarter, quarter_of
-from sync.db.model import KeyResult
+from sync.cycles import team_cycles
+from sync.db.model import Cycle, KeyResult
 from sync.db.store import check_ins_of, find_cycle, find_kr
 from sync.okrs import changes_of
 
@@ -65,6 +66,30 @@ def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
         spec = CycleSpec(name=row.name, start=row.start, end=row.end)
     return PanelView(
         team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end, objectives=()
+    )
+
+
+def _cycle_links(
+    session: Session, site_id: int, team: str, shown: str, link: Link
+) -> tuple[CycleLink, ...]:
+    """The team's cycles for the page's cycle list, each with the cycle that holds it."""
+    rows = team_cycles(session, site_id, team)
+    names = {row.id: row.name for row in rows}
+    missing = {row.parent_id for row in rows if row.parent_id and row.parent_id not in names}
+    for parent_id in missing:
+        parent = session.get(Cycle, parent_id)
+        if parent is not None:
+            names[parent.id] = parent.name
+    return tuple(
+        CycleLink(
+            name=row.name,
+            start=row.start,
+            end=row.end,
+            parent=names.get(row.parent_id) if row.parent_id else None,
+            url=link("page", team=team, cycle=row.name),
+            current=row.name == shown,
+        )
+        for row in rows
     )
 
 
@@ -127,7 +152,11 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
     csrf = issue_csrf(site_id=site_id, account=page.account)
     editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
     with store.session() as session:
-        editor = replace(editor, kpi_history=load_kpi_history(session, site_id, team))
+        editor = replace(
+            editor,
+            kpi_history=load_kpi_history(session, site_id, team),
+            cycles=_cycle_links(session, site_id, team, view.cycle, link),
+        )
     if failed is not None:
         editor = replace(
             editor, form=failed.form, target=failed.target, errors=failed.errors, values=page.values

@@ -107,6 +107,10 @@ class Cycle(Base):
     name: Mapped[str] = mapped_column(String(64))
     start: Mapped[date] = mapped_column()
     end: Mapped[date] = mapped_column()
+    # A cycle made for one team (None: the site's, as quarters named in files are), and the
+    # longer cycle it refreshes (a yearly cycle holds its quarters).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"))
 
 
 class Objective(Base):

@@ -34,6 +34,7 @@ from connect.ui import panels
 from connect.ui.admin import DigestForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
+from connect.ui.editor import NEW_CYCLE_FORM
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale
 from connect.ui.panel_page import TEAM_KEY, PanelRequest, panel_request, serve_panel, team_param
@@ -415,6 +416,8 @@ def _after_post(team: str, cycle: str, posted: Posted) -> Response:
     params = {"projectKey": team}
     if posted.form == CLOSE_FORM:
         params["cycle"] = cycle
+    elif posted.form == NEW_CYCLE_FORM:  # the new cycle's page, to write its objectives
+        params["cycle"] = posted.saved
     else:
         params["saved"] = posted.saved
         if cycle:

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support.app import install, signed_url
+from tests.support.app import CLIENT_KEY, install, signed_url
 from tests.support.ui import Node, field_names, follow, parse, submit, the_form
 
 PAGE = "/jira/project-page"
@@ -347,3 +347,51 @@ def test_a_merged_pr_kr_gets_the_activity_note_in_french_too(
         data_practice="counts-activity.merged_prs"
     )
     assert "taux d’échec" in note.text
+
+
+def test_a_monthly_cycle_and_a_yearly_cycle_with_its_quarters_are_made_on_the_page(
+    app: Flask, client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    page = open_page(client)
+    assert field_names(the_form(page, "new-cycle")) == ["name", "start", "end", "parent"]
+    made = submit(client, page, "new-cycle", name="2027")
+    assert made.status_code == 303
+    assert "cycle=2027" in made.headers["Location"]
+    page = follow(client, made)
+    page = follow(client, submit(client, page, "new-cycle", name="2027-Q1", parent="2027"))
+    page = follow(client, submit(client, page, "new-cycle", name="2027-Q2", parent="2027"))
+    page = follow(client, submit(client, page, "new-cycle", name="2027-04", parent="2027-Q2"))
+    listed = {
+        n.attrs["data-cycle-link"]: n.attrs.get("data-parent")
+        for n in parse(page).find(data_cycles=True).find_all(data_cycle_link=True)
+    }
+    assert listed == {"2027": None, "2027-Q1": "2027", "2027-Q2": "2027", "2027-04": "2027-Q2"}
+    custom = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-cycle",
+            name="Hackathon",
+            start="2027-05-10",
+            end="2027-05-14",
+            parent="2027-Q2",
+        ),
+    )
+    assert parse(custom).find("main").attrs["data-cycle"] == "Hackathon"
+    # A quarter under the year overlapping 2027-Q1: refused beside its dates, nothing stored.
+    refused = submit(
+        client, page, "new-cycle", name="Early", start="2027-03-01", end="2027-04-30", parent="2027"
+    )
+    assert refused.status_code == 422
+    form = parse(refused.text).find("form", data_form="new-cycle")
+    assert "overlaps" in form.find(data_error="start").text
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    names = [c["name"] for c in client.get("/api/v1/cycles", headers=headers).json["cycles"]]
+    assert "Early" not in names and len(names) == 5
+    objective = follow(
+        client,
+        submit(client, open_page(client, cycle="2027-04"), "new-objective", title="Calm April"),
+    )
+    assert parse(objective).find("main").attrs["data-cycle"] == "2027-04"
+    assert parse(objective).find(data_objective="PLAT-1")

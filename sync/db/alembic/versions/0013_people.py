@@ -19,8 +19,22 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("objectives") as batch:
         batch.add_column(sa.Column("description", sa.Text(), nullable=True))
+    with op.batch_alter_table("cycles") as batch:
+        batch.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("parent_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            "fk_cycles_team_id", "teams", ["team_id"], ["id"], ondelete="SET NULL"
+        )
+        batch.create_foreign_key(
+            "fk_cycles_parent_id", "cycles", ["parent_id"], ["id"], ondelete="SET NULL"
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cycles") as batch:
+        batch.drop_constraint("fk_cycles_parent_id", type_="foreignkey")
+        batch.drop_constraint("fk_cycles_team_id", type_="foreignkey")
+        batch.drop_column("parent_id")
+        batch.drop_column("team_id")
     with op.batch_alter_table("objectives") as batch:
         batch.drop_column("description")
