@@ -47,6 +47,7 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.people import JiraPeople
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
@@ -149,6 +150,13 @@ def build_services(settings: Settings, store: Store, ports: Ports) -> Services:
         ports.tracker = JiraTracker(
             tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
         )
+    if ports.people is None:  # the tracker's clients when it is Jira's, else a Jira of its own
+        jira = ports.tracker
+        if not isinstance(jira, JiraTracker):
+            jira = JiraTracker(
+                tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
+            )
+        ports.people = JiraPeople(jira)
     jira_sync = JiraSync(
         jobs=jobs, parse=partial(event_from_issue, fields=field_map), fields=issue_fields(field_map)
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
 from connect.ui.i18n import PracticeNote
+from connect.ui.people import names_in
 from connect.ui.viewmodel import (
     CheckInView,
     IssueKrView,
@@ -398,7 +399,7 @@ def load_panel(
             if o.parent_key and title is not None
         ),
     )
-    return PanelView(
+    view = PanelView(
         team=panel.team,
         cycle=cycle.name,
         cycle_start=cycle.start,
@@ -432,6 +433,7 @@ def load_panel(
         warnings=warnings.get("", ()),
         kpis=kpi_views(session, site_id, panel.team),
     )
+    return replace(view, names=names_in(session, site_id, view.people))
 
 
 Series = dict[int, tuple[tuple[datetime, float], ...]]

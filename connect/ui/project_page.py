@@ -23,6 +23,7 @@ from connect.ui import panels
 from connect.ui.editor import CycleLink, Editor
 from connect.ui.i18n import translator
 from connect.ui.kpi_history import load_kpi_history
+from connect.ui.people import names_in
 from connect.ui.project_forms import CHECKIN_FIELDS, Posted, issue_csrf, now
 from connect.ui.render import render_checkin_page, render_kr_page, render_panel, render_review
 from connect.ui.retro import load_retro
@@ -208,10 +209,14 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
     another team or site is a 404."""
     with services().store.session() as session:
         kr = _team_kr(session, page, key)
+        check_ins = check_ins_of(session, kr)
+        changes = changes_of(session, page.site_id, kr.cycle_id, kr.key)
+        people = [kr.owner, *(c.author for c in check_ins), *(c.author for c in changes)]
         return render_kr_page(
             kr,
-            check_ins=check_ins_of(session, kr),
-            changes=changes_of(session, page.site_id, kr.cycle_id, kr.key),
+            check_ins=check_ins,
+            changes=changes,
+            names=names_in(session, page.site_id, people),
             locale=page.locale,
             back_url=link("page", team=page.team),
             host_script=page.host_script,

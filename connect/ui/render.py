@@ -24,6 +24,7 @@ from connect.ui.assets import script, stylesheet
 from connect.ui.charts import AxisLabels, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, clamp01, translator
+from connect.ui.people import person_of
 from connect.ui.retro import RetroView
 from connect.ui.review import ReviewView
 from connect.ui.viewmodel import (
@@ -189,6 +190,7 @@ def render_panel(
         tabs=None if static else tabs,
         retro=retro,
         monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end),
+        person=person_of(view.names),
     )
 
 
@@ -392,6 +394,7 @@ def render_okrs_page(
         csrf_token="",
         counts=functools.partial(_counts, t),
         chart=chart,
+        person=person_of(view.names if view else {}),
     )
 
 
@@ -408,6 +411,7 @@ def render_review(
         doc_title=t("review.heading", team=review.team, cycle=review.cycle),
         review=review,
         tabs=tabs,
+        person=person_of(review.names),
     )
 
 
@@ -491,6 +495,7 @@ def render_kr_page(
     back_url: str = "",
     host_script: bool = True,
     trend: Any = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """One KR's check-ins (latest first) and the history of its definition; `trend` (a
     `KrTrend`) adds its progress and confidence chart over the cycle."""
@@ -511,4 +516,5 @@ def render_kr_page(
         chart=chart,
         status=getattr(trend, "status", ""),
         with_confidence=bool(trend and trend.confidence),
+        person=person_of(names or {}),
     )

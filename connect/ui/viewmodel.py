@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from connect.ui.i18n import PracticeNote
@@ -145,6 +145,17 @@ class PanelView:
     warnings: tuple[PracticeNote, ...] = ()
     okr_page_url: str | None = None
     kpis: tuple[KpiView, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for `person`
+
+    @property
+    def people(self) -> list[str | None]:
+        """Every owner and check-in author the panel shows."""
+        found: list[str | None] = [k.owner for k in self.kpis]
+        for objective in self.objectives:
+            for kr in objective.krs:
+                found.append(kr.owner)
+                found.append(kr.last_checkin.author if kr.last_checkin else None)
+        return found
 
     @property
     def charts_confidence(self) -> bool:

@@ -614,6 +614,21 @@ class CycleClose(Base):
     retro_published_at: Mapped[datetime | None] = mapped_column()
 
 
+class Person(Base):
+    """An Atlassian account's profile as Jira last gave it, cached per site (`sync/people.py`):
+    `state` is active, closed (a former user) or unknown (Jira does not know the account)."""
+
+    __tablename__ = "people"
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    fetched_at: Mapped[datetime] = mapped_column()
+
+
 class PracticeProfile(Base):
     """A site's practice thresholds; a site without a row follows the defaults of
     `sync/core/practice.py`."""

@@ -28,7 +28,7 @@ from sync.engine.lease import Leases
 from sync.engine.metrics import count_write, observe_applied
 from sync.engine.snapshots import recompute
 from sync.errors import Permanent, SourceMissing, Transient
-from sync.ports import Asana, Chat, Checks, Clock, SystemClock, Tracker, Wiki
+from sync.ports import Asana, Chat, Checks, Clock, People, SystemClock, Tracker, Wiki
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class Ports:
     asana: Asana | None = None
     chat: Chat | None = None
     wiki: Wiki | None = None
+    people: People | None = None
 
 
 def make_queue(url: str, *, immediate: bool = False, name: str = "okrlink") -> Huey:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+import sync.db.model
+
 revision = "0013_people"
 down_revision = "0012"
 branch_labels = None
@@ -30,7 +32,25 @@ def upgrade() -> None:
         )
 
 
+    op.create_table(
+        "people",
+        sa.Column(
+            "site_id",
+            sa.Integer(),
+            sa.ForeignKey("sites.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column("account_id", sa.String(128), primary_key=True),
+        sa.Column("display_name", sa.String(255), nullable=True),
+        sa.Column("avatar_url", sa.Text(), nullable=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("fetched_at", sync.db.model.UtcDateTime(timezone=True), nullable=False),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("people")
     with op.batch_alter_table("cycles") as batch:
         batch.drop_constraint("fk_cycles_parent_id", type_="foreignkey")
         batch.drop_constraint("fk_cycles_team_id", type_="foreignkey")
