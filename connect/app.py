@@ -255,6 +255,7 @@ def build_digest_sender(
         store=store,
         clock=ports.clock,
         chat=lambda: ports.chat,
+        people=lambda: ports.people,
         render=digest_render.render,
         links=DigestLinks(store=store, settings=settings),
         decrypt=tenants.decrypt,

@@ -32,7 +32,7 @@ from sync.db.store import Store
 from sync.digest import load_digest, load_reminder, schedule_of, teams_with_channels
 from sync.engine.metrics import count_write
 from sync.errors import Permanent, RateLimited, Transient
-from sync.ports import Chat, Clock
+from sync.ports import Chat, Clock, People
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class DigestSender:
         store: Store,
         clock: Clock,
         chat: Callable[[], Chat | None],
+        people: Callable[[], People | None] = lambda: None,
         render: Render,
         links: LinksOf,
         decrypt: Decrypt,
@@ -77,6 +78,7 @@ class DigestSender:
         self.store = store
         self.clock = clock
         self.chat = chat
+        self.people = people  # whose names the digest shows for owners and authors
         self.render = render
         self.links = links
         self.decrypt = decrypt
@@ -250,6 +252,7 @@ class DigestSender:
                 week=row.week,
                 links=links,
                 late_from=row.due_at if row.late else None,
+                people=self.people(),
             )
         reminder = load_reminder(
             session,
@@ -259,6 +262,7 @@ class DigestSender:
             digest_at=row.digest_at,
             week=row.week,
             links=links,
+            people=self.people(),
         )
         # Nothing is sent when everyone has checked in.
         return reminder if reminder is not None and reminder.missing else None
@@ -333,7 +337,13 @@ class DigestSender:
             for channel in channels:
                 week = schedule_of(channel).week_of(now)
                 content = load_digest(
-                    session, site_id, team, end=now, week=week, links=self.links(site_id, team)
+                    session,
+                    site_id,
+                    team,
+                    end=now,
+                    week=week,
+                    links=self.links(site_id, team),
+                    people=self.people(),
                 )
                 if content is not None:
                     jobs.append((channel.id, channel.kind, channel.lang, channel.url, content))

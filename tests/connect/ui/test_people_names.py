@@ -162,3 +162,41 @@ def test_many_accounts_are_asked_in_batches(
     assert names[accounts[-1]] == f"Person {len(accounts) - 1}"
     sizes = [len(query["accountId"]) for query in jira.calls(USER_BULK)]
     assert sizes == [people.BATCH, 7]
+
+
+def test_the_digest_names_the_owners_to_remind_in_slack_and_teams(
+    app: Flask,
+    client: FlaskClient,
+    admin: dict[str, str],
+    site: int,
+    jira: StandInJira,
+    clock: FakeClock,
+) -> None:
+    from connect.chat.digest import render
+    from sync.digest import load_digest
+
+    _quarter(client, admin)
+    services = app.extensions["okrlink"]
+    with app.app_context(), services.store.session() as session:
+        digest = load_digest(
+            session,
+            site,
+            "PLAT",
+            end=clock.now(),
+            week="2026-W48",
+            links=services.digest.links(site, "PLAT"),
+            people=services.jobs.ports.people,
+        )
+    assert digest is not None
+    assert [m.owner for m in digest.missing] == [
+        "Alice Dupont",
+        "Bob Lee",
+        "Former user",
+        "SRE lead",
+        "Unknown user",
+    ]
+    for kind in ("slack", "teams"):
+        text = str(render(digest, kind, "en"))
+        assert "Alice Dupont" in text
+        assert all(account not in text for account in (ALICE, BOB, GONE, NOBODY))
+    assert len(jira.calls(USER_BULK)) == 1
