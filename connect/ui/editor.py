@@ -127,6 +127,7 @@ class Editor:
     kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
     kpi_history: Mapping[str, tuple[KpiEvent, ...]] = field(default_factory=dict)
     cycles: tuple[CycleLink, ...] = ()  # the team's cycles, each a link to its page
+    people_url: str = ""  # the owner picker's search (a door whose pages run no script: none)
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target
@@ -166,6 +167,16 @@ def parse_number(raw: str, name: str, errors: dict[str, str]) -> float | None:
     return value
 
 
+def owner_of(form: Mapping[str, str]) -> str | None:
+    """The owner a form gives: the picked account when the name shown was left as it is, else
+    the text typed (a role such as "SRE lead"); None when empty."""
+    typed = form.get("owner", "").strip()
+    account = form.get("owner_account", "").strip()
+    if account and typed and typed == form.get("owner_shown", "").strip():
+        return account
+    return typed or None
+
+
 def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
     """A KR form as the domain's data (the OKR file's fields), and the fields not numbers."""
     errors: dict[str, str] = {}
@@ -176,6 +187,7 @@ def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any]
             data[name] = parse_number(raw, name, errors)
         else:
             data[name] = raw.strip() or None
+    data["owner"] = owner_of(form)
     if data["weight"] is None:
         data["weight"] = 1.0
     data["kind"] = data["kind"] or "metric"

@@ -33,8 +33,10 @@ def frame_ancestors(base_url: str | None) -> str:
 def content_security_policy(*, scripts: bool, base_url: str | None) -> str:
     """Our stylesheet; our resize script and Atlassian's `all.js` when `scripts`; nothing else."""
     script = f"{csp_hash('okrlink.js')} {CONNECT_SCRIPT_ORIGIN}" if scripts else "'none'"
+    # The owner picker asks our own people search as the person types.
+    connect = "connect-src 'self'; " if scripts else ""
     return (
-        f"default-src 'none'; style-src {csp_hash('okrlink.css')}; script-src {script}; "
+        f"default-src 'none'; {connect}style-src {csp_hash('okrlink.css')}; script-src {script}; "
         f"img-src 'self' data:; form-action 'self'; base-uri 'none'; "
         f"frame-ancestors {frame_ancestors(base_url)}"
     )

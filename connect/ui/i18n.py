@@ -141,6 +141,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edit.field.abandon_reason": "Why it is abandoned",
         "edit.hint.parent": "e.g. ACME-1: the company objective this serves",
         "edit.field.description": "Why it matters",
+        "edit.hint.owner": "Type a name to pick a person, or write a role (SRE lead)",
         "cycle.section": "Cycles",
         "cycle.in": "in {parent}",
         "cycle.new": "New cycle",
@@ -444,6 +445,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edit.field.abandon_reason": "Pourquoi il est abandonné",
         "edit.hint.parent": "par ex. ACME-1 : l’objectif d’entreprise qu’il sert",
         "edit.field.description": "Pourquoi c’est important",
+        "edit.hint.owner": "Tapez un nom pour choisir une personne, ou écrivez un rôle "
+        "(responsable SRE)",
         "cycle.section": "Cycles",
         "cycle.in": "dans {parent}",
         "cycle.new": "Nouveau cycle",

@@ -37,7 +37,7 @@ from sync.okrs import changes_of
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
-ROUTES = ("page", "kr", "edit", "check-in", "close")
+ROUTES = ("page", "kr", "edit", "check-in", "close", "people")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,13 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             host_script=page.host_script,
         )
     csrf = issue_csrf(site_id=site_id, account=page.account)
-    editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
+    editor = Editor(
+        action_url=link("edit", **carried),
+        csrf_token=csrf,
+        saved=page.saved,
+        # The picker is the page's script: a door whose pages run none keeps the typed owner.
+        people_url=link("people", team=team) if page.host_script else "",
+    )
     with store.session() as session:
         editor = replace(
             editor,

@@ -38,6 +38,7 @@ from connect.ui.viewmodel import (
 )
 from sync.core.practice import KPI_KINDS
 from sync.core.spec import GITHUB_MEASURES
+from sync.people import is_account_id
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -100,6 +101,7 @@ def environment() -> Environment:
         statuses=STATUSES,
         metric_kinds=METRIC_KINDS,
         notes_for=notes_for,
+        is_account=is_account_id,
         kpi_kinds=KPI_KINDS,
         kpi_measures=GITHUB_MEASURES,
     )

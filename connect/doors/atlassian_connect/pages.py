@@ -74,14 +74,16 @@ from connect.ui.tokens import (
 from sync.db.store import find_kr
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine.snapshots import recompute
-from sync.errors import Invalid
+from sync.errors import Invalid, OutsideError
 from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.people import UNKNOWN
 from sync.profiles import site_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("ui", __name__)
@@ -198,7 +200,12 @@ def _see_other(url: str) -> Response:
 
 @blueprint.errorhandler(ApiError)
 def error_page(error: ApiError) -> Response:
-    """Errors on these pages are shown as a page inside the iframe, not as JSON."""
+    """Errors on these pages are shown as a page inside the iframe, not as JSON (but for the
+    owner picker's search, which the page's script reads)."""
+    if request.endpoint == "ui.people_search":
+        answer = jsonify(error.to_dict())
+        answer.status_code = error.status
+        return answer
     html = render_message_page(
         f"{error.status} {error.code.replace('_', ' ')}",
         error.message,
@@ -295,6 +302,7 @@ CONNECT_ROUTES = {
     "edit": "ui.edit_okrs",
     "check-in": "ui.check_in",
     "close": "ui.close_cycle",
+    "people": "ui.people_search",
 }
 """The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
@@ -393,6 +401,37 @@ def edit_okrs() -> Response:
     team, cycle = _project_team(), request.args.get("cycle", "").strip()
     posted = post_edit(_poster(team, cycle), request.form.get("form", ""), request.form)
     return _after_post(team, cycle, posted)
+
+
+PICKER_LIMIT = 10
+"""How many people the owner picker offers at once."""
+
+
+@blueprint.get("/jira/people")
+@page_auth(allow_context_qsh=True)
+def people_search() -> tuple[Response, int]:
+    """The owner picker's search, for anyone the project page was signed for: the users
+    matching `q` who may browse the team's project, asked of Jira as the app."""
+    team, query = _project_team(), request.args.get("q", "").strip()[:100]
+    finder = services().jobs.ports.people
+    if not query or finder is None:
+        return jsonify({"people": []}), 200
+    try:
+        found = finder.find_users(g.site_id, project=team, query=query, limit=PICKER_LIMIT)
+    except OutsideError as exc:
+        log.info("people search for %s not answered: %s", team, exc)
+        error = {
+            "code": "jira_unavailable",
+            "message": "Jira did not answer the search",
+            "field": "q",
+        }
+        return jsonify({"people": [], "error": error}), 502
+    people = [
+        {"accountId": p["accountId"], "name": str(p.get("displayName") or UNKNOWN)}
+        for p in found
+        if p.get("active", True) is not False
+    ]
+    return jsonify({"people": people}), 200
 
 
 @blueprint.post("/jira/okrs/close")

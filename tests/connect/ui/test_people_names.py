@@ -200,3 +200,46 @@ def test_the_digest_names_the_owners_to_remind_in_slack_and_teams(
         assert "Alice Dupont" in text
         assert all(account not in text for account in (ALICE, BOB, GONE, NOBODY))
     assert len(jira.calls(USER_BULK)) == 1
+
+
+def test_the_picker_search_asks_jira_for_people_who_may_browse_the_project(
+    app: Flask, client: FlaskClient, site: int, jira: StandInJira
+) -> None:
+    from tests.support.jira import USER_SEARCH
+
+    url = signed_url("/jira/people", {"projectKey": "PLAT", "q": "ali"}, context=True)
+    found = client.get(url)
+    assert found.status_code == 200, found.text
+    assert found.json == {"people": [{"accountId": ALICE, "name": "Alice Dupont"}]}
+    query = jira.calls(USER_SEARCH)[-1]
+    assert query["permissions"] == ["BROWSE_PROJECTS"]
+    assert query["projectKey"] == ["PLAT"]
+    forged = client.get(
+        signed_url("/jira/people", {"projectKey": "PLAT", "q": "ali"}, secret="x" * 40)
+    )
+    assert forged.status_code == 401
+    assert forged.json["error"]["code"] == "token_signature"
+    assert len(jira.calls(USER_SEARCH)) == 1
+    with app.extensions["okrlink"].store.session() as session:
+        assert session.query(Person).count() == 0  # a search stores nobody
+
+
+def test_an_owner_form_keeps_the_account_unless_a_role_is_typed(
+    app: Flask, client: FlaskClient, admin: dict[str, str], site: int, jira: StandInJira
+) -> None:
+    from tests.support.ui import follow, submit, the_form
+
+    _quarter(client, admin)
+    params = {"projectKey": "PLAT", "cycle": "2026-Q4"}
+    page = client.get(signed_url(PAGE, params)).text
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    owner = form.find("input", name="owner")
+    assert owner.attrs["value"] == "Alice Dupont"
+    assert form.find("input", name="owner_account").attrs["value"] == ALICE
+    page = follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", unit="%"))
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
+    assert (kr["owner"], kr["unit"]) == (ALICE, "%")
+    follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", owner="Release manager"))
+    kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
+    assert kr["owner"] == "Release manager"
