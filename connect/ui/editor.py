@@ -69,8 +69,25 @@ KPI_ERRORS: Mapping[str, str] = {
 }
 """The catalogue message for a KPI field the domain refused (its rule in `check_kpi`)."""
 
-KR_FORM_FIELDS = ("title", "kind", "baseline", "target", "unit", "owner", "weight", "jql")
-NUMBER_FIELDS = frozenset({"baseline", "target", "weight"})
+KR_FORM_FIELDS = (
+    "title",
+    "kind",
+    "baseline",
+    "target",
+    "unit",
+    "owner",
+    "weight",
+    "jql",
+    "jql_field",
+    "measure",
+    "repository",
+    "environment",
+    "window_days",
+    "kpi",
+)
+"""The KR forms' fields, named as the OKR file's: every kind's (`jql`/`jql_field`, a github
+`measure` and its DORA scope, the `kpi` it follows)."""
+NUMBER_FIELDS = frozenset({"baseline", "target", "weight", "window_days"})
 
 NOTE_FIELDS: Mapping[str, str] = {
     "practice.task-not-outcome": "title",

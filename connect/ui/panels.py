@@ -531,6 +531,10 @@ def _kr_view(
         weight=kr.weight,
         jql=kr.jql,
         confidence=confidence,
+        jql_field=kr.jql_field,
+        measure=kr.measure,
+        kpi=kr.kpi,
+        scope=dict(kr.params or {}),
     )
 
 

@@ -70,6 +70,11 @@ class KrView:
     weight: float = 1.0
     jql: str | None = None
     confidence: tuple[tuple[datetime, float], ...] = ()  # (check-in time, 0..1) over the cycle
+    # How each kind is measured, as the OKR file names it (the edit form shows them).
+    jql_field: str | None = None
+    measure: str | None = None
+    kpi: str | None = None
+    scope: Mapping[str, object] = field(default_factory=dict)  # a DORA key's repository...
 
     def __post_init__(self) -> None:
         _check_status(self.status)

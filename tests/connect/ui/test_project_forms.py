@@ -42,6 +42,12 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "owner",
         "weight",
         "jql",
+        "jql_field",
+        "measure",
+        "repository",
+        "environment",
+        "window_days",
+        "kpi",
         "issues",
     ]
     assert field_names(the_form(page, "edit-objective", "PLAT-1")) == [
@@ -74,6 +80,12 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "owner",
         "weight",
         "jql",
+        "jql_field",
+        "measure",
+        "repository",
+        "environment",
+        "window_days",
+        "kpi",
     ]
     assert field_names(the_form(page, "abandon-key-result", "PLAT-1.1")) == ["abandon_reason"]
 
@@ -395,3 +407,51 @@ def test_a_monthly_cycle_and_a_yearly_cycle_with_its_quarters_are_made_on_the_pa
     )
     assert parse(objective).find("main").attrs["data-cycle"] == "2027-04"
     assert parse(objective).find(data_objective="PLAT-1")
+
+
+def test_a_dora_kr_is_written_on_the_page_with_its_measure_and_scope(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Ship safely"))
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Reduce change failure rate from 15% to 5%",
+            kind="github",
+            measure="change_failure_rate",
+            repository="acme/platform",
+            environment="production",
+            window_days="30",
+            baseline="15",
+            target="5",
+            unit="%",
+            owner="Release manager",
+        ),
+    )
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
+    assert (kr["kind"], kr["measure"], kr["repository"], kr["environment"]) == (
+        "github",
+        "change_failure_rate",
+        "acme/platform",
+        "production",
+    )
+    assert kr["window_days"] == 30
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    chosen = [
+        o for o in form.find("select", name="measure").find_all("option") if "selected" in o.attrs
+    ]
+    assert chosen[0].attrs["value"] == "change_failure_rate"
+    assert form.find("input", name="repository").attrs["value"] == "acme/platform"
+    assert not form.find_all(data_practice="counts-activity.merged_prs")
+    page = follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", measure="merged_prs"))
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    assert form.find(data_practice="counts-activity.merged_prs")
+    bad = submit(client, page, "edit-key-result", "PLAT-1.1", measure="stars")
+    assert bad.status_code == 422
+    kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
+    assert kr["measure"] == "merged_prs"
