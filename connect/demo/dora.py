@@ -24,7 +24,7 @@ from typing import Any
 
 from sync.engine.jobs import Ports
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "examples" / "github-payloads"
+PAYLOADS = Path(__file__).resolve().parents[2] / "examples" / "github-payloads"
 REPO = "platform/deployer"
 INSTALLATION = 1301612  # the demo's GitHub installation (examples/demo-events.jsonl)
 BAD_WEEK = 2  # the cycle's third week
