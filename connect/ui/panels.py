@@ -56,6 +56,7 @@ from sync.db.model import (
     Team,
     WorkItem,
 )
+from sync.people import display
 from sync.sources import source_state
 
 SEARCH_LIMIT = 10
@@ -675,7 +676,13 @@ def issue_krs(session: Session, site_id: int, issue_key: str) -> list[IssueKrVie
         via = None if target == issue_key else target
         if kr.key not in found or (via is None and found[kr.key].via is not None):
             found[kr.key] = _issue_kr(kr, objective_title, via)
-    return list(found.values())
+    return _named(session, site_id, list(found.values()))
+
+
+def _named(session: Session, site_id: int, krs: list[IssueKrView]) -> list[IssueKrView]:
+    """The issue panel's KRs with their owners by name (it edits no owner)."""
+    names = names_in(session, site_id, (kr.owner for kr in krs))
+    return [replace(kr, owner=display(kr.owner, names)) for kr in krs]
 
 
 def _like(word: str) -> str:
@@ -704,7 +711,8 @@ def search_krs(session: Session, site_id: int, text: str) -> list[IssueKrView]:
                 KeyResult.title.ilike(pattern, escape="\\"),
             )
         )
-    return [_issue_kr(kr, title, None) for kr, title in session.execute(query).all()]
+    found = [_issue_kr(kr, title, None) for kr, title in session.execute(query).all()]
+    return _named(session, site_id, found)
 
 
 @dataclass(frozen=True, slots=True)
