@@ -47,6 +47,7 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.people import JiraPeople
 from integrations.atlassian.permissions import JiraPermissionsApi
 from integrations.atlassian.privacy import AtlassianPersonalData
 from integrations.atlassian.retro_page import ConfluenceWiki
@@ -262,6 +263,8 @@ def outside_ports(
         geckoboard=given.geckoboard or GeckoboardClient(api_url=settings.geckoboard_api_url),
         # Who may write is asked of Jira as the app, through whichever door reaches the site.
         permissions=given.permissions or JiraPermissionsApi(clients=tracker.client),
+        # Names for account ids, read from Jira as the app (the tracker's clients).
+        people=given.people or JiraPeople(tracker),
         personal_data=given.personal_data
         or AtlassianPersonalData(
             api_url=settings.atlassian_api_url,

@@ -18,7 +18,6 @@ from connect.doors.forge.token import ForgeJwks
 from connect.settings import Settings
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens
-from connect.ui.versions import PanelVersions
 from integrations.asana.client import AsanaClient
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
@@ -35,8 +34,9 @@ from sync.permissions import Permissions
 from sync.tenants import AppAccounts, Tenants
 from sync.write.chat import DigestSender
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the pages' modules read their services through this one
     from connect.api.metrics import Pages
+    from connect.ui.versions import PanelVersions
 
 Authenticator = Callable[[], "int | None"]
 """Finds the site of an API request from its credentials; None when they are not its kind."""

@@ -39,7 +39,8 @@ from sync.db.model import (
     Team,
 )
 from sync.errors import Invalid
-from sync.ports import UrlPolicy
+from sync.people import display, names_for
+from sync.ports import People, UrlPolicy
 
 KINDS: tuple[str, ...] = ("slack", "teams")
 LANGS: tuple[str, ...] = ("en", "fr", "de", "es")
@@ -194,9 +195,16 @@ def _state(progress: float, score: float, status: str, current: float | None) ->
 
 
 def load_week(
-    session: Session, site_id: int, team_key: str, *, start: datetime, end: datetime
+    session: Session,
+    site_id: int,
+    team_key: str,
+    *,
+    start: datetime,
+    end: datetime,
+    people: People | None = None,
 ) -> tuple[Cycle, list[ObjectiveWeek], list[KrWeek]] | None:
-    """A team's objectives and KRs over (start, end]; None when it has no OKRs."""
+    """A team's objectives and KRs over (start, end]; None when it has no OKRs. Owners and
+    check-in authors are people's names (`sync.people`), never account ids."""
     team = session.scalar(select(Team).where(Team.site_id == site_id, Team.key == team_key))
     if team is None:
         return None
@@ -220,15 +228,23 @@ def load_week(
     ):
         before[snap.kr_id] = _state(snap.progress, snap.score, snap.status, snap.current)
     notes: dict[int, list[CheckInNote]] = {}
-    for c in session.scalars(
+    check_ins = session.scalars(
         select(CheckIn)
         .where(CheckIn.kr_id.in_(ids), CheckIn.at > start, CheckIn.at <= end)
         .order_by(CheckIn.at, CheckIn.id)
-    ):
+    ).all()
+    names = names_for(
+        session,
+        site_id,
+        [*(kr.owner for kr in krs), *(c.author for c in check_ins)],
+        people=people,
+        now=end,
+    )
+    for c in check_ins:
         notes.setdefault(c.kr_id, []).append(
             CheckInNote(
                 at=c.at,
-                author=c.author,
+                author=display(c.author, names),
                 status=c.status,
                 value=c.value,
                 why=c.why,
@@ -244,7 +260,7 @@ def load_week(
             objective_key=keys[kr.objective_id],
             kind=kr.kind,
             unit=kr.unit,
-            owner=kr.owner,
+            owner=display(kr.owner, names),
             weight=kr.weight,
             active=kr.state != "abandoned",
             abandon_reason=kr.abandon_reason,
@@ -290,10 +306,11 @@ def load_digest(
     week: str,
     links: Links,
     late_from: datetime | None = None,
+    people: People | None = None,
 ) -> Digest | None:
     """The digest of the week that ends at `end` (the digest's instant)."""
     start = end - WEEK
-    found = load_week(session, site_id, team_key, start=start, end=end)
+    found = load_week(session, site_id, team_key, start=start, end=end, people=people)
     if found is None:
         return None
     cycle, objectives, krs = found
@@ -320,9 +337,10 @@ def load_reminder(
     digest_at: datetime,
     week: str,
     links: Links,
+    people: People | None = None,
 ) -> Reminder | None:
     """The check-ins missing in the week of the digest at `digest_at`, as of `now`."""
-    found = load_week(session, site_id, team_key, start=digest_at - WEEK, end=now)
+    found = load_week(session, site_id, team_key, start=digest_at - WEEK, end=now, people=people)
     if found is None:
         return None
     return Reminder(

@@ -45,6 +45,25 @@ class Tracker(Protocol):
         ...
 
 
+class People(Protocol):
+    """A site's people as Jira knows them (`integrations/atlassian/people.py`), asked as the app.
+
+    Each profile is Jira's user record: `accountId`, `displayName`, `active`, `avatarUrls`.
+    Failures are the core's `Transient`, `Permanent` or `SourceMissing` (sync.errors).
+    """
+
+    def users(self, site_id: int, account_ids: Sequence[str]) -> Sequence[Mapping[str, Any]]:
+        """The profiles of these accounts, in one `GET /rest/api/3/user/bulk` call; an
+        account Jira does not know is left out."""
+        ...
+
+    def find_users(
+        self, site_id: int, *, project: str, query: str, limit: int
+    ) -> Sequence[Mapping[str, Any]]:
+        """Users matching `query` who may browse `project` (Jira's user permission search)."""
+        ...
+
+
 class Checks(Protocol):
     """Where KR impact is published for pull requests (GitHub check runs)."""
 
@@ -186,6 +205,7 @@ class Ports:
     geckoboard: Geckoboard | None = None
     permissions: JiraPermissions | None = None
     personal_data: PersonalData | None = None
+    people: People | None = None
 
 
 class PersonalData(Protocol):

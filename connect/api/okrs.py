@@ -24,13 +24,19 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
-from connect.permissions import confine_jql, require_check_in, require_jql, require_write
+from connect.permissions import (
+    confine_jql,
+    require_admin,
+    require_check_in,
+    require_jql,
+    require_write,
+)
 from connect.services import services
 from sync import cycles, okrs
 from sync.core import asana_refs, okrfile
 from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.db import store
-from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
+from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective, Team
 from sync.db.store import (
     check_ins_of,
     find_cycle,
@@ -139,7 +145,9 @@ def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
 
 
 def _cycle_for(session: Session, name: str | None) -> Cycle:
-    """A named cycle of the site, or the current quarter (created on first use)."""
+    """A named cycle of the site (a quarter is created on first use), or the current quarter."""
+    if name and (named := find_cycle(session, g.site_id, name)) is not None:
+        return named
     spec = quarter(name) if name else quarter_of(datetime.now(UTC).date())
     cycle = find_cycle(session, g.site_id, spec.name)
     if cycle is None:
@@ -233,6 +241,7 @@ def objective_json(objective: Objective, *, with_krs: bool = True) -> dict[str, 
     data: dict[str, Any] = {
         "key": objective.key,
         "title": objective.title,
+        "description": objective.description,
         "parent": objective.parent_key,
         "state": objective.state,
         "abandon_reason": objective.abandon_reason,
@@ -275,17 +284,46 @@ def _date(value: date) -> str:
 # --- routes ------------------------------------------------------------------------------
 
 
+def cycle_json(session: Session, cycle: Cycle) -> dict[str, Any]:
+    parent = session.get(Cycle, cycle.parent_id) if cycle.parent_id is not None else None
+    team = session.get(Team, cycle.team_id) if cycle.team_id is not None else None
+    return {
+        "name": cycle.name,
+        "start": _date(cycle.start),
+        "end": _date(cycle.end),
+        "parent": parent.name if parent is not None else None,
+        "team": team.key if team is not None else None,
+    }
+
+
 @blueprint.get("/cycles")
 def list_cycles() -> Response:
+    """Every cycle of the caller's site, with the longer cycle each refreshes (`parent`)."""
     with services().store.session() as session:
         cycles = store.list_cycles(session, g.site_id)
-        return jsonify(
-            {
-                "cycles": [
-                    {"name": c.name, "start": _date(c.start), "end": _date(c.end)} for c in cycles
-                ]
-            }
-        )
+        return jsonify({"cycles": [cycle_json(session, c) for c in cycles]})
+
+
+@blueprint.post("/cycles")
+def create_cycle() -> tuple[Response, int]:
+    """A cycle of any length (`name`, `start`, `end`, `parent`, `team`): a team's by who may
+    write the team's OKRs, a site-wide one by Jira admins; overlapping another of the team
+    under the same parent is a 422 (`cycle_overlap`), a name taken with other dates a 409."""
+    data = body()
+    for name, width in (("name", "cycle"), ("parent", "cycle"), ("team", "team")):
+        value = data.get(name)
+        if isinstance(value, str) and len(value.strip()) > MAX_LENGTHS[width]:
+            raise ValidationError(
+                f"{name} must be at most {MAX_LENGTHS[width]} characters", field=name
+            )
+    team = data.get("team")
+    if isinstance(team, str) and team.strip():
+        require_write(team.strip())  # the team's own cycle: its project admins
+    else:
+        require_admin()  # a cycle for the whole site: Jira admins
+    with services().store.session() as session:
+        cycle, created = cycles.create_cycle(session, g.site_id, cycles.parse_cycle(data))
+        return jsonify(cycle_json(session, cycle)), 201 if created else 200
 
 
 @blueprint.get("/objectives")
@@ -316,6 +354,7 @@ def create_objective() -> tuple[Response, int]:
             title=title or "",
             key=_text(data, "key"),
             parent=_text(data, "parent"),
+            description=_text(data, "description"),
             author=_author(),
             at=_now(),
         )

@@ -164,6 +164,7 @@ def _current_digest(services: Services, site: str | None, team: str) -> tuple[in
             end=now,
             week=f"{year}-W{week:02d}",
             links=services.digest.links(site_id, team),
+            people=services.jobs.ports.people,
         )
     if content is None:
         raise click.ClickException(f"team {team} has no OKRs on this site")

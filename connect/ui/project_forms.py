@@ -22,11 +22,19 @@ from werkzeug.datastructures import MultiDict
 from connect.errors import Conflict, ForbiddenError, NotFound, ValidationError
 from connect.permissions import confine_jql, require_check_in, require_write
 from connect.services import services
+from connect.ui.editor import (
+    CYCLE_FORM_FIELDS,
+    KPI_ERRORS,
+    NEW_CYCLE_FORM,
+    TARGETS,
+    parse_kpi_form,
+    parse_kr_form,
+    parse_number,
+)
 from connect.ui.editor import FORMS as EDIT_FORMS
-from connect.ui.editor import KPI_ERRORS, TARGETS, parse_kpi_form, parse_kr_form, parse_number
 from sync.core.progress import STATUSES
 from sync.core.spec import quarter, quarter_of
-from sync.cycles import close_cycle, parse_close
+from sync.cycles import OVERLAP, close_cycle, create_cycle, parse_close, parse_cycle
 from sync.db.store import find_cycle, find_kr, find_objective, find_team
 from sync.engine.snapshots import recompute
 from sync.errors import Closed, Duplicate, Invalid, OkrlinkError
@@ -164,9 +172,18 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
     author, at = poster.account, now()
     if form in ("new-kpi", "edit-kpi"):
         return _edit_kpi(session, poster, form, fields)
+    if form == NEW_CYCLE_FORM:
+        data = {name: fields.get(name, "") for name in CYCLE_FORM_FIELDS}
+        made, _new = create_cycle(session, site_id, parse_cycle({**data, "team": team}))
+        return made.name, []
     if form == "new-objective":
-        spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
-        cycle_row = get_or_create_cycle(session, site_id, spec)
+        cycle_row = find_cycle(session, site_id, cycle) if cycle else None
+        if cycle_row is None:
+            try:
+                spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
+            except ValueError:
+                raise NotFound(f"no cycle {cycle}", field="cycle") from None
+            cycle_row = get_or_create_cycle(session, site_id, spec)
         created = create_objective(
             session,
             site_id,
@@ -174,6 +191,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             team=team,
             title=fields.get("title", ""),
             parent=fields.get("parent", "").strip() or None,
+            description=fields.get("description", ""),
             author=author,
             at=at,
         )
@@ -187,7 +205,11 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             update_objective(
                 session,
                 objective,
-                {"title": fields.get("title", ""), "parent": fields.get("parent", "")},
+                {
+                    "title": fields.get("title", ""),
+                    "description": fields.get("description", ""),
+                    "parent": fields.get("parent", ""),
+                },
                 author=author,
                 at=at,
             )
@@ -247,6 +269,8 @@ def _edit_kpi(session: Session, poster: Poster, form: str, fields: Fields) -> tu
 
 def _form_message(error: Invalid | Duplicate) -> str:
     """A refusal as the page says it: a catalogue key when there is one, else the message."""
+    if error.code == OVERLAP:
+        return "error.cycle_overlap"
     if error.field in ("title", "abandon_reason") and "required" in error.message:
         return "error.required"
     if error.field == "abandon_reason":

@@ -20,16 +20,18 @@ from sqlalchemy.orm import Session
 from connect.errors import NotFound
 from connect.services import services
 from connect.ui import panels
-from connect.ui.editor import Editor
+from connect.ui.editor import CycleLink, Editor
 from connect.ui.i18n import translator
 from connect.ui.kpi_history import load_kpi_history
+from connect.ui.people import names_in
 from connect.ui.project_forms import CHECKIN_FIELDS, Posted, issue_csrf, now
 from connect.ui.render import render_checkin_page, render_kr_page, render_panel, render_review
 from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from connect.ui.viewmodel import KpiView, PanelView
 from sync.core.spec import CycleSpec, quarter, quarter_of
-from sync.db.model import KeyResult
+from sync.cycles import team_cycles
+from sync.db.model import Cycle, KeyResult
 from sync.db.store import check_ins_of, find_cycle, find_kr
 from sync.kpis import find_kpi
 from sync.okrs import changes_of
@@ -37,7 +39,7 @@ from sync.permissions import Caller, Unavailable
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
-ROUTES = ("page", "kr", "edit", "check-in", "close")
+ROUTES = ("page", "kr", "edit", "check-in", "close", "people")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,30 @@ def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
         spec = CycleSpec(name=row.name, start=row.start, end=row.end)
     return PanelView(
         team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end, objectives=()
+    )
+
+
+def _cycle_links(
+    session: Session, site_id: int, team: str, shown: str, link: Link
+) -> tuple[CycleLink, ...]:
+    """The team's cycles for the page's cycle list, each with the cycle that holds it."""
+    rows = team_cycles(session, site_id, team)
+    names = {row.id: row.name for row in rows}
+    missing = {row.parent_id for row in rows if row.parent_id and row.parent_id not in names}
+    for parent_id in missing:
+        parent = session.get(Cycle, parent_id)
+        if parent is not None:
+            names[parent.id] = parent.name
+    return tuple(
+        CycleLink(
+            name=row.name,
+            start=row.start,
+            end=row.end,
+            parent=names.get(row.parent_id) if row.parent_id else None,
+            url=link("page", team=team, cycle=row.name),
+            current=row.name == shown,
+        )
+        for row in rows
     )
 
 
@@ -156,10 +182,19 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
     csrf = issue_csrf(site_id=site_id, account=page.account)
     may = allowed(page)
     editor = Editor(
-        action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved, writable=may.write
+        action_url=link("edit", **carried),
+        csrf_token=csrf,
+        saved=page.saved,
+        writable=may.write,
+        # The picker is the page's script: a door whose pages run none keeps the typed owner.
+        people_url=link("people", team=team) if page.host_script else "",
     )
     with store.session() as session:
-        editor = replace(editor, kpi_history=load_kpi_history(session, site_id, team))
+        editor = replace(
+            editor,
+            kpi_history=load_kpi_history(session, site_id, team),
+            cycles=_cycle_links(session, site_id, team, view.cycle, link),
+        )
     if failed is not None:
         editor = replace(
             editor, form=failed.form, target=failed.target, errors=failed.errors, values=page.values
@@ -214,10 +249,14 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
     with services().store.session() as session:
         kr = _team_kr(session, page, key)
         trend = panels.load_kr_trend(session, page.site_id, kr)
+        check_ins = check_ins_of(session, kr)
+        changes = changes_of(session, page.site_id, kr.cycle_id, kr.key)
+        people = [kr.owner, *(c.author for c in check_ins), *(c.author for c in changes)]
         return render_kr_page(
             kr,
-            check_ins=check_ins_of(session, kr),
-            changes=changes_of(session, page.site_id, kr.cycle_id, kr.key),
+            check_ins=check_ins,
+            changes=changes,
+            names=names_in(session, page.site_id, people),
             locale=page.locale,
             back_url=link("page", team=page.team),
             host_script=page.host_script,

@@ -24,6 +24,7 @@ from connect.ui.assets import gadget_script, script, stylesheet
 from connect.ui.charts import AxisLabels, kpi_svg, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, translator
+from connect.ui.people import person_of
 from connect.ui.retro import RetroView
 from connect.ui.review import ReviewView
 from connect.ui.viewmodel import (
@@ -39,6 +40,7 @@ from sync.core.practice import KPI_KINDS
 from sync.core.progress import clamp01
 from sync.core.spec import GITHUB_MEASURES
 from sync.digest import LANGS
+from sync.people import is_account_id
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -101,6 +103,7 @@ def environment() -> Environment:
         statuses=STATUSES,
         metric_kinds=METRIC_KINDS,
         notes_for=notes_for,
+        is_account=is_account_id,
         kpi_kinds=KPI_KINDS,
         kpi_measures=GITHUB_MEASURES,
         digest_langs=LANGS,
@@ -240,6 +243,7 @@ def render_panel(
         tabs=None if static else tabs,
         retro=retro,
         monthly=functools.partial(monthly_scores, start=view.cycle_start, end=view.cycle_end),
+        person=person_of(view.names),
     )
 
 
@@ -448,6 +452,7 @@ def render_okrs_page(
         csrf_token="",
         counts=functools.partial(_counts, t),
         chart=chart,
+        person=person_of(view.names if view else {}),
     )
 
 
@@ -464,6 +469,7 @@ def render_review(
         doc_title=t("review.heading", team=review.team, cycle=review.cycle),
         review=review,
         tabs=tabs,
+        person=person_of(review.names),
     )
 
 
@@ -548,6 +554,7 @@ def render_kr_page(
     host_script: bool = True,
     trend: Any = None,
     kpi: KpiView | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """One KR's check-ins (latest first) and the history of its definition; `trend` (a
     `KrTrend`) adds its progress and confidence chart over the cycle, and `kpi` (the KPI the
@@ -580,6 +587,7 @@ def render_kr_page(
         kpi_figure=kpi_figure,
         status=getattr(trend, "status", ""),
         with_confidence=bool(trend and trend.confidence),
+        person=person_of(names or {}),
     )
 
 

@@ -7,12 +7,14 @@ check-ins. Three queries: the KRs, their snapshots up to now, the week's check-i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connect.ui.people import names_in
 from sync.db.model import CheckIn, Cycle, KeyResult, Objective, Snapshot, Team
 
 WEEK = timedelta(days=7)
@@ -39,6 +41,7 @@ class ReviewView:
     cycle: str
     since: datetime
     rows: tuple[ReviewRow, ...]
+    names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for `person`
 
     @property
     def missing(self) -> int:
@@ -103,4 +106,7 @@ def load_review(
                 confidence=confidence,
             )
         )
-    return ReviewView(team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows))
+    names = names_in(session, site_id, (row.owner for row in review_rows))
+    return ReviewView(
+        team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows), names=names
+    )

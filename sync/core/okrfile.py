@@ -7,6 +7,7 @@ The file's shape is a contract shared with tools outside this repository::
     objectives:
       - key: PLAT-1           # optional, derived from team and position
         title: ...
+        description: ...      # optional: why it matters
         parent: ACME-2        # optional
         key_results:
           - key: PLAT-1.1     # optional, derived from objective key and position
@@ -66,7 +67,7 @@ KPI_FIELDS = (
 )
 _SCOPE_NUMBERS = ("window_days", "incident_window_hours")
 _SCOPE_TEXTS = ("repository", "environment", "incident_jql")
-OBJECTIVE_FIELDS = ("key", "title", "parent", "key_results")
+OBJECTIVE_FIELDS = ("key", "title", "description", "parent", "key_results")
 KR_FIELDS = (
     "key",
     "title",
@@ -363,6 +364,7 @@ class _Reader:
         what = f"Objective {key}"
         title = self.title(fields, node, what=what)
         parent = self.optional_text(fields, "parent", what=what)
+        description = (self.optional_text(fields, "description", what=what) or "").strip()
         krs_node = fields.get("key_results")
         items = (
             self.sequence(krs_node, what=f"{what} key_results", example="- title: ...")
@@ -373,7 +375,14 @@ class _Reader:
             self.key_result(item, default_key=f"{key}.{position}")
             for position, item in enumerate(items, start=1)
         )
-        return ObjectiveSpec(key=key, title=title, parent=parent, key_results=krs, line=_line(node))
+        return ObjectiveSpec(
+            key=key,
+            title=title,
+            parent=parent,
+            description=description or None,
+            key_results=krs,
+            line=_line(node),
+        )
 
     def key_result(self, node: yaml.Node, *, default_key: str) -> KeyResultSpec:
         fields = self.mapping(node, what="A key result", allowed=KR_FIELDS)
@@ -551,6 +560,8 @@ def dump(okrs: TeamOkrs) -> str:
     objectives = []
     for objective in okrs.objectives:
         item: dict[str, Any] = {"key": objective.key, "title": objective.title}
+        if objective.description:
+            item["description"] = objective.description
         if objective.parent is not None:
             item["parent"] = objective.parent
         if objective.key_results:

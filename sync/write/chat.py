@@ -36,7 +36,7 @@ from sync.digest import load_digest, load_reminder, schedule_of, teams_with_chan
 from sync.engine.jobs import Jobs
 from sync.engine.metrics import count_write
 from sync.errors import Permanent, RateLimited, Refused, Transient
-from sync.ports import Chat, Clock
+from sync.ports import Chat, Clock, People
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class DigestSender:
         store: Store,
         clock: Clock,
         chat: Callable[[], Chat | None],
+        people: Callable[[], People | None] = lambda: None,
         render: Render,
         links: LinksOf,
         decrypt: Decrypt,
@@ -91,6 +92,7 @@ class DigestSender:
         self.store = store
         self.clock = clock
         self.chat = chat
+        self.people = people  # whose names the digest shows for owners and authors
         self.render = render
         self.links = links
         self.decrypt = decrypt
@@ -264,6 +266,7 @@ class DigestSender:
                 week=row.week,
                 links=links,
                 late_from=row.due_at if row.late else None,
+                people=self.people(),
             )
         reminder = load_reminder(
             session,
@@ -273,6 +276,7 @@ class DigestSender:
             digest_at=row.digest_at,
             week=row.week,
             links=links,
+            people=self.people(),
         )
         # Nothing is sent when everyone has checked in.
         return reminder if reminder is not None and reminder.missing else None
@@ -347,7 +351,13 @@ class DigestSender:
             for channel in channels:
                 week = schedule_of(channel).week_of(now)
                 content = load_digest(
-                    session, site_id, team, end=now, week=week, links=self.links(site_id, team)
+                    session,
+                    site_id,
+                    team,
+                    end=now,
+                    week=week,
+                    links=self.links(site_id, team),
+                    people=self.people(),
                 )
                 if content is not None:
                     jobs.append((channel.id, channel.kind, channel.lang, channel.url, content))
@@ -388,6 +398,7 @@ def register(jobs: Jobs, *, render: Render, links: LinksOf, decrypt: Decrypt) ->
         store=jobs.store,
         clock=jobs.ports.clock,
         chat=lambda: jobs.ports.chat,
+        people=lambda: jobs.ports.people,
         render=render,
         links=links,
         decrypt=decrypt,

@@ -224,6 +224,22 @@ API_WRITES = [
         {JIRA_ADMIN},
         "ADMINISTER",
     ),
+    (
+        "create a team's cycle",
+        "POST",
+        "/api/v1/cycles",
+        {"name": "2027-01", "team": "PLAT"},
+        WRITERS,
+        "ADMINISTER_PROJECTS",
+    ),
+    (
+        "create a site-wide cycle",
+        "POST",
+        "/api/v1/cycles",
+        {"name": "2027"},
+        {JIRA_ADMIN},
+        "ADMINISTER",
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jwt
 import trustme
@@ -424,6 +424,112 @@ def jira_server(ca: trustme.CA) -> Iterator[JiraServer]:
             return
 
     server.RequestHandlerClass = Handler
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield jira
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- a stand-in Jira over HTTPS for people: profiles and the user picker's search -------------
+
+USER_BULK = "/rest/api/3/user/bulk"
+USER_SEARCH = "/rest/api/3/user/permission/search"
+
+
+def jira_user(account_id: str, name: str, *, active: bool = True) -> dict[str, Any]:
+    """A user record as Jira Cloud's REST API v3 gives it (`user/bulk` values, user search)."""
+    return {
+        "self": f"{JIRA_BASE}/rest/api/3/user?accountId={account_id}",
+        "accountId": account_id,
+        "accountType": "atlassian",
+        "emailAddress": "",
+        "avatarUrls": {
+            "48x48": f"https://avatar-management.services.atlassian.com/{account_id}/48",
+            "24x24": f"https://avatar-management.services.atlassian.com/{account_id}/24",
+        },
+        "displayName": name,
+        "active": active,
+        "timeZone": "Europe/Paris",
+    }
+
+
+class StandInJira:
+    """A running stand-in Jira: its base URL, the users it knows (by account id, with the
+    projects each may browse), and every GET it answered (path, query, Authorization)."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.users: dict[str, dict[str, Any]] = {}
+        self.browsers: dict[str, set[str]] = {}  # project key -> account ids that may browse it
+        self.requests: list[tuple[str, dict[str, list[str]], str]] = []
+        self.lock = threading.Lock()
+
+    def add(
+        self, account_id: str, name: str, *, active: bool = True, projects: Sequence[str] = ()
+    ) -> None:
+        self.users[account_id] = jira_user(account_id, name, active=active)
+        for project in projects:
+            self.browsers.setdefault(project, set()).add(account_id)
+
+    def calls(self, path: str) -> list[dict[str, list[str]]]:
+        """The queries of the GETs made to `path`, in order."""
+        with self.lock:
+            return [query for seen, query, _auth in self.requests if seen == path]
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if path == USER_BULK:
+            found = [self.users[a] for a in query.get("accountId", []) if a in self.users]
+            return 200, {
+                "maxResults": len(found),
+                "startAt": 0,
+                "total": len(found),
+                "isLast": True,
+                "values": found,
+            }
+        if path == USER_SEARCH:
+            if query.get("permissions") != ["BROWSE_PROJECTS"]:
+                return 400, {"errorMessages": ["permissions is required"]}
+            project = (query.get("projectKey") or [""])[0]
+            text = (query.get("query") or [""])[0].lower()
+            allowed = self.browsers.get(project, set())
+            return 200, [
+                user
+                for account, user in sorted(self.users.items())
+                if account in allowed and text in user["displayName"].lower()
+            ]
+        return 404, {"errorMessages": ["no such resource"]}
+
+
+@contextlib.contextmanager
+def stand_in_jira(ca: trustme.CA) -> Iterator[StandInJira]:
+    """A stand-in Jira on a free loopback port over HTTPS (the test trusts `ca`)."""
+    jira = StandInJira()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            with jira.lock:
+                jira.requests.append((parts.path, query, self.headers.get("Authorization", "")))
+            status, body = jira.answer(parts.path, query)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    jira.base_url = f"https://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -35,6 +35,7 @@ from connect.ui import panels
 from connect.ui.admin import DigestForm, GeckoboardForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
+from connect.ui.editor import NEW_CYCLE_FORM
 from connect.ui.gadget import PROPERTY_KEY, GadgetConfig, choices
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
@@ -77,16 +78,18 @@ from connect.ui.tokens import (
 from sync.db.store import find_kr
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine.snapshots import recompute
-from sync.errors import Invalid
+from sync.errors import Invalid, OutsideError
 from sync.geckoboard import add_dataset, list_datasets, remove_dataset
 from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.people import UNKNOWN
 from sync.permissions import Refused, Unavailable
 from sync.profiles import site_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("ui", __name__)
@@ -212,7 +215,12 @@ def _see_other(url: str) -> Response:
 
 @blueprint.errorhandler(ApiError)
 def error_page(error: ApiError) -> Response:
-    """Errors on these pages are shown as a page inside the iframe, not as JSON."""
+    """Errors on these pages are shown as a page inside the iframe, not as JSON (but for the
+    owner picker's search, which the page's script reads)."""
+    if request.endpoint == "ui.people_search":
+        answer = jsonify(error.to_dict())
+        answer.status_code = error.http_status
+        return answer
     html = render_message_page(
         f"{error.http_status} {error.code.replace('_', ' ')}",
         error.message,
@@ -342,6 +350,7 @@ CONNECT_ROUTES = {
     "edit": "ui.edit_okrs",
     "check-in": "ui.check_in",
     "close": "ui.close_cycle",
+    "people": "ui.people_search",
 }
 """The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
@@ -449,6 +458,37 @@ def edit_okrs() -> Response:
     return _after_post(team, cycle, posted)
 
 
+PICKER_LIMIT = 10
+"""How many people the owner picker offers at once."""
+
+
+@blueprint.get("/jira/people")
+@page_auth(allow_context_qsh=True)
+def people_search() -> tuple[Response, int]:
+    """The owner picker's search, for anyone the project page was signed for: the users
+    matching `q` who may browse the team's project, asked of Jira as the app."""
+    team, query = _project_team(), request.args.get("q", "").strip()[:100]
+    finder = services().jobs.ports.people
+    if not query or finder is None:
+        return jsonify({"people": []}), 200
+    try:
+        found = finder.find_users(g.site_id, project=team, query=query, limit=PICKER_LIMIT)
+    except OutsideError as exc:
+        log.info("people search for %s not answered: %s", team, exc)
+        error = {
+            "code": "jira_unavailable",
+            "message": "Jira did not answer the search",
+            "field": "q",
+        }
+        return jsonify({"people": [], "error": error}), 502
+    people = [
+        {"accountId": p["accountId"], "name": str(p.get("displayName") or UNKNOWN)}
+        for p in found
+        if p.get("active", True) is not False
+    ]
+    return jsonify({"people": people}), 200
+
+
 @blueprint.post("/jira/okrs/close")
 @page_auth(allow_context_qsh=True)
 def close_cycle() -> Response:
@@ -470,6 +510,8 @@ def _after_post(team: str, cycle: str, posted: Posted) -> Response:
     params = {"projectKey": team}
     if posted.form == CLOSE_FORM:
         params["cycle"] = cycle
+    elif posted.form == NEW_CYCLE_FORM:  # the new cycle's page, to write its objectives
+        params["cycle"] = posted.saved
     else:
         params["saved"] = posted.saved
         if cycle:

@@ -35,6 +35,7 @@ from connect.doors.forge.routes import (
 from connect.doors.forge.token import ForgeRequest
 from connect.errors import BadRequest, ValidationError
 from connect.ui.editor import FORMS as EDIT_FORMS
+from connect.ui.editor import NEW_CYCLE_FORM
 from connect.ui.i18n import translator
 from connect.ui.panel_page import TEAM_KEY
 from connect.ui.project_forms import (
@@ -160,7 +161,7 @@ def forms() -> tuple[Response, int]:
             site_id=shown.site_id,
             account=shown.account,
             team=shown.team,
-            cycle=shown.cycle,
+            cycle=posted.saved if form == NEW_CYCLE_FORM else shown.cycle,
             saved=saved,
             locale=shown.locale,
             host_script=False,

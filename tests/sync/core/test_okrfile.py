@@ -94,12 +94,13 @@ def test_each_finding_in_the_bad_file_points_at_its_line() -> None:
         ("too-few-krs", "BAD-2"): _line_of(BAD, "key: BAD-2"),
         ("no-owner", "BAD-2.2"): _line_of(BAD, "title: Raise net revenue retention"),
         ("too-many-objectives", "BAD-4"): _line_of(BAD, "key: BAD-4"),
+        **{("no-why", f"BAD-{n}"): _line_of(BAD, f"key: BAD-{n}") for n in range(1, 5)},
     }
 
 
 def test_bad_file_findings_are_warnings_sorted_by_line() -> None:
     findings = check_file(BAD)
-    assert [f.level for f in findings] == ["warning"] * 4
+    assert [f.level for f in findings] == ["warning"] * 8
     assert [f.line for f in findings] == sorted(f.line for f in findings if f.line)
 
 
@@ -350,3 +351,14 @@ def test_any_text_is_read_or_refused_with_a_short_message_and_nothing_else(text:
         parse_all(text)
     except OkrFileError as error:
         assert len(error.message) < 300
+
+
+def test_an_objectives_description_goes_from_the_file_and_back() -> None:
+    text = (
+        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: Make the platform reliable\n"
+        "    description: Customers stop losing work to outages\n"
+    )
+    okrs = parse(text)
+    assert okrs.objectives[0].description == "Customers stop losing work to outages"
+    assert "description: Customers stop losing work to outages" in dump(okrs)
+    assert strip_lines(parse(dump(okrs))) == strip_lines(okrs)
