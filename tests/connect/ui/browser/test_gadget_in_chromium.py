@@ -325,10 +325,17 @@ def test_the_kpi_chart_on_the_page_of_a_kr_that_takes_the_kpi(
     no_csp_violation(browser)
 
 
-def test_the_readme_shows_the_gadget_screenshot_these_tests_write() -> None:
+def test_the_docs_show_the_gadget_screenshot_these_tests_write() -> None:
     repo = Path(__file__).resolve().parents[4]
-    readme = (repo / "README.md").read_text(encoding="utf-8")
-    assert "](bench/screenshots/gadget-full.png)" in readme
+    docs = "".join(
+        (repo / "docs" / page).read_text(encoding="utf-8")
+        for page in (
+            "integrations/dashboards.md",
+            "integrations/kpis-and-dora.md",
+            "guide/pages.md",
+        )
+    )
+    assert "](../screenshots/gadget-full.png)" in docs
     for name in ("gadget-compact.png", "gadget-full.png", "kpi-chart-en.png", "kpi-chart-fr.png"):
-        assert name in readme
+        assert name in docs, name
         assert (repo / "bench" / "screenshots" / name).stat().st_size > 10_000, name
