@@ -5,15 +5,17 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OKRLINK_DATA_DIR=/var/lib/okrlink \
     PROMETHEUS_MULTIPROC_DIR=/run/okrlink/metrics
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY connect connect
 COPY integrations integrations
 COPY sync sync
 COPY descriptors descriptors
 COPY examples examples
-# The runtime dependencies only (no test extras); a fixed numeric uid, so that Kubernetes'
-# runAsNonRoot can check it (deploy/kubernetes runs as 10001).
-RUN pip install --no-cache-dir -e . \
+# The runtime dependencies only (no test extras), exactly as locked: every package pinned and
+# checked against its hashes, then okrlink itself without resolving anything more; a fixed
+# numeric uid, so that Kubernetes' runAsNonRoot can check it (deploy/kubernetes runs as 10001).
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+    && pip install --no-cache-dir --no-deps -e . \
     && groupadd --system --gid 10001 okrlink \
     && useradd --system --uid 10001 --gid okrlink --home /var/lib/okrlink --create-home okrlink \
     && install -d -o okrlink -g okrlink "$PROMETHEUS_MULTIPROC_DIR"

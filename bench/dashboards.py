@@ -34,6 +34,7 @@ from sqlalchemy import select, update  # noqa: E402
 from bench.throwaway import throwaway_database  # noqa: E402
 from connect.api.metrics import BoardCollector, exposition  # noqa: E402
 from connect.app import create_app  # noqa: E402
+from connect.services import services_of  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from sync.core.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of  # noqa: E402
 from sync.dashboards import create_token, load_board  # noqa: E402
@@ -75,7 +76,7 @@ def team_okrs(team: str, cycle_of: datetime) -> TeamOkrs:
 def seed(settings: Settings, teams: int) -> str:
     """The site's teams, check-ins and KPIs; returns a dashboard token of the site."""
     app = create_app(settings)
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     now = datetime.now(UTC)
     cycle = quarter_of(now.date())
     start = datetime.combine(cycle.start, datetime.min.time(), tzinfo=UTC)
@@ -141,7 +142,7 @@ def main() -> None:
             f"in {time.perf_counter() - started:.1f} s"
         )
         app = create_app(settings)
-        services = app.extensions["okrlink"]
+        services = services_of(app)
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         scrapes, unchanged, reads, writes, client_writes = [], [], [], [], []

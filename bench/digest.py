@@ -25,6 +25,8 @@ from connect.services import services_of
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
+from cryptography.fernet import Fernet  # noqa: E402
+
 from connect.app import create_app  # noqa: E402
 from connect.chat.digest import render  # noqa: E402
 from connect.settings import Settings  # noqa: E402
@@ -71,7 +73,10 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     clock = Clock()
-    app = create_app(Settings(data_dir=work, queue_immediate=True), ports=Ports(clock=clock))
+    settings = Settings(
+        data_dir=work, queue_immediate=True, dev=True, secret_key=Fernet.generate_key().decode()
+    )
+    app = create_app(settings, ports=Ports(clock=clock))
     services = services_of(app)
     try:
         with services.store.session() as session:
@@ -89,7 +94,7 @@ def main() -> None:
                     ),
                     encrypt=services.tenants.encrypt,
                     now=CREATED,
-                    allow_loopback_http=True,
+                    urls=services.outbound,  # dev: loopback http, the local receiver
                 )
         clock.current = DUE - timedelta(days=3)  # after the reminder of the week before
         idle = []

@@ -62,9 +62,10 @@ from sync.db.store import find_kr, local_site
 from sync.engine.snapshots import recompute
 from sync.okrs import import_team_okrs
 from sync.ports import Ports
+from tests.support.base import SHARED_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]
-PAYLOAD = ROOT.parent / "shared" / "fixtures" / "github" / "pull_request.opened.json"
+PAYLOAD = SHARED_FIXTURES / "github" / "pull_request.opened.json"
 SECRET = "bench-webhook-secret"
 INSTALLATION = 4242
 REPO = "acme/platform"

@@ -17,6 +17,12 @@ For scale, the same load is then sent to a bare route of the same app under the 
 that does the same Connect JWT verification and answers a fixed string (`--no-baseline`
 skips it).
 
+The anchor: the same load, the same tokens and the same URL, to atlassian-connect-express
+11.5.3 (`bench/ace/app.js`: its own JWT check, `addon.authenticate()`, then a fixed string; one
+Node process per worker of `okrlink web`), in the same run; `okrlink web`'s figure over ACE's
+is printed beside its goal (`bench/goals.py`). Needs `node` and `npm install` in `bench/ace`
+(`--no-ace` skips it).
+
 Options: `--seconds N` (default 15), `--connections N` (default 16), `--server granian|gunicorn`
 (repeatable; default both), `--databases sqlite,postgresql` (default both), `--threads N`
 per granian worker (default `okrlink web`'s), `--backpressure N` per granian worker (default
@@ -37,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -52,9 +59,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Not bench/ itself: its scripts must not shadow packages (a bench/github.py would hide PyGithub).
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from bench.serving import SERVERS, label, serving  # noqa: E402
+from bench import goals  # noqa: E402
+from bench.serving import SERVERS, free_port, label, serving  # noqa: E402
 from connect.app import create_app  # noqa: E402
-from connect.cli.web import DEFAULT_THREADS  # noqa: E402
+from connect.cli.web import DEFAULT_THREADS, default_workers  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from integrations.atlassian.qsh import query_string_hash  # noqa: E402
 from sync.core.spec import KeyResultSpec, ObjectiveSpec, TeamOkrs, quarter_of  # noqa: E402
@@ -235,30 +243,79 @@ def run(
         connections=args.connections,
         backpressure=args.backpressure,
     ) as base:
-        now = int(time.time())
-        paths = [signed_path(now, serial, path) for serial in range(args.tokens)]
-        (work / "paths.txt").write_text("\n".join(paths) + "\n")
-        host = base.removeprefix("http://")
-        (work / "load.lua").write_text(LUA % (work / "paths.txt", host))
-        with urllib.request.urlopen(base + paths[0]) as response:
+        with urllib.request.urlopen(base + signed_path(int(time.time()), 0, path)) as response:
             page = response.read()
             status, etag = response.status, response.headers.get("ETag", "")
         if status != 200 or (path == PATH and len(re.findall(rb"data-kr=", page)) != 15):
             raise SystemExit(f"unexpected answer from {path}: status {status}")
-        warm = ["wrk", "-t1", "-c4", "-d3s", "-s", str(work / "load.lua"), base]
-        subprocess.run(warm, check=True, capture_output=True)
-        command = [
-            "wrk",
-            "-t1",
-            f"-c{args.connections}",
-            f"-d{args.seconds}s",
-            "--latency",
-            "-s",
-            str(work / "load.lua"),
-            base,
-        ]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        output = load(work, args, base, path)
     return page, etag, output
+
+
+ACE_DIR = ROOT / "bench" / "ace"
+
+
+def ace_ready() -> bool:
+    """Whether the anchor can run: node on the PATH, `npm install` done in bench/ace."""
+    return shutil.which("node") is not None and (ACE_DIR / "node_modules").is_dir()
+
+
+@contextlib.contextmanager
+def ace_serving(workers: int) -> Iterator[str]:
+    """atlassian-connect-express on loopback with the bench's tenant; its base URL."""
+    port = free_port()
+    command = ["node", "app.js", str(port), CLIENT_KEY, SHARED_SECRET, PATH, str(workers)]
+    process = subprocess.Popen(
+        command, cwd=ACE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break  # answering (404 for /): ready
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("atlassian-connect-express did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def load(work: Path, args: argparse.Namespace, base: str, path: str) -> str:
+    """Warm up, then send the measured load of distinct signed URLs; wrk's output."""
+    now = int(time.time())
+    paths = [signed_path(now, serial, path) for serial in range(args.tokens)]
+    (work / "paths.txt").write_text("\n".join(paths) + "\n")
+    host = base.removeprefix("http://")
+    (work / "load.lua").write_text(LUA % (work / "paths.txt", host))
+    warm = ["wrk", "-t1", "-c4", "-d3s", "-s", str(work / "load.lua"), base]
+    subprocess.run(warm, check=True, capture_output=True)
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{args.connections}",
+        f"-d{args.seconds}s",
+        "--latency",
+        "-s",
+        str(work / "load.lua"),
+        base,
+    ]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def run_ace(work: Path, args: argparse.Namespace) -> str:
+    """The anchor under the same load; wrk's output."""
+    with ace_serving(default_workers()) as base:
+        with urllib.request.urlopen(base + signed_path(int(time.time()), 0)) as response:
+            if response.status != 200 or response.read() != b"ok":
+                raise SystemExit("unexpected answer from atlassian-connect-express")
+        return load(work, args, base, PATH)
 
 
 @contextlib.contextmanager
@@ -299,6 +356,8 @@ def measure(name: str, args: argparse.Namespace) -> None:
                         path=BARE_PATH,
                     )[2]
                     figures[f"{server} bare"] = parse_wrk(bare)
+            if args.ace:
+                figures["ace"] = parse_wrk(run_ace(work, args))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
@@ -318,6 +377,22 @@ def measure(name: str, args: argparse.Namespace) -> None:
                 f"p99 {b_p99:.2f} ms   (the panel serves {rate / b_rate:.0%} of that)"
             )
         print(line)
+    if "ace" in figures:
+        a_rate, _p50, a_p99, _total, a_bad = figures["ace"]
+        print(
+            f"[{name}] atlassian-connect-express 11.5.3, fixed string after its JWT check "
+            f"({default_workers()} Node processes): {a_rate:,.0f}/s   p99 {a_p99:.2f} ms   "
+            f"errors {a_bad}"
+        )
+        if "granian" in figures and a_rate and not a_bad:
+            rate, _p50, p99, _total, bad = figures["granian"]
+            ratio = rate / a_rate
+            met = goals.panel_met(ratio, p99) and not bad
+            print(
+                f"[{name}] okrlink web / ACE: {ratio:.2f}x, p99 {p99:.2f} ms; goal "
+                f"{goals.panel_goal()}: {goals.verdict(met)} (load average "
+                f"{os.getloadavg()[0]:.1f})"
+            )
     if {"granian", "gunicorn"} <= figures.keys():
         rate, _p50, p99, _total, bad = figures["granian"]
         ratio = rate / figures["gunicorn"][0]
@@ -338,6 +413,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--backpressure", type=int, default=None)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-ace", dest="ace", action="store_false")
     parser.add_argument(
         "--multiprocess-metrics",
         action="store_true",
@@ -347,6 +423,8 @@ def main() -> None:
     args.server = args.server or list(SERVERS)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
+    if args.ace and not ace_ready():
+        raise SystemExit("atlassian-connect-express is missing: cd bench/ace && npm install")
     print(
         f"wrk: 1 thread, {args.connections} connections, {args.seconds}s, {args.tokens:,} "
         f"distinct Connect JWTs rotated, each request verified (HS256, exp, qsh); "

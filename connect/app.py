@@ -38,21 +38,26 @@ from connect.http.jira_webhook import jira_webhook_hot_path
 from connect.http.panel import panel_hot_paths
 from connect.ops.routes import register_operations
 from connect.services import Services, install
-from connect.settings import Settings
+from connect.settings import SettingError, Settings, check_admin_token
 from connect.ui.cache import PageCache
-from connect.ui.tokens import FormTokens, ui_key
+from connect.ui.tokens import FormTokens
 from connect.ui.versions import PanelVersions
 from integrations.asana import oauth as asana_oauth_tokens
 from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.people import JiraPeople
+from integrations.atlassian.permissions import JiraPermissionsApi
+from integrations.atlassian.privacy import AtlassianPersonalData
 from integrations.atlassian.retro_page import ConfluenceWiki
 from integrations.atlassian.tracker import JiraTracker
 from integrations.chat.sender import WebhookChat
 from integrations.geckoboard.client import GeckoboardClient
 from integrations.github.client import GitHubApp, GitHubAppConfig
 from integrations.github.publisher import CheckRunWriter, GitHubChecks
+from integrations.outbound import OutboundPolicy
+from sync.accounts import REPORT_MINUTES, AccountReporting
 from sync.apply import asana as asana_feature
 from sync.apply import deployments as deployments_feature
 from sync.apply import github as github_feature
@@ -60,9 +65,11 @@ from sync.apply import incidents as incidents_feature
 from sync.apply import jira_sync as jira_feature
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
-from sync.engine.jobs import Jobs, make_queue
+from sync.engine.jobs import Jobs, make_queue, schedule
+from sync.keys import CSRF_LABEL, DEV_TOKEN_LABEL, OAUTH_STATE_LABEL, AppKeys, load_keys
+from sync.permissions import Permissions
 from sync.ports import Ports
-from sync.tenants import AppAccounts, Tenants, load_fernet
+from sync.tenants import AppAccounts, Tenants
 from sync.write import chat as digest_feature
 from sync.write import geckoboard as geckoboard_feature
 from sync.write import retro_page as retro_feature
@@ -79,6 +86,9 @@ def create_app(
     (see `Store.connect`).
     """
     settings = settings or Settings.from_env()
+    # Before anything is opened: without its key the service refuses to start (`SecretKeyError`).
+    keys = load_keys(settings.secret_key, data_dir=settings.data_dir, dev=settings.dev)
+    check_admin_token(settings.admin_token)
     app = Flask("okrlink")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -86,7 +96,7 @@ def create_app(
     try:
         store.migrate()
         log.info("database ready, schema up to date: %s", _shown(settings.resolved_database_url))
-        services = build_services(settings, store, ports or Ports())
+        services = build_services(settings, store, ports or Ports(), keys)
         log.info("queue ready: %s", _shown(settings.resolved_queue_url))
     except BaseException:
         store.dispose()  # a half-built app must not leak its connections
@@ -132,16 +142,15 @@ def _shown(url: str) -> str:
         return url.split("@")[-1]
 
 
-def build_services(settings: Settings, store: Store, given: Ports) -> Services:
+def build_services(settings: Settings, store: Store, given: Ports, keys: AppKeys) -> Services:
     """Every service, built once, in dependency order; the ports left unset get real clients.
 
     Each feature then registers its own handlers, writers and schedules, one call each, in
     the order below (a feature's writer must be known before its first write-back runs).
     """
     queue = make_queue(settings.resolved_queue_url, immediate=settings.queue_immediate)
-    tenants = Tenants(store=store, fernet=load_fernet(settings.secret_key, settings.data_dir))
+    tenants = Tenants(store=store, keys=keys)
     forge_tokens = ForgeTokens(encrypt=tenants.encrypt, decrypt=tenants.decrypt)
-    key = ui_key(secret_key=settings.secret_key, data_dir=settings.data_dir)
     field_map = FieldMap()
     asana_accounts = AsanaAccounts(
         store=store,
@@ -153,8 +162,14 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
         credentials=partial(_asana_credentials, asana_accounts), api_url=settings.asana_api_url
     )
     asana_watcher = Watcher(store=store, client=asana_client, base_url=settings.base_url)
+    outbound = outbound_policy(settings)
     ports = outside_ports(
-        settings, given, tenants=tenants, forge_tokens=forge_tokens, asana=asana_client
+        settings,
+        given,
+        tenants=tenants,
+        forge_tokens=forge_tokens,
+        asana=asana_client,
+        outbound=outbound,
     )
     jobs = Jobs(huey=queue, store=store, ports=ports)
 
@@ -181,6 +196,11 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
         links=DigestLinks(store=store, settings=settings),
         decrypt=tenants.decrypt,
     )
+    # Personal data reporting to Atlassian, daily, through each site's installation.
+    account_reporting = AccountReporting(
+        store=store, personal_data=lambda: jobs.ports.personal_data
+    )
+    schedule(jobs, "report_accounts", REPORT_MINUTES, account_reporting.run)
 
     return Services(
         settings=settings,
@@ -193,8 +213,10 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
         forge_tokens=forge_tokens,
         api_authenticators=(api_okrs.admin_token_site, connect_api_site),
         api_metric_pages=api_metrics.Pages(),
-        ui_key=key,
-        ui_form_tokens=FormTokens(key=key),
+        keys=keys,
+        dev_token_key=keys.derive(DEV_TOKEN_LABEL),
+        oauth_state_key=keys.derive(OAUTH_STATE_LABEL),
+        ui_form_tokens=FormTokens(key=keys.derive(CSRF_LABEL)),
         ui_page_cache=PageCache(),
         ui_panel_versions=PanelVersions(store.engine, okr_commits=store.okr_commits),
         jira_field_map=field_map,
@@ -206,6 +228,9 @@ def build_services(settings: Settings, store: Store, given: Ports) -> Services:
         asana_client=asana_client,
         asana_watcher=asana_watcher,
         digest=digest,
+        permissions=Permissions(jira=lambda: jobs.ports.permissions),
+        account_reporting=account_reporting,
+        outbound=outbound,
     )
 
 
@@ -216,6 +241,7 @@ def outside_ports(
     tenants: Tenants,
     forge_tokens: ForgeTokens,
     asana: AsanaClient,
+    outbound: OutboundPolicy,
 ) -> Ports:
     """The ports the caller gave, the others filled with the real clients (a new value: the
     caller's `Ports` is never changed). Without a GitHub App id and key there is no checks
@@ -224,16 +250,41 @@ def outside_ports(
     if checks is None:
         config = GitHubAppConfig.from_settings(settings)
         checks = GitHubChecks(GitHubApp(config)) if config is not None else None
+    tracker = JiraTracker(
+        tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get
+    )
     return replace(
         given,
-        tracker=given.tracker
-        or JiraTracker(tenants=tenants.for_site, app_key=settings.app_key, forge=forge_tokens.get),
+        tracker=given.tracker or tracker,
         wiki=given.wiki or ConfluenceWiki(tenants=tenants.for_site, app_key=settings.app_key),
         checks=checks,
         asana=given.asana or asana,
-        chat=given.chat or WebhookChat(),
+        chat=given.chat or WebhookChat(outbound),
         geckoboard=given.geckoboard or GeckoboardClient(api_url=settings.geckoboard_api_url),
+        # Who may write is asked of Jira as the app, through whichever door reaches the site.
+        permissions=given.permissions or JiraPermissionsApi(clients=tracker.client),
+        # Names for account ids, read from Jira as the app (the tracker's clients).
+        people=given.people or JiraPeople(tracker),
+        personal_data=given.personal_data
+        or AtlassianPersonalData(
+            api_url=settings.atlassian_api_url,
+            app_key=settings.app_key,
+            tenants=lambda site_id: (
+                tenants.for_site(site_id) or tenants.for_site(site_id, "confluence")
+            ),
+            forge=lambda site_id: (
+                forge_tokens.get(site_id) or forge_tokens.get(site_id, "confluence")
+            ),
+        ),
     )
+
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """Where URLs users set may point (`OKRLINK_OUTBOUND_ALLOW_NETWORKS`, `OKRLINK_DEV`)."""
+    try:
+        return OutboundPolicy.from_setting(settings.outbound_allow_networks, dev=settings.dev)
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
 
 
 def _asana_credentials(accounts: AsanaAccounts, site_id: int) -> Credentials | None:

@@ -18,21 +18,25 @@ from connect.doors.forge.token import ForgeJwks
 from connect.settings import Settings
 from connect.ui.cache import PageCache
 from connect.ui.tokens import FormTokens
-from connect.ui.versions import PanelVersions
 from integrations.asana.client import AsanaClient
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap
 from integrations.atlassian.forge import ForgeTokens
+from integrations.outbound import OutboundPolicy
+from sync.accounts import AccountReporting
 from sync.apply.asana import AsanaSync
 from sync.apply.jira_sync import JiraSync
 from sync.asana_accounts import AsanaAccounts
 from sync.db.store import Store
 from sync.engine.jobs import Jobs
+from sync.keys import AppKeys
+from sync.permissions import Permissions
 from sync.tenants import AppAccounts, Tenants
 from sync.write.chat import DigestSender
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the pages' modules read their services through this one
     from connect.api.metrics import Pages
+    from connect.ui.versions import PanelVersions
 
 Authenticator = Callable[[], "int | None"]
 """Finds the site of an API request from its credentials; None when they are not its kind."""
@@ -52,7 +56,10 @@ class Services:
     forge_tokens: ForgeTokens
     api_authenticators: Sequence[Authenticator]
     api_metric_pages: Pages
-    ui_key: bytes
+    keys: AppKeys
+    # HKDF-derived from the first key, one label each (`sync.keys`).
+    dev_token_key: bytes
+    oauth_state_key: bytes
     ui_form_tokens: FormTokens
     ui_page_cache: PageCache
     ui_panel_versions: PanelVersions
@@ -65,6 +72,9 @@ class Services:
     asana_client: AsanaClient
     asana_watcher: Watcher
     digest: DigestSender
+    permissions: Permissions
+    account_reporting: AccountReporting
+    outbound: OutboundPolicy
 
 
 EXTENSION = "okrlink"

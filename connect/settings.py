@@ -48,6 +48,8 @@ class Settings:
     Never in production."""
     connect_keys_url: str = "https://connect-install-keys.atlassian.com"
     """Where Atlassian publishes the keys that sign Connect install and uninstall calls."""
+    atlassian_api_url: str = "https://api.atlassian.com"
+    """Atlassian's platform API (personal data reporting); tests point it at a stand-in."""
     forge_app_id: str = ""
     """The Forge app's id (`ari:cloud:ecosystem::app/...`), the audience of Forge invocation
     tokens."""
@@ -69,6 +71,9 @@ class Settings:
     """The Asana OAuth app's client secret."""
     geckoboard_api_url: str = "https://api.geckoboard.com"
     """Geckoboard's Datasets API (tests and proxies point it elsewhere)."""
+    outbound_allow_networks: str = ""
+    """Networks a URL users set (chat webhooks) may reach although they are private or local:
+    comma-separated CIDRs such as `10.0.0.0/8,127.0.0.1/32` (`integrations/outbound.py`)."""
     jql_poll_minutes: int = 15
     """How often JQL key results and KPIs are counted again, in minutes."""
     reconcile_minutes: int = 15
@@ -108,6 +113,29 @@ class Settings:
 
 class SettingError(OkrlinkError, ValueError):
     """An `OKRLINK_*` variable holds a value of the wrong kind; the message names it."""
+
+
+MIN_ADMIN_TOKEN = 32
+EXAMPLE_ADMIN_TOKEN = "replace-with-a-long-random-token"  # noqa: S105 (refused, not used)
+"""The admin token of `deploy/kubernetes/secret.example.yaml` (a test keeps them equal): a
+Secret applied as written must not open the API to whoever read the example."""
+
+
+def check_admin_token(token: str) -> None:
+    """SettingError unless the admin token is unset (the API closed) or long and not the
+    example's: it opens the whole REST API and `/metrics`."""
+    if not token:
+        return
+    if token == EXAMPLE_ADMIN_TOKEN:
+        raise SettingError(
+            "OKRLINK_ADMIN_TOKEN is the example Secret's placeholder: make a real one, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    if len(token) < MIN_ADMIN_TOKEN:
+        raise SettingError(
+            f"OKRLINK_ADMIN_TOKEN is {len(token)} characters long: give at least "
+            f"{MIN_ADMIN_TOKEN}, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
 
 
 def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:

@@ -1,4 +1,9 @@
-"""Closing a team's cycle: final scores, the retrospective, and the KRs carried into the next.
+"""A team's cycles: made of any length (`create_cycle`), and closed (`close_cycle`) with final
+scores, the retrospective, and the KRs carried into the next.
+
+A cycle is a quarter, a month, a year or any two dates; a longer cycle can hold the shorter
+ones that refresh it (`parent`: a yearly set refreshed each quarter). Two cycles of one team
+under the same parent may not overlap: a team follows one cycle at a time at each level.
 
 `close_cycle` checks everything it is given before it writes anything, so a bad score or an
 unknown KR changes nothing; once closed, the team's objectives and KRs of that cycle are
@@ -7,21 +12,30 @@ read-only (`sync.okrs.ensure_open` answers `Closed`).
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.core.spec import CycleSpec, following
+from sync.core.spec import CycleSpec, following, quarter
 from sync.db.model import Cycle, CycleClose, KeyResult, Link, Objective, Team
-from sync.db.store import get_or_create_team
-from sync.errors import Invalid
+from sync.db.store import find_cycle, find_team, get_or_create_team
+from sync.errors import Duplicate, Invalid
+from sync.geckoboard import queue_team_push
 from sync.history import record_change
 from sync.okrs import ensure_open, get_or_create_cycle, kr_definition
 from sync.retro import request_publication
+
+CYCLE_FIELDS = ("name", "start", "end", "parent", "team")
+OVERLAP = "cycle_overlap"
+"""The error code of a cycle overlapping another of the same team under the same parent."""
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_YEAR = re.compile(r"^(\d{4})$")
 
 SCORE_TOLERANCE = 0.005
 """A given score this close to the derived one is the derived one (forms send 0.70 for 0.7)."""
@@ -197,6 +211,7 @@ def close_cycle(
     )
     session.add(closed)
     session.flush()
+    queue_team_push(session, site_id, team_row.id, now=at)  # the closed cycle's KRs leave
     if request.space:
         request_publication(
             session, closed, team=team, cycle=cycle.name, space=request.space, now=at
@@ -343,3 +358,201 @@ def carried_from(kr: KeyResult) -> dict[str, str] | None:
     """The KR `kr` continues, as `{"key", "cycle"}`, or None."""
     old = kr.carried_from
     return {"key": old.key, "cycle": old.cycle.name} if old is not None else None
+
+
+# --- making cycles -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRequest:
+    """A cycle to make: a quarter (`2027-Q1`), a month (`2027-01`) or a year (`2027`) by name,
+    or any name with both dates; `parent` names the longer cycle it refreshes."""
+
+    name: str = ""
+    start: date | None = None
+    end: date | None = None
+    parent: str | None = None
+    team: str | None = None
+
+
+def _date_field(data: Mapping[str, Any], name: str) -> date | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise Invalid(f"{name} must be a date written YYYY-MM-DD", field=name)
+
+
+def parse_cycle(data: Mapping[str, Any]) -> CycleRequest:
+    """The API's JSON or a form's fields as a request; bad shapes are `Invalid`."""
+    unknown = sorted(set(data) - set(CYCLE_FIELDS))
+    if unknown:
+        raise Invalid(
+            f"unknown field {unknown[0]}: use {', '.join(CYCLE_FIELDS)}", field=unknown[0]
+        )
+    texts: dict[str, str] = {}
+    for name in ("name", "parent", "team"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"{name} must be a text", field=name)
+        texts[name] = (value or "").strip()
+    return CycleRequest(
+        name=texts["name"],
+        start=_date_field(data, "start"),
+        end=_date_field(data, "end"),
+        parent=texts["parent"] or None,
+        team=texts["team"] or None,
+    )
+
+
+def cycle_spec(request: CycleRequest) -> CycleSpec:
+    """The name and both dates of the cycle asked for: given, or read from its name."""
+    if (request.start is None) != (request.end is None):
+        missing = "end" if request.end is None else "start"
+        raise Invalid(
+            f"give both start and end dates, or neither: {missing} is missing", field=missing
+        )
+    if request.start is not None and request.end is not None:
+        if request.end < request.start:
+            raise Invalid("end is before start: swap the dates", field="end")
+        name = request.name or f"{request.start.isoformat()}..{request.end.isoformat()}"
+        return CycleSpec(name=name, start=request.start, end=request.end)
+    name = request.name
+    if month := _MONTH.match(name):
+        year, number = int(month.group(1)), int(month.group(2))
+        last = calendar.monthrange(year, number)[1]
+        return CycleSpec(name=name, start=date(year, number, 1), end=date(year, number, last))
+    if year_match := _YEAR.match(name):
+        year = int(year_match.group(1))
+        if year >= 1:
+            return CycleSpec(name=name, start=date(year, 1, 1), end=date(year, 12, 31))
+    try:
+        return quarter(name)
+    except ValueError:
+        raise Invalid(
+            "name a quarter (2027-Q1), a month (2027-01) or a year (2027), "
+            "or give start and end dates",
+            field="name" if name else "start",
+        ) from None
+
+
+def _team_cycle_ids(session: Session, site_id: int, team: Team | None) -> set[int]:
+    """The cycles a team follows: made for it, or holding its objectives (None: the site's)."""
+    if team is None:
+        return set(
+            session.scalars(
+                select(Cycle.id).where(Cycle.site_id == site_id, Cycle.team_id.is_(None))
+            )
+        )
+    made = session.scalars(
+        select(Cycle.id).where(Cycle.site_id == site_id, Cycle.team_id == team.id)
+    )
+    used = session.scalars(
+        select(Objective.cycle_id).where(Objective.site_id == site_id, Objective.team_id == team.id)
+    )
+    return {*made, *used}
+
+
+def create_cycle(session: Session, site_id: int, request: CycleRequest) -> tuple[Cycle, bool]:
+    """Make the cycle asked for (or give the one of that name and dates already there, now
+    under `parent`); returns it and whether it is new.
+
+    Refused with the field at fault: dates it cannot read, a parent that does not exist or
+    does not hold its dates, a name taken with other dates (`Duplicate`), and a cycle that
+    overlaps another of the same team under the same parent (`Invalid`, code `cycle_overlap`).
+    """
+    spec = cycle_spec(request)
+    parent: Cycle | None = None
+    if request.parent:
+        parent = find_cycle(session, site_id, request.parent)
+        if parent is None:
+            raise Invalid(f"no cycle {request.parent} to hold it", field="parent")
+        if parent.name == spec.name:
+            raise Invalid("a cycle cannot hold itself", field="parent")
+        if not (parent.start <= spec.start and spec.end <= parent.end):
+            raise Invalid(
+                f"{spec.name} ({spec.start.isoformat()} to {spec.end.isoformat()}) is not inside "
+                f"{parent.name} ({parent.start.isoformat()} to {parent.end.isoformat()})",
+                field="parent",
+            )
+    team = None
+    if request.team:
+        team = get_or_create_team(session, site_id, request.team)
+    existing = find_cycle(session, site_id, spec.name)
+    if existing is not None and (existing.start, existing.end) != (spec.start, spec.end):
+        raise Duplicate(
+            f"cycle {spec.name} already exists from {existing.start.isoformat()} to "
+            f"{existing.end.isoformat()}: give another name",
+            field="name",
+        )
+    if existing is not None and parent is not None and existing.parent_id not in (None, parent.id):
+        raise Duplicate(f"cycle {spec.name} already belongs to another cycle", field="parent")
+    parent_id = parent.id if parent is not None else (existing.parent_id if existing else None)
+    siblings = session.scalars(
+        select(Cycle).where(
+            Cycle.site_id == site_id,
+            Cycle.id.in_(_team_cycle_ids(session, site_id, team)),
+            Cycle.parent_id.is_(None) if parent_id is None else Cycle.parent_id == parent_id,
+            Cycle.start <= spec.end,
+            Cycle.end >= spec.start,
+        )
+    ).all()
+    clash = next((c for c in siblings if existing is None or c.id != existing.id), None)
+    if clash is not None:
+        whose = f"team {team.key}" if team is not None else "the site"
+        raise Invalid(
+            f"{spec.name} overlaps {clash.name} ({clash.start.isoformat()} to "
+            f"{clash.end.isoformat()}), another cycle of {whose}"
+            + (f" in {parent.name}" if parent is not None else "")
+            + ": choose dates that do not overlap, or put it under a longer cycle (parent)",
+            field="start",
+            code=OVERLAP,
+        )
+    if existing is not None:
+        existing.parent_id = parent_id
+        session.flush()
+        return existing, False
+    cycle = Cycle(
+        site_id=site_id,
+        name=spec.name,
+        start=spec.start,
+        end=spec.end,
+        team_id=team.id if team is not None else None,
+        parent_id=parent_id,
+    )
+    session.add(cycle)
+    session.flush()
+    return cycle, True
+
+
+def parent_chain(session: Session, cycle: Cycle) -> list[Cycle]:
+    """The cycle, then each longer cycle holding it (a quarter, its year...), nearest first."""
+    chain = [cycle]
+    seen = {cycle.id}
+    while chain[-1].parent_id is not None and chain[-1].parent_id not in seen:
+        parent = session.get(Cycle, chain[-1].parent_id)
+        if parent is None:
+            break
+        seen.add(parent.id)
+        chain.append(parent)
+    return chain
+
+
+def team_cycles(session: Session, site_id: int, team: str) -> list[Cycle]:
+    """The cycles a team can open on its page: its own, the ones holding its objectives, and
+    the site's; oldest first."""
+    team_row = find_team(session, site_id, team)
+    ids = _team_cycle_ids(session, site_id, None)
+    if team_row is not None:
+        ids |= _team_cycle_ids(session, site_id, team_row)
+    if not ids:
+        return []
+    return list(
+        session.scalars(select(Cycle).where(Cycle.id.in_(ids)).order_by(Cycle.start, Cycle.end))
+    )

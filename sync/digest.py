@@ -1,7 +1,7 @@
 """Digest channels (add, list, remove) and a team's week read from the store.
 
-The CLI and the admin page create channels here, the one place their rules live: an `https`
-webhook URL (loopback `http` only where the caller allows it, for the local demo), a known
+The CLI and the admin page create channels here, the one place their rules live: a webhook
+URL the outbound policy allows (`sync.ports.UrlPolicy`: `https`, no private networks), a known
 schedule and language. The URL is stored encrypted and shown only as a masked hint.
 """
 
@@ -40,10 +40,11 @@ from sync.db.model import (
 )
 from sync.errors import Invalid
 from sync.monthly import asked_month, given_scores
+from sync.people import display, names_for
+from sync.ports import People, UrlPolicy
 
 KINDS: tuple[str, ...] = ("slack", "teams")
 LANGS: tuple[str, ...] = ("en", "fr", "de", "es")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WEEK = timedelta(days=7)
 
 
@@ -87,21 +88,6 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}/…{url[-4:]}"
 
 
-def check_url(url: str, *, allow_loopback_http: bool = False) -> str:
-    """The webhook URL if it is `https` with a host; Invalid otherwise."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise Invalid("the webhook URL is not a URL", field="url") from exc
-    if not parts.hostname or not parts.path or len(url) > 2000:
-        raise Invalid("the webhook URL needs a host and a path", field="url")
-    loopback = parts.hostname in LOOPBACK_HOSTS and allow_loopback_http
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-        raise Invalid("only https webhook URLs are accepted", field="url")
-    return url
-
-
 def add_channel(
     session: Session,
     site_id: int,
@@ -109,14 +95,17 @@ def add_channel(
     *,
     encrypt: Callable[[str], str],
     now: datetime,
-    allow_loopback_http: bool = False,
+    urls: UrlPolicy,
 ) -> ChannelView:
-    """Validate and store a digest channel; raises Invalid with the field at fault."""
+    """Validate and store a digest channel; raises Invalid with the field at fault.
+
+    `urls` is the outbound policy: the webhook must be a URL okrlink may post to (it is
+    checked again, and its address pinned, each time a digest is sent)."""
     if spec.kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}", field="kind")
     if spec.lang not in LANGS:
         raise Invalid(f"lang must be one of {', '.join(LANGS)}", field="lang")
-    url = check_url(spec.url, allow_loopback_http=allow_loopback_http)
+    url = urls.check(spec.url)
     schedule = Schedule(
         day=spec.day.strip().lower()[:3],
         at=spec.at.strip(),
@@ -207,9 +196,16 @@ def _state(progress: float, score: float, status: str, current: float | None) ->
 
 
 def load_week(
-    session: Session, site_id: int, team_key: str, *, start: datetime, end: datetime
+    session: Session,
+    site_id: int,
+    team_key: str,
+    *,
+    start: datetime,
+    end: datetime,
+    people: People | None = None,
 ) -> tuple[Cycle, list[ObjectiveWeek], list[KrWeek]] | None:
-    """A team's objectives and KRs over (start, end]; None when it has no OKRs."""
+    """A team's objectives and KRs over (start, end]; None when it has no OKRs. Owners and
+    check-in authors are people's names (`sync.people`), never account ids."""
     team = session.scalar(select(Team).where(Team.site_id == site_id, Team.key == team_key))
     if team is None:
         return None
@@ -233,15 +229,23 @@ def load_week(
     ):
         before[snap.kr_id] = _state(snap.progress, snap.score, snap.status, snap.current)
     notes: dict[int, list[CheckInNote]] = {}
-    for c in session.scalars(
+    check_ins = session.scalars(
         select(CheckIn)
         .where(CheckIn.kr_id.in_(ids), CheckIn.at > start, CheckIn.at <= end)
         .order_by(CheckIn.at, CheckIn.id)
-    ):
+    ).all()
+    names = names_for(
+        session,
+        site_id,
+        [*(kr.owner for kr in krs), *(c.author for c in check_ins)],
+        people=people,
+        now=end,
+    )
+    for c in check_ins:
         notes.setdefault(c.kr_id, []).append(
             CheckInNote(
                 at=c.at,
-                author=c.author,
+                author=display(c.author, names),
                 status=c.status,
                 value=c.value,
                 why=c.why,
@@ -259,7 +263,7 @@ def load_week(
             objective_key=keys[kr.objective_id],
             kind=kr.kind,
             unit=kr.unit,
-            owner=kr.owner,
+            owner=display(kr.owner, names),
             weight=kr.weight,
             active=kr.state != "abandoned",
             abandon_reason=kr.abandon_reason,
@@ -312,10 +316,11 @@ def load_digest(
     week: str,
     links: Links,
     late_from: datetime | None = None,
+    people: People | None = None,
 ) -> Digest | None:
     """The digest of the week that ends at `end` (the digest's instant)."""
     start = end - WEEK
-    found = load_week(session, site_id, team_key, start=start, end=end)
+    found = load_week(session, site_id, team_key, start=start, end=end, people=people)
     if found is None:
         return None
     cycle, objectives, krs = found
@@ -343,9 +348,10 @@ def load_reminder(
     digest_at: datetime,
     week: str,
     links: Links,
+    people: People | None = None,
 ) -> Reminder | None:
     """The check-ins missing in the week of the digest at `digest_at`, as of `now`."""
-    found = load_week(session, site_id, team_key, start=digest_at - WEEK, end=now)
+    found = load_week(session, site_id, team_key, start=digest_at - WEEK, end=now, people=people)
     if found is None:
         return None
     return Reminder(

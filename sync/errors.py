@@ -71,6 +71,13 @@ class Permanent(OutsideError):
     """Trying again will not help: the request, the target or our access is wrong."""
 
 
+class Refused(Permanent):
+    """okrlink's own outbound policy refused the call: the URL a user set points at a private
+    or local network, or its server answered with a redirect (never followed). Retrying
+    cannot help until the URL is changed, so whatever holds the URL is parked with `message`.
+    """
+
+
 class SourceMissing(Permanent):
     """The site has no such source to ask: no Jira installed, no GitHub installation mapped.
 

@@ -139,6 +139,36 @@ def queue_push(session: Session, site_id: int, dataset: str, *, now: datetime) -
     session.flush()
 
 
+def queue_team_push(session: Session, site_id: int, team_id: int, *, now: datetime) -> None:
+    """A push of the team's dataset, when it has one, due no sooner than its minute allows.
+
+    For changes that move no KR snapshot and so plan no write-back (a KR or an objective
+    abandoned, a cycle closed) but take KRs off the dataset. A push already queued, or parked,
+    is left as it is.
+    """
+    dataset = session.scalar(
+        select(GeckoboardDataset)
+        .join(
+            Team,
+            (Team.site_id == GeckoboardDataset.site_id) & (Team.key == GeckoboardDataset.team_key),
+        )
+        .where(GeckoboardDataset.site_id == site_id, Team.id == team_id)
+    )
+    if dataset is None:
+        return
+    queued = session.scalar(
+        select(Outbound.id).where(
+            Outbound.site_id == site_id, Outbound.kind == KIND, Outbound.target == dataset.dataset
+        )
+    )
+    if queued is None:
+        due = max(now, dataset.next_push_at) if dataset.next_push_at is not None else now
+        session.add(
+            Outbound(site_id=site_id, kind=KIND, target=dataset.dataset, due_at=due, attempts=0)
+        )
+        session.flush()
+
+
 def add_dataset(
     session: Session,
     site_id: int,

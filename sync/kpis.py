@@ -21,6 +21,7 @@ from sync.core.spec import DORA_SCOPE, KpiSpec, scope_of
 from sync.db.model import KeyResult, Kpi, KpiValue, Team
 from sync.db.store import get_or_create_team
 from sync.dora import keys as dora
+from sync.engine import snapshots
 from sync.errors import Duplicate, Invalid
 from sync.fields import number_field, text_field
 from sync.history import record_change
@@ -348,6 +349,9 @@ def refresh_site(session: Session, site_id: int, *, now: datetime) -> set[int]:
     """After a deployment or an incident: every `github` KPI of the site, re-measured."""
     rows = session.scalars(select(Kpi).where(Kpi.site_id == site_id, Kpi.kind == "github"))
     return refresh(session, list(rows), now=now)
+
+
+snapshots.refresh_before_recompute(refresh_if_stale)  # stale KPIs move their KRs first
 
 
 def history_of(session: Session, kpi: Kpi) -> list[KpiValue]:

@@ -48,6 +48,7 @@ from sync.db.model import (
 from sync.db.store import get_or_create_team
 from sync.errors import Closed, Duplicate, Invalid
 from sync.fields import number_field, text_field
+from sync.geckoboard import queue_team_push
 from sync.history import record_change
 from sync.kpis import as_spec, import_kpis, list_kpis
 from sync.links import reconcile_links
@@ -73,7 +74,7 @@ KR_FIELDS = (
 
 # --- definitions and their history --------------------------------------------------------
 
-OBJECTIVE_FIELDS = ("title", "parent", "state", "abandon_reason")
+OBJECTIVE_FIELDS = ("title", "description", "parent", "state", "abandon_reason")
 KR_CREATE_FIELDS = frozenset(
     {*KR_FIELDS, "current", "kpi", *DORA_SCOPE, "key", "objective", "issues"}
 )
@@ -104,6 +105,7 @@ def kr_definition(kr: KeyResult) -> dict[str, Any]:
 def objective_definition(objective: Objective) -> dict[str, Any]:
     return {
         "title": objective.title,
+        "description": objective.description,
         "parent": objective.parent_key,
         "state": objective.state,
         "abandon_reason": objective.abandon_reason,
@@ -150,10 +152,12 @@ def create_objective(
     title: str,
     key: str | None = None,
     parent: str | None = None,
+    description: str | None = None,
     author: str | None = None,
     at: datetime | None = None,
 ) -> Objective:
-    """A new objective of `team` in `cycle`; its key is `<TEAM>-<n>` unless one is given."""
+    """A new objective of `team` in `cycle`; its key is `<TEAM>-<n>` unless one is given, and
+    its `description` says why it matters."""
     if not title.strip():
         raise Invalid("title is required: state what the team wants to achieve", field="title")
     team_row = get_or_create_team(session, site_id, team)
@@ -186,6 +190,7 @@ def create_objective(
         cycle_id=cycle.id,
         key=key,
         title=title.strip(),
+        description=(description or "").strip() or None,
         parent_key=parent or None,
         position=count,
         state="active",
@@ -215,10 +220,12 @@ def update_objective(
     author: str | None,
     at: datetime,
 ) -> Objective:
-    """Change an objective's `title` and `parent` (absent fields stay as they are)."""
-    unknown = sorted(set(data) - {"title", "parent"})
+    """Change an objective's `title`, `description` and `parent` (absent fields stay)."""
+    unknown = sorted(set(data) - {"title", "description", "parent"})
     if unknown:
-        raise Invalid(f"unknown field {unknown[0]}: use title or parent", field=unknown[0])
+        raise Invalid(
+            f"unknown field {unknown[0]}: use title, description or parent", field=unknown[0]
+        )
     ensure_open(session, objective.site_id, objective.team_id, objective.cycle_id)
     before = objective_definition(objective)
     if "title" in data:
@@ -226,6 +233,8 @@ def update_objective(
         if not title:
             raise Invalid("title is required: state what the team wants to achieve", field="title")
         objective.title = title
+    if "description" in data:
+        objective.description = text_field(data, "description") or None
     if "parent" in data:
         parent = text_field(data, "parent") or None
         if parent == objective.key:
@@ -486,6 +495,8 @@ def abandon(
             after=kr_definition(kr),
         )
     session.flush()
+    team_id = target.team_id if isinstance(target, Objective) else target.objective.team_id
+    queue_team_push(session, target.site_id, team_id, now=at)
     return krs
 
 
@@ -846,6 +857,7 @@ def _import_objective(
             cycle_id=cycle.id,
             key=spec.key,
             title=spec.title,
+            description=spec.description,
             parent_key=spec.parent,
             position=position,
             state="active",
@@ -868,7 +880,13 @@ def _import_objective(
         )
     else:
         before = objective_definition(objective)
-        if _assign(objective, title=spec.title, parent_key=spec.parent, position=position):
+        if _assign(
+            objective,
+            title=spec.title,
+            description=spec.description,
+            parent_key=spec.parent,
+            position=position,
+        ):
             history.add("objective", spec.key, "update", before, objective_definition(objective))
             report.updated += 1
         else:
@@ -1023,6 +1041,7 @@ def export_team_okrs(
                 key=objective.key,
                 title=objective.title,
                 parent=objective.parent_key,
+                description=objective.description,
                 key_results=tuple(
                     _kr_spec(kr, links.get(kr.id, []), asana_links.get(kr.id, []))
                     for kr in objective.key_results

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from sync.accounts import AccountStatus, StoredAccount
+    from sync.permissions import Grants
     from sync.retro import PublishedPage, RetroView
 
 
@@ -40,6 +42,25 @@ class Tracker(Protocol):
         self, site_id: int, jql: str, *, fields: Sequence[str]
     ) -> Iterator[Mapping[str, Any]]:
         """Every issue matching the JQL (paged through `/rest/api/3/search/jql`)."""
+        ...
+
+
+class People(Protocol):
+    """A site's people as Jira knows them (`integrations/atlassian/people.py`), asked as the app.
+
+    Each profile is Jira's user record: `accountId`, `displayName`, `active`, `avatarUrls`.
+    Failures are the core's `Transient`, `Permanent` or `SourceMissing` (sync.errors).
+    """
+
+    def users(self, site_id: int, account_ids: Sequence[str]) -> Sequence[Mapping[str, Any]]:
+        """The profiles of these accounts, in one `GET /rest/api/3/user/bulk` call; an
+        account Jira does not know is left out."""
+        ...
+
+    def find_users(
+        self, site_id: int, *, project: str, query: str, limit: int
+    ) -> Sequence[Mapping[str, Any]]:
+        """Users matching `query` who may browse `project` (Jira's user permission search)."""
         ...
 
 
@@ -96,6 +117,14 @@ class Chat(Protocol):
         ...
 
 
+class UrlPolicy(Protocol):
+    """Which URLs users may set for okrlink to post to (`integrations/outbound.py`)."""
+
+    def check(self, url: str) -> str:
+        """The URL (stripped) when it may be saved; raises `Invalid` with `field="url"`."""
+        ...
+
+
 class Wiki(Protocol):
     """A site's Confluence: where a closed cycle's retrospective is published as a page."""
 
@@ -133,6 +162,32 @@ class Geckoboard(Protocol):
         ...
 
 
+class JiraPermissions(Protocol):
+    """Jira's own answer to who may do what on a site, asked as the app (`integrations/atlassian`).
+
+    Both calls raise `SourceMissing` when the site has no Jira to ask, else `Transient` or
+    `Permanent` (sync.errors) when Jira does not answer; the permissions service refuses the
+    write then (it fails closed).
+    """
+
+    def project_id(self, site_id: int, key: str) -> int | None:
+        """The id of the Jira project with this key (`GET /rest/api/3/project/{key}`), None
+        when there is none."""
+        ...
+
+    def check(
+        self,
+        site_id: int,
+        *,
+        account_id: str,
+        global_permissions: Sequence[str],
+        project_permissions: Mapping[str, Sequence[int]],
+    ) -> Grants:
+        """What `account_id` holds of these global permissions and, per project permission, on
+        which of these project ids (`POST /rest/api/3/permissions/check`)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """The outside systems one app's jobs talk to; None where none is configured.
@@ -148,3 +203,21 @@ class Ports:
     chat: Chat | None = None
     wiki: Wiki | None = None
     geckoboard: Geckoboard | None = None
+    permissions: JiraPermissions | None = None
+    personal_data: PersonalData | None = None
+    people: People | None = None
+
+
+class PersonalData(Protocol):
+    """Atlassian's personal data reporting API, called through a site's installation."""
+
+    def report_accounts(
+        self, site_id: int, accounts: Sequence[StoredAccount]
+    ) -> Sequence[AccountStatus]:
+        """Report at most 90 accounts; only those needing action (closed, updated) come back.
+
+        Raises `SourceMissing` when the site has no installation to call through, `RateLimited`
+        when Atlassian asks to wait longer than a job should, other `OutsideError`s as the
+        answer says.
+        """
+        ...

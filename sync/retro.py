@@ -47,6 +47,15 @@ class GradedKr:
 
 
 @dataclass(frozen=True, slots=True)
+class RetroObjective:
+    """An objective of the closed cycle and its why, as the team wrote it."""
+
+    key: str
+    title: str
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PublishedPage:
     """A Confluence page: its content id and the address people open."""
 
@@ -86,6 +95,7 @@ class RetroView:
     differently: str
     krs: tuple[GradedKr, ...]
     publication: Publication | None = None
+    objectives: tuple[RetroObjective, ...] = ()
 
 
 def retro_target(team: str, cycle: str) -> str:
@@ -181,6 +191,15 @@ def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> Retr
         )
         .order_by(Objective.position, KeyResult.position)
     ).all()
+    objectives = session.scalars(
+        select(Objective)
+        .where(
+            Objective.site_id == site_id,
+            Objective.cycle_id == cycle_row.id,
+            Objective.team_id == closed.team_id,
+        )
+        .order_by(Objective.position, Objective.key)
+    ).all()
     carried = set(
         session.scalars(
             select(KeyResult.carried_from_id).where(
@@ -208,6 +227,9 @@ def load_retro(session: Session, site_id: int, *, team: str, cycle: str) -> Retr
             for kr, objective in krs
         ),
         publication=publication_of(session, closed, team=team, cycle=cycle_row.name),
+        objectives=tuple(
+            RetroObjective(key=o.key, title=o.title, description=o.description) for o in objectives
+        ),
     )
 
 

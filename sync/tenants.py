@@ -8,42 +8,26 @@ panel shows the OKRs that Jira work moves.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync.db.model import Installation, Site, utcnow
 from sync.db.store import Store, site_host
+from sync.keys import AppKeys
 
 log = logging.getLogger(__name__)
 
 SECRET_CACHE_SECONDS = 5.0
-DEV_KEY_FILE = "secret.key"
-
-
-def load_fernet(secret_key: str, data_dir: Path) -> Fernet:
-    """The key that encrypts shared secrets: `OKRLINK_SECRET_KEY`, or a dev key file (0600)."""
-    if secret_key:
-        return Fernet(secret_key.encode())
-    path = data_dir / DEV_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(Fernet.generate_key())
-        log.warning(
-            "OKRLINK_SECRET_KEY is not set: created the development key %s (mode 0600). "
-            "Set OKRLINK_SECRET_KEY in production.",
-            path,
-        )
-    return Fernet(path.read_bytes().strip())
+UNKNOWN_CACHE_SECONDS = 10.0
+"""How long a client key with no installation is answered unknown without a database read: a
+token with a made-up `iss` otherwise cost two reads (the cached try, then the fresh retry)."""
+MAX_UNKNOWN = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,39 +55,56 @@ class Tenants:
 
     The cache lives `SECRET_CACHE_SECONDS`; a verification that fails with a cached secret
     is retried once with a fresh one (`refresh`), so a reinstall's new secret works at once.
+    A client key with no installation is remembered as unknown for `UNKNOWN_CACHE_SECONDS`
+    (fresh lookups included); installing it (`forget`) ends that at once in this process.
     """
 
-    def __init__(self, *, store: Store, fernet: Fernet) -> None:
+    def __init__(
+        self, *, store: Store, keys: AppKeys, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.store = store
-        self.fernet = fernet
+        self.keys = keys
         self._cache: dict[str, _Cached] = {}
+        self._unknown: dict[str, float] = {}  # client key -> when no installation was found
+        self._clock = clock
         self._lock = threading.Lock()
 
     def encrypt(self, secret: str) -> str:
-        return self.fernet.encrypt(secret.encode()).decode()
+        """`secret` encrypted under the first `OKRLINK_SECRET_KEY` key."""
+        return self.keys.encrypt(secret)
 
     def decrypt(self, token: str | None) -> str | None:
         if not token:
             return None
         try:
-            return self.fernet.decrypt(token.encode()).decode()
+            return self.keys.decrypt(token)
         except InvalidToken:
-            log.error("a shared secret does not decrypt with OKRLINK_SECRET_KEY")
+            log.error("a stored secret does not decrypt with any key of OKRLINK_SECRET_KEY")
             return None
 
     def _load(self, client_key: str) -> _Cached | None:
+        now = self._clock()
+        with self._lock:
+            unknown_at = self._unknown.get(client_key)
+        if unknown_at is not None and now - unknown_at < UNKNOWN_CACHE_SECONDS:
+            return None
         with self.store.session() as session:
             row = session.scalar(select(Installation).where(Installation.client_key == client_key))
             if row is None:
+                with self._lock:
+                    while len(self._unknown) >= MAX_UNKNOWN:
+                        self._unknown.pop(next(iter(self._unknown)))
+                    self._unknown.pop(client_key, None)
+                    self._unknown[client_key] = now
                 return None
-            cached = _Cached(tenant_of(row), self.decrypt(row.shared_secret), time.monotonic())
+            cached = _Cached(tenant_of(row), self.decrypt(row.shared_secret), self._clock())
         with self._lock:
             self._cache[client_key] = cached
         return cached
 
     def _get(self, client_key: str, *, fresh: bool = False) -> _Cached | None:
         cached = None if fresh else self._cache.get(client_key)
-        if cached is None or time.monotonic() - cached.loaded_at > SECRET_CACHE_SECONDS:
+        if cached is None or self._clock() - cached.loaded_at > SECRET_CACHE_SECONDS:
             cached = self._load(client_key)
         return cached
 
@@ -121,6 +122,7 @@ class Tenants:
     def forget(self, client_key: str) -> None:
         with self._lock:
             self._cache.pop(client_key, None)
+            self._unknown.pop(client_key, None)
 
     def for_site(self, site_id: int, product: str = "jira") -> tuple[Tenant, str | None] | None:
         """The enabled installation of a product on a site, with its secret (for outbound)."""
@@ -152,16 +154,32 @@ def tenant_of(row: Installation) -> Tenant:
     )
 
 
+GATEWAY_HOST = "api.atlassian.com"
+"""Atlassian's API gateway: the host of every Forge `apiBaseUrl`, whichever customer's, so it
+never names a site."""
+
+
 def site_for(session: Session, *, base_url: str, cloud_id: str | None) -> Site:
-    """The site an installation belongs to: same cloud id or same host, else a new one."""
-    host = site_host(base_url)
+    """The site an installation belongs to: the one with its cloud id, else (a site that knows
+    no cloud id yet, e.g. installed through Connect) the one on its host, else a new one.
+
+    A site found by cloud id is the only match; a site holding another cloud id is never
+    joined by host, and the gateway's host never matches (two Forge sites would be one).
+    """
+    host: str | None = site_host(base_url)
+    if host == GATEWAY_HOST:
+        host = None
     site = None
     if cloud_id:
         site = session.scalar(select(Site).where(Site.cloud_id == cloud_id))
-    if site is None:
+    if site is None and host is not None:
         site = session.scalar(select(Site).where(Site.host == host))
+        if site is not None and cloud_id and site.cloud_id not in (None, cloud_id):
+            site, host = None, None  # another cloud's site: this one is keyed by its cloud id
     if site is None:
-        site = Site(name=host, host=host, cloud_id=cloud_id)
+        if host is None and not cloud_id:
+            raise ValueError("an installation needs a cloud id or a site URL")
+        site = Site(name=host or f"cloud:{cloud_id}", host=host, cloud_id=cloud_id)
         session.add(site)
         session.flush()
     elif cloud_id and site.cloud_id is None:

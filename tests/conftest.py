@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,16 @@ from connect.app import create_app
 from connect.services import services_of
 from connect.settings import Settings
 from sync.db.store import Store, all_tables
-from sync.ports import Ports
-from tests.support.base import ADMIN_TOKEN, BASE_URL, FakeClock, FlaskCalls
+from sync.ports import JiraPermissions, Ports
+from tests.support.base import (
+    ADMIN_TOKEN,
+    BASE_URL,
+    LOCAL_RECEIVERS,
+    SECRET_KEY,
+    FakeClock,
+    FlaskCalls,
+)
+from tests.support.jira import GrantingJira
 from tests.support.servers import postgres_server
 
 # Property tests judge correctness, not speed: a shared 2-core machine under load can take
@@ -60,7 +69,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         queue_immediate=True,
         admin_token=ADMIN_TOKEN,
         base_url=BASE_URL,
-        secret_key="6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+        secret_key=SECRET_KEY,
+        # The local HTTPS receivers standing in for Slack and Teams listen on loopback.
+        outbound_allow_networks=LOCAL_RECEIVERS,
     )
 
 
@@ -75,7 +86,20 @@ def ports(clock: FakeClock) -> Ports:
 
 
 @pytest.fixture
-def app(settings: Settings, ports: Ports) -> Iterator[Flask]:
+def jira_permissions() -> JiraPermissions | None:
+    """Who may write, as Jira says: by default everyone may do everything (a Jira admin who
+    administers every project), so tests that write with a user token are about their own
+    subject. Permission tests override it with None: the app then asks the stand-in Jira
+    (`tests.support.jira.JiraServer`) through the real client."""
+    return GrantingJira()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, ports: Ports, jira_permissions: JiraPermissions | None
+) -> Iterator[Flask]:
+    if ports.permissions is None:
+        ports = replace(ports, permissions=jira_permissions)
     app = create_app(settings, ports=ports)
     app.config["TESTING"] = True
     store: Store = services_of(app).store
@@ -91,6 +115,7 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
     monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("OKRLINK_OUTBOUND_ALLOW_NETWORKS", settings.outbound_allow_networks)
     return CliRunner()
 
 

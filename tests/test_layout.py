@@ -159,15 +159,6 @@ PLUMBING = ("sync.db", "sync.engine")
 """The database and the engine: they run every feature's jobs and know none of them."""
 NOT_FEATURES = ("sync.core", "sync.db", "sync.engine", "sync.errors", "sync.fields", "sync.ports")
 """What a feature module is not: the pure core, the plumbing, and the shared vocabulary."""
-ENGINE_EXEMPT = {
-    # The one exemption, until a registry of measures inverts it: re-deriving a KR's snapshot
-    # reads its current value from the KPI it follows (`sync.kpis`, which also refreshes stale
-    # KPIs first) or from its DORA key (`sync.dora.keys`). `recompute` is a plain function
-    # called with a session from every door and job, so a registry filled by the features'
-    # `register` would be silently empty wherever a caller did not build the whole app.
-    ("sync.engine.snapshots", "sync.kpis"),
-    ("sync.engine.snapshots", "sync.dora.keys"),
-}
 OUTBOUND_CALLS = frozenset({"set_issue_property", "publish", "set_goal", "post", "publish_retro"})
 """The ports' methods that write to an outside system (`sync/ports.py`)."""
 
@@ -181,14 +172,12 @@ def _is_feature(module: str) -> bool:
 
 
 def test_the_database_and_the_engine_import_no_feature(imports: list[Import]) -> None:
-    """`sync/db` and `sync/engine` run features through registration (`Jobs.handle`, `write`),
-    never by importing them; features depend on the plumbing, not the reverse."""
+    """`sync/db` and `sync/engine` run features through registration (`Jobs.handle`, `write`,
+    `snapshots.measure_with`), never by importing them; features depend on the plumbing."""
     wrong = [
         f"{found.module}:{found.line} imports {found.target}"
         for found in imports
-        if _is_under(found.module, PLUMBING)
-        and _is_feature(found.target)
-        and (found.module, found.target) not in ENGINE_EXEMPT
+        if _is_under(found.module, PLUMBING) and _is_feature(found.target)
     ]
     assert wrong == []
 

@@ -16,8 +16,8 @@ How the blocks run: `okrlink demo` is started, as the README's command 1 starts 
 `examples/` and `.venv` (so files the blocks write stay there), on a free port rather than
 8080 (other processes may hold it; `localhost:8080` in a block is read as that port). Each
 runnable block then runs in a fresh `bash -eo pipefail` in that folder, after the two lines a
-reader types once: `. .venv/bin/activate` and the `export OKRLINK_ADMIN_TOKEN=...` line the
-demo printed. No other environment carries over (the test's own `OKRLINK_*` are removed).
+reader types once: `. .venv/bin/activate` and the `export OKRLINK_DEV=1 OKRLINK_ADMIN_TOKEN=...`
+line the demo printed. No other environment carries over (the test's own `OKRLINK_*` are removed).
 
 It also holds the demo to its promises: what it prints, from its first line to the export
 line, fits on one screen (under 25 lines); and the blocks leave no error in its log.
@@ -44,7 +44,7 @@ DOCUMENTS = (README, *sorted((ROOT / "docs").rglob("*.md")))
 SHELLS = ("bash", "sh", "shell", "console")
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```\s*$", re.M | re.S)
 MARK = re.compile(r"<!--\s*readme:\s*(?P<verb>run|skip)\s*(?:,\s*(?P<why>.*?))?\s*-->\s*$")
-EXPORT = re.compile(r"^\s*(export OKRLINK_ADMIN_TOKEN=\S+)\s*$", re.M)
+EXPORT = re.compile(r"^\s*(export OKRLINK_DEV=1 OKRLINK_ADMIN_TOKEN=\S+)\s*$", re.M)
 READY_WITHIN = 90.0  # seconds for the demo to load and print its block
 SCREEN = 25  # lines
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from connect.api.okrs import _author, _now, _text, authenticate, body, enqueue_write_backs
 from connect.errors import NotFound, ValidationError
+from connect.permissions import require_check_in, require_write
 from connect.services import services
 from sync import kpis
 from sync.core.practice import check_kpi
@@ -110,6 +111,7 @@ def create_kpi() -> tuple[Response, int]:
     data = body()
     team = _text(data, "team", required=True) or ""
     fields = _fields(data)
+    require_write(team)
     with services().store.session() as session:
         with _json_names():
             kpi, touched = kpis.create_kpi(
@@ -134,6 +136,7 @@ def update_kpi(key: str) -> Response:
     fields = _fields(data)
     with services().store.session() as session:
         kpi = _kpi_or_404(session, key)
+        require_write(kpi.team.key)
         with _json_names():
             kpi, touched = kpis.update_kpi(session, kpi, fields, author=_author(), now=_now())
         _refresh(session, touched)
@@ -149,6 +152,7 @@ def record_kpi_value(key: str) -> tuple[Response, int]:
     value = _number(data, "value")
     with services().store.session() as session:
         kpi = _kpi_or_404(session, key)
+        require_check_in(kpi.team.key, owner=kpi.owner)
         if kpi.kind != "metric":
             raise ValidationError(f"{key} is measured ({kpi.kind}), not typed in", field="kind")
         _refresh(session, kpis.record_value(session, kpi, value, now=_now()))

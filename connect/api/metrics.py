@@ -135,10 +135,10 @@ def exposition(board: Board, *, openmetrics: bool = False) -> bytes:
     to that), written directly.
 
     Why not through prometheus_client: its encoder validates and escapes every label of every
-    sample: for 50 teams x 15 KRs (7,300 samples) it took 395-539 ms alone, and the scrape
+    sample: for 50 teams x 15 KRs (7,300 samples) it took 238-539 ms alone, and the scrape
     served that way 635 ms, against a goal of 50 ms (2026-12-07, a shared 2-core machine at a
-    load average of 8-11). Here each KR's labels are quoted once and its nine samples share
-    them: 16-22 ms for the same text on the same machine. `bench/dashboards.py` prints both.
+    load average of 7-11). Here each KR's labels are quoted once and its nine samples share
+    them: 8-22 ms for the same text on the same machine. `bench/dashboards.py` prints both.
     """
     numbers: dict[float, str] = {}
 

@@ -24,12 +24,19 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
+from connect.permissions import (
+    confine_jql,
+    require_admin,
+    require_check_in,
+    require_jql,
+    require_write,
+)
 from connect.services import services
 from sync import cycles, monthly, okrs
 from sync.core import asana_refs, okrfile
 from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
 from sync.db import store
-from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective
+from sync.db.model import CheckIn, Cycle, DefinitionChange, KeyResult, Objective, Team
 from sync.db.store import (
     check_ins_of,
     find_cycle,
@@ -40,6 +47,7 @@ from sync.db.store import (
     links_of,
 )
 from sync.engine.snapshots import recompute
+from sync.errors import Invalid
 from sync.fields import text_field
 from sync.okrs import (
     KR_FIELDS,
@@ -73,6 +81,7 @@ def admin_token_site() -> int | None:
         raise AuthError("the REST API is closed: set OKRLINK_ADMIN_TOKEN on the server")
     if not hmac.compare_digest(header[7:].encode(), expected.encode()):
         raise AuthError("invalid admin token")
+    g.operator = True  # the operator's token: every write, as the operator
     site = request.headers.get("X-Okrlink-Site") or services().settings.api_site
     with services().store.session() as session:
         return find_site(session, site or None).id  # SiteNotFound: a 404, from its class
@@ -136,7 +145,9 @@ def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
 
 
 def _cycle_for(session: Session, name: str | None) -> Cycle:
-    """A named cycle of the site, or the current quarter (created on first use)."""
+    """A named cycle of the site (a quarter is created on first use), or the current quarter."""
+    if name and (named := find_cycle(session, g.site_id, name)) is not None:
+        return named
     spec = quarter(name) if name else quarter_of(datetime.now(UTC).date())
     cycle = find_cycle(session, g.site_id, spec.name)
     if cycle is None:
@@ -166,6 +177,14 @@ def _author() -> str | None:
     """Who makes the change: the Atlassian account of a page's token; None for the admin token."""
     account = g.get("account_id")
     return account if isinstance(account, str) else None
+
+
+def _checkin_author(data: Mapping[str, Any]) -> str | None:
+    """Who checks in: the caller's account for a user token (the body's `author` is ignored);
+    the operator's imports and scripts may name one."""
+    if g.get("operator"):
+        return _text(data, "author")
+    return _author()
 
 
 def _now() -> datetime:
@@ -222,6 +241,7 @@ def objective_json(objective: Objective, *, with_krs: bool = True) -> dict[str, 
     data: dict[str, Any] = {
         "key": objective.key,
         "title": objective.title,
+        "description": objective.description,
         "parent": objective.parent_key,
         "state": objective.state,
         "abandon_reason": objective.abandon_reason,
@@ -264,17 +284,46 @@ def _date(value: date) -> str:
 # --- routes ------------------------------------------------------------------------------
 
 
+def cycle_json(session: Session, cycle: Cycle) -> dict[str, Any]:
+    parent = session.get(Cycle, cycle.parent_id) if cycle.parent_id is not None else None
+    team = session.get(Team, cycle.team_id) if cycle.team_id is not None else None
+    return {
+        "name": cycle.name,
+        "start": _date(cycle.start),
+        "end": _date(cycle.end),
+        "parent": parent.name if parent is not None else None,
+        "team": team.key if team is not None else None,
+    }
+
+
 @blueprint.get("/cycles")
 def list_cycles() -> Response:
+    """Every cycle of the caller's site, with the longer cycle each refreshes (`parent`)."""
     with services().store.session() as session:
         cycles = store.list_cycles(session, g.site_id)
-        return jsonify(
-            {
-                "cycles": [
-                    {"name": c.name, "start": _date(c.start), "end": _date(c.end)} for c in cycles
-                ]
-            }
-        )
+        return jsonify({"cycles": [cycle_json(session, c) for c in cycles]})
+
+
+@blueprint.post("/cycles")
+def create_cycle() -> tuple[Response, int]:
+    """A cycle of any length (`name`, `start`, `end`, `parent`, `team`): a team's by who may
+    write the team's OKRs, a site-wide one by Jira admins; overlapping another of the team
+    under the same parent is a 422 (`cycle_overlap`), a name taken with other dates a 409."""
+    data = body()
+    for name, width in (("name", "cycle"), ("parent", "cycle"), ("team", "team")):
+        value = data.get(name)
+        if isinstance(value, str) and len(value.strip()) > MAX_LENGTHS[width]:
+            raise ValidationError(
+                f"{name} must be at most {MAX_LENGTHS[width]} characters", field=name
+            )
+    team = data.get("team")
+    if isinstance(team, str) and team.strip():
+        require_write(team.strip())  # the team's own cycle: its project admins
+    else:
+        require_admin()  # a cycle for the whole site: Jira admins
+    with services().store.session() as session:
+        cycle, created = cycles.create_cycle(session, g.site_id, cycles.parse_cycle(data))
+        return jsonify(cycle_json(session, cycle)), 201 if created else 200
 
 
 @blueprint.get("/objectives")
@@ -291,6 +340,7 @@ def create_objective() -> tuple[Response, int]:
     data = body()
     team_key = _text(data, "team", required=True)
     title = _text(data, "title", required=True)
+    require_write(team_key or "")
     with services().store.session() as session:
         try:
             cycle = _cycle_for(session, _text(data, "cycle"))
@@ -304,6 +354,7 @@ def create_objective() -> tuple[Response, int]:
             title=title or "",
             key=_text(data, "key"),
             parent=_text(data, "parent"),
+            description=_text(data, "description"),
             author=_author(),
             at=_now(),
         )
@@ -322,6 +373,7 @@ def update_objective(key: str) -> Response:
     _check_lengths(data)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
+        require_write(objective.team.key)
         okrs.update_objective(session, objective, data, author=_author(), at=_now())
         return jsonify(objective_json(objective))
 
@@ -359,8 +411,10 @@ def create_key_result() -> tuple[Response, int]:
     _text(data, "title", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, objective_key)
+        require_write(objective.team.key)
         _check_lengths(data)
         kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
+        confine_jql(kr, data)
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
@@ -381,9 +435,10 @@ def update_key_result(key: str) -> Response:
             raise ValidationError(f"{frozen} cannot be changed here", field=frozen)
     _check_lengths(data)
     with services().store.session() as session:
-        kr = okrs.update_key_result(
-            session, _kr_or_404(session, key), data, author=_author(), at=_now()
-        )
+        kr = _kr_or_404(session, key)
+        require_write(kr.objective.team.key)
+        kr = okrs.update_key_result(session, kr, data, author=_author(), at=_now())
+        confine_jql(kr, data)
         refresh_github(session, g.site_id)
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -394,6 +449,7 @@ def abandon_key_result(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_write(kr.objective.team.key)
         okrs.abandon(session, kr, reason, author=_author(), at=_now())
         _refresh(session, [kr.id])
         return jsonify(kr_json(kr))
@@ -405,6 +461,7 @@ def abandon_objective(key: str) -> Response:
     reason = _text(body(), "reason", required=True)
     with services().store.session() as session:
         objective = _objective_or_404(session, key, request.args.get("cycle"))
+        require_write(objective.team.key)
         krs = okrs.abandon(session, objective, reason, author=_author(), at=_now())
         _refresh(session, [kr.id for kr in krs])
         return jsonify(objective_json(objective))
@@ -448,6 +505,7 @@ def close_cycle(cycle: str) -> Response:
     if not team:
         raise ValidationError("give the team to close the cycle for: ?team=PLAT", field="team")
     close = cycles.parse_close(body())
+    require_write(team)
     with services().store.session() as session:
         cycle_row = find_cycle(session, g.site_id, cycle)
         if cycle_row is None:
@@ -519,6 +577,7 @@ def add_link(key: str) -> tuple[Response, int]:
         raise ValidationError("kind must be jira, github or asana", field="kind")
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         on_link = (services().asana_sync if kind == "asana" else services().jira_sync).on_link
         if not link_work(
             session, g.site_id, kr, kind=kind, target=target, source="api", on_link=on_link
@@ -532,6 +591,7 @@ def add_link(key: str) -> tuple[Response, int]:
 def remove_link(key: str, target: str) -> tuple[str, int]:
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         if not unlink_work(session, g.site_id, kr, target=target, now=_now()):
             raise NotFound(f"{target} is not linked to {key}", field="target")
         _refresh(session, [kr.id])
@@ -552,7 +612,8 @@ def create_check_in(key: str) -> tuple[Response, int]:
     data = body()
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
-        checkin = okrs.record_check_in(session, kr, data, author=_text(data, "author"), at=_now())
+        require_check_in(kr.objective.team.key, owner=kr.owner)
+        checkin = okrs.record_check_in(session, kr, data, author=_checkin_author(data), at=_now())
         _refresh(session, [kr.id])
         return jsonify({"check_in": checkin_json(checkin), "key_result": kr_json(kr)}), 201
 
@@ -587,6 +648,7 @@ def create_monthly_score(key: str) -> tuple[Response, int]:
     data = body()
     with services().store.session() as session:
         kr = _kr_or_404(session, key)
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         row = monthly.record_monthly_score(session, kr, data, author=_author(), at=_now())
         given = monthly.GivenScore(
             month=row.month, score=row.score, reason=row.reason, author=row.author, at=row.at
@@ -623,6 +685,14 @@ def import_file() -> Response:
         teams = okrfile.parse_all(text, source="request")
     except okrfile.OkrFileError as exc:
         raise ValidationError(str(exc), field="body") from exc
+    authors: dict[str, str | None] = {}
+    for team in teams:  # every team of the file, before anything is stored
+        require_write(team.team)
+        for spec in (kr for o in team.objectives for kr in o.key_results if kr.kind == "jql"):
+            try:
+                authors[spec.key] = require_jql(spec.jql)
+            except Invalid as invalid:
+                raise ValidationError(f"{spec.key}: {invalid.message}", field="jql") from invalid
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     warnings: list[str] = []
     kept: list[str] = []
@@ -632,6 +702,9 @@ def import_file() -> Response:
                 report = import_team_okrs(session, g.site_id, okrs)
             except ImportRefused as exc:
                 raise ValidationError(str(exc), field="body") from exc
+            for key, author in authors.items():
+                if (saved := find_kr(session, g.site_id, key)) is not None:
+                    saved.jql_author = author
             _refresh(session, sorted(report.changed_kr_ids))
             counts["created"] += report.created
             counts["updated"] += report.updated

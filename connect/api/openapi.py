@@ -69,7 +69,15 @@ _METRICS["responses"]["200"]["content"] = {
 }
 
 PATHS: dict[str, dict[str, Any]] = {
-    "/cycles": {"get": _op("List cycles")},
+    "/cycles": {
+        "get": _op("List cycles"),
+        "post": _op(
+            "Create a cycle: a quarter, a month, a year or two dates, under a parent cycle",
+            ok="201",
+            body="CycleInput",
+            errors=("400", "401", "409", "422"),
+        ),
+    },
     "/objectives": {
         "get": _op("List objectives with their key results", params=_FILTERS),
         "post": _op(
@@ -219,6 +227,16 @@ PATHS: dict[str, dict[str, Any]] = {
     "/metrics": {"get": _METRICS},
     "/openapi.json": {"get": _op("This document", errors=())},
 }
+# Every write asks Jira who may make it (README, Permissions): 403 `forbidden` names the missing
+# permission, 503 `permissions_unavailable` says Jira could not be asked.
+for _methods in PATHS.values():
+    for _method, _operation in _methods.items():
+        if _method in ("post", "patch", "delete"):
+            for _code in ("403", "503"):
+                _operation["responses"].setdefault(
+                    _code,
+                    {"description": "Error", "content": {"application/json": {"schema": _ERROR}}},
+                )
 
 _NUMBER = {"type": ["number", "null"]}
 _TEXT = {"type": ["string", "null"]}
@@ -267,6 +285,17 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
+    "CycleInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": _text("cycle"),
+            "start": {"type": ["string", "null"], "format": "date"},
+            "end": {"type": ["string", "null"], "format": "date"},
+            "parent": _text("cycle", nullable=True),
+            "team": _text("team", nullable=True),
+        },
+    },
     "ObjectiveInput": {
         "type": "object",
         "required": ["team", "title"],
@@ -276,6 +305,7 @@ SCHEMAS: dict[str, Any] = {
             "key": _text("key"),
             "title": _text("title", required=True),
             "parent": _text("parent", nullable=True),
+            "description": _text("description", nullable=True),
         },
     },
     "KeyResultInput": {

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, g, jsonify
 
 from connect.api.okrs import authenticate, enqueue_write_backs, kr_json
 from connect.errors import ApiError, Conflict, NotFound, ValidationError
+from connect.permissions import require_check_in
 from connect.services import services
 from sync.apply.jql import poll_key_result
 from sync.db.store import find_kr
@@ -33,12 +34,15 @@ def poll_key_result_now(key: str) -> Response:
         kr = find_kr(session, g.site_id, key)
         if kr is None:
             raise NotFound(f"no key result {key}", field="key")
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         if kr.kind != "jql" or not (kr.jql or "").strip():
             raise ValidationError(f"{key} is not measured by a JQL query", field="kind")
         if jobs.ports.tracker is None:
             raise ValidationError("no Jira installation to query", field="jql")
         try:
-            poll_key_result(session, kr, tracker=jobs.ports.tracker)
+            poll_key_result(
+                session, kr, tracker=jobs.ports.tracker, permissions=jobs.ports.permissions
+            )
         except SourceMissing as exc:  # lasting until Jira is installed: asking again won't help
             raise Conflict(
                 f"this site has no Jira to query: {exc}", field="jql", code="no_jira"

@@ -5,10 +5,17 @@ from the value, then written out per channel. Slack's documented limits are kept
 `SLACK_MAX_BLOCKS` blocks and `SLACK_MAX_TEXT` characters per text object; a section too long
 for one block is split across blocks, and an outline too long for the message says how many
 lines were left out.
+
+Every outline text holds user-written words (KR titles, check-in notes, owners, cycle names)
+and is plain text, so each writer escapes all of it for where it goes before adding its own
+markup: Slack mrkdwn's `&`, `<`, `>` (blocks and the fallback `text` alike), and Adaptive Card
+Markdown (a CommonMark subset: a title `[Re-authenticate](https://evil.example)` must stay
+text, not become a link in a card the bot signs).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -323,14 +330,32 @@ def slack_message(outline: Outline) -> dict[str, Any]:
             *body[:room],
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"… +{left_out}"}]},
         ]
-    return {"text": outline.fallback, "blocks": [*blocks, *body, actions]}
+    fallback = _cut(_slack_escape(outline.fallback), SLACK_MAX_TEXT)
+    return {"text": fallback, "blocks": [*blocks, *body, actions]}
 
 
 # --- Teams ---------------------------------------------------------------------------------
 
 
+_CARD_INLINE = re.compile(r"([\\`*_~\[\]<>{}&])")
+"""Characters with an inline meaning in Adaptive Card Markdown (emphasis, links and images,
+code, autolinks, entities, `{{DATE()}}` functions) and the escape itself."""
+_CARD_BLOCK_START = re.compile(r"^(\s*(?:\d+)?)([-+#>.)])")
+"""What would make a line a list item (`- `, `+ `, `1. `, `1) `), a heading or a quote."""
+
+
+def card_text(text: str) -> str:
+    """Plain text as Adaptive Card Markdown that shows exactly it: line breaks folded into
+    spaces (a note's second line may not start a list), the ends trimmed, CommonMark backslash
+    escapes for the characters with a meaning, and a leading list or heading marker escaped."""
+    flat = " ".join(text.splitlines()).strip()  # indented by 4, a line would be code
+    escaped = _CARD_INLINE.sub(r"\\\1", flat)
+    return _CARD_BLOCK_START.sub(r"\1\\\2", escaped, count=1)
+
+
 def _teams_line(line: Line) -> str:
-    return f"- **{line.key}** {line.text}" if line.key else line.text
+    text = card_text(line.text)
+    return f"- **{card_text(line.key)}** {text}" if line.key else text
 
 
 def adaptive_card(outline: Outline) -> dict[str, Any]:
@@ -338,13 +363,19 @@ def adaptive_card(outline: Outline) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": outline.title,
+            "text": card_text(outline.title),
             "size": "Large",
             "weight": "Bolder",
             "wrap": True,
         },
         *(
-            {"type": "TextBlock", "text": c, "isSubtle": True, "spacing": "None", "wrap": True}
+            {
+                "type": "TextBlock",
+                "text": card_text(c),
+                "isSubtle": True,
+                "spacing": "None",
+                "wrap": True,
+            }
             for c in outline.context
         ),
     ]
@@ -352,7 +383,7 @@ def adaptive_card(outline: Outline) -> dict[str, Any]:
         body.append(
             {
                 "type": "TextBlock",
-                "text": section.title,
+                "text": card_text(section.title),
                 "weight": "Bolder",
                 "separator": True,
                 "spacing": "Medium",

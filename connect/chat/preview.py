@@ -77,13 +77,23 @@ def slack_html(message: Mapping[str, Any]) -> Markup:
     return Markup("".join(parts))  # noqa: S704 (every value escaped above)
 
 
+_MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+"""CommonMark's backslash escapes: any ASCII punctuation."""
+_PARK = 0xE000
+_MD_PARKED = re.compile("[\ue021-\ue07e]")
+
+
 def _markdown_block(text: str) -> str:
     """A TextBlock's Markdown: `- ` lines as a list, `**bold**`, other lines as paragraphs."""
     out: list[str] = []
     items: list[str] = []
 
     def bold(line: str) -> str:
-        return _MD_BOLD.sub(r"<b>\1</b>", str(escape(line)))
+        # A backslash-escaped character is shown as itself and takes no part in the markup:
+        # it is parked in the private use area while `**bold**` is found, then written out.
+        parked = _MD_ESCAPED.sub(lambda m: chr(_PARK + ord(m[1])), line)
+        html = _MD_BOLD.sub(r"<b>\1</b>", str(escape(parked)))
+        return _MD_PARKED.sub(lambda m: f"&#{ord(m[0]) - _PARK};", html)
 
     for line in text.split("\n"):
         if line.startswith("- "):

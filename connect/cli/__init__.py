@@ -1,5 +1,5 @@
 """The `okrlink` command: web, serve, worker, demo, check, import, export, tenants, github,
-asana, inbox, outbound, digest, cycle, practice, dashboards.
+asana, inbox, outbound, digest, cycle, practice, dashboards, secrets, accounts.
 
 One command group per module of this package; this one only puts them together.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from connect.cli import (
+    accounts,
     asana,
     cycles,
     dashboards,
@@ -19,6 +20,7 @@ from connect.cli import (
     okrs,
     practice,
     recovery,
+    secrets,
     server,
     tenants,
     web,
@@ -61,6 +63,8 @@ for command in (
     cycles.cycle,
     practice.practice,
     dashboards.dashboards,
+    secrets.secrets,
+    accounts.accounts,
 ):
     main.add_command(command)
 

@@ -93,8 +93,7 @@ def connect_token(app: Flask, site: str, token: str) -> str:
 
 def oauth_url(app: Flask, site: str) -> str:
     """The authorization URL for the hosted app; the callback stores the tokens."""
-    from connect.doors.asana.oauth import redirect_uri, sign_state
-    from integrations.asana.oauth import authorize_url
+    from connect.doors.asana.oauth import sign_state, start_url
 
     services = services_of(app)
     settings = services.settings
@@ -104,13 +103,11 @@ def oauth_url(app: Flask, site: str) -> str:
             "OAuth credentials) first"
         )
     site_id, _name = _site_id(app, site)
-    url = authorize_url(
-        api_url=settings.asana_api_url,
-        client_id=settings.asana_client_id,
-        redirect_uri=redirect_uri(settings.base_url),
-        state=sign_state(services.ui_key, site_id),
+    url = start_url(settings.base_url, sign_state(services.oauth_state_key, site_id))
+    return (
+        "Open this URL as a workspace member within 15 minutes, once, and finish in the same "
+        f"browser:\n{url}"
     )
-    return f"Open this URL as a workspace member within 15 minutes:\n{url}"
 
 
 @asana.command("watch")

@@ -56,15 +56,36 @@ def open_app(*, worker: bool = False, build: Build | None = None) -> Flask:
     """
     from connect.app import create_app
     from connect.settings import SettingError, Settings
+    from sync.keys import SecretKeyError
 
     try:
         settings = Settings.from_env()
         app = (build or create_app)(settings, worker=worker)
     except SettingError as exc:  # a wrong setting is the user's to fix: said, not traced
         raise click.UsageError(str(exc)) from exc
+    except SecretKeyError as exc:  # one line naming OKRLINK_SECRET_KEY, exit status 1
+        raise click.ClickException(str(exc)) from exc
     # The command's connections close with it (not at garbage collection).
     click.get_current_context().call_on_close(services_of(app).store.dispose)
     return app
+
+
+def require_secret_key() -> None:
+    """Refuse now, in this process, when `OKRLINK_SECRET_KEY` is missing or malformed.
+
+    For servers whose app is built in other processes (`okrlink web`'s granian workers): a
+    worker that cannot start would otherwise be respawned in a loop, each time with a traceback.
+    """
+    from connect.settings import SettingError, Settings
+    from sync.keys import SecretKeyError, load_keys
+
+    try:
+        settings = Settings.from_env()
+        load_keys(settings.secret_key, data_dir=settings.data_dir, dev=settings.dev)
+    except SettingError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except SecretKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def print_findings(path: str, findings: list[Finding]) -> None:

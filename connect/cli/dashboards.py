@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connect.cli.common import open_app
+from connect.services import services_of
 
 if TYPE_CHECKING:
     from connect.services import Services
@@ -45,7 +46,7 @@ def token_create(site: str | None, name: str) -> None:
     from sync.dashboards import create_token
     from sync.errors import Invalid
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id = _site_id(services, site)
     try:
         with services.store.session() as session:
@@ -68,7 +69,7 @@ def token_list(site: str | None) -> None:
     """Show the tokens (their first characters only), live and revoked."""
     from sync.dashboards import list_tokens
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id = _site_id(services, site) if site else None
     with services.store.session() as session:
         tokens = list_tokens(session, site_id)
@@ -87,7 +88,7 @@ def token_revoke(token_id: int) -> None:
     """Revoke a token: the next scrape with it is refused (401)."""
     from sync.dashboards import revoke_token
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     with services.store.session() as session:
         view = revoke_token(session, token_id, now=services.jobs.ports.clock.now())
     if view is None:
@@ -113,7 +114,7 @@ def geckoboard_add(site: str | None, team: str, api_key: str) -> None:
     from sync.errors import Invalid
     from sync.geckoboard import add_dataset
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id = _site_id(services, site)
     try:
         with services.store.session() as session:
@@ -140,7 +141,7 @@ def geckoboard_list(site: str | None) -> None:
     """Show the datasets, their last push and state (parked: Geckoboard refused the key)."""
     from sync.geckoboard import list_datasets
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     site_id = _site_id(services, site) if site else None
     with services.store.session() as session:
         datasets = list_datasets(session, site_id)
@@ -160,7 +161,7 @@ def geckoboard_remove(dataset_id: int) -> None:
     """Stop pushing to a dataset and forget its key (the dataset stays in Geckoboard)."""
     from sync.geckoboard import remove_dataset
 
-    services: Services = open_app().extensions["okrlink"]
+    services: Services = services_of(open_app())
     with services.store.session() as session:
         if not remove_dataset(session, dataset_id):
             raise click.ClickException(f"no geckoboard dataset {dataset_id}")

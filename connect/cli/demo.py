@@ -8,6 +8,7 @@ import click
 
 from connect.cli.common import open_app, server_logging
 from connect.cli.server import run_server
+from connect.ops.logs import announce
 
 log = logging.getLogger("okrlink")
 
@@ -34,14 +35,14 @@ def demo(host: str, port: int, no_serve: bool, reset: bool) -> None:
     log.info("demo site loaded: okrlink-demo.atlassian.net, team PLAT")
     token = api_token(app)
     if no_serve:
-        click.echo(ready_block(f"http://{host}:{port}", urls, token))
+        announce(ready_block(f"http://{host}:{port}", urls, token))
         return
     run_server(
         app,
         host=host,
         port=port,
         worker=True,
-        ready=lambda base: click.echo(ready_block(base, urls, token)),
+        ready=lambda base: announce(ready_block(base, urls, token)),
     )
 
 
@@ -55,8 +56,8 @@ def ready_block(base: str, urls: dict[str, str], token: str) -> str:
     lines += [f"  Note: {note}" for note in notes]
     lines += [
         "The REST API is open for this demo with a development-only admin token. Paste this in",
-        "the shell where you try the README's API examples; they then act on the demo's data:",
-        f"  export OKRLINK_ADMIN_TOKEN={token}",
+        "the shell where you try the README's examples; they then act on the demo's data:",
+        f"  export OKRLINK_DEV=1 OKRLINK_ADMIN_TOKEN={token}",
     ]
     return "\n".join(lines)
 

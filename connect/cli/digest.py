@@ -111,9 +111,12 @@ def add_channel_from_cli(
                 spec,
                 encrypt=services.tenants.encrypt,
                 now=services.jobs.ports.clock.now(),
-                allow_loopback_http=services.settings.dev,
+                urls=services.outbound,
             )
     except Invalid as exc:
+        if exc.field == "url":  # the flag's value is wrong: a usage error, naming the flag
+            flag = "--slack-webhook" if kind == "slack" else "--teams-webhook"
+            raise click.BadParameter(exc.message, param_hint=flag) from None
         raise click.ClickException(f"{exc.field}: {exc.message}") from exc
 
 
@@ -161,6 +164,7 @@ def _current_digest(services: Services, site: str | None, team: str) -> tuple[in
             end=now,
             week=f"{year}-W{week:02d}",
             links=services.digest.links(site_id, team),
+            people=services.jobs.ports.people,
         )
     if content is None:
         raise click.ClickException(f"team {team} has no OKRs on this site")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
-from prometheus_client import start_http_server
 from werkzeug.serving import make_server
 
 from connect.cli.common import CONSUMER_POLLING, open_app, server_logging
-from connect.ops.metrics import worker_registry
+from connect.ops.logs import announce
+from connect.ops.metrics import guarded_metrics, worker_registry
 from connect.services import services_of
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 
 
 def _print_urls(base: str) -> None:
-    click.echo(f"okrlink is ready: {base}  (health: {base}/healthz, API: {base}/api/v1)")
+    announce(f"okrlink is ready: {base}  (health: {base}/healthz, API: {base}/api/v1)")
 
 
 def _exit(_signum: int, _frame: object) -> None:
@@ -78,16 +79,35 @@ def run_server(
     "--metrics-port",
     type=int,
     default=None,
-    help="Serve this process's Prometheus metrics on this port (all interfaces).",
+    help="Serve this process's Prometheus metrics on this port (admin token required unless "
+    "OKRLINK_METRICS_PUBLIC=1).",
 )
-def worker(workers: int, metrics_port: int | None) -> None:
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address the metrics port listens on (0.0.0.0: every interface, for a scraper "
+    "on another host).",
+)
+def worker(workers: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run the queue consumer (huey) for this service's jobs."""
     server_logging()
     app = open_app(worker=True)
     if metrics_port is not None:
         # Write-backs and apply times are counted where the jobs run: here. A worker that
         # shares PROMETHEUS_MULTIPROC_DIR with the web processes is in their scrape already.
-        start_http_server(metrics_port, registry=worker_registry())
+        settings = services_of(app).settings
+        metrics = guarded_metrics(
+            worker_registry(), admin_token=settings.admin_token, public=settings.metrics_public
+        )
+        try:
+            server = make_server(metrics_host, metrics_port, metrics, threaded=True)
+        except OSError as exc:
+            raise click.UsageError(
+                f"--metrics-port {metrics_port}: cannot listen on {metrics_host}: {exc.strerror}"
+            ) from None
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+        log.info("worker metrics on http://%s:%d/metrics", metrics_host, server.server_port)
     consumer = services_of(app).queue.create_consumer(
         workers=workers, worker_type="thread", periodic=True, **CONSUMER_POLLING
     )

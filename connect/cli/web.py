@@ -5,9 +5,13 @@ worker's time (okrlink's own code was about a tenth of it); granian parses, queu
 in Rust, and hands Python only the WSGI call. Its defaults are sized for I/O-bound apps (up to
 hundreds of Python threads per worker and a request queue of backlog/workers), which on CPU-bound
 requests such as ours only adds GIL contention and queueing in Python. So each worker runs one
-Python thread by default and admits `BACKPRESSURE_PER_THREAD` request per thread; the rest
-wait in Rust, where waiting costs no Python time. The figures behind these choices are in the
-README's "Serving in production" section (`bench/panels.py --server granian`).
+Python thread by default and admits `BACKPRESSURE_PER_THREAD` requests per thread; the rest
+wait in Rust, where waiting costs no Python time. Admitting 4 rather than 1 keeps the thread
+busy while granian reads and writes the neighbours' sockets: 1.8x the panel loads in the same
+run (2026-12-07, load average 12: 3,458 against 1,925/s), as the issue's quieter table had it
+(8,758-8,937 against 5,410-6,781/s, p99 2.4-4.6 ms); 8 or more per thread, or 2 threads,
+put the p99 in the hundreds of milliseconds. The figures behind these choices are in the
+README's "Serving in production" section (`bench/panels.py --server granian --backpressure B`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from connect.cli.common import require_secret_key
+from connect.ops.logs import granian_logging
 from sync.db.store import POOL_SIZE
 
 if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a variable there)
@@ -24,8 +30,9 @@ if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a var
 
 APP_TARGET = "connect.wsgi:app"
 DEFAULT_THREADS = 1
-BACKPRESSURE_PER_THREAD = 1
-"""Requests a worker takes in per Python thread: the one it runs; the rest wait in Rust."""
+BACKPRESSURE_PER_THREAD = 4
+"""Requests a worker takes in per Python thread: the one it runs and 3 whose bytes granian
+moves meanwhile; the rest wait in Rust."""
 KILL_TIMEOUT_SECONDS = 30
 """On SIGTERM, how long running requests may take to finish before a worker is killed."""
 
@@ -67,6 +74,7 @@ def default_workers() -> int:
 )
 def web(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
     """Run the production HTTP server (granian); stop it with SIGTERM, gracefully."""
+    require_secret_key()
     server = build_server(
         host=host,
         port=port,
@@ -107,6 +115,7 @@ def build_server(
         blocking_threads=threads,
         backpressure=backpressure or threads * BACKPRESSURE_PER_THREAD,
         log_access=access_log,
+        log_dictconfig=granian_logging(),
         respawn_failed_workers=True,
         workers_kill_timeout=KILL_TIMEOUT_SECONDS,
     )

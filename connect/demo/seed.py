@@ -357,7 +357,7 @@ def _record(app: Flask, site_id: int, event: Mapping[str, Any]) -> None:
 
 def demo_urls(app: Flask, *, base: str, cycle: str) -> dict[str, str]:
     """The pages of the demo site, opened with development tokens."""
-    key = services_of(app).ui_key
+    key = services_of(app).dev_token_key
     jira, confluence = dev_token(key, JIRA_CLIENT_KEY), dev_token(key, CONFLUENCE_CLIENT_KEY)
 
     def url(path: str, token: str, **params: str) -> str:
@@ -432,7 +432,7 @@ def demo_digest(app: Flask, site_id: int, *, base: str) -> str:
                 ChannelSpec(team="PLAT", kind="slack", url=url),
                 encrypt=services.tenants.encrypt,
                 now=services.jobs.ports.clock.now(),
-                allow_loopback_http=True,
+                urls=services.outbound,
             )
     services.digest.send_now_queued.schedule((site_id, "PLAT"), delay=DIGEST_DELAY)
     return f"{base}/dev/chat"

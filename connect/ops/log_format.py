@@ -36,13 +36,20 @@ _PATTERNS: Final = (
     re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
     ),
-    # Webhook URLs: who holds one can post into the channel.
-    re.compile(r"https?://[^\s\"'<>]*(?:hook|webhook\.office\.com)[^\s\"'<>]*", re.IGNORECASE),
+    # Webhook URLs: who holds one can post into the channel (Slack, Teams Workflows on Azure
+    # Logic Apps or Power Automate, whose `sig=` is the secret).
+    re.compile(
+        r"https?://[^\s\"'<>]*(?:hook|webhook\.office\.com|logic\.azure\.com|powerautomate"
+        r"|powerplatform\.com)[^\s\"'<>]*",
+        re.IGNORECASE,
+    ),
+    # The password of a URL (`postgresql://user:password@host/db`).
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
 )
 _CREDENTIAL: Final = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _NAMES: Final = (
     r"jwt|token|access_token|refresh_token|secret|client_secret|shared_?secret|password"
-    r"|signature|api_?key|private_key"
+    r"|signature|sig|api_?key|private_key"
 )
 _PARAMETER: Final = re.compile(rf"(?i)\b((?:{_NAMES})=)([^&\s\"',;]+)")
 """`name=value`, as in a query string or a form."""
@@ -115,15 +122,25 @@ class JsonLines(JsonFormatter):
         return scrubbed
 
 
+_BREAKS: Final = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
 class PlainLines(logging.Formatter):
-    """The human format, scrubbed the same way."""
+    """The human format, scrubbed the same way, one record per line: line breaks in a message
+    (a path or a value someone sent) are written `\\n`, so no one can forge a line, and the
+    lines of a traceback that follow are indented, so none can pass for a record."""
 
     def __init__(self, redactor: Redactor, fmt: str = PLAIN, datefmt: str | None = None) -> None:
         super().__init__(fmt, datefmt)
         self.redactor = redactor
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _BREAKS.sub(lambda m: repr(m[0])[1:-1], record.message)
+        return super().formatMessage(record)
+
     def format(self, record: logging.LogRecord) -> str:
-        return self.redactor(super().format(record))
+        first, *rest = self.redactor(super().format(record)).split("\n")
+        return "\n".join([first, *(line if line[:1].isspace() else "  " + line for line in rest)])
 
 
 def formatter_for(

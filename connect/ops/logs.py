@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
+
+import click
 
 from connect.ops.log_format import formatter_for
 from sync.errors import OkrlinkError
@@ -29,7 +32,11 @@ SECRET_SETTINGS: Final = (
     "SECRET_KEY",
     "GITHUB_WEBHOOK_SECRET",
     "GITHUB_PRIVATE_KEY",
+    "ASANA_CLIENT_SECRET",
 )
+"""Every `OKRLINK_*` setting holding a secret (a test checks none is missing): their values are
+scrubbed from every line, each comma-separated part on its own (several keys may be given).
+The passwords in database and queue URLs are scrubbed by pattern (`log_format.py`)."""
 
 
 class LogLevelError(OkrlinkError, ValueError):
@@ -65,7 +72,12 @@ def level_from(environ: Mapping[str, str]) -> int | None:
 def formatter_from(environ: Mapping[str, str]) -> logging.Formatter:
     """Plain lines, or JSON lines with `OKRLINK_LOG_FORMAT=json` (`connect/ops/log_format.py`);
     either way, the secrets the environment holds are scrubbed from every line."""
-    secrets = (environ.get(f"OKRLINK_{name}", "") for name in SECRET_SETTINGS)
+    secrets = [
+        part.strip()
+        for name in SECRET_SETTINGS
+        for value in (environ.get(f"OKRLINK_{name}", ""),)
+        for part in (value, *value.split(","))
+    ]
     return formatter_for(
         environ.get("OKRLINK_LOG_FORMAT", ""), secrets=secrets, plain=FORMAT, datefmt=DATE_FORMAT
     )
@@ -99,4 +111,50 @@ def configure_logging(
     quiet = not verbose and explicit is None
     for name in CHATTY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING) if quiet else logging.NOTSET)
+    if server and json_lines(environ):
+        # What Python itself would write on stderr (an uncaught exception, a warning) becomes
+        # a record too, so that every line of a server's stderr stays one JSON object.
+        sys.excepthook = _log_uncaught
+        threading.excepthook = _log_thread_uncaught
+        logging.captureWarnings(True)
     return level
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    logging.getLogger("okrlink").critical("unhandled error", exc_info=(kind, error, trace))
+
+
+def _log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def json_lines(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether `OKRLINK_LOG_FORMAT=json` asks for JSON lines."""
+    environ = os.environ if environ is None else environ
+    return environ.get("OKRLINK_LOG_FORMAT", "").strip().lower() == "json"
+
+
+def env_formatter() -> logging.Formatter:
+    """The formatter of this process's environment (a `logging.config` factory: granian's
+    worker processes build their handlers' formatters with it)."""
+    return formatter_from(os.environ)
+
+
+def announce(text: str) -> None:
+    """A server's ready line (or block) on stdout: as written, or with `OKRLINK_LOG_FORMAT=json`
+    one JSON object like every log line, since log collectors read stdout and stderr alike."""
+    if not json_lines():
+        click.echo(text)
+        return
+    record = logging.LogRecord("okrlink", logging.INFO, __file__, 0, text, None, None)
+    click.echo(env_formatter().format(record))
+
+
+def granian_logging() -> dict[str, object] | None:
+    """granian's logging configuration in JSON mode (its start, stop and access lines, written
+    by its own handlers), else None for its own plain lines."""
+    if not json_lines():
+        return None
+    ours = {"()": "connect.ops.logs.env_formatter"}
+    return {"formatters": {"generic": ours, "access": ours}}

@@ -12,11 +12,13 @@ No Flask here: the hot paths time requests with it. The route is in `connect/ops
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from time import perf_counter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import (
     REGISTRY,
@@ -24,6 +26,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    make_wsgi_app,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -179,3 +182,40 @@ def worker_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
     return registry
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def guarded_metrics(registry: CollectorRegistry, *, admin_token: str, public: bool) -> WsgiApp:
+    """The worker's metrics as a WSGI app that asks for the admin token, as the web's `/metrics`
+    does: `Authorization: Bearer <OKRLINK_ADMIN_TOKEN>`, unless `OKRLINK_METRICS_PUBLIC=1`.
+    `/healthz` answers `ok` to anyone (a liveness probe, which carries no token)."""
+    exposition_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+            return [b"ok"]
+        if not public:
+            header = str(environ.get("HTTP_AUTHORIZATION", ""))
+            given = header[7:] if header.startswith("Bearer ") else ""
+            if not admin_token or not hmac.compare_digest(given.encode(), admin_token.encode()):
+                body = json.dumps(
+                    {
+                        "error": {
+                            "code": "unauthorized",
+                            "message": "the admin token is required (or OKRLINK_METRICS_PUBLIC=1)",
+                            "field": None,
+                        }
+                    }
+                ).encode()
+                start_response(
+                    "401 UNAUTHORIZED",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+        result: Iterable[bytes] = exposition_app(environ, start_response)
+        return result
+
+    return app

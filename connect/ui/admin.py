@@ -101,6 +101,9 @@ class DigestForm:
     csrf_token: str
     values: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    # The refused field (the error is shown beside it when it is the URL) and the error's code.
+    error_field: str | None = None
+    error_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,20 +46,45 @@ def pick_cycle(session: Session, site_id: int, name: str, today: date) -> Cycle 
     return current or session.scalar(query.order_by(Cycle.start.desc()))
 
 
+def _related_cycle_ids(session: Session, site_id: int, cycle: Cycle) -> list[int]:
+    """The cycle, the longer cycles holding it (its year) and the shorter ones it holds (its
+    quarters), nearest first: the tree follows alignment across them."""
+    ids = [cycle.id]
+    parent_id = cycle.parent_id
+    while parent_id is not None and parent_id not in ids:
+        ids.append(parent_id)
+        parent_id = session.scalar(select(Cycle.parent_id).where(Cycle.id == parent_id))
+    below = [cycle.id]
+    while below:
+        below = [
+            child
+            for child in session.scalars(
+                select(Cycle.id).where(Cycle.site_id == site_id, Cycle.parent_id.in_(below))
+            )
+            if child not in ids
+        ]
+        ids.extend(below)
+    return ids
+
+
 def load_alignment(session: Session, site_id: int, cycle: Cycle) -> Alignment:
-    """Every objective of the cycle with its team and KRs' roll-up (one query), as a tree."""
+    """Every objective of the cycle, of the cycles holding it and of those it holds, with its
+    team and KRs' roll-up (one query), as a tree; a key met in two cycles is the nearest's."""
+    cycle_ids = _related_cycle_ids(session, site_id, cycle)
+    rank = {cycle_id: position for position, cycle_id in enumerate(cycle_ids)}
     rows = session.execute(
         select(Objective, Team.key, KeyResult.progress, KeyResult.weight, KeyResult.state)
         .join(Team, Team.id == Objective.team_id)
         .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
-        .where(Objective.site_id == site_id, Objective.cycle_id == cycle.id)
+        .where(Objective.site_id == site_id, Objective.cycle_id.in_(cycle_ids))
         .order_by(Team.key, Objective.position, Objective.key)
     ).all()
+    rows = sorted(rows, key=lambda row: rank[row[0].cycle_id])
     objectives: dict[str, tuple[Objective, str]] = {}
     krs: dict[str, list[tuple[float, float, bool]]] = {}
     for objective, team, progress, weight, state in rows:
-        objectives.setdefault(objective.key, (objective, team))
-        if progress is not None:
+        kept = objectives.setdefault(objective.key, (objective, team))[0]
+        if progress is not None and kept.id == objective.id:
             krs.setdefault(objective.key, []).append((progress, weight, state == "active"))
     children: dict[str, list[str]] = {}
     for key, (objective, _team) in objectives.items():

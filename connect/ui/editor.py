@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from connect.ui.i18n import PracticeNote
@@ -20,6 +21,7 @@ FORMS = (
     "abandon-key-result",
     "new-kpi",
     "edit-kpi",
+    "new-cycle",
 )
 """Every `data-form` the project page posts to `/jira/okrs/edit` (`close-cycle` posts apart)."""
 
@@ -67,11 +69,34 @@ KPI_ERRORS: Mapping[str, str] = {
 }
 """The catalogue message for a KPI field the domain refused (its rule in `check_kpi`)."""
 
-KR_FORM_FIELDS = ("title", "kind", "baseline", "target", "unit", "owner", "weight", "jql")
-NUMBER_FIELDS = frozenset({"baseline", "target", "weight"})
+KR_FORM_FIELDS = (
+    "title",
+    "kind",
+    "baseline",
+    "target",
+    "unit",
+    "owner",
+    "weight",
+    "jql",
+    "jql_field",
+    "measure",
+    "repository",
+    "environment",
+    "window_days",
+    "kpi",
+)
+"""The KR forms' fields, named as the OKR file's: every kind's (`jql`/`jql_field`, a github
+`measure` and its DORA scope, the `kpi` it follows)."""
+NUMBER_FIELDS = frozenset({"baseline", "target", "weight", "window_days"})
 
 NOTE_FIELDS: Mapping[str, str] = {
     "practice.task-not-outcome": "title",
+    "practice.objective-task-not-outcome": "title",
+    "practice.no-why": "description",
+    "practice.counts-activity.merged_prs": "title",
+    "practice.counts-activity.commits": "title",
+    "practice.counts-activity.tickets_closed": "title",
+    "practice.counts-activity.deployments": "title",
     "practice.no-number.metric": "target",
     "practice.no-number.jql": "jql",
     "practice.no-number.github": "target",
@@ -85,6 +110,23 @@ NOTE_FIELDS: Mapping[str, str] = {
     "practice.kpi-person-owner": "owner",
 }
 """The field a practice note is shown beside, in the form that edits what it is about."""
+
+
+NEW_CYCLE_FORM = "new-cycle"
+CYCLE_FORM_FIELDS = ("name", "start", "end", "parent")
+"""The new cycle form's fields, named as the API's (`POST /api/v1/cycles`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleLink:
+    """A cycle the team can open: its name, dates, the cycle holding it, and its page."""
+
+    name: str
+    start: date
+    end: date
+    parent: str | None
+    url: str
+    current: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +143,9 @@ class Editor:
     close_url: str = ""  # where the close-cycle form posts
     kr_url: str = ""  # a KR's own page (check-ins, changes), `&kr=<key>` appended
     kpi_history: Mapping[str, tuple[KpiEvent, ...]] = field(default_factory=dict)
+    writable: bool = True  # False: the reader may not write the team's OKRs, no form is shown
+    cycles: tuple[CycleLink, ...] = ()  # the team's cycles, each a link to its page
+    people_url: str = ""  # the owner picker's search (a door whose pages run no script: none)
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target
@@ -140,6 +185,16 @@ def parse_number(raw: str, name: str, errors: dict[str, str]) -> float | None:
     return value
 
 
+def owner_of(form: Mapping[str, str]) -> str | None:
+    """The owner a form gives: the picked account when the name shown was left as it is, else
+    the text typed (a role such as "SRE lead"); None when empty."""
+    typed = form.get("owner", "").strip()
+    account = form.get("owner_account", "").strip()
+    if account and typed and typed == form.get("owner_shown", "").strip():
+        return account
+    return typed or None
+
+
 def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
     """A KR form as the domain's data (the OKR file's fields), and the fields not numbers."""
     errors: dict[str, str] = {}
@@ -150,6 +205,7 @@ def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any]
             data[name] = parse_number(raw, name, errors)
         else:
             data[name] = raw.strip() or None
+    data["owner"] = owner_of(form)
     if data["weight"] is None:
         data["weight"] = 1.0
     data["kind"] = data["kind"] or "metric"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import BindParameter
 from connect.ui.charts import KpiPoint
 from connect.ui.i18n import PracticeNote
 from connect.ui.kpi_history import load_kpi_series
+from connect.ui.people import names_in
 from connect.ui.viewmodel import (
     CheckInView,
     IssueKrView,
@@ -59,6 +60,7 @@ from sync.db.model import (
     Team,
     WorkItem,
 )
+from sync.people import display
 from sync.sources import source_state
 
 SEARCH_LIMIT = 10
@@ -379,7 +381,8 @@ def load_panel(
             parent,
             and_(
                 parent.site_id == Objective.site_id,
-                parent.cycle_id == Objective.cycle_id,
+                # In the same cycle, or in the longer cycle holding it (a quarter's year).
+                or_(parent.cycle_id == Objective.cycle_id, parent.cycle_id == Cycle.parent_id),
                 parent.key == Objective.parent_key,
             ),
         )
@@ -418,7 +421,7 @@ def load_panel(
             if o.parent_key and title is not None
         ),
     )
-    return PanelView(
+    view = PanelView(
         team=panel.team,
         cycle=cycle.name,
         cycle_start=cycle.start,
@@ -427,6 +430,7 @@ def load_panel(
             ObjectiveView(
                 key=objective.key,
                 title=objective.title,
+                description=objective.description,
                 parent_key=objective.parent_key,
                 parent_title=parent_title,
                 progress=objective_progress(
@@ -451,6 +455,7 @@ def load_panel(
         warnings=warnings.get("", ()),
         kpis=kpi_views(session, site_id, panel.team, start=cycle.start, end=cycle.end),
     )
+    return replace(view, names=names_in(session, site_id, view.people))
 
 
 Series = dict[int, tuple[tuple[datetime, float], ...]]
@@ -548,6 +553,10 @@ def _kr_view(
         weight=kr.weight,
         jql=kr.jql,
         confidence=confidence,
+        jql_field=kr.jql_field,
+        measure=kr.measure,
+        kpi=kr.kpi,
+        scope=dict(kr.params or {}),
     )
 
 
@@ -566,6 +575,7 @@ def _practice_warnings(
             key=objective.key,
             title=objective.title,
             parent=objective.parent_key,
+            description=objective.description,
             key_results=tuple(
                 KeyResultSpec(
                     key=kr.key,
@@ -607,6 +617,8 @@ def practice_note(finding: Finding) -> PracticeNote:
     code = finding.code
     if code == "no-number":
         code = f"{code}.{finding.params['kind']}"
+    elif code == "counts-activity":
+        code = f"{code}.{finding.params['activity']}"
     return PracticeNote(f"practice.{code}", finding.params)
 
 
@@ -685,7 +697,13 @@ def issue_krs(session: Session, site_id: int, issue_key: str) -> list[IssueKrVie
         via = None if target == issue_key else target
         if kr.key not in found or (via is None and found[kr.key].via is not None):
             found[kr.key] = _issue_kr(kr, objective_title, via)
-    return list(found.values())
+    return _named(session, site_id, list(found.values()))
+
+
+def _named(session: Session, site_id: int, krs: list[IssueKrView]) -> list[IssueKrView]:
+    """The issue panel's KRs with their owners by name (it edits no owner)."""
+    names = names_in(session, site_id, (kr.owner for kr in krs))
+    return [replace(kr, owner=display(kr.owner, names)) for kr in krs]
 
 
 def _like(word: str) -> str:
@@ -714,7 +732,8 @@ def search_krs(session: Session, site_id: int, text: str) -> list[IssueKrView]:
                 KeyResult.title.ilike(pattern, escape="\\"),
             )
         )
-    return [_issue_kr(kr, title, None) for kr, title in session.execute(query).all()]
+    found = [_issue_kr(kr, title, None) for kr, title in session.execute(query).all()]
+    return _named(session, site_id, found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,21 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from connect.errors import Conflict, ForbiddenError, NotFound, ValidationError
+from connect.permissions import confine_jql, require_check_in, require_write
 from connect.services import services
+from connect.ui.editor import (
+    CYCLE_FORM_FIELDS,
+    KPI_ERRORS,
+    NEW_CYCLE_FORM,
+    TARGETS,
+    parse_kpi_form,
+    parse_kr_form,
+    parse_number,
+)
 from connect.ui.editor import FORMS as EDIT_FORMS
-from connect.ui.editor import KPI_ERRORS, TARGETS, parse_kpi_form, parse_kr_form, parse_number
 from sync.core.progress import STATUSES
 from sync.core.spec import quarter, quarter_of
-from sync.cycles import close_cycle, parse_close
+from sync.cycles import OVERLAP, close_cycle, create_cycle, parse_close, parse_cycle
 from sync.db.store import find_cycle, find_kr, find_objective, find_team
 from sync.engine.snapshots import recompute
 from sync.errors import Closed, Duplicate, Invalid, OkrlinkError
@@ -40,6 +49,7 @@ from sync.okrs import (
     update_key_result,
     update_objective,
 )
+from sync.permissions import Caller
 from sync.retro import publish_closed_cycle
 
 log = logging.getLogger(__name__)
@@ -86,6 +96,12 @@ class Poster:
     account: str | None
     team: str
     cycle: str = ""
+    operator: bool = False  # the operator's development token: every write
+
+    @property
+    def caller(self) -> Caller:
+        """Who posts, as the permissions layer asks it."""
+        return Caller(site_id=self.site_id, account_id=self.account, operator=self.operator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +150,7 @@ def post_edit(poster: Poster, form: str, fields: Fields) -> Posted:
     shows it beside its field), a bad value saves nothing and is named in `errors`."""
     if form not in EDIT_FORMS:
         raise ValidationError(f"form must be one of {', '.join(EDIT_FORMS)}", field="form")
+    require_write(poster.team, poster.caller)
     target = fields.get(TARGETS[form], "") if form in TARGETS else ""
     errors: dict[str, str] = {}
     changed: list[int] = []
@@ -164,9 +181,18 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
     author, at = poster.account, now()
     if form in ("new-kpi", "edit-kpi"):
         return _edit_kpi(session, poster, form, fields)
+    if form == NEW_CYCLE_FORM:
+        data = {name: fields.get(name, "") for name in CYCLE_FORM_FIELDS}
+        made, _new = create_cycle(session, site_id, parse_cycle({**data, "team": team}))
+        return made.name, []
     if form == "new-objective":
-        spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
-        cycle_row = get_or_create_cycle(session, site_id, spec)
+        cycle_row = find_cycle(session, site_id, cycle) if cycle else None
+        if cycle_row is None:
+            try:
+                spec = quarter(cycle) if cycle[:4].isdigit() else quarter_of(at.date())
+            except ValueError:
+                raise NotFound(f"no cycle {cycle}", field="cycle") from None
+            cycle_row = get_or_create_cycle(session, site_id, spec)
         created = create_objective(
             session,
             site_id,
@@ -174,6 +200,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             team=team,
             title=fields.get("title", ""),
             parent=fields.get("parent", "").strip() or None,
+            description=fields.get("description", ""),
             author=author,
             at=at,
         )
@@ -187,7 +214,11 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             update_objective(
                 session,
                 objective,
-                {"title": fields.get("title", ""), "parent": fields.get("parent", "")},
+                {
+                    "title": fields.get("title", ""),
+                    "description": fields.get("description", ""),
+                    "parent": fields.get("parent", ""),
+                },
                 author=author,
                 at=at,
             )
@@ -199,6 +230,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
         if errors:
             raise _FormErrors(errors)
         new_kr = create_key_result(session, objective, data, author=author, at=at)
+        confine_jql(new_kr, data, poster.caller)
         return new_kr.key, [new_kr.id]
     kr_key = fields.get("kr", "")
     kr = find_kr(session, site_id, kr_key)
@@ -211,6 +243,7 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
     if errors:
         raise _FormErrors(errors)
     update_key_result(session, kr, data, author=author, at=at)
+    confine_jql(kr, data, poster.caller)
     return kr.key, [kr.id]
 
 
@@ -245,6 +278,8 @@ def _edit_kpi(session: Session, poster: Poster, form: str, fields: Fields) -> tu
 
 def _form_message(error: Invalid | Duplicate) -> str:
     """A refusal as the page says it: a catalogue key when there is one, else the message."""
+    if error.code == OVERLAP:
+        return "error.cycle_overlap"
     if error.field in ("title", "abandon_reason") and "required" in error.message:
         return "error.required"
     if error.field == "abandon_reason":
@@ -284,6 +319,7 @@ def post_check_in(poster: Poster, fields: Fields) -> Posted:
         kr = find_kr(session, poster.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner, caller=poster.caller)
         if not errors:
             try:
                 record_check_in(session, kr, data, author=poster.account, at=now())
@@ -305,9 +341,10 @@ def post_check_in(poster: Poster, fields: Fields) -> Posted:
 def post_monthly_score(poster: Poster, fields: Fields) -> Posted:
     """Store the month's score the review tab's form gives for a KR of the team.
 
-    Whoever may check in on the KR may score its month (anyone signed in on the site, as for
-    check-ins); the author is the poster's verified account. A KR of another team or site is a
-    404; a bad score, month or reason saves nothing and is named in `errors`.
+    Whoever may check in on the KR may score its month (the permissions layer's check-in rule:
+    Edit issues on the team's project, or the KR's owner); the author is the poster's verified
+    account. A KR of another team or site is a 404; a bad score, month or reason saves nothing
+    and is named in `errors`.
     """
     kr_key = fields.get("kr", "")
     errors: dict[str, str] = {}
@@ -315,6 +352,7 @@ def post_monthly_score(poster: Poster, fields: Fields) -> Posted:
         kr = find_kr(session, poster.site_id, kr_key)
         if kr is None or kr.objective.team.key != poster.team:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner, caller=poster.caller)
         data = {name: fields.get(name, "") for name in MONTHLY_FIELDS}
         score_text = data["score"].strip()
         try:
@@ -343,6 +381,7 @@ def post_close(poster: Poster, fields: Fields) -> Posted:
     """Close the team's cycle: final scores (the derived score unless changed, with a reason),
     the retrospective, the KRs ticked to carry over; the retrospective page is published to
     the Confluence space the form names, when it names one."""
+    require_write(poster.team, poster.caller)
     scores: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
     for name in fields:

@@ -21,24 +21,27 @@ from sqlalchemy.orm import Session
 from connect.errors import NotFound
 from connect.services import services
 from connect.ui import panels
-from connect.ui.editor import Editor
+from connect.ui.editor import CycleLink, Editor
 from connect.ui.i18n import translator
 from connect.ui.kpi_history import load_kpi_history
+from connect.ui.people import names_in
 from connect.ui.project_forms import CHECKIN_FIELDS, MONTHLY_FORM, Posted, issue_csrf, now
 from connect.ui.render import render_checkin_page, render_kr_page, render_panel, render_review
 from connect.ui.retro import load_retro
 from connect.ui.review import MonthlyForm, load_review
 from connect.ui.viewmodel import KpiView, PanelView
 from sync.core.spec import CycleSpec, quarter, quarter_of
-from sync.db.model import KeyResult
+from sync.cycles import team_cycles
+from sync.db.model import Cycle, KeyResult
 from sync.db.store import check_ins_of, find_cycle, find_kr
 from sync.kpis import find_kpi
 from sync.monthly import given_in_cycle
 from sync.okrs import changes_of
+from sync.permissions import Caller, Unavailable
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
-ROUTES = ("page", "kr", "edit", "check-in", "close", "monthly-score")
+ROUTES = ("page", "kr", "edit", "check-in", "close", "monthly-score", "people")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,32 @@ class ProjectPage:
     locale: str = "en"
     host_script: bool = True  # False through the Forge shell, which runs no page scripts
     values: Mapping[str, str] = field(default_factory=dict)  # a failed post's fields
+    operator: bool = False  # the operator's development token: every form
+
+    @property
+    def caller(self) -> Caller:
+        """The reader, as the permissions layer asks it."""
+        return Caller(site_id=self.site_id, account_id=self.account, operator=self.operator)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """Which of the page's forms the reader may use (the posts are checked again)."""
+
+    write: bool
+    check_in: bool
+    notice: str | None = None  # catalogue key: why forms are missing
+
+
+def allowed(page: ProjectPage) -> Allowed:
+    """Ask the permissions layer once for the page; Jira not answering hides every form."""
+    permissions = services().permissions
+    try:
+        write = permissions.may_write(page.caller, page.team)
+        check_in = write or permissions.may_check_in(page.caller, page.team)
+    except Unavailable:
+        return Allowed(write=False, check_in=False, notice="perm.unavailable")
+    return Allowed(write=write, check_in=check_in, notice=None if write else "perm.read_only")
 
 
 def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
@@ -68,6 +97,30 @@ def _cycle_view(site_id: int, team: str, cycle: str, today: date) -> PanelView:
         spec = CycleSpec(name=row.name, start=row.start, end=row.end)
     return PanelView(
         team=team, cycle=spec.name, cycle_start=spec.start, cycle_end=spec.end, objectives=()
+    )
+
+
+def _cycle_links(
+    session: Session, site_id: int, team: str, shown: str, link: Link
+) -> tuple[CycleLink, ...]:
+    """The team's cycles for the page's cycle list, each with the cycle that holds it."""
+    rows = team_cycles(session, site_id, team)
+    names = {row.id: row.name for row in rows}
+    missing = {row.parent_id for row in rows if row.parent_id and row.parent_id not in names}
+    for parent_id in missing:
+        parent = session.get(Cycle, parent_id)
+        if parent is not None:
+            names[parent.id] = parent.name
+    return tuple(
+        CycleLink(
+            name=row.name,
+            start=row.start,
+            end=row.end,
+            parent=names.get(row.parent_id) if row.parent_id else None,
+            url=link("page", team=team, cycle=row.name),
+            current=row.name == shown,
+        )
+        for row in rows
     )
 
 
@@ -144,9 +197,21 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             monthly_given=given,
         )
     csrf = issue_csrf(site_id=site_id, account=page.account)
-    editor = Editor(action_url=link("edit", **carried), csrf_token=csrf, saved=page.saved)
+    may = allowed(page)
+    editor = Editor(
+        action_url=link("edit", **carried),
+        csrf_token=csrf,
+        saved=page.saved,
+        writable=may.write,
+        # The picker is the page's script: a door whose pages run none keeps the typed owner.
+        people_url=link("people", team=team) if page.host_script else "",
+    )
     with store.session() as session:
-        editor = replace(editor, kpi_history=load_kpi_history(session, site_id, team))
+        editor = replace(
+            editor,
+            kpi_history=load_kpi_history(session, site_id, team),
+            cycles=_cycle_links(session, site_id, team, view.cycle, link),
+        )
     if failed is not None:
         editor = replace(
             editor, form=failed.form, target=failed.target, errors=failed.errors, values=page.values
@@ -161,11 +226,13 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         locale=lang,
         is_editor=True,
         csrf_token=csrf,
-        checkin_url=link("check-in", **carried),
+        checkin_url=link("check-in", **carried) if may.check_in or page.account else None,
+        checkin_owner=None if may.check_in else page.account or None,
         editor=editor,
         tabs=tabs,
         host_script=page.host_script,
         monthly_given=given,
+        notice=may.notice,
     )
 
 
@@ -202,10 +269,14 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
     with services().store.session() as session:
         kr = _team_kr(session, page, key)
         trend = panels.load_kr_trend(session, page.site_id, kr)
+        check_ins = check_ins_of(session, kr)
+        changes = changes_of(session, page.site_id, kr.cycle_id, kr.key)
+        people = [kr.owner, *(c.author for c in check_ins), *(c.author for c in changes)]
         return render_kr_page(
             kr,
-            check_ins=check_ins_of(session, kr),
-            changes=changes_of(session, page.site_id, kr.cycle_id, kr.key),
+            check_ins=check_ins,
+            changes=changes,
+            names=names_in(session, page.site_id, people),
             locale=page.locale,
             back_url=link("page", team=page.team),
             host_script=page.host_script,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -24,6 +24,7 @@ from connect.ui.assets import gadget_script, script, stylesheet
 from connect.ui.charts import AxisLabels, kpi_svg, trend_svg
 from connect.ui.editor import Editor, notes_for
 from connect.ui.i18n import Translator, translator
+from connect.ui.people import person_of
 from connect.ui.retro import RetroView
 from connect.ui.review import MonthlyForm, ReviewView
 from connect.ui.viewmodel import (
@@ -39,6 +40,7 @@ from sync.core.practice import KPI_KINDS
 from sync.core.progress import clamp01
 from sync.core.spec import GITHUB_MEASURES
 from sync.digest import LANGS
+from sync.people import is_account_id
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -101,6 +103,7 @@ def environment() -> Environment:
         statuses=STATUSES,
         metric_kinds=METRIC_KINDS,
         notes_for=notes_for,
+        is_account=is_account_id,
         kpi_kinds=KPI_KINDS,
         kpi_measures=GITHUB_MEASURES,
         digest_langs=LANGS,
@@ -202,6 +205,8 @@ def render_panel(
     tabs: Markup | None = None,
     retro: RetroView | None = None,
     monthly_given: Mapping[str, Mapping[str, float]] | None = None,
+    checkin_owner: str | None = None,
+    notice: str | None = None,
 ) -> str:
     """The OKR panel as a complete HTML document (Connect iframe, Confluence macro, Forge shell).
 
@@ -209,7 +214,9 @@ def render_panel(
     them instead of the derived ones.
 
     `compact` shows one row per KR; `static` (PDF/email) has no script and no forms. Check-in forms
-    appear on active KRs in full mode when both `checkin_url` and `csrf_token` are given.
+    appear on active KRs in full mode when both `checkin_url` and `csrf_token` are given (with
+    `checkin_owner`, only on the KRs that account owns). `notice` is a catalogue key shown on
+    top (why the forms are not there).
     """
     if mode not in ("full", "compact"):
         raise ValueError(f"mode must be 'full' or 'compact', not {mode!r}")
@@ -230,6 +237,8 @@ def render_panel(
         forms=bool(checkin_url and csrf_token) and not static,
         checkin_url=checkin_url or "",
         csrf_token=csrf_token or "",
+        checkin_owner=checkin_owner or "",
+        notice=notice,
         counts=functools.partial(_counts, t),
         chart=chart,
         kpi_range=functools.partial(_kpi_range, t),
@@ -241,6 +250,7 @@ def render_panel(
             monthly_scores, start=view.cycle_start, end=view.cycle_end, given=monthly_given
         ),
         given_month=lambda kr, label: label in (monthly_given or {}).get(kr.key, {}),
+        person=person_of(view.names),
     )
 
 
@@ -306,12 +316,14 @@ def render_issue_panel(
     results: Sequence[IssueKrView] | None = None,
     query: str = "",
     host_script: bool = True,
+    linkable: Collection[str] | None = None,
 ) -> str:
     """The Jira issue panel: the issue's KRs (direct, or via its epic), unlink, search and link.
 
     The search form is a GET to `search_url`: its query parameters are carried as hidden fields
     (a GET form drops the action's query string), plus `issue` and `q`. `results` None means no
-    search yet; results already linked are left out.
+    search yet; results already linked are left out. `linkable` (None: all) are the KRs whose
+    link and unlink forms the reader may use.
     """
     t = translator(locale)
     split = urlsplit(search_url)
@@ -336,6 +348,7 @@ def render_issue_panel(
         link_url=link_url,
         unlink_url=unlink_url,
         csrf_token=csrf_token,
+        linkable=None if linkable is None else frozenset(linkable),
     )
 
 
@@ -369,8 +382,9 @@ def render_message_page(
     link_url: str | None = None,
     link_text: str | None = None,
     host_script: bool = True,
+    code: str | None = None,
 ) -> str:
-    """A simple page for errors and empty states."""
+    """A simple page for errors and empty states; `code` is an error's `error.code`."""
     t = translator(locale)
     return _render(
         "message.html",
@@ -380,6 +394,7 @@ def render_message_page(
         doc_title=title,
         title=title,
         message=message,
+        code=code,
         hint=hint,
         link_url=link_url,
         link_text=link_text or link_url,
@@ -444,6 +459,7 @@ def render_okrs_page(
         csrf_token="",
         counts=functools.partial(_counts, t),
         chart=chart,
+        person=person_of(view.names if view else {}),
     )
 
 
@@ -467,6 +483,7 @@ def render_review(
         review=review,
         tabs=tabs,
         monthly_form=monthly_form,
+        person=person_of(review.names),
     )
 
 
@@ -567,6 +584,7 @@ def render_kr_page(
     host_script: bool = True,
     trend: Any = None,
     kpi: KpiView | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """One KR's check-ins (latest first) and the history of its definition; `trend` (a
     `KrTrend`) adds its progress and confidence chart over the cycle, and `kpi` (the KPI the
@@ -599,6 +617,7 @@ def render_kr_page(
         kpi_figure=kpi_figure,
         status=getattr(trend, "status", ""),
         with_confidence=bool(trend and trend.confidence),
+        person=person_of(names or {}),
     )
 
 

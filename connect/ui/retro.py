@@ -6,6 +6,6 @@ reads it too; the pages import it from here.
 
 from __future__ import annotations
 
-from sync.retro import GradedKr, Publication, RetroView, load_retro
+from sync.retro import GradedKr, Publication, RetroObjective, RetroView, load_retro
 
-__all__ = ["GradedKr", "Publication", "RetroView", "load_retro"]
+__all__ = ["GradedKr", "Publication", "RetroObjective", "RetroView", "load_retro"]

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connect.ui.people import names_in
 from sync.db.model import CheckIn, Cycle, KeyResult, Objective, Snapshot, Team
 from sync.monthly import GivenScore, asked_month, given_scores
 
@@ -46,6 +47,7 @@ class ReviewView:
     since: datetime
     rows: tuple[ReviewRow, ...]
     month: str | None = None  # the month whose score is asked (its last week only)
+    names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for `person`
 
     @property
     def missing(self) -> int:
@@ -135,6 +137,12 @@ def load_review(
                 monthly=given.get(kr.id, {}).get(month) if month is not None else None,
             )
         )
+    names = names_in(session, site_id, (row.owner for row in review_rows))
     return ReviewView(
-        team=team, cycle=rows[0][2], since=since, rows=tuple(review_rows), month=month
+        team=team,
+        cycle=rows[0][2],
+        since=since,
+        rows=tuple(review_rows),
+        month=month,
+        names=names,
     )

@@ -2,8 +2,9 @@
 and the development-only token that stands in for Atlassian's iframe JWT in the local demo.
 
 CSRF tokens are HMAC-SHA256 over (site, account, purpose, expiry) with a key derived from
-`OKRLINK_SECRET_KEY` (or the data directory's development key): stateless, so any worker
-checks them, and useless on another site, for another user, another form, or once expired.
+`OKRLINK_SECRET_KEY` by HKDF under its own label (`sync.keys.CSRF_LABEL`; development tokens
+have theirs): stateless, so any worker checks them, and useless on another site, for another
+user, another form, or once expired.
 """
 
 from __future__ import annotations
@@ -13,22 +14,14 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 
 from connect.doors.atlassian_connect.connect_jwt import CONTEXT_QSH
-from sync.tenants import DEV_KEY_FILE
 
 CSRF_TTL_SECONDS = 2 * 3600
 CONTEXT_TOKEN_TTL_SECONDS = 15 * 60
 DEV_ACCOUNT_ID = "demo-user"
-
-
-def ui_key(*, secret_key: str, data_dir: Path) -> bytes:
-    """The key for form and development tokens, derived from the app's secret key."""
-    material = secret_key.encode() if secret_key else (data_dir / DEV_KEY_FILE).read_bytes()
-    return hashlib.sha256(b"okrlink-ui\0" + material.strip()).digest()
 
 
 def _b64(raw: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from connect.ui.charts import KpiPoint
@@ -71,6 +71,11 @@ class KrView:
     weight: float = 1.0
     jql: str | None = None
     confidence: tuple[tuple[datetime, float], ...] = ()  # (check-in time, 0..1) over the cycle
+    # How each kind is measured, as the OKR file names it (the edit form shows them).
+    jql_field: str | None = None
+    measure: str | None = None
+    kpi: str | None = None
+    scope: Mapping[str, object] = field(default_factory=dict)  # a DORA key's repository...
 
     def __post_init__(self) -> None:
         _check_status(self.status)
@@ -99,6 +104,7 @@ class ObjectiveView:
     warnings: tuple[PracticeNote, ...] = ()
     state: str = "active"
     abandon_reason: str | None = None
+    description: str | None = None  # its why
 
     @property
     def abandoned(self) -> bool:
@@ -146,6 +152,17 @@ class PanelView:
     warnings: tuple[PracticeNote, ...] = ()
     okr_page_url: str | None = None
     kpis: tuple[KpiView, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for `person`
+
+    @property
+    def people(self) -> list[str | None]:
+        """Every owner and check-in author the panel shows."""
+        found: list[str | None] = [k.owner for k in self.kpis]
+        for objective in self.objectives:
+            for kr in objective.krs:
+                found.append(kr.owner)
+                found.append(kr.last_checkin.author if kr.last_checkin else None)
+        return found
 
     @property
     def charts_confidence(self) -> bool:

@@ -132,11 +132,19 @@ def without_token(query: str) -> str:
     parameters), so caches keyed by a query drop it first. A key that only decodes to "jwt"
     stays here; the canonicaliser drops it itself.
     """
-    if "jwt=" not in query:
-        return query.removeprefix("?")
-    return "&".join(
-        part for part in query.removeprefix("?").split("&") if not part.startswith("jwt=")
-    )
+    query = query.removeprefix("?")
+    start = query.find("jwt=")
+    if start < 0:
+        return query
+    if (start == 0 or query[start - 1] == "&") and query.find("jwt=", start + 4) < 0:
+        # The usual case, one token: cut it out rather than split and join the whole query
+        # (cProfile put the split and join at a tenth of a cached panel load's Python time;
+        # it runs twice per load).
+        end = query.find("&", start)
+        if end < 0:
+            return query[: max(start - 1, 0)]
+        return query[:start] + query[end + 1 :]
+    return "&".join(part for part in query.split("&") if not part.startswith("jwt="))
 
 
 def canonical_query(query: Query) -> str:

@@ -22,7 +22,7 @@ from atlassian import Confluence
 
 from integrations.atlassian.client import RetryAfterAdapter, _call, confluence_client
 from integrations.errors import SourceMissing, Transient
-from sync.retro import PublishedPage, RetroView
+from sync.retro import PublishedPage, RetroObjective, RetroView
 
 if TYPE_CHECKING:
     from sync.tenants import Tenant
@@ -46,9 +46,20 @@ TenantLookup = Callable[[int, str], "tuple[Tenant, str | None] | None"]
 
 
 def storage_body(
-    *, team: str, cycle: str, learned: str, differently: str, krs: Sequence[GradedLine]
+    *,
+    team: str,
+    cycle: str,
+    learned: str,
+    differently: str,
+    krs: Sequence[GradedLine],
+    objectives: Sequence[RetroObjective] = (),
 ) -> str:
     """The page in Confluence storage format (XHTML), every value escaped."""
+    whys = "".join(
+        f"<li><strong>{escape(o.key)}</strong> {escape(o.title)}"
+        f"{f' — {escape(o.description)}' if o.description else ''}</li>"
+        for o in objectives
+    )
     rows = "".join(
         f"<tr><td>{escape(kr.key)}</td><td>{escape(kr.title)}</td>"
         f"<td>{'' if kr.score is None else f'{kr.score:.1f}'}</td>"
@@ -61,8 +72,9 @@ def storage_body(
         f'<ac:parameter ac:name="cycle">{escape(cycle)}</ac:parameter>'
         '<ac:parameter ac:name="view">retro</ac:parameter></ac:structured-macro>'
     )
+    goals = f"<h2>Objectives and why</h2><ul>{whys}</ul>" if whys else ""
     return (
-        f"<h2>What we learned</h2><p>{escape(learned) or '—'}</p>"
+        f"{goals}<h2>What we learned</h2><p>{escape(learned) or '—'}</p>"
         f"<h2>What we would do differently</h2><p>{escape(differently) or '—'}</p>"
         "<h2>Final scores</h2><table><tbody><tr><th>KR</th><th>Title</th><th>Score</th>"
         f"<th>Why</th><th></th></tr>{rows}</tbody></table>{macro}"
@@ -116,6 +128,7 @@ def retro_body(retro: RetroView) -> str:
         learned=retro.learned,
         differently=retro.differently,
         krs=[GradedLine(kr.key, kr.title, kr.score, kr.reason, kr.carried) for kr in retro.krs],
+        objectives=retro.objectives,
     )
 
 

@@ -117,6 +117,15 @@ class JiraTracker:
             self._clients[site_id] = _Client(jira, time.monotonic())
         return jira
 
+    def client(self, site_id: int) -> Jira:
+        """The site's Jira client, as the app (Connect) or with its Forge system token; raises
+        `SourceMissing` when the site has no Jira to call."""
+        return self._jira(site_id)
+
+    def forget_on_auth_error(self, site_id: int, exc: OutsideError) -> None:
+        """A 401 or 403 drops the site's client: the next call loads its secret again."""
+        self._forget_on_auth_error(site_id, exc)
+
     def _forget_on_auth_error(self, site_id: int, exc: OutsideError) -> None:
         if exc.status in (401, 403):
             with self._lock:

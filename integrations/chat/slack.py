@@ -1,29 +1,22 @@
-"""Slack incoming webhooks, posted with slack_sdk's `WebhookClient` (Block Kit).
+"""Slack incoming webhooks (Block Kit), posted through the outbound policy.
 
-slack_sdk answers HTTP errors as a response (status, headers, body) rather than raising; they
+Slack answers errors as a status and a short body (`no_service`, `channel_is_archived`); they
 are mapped here onto the core's tree: 429 is `RateLimited` with its `Retry-After`, 404 / 410
-(`no_service`, `channel_is_archived`: the webhook was removed) are `Permanent`.
+(the webhook was removed) are `Permanent`. Nothing here retries: the job decides when to try
+again, and logs that without the URL (a webhook URL is a secret).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from slack_sdk.webhook import WebhookClient
-
-from integrations.chat.tls import ssl_context
 from integrations.errors import for_status
+from integrations.outbound import Answer, OutboundPolicy
 from sync.errors import Transient
 
-TIMEOUT = 15
-# slack_sdk logs request URLs (at debug level, and at info level when it retries); a webhook
-# URL is a secret, so its logger is silenced whatever the command's verbosity, and it does
-# not retry by itself: the job decides when to try again, and logs that without the URL.
-_QUIET = logging.getLogger("okrlink.chat.slack_sdk")
-_QUIET.setLevel(logging.CRITICAL + 1)
-_QUIET.propagate = False
+QUOTED = 200
+"""Characters of an error answer's body kept in the failure's message."""
 
 
 def retry_after(headers: Mapping[str, Any]) -> float | None:
@@ -38,19 +31,25 @@ def retry_after(headers: Mapping[str, Any]) -> float | None:
     return None
 
 
-def post_slack(url: str, payload: Mapping[str, Any]) -> None:
+def failure(service: str, answer: Answer) -> Exception | None:
+    """None for a 2xx answer, else the core's error it stands for."""
+    if 200 <= answer.status < 300:
+        return None
+    body = answer.body.decode("utf-8", "replace")[:QUOTED]
+    shown = "".join(c if c.isprintable() else " " for c in body)
+    return for_status(
+        f"{service} answered {answer.status} {shown}",
+        status=answer.status,
+        retry_after=retry_after(answer.headers),
+    )
+
+
+def post_slack(policy: OutboundPolicy, url: str, payload: Mapping[str, Any]) -> None:
     """Post one Block Kit message; raises the core's errors on anything but 2xx."""
-    client = WebhookClient(
-        url, timeout=TIMEOUT, ssl=ssl_context(), logger=_QUIET, retry_handlers=[]
-    )
     try:
-        response = client.send_dict(dict(payload))
-    except OSError as exc:  # no answer: refused, reset, timeout, TLS
-        raise Transient(f"Slack did not answer: {type(exc).__name__}") from exc
-    if 200 <= response.status_code < 300:
-        return
-    raise for_status(
-        f"Slack answered {response.status_code} {str(response.body)[:200]}",
-        status=response.status_code,
-        retry_after=retry_after(response.headers),
-    )
+        answer = policy.post_json(url, payload)
+    except Transient as exc:
+        raise Transient(f"Slack did not answer ({exc.message})") from None
+    error = failure("Slack", answer)
+    if error is not None:
+        raise error

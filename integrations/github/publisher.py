@@ -148,7 +148,9 @@ class CheckRunWriter:
             )
             return
         choice = repository_settings(installation.settings, pull.repo)
-        impacts = impacts_for(session, pull.site_id, pull)
+        impacts = impacts_for(
+            session, pull.site_id, pull, people=ports.people, now=ports.clock.now()
+        )
         page = okr_page_url(session, pull.site_id, app_key=self.app_key)
         body = render_check_run(
             impacts=impacts,

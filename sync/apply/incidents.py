@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.orm import Session
 
 from sync.apply.jql import measure as jql_measure
@@ -166,16 +166,15 @@ def incident_scopes(session: Session, site_id: int) -> dict[str, timedelta]:
     cache: dict[int, dict[str, timedelta]] = session.info.setdefault(SCOPES, {})
     if site_id in cache:
         return cache[site_id]
-    rows = [
-        *session.execute(
+    # One round trip for both tables: this runs once per drained batch.
+    rows = session.execute(
+        union_all(
             select(KeyResult.measure, KeyResult.params).where(
                 KeyResult.site_id == site_id, KeyResult.kind == "github"
-            )
-        ),
-        *session.execute(
-            select(Kpi.measure, Kpi.params).where(Kpi.site_id == site_id, Kpi.kind == "github")
-        ),
-    ]
+            ),
+            select(Kpi.measure, Kpi.params).where(Kpi.site_id == site_id, Kpi.kind == "github"),
+        )
+    ).all()
     scopes: dict[str, timedelta] = {}
     for measure, params in rows:
         jql = (params or {}).get("incident_jql")

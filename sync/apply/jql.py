@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import sources
+from sync.core.jql_scope import JqlError, confined_projects
 from sync.db.model import KeyResult
 from sync.engine.jobs import Jobs
 from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, Permanent, SourceMissing, Transient
-from sync.ports import Tracker
+from sync.permissions import browsable_by
+from sync.ports import JiraPermissions, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,50 @@ def measure(tracker: Tracker, site_id: int, *, jql: str, field: str | None) -> f
     return float(sum(1 for _ in tracker.search(site_id, jql, fields=COUNT_FIELDS)))
 
 
-def poll_key_result(session: Session, kr: KeyResult, *, tracker: Tracker) -> bool:
+def author_reach(kr: KeyResult, permissions: JiraPermissions | None) -> str | None:
+    """Why the KR's author may no longer have its query counted, or None when they may.
+
+    The query runs as the app, which sees every project: it counts only while the account that
+    saved it may browse every project it is confined to (a KR without an author is the
+    operator's). Without a way to ask Jira, nothing is counted (fail closed).
+    """
+    if not kr.jql_author:
+        return None
+    try:
+        projects = confined_projects(kr.jql or "")
+    except JqlError:
+        projects = None
+    if projects is None:
+        return "this KR's query is not confined to projects its author may browse"
+    if permissions is None:
+        return "Jira could not be asked whether this KR's author may still browse its projects"
+    hidden = sorted(projects - browsable_by(permissions, kr.site_id, kr.jql_author, projects))
+    if hidden:
+        return (
+            f"the author of this KR's query may no longer browse {', '.join(hidden)}: "
+            "it is not counted until someone who may saves the query again"
+        )
+    return None
+
+
+def poll_key_result(
+    session: Session,
+    kr: KeyResult,
+    *,
+    tracker: Tracker,
+    permissions: JiraPermissions | None = None,
+) -> bool:
     """Measure a JQL KR into its current value; True when the value (or its source) changed.
 
-    A query Jira refuses marks this KR unreachable with Jira's reason; a site without Jira
-    (`SourceMissing`) or a Jira that does not answer (`Transient`) is the caller's to handle.
+    A query Jira refuses, or one its author may no longer browse, marks this KR unreachable
+    with the reason and leaves its value; a site without Jira (`SourceMissing`) or a Jira that
+    does not answer (`Transient`) is the caller's to handle.
     """
     if kr.kind != "jql" or not (kr.jql or "").strip():
         return False
+    reason = author_reach(kr, permissions)
+    if reason is not None:
+        return sources.record(kr, sources.UNREACHABLE, reason)
     try:
         value = measure(tracker, kr.site_id, jql=kr.jql or "", field=kr.jql_field)
     except SourceMissing:
@@ -62,14 +100,24 @@ def poll_key_result(session: Session, kr: KeyResult, *, tracker: Tracker) -> boo
     return True
 
 
-def poll_site(session: Session, site_id: int, *, tracker: Tracker) -> list[int]:
+def poll_site(
+    session: Session,
+    site_id: int,
+    *,
+    tracker: Tracker,
+    permissions: JiraPermissions | None = None,
+) -> list[int]:
     """Poll every active JQL KR of a site; returns the ids whose value changed."""
     krs = session.scalars(
         select(KeyResult).where(
             KeyResult.site_id == site_id, KeyResult.kind == "jql", KeyResult.state == "active"
         )
     ).all()
-    return [kr.id for kr in krs if poll_key_result(session, kr, tracker=tracker)]
+    return [
+        kr.id
+        for kr in krs
+        if poll_key_result(session, kr, tracker=tracker, permissions=permissions)
+    ]
 
 
 def mark_site(jobs: Jobs, site_id: int, exc: OutsideError) -> None:
@@ -102,7 +150,9 @@ def poll_all(jobs: Jobs) -> dict[int, list[int]]:
     for site_id in sites:
         try:
             with jobs.store.session() as session:
-                moved = poll_site(session, site_id, tracker=tracker)
+                moved = poll_site(
+                    session, site_id, tracker=tracker, permissions=jobs.ports.permissions
+                )
                 # Every KR is re-derived: an unchanged value still moves status with time.
                 changed = recompute(session, site_id, moved, now=jobs.ports.clock.now())
         except (SourceMissing, Transient) as exc:

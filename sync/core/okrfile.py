@@ -7,6 +7,7 @@ The file's shape is a contract shared with tools outside this repository::
     objectives:
       - key: PLAT-1           # optional, derived from team and position
         title: ...
+        description: ...      # optional: why it matters
         parent: ACME-2        # optional
         key_results:
           - key: PLAT-1.1     # optional, derived from objective key and position
@@ -44,6 +45,11 @@ from sync.errors import Invalid
 # libyaml's parser when PyYAML was built with it (about 10x faster), same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+SHOWN = 40
+"""Characters of a user's value a message quotes, at most: a message must stay small whatever
+the file holds (an error once printed a value with `repr`, expanding YAML aliases into
+hundreds of millions of elements)."""
+
 TEAM_FIELDS = ("team", "cycle", "start", "end", "objectives", "kpis")
 KPI_FIELDS = (
     "key",
@@ -61,7 +67,7 @@ KPI_FIELDS = (
 )
 _SCOPE_NUMBERS = ("window_days", "incident_window_hours")
 _SCOPE_TEXTS = ("repository", "environment", "incident_jql")
-OBJECTIVE_FIELDS = ("key", "title", "parent", "key_results")
+OBJECTIVE_FIELDS = ("key", "title", "description", "parent", "key_results")
 KR_FIELDS = (
     "key",
     "title",
@@ -139,6 +145,42 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+def shown(value: Any) -> str:
+    """A value as a message quotes it: its kind for a list or mapping, else its text, quoted,
+    cut at `SHOWN` characters, anything unprintable replaced."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        text = repr(value) if abs(value) < 10**SHOWN else "a very large number"
+        return text[:SHOWN]
+    text = str(value)
+    cut = text[:SHOWN] + ("…" if len(text) > SHOWN else "")
+    return "'" + "".join(c if c.isprintable() else "?" for c in cut) + "'"
+
+
+def refuse_anchors(text: str, source: str) -> None:
+    """OkrFileError at the first anchor (`&name`) or alias (`*name`): an OKR file never needs
+    them, and aliases nested a few levels deep expand into millions of values (a "billion
+    laughs" document of a kilobyte). Read from the parser's events: linear in the text."""
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            raise OkrFileError(
+                "YAML anchors and aliases (&name, *name) are not accepted in an OKR file: "
+                "write each value out",
+                line,
+                source,
+            )
+
+
 class _Reader:
     """Turns composed YAML nodes into specs, raising OkrFileError at the offending line."""
 
@@ -159,26 +201,30 @@ class _Reader:
             name = self.value(key_node)
             if not isinstance(name, str):
                 raise self.fail(
-                    f"{what} has a field named {name!r}: field names are text", key_node
+                    f"{what} has a field named {shown(name)}: field names are text", key_node
                 )
             if name not in allowed:
                 raise self.fail(
-                    f"{what} has unknown field {name!r}: allowed fields are {', '.join(allowed)}",
+                    f"{what} has unknown field {shown(name)}: allowed fields are "
+                    f"{', '.join(allowed)}",
                     key_node,
                 )
             if name in fields:
-                raise self.fail(f"{what} has field {name!r} twice: keep one", key_node)
+                raise self.fail(f"{what} has field {shown(name)} twice: keep one", key_node)
             fields[name] = value_node
         return fields
 
     def value(self, node: yaml.Node) -> Any:
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+            raise self.fail("cannot read value: it is too large", node) from exc
 
     def text(self, node: yaml.Node, *, what: str) -> str:
         value = self.value(node)
         if not isinstance(value, str):
             raise self.fail(
-                f"{what} must be text, got {value!r}: put it in quotes to keep it as written",
+                f"{what} must be text, got {shown(value)}: put it in quotes to keep it as written",
                 node,
             )
         return value
@@ -203,9 +249,9 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float):
             hint = ""
             if isinstance(value, str) and value.strip().endswith("%"):
-                bare = value.strip().rstrip("%").strip()
+                bare = value.strip().rstrip("%").strip()[:SHOWN]
                 hint = f" (write {bare} and put '%' in unit)"
-            raise self.fail(f"{what} must be a number, got {value!r}{hint}", node)
+            raise self.fail(f"{what} must be a number, got {shown(value)}{hint}", node)
         return float(value)
 
     def date(self, node: yaml.Node, *, what: str) -> date:
@@ -213,7 +259,7 @@ class _Reader:
         if isinstance(value, datetime):
             value = value.date()
         if not isinstance(value, date):
-            raise self.fail(f"{what} must be a date written YYYY-MM-DD, got {value!r}", node)
+            raise self.fail(f"{what} must be a date written YYYY-MM-DD, got {shown(value)}", node)
         return value
 
     def sequence(self, node: yaml.Node, *, what: str, example: str) -> list[yaml.Node]:
@@ -285,7 +331,7 @@ class _Reader:
             value = self.value(fields["cycle"])
             if not isinstance(value, str | int):
                 raise self.fail(
-                    f"cycle must be a quarter such as 2026-Q4 or a name, got {value!r}",
+                    f"cycle must be a quarter such as 2026-Q4 or a name, got {shown(value)}",
                     fields["cycle"],
                 )
             name = str(value)
@@ -318,6 +364,7 @@ class _Reader:
         what = f"Objective {key}"
         title = self.title(fields, node, what=what)
         parent = self.optional_text(fields, "parent", what=what)
+        description = (self.optional_text(fields, "description", what=what) or "").strip()
         krs_node = fields.get("key_results")
         items = (
             self.sequence(krs_node, what=f"{what} key_results", example="- title: ...")
@@ -328,7 +375,14 @@ class _Reader:
             self.key_result(item, default_key=f"{key}.{position}")
             for position, item in enumerate(items, start=1)
         )
-        return ObjectiveSpec(key=key, title=title, parent=parent, key_results=krs, line=_line(node))
+        return ObjectiveSpec(
+            key=key,
+            title=title,
+            parent=parent,
+            description=description or None,
+            key_results=krs,
+            line=_line(node),
+        )
 
     def key_result(self, node: yaml.Node, *, default_key: str) -> KeyResultSpec:
         fields = self.mapping(node, what="A key result", allowed=KR_FIELDS)
@@ -360,6 +414,12 @@ def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
+def _problem(exc: yaml.YAMLError) -> str:
+    """What the YAML reader says went wrong, cut short (it may quote a tag or the text)."""
+    text = str(getattr(exc, "problem", None) or exc)
+    return text[: 4 * SHOWN] + ("…" if len(text) > 4 * SHOWN else "")
+
+
 def _read(roots: Iterable[yaml.Node | None], source: str) -> list[TeamOkrs]:
     reader = _Reader(source)
     teams: list[TeamOkrs] = []
@@ -368,15 +428,15 @@ def _read(roots: Iterable[yaml.Node | None], source: str) -> list[TeamOkrs]:
             if root is not None:
                 teams.append(reader.team_okrs(root))
     except yaml.constructor.ConstructorError as exc:
-        message = f"cannot read value: {exc.problem or exc}"
+        message = f"cannot read value: {_problem(exc)}"
         raise OkrFileError(message, _mark_line(exc), source) from exc
     except yaml.MarkedYAMLError as exc:
-        message = f"not valid YAML: {exc.problem or exc}"
+        message = f"not valid YAML: {_problem(exc)}"
         if "another document" in str(exc.problem):
             message += " (one team per file; read several with parse_all)"
         raise OkrFileError(message, _mark_line(exc), source) from exc
     except yaml.YAMLError as exc:
-        raise OkrFileError(f"not valid YAML: {exc}", None, source) from exc
+        raise OkrFileError(f"not valid YAML: {_problem(exc)}", None, source) from exc
     if not teams:
         raise OkrFileError("the file is empty: start with team: and cycle:", 1, source)
     return teams
@@ -384,17 +444,23 @@ def _read(roots: Iterable[yaml.Node | None], source: str) -> list[TeamOkrs]:
 
 def parse(text: str, *, source: str = "<okr file>") -> TeamOkrs:
     """A team's OKRs from the text of an OKR file; raises OkrFileError with the line."""
-    return _read(_single(text), source)[0]
+    return _read(_single(text, source), source)[0]
 
 
-def _single(text: str) -> Iterator[yaml.Node | None]:
+def _single(text: str, source: str) -> Iterator[yaml.Node | None]:
     # compose() inside a generator, so that its YAML errors surface in _read with the others.
+    refuse_anchors(text, source)
     yield yaml.compose(text, Loader=_LOADER)
+
+
+def _every(text: str, source: str) -> Iterator[yaml.Node | None]:
+    refuse_anchors(text, source)
+    yield from yaml.compose_all(text, Loader=_LOADER)
 
 
 def parse_all(text: str, *, source: str = "<okr file>") -> list[TeamOkrs]:
     """Every team's OKRs from a file of documents separated by ---, as dump_all writes them."""
-    return _read(yaml.compose_all(text, Loader=_LOADER), source)
+    return _read(_every(text, source), source)
 
 
 def load(path: str | Path) -> TeamOkrs:
@@ -494,6 +560,8 @@ def dump(okrs: TeamOkrs) -> str:
     objectives = []
     for objective in okrs.objectives:
         item: dict[str, Any] = {"key": objective.key, "title": objective.title}
+        if objective.description:
+            item["description"] = objective.description
         if objective.parent is not None:
             item["parent"] = objective.parent
         if objective.key_results:

@@ -175,6 +175,48 @@ COUNT_WORDS = frozenset(
     }
 )
 
+# What a KR counts when it counts activity rather than an outcome (seed 000): the volume of
+# work done says nothing of what it changed. Matched on the folded title (English and French).
+ACTIVITY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("commits", re.compile(r"\bcommits?\b")),
+    (
+        "merged_prs",
+        re.compile(
+            r"\b(merged (prs?|pull requests?)|(prs?|pull requests?) merged"
+            r"|(prs?|pull requests?) (fusionnees?|mergees?))\b"
+        ),
+    ),
+    (
+        "tickets_closed",
+        re.compile(
+            r"\b((tickets?|issues?|stories|bugs?|tasks?) (closed|resolved|done|fermes?|resolus?|"
+            r"clos|termines?)|(closed|resolved) (tickets?|issues?|stories|bugs?|tasks?)"
+            r"|(close|resolve|fermer|resoudre)\b.*\b(tickets?|issues?|bugs?))\b"
+        ),
+    ),
+    ("deployments", re.compile(r"\b(deployments?|deploys|releases|deploiements?)\b")),
+)
+ACTIVITY_LABELS = {
+    "merged_prs": "merged PRs",
+    "commits": "commits",
+    "tickets_closed": "tickets closed",
+    "deployments": "deployments as a volume",
+}
+# A deployment KR measured as one of these rates or times is an outcome, not a volume.
+OUTCOME_MEASURES = frozenset(
+    {"lead_time_hours", "change_lead_time_hours", "change_failure_rate", "time_to_restore_hours"}
+)
+_RATE_WORDS = re.compile(
+    r"\b(rate|taux|failure|echecs?|time|temps|delais?|lead|restore|faster|vite|days?|hours?"
+    r"|jours?|heures?)\b"
+)
+# A JQL that counts issues reaching done, as a KR's number, counts tickets closed.
+_CLOSED_JQL = re.compile(
+    r"\b(resolved|resolution|statuscategory\s*(=|in)\s*\(?\s*\"?done|status\s*(=|in)\s*\(?"
+    r"\s*\"?(done|closed|resolved))",
+    re.IGNORECASE,
+)
+
 _NUMBER = re.compile(r"\d")
 _FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
@@ -313,6 +355,17 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
             key=kr.key,
             title=kr.title,
         )
+    activity = counted_activity(kr)
+    if activity is not None:
+        add(
+            "warning",
+            "counts-activity",
+            f"{name} counts activity ({ACTIVITY_LABELS[activity]}): more of it does not say "
+            "anything changed; measure the outcome it should bring instead, e.g. lead time, "
+            "change failure rate or a metric your users feel.",
+            key=kr.key,
+            activity=activity,
+        )
     if not (kr.owner or "").strip():
         add(
             "warning",
@@ -321,6 +374,27 @@ def check_key_result(kr: KeyResultSpec) -> list[Finding]:
             key=kr.key,
         )
     return _sorted(findings)
+
+
+def counted_activity(kr: KeyResultSpec) -> str | None:
+    """What the KR counts when it counts activity (`merged_prs`, `commits`, `tickets_closed`,
+    `deployments`), None when it measures something else."""
+    if kr.kind == "github" and kr.measure == "merged_prs":
+        return "merged_prs"
+    if kr.kind == "jql" and kr.jql and not kr.jql_field and _CLOSED_JQL.search(kr.jql):
+        return "tickets_closed"
+    title = _fold(kr.title)
+    for activity, pattern in ACTIVITY_PATTERNS:
+        if not pattern.search(title):
+            continue
+        # "Resolve incidents within 2 days", "deployment failure rate": a time or a rate of the
+        # work is an outcome; only its volume is activity.
+        if activity in ("deployments", "tickets_closed") and (
+            kr.measure in OUTCOME_MEASURES or _RATE_WORDS.search(title)
+        ):
+            continue
+        return activity
+    return None
 
 
 def _finite(value: float) -> bool:
@@ -360,6 +434,18 @@ def _task_verb_words(title: str) -> int:
             return len(phrase.split())
     first = words[0].strip(".,:;!?")
     return 1 if first in TASK_VERBS or first in TASK_VERBS_FR else 0
+
+
+def title_reads_like_task(title: str) -> bool:
+    """Whether an objective's title reads as work to do ("Migrate the billing service") rather
+    than a change to reach; the KR rule without its numbers (an objective has none)."""
+    folded = _fold(title.strip())
+    verb_words = _task_verb_words(folded)
+    if not verb_words:
+        return False
+    if _counts_deliverables(folded.replace("-", " ").split(), verb_words):
+        return True
+    return not (_FROM_TO.search(folded) or _PERCENT.search(folded))
 
 
 def _reads_like_task(kr: KeyResultSpec) -> bool:
@@ -457,6 +543,30 @@ def check_team_okrs(
                     f"{name} has no title: state what the team wants to achieve.",
                     objective.line,
                     objective.key,
+                )
+            )
+        elif title_reads_like_task(objective.title):
+            findings.append(
+                Finding(
+                    "warning",
+                    "objective-task-not-outcome",
+                    f"{name} reads like a task ({objective.title!r}): state the outcome it "
+                    "should change, and let its key results say how much.",
+                    objective.line,
+                    objective.key,
+                    MappingProxyType({"key": objective.key, "title": objective.title}),
+                )
+            )
+        if not (objective.description or "").strip():
+            findings.append(
+                Finding(
+                    "warning",
+                    "no-why",
+                    f"{name} has no description: say why it matters (description: what "
+                    "changes, and for whom, when it is reached).",
+                    objective.line,
+                    objective.key,
+                    MappingProxyType({"key": objective.key}),
                 )
             )
         active = [kr for kr in objective.key_results if kr.state != "abandoned"]

@@ -84,11 +84,15 @@ class KpiSpec:
 
 @dataclass(frozen=True, slots=True)
 class ObjectiveSpec:
-    """One objective of a team, optionally aligned to a parent (company) objective."""
+    """One objective of a team, optionally aligned to a parent (company) objective.
+
+    `description` is its why: what changes for whom if it is reached (seed 001: an objective says
+    what and why)."""
 
     key: str
     title: str
     parent: str | None = None
+    description: str | None = None
     key_results: tuple[KeyResultSpec, ...] = ()
     line: int | None = None
 

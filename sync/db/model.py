@@ -107,6 +107,10 @@ class Cycle(Base):
     name: Mapped[str] = mapped_column(String(64))
     start: Mapped[date] = mapped_column()
     end: Mapped[date] = mapped_column()
+    # A cycle made for one team (None: the site's, as quarters named in files are), and the
+    # longer cycle it refreshes (a yearly cycle holds its quarters).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"))
 
 
 class Objective(Base):
@@ -121,6 +125,7 @@ class Objective(Base):
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)  # its why, as the OKR file says it
     parent_key: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default="active")  # active | abandoned
@@ -157,6 +162,9 @@ class KeyResult(Base):
     abandon_reason: Mapped[str | None] = mapped_column(Text)
     jql: Mapped[str | None] = mapped_column(Text)
     jql_field: Mapped[str | None] = mapped_column(String(128))
+    # Whose browsing rights confine a JQL KR (the Atlassian account that saved its query);
+    # None: the operator's (admin token), not confined.
+    jql_author: Mapped[str | None] = mapped_column(String(128))
     measure: Mapped[str | None] = mapped_column(String(32))
     asana_goal: Mapped[str | None] = mapped_column(String(64))  # the Asana goal it moves
     # An Asana number custom field (name or gid) whose sum weighs its tasks, as story points do.
@@ -609,6 +617,21 @@ class CycleClose(Base):
     retro_published_at: Mapped[datetime | None] = mapped_column()
 
 
+class Person(Base):
+    """An Atlassian account's profile as Jira last gave it, cached per site (`sync/people.py`):
+    `state` is active, closed (a former user) or unknown (Jira does not know the account)."""
+
+    __tablename__ = "people"
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    fetched_at: Mapped[datetime] = mapped_column()
+
+
 class PracticeProfile(Base):
     """A site's practice thresholds; a site without a row follows the defaults of
     `sync/core/practice.py`."""
@@ -679,3 +702,12 @@ class MonthlyScore(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """An OAuth `state` already used: its nonce, inserted once (the primary key refuses a
+    second use, across processes); rows older than the state's lifetime are deleted."""
+
+    __tablename__ = "oauth_states"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sync.core import dora
 from sync.db.model import Deployment, DeploymentChange, Incident, PullRequest
 from sync.db.raw import RawQuery
+from sync.engine import snapshots
 
 # Scope fields a DORA KR or KPI may carry (OKR file, API); all optional.
 PARAM_FIELDS = ("repository", "environment", "window_days", "incident_jql", "incident_window_hours")
@@ -234,3 +235,6 @@ def measure(
             read.deployments(since) if incidents is None else (), incidents, window
         )
     raise ValueError(f"unknown DORA key {measure!r}")
+
+
+snapshots.measure_with(dora.KEYS, measure)  # the engine reads DORA KRs through this

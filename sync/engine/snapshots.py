@@ -6,7 +6,7 @@ event applied twice, late or out of order converges on the same snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,7 +28,6 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from sync import kpis
 from sync.core import dora as dora_core
 from sync.core import progress as core
 from sync.db.model import (
@@ -47,7 +46,6 @@ from sync.db.model import (
     WorkItem,
 )
 from sync.db.raw import RawQuery
-from sync.dora import keys as dora
 
 DONE_CATEGORY = "done"
 # Links whose targets count in an issues KR: Jira issues and epics, Asana tasks and projects
@@ -249,6 +247,33 @@ def _github_current(
     return float(len(in_cycle))
 
 
+@dataclass(slots=True)
+class _Measures:
+    """What features teach the engine at import, so the engine imports none of them: how a
+    named measure is read (the DORA keys, `sync/dora/keys.py`), and what to refresh before a
+    recompute (stale KPIs, `sync/kpis.py`)."""
+
+    by_name: dict[str, Callable[..., float | None]]
+    refreshes: list[Callable[..., set[int]]]
+
+
+MEASURES = _Measures(by_name={}, refreshes=[])
+
+
+def measure_with(names: Iterable[str], measure: Callable[..., float | None]) -> None:
+    """Read the KRs whose `measure` is one of `names` with `measure(session, site_id, name,
+    params, now=...)` (a feature registers its own at import)."""
+    for name in names:
+        MEASURES.by_name[name] = measure
+
+
+def refresh_before_recompute(refresh: Callable[..., set[int]]) -> None:
+    """Call `refresh(session, site_id, now=...)` before each recompute; it returns the ids of
+    further KRs to re-derive (a feature registers its own at import)."""
+    if refresh not in MEASURES.refreshes:
+        MEASURES.refreshes.append(refresh)
+
+
 def _kpi_current(session: Session, *, site_id: int, key: str) -> float | None:
     """The current value of the KPI a KR takes its value from ("some KPIs become KRs")."""
     return session.scalar(select(Kpi.current).where(Kpi.site_id == site_id, Kpi.key == key))
@@ -278,7 +303,10 @@ def derive(
             measured = _kpi_current(session, site_id=kr.site_id, key=kr.kpi)
             current = measured if measured is not None else current
         elif kr.kind == "github" and kr.measure in dora_core.KEYS:
-            measured = dora.measure(session, kr.site_id, kr.measure, kr.params, now=now)
+            measure = MEASURES.by_name.get(kr.measure)
+            if measure is None:
+                raise LookupError(f"no measure registered for {kr.measure} (import sync.dora)")
+            measured = measure(session, kr.site_id, kr.measure, kr.params, now=now)
             current = measured if measured is not None else current
         elif kr.kind == "github":
             measured = _github_current(
@@ -313,7 +341,10 @@ def recompute(session: Session, site_id: int, kr_ids: Iterable[int], *, now: dat
     Works on the session's connection (pending ORM changes are flushed first) and expires the
     changed KRs in the session, so ORM readers see the new snapshot.
     """
-    ids = sorted(set(kr_ids) | kpis.refresh_if_stale(session, site_id, now=now))
+    more: set[int] = set()
+    for refresh in MEASURES.refreshes:
+        more |= refresh(session, site_id, now=now)
+    ids = sorted(set(kr_ids) | more)
     if not ids:
         return []
     session.flush()
@@ -439,7 +470,22 @@ _QUEUE_WRITES = {
 
 
 # The children of the epics linked to changed issues KRs: they count for those KRs, so their
-# property shows them too.
+# property shows them too. Two statements, each driven by an index: the changed KRs' Jira keys
+# (by `kr_id`), then the live items whose parent is one of them (`ix_work_items_children`).
+# One join of items and links in their place let PostgreSQL's planner, with statistics a bulk
+# load had left stale, loop over every item of the site for every link: 100 ms a batch at 400
+# issues, growing with the tenant, on the path between an event and its KR snapshot.
+_EPIC_KEYS = RawQuery(
+    select(_LINK.c.target_key)
+    .join(_KR, _KR.c.id == _LINK.c.kr_id)
+    .where(
+        _LINK.c.site_id == bindparam("site_id"),
+        _LINK.c.kr_id.in_(bindparam("ids", expanding=True)),
+        _LINK.c.target_kind == "jira",
+        _KR.c.kind == "issues",
+    )
+    .distinct()
+)
 _CHILD_ROWS = (
     select(
         _ITEM.c.site_id,
@@ -448,14 +494,10 @@ _CHILD_ROWS = (
         bindparam("due_at", type_=_OUTBOUND.c.due_at.type),
         literal(0),
     )
-    .join(_LINK, (_LINK.c.site_id == _ITEM.c.site_id) & (_LINK.c.target_key == _ITEM.c.parent_key))
-    .join(_KR, _KR.c.id == _LINK.c.kr_id)
     .where(
         _ITEM.c.site_id == bindparam("site_id"),
+        _ITEM.c.parent_key.in_(bindparam("keys", expanding=True)),
         _ITEM.c.deleted.is_(False),
-        _LINK.c.target_kind == "jira",
-        _LINK.c.kr_id.in_(bindparam("ids", expanding=True)),
-        _KR.c.kind == "issues",
     )
     .distinct()
 )
@@ -475,7 +517,12 @@ def plan_write_backs(
     connection = session.connection()
     values = {"site_id": site_id, "ids": list(kr_ids), "due_at": now}
     connection.execute(_QUEUE_WRITES[connection.dialect.name], values)
-    connection.execute(_QUEUE_CHILD_WRITES[connection.dialect.name], values)
+    epics = [key for (key,) in _EPIC_KEYS.rows(session, values)]
+    if epics:
+        connection.execute(
+            _QUEUE_CHILD_WRITES[connection.dialect.name],
+            {"site_id": site_id, "keys": epics, "due_at": now},
+        )
 
 
 _KRS_LINKED_TO = RawQuery(

@@ -9,7 +9,9 @@ message says it is late); weeks before the channel existed are never claimed.
 
 Failures: `RateLimited` waits its `Retry-After`, other `Transient` failures back off, both
 through a `retry` row that a later run claims with a compare-and-set UPDATE (so still once);
-a `Permanent` 404/410 means the webhook was removed: the channel is parked.
+a `Permanent` 404/410 means the webhook was removed: the channel is parked. So does `Refused`
+(the outbound policy refused the URL's address, or the webhook answered a redirect, which is
+never followed): the channel is parked with the policy's reason, never what answered.
 
 A worker that dies between the post and the `sent` mark leaves the row `sending`: it is not
 retried, because a post that may have succeeded must not be repeated.
@@ -33,8 +35,8 @@ from sync.db.store import Store
 from sync.digest import load_digest, load_reminder, schedule_of, teams_with_channels
 from sync.engine.jobs import Jobs
 from sync.engine.metrics import count_write
-from sync.errors import Permanent, RateLimited, Transient
-from sync.ports import Chat, Clock
+from sync.errors import Permanent, RateLimited, Refused, Transient
+from sync.ports import Chat, Clock, People
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,16 @@ Render = Callable[[Content, str, str], Mapping[str, Any]]
 LinksOf = Callable[[int, str], Links]
 """The team's OKR page and check-in links on a site."""
 Decrypt = Callable[[str], "str | None"]
+
+
+def parked_reason(exc: Permanent) -> str | None:
+    """Why a failure parks its channel (the webhook is gone, or the policy refused it);
+    None when it does not."""
+    if isinstance(exc, Refused):
+        return exc.message
+    if exc.status in GONE:
+        return f"the webhook answered {exc.status}: it was removed"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,7 @@ class DigestSender:
         store: Store,
         clock: Clock,
         chat: Callable[[], Chat | None],
+        people: Callable[[], People | None] = lambda: None,
         render: Render,
         links: LinksOf,
         decrypt: Decrypt,
@@ -79,6 +92,7 @@ class DigestSender:
         self.store = store
         self.clock = clock
         self.chat = chat
+        self.people = people  # whose names the digest shows for owners and authors
         self.render = render
         self.links = links
         self.decrypt = decrypt
@@ -212,7 +226,7 @@ class DigestSender:
         url = self.decrypt(encrypted)
         chat = self.chat()
         if url is None or chat is None:
-            return self._failed(send_id, None, "no webhook URL or chat client", park=False)
+            return self._failed(send_id, None, "no webhook URL or chat client", park=None)
         try:
             chat.post(kind=kind, url=url, payload=self.render(content, kind, lang))
         except RateLimited as exc:
@@ -223,7 +237,7 @@ class DigestSender:
             return self._retry(send_id, exc, None)
         except Permanent as exc:
             count_write(kind, "parked")
-            return self._failed(send_id, exc.status, exc.message, park=exc.status in GONE)
+            return self._failed(send_id, exc.status, exc.message, park=parked_reason(exc))
         count_write(kind, "ok")
         with self.store.session() as session:
             session.execute(
@@ -252,6 +266,7 @@ class DigestSender:
                 week=row.week,
                 links=links,
                 late_from=row.due_at if row.late else None,
+                people=self.people(),
             )
         reminder = load_reminder(
             session,
@@ -261,6 +276,7 @@ class DigestSender:
             digest_at=row.digest_at,
             week=row.week,
             links=links,
+            people=self.people(),
         )
         # Nothing is sent when everyone has checked in.
         return reminder if reminder is not None and reminder.missing else None
@@ -295,17 +311,17 @@ class DigestSender:
             self.later(send_id, delay)
         return 0
 
-    def _failed(self, send_id: int, status: int | None, message: str, *, park: bool) -> int:
+    def _failed(self, send_id: int, status: int | None, message: str, *, park: str | None) -> int:
         with self.store.session() as session:
             row = session.get(DigestSend, send_id)
             if row is None:
                 return 0
             row.state, row.attempts, row.last_error = "failed", row.attempts + 1, message[:2000]
-            if park:
+            if park is not None:
                 channel = session.get(DigestChannel, row.channel_id)
                 if channel is not None:
                     channel.state = "parked"
-                    channel.parked_reason = f"the webhook answered {status}: it was removed"
+                    channel.parked_reason = park
         log.warning(
             "digest send %s failed (%s)%s", send_id, status, ": channel parked" if park else ""
         )
@@ -335,7 +351,13 @@ class DigestSender:
             for channel in channels:
                 week = schedule_of(channel).week_of(now)
                 content = load_digest(
-                    session, site_id, team, end=now, week=week, links=self.links(site_id, team)
+                    session,
+                    site_id,
+                    team,
+                    end=now,
+                    week=week,
+                    links=self.links(site_id, team),
+                    people=self.people(),
                 )
                 if content is not None:
                     jobs.append((channel.id, channel.kind, channel.lang, channel.url, content))
@@ -349,8 +371,9 @@ class DigestSender:
                 chat.post(kind=kind, url=url, payload=self.render(content, kind, lang))
             except Permanent as exc:
                 count_write(kind, "parked")
-                if exc.status in GONE:
-                    self._park(channel_id, exc.status)
+                reason = parked_reason(exc)
+                if reason is not None:
+                    self._park(channel_id, reason)
                 outcomes.append((channel_id, f"failed: {exc.message}"))
             except Transient as exc:
                 count_write(kind, "retry")
@@ -360,12 +383,12 @@ class DigestSender:
                 outcomes.append((channel_id, "sent"))
         return outcomes
 
-    def _park(self, channel_id: int, status: int | None) -> None:
+    def _park(self, channel_id: int, reason: str) -> None:
         with self.store.session() as session:
             channel = session.get(DigestChannel, channel_id)
             if channel is not None:
                 channel.state = "parked"
-                channel.parked_reason = f"the webhook answered {status}: it was removed"
+                channel.parked_reason = reason
 
 
 def register(jobs: Jobs, *, render: Render, links: LinksOf, decrypt: Decrypt) -> DigestSender:
@@ -375,6 +398,7 @@ def register(jobs: Jobs, *, render: Render, links: LinksOf, decrypt: Decrypt) ->
         store=jobs.store,
         clock=jobs.ports.clock,
         chat=lambda: jobs.ports.chat,
+        people=lambda: jobs.ports.people,
         render=render,
         links=links,
         decrypt=decrypt,

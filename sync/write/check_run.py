@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.core import progress as core
-from sync.db.model import Cycle, KeyResult, Link, Objective, PullRequest
+from sync.db.model import Cycle, KeyResult, Link, Objective, PullRequest, utcnow
 from sync.engine.snapshots import linked_issue_states
+from sync.people import display, names_for
+from sync.ports import People
 
 LEAD_TIME = "lead_time_hours"
 
@@ -29,8 +32,16 @@ class KrImpact:
     url: str | None = None
 
 
-def impacts_for(session: Session, site_id: int, pull: PullRequest) -> list[KrImpact]:
-    """The KRs linked to the PR (any source), newest cycle first, in objective order."""
+def impacts_for(
+    session: Session,
+    site_id: int,
+    pull: PullRequest,
+    *,
+    people: People | None = None,
+    now: datetime | None = None,
+) -> list[KrImpact]:
+    """The KRs linked to the PR (any source), newest cycle first, in objective order; each
+    owner by name (`sync.people`), never an account id."""
     linked = select(Link.kr_id).where(
         Link.site_id == site_id, Link.target_kind == "github", Link.target_key == pull.ref
     )
@@ -46,6 +57,9 @@ def impacts_for(session: Session, site_id: int, pull: PullRequest) -> list[KrImp
         .order_by(Cycle.start.desc(), Objective.position, KeyResult.position, KeyResult.id)
     ).all()
     done_keys = set(pull.jira_keys)
+    names = names_for(
+        session, site_id, [kr.owner for kr, _o in rows], people=people, now=now or utcnow()
+    )
     return [
         KrImpact(
             key=kr.key,
@@ -54,7 +68,7 @@ def impacts_for(session: Session, site_id: int, pull: PullRequest) -> list[KrImp
             progress_now=kr.progress,
             progress_if_done=progress_if_done(session, kr, pull, done_keys=done_keys),
             status=kr.status,
-            owner=kr.owner,
+            owner=display(kr.owner, names),
         )
         for kr, objective in rows
     ]

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from connect.services import services_of
 from connect.settings import Settings
 from connect.ui.panels import PanelQuery, load_panel
 from sync.db.model import GeckoboardDataset, Outbound
@@ -57,7 +58,7 @@ def pushes(geckoboard: Receiver) -> list[list[str]]:
 
 
 def add(app: Flask, site: int, clock: FakeClock, key: str = KEY) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         add_dataset(
             session,
@@ -78,7 +79,7 @@ def check_in(client: FlaskClient, key: str, value: float) -> None:
 
 
 def flush(app: Flask, site: int) -> None:
-    app.extensions["okrlink"].jobs.flush_outbound(site)
+    services_of(app).jobs.flush_outbound(site)
 
 
 def written(outcome: str) -> float:
@@ -87,7 +88,7 @@ def written(outcome: str) -> float:
 
 
 def queued(app: Flask) -> Outbound | None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalar(select(Outbound).where(Outbound.kind == "geckoboard"))
         if row is not None:
             session.expunge(row)
@@ -119,7 +120,7 @@ def test_the_teams_krs_reach_the_dataset_after_a_change_once_a_minute_at_most(
     flush(app, site)
     assert len(pushes(geckoboard)) == 2  # the two check-ins, in one push
     latest = {r["kr"]: r for r in geckoboard.posts[-1].body["data"]}
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         view = load_panel(
             session, site, PanelQuery(team="PLAT", cycle="2026-Q4"), today=clock.now().date()
         )
@@ -165,7 +166,7 @@ def test_a_refused_key_is_parked_shown_and_replaced(
     caplog.set_level(logging.DEBUG)
     geckoboard.answer_next(Answer(401, '{"error": {"message": "Your API key is invalid"}}'))
     add(app, site, clock)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         (view,) = list_datasets(session, site)
         assert view.state == "parked" and "401" in (view.parked_reason or "")
         assert view.key_hint == "…" + KEY[-4:]
@@ -173,15 +174,39 @@ def test_a_refused_key_is_parked_shown_and_replaced(
         assert (parked.kind, parked.target) == ("geckoboard", "okrlink.plat.key_results")
         stored = session.scalars(select(GeckoboardDataset)).one()
         assert KEY not in (stored.api_key, stored.key_hint)
-        assert app.extensions["okrlink"].tenants.decrypt(stored.api_key) == KEY
+        assert services_of(app).tenants.decrypt(stored.api_key) == KEY
     clock.current += timedelta(minutes=5)
     check_in(client, "PLAT-1.1", 99.7)
     assert len(geckoboard.posts) == 1  # parked: changes wait for a new key
     add(app, site, clock, key=KEY[::-1])
     assert [p.method for p in geckoboard.posts] == ["PUT", "PUT", "PUT"]
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         (view,) = list_datasets(session, site)
         assert view.state == "active" and view.pushed_at == clock.now()
     encoded = base64.b64encode(f"{KEY}:".encode()).decode()
     assert KEY not in caplog.text and encoded not in caplog.text
     assert KEY[::-1] not in caplog.text
+
+
+def test_abandoned_krs_and_a_closed_cycle_leave_the_dataset(
+    app: Flask, client: FlaskClient, site: int, clock: FakeClock, geckoboard: Receiver
+) -> None:
+    add(app, site, clock)
+    clock.current += timedelta(seconds=5)
+    abandoned = client.post(
+        "/api/v1/key-results/PLAT-1.2/abandon", headers=ADMIN, json={"reason": "Superseded"}
+    )
+    assert abandoned.status_code == 200, abandoned.json
+    row = queued(app)
+    assert row is not None and row.due_at == clock.now() + timedelta(seconds=55)
+    clock.current += timedelta(seconds=55)
+    flush(app, site)
+    keys = [r["kr"] for r in geckoboard.posts[-1].body["data"]]
+    assert len(pushes(geckoboard)) == 2 and "PLAT-1.2" not in keys and "PLAT-1.1" in keys
+
+    clock.current += timedelta(minutes=5)
+    closed = client.post("/api/v1/cycles/2026-Q4/close?team=PLAT", headers=ADMIN, json={})
+    assert closed.status_code == 200, closed.json
+    flush(app, site)
+    assert len(pushes(geckoboard)) == 3
+    assert geckoboard.posts[-1].body == {"data": []}

@@ -87,6 +87,10 @@ def test_secrets_are_scrubbed_wherever_they_appear() -> None:
         "installation token ghs_16C7e42F292c6912E7710c838347Ae178B4a": "ghs_16C7",
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----": "MIIEow",
         "client_secret=abc123def456&grant_type=x": "abc123def456",
+        "posting to https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual"
+        "/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers&sv=1.0&sig=Zm9vYmFyYmF6": "Zm9vYmFy",
+        "retrying https://example.com/run?api-version=1&sig=Zm9vYmFyYmF6": "Zm9vYmFy",
+        "database postgresql+psycopg://okrlink:hunter2-long@db:5432/okrlink down": "hunter2",
     }
     for text, secret in cases.items():
         assert secret not in scrub(text), text
@@ -240,7 +244,9 @@ def test_a_whole_run_logs_json_lines_only_and_never_a_secret(
                     break
                 session.rollback()
                 time.sleep(0.1)
-    lines = [line for line in server.logs() if line.strip()]
+    printed = [line for line in server.stdout.read_text().splitlines() if line.strip()]
+    assert "okrlink is ready" in json.loads(printed[0])["event"]  # stdout is JSON lines too
+    lines = [line for line in server.logs() + printed if line.strip()]
     assert len(lines) >= 30  # every request, the consumer, the failed write-backs
     records = [json.loads(line) for line in lines]  # each line is one JSON object
     assert all({"time", "level", "logger", "event"} <= record.keys() for record in records)
@@ -248,3 +254,39 @@ def test_a_whole_run_logs_json_lines_only_and_never_a_secret(
     whole = "\n".join(lines)
     for secret in (ADMIN, SHARED, GITHUB, FERNET, "a-wrong-token-123456", *sent):
         assert secret not in whole
+
+
+def test_every_secret_setting_is_scrubbed_from_lines() -> None:
+    from dataclasses import fields
+
+    from connect.ops.logs import SECRET_SETTINGS, formatter_from
+
+    secret_like = {
+        f.name.upper()
+        for f in fields(Settings)
+        if any(word in f.name for word in ("secret", "token", "private_key", "password"))
+    }
+    assert secret_like <= set(SECRET_SETTINGS)
+    environ = {f"OKRLINK_{name}": f"value-of-{name.lower()}-0123456789" for name in secret_like}
+    environ["OKRLINK_SECRET_KEY"] = "first-key-0123456789,second-key-0123456789"
+    formatter = formatter_from(environ)
+    for value in [*environ.values(), "first-key-0123456789", "second-key-0123456789"]:
+        assert value not in formatter.format(_record("with %s inside", value))
+    assert "value-of-asana_client_secret" not in formatter.format(
+        _record("oauth failed: value-of-asana_client_secret-0123456789")
+    )
+
+
+def test_a_line_break_in_a_plain_message_cannot_forge_a_record() -> None:
+    formatter = formatter_for("")
+    forged = "GET /x\n12:00:00 ERROR okrlink: admin logged in\r\u2028fake"
+    line = formatter.format(_record("request %s", forged))
+    assert "\n" not in line and "\r" not in line and "\u2028" not in line
+    assert line.endswith("request GET /x\\n12:00:00 ERROR okrlink: admin logged in\\r\\u2028fake")
+    try:
+        raise ValueError("bad\n12:00:00 ERROR okrlink: forged")
+    except ValueError:
+        text = formatter.format(_record("it failed", exc=True))
+    first, *rest = text.split("\n")
+    assert first.endswith("okrlink.test: it failed")
+    assert rest and all(line[:1].isspace() for line in rest)  # a traceback, indented

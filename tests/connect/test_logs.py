@@ -68,3 +68,33 @@ def test_records_go_to_the_current_stderr(capsys: pytest.CaptureFixture[str]) ->
     configure_logging(environ={})
     logging.getLogger("okrlink").warning("the GitHub App is not configured")
     assert "WARNING okrlink: the GitHub App is not configured" in capsys.readouterr().err
+
+
+def test_with_json_logs_a_servers_uncaught_errors_and_warnings_are_json_lines_too() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.base import ROOT
+
+    script = (
+        "import threading, warnings\n"
+        "from connect.ops.logs import configure_logging\n"
+        "configure_logging(server=True)\n"
+        "warnings.warn('an old API')\n"
+        "thread = threading.Thread(target=lambda: 1 / 0)\n"
+        "thread.start(); thread.join()\n"
+        "raise RuntimeError('boom\\n12:00:00 ERROR forged')\n"
+    )
+    env = {**os.environ, "OKRLINK_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # each line one JSON object
+    assert [r["level"] for r in records] == ["WARNING", "CRITICAL", "CRITICAL"]
+    assert "an old API" in records[0]["event"]
+    assert "ZeroDivisionError" in records[1]["exc_info"]
+    assert records[2]["exc_info"].endswith("RuntimeError: boom\n12:00:00 ERROR forged")

@@ -28,6 +28,7 @@ from tests.support import github_app
 from tests.support.forge import (
     APP_UUID,
     JWKS_URL,
+    LIFECYCLE_MODULE,
     STRANGER_KEY,
     fit,
     forge_headers,
@@ -173,7 +174,9 @@ def test_forge_events_count_by_outcome(
     client: FlaskClient, admin: dict[str, str], outside: responses.RequestsMock
 ) -> None:
     installed = client.post(
-        "/forge/lifecycle", json={"eventType": "avi:forge:installed:app"}, headers=forge_headers()
+        "/forge/lifecycle",
+        json={"eventType": "avi:forge:installed:app"},
+        headers=forge_headers(module=LIFECYCLE_MODULE),
     )
     assert installed.status_code == 200, installed.json
     before = scrape(client, admin)
@@ -411,6 +414,7 @@ def test_digest_sends_count_as_slack_and_teams_writes_by_outcome(
                 spec,
                 encrypt=services.tenants.encrypt,
                 now=services.jobs.ports.clock.now(),
+                urls=services.outbound,
             )
     before = scrape(client, admin)
     services.digest.send_now(site_id, "PLAT")

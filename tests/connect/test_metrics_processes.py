@@ -25,7 +25,13 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from connect.settings import Settings
 from integrations.github.signature import sign
 from tests.support import github_app
-from tests.support.forge import APP_UUID, forge_headers, forge_issue_event, jwks_document
+from tests.support.forge import (
+    APP_UUID,
+    LIFECYCLE_MODULE,
+    forge_headers,
+    forge_issue_event,
+    jwks_document,
+)
 from tests.support.jira import install_jira, issue_event
 from tests.support.metrics import parse, value
 from tests.support.processes import running
@@ -160,7 +166,7 @@ def test_two_gunicorn_workers_report_one_exact_total(
             unsigned = _github(server.url, "pull_request", opened, "g-x", "not-the-secret")
             installed = requests.post(
                 f"{server.url}/forge/lifecycle",
-                headers=forge_headers(),
+                headers=forge_headers(module=LIFECYCLE_MODULE),
                 json={"eventType": "avi:forge:installed:app"},
                 timeout=30,
             )

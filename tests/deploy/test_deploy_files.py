@@ -110,7 +110,14 @@ def test_the_web_deployment_probes_liveness_and_readiness_and_requests_resources
 def test_the_worker_deployment_runs_the_queue_consumer_with_its_metrics() -> None:
     worker = _kind("Deployment", "okrlink-worker")
     [container] = worker["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["okrlink", "worker", "--metrics-port", "9100"]
+    assert container["command"] == [
+        "okrlink",
+        "worker",
+        "--metrics-port",
+        "9100",
+        "--metrics-host",
+        "0.0.0.0",  # noqa: S104 (scraped from another pod, with the admin token)
+    ]
     assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
 
 
@@ -125,6 +132,15 @@ def test_config_and_secret_name_only_real_settings() -> None:
     secret = _kind("Secret", "okrlink")["stringData"]
     assert set(config) | set(secret) <= SETTINGS
     assert {"OKRLINK_SECRET_KEY", "OKRLINK_ADMIN_TOKEN", "OKRLINK_DATABASE_URL"} <= set(secret)
+
+
+def test_the_example_secrets_admin_token_is_the_one_the_app_refuses() -> None:
+    from connect.settings import EXAMPLE_ADMIN_TOKEN, SettingError, check_admin_token
+
+    secret = _kind("Secret", "okrlink")["stringData"]
+    assert secret["OKRLINK_ADMIN_TOKEN"] == EXAMPLE_ADMIN_TOKEN
+    with pytest.raises(SettingError, match="example Secret"):
+        check_admin_token(secret["OKRLINK_ADMIN_TOKEN"])
 
 
 def test_kustomization_applies_every_manifest_but_the_secret_example() -> None:

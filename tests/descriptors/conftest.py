@@ -18,6 +18,7 @@ from connect.app import create_app
 from connect.doors.atlassian_connect.descriptors import FORGE_MANIFEST
 from connect.services import services_of
 from connect.settings import Settings
+from tests.support.base import SECRET_KEY
 from tests.support.locations import BASE_URL, CONNECT_JIRA_SCHEMA, FORGE_CACHE
 
 # The Forge manifest schema ships inside this npm package; the version is pinned so a schema
@@ -30,7 +31,9 @@ FORGE_SCHEMA_MEMBER = "package/out/schema/manifest-schema.json"
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     """The whole app on an embedded database, serving its descriptors for `BASE_URL`."""
-    app = create_app(Settings(base_url=BASE_URL, data_dir=tmp_path, queue_immediate=True))
+    app = create_app(
+        Settings(base_url=BASE_URL, data_dir=tmp_path, queue_immediate=True, secret_key=SECRET_KEY)
+    )
     yield app
     services_of(app).store.dispose()
 

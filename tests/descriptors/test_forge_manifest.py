@@ -138,7 +138,8 @@ def test_every_ui_module_renders_the_custom_ui_and_resolves_on_the_remote(forge_
         for module in modules[module_type]:
             assert module["resource"] in resources
             assert module["resolver"]["endpoint"] in endpoints
-            assert "route" not in endpoints[module["resolver"]["endpoint"]]
+            # A path of its own: the Custom UI's calls never land on the triggers' routes.
+            assert endpoints[module["resolver"]["endpoint"]]["route"] == {"path": "/forge/ui"}
 
 
 def test_ui_modules_carry_the_titles_users_see(forge_manifest):

@@ -13,8 +13,12 @@ SHARED_FIXTURES = next(
     (up / "shared" / "fixtures" for up in ROOT.parents if (up / "shared" / "fixtures").is_dir()),
     ROOT.parent / "shared" / "fixtures",
 )
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefgh"
 BASE_URL = "https://okrlink.test"
+# The Fernet key every test app runs with (`OKRLINK_SECRET_KEY` is required outside dev).
+SECRET_KEY = "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY="
+LOCAL_RECEIVERS = "127.0.0.1/32"
+"""`OKRLINK_OUTBOUND_ALLOW_NETWORKS` of the tests: their Slack and Teams stand-ins are local."""
 
 
 def shared_fixture(*parts: str) -> Any:

@@ -2,8 +2,9 @@
 Datasets API, which takes PUTs).
 
 Each receiver is a threaded HTTP server on 127.0.0.1 that records every POST (path, headers,
-JSON body) and answers from a script: by default what the real service answers (Slack `200 ok`,
-Teams Workflows `202`), or a queued answer (`429` with `Retry-After`, `404`, `410`, `500`).
+JSON body), and every GET (what a followed redirect would send), and answers from a script: by
+default what the real service answers (Slack `200 ok`, Teams Workflows `202`), or a queued
+answer (`429` with `Retry-After`, `404`, `410`, `500`, a redirect).
 TLS certificates come from `trustme`, a CA the test trusts through `REQUESTS_CA_BUNDLE`.
 """
 
@@ -64,14 +65,13 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            answer = receiver._take(
-                Post(
-                    self.path,
-                    dict(self.headers.items()),
-                    json.loads(raw or b"null"),
-                    self.command,
-                )
-            )
+            self._answer(json.loads(raw or b"null"))
+
+        def do_GET(self) -> None:  # what a followed 301/302/303 would turn the POST into
+            self._answer(None)
+
+        def _answer(self, body: Any) -> None:
+            answer = receiver._take(Post(self.path, dict(self.headers.items()), body, self.command))
             data = answer.body.encode()
             self.send_response(answer.status)
             for name, value in answer.headers.items():
@@ -93,13 +93,19 @@ TEAMS_OK = Answer(202, "", {})
 
 
 @contextlib.contextmanager
-def receiver(*, default: Answer = SLACK_OK, tls: trustme.CA | None = None) -> Iterator[Receiver]:
-    """A receiver on a free loopback port, over HTTPS when given a CA."""
+def receiver(
+    *,
+    default: Answer = SLACK_OK,
+    tls: trustme.CA | None = None,
+    names: tuple[str, ...] = ("127.0.0.1", "localhost"),
+) -> Iterator[Receiver]:
+    """A receiver on a free loopback port, over HTTPS when given a CA (its certificate for
+    `names`)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     scheme = "http"
     if tls is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        tls.issue_cert(*names).configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     found = Receiver(f"{scheme}://127.0.0.1:{server.server_address[1]}", default)

@@ -37,6 +37,7 @@ def main(database_url: str, data_dir: str, secret_key: str, clock_file: str) -> 
         database_url=database_url,
         secret_key=secret_key,
         queue_immediate=True,
+        dev=True,  # the test's receivers are loopback http, which OKRLINK_DEV allows
     )
     app = create_app(settings, ports=Ports(clock=FileClock(Path(clock_file))))
     running = True

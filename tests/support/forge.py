@@ -22,6 +22,11 @@ SITE_URL = "https://acme.atlassian.net"
 KID = "forge-key-1"
 ENVIRONMENT = f"ari:cloud:ecosystem::environment/{APP_UUID}/e1"
 SYSTEM_TOKEN = "forge-system-token-for-tests"
+# The modules that call the remote (`descriptors/manifest.yml`): the two triggers' endpoints,
+# and a Custom UI module (its FIT names the UI module, typed by its product module).
+EVENTS_MODULE = ("core:endpoint", "okrlink-events")
+LIFECYCLE_MODULE = ("core:endpoint", "okrlink-lifecycle")
+UI_MODULE = ("jira:projectPage", "okr-project-page")
 
 
 def _rsa_key() -> rsa.RSAPrivateKey:
@@ -45,8 +50,10 @@ def fit_claims(
     product: str = "jira",
     lifetime: int = 60,
     now: float | None = None,
+    module: tuple[str, str] = EVENTS_MODULE,
 ) -> dict[str, Any]:
-    """Claims shaped as the FIT example of the Forge Remote documentation."""
+    """Claims shaped as the FIT example of the Forge Remote documentation, from `module`
+    (its type and key)."""
     issued = int(time.time() if now is None else now)
     return copy.deepcopy(
         {
@@ -56,9 +63,9 @@ def fit_claims(
                 "installationId": installation,
                 "apiBaseUrl": f"https://api.atlassian.com/ex/{product}/{cloud_id}",
                 "environment": {"type": "PRODUCTION", "id": ENVIRONMENT},
-                "module": {"type": "core:endpoint", "key": "okrlink-events"},
+                "module": {"type": module[0], "key": module[1]},
             },
-            "context": {"cloudId": cloud_id, "siteUrl": site_url, "moduleKey": "okrlink-events"},
+            "context": {"cloudId": cloud_id, "siteUrl": site_url, "moduleKey": module[1]},
             "principal": "655362:312d3308-8954-42b0-aa38-771a10c88656",
             "aud": APP_ID,
             "iss": FIT_ISSUER,
@@ -84,8 +91,15 @@ def fit(
     return jwt.encode(body, key, algorithm=algorithm, headers={"kid": kid})
 
 
-def forge_headers(token: str | None = None, *, system_token: str | None = SYSTEM_TOKEN) -> dict:
-    headers = {"Authorization": f"Bearer {token or fit()}", "Content-Type": "application/json"}
+def forge_headers(
+    token: str | None = None,
+    *,
+    system_token: str | None = SYSTEM_TOKEN,
+    module: tuple[str, str] = EVENTS_MODULE,
+) -> dict:
+    """A Forge call's headers: `token`, else a FIT from `module`, and the system token."""
+    token = token or fit(fit_claims(module=module))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     if system_token:
         headers["x-forge-oauth-system"] = system_token
     return headers

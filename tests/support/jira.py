@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import re
+import ssl
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jwt
+import trustme
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -19,6 +26,7 @@ from integrations.atlassian.events import clean
 from integrations.atlassian.qsh import query_string_hash
 from sync.db.model import InboxEvent, Snapshot
 from sync.errors import Permanent, Transient
+from sync.permissions import Grants
 from tests.support.base import shared_fixture
 from tests.support.signing import JIRA_BASE, connect_token, install
 
@@ -280,3 +288,252 @@ def incident_event(
     fields["resolutiondate"] = jira_time(resolved) if resolved else None
     fields["project"].update(key=project, name=f"{project} project", id=f"1{len(project)}")
     return payload
+
+
+# --- who may do what: Jira's permissions --------------------------------------------------
+
+PROJECT_ADMIN = frozenset({"BROWSE_PROJECTS", "EDIT_ISSUES", "ADMINISTER_PROJECTS"})
+MEMBER = frozenset({"BROWSE_PROJECTS", "EDIT_ISSUES"})
+VIEWER = frozenset({"BROWSE_PROJECTS"})
+
+
+class GrantingJira:
+    """An in-memory `JiraPermissions` port that grants every account everything: a Jira admin
+    who is also every project's admin. The default of the suite's apps, so tests that write
+    with a user token are not about permissions; the permission tests use `JiraServer`."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def project_id(self, site_id: int, key: str) -> int | None:
+        return self.ids.setdefault(key, 10000 + len(self.ids))
+
+    def check(
+        self,
+        site_id: int,
+        *,
+        account_id: str,
+        global_permissions: Sequence[str],
+        project_permissions: Mapping[str, Sequence[int]],
+    ) -> Grants:
+        return Grants(
+            global_permissions=frozenset(global_permissions),
+            project_permissions={p: frozenset(ids) for p, ids in project_permissions.items()},
+        )
+
+
+@dataclass
+class JiraCall:
+    """One request the stand-in Jira received."""
+
+    method: str
+    path: str
+    authorization: str
+    body: Any
+
+
+@dataclass
+class JiraServer:
+    """A stand-in Jira Cloud over HTTPS on loopback answering what the permissions layer asks:
+    `GET /rest/api/3/project/{key}` and the bulk permission check
+    `POST /rest/api/3/permissions/check`, from `projects` (key -> id), `admins` (accounts
+    holding `ADMINISTER`) and `grants` ((account, project key) -> permissions), and a JQL search
+    matching `search_hits` issues. With `down` set it answers 500. Any path prefix is accepted
+    (Forge's `/ex/jira/{cloudId}`)."""
+
+    base_url: str = ""
+    projects: dict[str, int] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=set)
+    grants: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    down: bool = False
+    search_hits: int = 0  # how many issues `POST /rest/api/3/search/jql` matches
+    calls: list[JiraCall] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def grant(self, account: str, project: str, permissions: frozenset[str]) -> None:
+        self.grants[(account, project)] = permissions
+
+    def checks(self) -> list[JiraCall]:
+        return [c for c in self.calls if c.path.endswith("/rest/api/3/permissions/check")]
+
+    def answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if self.down:
+            return 500, {"errorMessages": ["Jira is down"]}
+        project = re.fullmatch(r".*/rest/api/3/project/([A-Za-z0-9_]+)", path)
+        if method == "GET" and project:
+            key = project.group(1)
+            if key not in self.projects:
+                return 404, {"errorMessages": [f"No project could be found with key '{key}'."]}
+            return 200, {"id": str(self.projects[key]), "key": key, "name": f"{key} project"}
+        if method == "POST" and path.endswith("/rest/api/3/permissions/check"):
+            account = body.get("accountId", "")
+            keys = {pid: key for key, pid in self.projects.items()}
+            held_global = [
+                p
+                for p in body.get("globalPermissions", [])
+                if p == "ADMINISTER" and account in self.admins
+            ]
+            held_projects = []
+            for ask in body.get("projectPermissions", []):
+                for permission in ask.get("permissions", []):
+                    ids = [
+                        pid
+                        for pid in ask.get("projects", [])
+                        if permission in self.grants.get((account, keys.get(pid, "")), ())
+                    ]
+                    held_projects.append({"permission": permission, "projects": ids, "issues": []})
+            return 200, {"globalPermissions": held_global, "projectPermissions": held_projects}
+        if method == "POST" and path.endswith("/rest/api/3/search/jql"):
+            issues = [
+                {"id": str(20000 + n), "key": f"PLAT-{n}", "fields": {"issuetype": {"name": "Bug"}}}
+                for n in range(1, self.search_hits + 1)
+            ]
+            return 200, {"issues": issues, "isLast": True}
+        return 404, {"errorMessages": ["no such resource in the stand-in"]}
+
+
+@contextlib.contextmanager
+def jira_server(ca: trustme.CA) -> Iterator[JiraServer]:
+    """The stand-in Jira on a free loopback port, over HTTPS with a certificate of `ca`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    jira = JiraServer(base_url=f"https://localhost:{server.server_address[1]}")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.loads(raw) if raw else None
+            path = urlsplit(self.path).path
+            with jira.lock:
+                jira.calls.append(
+                    JiraCall(self.command, path, self.headers.get("Authorization", ""), body)
+                )
+                status, answer = jira.answer(self.command, path, body or {})
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server.RequestHandlerClass = Handler
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield jira
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- a stand-in Jira over HTTPS for people: profiles and the user picker's search -------------
+
+USER_BULK = "/rest/api/3/user/bulk"
+USER_SEARCH = "/rest/api/3/user/permission/search"
+
+
+def jira_user(account_id: str, name: str, *, active: bool = True) -> dict[str, Any]:
+    """A user record as Jira Cloud's REST API v3 gives it (`user/bulk` values, user search)."""
+    return {
+        "self": f"{JIRA_BASE}/rest/api/3/user?accountId={account_id}",
+        "accountId": account_id,
+        "accountType": "atlassian",
+        "emailAddress": "",
+        "avatarUrls": {
+            "48x48": f"https://avatar-management.services.atlassian.com/{account_id}/48",
+            "24x24": f"https://avatar-management.services.atlassian.com/{account_id}/24",
+        },
+        "displayName": name,
+        "active": active,
+        "timeZone": "Europe/Paris",
+    }
+
+
+class StandInJira:
+    """A running stand-in Jira: its base URL, the users it knows (by account id, with the
+    projects each may browse), and every GET it answered (path, query, Authorization)."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.users: dict[str, dict[str, Any]] = {}
+        self.browsers: dict[str, set[str]] = {}  # project key -> account ids that may browse it
+        self.requests: list[tuple[str, dict[str, list[str]], str]] = []
+        self.lock = threading.Lock()
+
+    def add(
+        self, account_id: str, name: str, *, active: bool = True, projects: Sequence[str] = ()
+    ) -> None:
+        self.users[account_id] = jira_user(account_id, name, active=active)
+        for project in projects:
+            self.browsers.setdefault(project, set()).add(account_id)
+
+    def calls(self, path: str) -> list[dict[str, list[str]]]:
+        """The queries of the GETs made to `path`, in order."""
+        with self.lock:
+            return [query for seen, query, _auth in self.requests if seen == path]
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if path == USER_BULK:
+            found = [self.users[a] for a in query.get("accountId", []) if a in self.users]
+            return 200, {
+                "maxResults": len(found),
+                "startAt": 0,
+                "total": len(found),
+                "isLast": True,
+                "values": found,
+            }
+        if path == USER_SEARCH:
+            if query.get("permissions") != ["BROWSE_PROJECTS"]:
+                return 400, {"errorMessages": ["permissions is required"]}
+            project = (query.get("projectKey") or [""])[0]
+            text = (query.get("query") or [""])[0].lower()
+            allowed = self.browsers.get(project, set())
+            return 200, [
+                user
+                for account, user in sorted(self.users.items())
+                if account in allowed and text in user["displayName"].lower()
+            ]
+        return 404, {"errorMessages": ["no such resource"]}
+
+
+@contextlib.contextmanager
+def stand_in_jira(ca: trustme.CA) -> Iterator[StandInJira]:
+    """A stand-in Jira on a free loopback port over HTTPS (the test trusts `ca`)."""
+    jira = StandInJira()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            with jira.lock:
+                jira.requests.append((parts.path, query, self.headers.get("Authorization", "")))
+            status, body = jira.answer(parts.path, query)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    jira.base_url = f"https://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield jira
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -40,6 +40,7 @@ def running(
     logs: Path,
     ready: str = "/healthz",
     timeout: float = 60,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
     """Start `argv` (a console script of this virtualenv first), wait until `ready` answers 200,
     and stop it with SIGTERM (as an orchestrator does) when the block ends."""
@@ -57,6 +58,7 @@ def running(
             url + ready,
             timeout=timeout,
             failure=lambda: f"{argv[0]}: {stderr.read_text()}",
+            headers=headers,
         )
         yield Running(url, process, stderr, stdout)
     finally:
@@ -64,7 +66,12 @@ def running(
 
 
 def wait_until_ready(
-    process: subprocess.Popen[bytes], url: str, *, timeout: float, failure: Callable[[], str]
+    process: subprocess.Popen[bytes],
+    url: str,
+    *,
+    timeout: float,
+    failure: Callable[[], str],
+    headers: Mapping[str, str] | None = None,
 ) -> None:
     """Poll `url` until it answers 200; `RuntimeError(failure())` if the process exits first
     or `timeout` seconds pass. Every server the tests and benches start waits here."""
@@ -73,7 +80,7 @@ def wait_until_ready(
         if process.poll() is not None:
             raise RuntimeError(f"exited {process.returncode}: {failure()}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=2, headers=dict(headers or {})).status_code == 200:
                 return
         if time.monotonic() > deadline:
             raise RuntimeError(f"did not start: {failure()}")

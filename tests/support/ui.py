@@ -266,6 +266,8 @@ def submit(client: FlaskClient, html: str, name: str, target: str = "", /, **fie
     for select in form.find_all("select"):
         chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
         data[select.attrs["name"]] = chosen[0].attrs["value"] if chosen else ""
+    for area in form.find_all("textarea"):
+        data[area.attrs["name"]] = area.text
     data.update(fields)
     return client.post(form.attrs["action"], data=data)
 

@@ -54,6 +54,9 @@ INSTALL_KEYS_URL = "https://connect-install-keys.atlassian.com"
 DEFAULT_LEEWAY = 30
 MAX_TOKEN_LENGTH = 8192
 MAX_PUBLIC_KEY_BYTES = 16384
+UNKNOWN_KID_SECONDS = 60.0
+"""How long a kid the key server answered 404 for is refused without asking again."""
+MAX_UNKNOWN_KIDS = 1024
 
 _HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
 _RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)
@@ -287,7 +290,9 @@ class InstallKeys:
     """Atlassian's install-signing public keys by ``kid``, fetched once and kept.
 
     A key never changes for its kid, so the cache keeps keys for the life of the process
-    (bounded: the oldest is dropped past ``max_keys``). Failed fetches are not cached.
+    (bounded: the oldest is dropped past ``max_keys``). A kid the key server does not know
+    (404) is remembered for ``UNKNOWN_KID_SECONDS``, so a stream of forged installs costs one
+    fetch per kid and period, not one each; other failed fetches are not cached.
     """
 
     def __init__(
@@ -297,12 +302,15 @@ class InstallKeys:
         session: requests.Session | None = None,
         timeout: float = 5.0,
         max_keys: int = 64,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._keys_url = keys_url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
         self._max_keys = max_keys
         self._keys: dict[str, RSAPublicKey] = {}
+        self._unknown: dict[str, float] = {}  # kid -> when the key server said 404
+        self._clock = clock
         self._lock = threading.Lock()
 
     def public_key(self, kid: str) -> RSAPublicKey:
@@ -310,11 +318,24 @@ class InstallKeys:
         # The kid becomes a URL path segment: refuse anything but a plain name ("." / ".." too).
         if not isinstance(kid, str) or not _KID.fullmatch(kid) or not kid.strip("."):
             raise _fail("install_key_invalid", "Invalid key id.")
+        now = self._clock()
         with self._lock:
             cached = self._keys.get(kid)
+            unknown_at = self._unknown.get(kid)
         if cached is not None:
             return cached
-        key = self._fetch(kid)
+        if unknown_at is not None and now - unknown_at < UNKNOWN_KID_SECONDS:
+            raise _fail("install_key_unknown", "Unknown install key.")
+        try:
+            key = self._fetch(kid)
+        except AuthError as exc:
+            if exc.code == "install_key_unknown":
+                with self._lock:
+                    while len(self._unknown) >= MAX_UNKNOWN_KIDS:
+                        self._unknown.pop(next(iter(self._unknown)))
+                    self._unknown.pop(kid, None)
+                    self._unknown[kid] = now
+            raise
         with self._lock:
             while len(self._keys) >= self._max_keys:
                 self._keys.pop(next(iter(self._keys)))

@@ -30,11 +30,14 @@ from connect.errors import (
     NotFound,
     ValidationError,
 )
+from connect.permissions import permissions, request_caller, require_admin, require_check_in
 from connect.services import services
-from connect.ui import gadget, panels
+from connect.ui import panels
 from connect.ui.admin import DigestForm, GeckoboardForm, load_admin, render_admin_page
 from connect.ui.alignment import load_alignment, pick_cycle
 from connect.ui.cache import PageCache
+from connect.ui.editor import NEW_CYCLE_FORM
+from connect.ui.gadget import PROPERTY_KEY, GadgetConfig, choices
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
 from connect.ui.panel_page import (
@@ -78,15 +81,18 @@ from connect.ui.tokens import (
 from sync.db.store import find_kr
 from sync.digest import ChannelSpec, add_channel, list_channels, remove_channel
 from sync.engine.snapshots import recompute
-from sync.errors import Invalid
+from sync.errors import Invalid, OutsideError
 from sync.geckoboard import add_dataset, list_datasets, remove_dataset
 from sync.okrs import (
     link_work,
     unlink_work,
 )
+from sync.people import UNKNOWN
+from sync.permissions import Refused, Unavailable
 from sync.profiles import site_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("ui", __name__)
@@ -122,11 +128,12 @@ def _dev_login() -> None:
         raise ForbiddenError(
             "development tokens are refused unless OKRLINK_DEV=1", code="dev_token_refused"
         )
-    client_key = dev_token_client_key(services().ui_key, request.args["dev_token"])
+    client_key = dev_token_client_key(services().dev_token_key, request.args["dev_token"])
     tenant = tenants().tenant(client_key) if client_key else None
     if tenant is None or not tenant.enabled:
         raise AuthError("invalid development token", code="dev_token_invalid")
     g.tenant, g.site_id, g.account_id, g.claims = tenant, tenant.site_id, DEV_ACCOUNT_ID, None
+    g.operator = True  # the local demo's operator: no Jira to ask who may write
 
 
 def page_auth(*, allow_context_qsh: bool) -> Callable[[F], F]:
@@ -211,12 +218,18 @@ def _see_other(url: str) -> Response:
 
 @blueprint.errorhandler(ApiError)
 def error_page(error: ApiError) -> Response:
-    """Errors on these pages are shown as a page inside the iframe, not as JSON."""
+    """Errors on these pages are shown as a page inside the iframe, not as JSON (but for the
+    owner picker's search, which the page's script reads)."""
+    if request.endpoint == "ui.people_search":
+        answer = jsonify(error.to_dict())
+        answer.status_code = error.http_status
+        return answer
     html = render_message_page(
         f"{error.http_status} {error.code.replace('_', ' ')}",
         error.message,
         locale(),
         host_script=True,
+        code=error.code,
     )
     return html_response(html, status=error.http_status)
 
@@ -297,14 +310,14 @@ def dashboard_item() -> Response:
         )
     lang = locale()
     with services().store.session() as session:
-        teams, cycles = gadget.choices(session, g.site_id)
+        teams, cycles = choices(session, g.site_id)
     token = _page_token()
     t = translator(lang)
     attrs = [
         ("gadget", "connect"),
         ("dashboard", dashboard),
         ("item", item),
-        ("property", gadget.PROPERTY_KEY),
+        ("property", PROPERTY_KEY),
         # The token goes in the Authorization header, so the panel's URL stays the same from
         # one load to the next and the browser revalidates it (304) instead of fetching it.
         ("panel-url", url_for("ui.dashboard_item_panel", **{"lang": lang, **_dev_param(token)})),
@@ -314,7 +327,7 @@ def dashboard_item() -> Response:
     html = render_gadget(
         teams=teams,
         cycles=cycles,
-        config=gadget.GadgetConfig(team=teams[0] if teams else ""),
+        config=GadgetConfig(team=teams[0] if teams else ""),
         locale=lang,
         attrs=attrs,
         panel_slot=True,
@@ -341,6 +354,7 @@ CONNECT_ROUTES = {
     "check-in": "ui.check_in",
     "close": "ui.close_cycle",
     "monthly-score": "ui.monthly_score",
+    "people": "ui.people_search",
 }
 """The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
@@ -363,6 +377,7 @@ def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> 
     return ProjectPage(
         site_id=g.site_id,
         account=g.account_id,
+        operator=bool(g.get("operator")),
         team=team,
         cycle=cycle,
         view="review" if request.args.get("view") == "review" else "okrs",
@@ -373,7 +388,13 @@ def _page(team: str, cycle: str, *, values: Mapping[str, str] | None = None) -> 
 
 
 def _poster(team: str, cycle: str) -> Poster:
-    return Poster(site_id=g.site_id, account=g.account_id, team=team, cycle=cycle)
+    return Poster(
+        site_id=g.site_id,
+        account=g.account_id,
+        team=team,
+        cycle=cycle,
+        operator=bool(g.get("operator")),
+    )
 
 
 def _posted_values() -> dict[str, str]:
@@ -441,6 +462,37 @@ def edit_okrs() -> Response:
     return _after_post(team, cycle, posted)
 
 
+PICKER_LIMIT = 10
+"""How many people the owner picker offers at once."""
+
+
+@blueprint.get("/jira/people")
+@page_auth(allow_context_qsh=True)
+def people_search() -> tuple[Response, int]:
+    """The owner picker's search, for anyone the project page was signed for: the users
+    matching `q` who may browse the team's project, asked of Jira as the app."""
+    team, query = _project_team(), request.args.get("q", "").strip()[:100]
+    finder = services().jobs.ports.people
+    if not query or finder is None:
+        return jsonify({"people": []}), 200
+    try:
+        found = finder.find_users(g.site_id, project=team, query=query, limit=PICKER_LIMIT)
+    except OutsideError as exc:
+        log.info("people search for %s not answered: %s", team, exc)
+        error = {
+            "code": "jira_unavailable",
+            "message": "Jira did not answer the search",
+            "field": "q",
+        }
+        return jsonify({"people": [], "error": error}), 502
+    people = [
+        {"accountId": p["accountId"], "name": str(p.get("displayName") or UNKNOWN)}
+        for p in found
+        if p.get("active", True) is not False
+    ]
+    return jsonify({"people": people}), 200
+
+
 @blueprint.post("/jira/okrs/close")
 @page_auth(allow_context_qsh=True)
 def close_cycle() -> Response:
@@ -478,6 +530,8 @@ def _after_post(team: str, cycle: str, posted: Posted) -> Response:
             params["cycle"] = cycle
     elif posted.form == CLOSE_FORM:
         params["cycle"] = cycle
+    elif posted.form == NEW_CYCLE_FORM:  # the new cycle's page, to write its objectives
+        params["cycle"] = posted.saved
     else:
         params["saved"] = posted.saved
         if cycle:
@@ -504,6 +558,7 @@ def _issue_panel(issue_key: str) -> Response:
     with services().store.session() as session:
         krs = panels.issue_krs(session, g.site_id, issue_key)
         results = panels.search_krs(session, g.site_id, q) if "q" in request.args else None
+        linkable = _linkable(session, [k.key for k in [*krs, *(results or [])]])
     html = render_issue_panel(
         issue_key=issue_key,
         krs=krs,
@@ -516,8 +571,25 @@ def _issue_panel(issue_key: str) -> Response:
         locale=lang,
         results=results,
         query=q,
+        linkable=linkable,
     )
     return html_response(html)
+
+
+def _linkable(session: Any, keys: list[str]) -> set[str]:
+    """The KRs among `keys` the reader may link work to (the forms of the others are hidden;
+    posted anyway, they are refused). Jira not answering hides them all."""
+    caller, found = request_caller(), set()
+    for key in dict.fromkeys(keys):
+        kr = find_kr(session, g.site_id, key)
+        if kr is None:
+            continue
+        try:
+            permissions().require_check_in(caller, kr.objective.team.key, owner=kr.owner)
+        except (Refused, Unavailable):
+            continue
+        found.add(key)
+    return found
 
 
 @blueprint.get("/jira/issue-panel")
@@ -569,6 +641,7 @@ def issue_link() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         link_work(
             session,
             g.site_id,
@@ -593,6 +666,7 @@ def issue_unlink() -> Response:
         kr = find_kr(session, g.site_id, kr_key)
         if kr is None:
             raise NotFound(f"no key result {kr_key}", field="kr")
+        require_check_in(kr.objective.team.key, owner=kr.owner)
         unlink_work(session, g.site_id, kr, target=issue, now=now(), kinds=("jira",))
         _after_link(session, kr.id)
     services().jobs.flush_soon(g.site_id)  # the issue's property changed either way
@@ -640,9 +714,8 @@ def okrs_page_view() -> Response:
 
 
 DIGEST_PURPOSE = "digest-channels"
-"""The admin page's digest forms. Its CSRF token is issued only on the admin page, which Jira
-shows to site administrators only (its iframe JWT binds that exact URL), so a valid token also
-says the poster opened the admin page."""
+"""The admin page's digest forms. The token only says the poster opened a page okrlink gave
+them: who may open the page and post its forms is asked of Jira (`require_admin`) each time."""
 
 
 GECKOBOARD_PURPOSE = "geckoboard-datasets"
@@ -653,10 +726,11 @@ def _admin_page(
     *,
     status: int = 200,
     values: dict[str, str] | None = None,
-    error: str | None = None,
+    error: Invalid | None = None,
     gecko_team: str = "",
     gecko_error: str | None = None,
 ) -> Response:
+    require_admin()
     with services().store.session() as session:
         installations, github = load_admin(session, g.site_id)
         channels = list_channels(session, g.site_id)
@@ -678,7 +752,9 @@ def _admin_page(
             site_id=g.site_id, account=g.account_id, purpose=DIGEST_PURPOSE
         ),
         values=values or {},
-        error=error,
+        error=error.message if error else None,
+        error_field=error.field if error else None,
+        error_code=error.code if error else None,
     )
     html = render_admin_page(
         installations=installations,
@@ -712,6 +788,7 @@ def admin_page_view() -> Response:
 def digest_channel_add() -> Response:
     """Add a digest channel; a refused one shows the page again with the reason (422)."""
     _check_csrf(DIGEST_PURPOSE)
+    require_admin()
     form = {
         name: request.form.get(name, "").strip()
         for name in ("team", "kind", "day", "time", "tz", "lang")
@@ -733,10 +810,10 @@ def digest_channel_add() -> Response:
                 spec,
                 encrypt=services().tenants.encrypt,
                 now=now(),
-                allow_loopback_http=services().settings.dev,
+                urls=services().outbound,
             )
     except Invalid as error:
-        return _admin_page(status=422, values=form, error=error.message)
+        return _admin_page(status=422, values=form, error=error)
     return _see_other(_page_url("ui.admin_page_view"))
 
 
@@ -782,6 +859,7 @@ def geckoboard_dataset_remove() -> Response:
 def digest_channel_remove() -> Response:
     """Remove one of this site's digest channels."""
     _check_csrf(DIGEST_PURPOSE)
+    require_admin()
     raw = request.form.get("channel", "")
     if not raw.isdigit():
         raise ValidationError("not a channel id", field="channel")

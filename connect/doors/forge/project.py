@@ -26,10 +26,17 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify
 from werkzeug.datastructures import MultiDict
 
-from connect.doors.forge.routes import json_body, text_field, verified_tenant, verify
+from connect.doors.forge.routes import (
+    json_body,
+    require_module,
+    text_field,
+    verified_tenant,
+    verify,
+)
 from connect.doors.forge.token import ForgeRequest
 from connect.errors import BadRequest, ValidationError
 from connect.ui.editor import FORMS as EDIT_FORMS
+from connect.ui.editor import NEW_CYCLE_FORM
 from connect.ui.i18n import translator
 from connect.ui.panel_page import TEAM_KEY
 from connect.ui.project_forms import (
@@ -73,7 +80,7 @@ def _page(
     forge: ForgeRequest, body: Mapping[str, Any], *, values: Mapping[str, str] | None = None
 ) -> ProjectPage:
     """Whose page the call asks for, from the verified FIT and the body's parameters."""
-    tenant = verified_tenant(forge, body)
+    tenant = verified_tenant(forge)
     team = text_field(body, "team", required=True)
     if not TEAM_KEY.fullmatch(team):
         raise ValidationError("team must be a Jira project key", field="team")
@@ -101,6 +108,7 @@ def _answer(html: str, status: int = 200, **extra: Any) -> tuple[Response, int]:
 def page() -> tuple[Response, int]:
     """The project page (or, with `kr`, one KR's page) for the shell, in its static mode."""
     forge = verify()
+    require_module(forge, None)
     body = json_body()
     shown = _page(forge, body)
     kr = text_field(body, "kr")
@@ -128,6 +136,7 @@ def form_fields(body: Mapping[str, Any]) -> MultiDict[str, str]:
 def forms() -> tuple[Response, int]:
     """One form of the page, saved as the Connect door saves it; the page again as the answer."""
     forge = verify()
+    require_module(forge, None)
     body = json_body()
     fields = form_fields(body)
     shown = _page(forge, body, values={name: fields.get(name, "") for name in fields})
@@ -158,7 +167,7 @@ def forms() -> tuple[Response, int]:
             site_id=shown.site_id,
             account=shown.account,
             team=shown.team,
-            cycle=shown.cycle,
+            cycle=posted.saved if form == NEW_CYCLE_FORM else shown.cycle,
             view=shown.view if form == MONTHLY_FORM else "okrs",
             saved=saved,
             locale=shown.locale,

@@ -1,15 +1,22 @@
-"""The Forge Remote door: lifecycle and product events from Forge triggers, and the Custom UI panel.
+"""The Forge Remote door: lifecycle and product events from Forge triggers, the Custom UI panel
+and the dashboard gadget.
 
-Every route verifies the Forge Invocation Token before it reads the body; the tenant is the
-installation the FIT names (`forge:<installationId>`), grouped into its site by cloud id or host,
-so a site that moved from the Connect door keeps its OKRs. Issue events are mapped to the same
-webhook shape the Connect door receives and go through the same normaliser, inbox and job.
+Every route verifies the Forge Invocation Token before it reads the body, then the module
+that called it: the lifecycle route takes only the lifecycle trigger's endpoint, the events
+route only the issue events', the Custom UI routes neither (a UI module's `invokeRemote` cannot
+disable the installation or feed issue states). The tenant is the installation the FIT names
+(`forge:<installationId>`), grouped into its site by signed data only: the cloud id of the FIT
+(`context.cloudId`, else the one in `app.apiBaseUrl`) and its `siteUrl`, never the body, so
+a site that moved from the Connect door keeps its OKRs and two customers stay two sites. Issue
+events are mapped to the same webhook shape the Connect door receives and go through the same
+normaliser, inbox and job.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
@@ -49,6 +56,14 @@ ISSUE_EVENTS: Final[Mapping[str, str]] = {
 INSTALLED_EVENTS: Final = frozenset({"avi:forge:installed:app", "avi:forge:upgraded:app"})
 UNINSTALLED_EVENTS: Final = frozenset({"avi:forge:uninstalled:app"})
 PANEL_VIEWS: Final = frozenset({"full", "compact", "review", "retro"})
+LIFECYCLE_MODULES: Final = frozenset({"okrlink-lifecycle", "okrlink-lifecycle-events"})
+"""The lifecycle trigger's endpoint, or the trigger itself (`descriptors/manifest.yml`)."""
+EVENT_MODULES: Final = frozenset({"okrlink-events", "okrlink-issue-events"})
+"""The issue events trigger's endpoint, or the trigger itself."""
+BACKEND_MODULES: Final = LIFECYCLE_MODULES | EVENT_MODULES
+GATEWAY_CLOUD_ID: Final = re.compile(
+    r"^https://[^/]+/ex/(?:jira|confluence)/([0-9A-Za-z-]{8,64})/?$"
+)
 TEXT_LIMIT: Final = 128
 
 blueprint = Blueprint("forge", __name__, url_prefix="/forge")
@@ -82,45 +97,72 @@ def json_body() -> dict[str, Any]:
     return intake.parse(raw or b"{}")
 
 
-def _context(payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    context = payload.get("context")
-    return context if isinstance(context, Mapping) else {}
+def module_of(claims: ForgeClaims) -> str | None:
+    """The module that made the call: the FIT's `app.module.key`, else `context.moduleKey`."""
+    if claims.module_key:
+        return claims.module_key
+    context = claims.claims.get("context")
+    key = context.get("moduleKey") if isinstance(context, Mapping) else None
+    return key if isinstance(key, str) and key else None
 
 
-def _site_url(claims: ForgeClaims, payload: Mapping[str, Any]) -> str:
-    """Where the site lives: the FIT's `siteUrl`, the event's, else the FIT's API base URL."""
-    for value in (claims.site_url, _context(payload).get("siteUrl"), claims.api_base_url):
+def require_module(forge: ForgeRequest, allowed: frozenset[str] | None) -> None:
+    """403 unless the call came from one of `allowed` (None: any module but the lifecycle and
+    events triggers', which are the Custom UI routes' callers)."""
+    module = module_of(forge.claims)
+    ok = module not in BACKEND_MODULES if allowed is None else module in allowed
+    if not ok:
+        raise ForbiddenError(
+            f"the Forge module {module or 'none'} may not call {request.path}", code="forbidden"
+        )
+
+
+def cloud_id_of(claims: ForgeClaims) -> str | None:
+    """The site's cloud id from the FIT: `context.cloudId`, else the id in `app.apiBaseUrl`."""
+    if claims.cloud_id:
+        return claims.cloud_id
+    found = GATEWAY_CLOUD_ID.match(claims.api_base_url or "")
+    return found.group(1) if found else None
+
+
+def _site_url(claims: ForgeClaims) -> str:
+    """Where the site lives: the FIT's `siteUrl`, else its API base URL (the gateway's, which
+    `site_for` never matches by host)."""
+    for value in (claims.site_url, claims.api_base_url):
         if isinstance(value, str) and value.startswith("https://"):
             return value.rstrip("/")
     raise BadRequest("the call names no site", code="forge_no_site")
 
 
-def _install(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
+def _install(forge: ForgeRequest) -> Tenant:
     """Record (or re-enable) the installation the FIT names, in its site."""
     claims = forge.claims
-    cloud_id = claims.cloud_id or _context(payload).get("cloudId")
+    cloud_id = cloud_id_of(claims)
+    site_url = _site_url(claims)
+    if cloud_id is None and site_url == (claims.api_base_url or "").rstrip("/"):
+        raise BadRequest("the call names no site: no cloud id, no site URL", code="forge_no_site")
     tenants = _tenants()
     with services().store.session() as session:
         row = record_install(
             session,
             client_key=client_key_of(claims),
-            base_url=_site_url(claims, payload),
+            base_url=site_url,
             product=product_of(claims),
             shared_secret=None,
             encrypt=tenants.encrypt,
             door="forge",
-            cloud_id=cloud_id if isinstance(cloud_id, str) and cloud_id else None,
+            cloud_id=cloud_id,
         )
         tenant = tenant_of(row)
     tenants.forget(tenant.client_key)
     return tenant
 
 
-def verified_tenant(forge: ForgeRequest, payload: Mapping[str, Any]) -> Tenant:
+def verified_tenant(forge: ForgeRequest) -> Tenant:
     """The enabled installation a verified FIT names; first seen here, it is recorded."""
     tenant = _tenants().tenant(client_key_of(forge.claims))
     if tenant is None:
-        tenant = _install(forge, payload)
+        tenant = _install(forge)
     if not tenant.enabled:
         raise ForbiddenError("this installation is disabled", code="installation_disabled")
     _remember_token(forge, tenant)
@@ -142,6 +184,7 @@ def _remember_token(forge: ForgeRequest, tenant: Tenant) -> None:
 def lifecycle() -> tuple[Response, int]:
     """Installed / upgraded: record the installation in its site; uninstalled: disable it."""
     forge = verify()
+    require_module(forge, LIFECYCLE_MODULES)
     payload = json_body()
     event = payload.get("eventType")
     if event in UNINSTALLED_EVENTS:
@@ -152,7 +195,7 @@ def lifecycle() -> tuple[Response, int]:
         return jsonify({"status": "uninstalled" if row else "unknown"}), 200
     if event not in INSTALLED_EVENTS:
         raise BadRequest(f"not a lifecycle event: {event or 'none'}", code="malformed_event")
-    tenant = _install(forge, payload)
+    tenant = _install(forge)
     _remember_token(forge, tenant)
     return jsonify({"status": "installed", "site": tenant.site_id}), 200
 
@@ -187,8 +230,9 @@ def delivery_id(raw: bytes, payload: Mapping[str, Any]) -> str:
 def events() -> tuple[Response, int]:
     """Record a Forge issue event in the inbox as the Connect webhook would, then apply it."""
     forge = verify()
+    require_module(forge, EVENT_MODULES)
     payload = json_body()
-    tenant = verified_tenant(forge, payload)
+    tenant = verified_tenant(forge)
     event = parse_webhook(webhook_shape(payload), fields=services().jira_field_map)
     delivery = intake.Delivery(
         source=SOURCE,
@@ -222,8 +266,9 @@ def text_field(body: Mapping[str, Any], name: str, *, required: bool = False) ->
 def panel() -> tuple[Response, int]:
     """The OKR panel for the Custom UI shell, as `{"html": ...}` from the Connect renderer."""
     forge = verify()
+    require_module(forge, None)
     body = json_body()
-    tenant = verified_tenant(forge, body)
+    tenant = verified_tenant(forge)
     query = PanelQuery(
         team=text_field(body, "team", required=True),
         cycle=text_field(body, "cycle"),
@@ -289,7 +334,8 @@ def gadget_panel() -> Response:
     `If-None-Match` gets a 304. Anyone signed in on the site reads it."""
     forge = verify()
     body = json_body()
-    tenant = verified_tenant(forge, body)
+    require_module(forge, None)
+    tenant = verified_tenant(forge)
     config, locale = _gadget_config(body), _locale(body)
     if not config.team:  # not configured yet: say how
         t = translator(locale)
@@ -333,7 +379,8 @@ def gadget_edit() -> Response:
     open to anyone signed in on it."""
     forge = verify()
     body = json_body()
-    tenant = verified_tenant(forge, body)
+    require_module(forge, None)
+    tenant = verified_tenant(forge)
     config = _gadget_config(body)
     with services().store.session() as session:
         teams, cycles = choices(session, tenant.site_id)

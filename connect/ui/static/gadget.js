@@ -1,3 +1,4 @@
+/* The Connect dashboard gadget: read its settings from its dashboard item property through AP.request (as the viewer), show the panel they name (fetched with the page token), or the settings form, saved back to the property. */
 (function(w,d){
 function r(){if(w.AP&&w.AP.resize)w.AP.resize()}
 var g=d.querySelector("[data-gadget=connect]");

@@ -9,7 +9,7 @@ from flask import Flask
 
 from connect.app import create_app
 from connect.services import services_of
-from connect.settings import Settings
+from connect.settings import SettingError, Settings
 from sync.ports import Ports
 from tests.support.app import install
 from tests.support.jira import create_okrs
@@ -66,3 +66,36 @@ def test_an_api_without_a_token_says_it_is_closed_and_how_to_open_it(
         services_of(closed).store.dispose()
     assert response.status_code == 401
     assert "set OKRLINK_ADMIN_TOKEN" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "token,words",
+    [
+        ("short-token", "11 characters long: give at least 32"),
+        ("x" * 31, "31 characters long"),
+        ("replace-with-a-long-random-token", "the example Secret's placeholder"),
+    ],
+)
+def test_a_short_or_example_admin_token_stops_the_app_with_a_clear_message(
+    settings: Settings, ports: Ports, token: str, words: str
+) -> None:
+    with pytest.raises(SettingError) as caught:
+        create_app(settings.replace(admin_token=token), ports=ports)
+    assert "OKRLINK_ADMIN_TOKEN" in str(caught.value) and words in str(caught.value)
+    assert token not in str(caught.value)
+
+
+def test_a_command_with_a_short_admin_token_is_a_usage_error_naming_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from connect.cli import main
+
+    monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("OKRLINK_ADMIN_TOKEN", "too-short")
+    result = CliRunner().invoke(main, ["digest", "list"])
+    assert result.exit_code == 2
+    assert "OKRLINK_ADMIN_TOKEN is 9 characters long" in result.output
+    assert "Traceback" not in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask.testing import FlaskClient
 
 from connect.cli import EXAMPLE_FILE
@@ -275,3 +277,38 @@ def test_unlinking_an_issue_queues_a_rewrite_of_its_property(
     with store.session() as session:
         targets = session.execute(select(Outbound.kind, Outbound.target)).all()
     assert [tuple(t) for t in targets] == [("issue_property", "PLAT-90")]
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once_and_the_server_stays_up(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    from tests.sync.core.test_okrfile import alias_bomb
+
+    bomb = alias_bomb()
+    assert len(bomb) < 1100  # a kilobyte that expands to 387 million strings
+    started = time.perf_counter()
+    response = client.post("/api/v1/import", headers=admin, data=bomb)
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "invalid"
+    assert "anchors and aliases" in response.json["error"]["message"]
+    assert client.get("/api/v1/objectives", headers=admin).json["objectives"] == []
+
+
+def test_an_objectives_description_is_written_read_and_exported(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    why = "Customers stop losing a working day to our outages"
+    assert _objective(client, admin, description=why)["description"] == why
+    changed = client.patch(
+        "/api/v1/objectives/PLAT-1", json={"description": "So releases stop hurting"}, headers=admin
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["description"] == "So releases stop hurting"
+    exported = client.get("/api/v1/export?team=PLAT&cycle=2026-Q4", headers=admin)
+    assert "description: So releases stop hurting" in exported.text
+    wrong = client.patch("/api/v1/objectives/PLAT-1", json={"description": 7}, headers=admin)
+    assert wrong.status_code == 422
+    assert wrong.json["error"]["field"] == "description"
+    stored = client.get("/api/v1/objectives/PLAT-1", headers=admin).json
+    assert stored["description"] == "So releases stop hurting"

@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, func, select
 
 from connect.api.metrics import SERIES, BoardCollector, exposition
+from connect.services import services_of
 from connect.ui.panels import PanelQuery, load_panel
 from connect.ui.viewmodel import STATUSES, PanelView
 from sync.dashboards import (
@@ -58,7 +59,7 @@ def site(app: Flask) -> int:
 
 
 def token_for(app: Flask, site_id: int, name: str = "grafana") -> str:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         _view, token = create_token(session, site_id, name=name, now=PANEL_NOW)
     return token
@@ -88,7 +89,7 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
 
 
 def panel_view(app: Flask, site_id: int) -> PanelView:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         view = load_panel(
             session, site_id, PanelQuery(team="PLAT", cycle=CYCLE), today=date.today()
         )
@@ -264,7 +265,7 @@ def test_openmetrics_when_the_scraper_asks_for_it(
 
 
 def _stored_tokens(app: Flask) -> int:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         return session.scalar(select(func.count()).select_from(DashboardToken)) or 0
 
 
@@ -301,7 +302,7 @@ def test_a_connect_jwt_does_not_read_the_metrics(
 
 
 def test_a_revoked_token_is_refused_at_once(app: Flask, client: FlaskClient, site: int) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     with services.store.session() as session:
         made, token = create_token(session, site, name="grafana", now=PANEL_NOW)
     assert scrape(client, token)
@@ -315,7 +316,7 @@ def test_a_revoked_token_is_refused_at_once(app: Flask, client: FlaskClient, sit
 def test_only_the_tokens_hash_is_stored(app: Flask, site: int) -> None:
     token = token_for(app, site)
     assert token.startswith("okd_") and len(token) >= 40
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalars(select(DashboardToken)).one()
         stored = (row.name, row.token_hash, row.hint)
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
@@ -344,7 +345,7 @@ def test_a_dashboard_token_grants_nothing_else(
     token = token_for(app, site)
 
     def counts() -> tuple[int, int]:
-        with app.extensions["okrlink"].store.session() as session:
+        with services_of(app).store.session() as session:
             objectives = session.scalar(select(func.count()).select_from(Objective)) or 0
             check_ins = session.scalar(select(func.count()).select_from(CheckIn)) or 0
         return objectives, check_ins
@@ -361,7 +362,7 @@ def test_a_dashboard_token_grants_nothing_else(
 
 
 def test_a_token_reads_its_own_site_only(app: Flask, client: FlaskClient, site: int) -> None:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         other = local_site(session).id
         import_team(session, other, now=PANEL_NOW, team="OPS")
     mine, theirs = token_for(app, site), token_for(app, other)
@@ -415,7 +416,7 @@ def test_an_unchanged_board_is_served_without_reading_it_again(
     app: Flask, client: FlaskClient, site: int
 ) -> None:
     token = token_for(app, site)
-    engine = app.extensions["okrlink"].store.engine
+    engine = services_of(app).store.engine
     statements: list[str] = []
 
     def count(*args: object) -> None:

@@ -53,13 +53,29 @@ def test_check_of_a_clean_file_prints_a_one_line_summary_and_exits_0() -> None:
 def test_check_says_one_key_result_in_the_singular(tmp_path: Path) -> None:
     path = tmp_path / "one.okr.yml"
     path.write_text(
-        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: Be reliable\n    key_results:\n"
+        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: Be reliable\n"
+        "    description: Customers run their payroll on it\n    key_results:\n"
         "      - title: Availability at 99.9%\n        baseline: 99\n        target: 99.9\n"
         "        owner: SRE lead\n"
     )
     result = CliRunner().invoke(main, ["check", str(path)])
     assert "has 1 active key result: use 3 to 5" in result.output
     assert result.output.splitlines()[-1] == f"{path}: 1 objective, 1 key result, 1 warning"
+    assert result.exit_code == 0
+
+
+def test_check_notes_an_objective_without_its_why_and_a_kr_counting_activity(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "activity.okr.yml"
+    path.write_text(
+        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: Ship faster\n    key_results:\n"
+        "      - title: Raise merged PRs per week from 30 to 45\n        baseline: 30\n"
+        "        target: 45\n        owner: Engineering manager\n"
+    )
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert "Objective PLAT-1 has no description: say why it matters" in result.output
+    assert "KR PLAT-1.1 counts activity (merged PRs)" in result.output
     assert result.exit_code == 0
 
 

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.cli import main
+from connect.services import services_of
 from connect.settings import Settings
 from sync.db.model import DashboardToken, GeckoboardDataset, Outbound
 from sync.db.store import local_site
@@ -30,7 +31,7 @@ def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> C
     monkeypatch.setenv("OKRLINK_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("OKRLINK_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("OKRLINK_SECRET_KEY", settings.secret_key)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         import_team(session, local_site(session).id, now=datetime.now(UTC))
     return CliRunner()
 
@@ -43,7 +44,7 @@ def test_a_token_is_shown_once_listed_masked_and_revoked(
     token = re.search(r"^(okd_\S+)$", made.output, re.M)
     assert token is not None, made.output
     secret = token.group(1)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         row = session.scalars(select(DashboardToken)).one()
         assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
         assert row.name == "grafana"
@@ -71,7 +72,7 @@ def test_refusals_name_what_to_fix_and_store_nothing(app: Flask, runner: CliRunn
     assert too_long.exit_code == 1 and "name" in too_long.output
     missing = runner.invoke(main, ["dashboards", "token", "revoke", "42"])
     assert missing.exit_code == 1 and "no dashboard token 42" in missing.output
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(DashboardToken)).all() == []
 
 
@@ -110,11 +111,11 @@ def test_geckoboard_add_pushes_list_masks_remove_forgets(
     assert listed.exit_code == 0, listed.output
     assert "…" + GECKO_KEY[-4:] in listed.output and "active" in listed.output
     assert GECKO_KEY not in listed.output
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         (row_id,) = session.scalars(select(GeckoboardDataset.id)).all()
     removed = runner.invoke(main, ["dashboards", "geckoboard", "remove", str(row_id)])
     assert removed.exit_code == 0, removed.output
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(GeckoboardDataset)).all() == []
 
 
@@ -149,7 +150,7 @@ def test_geckoboard_add_refuses_and_stores_nothing(
     assert refused.exit_code == 1 and message in refused.output, refused.output
     assert GECKO_KEY not in refused.output
     assert geckoboard.posts == []
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(GeckoboardDataset)).all() == []
         assert session.scalars(select(Outbound)).all() == []
     missing = runner.invoke(main, ["dashboards", "geckoboard", "remove", "7"])

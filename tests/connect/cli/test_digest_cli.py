@@ -102,7 +102,7 @@ def test_add_refuses_what_cannot_work(runner: CliRunner, args: list[str], messag
         "--team",
         "PLAT",
         *args,
-        code=2 if not args or "--teams-webhook" in args else 1,
+        code=1 if "--tz" in args else 2,
     )
     assert message in out
     assert "a.test" not in run(runner, "digest", "list")
@@ -132,3 +132,41 @@ def test_send_posts_now_to_each_channel_and_parks_a_removed_one(
     assert "channel 1: failed" in out and "channel 2: sent" in out
     assert "parked (the webhook answered 410: it was removed)" in run(runner, "digest", "list")
     assert run(runner, "digest", "send", "--team", "PLAT") == "channel 2: sent\n"
+
+
+@pytest.mark.parametrize(
+    "url,category",
+    [
+        ("https://localhost/hook", "loopback"),
+        ("https://127.0.0.2:8443/hook", "loopback"),
+        ("https://10.1.2.3/hook", "private"),
+        ("https://[::1]/hook", "loopback"),
+        ("https://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://[::ffff:192.168.0.1]/hook", "private"),
+    ],
+)
+def test_add_refuses_a_webhook_on_a_private_or_local_network_as_a_usage_error(
+    runner: CliRunner, url: str, category: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKRLINK_OUTBOUND_ALLOW_NETWORKS", "")
+    out = run(runner, "digest", "add", "--team", "PLAT", "--slack-webhook", url, code=2)
+    assert f"is a {category} address" in out and "--slack-webhook" in out
+    assert "OKRLINK_OUTBOUND_ALLOW_NETWORKS" in out
+    (header,) = run(runner, "digest", "list").splitlines()  # nothing was stored
+    assert header.split() == ["ID", "TEAM", "KIND", "WHEN", "LANG", "WEBHOOK", "STATE"]
+
+
+def test_an_allowed_network_lets_an_internal_webhook_in(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKRLINK_OUTBOUND_ALLOW_NETWORKS", "10.0.0.0/8, 127.0.0.1/32")
+    out = run(runner, "digest", "add", "--team", "PLAT", "--teams-webhook", "https://10.1.2.3/hook")
+    assert "digest channel 1: PLAT -> teams https://10.1.2.3/…hook" in out
+
+
+def test_a_malformed_allowed_network_is_a_usage_error_naming_the_setting(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKRLINK_OUTBOUND_ALLOW_NETWORKS", "10.0.0.0/8,intranet")
+    out = run(runner, "digest", "list", code=2)
+    assert "OKRLINK_OUTBOUND_ALLOW_NETWORKS: intranet is not a network" in out

@@ -19,12 +19,13 @@ team: PLAT
 cycle: 2026-Q4
 objectives:
   - key: PLAT-1
-    title: Ship small changes safely
+    title: Small changes reach users safely
+    description: Customers stop meeting our regressions
     key_results:
       - {key: PLAT-1.1, title: Reduce the change failure rate from 15% to 5%, kind: metric,
          baseline: 15, target: 5, unit: "%", owner: Platform team, kpi: PLAT-K1}
-      - {key: PLAT-1.2, title: Raise deployments from 1 to 5 a week, kind: github,
-         measure: deployment_frequency, baseline: 1, target: 5, owner: Platform team,
+      - {key: PLAT-1.2, title: Cut lead time for changes from 48 h to 24 h, kind: github,
+         measure: change_lead_time_hours, baseline: 48, target: 24, owner: Platform team,
          repository: acme/api}
       - {key: PLAT-1.3, title: Reduce time to restore from 24 h to 1 h, kind: github,
          measure: time_to_restore_hours, baseline: 24, target: 1, owner: Platform team,
@@ -52,9 +53,9 @@ def test_check_finds_a_kpi_without_a_range_and_one_owned_by_a_person(tmp_path: P
     assert result.exit_code == 0, result.output  # warnings only
     lines = result.output.strip().splitlines()
     assert lines == [
-        f"{path}:23: warning: KPI PLAT-K2 has no healthy range: give healthy: {{min: ..}} and/or "
+        f"{path}:24: warning: KPI PLAT-K2 has no healthy range: give healthy: {{min: ..}} and/or "
         "{max: ..}, the values between which nothing is asked of anyone.",
-        f"{path}:23: warning: KPI PLAT-K2 is owned by a person "
+        f"{path}:24: warning: KPI PLAT-K2 is owned by a person "
         "(557058:f58131cb-b67d-43c7-b30d-6b58d40bd077): a KPI is the team's health signal; "
         "leave owner empty or name the team.",
         f"{path}: 1 objective, 3 key results, 2 warnings",

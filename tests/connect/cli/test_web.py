@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -34,6 +35,8 @@ def test_the_server_runs_the_wsgi_app_with_few_threads_and_a_short_admission_que
     )
     assert (server.workers, server.blocking_threads) == (2, 3)
     assert server.backpressure == 3 * BACKPRESSURE_PER_THREAD
+    # One thread admits 4 (measured: the panel's goal needs both its rate and its p99).
+    assert build_server(host="::", port=1, workers=2, threads=1, access_log=False).backpressure == 4
     assert server.log_access is False
     assert server.respawn_failed_workers is True
     assert (
@@ -98,3 +101,48 @@ def test_okrlink_web_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     assert server.returncode == 0, log
     assert "Traceback" not in log
     assert "Shutting down granian" in log
+
+
+def test_with_json_logs_every_line_on_stdout_and_stderr_is_one_json_object(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OKRLINK_DATA_DIR": str(tmp_path),
+        "OKRLINK_SECRET_KEY": "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+        "OKRLINK_LOG_FORMAT": "json",
+    }
+    command = [sys.executable, "-c", "from connect.cli import main; main()", "web"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--access-log"]
+    server = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/healthz?x=%0A12:00:00%20forged"
+                with urllib.request.urlopen(url, timeout=2) as health:
+                    assert health.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=40)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    lines = [line for line in (out + err).decode().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # each line is one JSON object
+    assert all(isinstance(r, dict) and {"time", "level", "event"} <= r.keys() for r in records)
+    events = " ".join(str(r["event"]) for r in records)
+    assert "Shutting down granian" in events and "/healthz" in events  # start, access, stop

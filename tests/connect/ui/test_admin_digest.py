@@ -145,6 +145,7 @@ def test_removing_a_channel_of_another_site_is_not_found(
             ChannelSpec(team="PLAT", kind="slack", url=SECRET_URL),
             encrypt=services.tenants.encrypt,
             now=datetime(2026, 11, 25, tzinfo=UTC),
+            urls=services.outbound,
         ).id
     add(client, admin(client))
     page = admin(client)
@@ -155,3 +156,45 @@ def test_removing_a_channel_of_another_site_is_not_found(
     assert response.status_code == 404
     assert len(channels(app)) == 2
     assert f'data-digest-channel="{foreign}"' not in page
+
+
+@pytest.mark.parametrize(
+    "url,category",
+    [
+        ("https://127.0.0.2/services/T0/B0/x", "loopback"),
+        ("https://[::1]/services/T0/B0/x", "loopback"),
+        ("https://10.0.0.5/services/T0/B0/x", "private"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://[::ffff:a9fe:a9fe]/latest/meta-data/", "link-local"),
+        ("https://100.64.0.1/hook", "carrier-grade NAT"),
+    ],
+)
+def test_a_webhook_on_a_private_or_local_network_is_refused_beside_the_url_field(
+    app: Flask, client: FlaskClient, site: int, url: str, category: str
+) -> None:
+    response = add(client, admin(client), url=url)
+    assert response.status_code == 422
+    form = parse(response.text).find("form", data_digest_add=True)
+    alert = form.find(role="alert")
+    assert alert.attrs["data-error-code"] == "url_not_allowed"
+    assert alert.attrs["data-error-field"] == "url"
+    assert f"is a {category} address" in alert.text
+    elements = [child for child in form.children if not isinstance(child, str)]
+    beside = elements[elements.index(alert) - 1]  # the alert follows the URL's label
+    assert beside.find("input").attrs["name"] == "url"
+    assert beside.find("input").attrs["aria-invalid"] == "true"
+    assert channels(app) == []
+    assert "meta-data" not in response.text and "/services/T0" not in response.text
+
+
+def test_an_http_webhook_is_refused_with_its_code(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    response = add(client, admin(client), url="http://hooks.slack.com/services/x")
+    assert response.status_code == 422
+    alert = parse(response.text).find(role="alert")
+    assert (alert.attrs["data-error-code"], alert.attrs["data-error-field"]) == (
+        "url_not_https",
+        "url",
+    )
+    assert channels(app) == []

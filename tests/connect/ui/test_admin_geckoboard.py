@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from connect.services import services_of
 from sync.db.model import GeckoboardDataset, Outbound
 from sync.db.store import local_site
 from sync.geckoboard import add_dataset
@@ -58,7 +59,7 @@ def add(client: FlaskClient, page: str, **fields: str):  # type: ignore[no-untyp
 
 
 def datasets(app: Flask) -> list[GeckoboardDataset]:
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         rows = session.scalars(select(GeckoboardDataset)).all()
         session.expunge_all()
         return list(rows)
@@ -137,14 +138,14 @@ def test_a_refused_key_is_parked_with_the_reason_and_can_be_removed(
     )
     assert response.status_code == 303
     assert datasets(app) == []
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         assert session.scalars(select(Outbound).where(Outbound.kind == "geckoboard")).all() == []
 
 
 def test_removing_a_dataset_of_another_site_is_not_found(
     app: Flask, client: FlaskClient, site: int, geckoboard: responses.RequestsMock
 ) -> None:
-    services = app.extensions["okrlink"]
+    services = services_of(app)
     now = datetime(2026, 11, 25, tzinfo=UTC)
     with services.store.session() as session:
         other = local_site(session).id

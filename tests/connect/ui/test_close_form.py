@@ -148,3 +148,18 @@ def test_a_retrospective_refused_by_confluence_from_the_form_is_retried_and_then
     assert published.attrs["data-retro-page"] == "published"
     assert published.find("a", href=PAGE_URL)
     assert len([c for c in responses.calls if c.request.method == "POST"]) == 2
+
+
+def test_the_retrospective_keeps_each_objectives_why(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    why = "Customers stop losing a working day to our outages"
+    patched = client.patch("/api/v1/objectives/PLAT-1", json={"description": why}, headers=headers)
+    assert patched.status_code == 200, patched.json
+    action, data = _close_form(client)
+    client.post(action, data={**data, "learned": "Drills pay"})
+    url = signed_url(PANEL, {**MACRO_PARAMS, "cycle": CYCLE, "view": "retro"})
+    retro = parse(client.get(url).text).find(data_retro_objectives=True)
+    assert retro.find("li", data_objective="PLAT-1").find(data_why=True).text == why
+    assert not retro.find("li", data_objective="PLAT-2").find_all(data_why=True)

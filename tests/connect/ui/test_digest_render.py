@@ -10,10 +10,15 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from connect.chat.digest import (
     SLACK_MAX_BLOCKS,
     SLACK_MAX_TEXT,
+    card_text,
     digest_outline,
     outline_of,
     render,
@@ -48,7 +53,14 @@ def adaptive_card_schema() -> dict[str, Any]:
 
 
 def team_digest(
-    *, objectives: int = 3, krs: int = 5, title: str = "Raise availability", late: bool = False
+    *,
+    objectives: int = 3,
+    krs: int = 5,
+    title: str = "Raise availability",
+    late: bool = False,
+    cycle: str = "2026-Q4",
+    owner: str = "Owner",
+    why: str = "Because of change",
 ) -> Digest:
     """A team with `objectives` x `krs` KRs where every kind of news happens."""
     statuses = ("on_track", "at_risk", "off_track")
@@ -63,7 +75,7 @@ def team_digest(
                 author="Ana",
                 status=status,
                 value=None,
-                why=f"Because of change {o}.{k}",
+                why=f"{why} {o}.{k}",
                 risks=(f"Risk {o}.{k}",),
                 learnings=(f"Learning {o}.{k}",),
             )
@@ -74,7 +86,7 @@ def team_digest(
                     objective_key=f"PLAT-{o}",
                     kind="metric",
                     unit="%",
-                    owner=None if k == 5 else f"Owner {k}",
+                    owner=None if k == 5 else f"{owner} {k}",
                     weight=1.0,
                     active=k != 4,
                     abandon_reason=None if k != 4 else "Merged into another KR",
@@ -85,7 +97,7 @@ def team_digest(
             )
     return build_digest(
         team="PLAT",
-        cycle="2026-Q4",
+        cycle=cycle,
         week="2026-W49",
         week_start=END - timedelta(days=7),
         week_end=END,
@@ -378,3 +390,82 @@ def test_the_digest_has_no_monthly_section_outside_a_months_last_week() -> None:
     assert digest.monthly_missing == ()
     text = text_message(digest_outline(digest, "en"))
     assert "Monthly scores missing" not in text
+
+
+MARKDOWN = MarkdownIt("commonmark")
+"""Adaptive Card TextBlocks read a CommonMark subset: what CommonMark makes of a text is at
+least what a card could."""
+HOSTILE_LINK = "[Re-authenticate](https://evil.example)"
+
+
+def tokens_of(markdown: str) -> list[Token]:
+    """Every token CommonMark reads in `markdown`, inline ones included."""
+    found: list[Token] = []
+    for token in MARKDOWN.parse(markdown):
+        found.append(token)
+        found.extend(token.children or [])
+    return found
+
+
+def card_texts(card: dict[str, Any]) -> list[str]:
+    return [block["text"] for block in card["body"] if block["type"] == "TextBlock"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_markdown_link_in_user_text_stays_text_in_the_teams_card(lang: str) -> None:
+    digest = team_digest(
+        objectives=1,
+        krs=3,
+        title=HOSTILE_LINK,
+        cycle="**Q4** ![x](https://evil.example/i.png)",
+        owner="<https://evil.example>",
+        why="fine\n- [click](https://evil.example)\n# Heading",
+    )
+    card = dict(render(digest, "teams", lang))["attachments"][0]["content"]
+    jsonschema.validate(card, adaptive_card_schema())
+    texts_ = card_texts(card)
+    kinds = {token.type for text in texts_ for token in tokens_of(text)}
+    assert not kinds & {"link_open", "image", "heading_open", "html_inline", "html_block"}
+    shown = "\n".join(MARKDOWN.render(text) for text in texts_)
+    assert HOSTILE_LINK in shown  # shown as the characters typed
+    assert "**Q4** ![x](https://evil.example/i.png)" in shown
+    # Our own markup still works: one bullet per KR line, its key in bold.
+    assert "<li><strong>PLAT-1.1</strong> [Re-authenticate](https://evil.example) 1.1" in shown
+
+
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(list("[]()*_`~<>{}&#-+.!\\|=:/ \t\n\r19ah;")),
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        )
+    )
+)
+def test_any_text_escaped_for_a_card_reads_back_as_exactly_that_text(text: str) -> None:
+    expected = " ".join(text.splitlines()).strip()
+    tokens = MARKDOWN.parse(card_text(text))
+    if not expected:
+        assert tokens == []
+        return
+    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"]
+    children = tokens[1].children or []
+    assert [t.type for t in children] == ["text"] * len(children)
+    assert "".join(t.content for t in children) == expected
+
+
+def test_slacks_fallback_text_is_escaped_like_its_blocks() -> None:
+    digest = team_digest(objectives=1, krs=1, cycle="<!channel> & <https://evil.example|Log in>")
+    message = dict(render(digest, "slack", "en"))
+    assert "<" not in message["text"] and ">" not in message["text"]
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|Log in&gt;" in message["text"]
+    context = message["blocks"][1]["elements"][0]["text"]
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|Log in&gt;" in context
+
+
+def test_the_demo_preview_shows_escaped_card_text_as_typed() -> None:
+    from connect.chat.preview import adaptive_card_html
+
+    card = dict(render(team_digest(objectives=1, krs=1, title=HOSTILE_LINK), "teams", "en"))
+    html = str(adaptive_card_html(card["attachments"][0]["content"]))
+    assert "<li><b>PLAT-1.1</b> &#91;Re-authenticate&#93;(https://evil.example) 1.1" in html
+    assert "\\" not in html and 'href="https://evil.example"' not in html

@@ -179,12 +179,17 @@ def _every_panel_warning() -> list[Finding]:
         replace(good, key="K.4", kind="github", measure=None),
         replace(good, key="K.5", kind="issues", baseline=None, target=None),
         replace(good, key="K.6"),
+        replace(good, key="K.7", kind="github", measure="merged_prs"),
+        replace(good, key="K.8", title="Grow commits per engineer from 10 to 20"),
+        replace(good, key="K.9", title="Close 40 tickets a week, from 25"),
+        replace(good, key="K.10", title="Deployments per week from 3 to 10"),
     )
+    why = "Customers feel it"
     objectives = (
-        ObjectiveSpec(key="O-1", title="Ship faster", key_results=krs),
-        ObjectiveSpec(key="O-2", title="Ship safer", key_results=krs[:1]),
-        ObjectiveSpec(key="O-3", title="Learn", key_results=krs[:3]),
-        ObjectiveSpec(key="O-4", title="Grow", key_results=krs[:3]),
+        ObjectiveSpec(key="O-1", title="Launch the new region", key_results=krs),
+        ObjectiveSpec(key="O-2", title="Ship safer", description=why, key_results=krs[:1]),
+        ObjectiveSpec(key="O-3", title="Learn", description=why, key_results=krs[:3]),
+        ObjectiveSpec(key="O-4", title="Grow", description=why, key_results=krs[:3]),
     )
     findings = check_team_okrs(TeamOkrs(team="T", cycle=quarter("2026-Q4"), objectives=objectives))
     return [f for f in findings if f.level == "warning"]
@@ -200,6 +205,15 @@ def test_each_panel_warning_is_in_the_catalogue_word_for_word() -> None:
         "no-issues",
         "task-not-outcome",
         "no-owner",
+        "no-why",
+        "objective-task-not-outcome",
+        "counts-activity",
+    }
+    assert {f.params["activity"] for f in warnings if f.code == "counts-activity"} == {
+        "merged_prs",
+        "commits",
+        "tickets_closed",
+        "deployments",
     }
     assert {f.params["kind"] for f in warnings if f.code == "no-number"} == {
         "metric",

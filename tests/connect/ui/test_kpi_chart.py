@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.services import services_of
 from connect.ui.charts import KpiPoint, KpiScale, kpi_scale, kpi_svg
 from sync import kpis
 from sync.core.spec import KpiSpec
@@ -163,7 +164,7 @@ def site(app: Flask) -> int:
     and KR PLAT-2.3 taking its value from it."""
     site_id = panel_site(app)
     start = PANEL_NOW - timedelta(days=40)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kpis.upsert_kpi(session, site_id, "PLAT", LEAD, position=1, now=start)
         kpi = kpis.find_kpi(session, site_id, "PLAT-K2")
         assert kpi is not None

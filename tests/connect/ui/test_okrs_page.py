@@ -83,3 +83,30 @@ def test_another_sites_token_sees_none_of_this_sites_tree(
         signed_url("/jira/okrs", {"team": "PLAT", "cycle": CYCLE}, client_key=key, secret=secret)
     )
     assert "PLAT-1" not in page.text and "ACME-1" not in page.text
+
+
+def test_the_tree_follows_a_quarter_to_the_yearly_cycle_holding_it(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    post(client, headers, "/cycles", {"name": "2027", "team": "ACME"})
+    post(client, headers, "/cycles", {"name": "2027-Q1", "parent": "2027", "team": "PLAT"})
+    post(client, headers, "/objectives", {"team": "ACME", "cycle": "2027", "title": "Win trust"})
+    post(
+        client,
+        headers,
+        "/objectives",
+        {"team": "PLAT", "cycle": "2027-Q1", "parent": "ACME-1", "title": "Calm releases"},
+    )
+    for cycle in ("2027-Q1", "2027"):
+        root = tree(client.get(signed_url("/jira/okrs", {"cycle": cycle})).text)
+        acme = root.find("li", data_objective="ACME-1")
+        assert acme.find("li", data_objective="PLAT-1").attrs["data-parent"] == "ACME-1"
+    panel = parse(
+        client.get(
+            signed_url("/jira/project-page", {"projectKey": "PLAT", "cycle": "2027-Q1"})
+        ).text
+    )
+    section = panel.find("section", data_objective="PLAT-1")
+    assert "Win trust" in section.find(class_="al").text
+    assert not section.find_all(data_practice="unknown-parent")

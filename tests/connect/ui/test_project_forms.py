@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support.app import install, signed_url
+from tests.support.app import CLIENT_KEY, install, signed_url
 from tests.support.ui import Node, field_names, follow, parse, submit, the_form
 
 PAGE = "/jira/project-page"
@@ -29,7 +29,7 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
     client: FlaskClient, site: int
 ) -> None:
     page = open_page(client)
-    assert field_names(the_form(page, "new-objective")) == ["title", "parent"]
+    assert field_names(the_form(page, "new-objective")) == ["title", "description", "parent"]
     title = "Make the platform the most reliable in its sector"
     page = follow(client, submit(client, page, "new-objective", title=title))
     assert parse(page).find(data_objective="PLAT-1")
@@ -42,9 +42,19 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "owner",
         "weight",
         "jql",
+        "jql_field",
+        "measure",
+        "repository",
+        "environment",
+        "window_days",
+        "kpi",
         "issues",
     ]
-    assert field_names(the_form(page, "edit-objective", "PLAT-1")) == ["title", "parent"]
+    assert field_names(the_form(page, "edit-objective", "PLAT-1")) == [
+        "title",
+        "description",
+        "parent",
+    ]
     page = follow(
         client,
         submit(
@@ -70,6 +80,12 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "owner",
         "weight",
         "jql",
+        "jql_field",
+        "measure",
+        "repository",
+        "environment",
+        "window_days",
+        "kpi",
     ]
     assert field_names(the_form(page, "abandon-key-result", "PLAT-1.1")) == ["abandon_reason"]
 
@@ -288,3 +304,154 @@ def test_a_token_of_another_site_finds_nothing_of_this_site(
     assert response.status_code == 404
     assert "Hijacked" not in open_page(client)
     assert parse(page).find(data_objective="PLAT-1")
+
+
+def test_an_objectives_why_is_written_on_the_page_and_shown_under_its_title(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    page = follow(client, submit(client, page, "new-objective", title="Make the platform reliable"))
+    form = the_form(page, "edit-objective", "PLAT-1")
+    note = form.find(data_practice="no-why")
+    assert _field_of(form, note) == form.find("textarea", name="description").attrs["id"]
+    why = "Customers stop losing a working day to our outages"
+    page = follow(client, submit(client, page, "edit-objective", "PLAT-1", description=why))
+    section = parse(page).find("section", data_objective="PLAT-1")
+    assert section.find(data_why=True).text == why
+    assert not the_form(page, "edit-objective", "PLAT-1").find_all(data_practice="no-why")
+    assert the_form(page, "edit-objective", "PLAT-1").find("textarea").text == why
+
+
+def test_an_objective_worded_as_a_task_gets_the_note_beside_its_title(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    title = "Migrate the billing service to the new cluster"
+    page = follow(client, submit(client, page, "new-objective", title=title))
+    form = the_form(page, "edit-objective", "PLAT-1")
+    note = form.find(data_practice="objective-task-not-outcome")
+    assert _field_of(form, note) == form.find("input", name="title").attrs["id"]
+
+
+def test_a_merged_pr_kr_gets_the_activity_note_in_french_too(
+    client: FlaskClient, site: int
+) -> None:
+    page = open_page(client)
+    page = follow(client, submit(client, page, "new-objective", title="Ship with confidence"))
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Raise merged PRs per week from 30 to 45",
+            baseline="30",
+            target="45",
+            owner="Engineering manager",
+        ),
+    )
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    note = form.find(data_practice="counts-activity.merged_prs")
+    assert "lead time" in note.text
+    french = open_page(client, lang="fr")
+    note = the_form(french, "edit-key-result", "PLAT-1.1").find(
+        data_practice="counts-activity.merged_prs"
+    )
+    assert "taux d’échec" in note.text
+
+
+def test_a_monthly_cycle_and_a_yearly_cycle_with_its_quarters_are_made_on_the_page(
+    app: Flask, client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    page = open_page(client)
+    assert field_names(the_form(page, "new-cycle")) == ["name", "start", "end", "parent"]
+    made = submit(client, page, "new-cycle", name="2027")
+    assert made.status_code == 303
+    assert "cycle=2027" in made.headers["Location"]
+    page = follow(client, made)
+    page = follow(client, submit(client, page, "new-cycle", name="2027-Q1", parent="2027"))
+    page = follow(client, submit(client, page, "new-cycle", name="2027-Q2", parent="2027"))
+    page = follow(client, submit(client, page, "new-cycle", name="2027-04", parent="2027-Q2"))
+    listed = {
+        n.attrs["data-cycle-link"]: n.attrs.get("data-parent")
+        for n in parse(page).find(data_cycles=True).find_all(data_cycle_link=True)
+    }
+    assert listed == {"2027": None, "2027-Q1": "2027", "2027-Q2": "2027", "2027-04": "2027-Q2"}
+    custom = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-cycle",
+            name="Hackathon",
+            start="2027-05-10",
+            end="2027-05-14",
+            parent="2027-Q2",
+        ),
+    )
+    assert parse(custom).find("main").attrs["data-cycle"] == "Hackathon"
+    # A quarter under the year overlapping 2027-Q1: refused beside its dates, nothing stored.
+    refused = submit(
+        client, page, "new-cycle", name="Early", start="2027-03-01", end="2027-04-30", parent="2027"
+    )
+    assert refused.status_code == 422
+    form = parse(refused.text).find("form", data_form="new-cycle")
+    assert "overlaps" in form.find(data_error="start").text
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    names = [c["name"] for c in client.get("/api/v1/cycles", headers=headers).json["cycles"]]
+    assert "Early" not in names and len(names) == 5
+    objective = follow(
+        client,
+        submit(client, open_page(client, cycle="2027-04"), "new-objective", title="Calm April"),
+    )
+    assert parse(objective).find("main").attrs["data-cycle"] == "2027-04"
+    assert parse(objective).find(data_objective="PLAT-1")
+
+
+def test_a_dora_kr_is_written_on_the_page_with_its_measure_and_scope(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Ship safely"))
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Reduce change failure rate from 15% to 5%",
+            kind="github",
+            measure="change_failure_rate",
+            repository="acme/platform",
+            environment="production",
+            window_days="30",
+            baseline="15",
+            target="5",
+            unit="%",
+            owner="Release manager",
+        ),
+    )
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
+    assert (kr["kind"], kr["measure"], kr["repository"], kr["environment"]) == (
+        "github",
+        "change_failure_rate",
+        "acme/platform",
+        "production",
+    )
+    assert kr["window_days"] == 30
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    chosen = [
+        o for o in form.find("select", name="measure").find_all("option") if "selected" in o.attrs
+    ]
+    assert chosen[0].attrs["value"] == "change_failure_rate"
+    assert form.find("input", name="repository").attrs["value"] == "acme/platform"
+    assert not form.find_all(data_practice="counts-activity.merged_prs")
+    page = follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", measure="merged_prs"))
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    assert form.find(data_practice="counts-activity.merged_prs")
+    bad = submit(client, page, "edit-key-result", "PLAT-1.1", measure="stars")
+    assert bad.status_code == 422
+    kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
+    assert kr["measure"] == "merged_prs"

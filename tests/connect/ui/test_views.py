@@ -91,7 +91,7 @@ def test_a_token_of_site_a_never_shows_site_b(app: Flask, client: FlaskClient, s
 def test_development_token_is_refused_unless_dev_mode(client: FlaskClient, site: int) -> None:
     from connect.ui.tokens import dev_token
 
-    token = dev_token(services_of(client.application).ui_key, CLIENT_KEY)
+    token = dev_token(services_of(client.application).dev_token_key, CLIENT_KEY)
     response = client.get(f"{PANEL}?team=PLAT&dev_token={token}")
     assert response.status_code == 403
     assert "OKRLINK_DEV=1" in response.text
@@ -461,6 +461,7 @@ def test_admin_page_speaks_french(client: FlaskClient, site: int) -> None:
         "Installations de ce site",
         "Installations GitHub rattachées à ce site",
         "Point hebdomadaire dans Slack et Teams",
+        "Résultats clés sur Geckoboard",
         "Profil de pratique",
     ]
     assert "activée" in page.find(data_installation=CLIENT_KEY).text

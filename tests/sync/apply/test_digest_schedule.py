@@ -4,6 +4,7 @@ down, parked when the webhook is gone, retried after 429 as `Retry-After` says."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from connect.services import services_of
+from connect.settings import Settings
+from integrations.chat.sender import WebhookChat
+from integrations.outbound import OutboundPolicy
 from sync.core.spec import KpiSpec
 from sync.db.model import DigestChannel, DigestSend, KeyResult
 from sync.db.store import local_site
@@ -28,6 +32,12 @@ from tests.support.digest import import_team
 CREATED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DUE = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 REMINDER = DUE - timedelta(days=2)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """OKRLINK_DEV: the receivers here are loopback http, which only dev allows."""
+    return settings.replace(dev=True)
 
 
 @pytest.fixture
@@ -49,7 +59,7 @@ def add(app: Flask, url: str, *, kind: str = "slack", lang: str = "en") -> int:
             ),
             encrypt=services.tenants.encrypt,
             now=CREATED,
-            allow_loopback_http=True,
+            urls=services.outbound,
         )
     return view.id
 
@@ -166,6 +176,60 @@ def test_a_removed_webhook_parks_the_channel_and_nothing_more_is_sent(
     assert len(slack.posts) == 1
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirecting_webhook_reaches_nothing_and_parks_the_channel_without_echoing_it(
+    app: Flask, clock: FakeClock, slack: Receiver, status: int
+) -> None:
+    with receiver() as metadata:
+        channel_id = add(app, slack.url("/hook"))
+        location = metadata.url("/latest/meta-data/iam/security-credentials/")
+        slack.answer_next(Answer(status, "AccessKeyId=AKIA-SECRET", {"Location": location}))
+        clock.current = DUE
+        sender(app).tick()
+        clock.current = DUE + timedelta(days=7)
+        sender(app).tick()
+    assert metadata.posts == [] and len(slack.posts) == 1  # not followed, not sent again
+    with services_of(app).store.session() as session:
+        (view,) = list_channels(session)
+        (error,) = session.scalars(select(DigestSend.last_error)).all()
+    assert (view.id, view.state) == (channel_id, "parked")
+    assert f"redirect ({status})" in (view.parked_reason or "")
+    for told in (view.parked_reason or "", error or ""):
+        assert "meta-data" not in told and "AKIA" not in told and str(metadata.base_url) not in told
+
+
+def test_a_host_that_now_resolves_to_the_metadata_service_is_refused_when_sending(
+    app: Flask, clock: FakeClock
+) -> None:
+    services = services_of(app)
+    public = OutboundPolicy(resolve=lambda _host, _port: ["8.8.8.8"])
+    with services.store.session() as session:
+        site_id = local_site(session).id
+        import_team(session, site_id, now=CREATED)
+        add_channel(
+            session,
+            site_id,
+            ChannelSpec(
+                team="PLAT",
+                kind="teams",
+                url="https://hooks.example/workflows/x",
+                tz="Europe/Paris",
+            ),
+            encrypt=services.tenants.encrypt,
+            now=CREATED,
+            urls=public,
+        )
+    rebound = OutboundPolicy(resolve=lambda _host, _port: ["169.254.169.254"])
+    services.jobs.ports = replace(services.jobs.ports, chat=WebhookChat(rebound))
+    clock.current = DUE
+    sender(app).tick()
+    with services.store.session() as session:
+        (view,) = list_channels(session)
+    assert view.state == "parked"
+    assert "link-local address" in (view.parked_reason or "")
+    assert sends(app) == [("digest", "2026-W49", "failed", False)]
+
+
 def test_429_waits_for_retry_after_then_sends_once(
     app: Flask, clock: FakeClock, slack: Receiver
 ) -> None:
@@ -224,6 +288,7 @@ def test_only_https_webhook_urls_are_accepted(app: Flask, url: str) -> None:
             ChannelSpec(team="PLAT", kind="slack", url=url),
             encrypt=services.tenants.encrypt,
             now=CREATED,
+            urls=services.outbound,
         )
     assert caught.value.field == "url"
     with services.store.session() as session:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import string
+import time
 from datetime import date
 from pathlib import Path
 
@@ -93,12 +94,13 @@ def test_each_finding_in_the_bad_file_points_at_its_line() -> None:
         ("too-few-krs", "BAD-2"): _line_of(BAD, "key: BAD-2"),
         ("no-owner", "BAD-2.2"): _line_of(BAD, "title: Raise net revenue retention"),
         ("too-many-objectives", "BAD-4"): _line_of(BAD, "key: BAD-4"),
+        **{("no-why", f"BAD-{n}"): _line_of(BAD, f"key: BAD-{n}") for n in range(1, 5)},
     }
 
 
 def test_bad_file_findings_are_warnings_sorted_by_line() -> None:
     findings = check_file(BAD)
-    assert [f.level for f in findings] == ["warning"] * 4
+    assert [f.level for f in findings] == ["warning"] * 8
     assert [f.line for f in findings] == sorted(f.line for f in findings if f.line)
 
 
@@ -291,3 +293,72 @@ team_okrs = st.builds(
 @given(okrs=team_okrs)
 def test_parse_of_dump_gives_back_the_same_okrs(okrs: TeamOkrs) -> None:
     assert strip_lines(parse(dump(okrs))) == okrs
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """About a kilobyte of YAML whose aliases expand to 9**levels strings."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    for n in range(1, levels):
+        lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]")
+    lines.append(f"team: *a{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_its_first_anchor_at_once() -> None:
+    started = time.perf_counter()
+    with pytest.raises(OkrFileError) as caught:
+        parse(alias_bomb())
+    assert time.perf_counter() - started < 0.1
+    assert caught.value.line == 1
+    assert "anchors and aliases" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        (MINIMAL.replace("  - title:", "  - &first\n    title:"), 4),
+        (MINIMAL + "kpis: *nowhere\n", MINIMAL.count("\n") + 1),
+        ("team: PLAT\ncycle: &q 2026-Q4\nobjectives: []\n", 2),
+    ],
+)
+def test_anchors_and_aliases_are_refused_naming_the_line(text: str, line: int) -> None:
+    with pytest.raises(OkrFileError) as caught:
+        parse_all(text)
+    assert caught.value.line == line
+    assert "anchors and aliases" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "text,quoted",
+    [
+        ("team: [" + ", ".join(["x"] * 5000) + "]\n", "got a list"),
+        ("team: {" + ", ".join(f"k{n}: v" for n in range(5000)) + "}\n", "got a mapping"),
+        ("team: PLAT\ncycle: " + "9" * 5000 + "\n", "too large"),
+        ("team: PLAT\ncycle: 2026-Q4\nstart: " + "x" * 5000 + "\nend: 2026-12-31\n", "'xxx"),
+        ("team: PLAT\n" + "y" * 1000 + ": 1\n", "'yyy"),
+    ],
+)
+def test_a_message_quotes_at_most_a_short_value(text: str, quoted: str) -> None:
+    with pytest.raises(OkrFileError) as caught:
+        parse(text)
+    assert quoted in caught.value.message
+    assert len(caught.value.message) < 300
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab:-&*[]{}!|>'\" \n#%@`,?1.")), max_size=200))
+def test_any_text_is_read_or_refused_with_a_short_message_and_nothing_else(text: str) -> None:
+    try:
+        parse_all(text)
+    except OkrFileError as error:
+        assert len(error.message) < 300
+
+
+def test_an_objectives_description_goes_from_the_file_and_back() -> None:
+    text = (
+        "team: PLAT\ncycle: 2026-Q4\nobjectives:\n  - title: Make the platform reliable\n"
+        "    description: Customers stop losing work to outages\n"
+    )
+    okrs = parse(text)
+    assert okrs.objectives[0].description == "Customers stop losing work to outages"
+    assert "description: Customers stop losing work to outages" in dump(okrs)
+    assert strip_lines(parse(dump(okrs))) == strip_lines(okrs)

@@ -30,7 +30,13 @@ def _objective(key: str, n_krs: int = 3, *, line: int | None = None) -> Objectiv
         replace(GOOD_KR, key=f"{key}.{i}", line=(line or 0) + i if line else None)
         for i in range(1, n_krs + 1)
     )
-    return ObjectiveSpec(key=key, title="Make the platform reliable", key_results=krs, line=line)
+    return ObjectiveSpec(
+        key=key,
+        title="Make the platform reliable",
+        description="Customers stop losing work to our outages",
+        key_results=krs,
+        line=line,
+    )
 
 
 def _team(*objectives: ObjectiveSpec) -> TeamOkrs:
@@ -108,7 +114,7 @@ def test_jql_and_github_krs_need_their_own_measure_and_target() -> None:
     jql = replace(GOOD_KR, kind="jql", jql="project = PLAT AND type = Bug", baseline=None)
     assert check_key_result(jql) == []
     assert _codes(check_key_result(replace(jql, jql=None))) == ["no-number"]
-    github = replace(GOOD_KR, kind="github", measure="merged_prs", baseline=None)
+    github = replace(GOOD_KR, kind="github", measure="lead_time_hours", baseline=None)
     assert check_key_result(github) == []
     assert _codes(check_key_result(replace(github, target=None))) == ["no-number"]
 
@@ -121,7 +127,7 @@ def test_a_kr_without_owner_is_warned() -> None:
 
 @pytest.mark.parametrize("kind", ["metric", "jql", "github"])
 def test_target_equal_to_baseline_is_an_error(kind: str) -> None:
-    kr = replace(GOOD_KR, kind=kind, target=15, jql="project = PLAT", measure="merged_prs")
+    kr = replace(GOOD_KR, kind=kind, target=15, jql="project = PLAT", measure="lead_time_hours")
     findings = check_key_result(kr)
     assert _codes(findings) == ["target-equals-baseline"]
     assert has_errors(findings)
@@ -300,3 +306,70 @@ def test_an_unknown_parent_is_a_finding_when_the_cycle_is_known() -> None:
     assert findings[0].level == "warning"
     assert "ACME-9" in findings[0].message
     assert check_team_okrs(_team(aligned), known_parents=frozenset({"ACME-9"})) == []
+
+
+# --- the practice's last rules: activity, an objective's why, an objective worded as a task --
+
+
+@pytest.mark.parametrize(
+    ("changes", "activity"),
+    [
+        (
+            {"kind": "github", "measure": "merged_prs", "title": "Faster delivery from 30 to 45"},
+            "merged_prs",
+        ),
+        ({"title": "Raise merged PRs per week from 30 to 45"}, "merged_prs"),
+        ({"title": "Grow commits per engineer from 10 to 20"}, "commits"),
+        ({"title": "Close 40 tickets a week, from 25"}, "tickets_closed"),
+        ({"kind": "jql", "jql": "project = PLAT AND statusCategory = Done"}, "tickets_closed"),
+        ({"title": "Deployments per week from 3 to 10"}, "deployments"),
+        ({"title": "Passer de 20 à 40 tickets fermés par semaine"}, "tickets_closed"),
+    ],
+)
+def test_a_kr_that_counts_activity_gets_a_note_suggesting_an_outcome(
+    changes: dict[str, str], activity: str
+) -> None:
+    findings = check_key_result(replace(GOOD_KR, **changes))  # type: ignore[arg-type]
+    note = next(f for f in findings if f.code == "counts-activity")
+    assert note.level == "warning"
+    assert note.params["activity"] == activity
+    assert "lead time, change failure rate" in note.message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"kind": "github", "measure": "change_failure_rate", "title": "Safer deployments"},
+        {"title": "Deployment failure rate from 15% to 5%"},
+        {"title": "Resolve customer tickets within 2 days instead of 5"},
+        {"kind": "jql", "jql": "project = PLAT AND type = Bug"},
+    ],
+)
+def test_outcomes_about_the_same_work_get_no_activity_note(changes: dict[str, str]) -> None:
+    findings = check_key_result(replace(GOOD_KR, **changes))  # type: ignore[arg-type]
+    assert "counts-activity" not in _codes(findings)
+
+
+def test_an_objective_without_a_description_is_noted() -> None:
+    objective = replace(_objective("PLAT-1", line=3), description=None)
+    findings = check_team_okrs(_team(objective))
+    assert _codes(findings) == ["no-why"]
+    assert findings[0].line == 3
+    assert "description:" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("title", "task"),
+    [
+        ("Migrate the billing service to the new cluster", True),
+        ("Launch three new features", True),
+        ("Mettre en place la supervision", True),
+        ("Make the platform reliable", False),
+        ("Customers trust our releases", False),
+    ],
+)
+def test_an_objective_worded_as_a_task_gets_the_kr_rules_note(title: str, task: bool) -> None:
+    objective = replace(_objective("PLAT-1"), title=title)
+    codes = _codes(check_team_okrs(_team(objective)))
+    assert ("objective-task-not-outcome" in codes) is task

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sync.core.dora import CHANGE_FAILURE_RATE, DEFAULT_WINDOW_DAYS, DEPLOYMENT_FREQUENCY
+from sync import kpis
+from sync.core.dora import CHANGE_FAILURE_RATE, DEFAULT_WINDOW_DAYS, DEPLOYMENT_FREQUENCY, KEYS
+from sync.dora import keys
 from sync.dora.keys import query_digest, window_of
+from sync.engine import snapshots
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -21,3 +24,11 @@ def test_a_window_is_the_keys_default_unless_the_kr_says_otherwise() -> None:
     default = window_of(DEPLOYMENT_FREQUENCY, {}, NOW)
     assert (default.now, default.days) == (NOW, float(DEFAULT_WINDOW_DAYS[DEPLOYMENT_FREQUENCY]))
     assert window_of(CHANGE_FAILURE_RATE, {"window_days": 14}, NOW).days == 14.0
+
+
+def test_the_engine_reads_dora_krs_and_stale_kpis_through_what_the_features_registered() -> None:
+    """The engine imports neither feature: each taught it at import (`tests/test_layout.py`)."""
+    assert {name: snapshots.MEASURES.by_name[name] for name in KEYS} == dict.fromkeys(
+        KEYS, keys.measure
+    )
+    assert snapshots.MEASURES.refreshes.count(kpis.refresh_if_stale) == 1

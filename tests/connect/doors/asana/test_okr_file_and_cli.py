@@ -8,11 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connect.cli import main
 from connect.cli.asana import connect_token, oauth_url
-from connect.doors.asana.oauth import sign_state
+from connect.doors.asana.oauth import browser_mark, sign_state
 from connect.services import services_of
 from sync.core import okrfile
 from sync.db.model import AsanaConnection
@@ -119,19 +120,34 @@ def test_a_token_asana_refuses_is_not_stored(live: Flask, fake_asana: FakeAsana)
         assert session.scalars(select(AsanaConnection)).all() == []
 
 
+def authorize(live: Flask, client: FlaskClient, fake_asana: FakeAsana) -> str:
+    """Open the URL the CLI printed in `client` (the admin's browser): the state Asana gets."""
+    url = oauth_url(live, CLIENT_KEY).splitlines()[-1]
+    base = services_of(live).settings.base_url
+    assert url.startswith(f"{base}/asana/oauth/start?state=")
+    started = client.get(url.removeprefix(base))
+    assert started.status_code == 303
+    cookie = started.headers["Set-Cookie"]
+    assert "okrlink_asana_oauth=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    location = started.headers["Location"]
+    assert location.startswith(f"{fake_asana.url}/-/oauth_authorize?")
+    query = parse_qs(urlsplit(location).query)
+    assert query["redirect_uri"] == [base + "/asana/oauth/callback"]
+    return query["state"][0]
+
+
+def connections(live: Flask) -> list[AsanaConnection]:
+    with services_of(live).store.session() as session:
+        return list(session.scalars(select(AsanaConnection)).all())
+
+
 def test_oauth_connects_through_the_callback_and_refreshes_the_token(
     live: Flask, fake_asana: FakeAsana
 ) -> None:
     site = install(live)
-    printed = oauth_url(live, CLIENT_KEY)
-    url = printed.splitlines()[-1]
-    assert url.startswith(f"{fake_asana.url}/-/oauth_authorize?")
-    query = parse_qs(urlsplit(url).query)
-    assert query["redirect_uri"] == [services_of(live).settings.base_url + "/asana/oauth/callback"]
     client = live.test_client()
-    answer = client.get(
-        "/asana/oauth/callback", query_string={"code": "good-code", "state": query["state"][0]}
-    )
+    state = authorize(live, client, fake_asana)
+    answer = client.get("/asana/oauth/callback", query_string={"code": "good-code", "state": state})
     assert answer.status_code == 200
     accounts = services_of(live).asana_accounts
     account = accounts.account(site)
@@ -152,7 +168,7 @@ def test_a_forged_or_expired_oauth_state_is_401_and_stores_nothing(
     live: Flask, fake_asana: FakeAsana
 ) -> None:
     site = install(live)
-    key = services_of(live).ui_key
+    key = services_of(live).oauth_state_key
     client = live.test_client()
     forged_state = f"{site}.9999999999.00"
     forged = client.get(
@@ -165,3 +181,38 @@ def test_a_forged_or_expired_oauth_state_is_401_and_stores_nothing(
     assert forged.status_code == expired.status_code == 401
     with services_of(live).store.session() as session:
         assert session.scalars(select(AsanaConnection)).all() == []
+
+
+def test_an_oauth_state_is_used_once_and_only_by_the_browser_that_started_it(
+    live: Flask, fake_asana: FakeAsana
+) -> None:
+    install(live)
+    admin = live.test_client()
+    state = authorize(live, admin, fake_asana)
+    other = live.test_client()  # another browser, holding the state URL but not the cookie
+    stolen = other.get("/asana/oauth/callback", query_string={"code": "good-code", "state": state})
+    assert stolen.status_code == 401
+    assert stolen.json["error"]["code"] == "state_not_this_browser"
+    assert connections(live) == []
+    first = admin.get("/asana/oauth/callback", query_string={"code": "good-code", "state": state})
+    assert first.status_code == 200
+    admin.set_cookie(
+        "okrlink_asana_oauth",
+        browser_mark(services_of(live).oauth_state_key, state),
+        path="/asana/oauth",
+    )  # the cookie as it was before the callback cleared it
+    again = admin.get("/asana/oauth/callback", query_string={"code": "good-code", "state": state})
+    assert again.status_code == 401
+    assert again.json["error"]["code"] == "state_used"
+    assert len(connections(live)) == 1
+    exchanges = [r for r in fake_asana.requests if r == ("POST", "/-/oauth_token")]
+    assert len(exchanges) == 1  # the replay never reached Asana
+
+
+def test_a_forged_state_cannot_start_an_authorization(live: Flask) -> None:
+    site = install(live)
+    started = live.test_client().get("/asana/oauth/start", query_string={"state": f"{site}.1.x.0"})
+    assert started.status_code == 401
+    assert started.json["error"]["code"] == "invalid_state"
+    assert "Set-Cookie" not in started.headers
+    assert connections(live) == []

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connect.doors.atlassian_connect.connect_jwt import (
+    UNKNOWN_KID_SECONDS,
     ConnectClaims,
     InstallKeys,
     verify_install_jwt,
@@ -209,3 +210,18 @@ def test_non_rsa_key_from_the_key_server_is_refused(atlassian_key: rsa.RSAPrivat
     with responses.RequestsMock() as mock:
         mock.get(f"{KEYS_URL}/{KID}", body=b"-----BEGIN PUBLIC KEY-----\nnope\n")
         _rejected(_install_token(atlassian_key), InstallKeys(KEYS_URL), "install_key_invalid")
+
+
+def test_an_unknown_kid_is_remembered_for_a_while_not_fetched_each_time(
+    atlassian_key: rsa.RSAPrivateKey, key_server: responses.RequestsMock
+) -> None:
+    now = [1000.0]
+    keys = InstallKeys(KEYS_URL, clock=lambda: now[0])
+    token = _install_token(atlassian_key, kid="unknown-kid")
+    for _ in range(10):
+        _rejected(token, keys, "install_key_unknown")
+    assert len(key_server.calls) == 1
+    now[0] += UNKNOWN_KID_SECONDS + 1
+    _rejected(token, keys, "install_key_unknown")
+    assert len(key_server.calls) == 2
+    _verify(_install_token(atlassian_key), keys)  # a known kid is not held up by it

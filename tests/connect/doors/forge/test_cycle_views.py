@@ -9,14 +9,24 @@ import responses
 from flask.testing import FlaskClient
 
 from tests.support.base import FakeClock
-from tests.support.forge import SITE_URL, fit, fit_claims, forge_headers, installed_event
+from tests.support.forge import (
+    LIFECYCLE_MODULE,
+    SITE_URL,
+    UI_MODULE,
+    fit,
+    fit_claims,
+    forge_headers,
+    installed_event,
+)
 from tests.support.quarter import CYCLE, post, write_quarter
 from tests.support.ui import parse
 
 
 def _forge_site(client: FlaskClient, admin: dict[str, str]) -> dict[str, str]:
     installed = client.post(
-        "/forge/lifecycle", json=installed_event(), headers=forge_headers(fit(fit_claims()))
+        "/forge/lifecycle",
+        json=installed_event(),
+        headers=forge_headers(fit(fit_claims(module=LIFECYCLE_MODULE))),
     )
     assert installed.status_code == 200, installed.json
     headers = {**admin, "X-Okrlink-Site": SITE_URL}
@@ -32,7 +42,7 @@ def test_the_forge_panel_shows_the_review_and_the_retrospective(
     review = client.post(
         "/forge/panel",
         json={"team": "PLAT", "cycle": CYCLE, "view": "review"},
-        headers=forge_headers(),
+        headers=forge_headers(module=UI_MODULE),
     )
     assert review.status_code == 200, review.json
     assert 'data-kr="PLAT-1.1"' in review.json["html"] and 'data-delta="+50"' in review.json["html"]
@@ -40,12 +50,14 @@ def test_the_forge_panel_shows_the_review_and_the_retrospective(
     retro = client.post(
         "/forge/panel",
         json={"team": "PLAT", "cycle": CYCLE, "view": "retro"},
-        headers=forge_headers(),
+        headers=forge_headers(module=UI_MODULE),
     )
     assert retro.status_code == 200
     assert "<p data-learned>Drills</p>" in retro.json["html"]
     bad = client.post(
-        "/forge/panel", json={"team": "PLAT", "view": "mine"}, headers=forge_headers()
+        "/forge/panel",
+        json={"team": "PLAT", "view": "mine"},
+        headers=forge_headers(module=UI_MODULE),
     )
     assert bad.status_code == 422 and bad.json["error"]["field"] == "view"
 
@@ -66,7 +78,9 @@ def test_the_forge_panel_charts_each_check_ins_confidence_beside_progress(
             {"value": value, "confidence": confidence},
         )
     panel = client.post(
-        "/forge/panel", json={"team": "PLAT", "cycle": CYCLE}, headers=forge_headers()
+        "/forge/panel",
+        json={"team": "PLAT", "cycle": CYCLE},
+        headers=forge_headers(module=UI_MODULE),
     )
     assert panel.status_code == 200, panel.json
     root = parse(panel.json["html"])

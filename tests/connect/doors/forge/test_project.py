@@ -18,7 +18,9 @@ from connect.services import services_of
 from sync.db.model import KeyResult, MonthlyScore
 from tests.support.app import ACCOUNT, install, signed_url
 from tests.support.forge import (
+    LIFECYCLE_MODULE,
     STRANGER_KEY,
+    UI_MODULE,
     fit,
     fit_claims,
     forge_headers,
@@ -43,14 +45,17 @@ KR_FIELDS = {
 }
 
 
-def headers(**claims: str) -> dict[str, str]:
-    return forge_headers(fit(fit_claims(**claims)))
+def headers(**claims: Any) -> dict[str, str]:
+    """A Custom UI call's headers (the project page module's FIT)."""
+    return forge_headers(fit(fit_claims(**{"module": UI_MODULE, **claims})))
 
 
 @pytest.fixture
 def forge_site(client: FlaskClient, forge_keys: responses.RequestsMock) -> dict[str, str]:
     """A Jira site installed through the Forge door only; the headers of its admin API."""
-    installed = client.post("/forge/lifecycle", json=installed_event(), headers=headers())
+    installed = client.post(
+        "/forge/lifecycle", json=installed_event(), headers=headers(module=LIFECYCLE_MODULE)
+    )
     assert installed.status_code == 200, installed.json
     return {"X-Okrlink-Site": "https://acme.atlassian.net"}
 
@@ -135,7 +140,7 @@ def test_the_forge_project_page_has_the_connect_pages_forms_and_no_script(
     assert (
         [f.attrs["data-form"] for f in parse(empty).find_all("form")]
         == [f.attrs["data-form"] for f in parse(connect.text).find_all("form")]
-        == ["new-kpi", "new-objective"]
+        == ["new-kpi", "new-cycle", "new-objective"]
     )
     assert "<script" not in empty
     page = write_okrs(client)
@@ -150,6 +155,7 @@ def test_the_forge_project_page_has_the_connect_pages_forms_and_no_script(
         "check-in",
         "close-cycle",
         "new-kpi",
+        "new-cycle",
     }
     assert all(f.attrs["action"].startswith(FORMS + "?") for f in parse(page).find_all("form"))
     tabs = {a.attrs["data-tab"]: a.attrs["href"] for a in parse(page).find_all("a", data_tab=True)}
@@ -202,7 +208,9 @@ def test_a_kr_is_edited_checked_in_on_and_abandoned_with_its_reason(
     assert shown.find(data_what=True).text == "Cache rolled"
     change = shown.find(data_change="update").find(data_field="target")
     assert change.text == "target: 300.0 → 250.0"
-    assert f"by {PRINCIPAL}" in shown.find(data_check_ins=True).text
+    # No Jira answers for this site: the author's account reads "Unknown user", never its id.
+    assert "by Unknown user" in shown.find(data_check_ins=True).text
+    assert PRINCIPAL not in shown.find(data_check_ins=True).text
     page = saved(
         submit(
             client,
@@ -316,7 +324,7 @@ def test_a_csrf_token_of_another_user_is_403(
 ) -> None:
     page = write_okrs(client)
     body = shell_post(page, "edit-key-result", "PLAT-1.1", title="Someone else's")
-    claims = {**fit_claims(), "principal": "557058:another-user"}
+    claims = {**fit_claims(module=UI_MODULE), "principal": "557058:another-user"}
     answer = client.post(FORMS, json=body, headers=forge_headers(fit(claims)))
     assert answer.status_code == 403
 
@@ -512,3 +520,18 @@ def test_a_refused_monthly_score_through_the_forge_door_saves_nothing(
     shown = the_form(answer.json["html"], "monthly-score", "PLAT-1.1")
     assert shown.find("input", name="score").attrs["aria-invalid"] == "true"
     assert monthly_stored(app) == []
+
+
+def test_a_cycle_and_its_why_are_written_through_the_forge_page_too(
+    client: FlaskClient, forge_site: dict[str, str]
+) -> None:
+    page = saved(submit(client, open_page(client), "new-cycle", name="2027-01"))
+    assert parse(page).find("main").attrs["data-cycle"] == "2027-01"
+    page = saved(
+        submit(client, page, "new-objective", title="Calm releases", description="Fewer pages")
+    )
+    assert parse(page).find(data_objective="PLAT-1").find(data_why=True).text == "Fewer pages"
+    refused = submit(client, page, "new-cycle", name="2027-Q1")
+    assert refused.json["status"] == 422
+    assert refused.json["error"]["code"] == "invalid"
+    assert refused.json["error"]["field"] == "start"

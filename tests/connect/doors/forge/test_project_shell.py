@@ -19,7 +19,14 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.browser import serving, shoot
-from tests.support.forge import fit, fit_claims, forge_headers, installed_event
+from tests.support.forge import (
+    LIFECYCLE_MODULE,
+    UI_MODULE,
+    fit,
+    fit_claims,
+    forge_headers,
+    installed_event,
+)
 from tests.support.forge_shell import chromium, shell_app
 
 PROJECT_CONTEXT = {
@@ -34,9 +41,11 @@ PROJECT_CONTEXT = {
 @pytest.fixture
 def served(app: Flask, client: FlaskClient, forge_keys: responses.RequestsMock) -> Iterator[str]:
     """A site installed through the Forge door; the app and the shell as its project page."""
-    installed = client.post("/forge/lifecycle", json=installed_event(), headers=forge_headers())
+    installed = client.post(
+        "/forge/lifecycle", json=installed_event(), headers=forge_headers(module=LIFECYCLE_MODULE)
+    )
     assert installed.status_code == 200
-    token = fit(fit_claims(lifetime=600))
+    token = fit(fit_claims(lifetime=600, module=UI_MODULE))
     with serving(shell_app(app, token, PROJECT_CONTEXT)) as origin:
         yield origin
 

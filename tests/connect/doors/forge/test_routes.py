@@ -23,8 +23,10 @@ from tests.support.forge import (
     CLOUD_ID,
     INSTALLATION,
     JWKS_URL,
+    LIFECYCLE_MODULE,
     STRANGER_KEY,
     SYSTEM_TOKEN,
+    UI_MODULE,
     fit,
     fit_claims,
     forge_headers,
@@ -58,7 +60,7 @@ def _rows(app: Flask, model: type) -> list[Any]:
 
 
 def _install_forge(client: FlaskClient, **claims: Any) -> TestResponse:
-    token = fit(fit_claims(**claims))
+    token = fit(fit_claims(**{"module": LIFECYCLE_MODULE, **claims}))
     return client.post("/forge/lifecycle", json=installed_event(), headers=forge_headers(token))
 
 
@@ -126,7 +128,9 @@ def test_a_site_installed_through_connect_keeps_its_okrs_through_the_forge_door(
     assert installations[FORGE_CLIENT].site_id == installations[CONNECT_CLIENT].site_id
     assert len(_rows(app, Site)) == 1
     panel = client.post(
-        "/forge/panel", json={"team": "PLAT", "cycle": "2026-Q4"}, headers=forge_headers()
+        "/forge/panel",
+        json={"team": "PLAT", "cycle": "2026-Q4"},
+        headers=forge_headers(module=UI_MODULE),
     )
     assert panel.status_code == 200, panel.json
     assert 'data-kr="PLAT-1.1"' in panel.json["html"]
@@ -137,11 +141,15 @@ def test_uninstalled_event_disables_the_installation_and_keeps_the_site(
 ) -> None:
     _install_forge(client)
     uninstalled = {**installed_event(), "eventType": "avi:forge:uninstalled:app"}
-    gone = client.post("/forge/lifecycle", json=uninstalled, headers=forge_headers())
+    gone = client.post(
+        "/forge/lifecycle", json=uninstalled, headers=forge_headers(module=LIFECYCLE_MODULE)
+    )
     assert gone.json["status"] == "uninstalled"
     [row] = _rows(app, Installation)
     assert row.enabled is False
-    refused = client.post("/forge/panel", json={"team": "PLAT"}, headers=forge_headers())
+    refused = client.post(
+        "/forge/panel", json={"team": "PLAT"}, headers=forge_headers(module=UI_MODULE)
+    )
     assert refused.status_code == 403
     assert _install_forge(client).status_code == 200
     assert _rows(app, Installation)[0].enabled is True
@@ -214,7 +222,7 @@ def test_a_rotated_key_is_picked_up_on_refresh(
     jwks._min_refresh = 0.0
     assert _install_forge(client).status_code == 200
     forge_keys.replace(responses.GET, JWKS_URL, json=jwks_document(STRANGER_KEY, "rotated"))
-    token = fit(key=STRANGER_KEY, kid="rotated")
+    token = fit(fit_claims(module=UI_MODULE), key=STRANGER_KEY, kid="rotated")
     response = client.post("/forge/panel", json={"team": "PLAT"}, headers=forge_headers(token))
     assert response.status_code == 200
 

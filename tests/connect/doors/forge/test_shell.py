@@ -15,7 +15,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.browser import serving
-from tests.support.forge import fit, fit_claims, forge_headers, installed_event
+from tests.support.forge import (
+    LIFECYCLE_MODULE,
+    UI_MODULE,
+    fit,
+    fit_claims,
+    forge_headers,
+    installed_event,
+)
 from tests.support.forge_shell import chromium, shell_app
 from tests.support.jira import create_okrs, install_jira
 from tests.support.signing import signed_headers
@@ -47,7 +54,7 @@ MACRO_CONTEXT = {"locale": "en-US", "extension": {"config": {"team": "PLAT", "cy
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """The app and the shell (as the macro) on a loopback port, for the browser."""
-    token = fit(fit_claims(lifetime=600))
+    token = fit(fit_claims(lifetime=600, module=UI_MODULE))
     with serving(shell_app(app, token, MACRO_CONTEXT)) as origin:
         yield origin
 
@@ -76,7 +83,9 @@ def test_the_forge_shell_shows_the_same_panel_as_the_connect_iframe(
 ) -> None:
     secret = install_jira(app, "jira-acme")
     create_okrs(client, admin, site="jira-acme", krs=KRS)
-    installed = client.post("/forge/lifecycle", json=installed_event(), headers=forge_headers())
+    installed = client.post(
+        "/forge/lifecycle", json=installed_event(), headers=forge_headers(module=LIFECYCLE_MODULE)
+    )
     assert installed.status_code == 200
     expected = _connect_panel(client, secret)
     assert [kr for kr, _ in expected] == ["PLAT-1.1", "PLAT-1.2"]

@@ -49,8 +49,7 @@ from tests.support.deployments import INSTALLATION, Deliveries
 from tests.support.forge import (
     APP_UUID,
     JWKS_URL,
-    fit,
-    fit_claims,
+    LIFECYCLE_MODULE,
     forge_headers,
     forge_issue_event,
     installed_event,
@@ -153,7 +152,9 @@ def door(
             client, webhook, secret=secret, client_key=CLIENT, delivery=delivery
         )
     installed = client.post(
-        "/forge/lifecycle", json=installed_event(), headers=forge_headers(fit(fit_claims()))
+        "/forge/lifecycle",
+        json=installed_event(),
+        headers=forge_headers(module=LIFECYCLE_MODULE),
     )
     assert installed.status_code == 200
     return lambda webhook, delivery: client.post(

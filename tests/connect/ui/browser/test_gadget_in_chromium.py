@@ -23,6 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from connect.services import services_of
 from connect.settings import Settings
 from sync import kpis
 from sync.core.spec import KpiSpec
@@ -51,6 +52,10 @@ window.AP = {
         if (value) options.success(JSON.stringify({key: "okrlink-gadget", value}));
         else options.error({status: 404}, "error", "Not Found");
       } else if (options.type === "PUT") {
+        if (window.__readOnly) {  // Jira refuses: this viewer may not edit the dashboard
+          options.error({status: 403}, "error", "Forbidden");
+          return;
+        }
         window.sessionStorage.setItem("property:" + options.url, options.data);
         window.__puts = (window.__puts || []).concat([JSON.parse(options.data)]);
         options.success("");
@@ -88,7 +93,7 @@ def site(app: Flask) -> int:
     and KR PLAT-1.5 taking its value from the lead time."""
     site_id = panel_site(app)
     start = PANEL_NOW - timedelta(weeks=len(LEAD_TIMES) - 1)
-    with app.extensions["okrlink"].store.session() as session:
+    with services_of(app).store.session() as session:
         kpis.upsert_kpi(session, site_id, "PLAT", LEAD_TIME, position=1, now=start)
         rate, lead = (
             kpis.find_kpi(session, site_id, "PLAT-K1"),
@@ -189,6 +194,23 @@ def test_the_connect_gadget_is_configured_then_shows_the_panel_compact_and_full(
     no_csp_violation(browser)
 
 
+def test_a_viewer_who_may_not_edit_the_dashboard_is_told_the_settings_were_not_saved(
+    browser: webdriver.Chrome, live_url: str, site: int, stub_ap: None
+) -> None:
+    browser.get(signed_url("/jira/dashboard-item", ITEM, origin=live_url))
+    gadget = wait_for_state(browser, "[data-gadget=connect]", "editing")
+    browser.execute_script("window.__readOnly = true")
+    save(browser, cycle="2026-Q4", view="full")
+    note = browser.find_element(By.CSS_SELECTOR, "[data-gadget-note]")
+    WebDriverWait(browser, 10).until(lambda _: note.is_displayed())
+    assert note.text == (
+        "Not saved: only people who may edit this dashboard can configure its gadgets."
+    )
+    assert gadget.get_attribute("data-state") == "editing"
+    assert browser.execute_script("return window.__puts") is None
+    assert not browser.find_element(By.CSS_SELECTOR, "[data-gadget-panel]").is_displayed()
+
+
 def test_the_connect_gadget_says_so_when_it_is_opened_outside_jira(
     browser: webdriver.Chrome, live_url: str, site: int
 ) -> None:
@@ -207,7 +229,7 @@ def forge_keys() -> Iterator[responses.RequestsMock]:
 
 
 def forge_gadget(app: Flask, context: dict) -> Iterator[str]:
-    token = fit(fit_claims(lifetime=600))
+    token = fit(fit_claims(lifetime=600, module=("jira:dashboardGadget", "okr-dashboard-gadget")))
     with serving(shell_app(app, token, context)) as origin:
         yield origin
 
@@ -303,10 +325,17 @@ def test_the_kpi_chart_on_the_page_of_a_kr_that_takes_the_kpi(
     no_csp_violation(browser)
 
 
-def test_the_readme_shows_the_gadget_screenshot_these_tests_write() -> None:
+def test_the_docs_show_the_gadget_screenshot_these_tests_write() -> None:
     repo = Path(__file__).resolve().parents[4]
-    readme = (repo / "README.md").read_text(encoding="utf-8")
-    assert "](bench/screenshots/gadget-full.png)" in readme
+    docs = "".join(
+        (repo / "docs" / page).read_text(encoding="utf-8")
+        for page in (
+            "integrations/dashboards.md",
+            "integrations/kpis-and-dora.md",
+            "guide/pages.md",
+        )
+    )
+    assert "](../screenshots/gadget-full.png)" in docs
     for name in ("gadget-compact.png", "gadget-full.png", "kpi-chart-en.png", "kpi-chart-fr.png"):
-        assert name in readme
+        assert name in docs, name
         assert (repo / "bench" / "screenshots" / name).stat().st_size > 10_000, name

@@ -1,7 +1,7 @@
 """monthly scores: the score an owner gives a KR for a month, with its one-line reason
 
-Revision ID: 0014_monthly
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 03:40:00
 
 One row per KR and month (`YYYY-MM`); a month without one shows the score derived from the
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_monthly"
-down_revision = "0013"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

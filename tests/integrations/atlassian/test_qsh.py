@@ -1,0 +1,41 @@
+"""`without_token`: the query a page's loads share, the token cut out however it is placed."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from integrations.atlassian.qsh import without_token
+
+
+def _every_jwt_part_dropped(query: str) -> str:
+    """The definition: split on '&', drop each part that starts with 'jwt='."""
+    return "&".join(
+        part for part in query.removeprefix("?").split("&") if not part.startswith("jwt=")
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("xdm_e=x&jwt=T&cp=%2Fwiki", "xdm_e=x&cp=%2Fwiki"),
+        ("jwt=T&a=1", "a=1"),
+        ("a=1&jwt=T", "a=1"),
+        ("?jwt=T", ""),
+        ("a=1&xjwt=2", "a=1&xjwt=2"),
+        ("jwt=T&jwt=U&a=1", "a=1"),
+        ("a=1", "a=1"),
+    ],
+)
+def test_the_token_is_cut_out(query: str, expected: str) -> None:
+    assert without_token(query) == expected
+
+
+def test_every_placement_agrees_with_the_definition() -> None:
+    parts = ["a=1", "jwt=T", "", "xjwt=2", "b=jwt=3", "jwt=", "c"]
+    for size in range(5):
+        for combo in itertools.product(parts, repeat=size):
+            query = "&".join(combo)
+            for form in (query, f"?{query}"):
+                assert without_token(form) == _every_jwt_part_dropped(form), form
