@@ -1,4 +1,5 @@
-"""`okrlink github`: map GitHub App installations to sites, list them, set repository options."""
+"""`okrlink github`: register the GitHub App, map its installations to sites, list them, set
+repository options."""
 
 from __future__ import annotations
 
@@ -30,6 +31,29 @@ def _app() -> Iterator[Flask]:
 @click.group()
 def github() -> None:
     """GitHub App installations: map them to sites, list them, configure repositories."""
+
+
+@github.command("register")
+def register_command() -> None:
+    """Print the link that registers okrlink's GitHub App from its manifest (15 minutes, once)."""
+    with _app() as app:
+        click.echo(register_link(app))
+
+
+def register_link(app: Flask) -> str:
+    """The register page's link with a fresh signed state, or why there is none."""
+    from connect.doors.github.registration import register_url
+
+    services = services_of(app)
+    if services.settings.github_app_id:
+        raise click.ClickException(
+            "the GitHub App is configured already (OKRLINK_GITHUB_APP_ID is set)"
+        )
+    url = register_url(services.settings.base_url, services.oauth_state_key)
+    return (
+        "Open this URL within 15 minutes, once, and finish in the same browser (GitHub "
+        f"creates the app, then okrlink shows its settings):\n{url}"
+    )
 
 
 @github.command("map")
