@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from connect.app import create_app
 from connect.services import services_of
@@ -38,9 +38,27 @@ hypothesis_settings.load_profile("okrlink")
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database of this test process's own.
+
+    The suite runs in one process per core (pytest-xdist): each worker gets a database of its
+    own on the one server, so truncating between tests and LISTEN/NOTIFY never cross workers.
+    """
     with postgres_server() as url:
-        yield url
+        if worker_id == "master":  # one process (`-n 0`)
+            yield url
+            return
+        name = f"okrlink_test_{worker_id}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
