@@ -140,7 +140,14 @@ def payload(key: str, issue_id: str, *, category: str, updated: datetime) -> dic
 
 
 class FakeJira(BaseHTTPRequestHandler):
-    """Answers property writes as Jira does (200), so write-backs cost a real HTTP call."""
+    """Answers property writes as Jira does (200), so write-backs cost a real HTTP call.
+
+    HTTP/1.1, as Jira speaks it: the worker's client keeps its connection. The HTTP/1.0
+    default closed it after each write, and a new connection per write-back cost the worker
+    (and this process, which shares the cores) about a tenth of its time.
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -11,8 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ DRAIN_BATCH = 500
 NUDGE_WINDOW = 0.05  # seconds: at most one drain enqueued per site and process in this window
 TAIL_DELAY = 0.05  # seconds: a drain with nothing left looks once more after this
 WRITE_BACK_DELAY = 1.0  # seconds: changes in this window share one write per target
-GIVE_WAY_MAX = 0.5  # seconds: the longest a write-back waits for a batch of events to apply
 FLUSH_MARGIN = 0.1  # seconds: a flush due sooner than this may already be reading its rows
 SOURCE_MISSING_RETRY = timedelta(hours=1)  # a write to a site without Jira looks again then
 
@@ -108,9 +106,6 @@ class Jobs:
         self._draining: dict[int, threading.Event] = {}
         self._draining_guard = threading.Lock()
         self._flush_at: dict[int, float] = {}  # per site: when this process's flush is due
-        # Batches this process is applying now: its write-backs wait for them (`_give_way`).
-        self._applying = 0
-        self._applied = threading.Condition()
         self.recompute = huey.task(name="recompute")(self._recompute)
         self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(self._sweep)
 
@@ -205,8 +200,7 @@ class Jobs:
         while True:
             wake.clear()
             try:
-                with self._applying_batch():
-                    batch = self._apply_batch(site_id)
+                batch = self._apply_batch(site_id)
             except Exception as exc:
                 if is_database_down(exc):
                     raise  # nothing is at fault but the connection: the next drain resumes
@@ -388,33 +382,7 @@ class Jobs:
             ids = [row.id for row in due]
         with log_context.bound(site=site_id):
             for outbound_id in ids:
-                self._give_way()
                 self._write_one(outbound_id)
-
-    def _give_way(self) -> None:
-        """Wait (up to `GIVE_WAY_MAX`) while this process applies a batch of events.
-
-        Why: a write-back is due a second after its change anyway, while an event's way to its
-        KR snapshot is the latency operators watch. In one process the two share the GIL, and
-        each of the batch's round trips to the database then waited for the writing thread's
-        Python to let go (up to the interpreter's 5 ms switch interval): at 200 events/s with
-        every event moving a KR, the write-backs took three quarters of the worker's time and
-        a batch of 25 events took 140 ms instead of about 40. The wait is bounded, so
-        write-backs keep flowing however busy the drain.
-        """
-        with self._applied:
-            self._applied.wait_for(lambda: self._applying == 0, timeout=GIVE_WAY_MAX)
-
-    @contextmanager
-    def _applying_batch(self) -> Iterator[None]:
-        with self._applied:
-            self._applying += 1
-        try:
-            yield
-        finally:
-            with self._applied:
-                self._applying -= 1
-                self._applied.notify_all()
 
     def write_now(self, site_id: int, kind: str, target: str) -> None:
         """Perform one due write-back at once, for a request that wants its outcome in its
