@@ -11,7 +11,10 @@
    `okrlink worker` with its defaults applying them; each event flips one issue that is the
    only issue of its KR, and the time from sending it to the KR snapshot it produces
    (Snapshot.at, taken by the worker) is reported as p50/p95/p99.
-   Property write-backs go to a local stand-in for Jira.
+   Property write-backs go to a local stand-in for Jira. Also printed: the share of the web
+   process (sent -> recorded in the inbox); with `--trace`, the worker logs at debug level and
+   its drain batches are summed up (how many, their sizes, and their stages: read, apply,
+   re-derive the KRs, commit).
 
 Each figure is printed beside its goal (`bench/goals.py`) with "meets" or "misses".
 """
