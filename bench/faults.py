@@ -21,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
+from sqlalchemy import select  # noqa: E402
+
+from sync.db.model import InboxEvent  # noqa: E402
 from sync.db.store import Store  # noqa: E402
 from tests.support.faults import (  # noqa: E402
     Postgres,
@@ -63,7 +66,12 @@ def main() -> None:
             seconds, found = wait_until_converged(
                 store, cluster.jira, cluster.plan, events, timeout=300
             )
+            with store.session() as session:
+                recorded = set(session.scalars(select(InboxEvent.delivery_id)))
             store.dispose()
+            missing = [n for n, event in enumerate(events) if event.delivery not in recorded]
+            if missing:
+                print(f"never recorded (their place in the stream): {missing[:20]}")
             deliveries = len({event.delivery for event in events})
             print(f"acknowledged: {deliveries} events ({retried} redeliveries after faults)")
             print(

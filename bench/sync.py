@@ -11,7 +11,10 @@
    `okrlink worker` with its defaults applying them; each event flips one issue that is the
    only issue of its KR, and the time from sending it to the KR snapshot it produces
    (Snapshot.at, taken by the worker) is reported as p50/p95/p99.
-   Property write-backs go to a local stand-in for Jira.
+   Property write-backs go to a local stand-in for Jira. Also printed: the share of the web
+   process (sent -> recorded in the inbox); with `--trace`, the worker logs at debug level and
+   its drain batches are summed up (how many, their sizes, and their stages: read, apply,
+   re-derive the KRs, commit).
 
 Each figure is printed beside its goal (`bench/goals.py`) with "meets" or "misses".
 """
@@ -41,8 +44,6 @@ from typing import Any
 
 import jwt
 
-from connect.services import services_of
-
 ROOT = Path(__file__).resolve().parents[1]
 # The repository, not bench/ (whose github.py would shadow the PyGithub package).
 sys.path[0] = str(ROOT)
@@ -53,6 +54,7 @@ from bench import goals  # noqa: E402
 from bench.serving import SERVERS, label, serving  # noqa: E402
 from connect.app import create_app  # noqa: E402
 from connect.cli.web import DEFAULT_THREADS  # noqa: E402
+from connect.services import services_of  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from integrations.atlassian.qsh import query_string_hash  # noqa: E402
 from sync.core.spec import quarter_of  # noqa: E402
@@ -141,7 +143,14 @@ def payload(key: str, issue_id: str, *, category: str, updated: datetime) -> dic
 
 
 class FakeJira(BaseHTTPRequestHandler):
-    """Answers property writes as Jira does (200), so write-backs cost a real HTTP call."""
+    """Answers property writes as Jira does (200), so write-backs cost a real HTTP call.
+
+    HTTP/1.1, as Jira speaks it: the worker's client keeps its connection. The HTTP/1.0
+    default closed it after each write, and a new connection per write-back cost the worker
+    (and this process, which shares the cores) about a tenth of its time.
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -226,22 +235,49 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def worker(settings: Settings) -> Iterator[None]:
-    """One `okrlink worker`, with its defaults, as a deployment runs it."""
-    command = [sys.executable, "-c", "from connect.cli import main; main()", "worker"]
-    process = subprocess.Popen(
-        command,
-        env=environment(settings),
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def worker(settings: Settings, trace: Path | None = None) -> Iterator[None]:
+    """One `okrlink worker`, with its defaults, as a deployment runs it (with `trace`, logging
+    at debug level to that file: each drain batch's stages)."""
+    command = [sys.executable, "-c", "from connect.cli import main; main()"]
+    command += ["--verbose", "worker"] if trace else ["worker"]
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(trace.open("wb")) if trace else subprocess.DEVNULL
+        process = subprocess.Popen(
+            command,
+            env=environment(settings),
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=output,
+            stderr=output,
+        )
+        try:
+            yield
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+
+
+BATCH_LINE = re.compile(
+    r"batch of (\d+) events: oldest waited ([\d.]+) ms; read ([\d.]+) ms, apply ([\d.]+) ms, "
+    r"recompute (\d+) KRs ([\d.]+) ms, commit ([\d.]+) ms"
+)
+
+
+def batch_stages(trace: Path) -> str:
+    """The drain batches a traced worker logged: how many, their sizes and stages (means)."""
+    rows = [
+        [float(value) for value in found.groups()]
+        for found in BATCH_LINE.finditer(trace.read_text(errors="replace"))
+    ]
+    if not rows:
+        return "no batches logged"
+    means = [statistics.fmean(column) for column in zip(*rows, strict=True)]
+    sizes = sorted(row[0] for row in rows)
+    return (
+        f"{len(rows):,} batches, size median {statistics.median(sizes):.0f} (max "
+        f"{sizes[-1]:.0f}); means: oldest event waited {means[1]:.1f} ms, read {means[2]:.1f} ms, "
+        f"apply {means[3]:.1f} ms, recompute {means[5]:.1f} ms, commit {means[6]:.1f} ms"
     )
-    try:
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
 
 
 def intake(
@@ -292,9 +328,16 @@ def drain(store: Any, timeout: float = 120.0) -> None:
 
 
 def latency(
-    settings: Settings, *, server: str, rate: int, seconds: int, threads: int
-) -> list[float]:
-    """Seconds from sending each event to the KR snapshot that includes it.
+    settings: Settings,
+    *,
+    server: str,
+    rate: int,
+    seconds: int,
+    threads: int,
+    trace: Path | None = None,
+) -> tuple[list[float], list[float]]:
+    """Seconds from sending each event to the KR snapshot that includes it, and of those the
+    seconds from sending to its recording in the inbox (the web process's share).
 
     A first, unmeasured round creates the issues (and lets the worker start); then events are
     paced at `rate`, each flipping one issue between done and to-do, so each one changes the
@@ -316,7 +359,7 @@ def latency(
     store = services_of(app).store
     with (
         serving(server, APP, env=environment(settings), threads=threads) as base,
-        worker(settings),
+        worker(settings, trace),
     ):
         host, port = base.removeprefix("http://").split(":")
         auth = "JWT " + token()
@@ -355,19 +398,21 @@ def latency(
     with store.session() as session:
         # An event's KR snapshot is written in the transaction that marks it applied: a batch
         # of events for one KR yields one snapshot holding all of them.
-        applied = dict(
-            session.execute(
-                select(InboxEvent.delivery_id, InboxEvent.processed_at).where(
-                    InboxEvent.delivery_id.like("lat-%")
-                )
+        applied = {
+            delivery: (received, processed)
+            for delivery, received, processed in session.execute(
+                select(
+                    InboxEvent.delivery_id, InboxEvent.received_at, InboxEvent.processed_at
+                ).where(InboxEvent.delivery_id.like("lat-%"))
             ).all()
-        )
+        }
     store.dispose()
-    waits = []
+    waits, recorded = [], []
     for n in range(LATENCY_ISSUES, total):
-        at = applied.get(f"lat-{n}")
-        waits.append(at.timestamp() - sent[n] if at is not None else float("inf"))
-    return waits
+        received, processed = applied.get(f"lat-{n}", (None, None))
+        waits.append(processed.timestamp() - sent[n] if processed is not None else float("inf"))
+        recorded.append(received.timestamp() - sent[n] if received is not None else float("inf"))
+    return waits, recorded
 
 
 def settings_for(work: Path, database_url: str, queue_url: str) -> Settings:
@@ -418,6 +463,9 @@ def main() -> None:
     parser.add_argument("--phases", default="intake,latency")
     parser.add_argument("--server", action="append", choices=SERVERS)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="per granian worker")
+    parser.add_argument(
+        "--trace", action="store_true", help="log the worker's drain batches and their stages"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -456,12 +504,14 @@ def main() -> None:
                                 f"{goals.intake_goal(name)}: {goals.verdict(met)}"
                             )
                         else:
-                            waits = latency(
+                            trace = work / "worker.log" if args.trace else None
+                            waits, recorded = latency(
                                 settings,
                                 server=server,
                                 rate=args.rate,
                                 seconds=args.seconds,
                                 threads=args.threads,
+                                trace=trace,
                             )
                             p95 = percentile(waits, 0.95) * 1000
                             p99 = percentile(waits, 0.99) * 1000
@@ -473,6 +523,13 @@ def main() -> None:
                                 f"goal {goals.latency_goal()} at {goals.LATENCY_RATE}/s: "
                                 f"{goals.verdict(met)} (load average {load_average()})"
                             )
+                            print(
+                                f"  of which sent -> recorded in the inbox: p50 "
+                                f"{statistics.median(recorded) * 1000:.1f} ms, p95 "
+                                f"{percentile(recorded, 0.95) * 1000:.1f} ms"
+                            )
+                            if trace is not None:
+                                print(f"  worker: {batch_stages(trace)}")
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
             if {"granian", "gunicorn"} <= rates.keys() and rates["gunicorn"]:

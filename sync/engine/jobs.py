@@ -252,6 +252,7 @@ class Jobs:
         on PostgreSQL that was three more round trips (BEGIN, SELECT, ROLLBACK) per batch.
         """
         received: list[datetime] = []
+        began = time.perf_counter()
         with self.store.session() as session:
             now = self.ports.clock.now()
             pending = list(
@@ -271,6 +272,7 @@ class Jobs:
                 return 0, False
             touched: set[int] = set()
             applied: list[int] = []
+            read = time.perf_counter()
             for event in {row.event for row in pending} & self.preparers.keys():
                 self.preparers[event](session, site_id, [r for r in pending if r.event == event])
             for row in pending:
@@ -285,8 +287,23 @@ class Jobs:
                 .values(state="done", processed_at=now, attempts=InboxEvent.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
+            handled = time.perf_counter()
             changed = bool(recompute(session, site_id, touched, now=now))
+            derived = time.perf_counter()
         observe_applied(received)  # committed: the KR snapshots are in place
+        if log.isEnabledFor(logging.DEBUG):
+            committed = time.perf_counter()
+            log.debug(
+                "batch of %d events: oldest waited %.1f ms; read %.1f ms, apply %.1f ms, "
+                "recompute %d KRs %.1f ms, commit %.1f ms",
+                len(applied),
+                (now - min(received)).total_seconds() * 1000,
+                (read - began) * 1000,
+                (handled - read) * 1000,
+                len(touched),
+                (derived - handled) * 1000,
+                (committed - derived) * 1000,
+            )
         return len(applied), changed
 
     def _apply_inbox(self, event_id: int) -> None:
