@@ -423,8 +423,8 @@ def team_versions(session: Session, site_id: int) -> list[TeamVersion]:
     so a change made by another process shows on the next scrape of any process.
 
     It runs on every scrape, so its statement is built and compiled once per dialect and run
-    on the DB-API cursor, its values left as the driver gives them (they are only compared):
-    SQLAlchemy's per-execution work and the parsing of SQLite's timestamps cost more than the
+    as the driver's SQL, its values left as the driver gives them (they are only compared):
+    SQLAlchemy's statement building and the parsing of SQLite's timestamps cost more than the
     query itself.
     """
     connection = session.connection()
@@ -433,10 +433,5 @@ def team_versions(session: Session, site_id: int) -> list[TeamVersion]:
     assert values is not None  # None only for a compiled DDL statement
     positions = compiled.positiontup
     args = tuple(values[name] for name in positions) if positions else values
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(compiled.string, args)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = connection.exec_driver_sql(compiled.string, args).all()
     return [TeamVersion(int(team_id), key, tuple(parts)) for team_id, key, *parts in rows]
