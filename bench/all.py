@@ -1,12 +1,14 @@
 """Every bench with a goal, briefly, in one table (figure, goal, verdict): `python bench/all.py`.
 
 Runs `bench/sync.py` (webhook intake under `okrlink web`, then intake -> KR snapshot at 200
-events/s with one `okrlink worker`) and `bench/panels.py` (the panel against
-atlassian-connect-express in the same run), each on SQLite and on PostgreSQL (+ Redis), with
-short loads; each bench prints its figures beside its goal (`bench/goals.py`) and "meets" or
-"misses", and this script gathers those lines into one table. `--markdown` prints the table as
-the README's Benchmarks table is written: dated, with the machine's load average before and
-after, because on a shared machine a figure means little without it.
+events/s with one `okrlink worker`), `bench/panels.py` (the panel against
+atlassian-connect-express in the same run) and `bench/dashboards.py` (one scrape of
+`/api/v1/metrics` for 50 teams x 15 KRs, after a change and with nothing changed), each on
+SQLite and on PostgreSQL (+ Redis), with short loads; each bench prints its figures beside its
+goal (`bench/goals.py`) and "meets" or "misses", and this script gathers those lines into one
+table. `--markdown` prints the table as the README's Benchmarks table is written: dated, with
+the machine's load average before and after, because on a shared machine a figure means little
+without it.
 
 Options: `--seconds N` per measured load (default 5), `--databases sqlite,postgresql`,
 `--markdown`.
@@ -15,6 +17,7 @@ Options: `--seconds N` per measured load (default 5), `--databases sqlite,postgr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -24,6 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Not bench/ itself: its scripts must not shadow packages.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
+
+from tests.support.servers import postgres_server  # noqa: E402
 
 VERDICT = re.compile(r"^(?P<figure>.*?)[;,] goal (?P<goal>.*?): (?P<verdict>meets|misses)")
 """A bench's line that states a figure, its goal and the verdict."""
@@ -36,9 +43,13 @@ class Row:
     verdict: str
 
 
-def benches(seconds: int, databases: str) -> list[tuple[str, list[str]]]:
-    """(label, command) of each bench that carries goals, with brief loads."""
+def benches(seconds: int, databases: str, postgres_url: str) -> list[tuple[str, list[str]]]:
+    """(label, command) of each bench that carries goals, with brief loads; `postgres_url` is
+    a server `bench/dashboards.py` makes its throwaway database on (none: SQLite only)."""
     python = sys.executable
+    dashboards = [python, str(ROOT / "bench" / "dashboards.py"), "--rounds", "20"]
+    if postgres_url:
+        dashboards += ["--database-url", postgres_url]
     return [
         (
             "sync.py",
@@ -67,6 +78,7 @@ def benches(seconds: int, databases: str) -> list[tuple[str, list[str]]]:
                 databases,
             ],
         ),
+        ("dashboards.py", dashboards),
     ]
 
 
@@ -86,6 +98,18 @@ def load_average() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
+def run(label: str, command: list[str], rows: list[Row]) -> None:
+    """Run one bench and add its goal lines to `rows` (a row that misses if it failed)."""
+    print(f"running {label} ...", file=sys.stderr, flush=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    sys.stderr.write(done.stdout)
+    found = rows_of(done.stdout)
+    if done.returncode != 0 or not found:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        rows.append(Row(f"{label} did not finish: {tail}", "-", "misses"))
+    rows.extend(found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
@@ -95,15 +119,12 @@ def main() -> None:
     started = datetime.now(UTC)
     before = load_average()
     rows: list[Row] = []
-    for label, command in benches(args.seconds, args.databases):
-        print(f"running {label} ...", file=sys.stderr, flush=True)
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-        sys.stderr.write(done.stdout)
-        found = rows_of(done.stdout)
-        if done.returncode != 0 or not found:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            rows.append(Row(f"{label} did not finish: {tail}", "-", "misses"))
-        rows.extend(found)
+    with contextlib.ExitStack() as stack:
+        postgres_url = ""
+        if "postgresql" in args.databases.split(","):
+            postgres_url = stack.enter_context(postgres_server())
+        for label, command in benches(args.seconds, args.databases, postgres_url):
+            run(label, command, rows)
     after = load_average()
     when = f"{started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs"
     loads = f"load average (1 / 5 / 15 min) {before} before, {after} after"

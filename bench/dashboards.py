@@ -2,21 +2,27 @@
 
 A site of 50 teams x 15 KRs (3 objectives x 5, each KR with 8 weekly check-ins carrying a
 confidence) and 2 KPIs a team is scraped at `GET /api/v1/metrics` with a dashboard token,
-through the app's WSGI stack (the Flask test client: token lookup, the board's version, its
-two queries, the text) after a change (a KR's version bumped, as a check-in does), so each page
-is made anew, then once more with nothing changed (the page kept, `connect/api/metrics.Pages`).
-Prints the median and p95 of the scrapes after a change, the median of the unchanged ones, the
-split between reading the board and writing the text, what prometheus_client's own encoder
-takes for the same text (the reason the endpoint writes it itself, byte-identical), the page's
-size, the goal (under 50 ms) and whether the median scrape after a change meets it.
+through the app's WSGI stack (the Flask test client: token lookup, the teams' versions, the
+moved team's two queries, the text) after a change (a KR's version bumped, as a check-in does),
+so the changed team's part of the page is made anew, then once more with nothing changed (the
+page kept, `connect/api/metrics.Pages`). Runs on SQLite, then on PostgreSQL when
+`--database-url` names a server. For each it prints the median and p95 of the scrapes after a
+change and with nothing changed, each beside the goal (under 50 ms, `bench/goals.py`) with
+"meets" or "misses"; the split of reading the whole board and writing its whole text (a
+process's first scrape); what prometheus_client's own encoder takes for the same text (the
+reason the endpoint writes it itself, byte-identical); the page's size.
 
-Options: `--database-url` (a PostgreSQL server to make a throwaway database on; default: a
+The PostgreSQL database is analysed after the seed, as autovacuum does after a load of this
+size: a table the planner holds for empty is planned as one, which no running site meets.
+
+Options: `--database-url` (a PostgreSQL server to make a throwaway database on, besides the
 SQLite file), `--teams N` (default 50), `--rounds N` (default 40).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -29,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
-from sqlalchemy import select, update  # noqa: E402
+from sqlalchemy import select, text, update  # noqa: E402
 
+from bench import goals  # noqa: E402
 from bench.throwaway import throwaway_database  # noqa: E402
 from connect.api.metrics import BoardCollector, exposition  # noqa: E402
 from connect.app import create_app  # noqa: E402
@@ -121,38 +128,50 @@ def seed(settings: Settings, teams: int) -> str:
             session.flush()
             recompute(session, site_id, report.changed_kr_ids, now=now)
         _view, token = create_token(session, site_id, name="bench", now=now)
+    if services.store.engine.dialect.name == "postgresql":
+        with services.store.engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
     services.store.dispose()
     return token
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--teams", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=40)
-    args = parser.parse_args()
-    with throwaway_database(args.database_url) as url, tempfile.TemporaryDirectory() as work:
+def median_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+def p95_ms(seconds: list[float]) -> float:
+    return sorted(seconds)[max(int(len(seconds) * 0.95) - 1, 0)] * 1000
+
+
+def measure(server_url: str, teams: int, rounds: int) -> None:
+    """Seed a throwaway database on `server_url` (SQLite when empty), scrape, print."""
+    with throwaway_database(server_url) as url, tempfile.TemporaryDirectory() as work:
         settings = Settings(data_dir=Path(work), database_url=url, secret_key=SECRET_KEY)
         started = time.perf_counter()
-        token = seed(settings, args.teams)
-        krs = args.teams * OBJECTIVES * KRS
+        token = seed(settings, teams)
+        krs = teams * OBJECTIVES * KRS
+        database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(
-            f"database: {url.split(':', 1)[0]}; seeded {args.teams} teams x "
-            f"{OBJECTIVES * KRS} KRs ({krs} KRs, {krs * WEEKS:,} check-ins) "
-            f"in {time.perf_counter() - started:.1f} s"
+            f"{database}: seeded {teams} teams x {OBJECTIVES * KRS} KRs ({krs} KRs, "
+            f"{krs * WEEKS:,} check-ins) in {time.perf_counter() - started:.1f} s"
         )
         app = create_app(settings)
         services = services_of(app)
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
-        scrapes, unchanged, reads, writes, client_writes = [], [], [], [], []
+        scrapes: list[float] = []
+        unchanged: list[float] = []
+        reads: list[float] = []
+        writes: list[float] = []
+        client_writes: list[float] = []
         size = 0
-        for n in range(args.rounds + 3):
-            # A change first (as a check-in bumps its KR's version), so the page is made again.
+        for n in range(rounds + 3):
+            # A change first (as a check-in bumps its KR's version), so a part is made again.
             with services.store.session() as session:
                 session.execute(
                     update(KeyResult)
-                    .where(KeyResult.id == 1 + n % krs)
+                    .where(KeyResult.id == 1 + (n * 37) % krs)
                     .values(version=KeyResult.version + 1)
                 )
             began = time.perf_counter()
@@ -169,35 +188,52 @@ def main() -> None:
                 board = load_board(session, 1)
             reads.append(time.perf_counter() - began)
             began = time.perf_counter()
-            text = exposition(board)
+            page = exposition(board)
             writes.append(time.perf_counter() - began)
+            # The page made of kept parts is the page made whole.
+            assert page == response.data
             began = time.perf_counter()
             registry = CollectorRegistry(auto_describe=False)
             registry.register(BoardCollector(board))
-            assert generate_latest(registry) == text
+            assert generate_latest(registry) == page
             client_writes.append(time.perf_counter() - began)
         samples = sum(line and not line.startswith("#") for line in response.text.splitlines())
-        # Warm-up: statement caches, first connections.
-        del scrapes[:3], unchanged[:3], reads[:3], writes[:3], client_writes[:3]
+        # Warm-up: statement caches, first connections, every team's first part.
+        for series in (scrapes, unchanged, reads, writes, client_writes):
+            del series[:3]
         services.store.dispose()
-    median = statistics.median(scrapes) * 1000
-    p95 = sorted(scrapes)[int(len(scrapes) * 0.95) - 1] * 1000
-    print(f"page: {size / 1024:.0f} KiB, {samples:,} samples")
+    print(f"  page: {size / 1024:.0f} KiB, {samples:,} samples")
     print(
-        f"  of which reading the board {statistics.median(reads) * 1000:.1f} ms, "
-        f"writing the text {statistics.median(writes) * 1000:.1f} ms (medians); "
+        f"  the whole site (a process's first scrape): reading the board "
+        f"{median_ms(reads):.1f} ms, writing the text {median_ms(writes):.1f} ms (medians); "
         f"prometheus_client's generate_latest for the same text: "
-        f"{statistics.median(client_writes) * 1000:.1f} ms"
+        f"{median_ms(client_writes):.1f} ms"
     )
-    print(
-        f"a scrape with nothing changed since the last (the page kept): median "
-        f"{statistics.median(unchanged) * 1000:.1f} ms"
-    )
-    verdict = "meets" if median < GOAL_MS else "misses"
-    print(
-        f"one scrape after a change: median {median:.1f} ms, p95 {p95:.1f} ms; "
-        f"goal < {GOAL_MS:.0f} ms: {verdict}"
-    )
+    for what, seconds in (
+        ("one scrape after a change (the changed team's part made anew)", scrapes),
+        ("one scrape with nothing changed (the page kept)", unchanged),
+    ):
+        median = median_ms(seconds)
+        print(
+            f"  {database}, {teams} teams x {OBJECTIVES * KRS} KRs, {what}: median "
+            f"{median:.1f} ms, p95 {p95_ms(seconds):.1f} ms; goal {goals.dashboard_goal()}: "
+            f"{goals.verdict(goals.dashboard_met(median))}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--teams", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    one, five, fifteen = os.getloadavg()
+    print(f"load average (1 / 5 / 15 min) before: {one:.1f} / {five:.1f} / {fifteen:.1f}")
+    measure("", args.teams, args.rounds)
+    if args.database_url:
+        measure(args.database_url, args.teams, args.rounds)
+    one, five, fifteen = os.getloadavg()
+    print(f"load average (1 / 5 / 15 min) after: {one:.1f} / {five:.1f} / {fifteen:.1f}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ PANEL_VS_ACE_STRETCH: Final = 5.0
 PANEL_P99_MS: Final = 10.0
 """... with a p99 latency at or under this."""
 
+DASHBOARD_SCRAPE_MS: Final = 50.0
+"""One scrape of `GET /api/v1/metrics` for a site of 50 teams x 15 KRs (issue 26): the median,
+right after a change and with nothing changed alike, on SQLite and on PostgreSQL."""
+
 
 def verdict(met: bool) -> str:
     """The word each bench prints after a goal."""
@@ -53,3 +57,11 @@ def panel_goal() -> str:
 
 def panel_met(ratio: float, p99_ms: float) -> bool:
     return ratio >= PANEL_VS_ACE and p99_ms <= PANEL_P99_MS
+
+
+def dashboard_goal() -> str:
+    return f"< {DASHBOARD_SCRAPE_MS:.0f} ms"
+
+
+def dashboard_met(median_ms: float) -> bool:
+    return median_ms < DASHBOARD_SCRAPE_MS

@@ -23,7 +23,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, func, select
 
 from connect.api.metrics import SERIES, BoardCollector, exposition
+from connect.app import create_app
 from connect.services import services_of
+from connect.settings import Settings
 from connect.ui.panels import PanelQuery, load_panel
 from connect.ui.viewmodel import STATUSES, PanelView
 from sync.dashboards import (
@@ -32,6 +34,7 @@ from sync.dashboards import (
     KrFigures,
     ObjectiveFigures,
     create_token,
+    load_board,
     revoke_token,
 )
 from sync.db.model import CheckIn, DashboardToken, Objective
@@ -430,7 +433,7 @@ def test_an_unchanged_board_is_served_without_reading_it_again(
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert first.data == second.data
-    assert len(statements) - made == 2  # the token, the board's version
+    assert len(statements) - made == 2  # the token, the teams' versions
     assert made - 2 >= 2  # the first scrape also read the board
 
 
@@ -454,3 +457,89 @@ def test_every_kind_of_change_reaches_the_next_scrape(
     after = scrape(client, token)
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert series in {name for name, _ in changed}, changed
+
+
+# --- each team's part kept, made again when the team moves ---------------------------------
+
+
+def fresh_page(app: Flask, site_id: int) -> bytes:
+    """The page as it would be made from nothing: the whole board read now, written whole."""
+    with services_of(app).store.session() as session:
+        return exposition(load_board(session, site_id))
+
+
+def served(client: FlaskClient, token: str) -> bytes:
+    response = client.get(METRICS, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.data
+
+
+def test_a_change_in_one_team_makes_that_teams_part_again_and_no_other(
+    app: Flask, client: FlaskClient, site: int
+) -> None:
+    with services_of(app).store.session() as session:
+        import_team(session, site, now=PANEL_NOW, team="OPS")
+    token = token_for(app, site)
+    before = scrape(client, token)
+    assert value(before, "okrlink_kr_progress", **kr_labels("OPS-1", "OPS-1.1", "OPS")) == 0.1
+    checked = client.post(
+        "/api/v1/key-results/PLAT-1.1/check-ins", headers=admin_on(), json={"value": 99.8}
+    )
+    assert checked.status_code == 201, checked.json
+    engine = services_of(app).store.engine
+    statements: list[tuple[str, list[object]]] = []
+
+    def record(*args: object) -> None:
+        parameters = args[3]
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        statements.append((str(args[2]), list(values or ())))  # type: ignore[call-overload]
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = served(client, token)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # The token, the teams' versions, then PLAT's objectives and KPIs only.
+    assert len(statements) == 4, [sql for sql, _ in statements]
+    bound = [parameter for _sql, parameters in statements for parameter in parameters]
+    assert "PLAT" in bound and "OPS" not in bound
+    assert page == fresh_page(app, site)
+    after = scrape(client, token)
+    labels = kr_labels("PLAT-1", "PLAT-1.1")
+    shown = next(
+        kr for o in panel_view(app, site).objectives for kr in o.krs if kr.key == "PLAT-1.1"
+    )
+    assert value(after, "okrlink_kr_progress", **labels) == pytest.approx(shown.progress)
+    assert value(after, "okrlink_kr_progress", **labels) != value(
+        before, "okrlink_kr_progress", **labels
+    )
+    ops = {key: number for key, number in before.items() if ("team", "OPS") in key[1]}
+    assert ops and all(after[key] == number for key, number in ops.items())
+
+
+def test_kept_parts_never_cross_sites_and_a_change_elsewhere_shows_at_once(
+    app: Flask, client: FlaskClient, site: int, settings: Settings
+) -> None:
+    # Another site with a team of the same key and KRs of the same keys.
+    with services_of(app).store.session() as session:
+        other = local_site(session).id
+        import_team(session, other, now=PANEL_NOW, team="PLAT")
+    mine, theirs = token_for(app, site), token_for(app, other)
+    their_page = served(client, theirs)
+    assert served(client, mine) == fresh_page(app, site)
+    assert their_page == fresh_page(app, other)
+    assert their_page != fresh_page(app, site)
+    # Another process (its own engine and its own kept parts) records a check-in.
+    elsewhere = create_app(settings)
+    elsewhere.config["TESTING"] = True
+    try:
+        checked = elsewhere.test_client().post(
+            "/api/v1/key-results/PLAT-1.1/check-ins", headers=admin_on(), json={"value": 99.9}
+        )
+        assert checked.status_code == 201, checked.json
+    finally:
+        services_of(elsewhere).store.dispose()
+    mine_now = served(client, mine)
+    assert mine_now == fresh_page(app, site)
+    assert 'kr="PLAT-1.1",objective="PLAT-1",team="PLAT"} 0.0\n' not in mine_now.decode()
+    assert served(client, theirs) == their_page == fresh_page(app, other)

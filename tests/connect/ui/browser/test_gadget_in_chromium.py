@@ -339,3 +339,14 @@ def test_the_docs_show_the_gadget_screenshot_these_tests_write() -> None:
     for name in ("gadget-compact.png", "gadget-full.png", "kpi-chart-en.png", "kpi-chart-fr.png"):
         assert name in docs, name
         assert (repo / "bench" / "screenshots" / name).stat().st_size > 10_000, name
+
+
+def test_the_readme_shows_the_three_ways_in_and_the_gadget() -> None:
+    repo = Path(__file__).resolve().parents[4]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## On your dashboards\n", 1)[1].split("\n## ", 1)[0]
+    for way in ("gadget", "/api/v1/metrics", "Grafana", "Datadog", "Geckoboard"):
+        assert way in section, way
+    assert "(docs/integrations/dashboards.md)" in section
+    assert 'src="bench/screenshots/gadget-full.png"' in section
+    assert (repo / "bench" / "screenshots" / "gadget-full.png").stat().st_size > 10_000
