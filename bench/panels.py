@@ -26,11 +26,12 @@ side used meanwhile: none). Each measure also reads, from /proc, the CPU seconds
 server and wrk spent per request and the share of the cores other jobs took: on a shared
 machine that share moves the loads/s ratio by half or more between rounds (an A/A run, the
 same code served twice, differed by up to 1.4x), while the ratio of CPU per request (ACE's
-server and wrk time per request over okrlink's) barely moves. The goal line
-(`bench/goals.py`) takes the median round's loads/s ratio and the worst p99, and shows the
-ratio by CPU beside it. Needs `node` and `npm install` in `bench/ace` (`--no-ace` skips it).
-`--compare-with PATH` serves another checkout's code (main's, say) beside okrlink web in each
-round, to measure a change against it in the same run.
+server and wrk time per request over okrlink's) moves far less (2.2-3.1x where the loads/s
+ratio went from 1.5x to 5.5x, 2026-12-07, after the warm-up below). The goal line
+(`bench/goals.py`) takes the median of the rounds' loads/s ratios and the worst p99, and
+shows the ratio by CPU beside it. Needs `node` and `npm install` in `bench/ace` (`--no-ace`
+skips it). `--compare-with PATH` serves another checkout's code (main's, say) beside okrlink
+web in each round, to measure a change against it in the same run.
 
 Options: `--seconds N` (default 15), `--connections N` (default 16), `--server
 granian|gunicorn` (repeatable; default both), `--databases sqlite,postgresql` (default both),
@@ -50,6 +51,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -637,7 +639,8 @@ def measure(name: str, args: argparse.Namespace) -> None:
 
 
 def report_rounds(name: str, args: argparse.Namespace, rounds: list[Round]) -> None:
-    """Each round's figures, then the goal line: the median round's ratio, the worst p99."""
+    """Each round's figures, then the goal line: the median of the rounds' ratios, the worst
+    p99."""
     for number, each in enumerate(rounds, 1):
         print(
             f"[{name}] round {number}: okrlink web ({label('granian', args.threads)}): "
@@ -659,7 +662,7 @@ def report_rounds(name: str, args: argparse.Namespace, rounds: list[Round]) -> N
             f"was measured)"
         )
     ratios = sorted(each.ratio for each in rounds)
-    ratio = ratios[len(ratios) // 2]
+    ratio = statistics.median(ratios)
     p99 = max(each.okrlink.p99 for each in rounds)
     errors = sum(each.okrlink.errors + each.ace.errors for each in rounds)
     met = goals.panel_met(ratio, p99) and not errors
@@ -673,7 +676,7 @@ def report_rounds(name: str, args: argparse.Namespace, rounds: list[Round]) -> N
         )
     print(
         f"[{name}] okrlink web / ACE: {ratio:.2f}x{spread} (by CPU per request "
-        f"{by_cpu[len(by_cpu) // 2]:.2f}x), p99 {p99:.2f} ms, errors {errors}, other jobs up to "
+        f"{statistics.median(by_cpu):.2f}x), p99 {p99:.2f} ms, errors {errors}, other jobs up to "
         f"{others:.0%} of the cores; goal {goals.panel_goal()}: {goals.verdict(met)} (load "
         f"average {os.getloadavg()[0]:.1f})"
     )
