@@ -94,8 +94,13 @@ def serving(
     threads: int = 1,
     connections: int = 16,
     backpressure: int | None = None,
+    root: Path = ROOT,
 ) -> Iterator[str]:
-    """Serve `target` until the block ends; yields the base URL once `/healthz` answers."""
+    """Serve `target` until the block ends; yields the base URL once `/healthz` answers.
+
+    `root` is the checkout whose code is served (another one, such as main's, to measure a
+    change against it in the same run).
+    """
     port = free_port()
     argv = command(
         server,
@@ -107,8 +112,8 @@ def serving(
     )
     process = subprocess.Popen(
         argv,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(root)},
+        cwd=root,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
