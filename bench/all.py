@@ -11,7 +11,7 @@ the machine's load average before and after, because on a shared machine a figur
 without it.
 
 Options: `--seconds N` per measured load (default 5), `--databases sqlite,postgresql`,
-`--markdown`.
+`--markdown`, `--readme` (rewrite the table between README.md's Benchmarks markers).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+TABLE_START = "<!-- bench: table (python bench/all.py --readme) -->"
+TABLE_END = "<!-- bench: end -->"
 # Not bench/ itself: its scripts must not shadow packages.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
@@ -115,6 +118,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument(
+        "--readme", action="store_true", help="write the table into README.md's Benchmarks"
+    )
     args = parser.parse_args()
     started = datetime.now(UTC)
     before = load_average()
@@ -128,12 +134,12 @@ def main() -> None:
     after = load_average()
     when = f"{started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs"
     loads = f"load average (1 / 5 / 15 min) {before} before, {after} after"
+    table = markdown(rows, when=when, loads=loads, seconds=args.seconds)
+    if args.readme:
+        README.write_text(with_table(README.read_text(), table))
+        print(f"README.md's Benchmarks table rewritten ({len(rows)} rows)", file=sys.stderr)
     if args.markdown:
-        print(f"Measured {when} by `python bench/all.py --seconds {args.seconds}`; {loads}.\n")
-        print("| figure | goal | verdict |")
-        print("|---|---|---|")
-        for row in rows:
-            print(f"| {row.figure.replace('|', '/')} | {row.goal} | {row.verdict} |")
+        print(table, end="")
         return
     width = max((len(row.figure) for row in rows), default=10)
     goal_width = max((len(row.goal) for row in rows), default=4)
@@ -141,6 +147,25 @@ def main() -> None:
     print(f"{'figure':<{width}}  {'goal':<{goal_width}}  verdict")
     for row in rows:
         print(f"{row.figure:<{width}}  {row.goal:<{goal_width}}  {row.verdict}")
+
+
+def markdown(rows: list[Row], *, when: str, loads: str, seconds: int) -> str:
+    """The table as the README shows it: dated, with the load average around the run."""
+    lines = [
+        f"Measured {when} by `python bench/all.py --seconds {seconds}`; {loads}.",
+        "",
+        "| figure | goal | verdict |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {row.figure.replace('|', '/')} | {row.goal} | {row.verdict} |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def with_table(readme: str, table: str) -> str:
+    """`readme` with the text between the Benchmarks markers replaced by `table`."""
+    start = readme.index(TABLE_START) + len(TABLE_START)
+    end = readme.index(TABLE_END, start)
+    return readme[:start] + "\n" + table + readme[end:]
 
 
 if __name__ == "__main__":
