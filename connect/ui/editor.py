@@ -11,6 +11,7 @@ from typing import Any
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.kpi_history import KpiEvent
+from sync.preview import Preview
 
 FORMS = (
     "new-objective",
@@ -146,6 +147,8 @@ class Editor:
     writable: bool = True  # False: the reader may not write the team's OKRs, no form is shown
     cycles: tuple[CycleLink, ...] = ()  # the team's cycles, each a link to its page
     people_url: str = ""  # the owner picker's search (a door whose pages run no script: none)
+    preview_url: str = ""  # where a KR form's "Preview" posts
+    preview: Preview | None = None  # the KR form just previewed (`form`, `target`): its value
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target
@@ -160,6 +163,10 @@ class Editor:
             text = repr(default)
             return text[:-2] if text.endswith(".0") else text
         return str(default)
+
+    def previewed(self, form: str, target: str = "") -> Preview | None:
+        """The preview of this KR form, when it is the one just previewed."""
+        return self.preview if self.failed(form, target) else None
 
     def errors_of(self, form: str, target: str = "") -> Mapping[str, str]:
         return self.errors if self.failed(form, target) else {}

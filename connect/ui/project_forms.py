@@ -50,6 +50,7 @@ from sync.okrs import (
     update_objective,
 )
 from sync.permissions import Caller
+from sync.preview import Preview
 from sync.retro import publish_closed_cycle
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Posted:
     saved: str = ""
     errors: Mapping[str, str] = field(default_factory=dict)
     target: str = ""  # the objective or KR the failed form edits
+    preview: Preview | None = None  # a KR form previewed: what its source gives now
 
     @property
     def ok(self) -> bool:
