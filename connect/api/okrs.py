@@ -417,6 +417,8 @@ def create_key_result() -> tuple[Response, int]:
         _check_lengths(data)
         kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
         confine_jql(kr, data)
+        for target in sorted(okrs.asana_keys(_string_list(data, "asana"))):
+            services().asana_sync.on_link(session, g.site_id, kr, "asana", target)
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)

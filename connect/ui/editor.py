@@ -85,9 +85,12 @@ KR_FORM_FIELDS = (
     "environment",
     "window_days",
     "kpi",
+    "asana_goal",
+    "asana_field",
 )
 """The KR forms' fields, named as the OKR file's: every kind's (`jql`/`jql_field`, a github
-`measure` and its DORA scope, the `kpi` it follows)."""
+`measure` and its DORA scope, the `kpi` it follows, the Asana goal it moves and the Asana
+number field summed); the new KR form adds the `issues` and `asana` it links."""
 NUMBER_FIELDS = frozenset({"baseline", "target", "weight", "window_days"})
 
 NOTE_FIELDS: Mapping[str, str] = {
@@ -218,8 +221,9 @@ def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any]
     data["kind"] = data["kind"] or "metric"
     data["unit"] = data["unit"] or ""
     if new:
-        issues = form.get("issues", "").replace(",", "\n")
-        data["issues"] = [line.strip() for line in issues.splitlines() if line.strip()]
+        for name in ("issues", "asana"):
+            listed = form.get(name, "").replace(",", "\n")
+            data[name] = [line.strip() for line in listed.splitlines() if line.strip()]
     return data, errors
 
 
@@ -236,4 +240,5 @@ def parse_kpi_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any
             data[name] = parse_number(raw, name, errors)
         else:
             data[name] = raw.strip() or None
+    data["owner"] = owner_of(form)  # a person picked, as a KR's owner is
     return data, errors

@@ -42,6 +42,7 @@ from sync.kpis import create_kpi, find_kpi, update_kpi
 from sync.monthly import record_monthly_score
 from sync.okrs import (
     abandon,
+    asana_keys,
     create_key_result,
     create_objective,
     get_or_create_cycle,
@@ -233,6 +234,8 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             raise _FormErrors(errors)
         new_kr = create_key_result(session, objective, data, author=author, at=at)
         confine_jql(new_kr, data, poster.caller)
+        for key in sorted(asana_keys(data.get("asana", []))):  # read now, as a link is
+            services().asana_sync.on_link(session, site_id, new_kr, "asana", key)
         return new_kr.key, [new_kr.id]
     kr_key = fields.get("kr", "")
     kr = find_kr(session, site_id, kr_key)

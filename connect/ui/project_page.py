@@ -161,7 +161,8 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             kpis = panels.kpi_views(
                 session, site_id, team, start=empty.cycle_start, end=empty.cycle_end
             )
-        view = replace(empty, kpis=kpis)
+            names = names_in(session, site_id, (k.owner for k in kpis))  # the KPIs' owners
+        view = replace(empty, kpis=kpis, names=names)
     carried = {"team": team, "cycle": view.cycle}
     tabs = _tabs(link, carried, review=page.view == "review", lang=lang)
     if page.view == "review":
