@@ -77,18 +77,20 @@ def preview_key_result(
         fields["title"] = "preview"  # a title is not needed to read a source
     base = spec_of(kr) if kr is not None else KeyResultSpec(key="preview", title="")
     spec = kr_spec_from(fields, base)
+    unit = spec.unit
+    if spec.kind == "issues":  # as `derive`: an issues KR is its issues, whatever it follows
+        return _issues(session, site_id, data, kr, unit)
     if spec.kpi:
         kpi = find_kpi(session, site_id, spec.kpi)
         if kpi is None:
-            return Preview(None, spec.unit, sources.MISSING, f"there is no KPI {spec.kpi}")
-    if spec.kind == "issues" and not spec.kpi:
-        return _issues(session, site_id, data, kr, spec.unit)
-    if spec.kind == "jql" and not spec.kpi:
+            return Preview(None, unit, sources.MISSING, f"there is no KPI {spec.kpi}")
+        unit = unit or kpi.unit
+    elif spec.kind == "jql":
         return _jql(site_id, spec, tracker, confine)
-    if spec.kind == "github" and not spec.kpi and not sources.github_mapped(session, site_id):
-        return Preview(None, spec.unit, sources.MISSING, sources.NO_GITHUB)
-    if not spec.kpi and spec.kind == "metric":
-        return Preview(spec.current, spec.unit, sources.MANUAL, MANUAL_NOTE)
+    elif spec.kind == "github" and not sources.github_mapped(session, site_id):
+        return Preview(None, unit, sources.MISSING, sources.NO_GITHUB)
+    elif spec.kind == "metric":
+        return Preview(spec.current, unit, sources.MANUAL, MANUAL_NOTE)
     value = measured_current(
         session,
         site_id=site_id,
@@ -101,7 +103,7 @@ def preview_key_result(
         end=cycle[1],
         now=now,
     )
-    return Preview(value, spec.unit, sources.CONNECTED, None if value is not None else EMPTY)
+    return Preview(value, unit, sources.CONNECTED, None if value is not None else EMPTY)
 
 
 def _issues(

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connect.services import services_of
-from sync.db.model import Deployment, GitHubInstallation, Kpi
+from sync.db.model import Deployment, GitHubInstallation, Kpi, WorkItem
 from sync.sources import NO_GITHUB
 from tests.connect.test_permissions import (  # noqa: F401 (fixtures)
     CYCLE,
@@ -170,6 +170,36 @@ def test_a_kpi_kr_previews_the_kpis_latest_value_or_says_there_is_none(
     assert (found.json["value"], found.json["source_state"]) == (99.7, "connected")
     with services_of(app).store.session() as session:
         assert session.query(Kpi).count() == 1
+
+
+def test_an_issues_kr_previews_done_of_total_over_the_issues_and_tasks_typed(
+    app: Flask, client: FlaskClient, connect_site: int
+) -> None:
+    with services_of(app).store.session() as session:
+        for key, category, parent in (
+            ("PLAT-7", "done", None),
+            ("PLAT-8", "new", None),
+            ("PLAT-20", "new", None),  # an epic: its children count in its place
+            ("PLAT-21", "done", "PLAT-20"),
+            ("asana:1201", "done", None),
+        ):
+            session.add(
+                WorkItem(site_id=connect_site, key=key, status_category=category, parent_key=parent)
+            )
+    before = stored(app)
+    body = {
+        "objective": "PLAT-1",
+        "title": "Onboarding done",
+        "kind": "issues",
+        "issues": ["PLAT-7", "PLAT-8", "PLAT-20", "PLAT-99"],
+        "asana": ["https://app.asana.com/0/1199/1201"],
+    }
+    response = api(client, PLAT_ADMIN, "POST", PREVIEW, body)
+    assert response.status_code == 200, response.json
+    assert (response.json["value"], response.json["source_state"]) == (3.0, "connected")
+    assert response.json["message"].startswith("3 done of 4")
+    assert "PLAT-99" in response.json["message"]  # not read yet: named, not counted
+    assert stored(app) == before
 
 
 @pytest.mark.parametrize(
