@@ -279,6 +279,8 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
         check_ins = check_ins_of(session, kr)
         changes = changes_of(session, page.site_id, kr.cycle_id, kr.key)
         people = [kr.owner, *(c.author for c in check_ins), *(c.author for c in changes)]
+        for change in changes:  # an owner changed reads as names on both sides
+            people += [(change.before or {}).get("owner"), (change.after or {}).get("owner")]
         return render_kr_page(
             kr,
             check_ins=check_ins,

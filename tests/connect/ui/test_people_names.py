@@ -258,3 +258,17 @@ def test_the_reviews_list_of_months_without_a_score_names_the_owners(
     assert "Alice Dupont" in text["PLAT-1.1"] and "Bob Lee" in text["PLAT-1.2"]
     assert "Unknown user" in text["PLAT-1.4"] and "SRE lead" in text["PLAT-1.5"]
     assert not [kr for kr, line in text.items() if "557058:" in line or BOB in line]
+
+
+def test_an_owner_change_on_the_krs_page_reads_as_names(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    _quarter(client, admin)
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    moved = client.patch("/api/v1/key-results/PLAT-1.1", json={"owner": BOB}, headers=headers)
+    assert moved.status_code == 200, moved.json
+    url = signed_url("/jira/project-page/kr", {"projectKey": "PLAT", "kr": "PLAT-1.1"})
+    html = client.get(url).text
+    change = parse(html).find("li", data_field="owner")
+    assert change.text == "owner: Alice Dupont → Bob Lee"
+    assert ALICE not in parse(html).find("main").text and BOB not in parse(html).find("main").text
