@@ -355,3 +355,24 @@ def test_the_forge_page_previews_through_the_bridge(
     assert viewer.status_code == 403
     assert viewer.json["error"]["code"] == "forbidden"
     assert stored(app) == before
+
+
+def test_the_page_refuses_a_preview_to_who_may_not_write_the_teams_okrs(
+    app: Flask, client: FlaskClient, connect_site: int
+) -> None:
+    before = stored(app)
+    response = page_post(
+        app, client, connect_site, PLAT_VIEWER, "/jira/okrs/preview", PARAMS, PAGE_FIELDS
+    )
+    assert response.status_code == 403
+    assert parse(response.text).find(data_error_code="forbidden")
+    csrf = services_of(app).ui_form_tokens.issue(
+        site_id=connect_site, account=PLAT_VIEWER, purpose="check-in"
+    )
+    url = signed_url("/jira/okrs/preview", PARAMS, method="POST", context=True, account=PLAT_VIEWER)
+    answer = client.post(
+        url, data={**PAGE_FIELDS, "csrf_token": csrf}, headers={"Accept": "application/json"}
+    )
+    assert answer.status_code == 403
+    assert answer.json["error"]["code"] == "forbidden"
+    assert stored(app) == before
