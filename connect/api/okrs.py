@@ -393,7 +393,7 @@ def list_key_results() -> Response:
         return jsonify({"key_results": [kr_json(kr) for kr in krs]})
 
 
-CREATE_ONLY: Final = ("key", "objective", "issues")
+CREATE_ONLY: Final = ("key", "objective", "issues", "asana")
 """KR fields a POST sets and a PATCH refuses (the OpenAPI document's KeyResultPatch omits them)."""
 
 
