@@ -493,3 +493,24 @@ def test_asana_links_and_goal_are_written_on_the_page_with_the_files_names(
     assert bad.status_code == 422
     assert parse(bad.text).find(data_error="asana")
     assert len(client.get("/api/v1/key-results", headers=headers).json["key_results"]) == 1
+    made = client.post(  # the API takes the same field and links the same way
+        "/api/v1/key-results",
+        json={
+            "objective": "PLAT-1",
+            "title": "Docs tasks done from 0 to 8",
+            "kind": "issues",
+            "asana": ["asana:1203"],
+            "asana_goal": "3302",
+        },
+        headers=headers,
+    )
+    assert made.status_code == 201, made.json
+    assert made.json["asana_goal"] == "3302"
+    links = client.get("/api/v1/key-results/PLAT-1.2/links", headers=headers).json["links"]
+    assert [(link["kind"], link["target"]) for link in links] == [("asana", "asana:1203")]
+    bad_api = client.post(
+        "/api/v1/key-results",
+        json={"objective": "PLAT-1", "title": "Other", "asana": ["nope"]},
+        headers=headers,
+    )
+    assert (bad_api.status_code, bad_api.json["error"]["field"]) == (422, "asana")
