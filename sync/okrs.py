@@ -76,7 +76,7 @@ KR_FIELDS = (
 
 OBJECTIVE_FIELDS = ("title", "description", "parent", "state", "abandon_reason")
 KR_CREATE_FIELDS = frozenset(
-    {*KR_FIELDS, "current", "kpi", *DORA_SCOPE, "key", "objective", "issues"}
+    {*KR_FIELDS, "current", "kpi", *DORA_SCOPE, "key", "objective", "issues", "asana"}
 )
 
 
@@ -378,11 +378,13 @@ def create_key_result(
     while not key and f"{objective.key}.{number}" in taken:
         number += 1
     key = key or f"{objective.key}.{number}"
-    fields = {name: value for name, value in data.items() if name not in ("objective", "issues")}
+    links = ("objective", "issues", "asana")
+    fields = {name: value for name, value in data.items() if name not in links}
     spec = kr_spec_from(fields, KeyResultSpec(key=key, title=""))
     if not spec.title.strip():
         raise Invalid("title is required: state the outcome the KR measures", field="title")
     issues = string_list_field(data, "issues")
+    asana = [_asana_key(reference) for reference in string_list_field(data, "asana")]
     kr = KeyResult(
         site_id=site_id,
         cycle_id=objective.cycle_id,
@@ -396,6 +398,10 @@ def create_key_result(
     session.flush()
     for issue in issues:
         session.add(Link(site_id=site_id, kr_id=kr.id, target_key=issue, source="api"))
+    for target in dict.fromkeys(asana):
+        session.add(
+            Link(site_id=site_id, kr_id=kr.id, target_kind="asana", target_key=target, source="api")
+        )
     record_change(
         session,
         site_id=site_id,
@@ -413,11 +419,19 @@ def create_key_result(
     return kr
 
 
+def _asana_key(reference: str) -> str:
+    """The link key (`asana:<gid>`) of an Asana task or project URL or gid; refused otherwise."""
+    gid = asana_refs.gid_of(reference)
+    if gid is None:
+        raise Invalid(f"{reference} is not an Asana task or project (URL or gid)", field="asana")
+    return asana_refs.key_of(gid)
+
+
 def update_key_result(
     session: Session, kr: KeyResult, data: Mapping[str, Any], *, author: str | None, at: datetime
 ) -> KeyResult:
     """Change a KR's definition (absent fields stay); its key, objective and links stay put."""
-    for frozen in ("key", "objective", "issues"):
+    for frozen in ("key", "objective", "issues", "asana"):
         if frozen in data:
             raise Invalid(f"{frozen} cannot be changed here", field=frozen)
     ensure_open(session, kr.site_id, kr.objective.team_id, kr.cycle_id)

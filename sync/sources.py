@@ -73,6 +73,16 @@ def jira_krs(
 
 def refresh_github(session: Session, site_id: int) -> list[int]:
     """Mark the site's github KRs connected or missing by its mapped installations."""
+    krs = session.scalars(
+        select(KeyResult).where(KeyResult.site_id == site_id, KeyResult.kind == "github")
+    )
+    if not github_mapped(session, site_id):
+        return record_all(krs, MISSING, NO_GITHUB)
+    return record_all(krs, CONNECTED)
+
+
+def github_mapped(session: Session, site_id: int) -> bool:
+    """Whether a live (not deleted, not suspended) GitHub installation is mapped to the site."""
     mapped = session.scalar(
         select(GitHubInstallation.installation_id)
         .where(
@@ -82,9 +92,4 @@ def refresh_github(session: Session, site_id: int) -> list[int]:
         )
         .limit(1)
     )
-    krs = session.scalars(
-        select(KeyResult).where(KeyResult.site_id == site_id, KeyResult.kind == "github")
-    )
-    if mapped is None:
-        return record_all(krs, MISSING, NO_GITHUB)
-    return record_all(krs, CONNECTED)
+    return mapped is not None

@@ -26,12 +26,14 @@ from connect.errors import (
 )
 from connect.permissions import (
     confine_jql,
+    request_caller,
     require_admin,
     require_check_in,
     require_jql,
     require_write,
 )
 from connect.services import services
+from connect.ui.kr_preview import preview
 from sync import cycles, monthly, okrs
 from sync.core import asana_refs, okrfile
 from sync.core.spec import DORA_SCOPE, TeamOkrs, quarter, quarter_of
@@ -391,7 +393,7 @@ def list_key_results() -> Response:
         return jsonify({"key_results": [kr_json(kr) for kr in krs]})
 
 
-CREATE_ONLY: Final = ("key", "objective", "issues")
+CREATE_ONLY: Final = ("key", "objective", "issues", "asana")
 """KR fields a POST sets and a PATCH refuses (the OpenAPI document's KeyResultPatch omits them)."""
 
 
@@ -415,10 +417,33 @@ def create_key_result() -> tuple[Response, int]:
         _check_lengths(data)
         kr = okrs.create_key_result(session, objective, data, author=_author(), at=_now())
         confine_jql(kr, data)
+        for target in sorted(okrs.asana_keys(_string_list(data, "asana"))):
+            services().asana_sync.on_link(session, g.site_id, kr, "asana", target)
         refresh_github(session, g.site_id)  # a github KR says whether GitHub is mapped
         _refresh(session, [kr.id])
         session.refresh(kr)
         return jsonify(kr_json(kr)), 201
+
+
+@blueprint.post("/key-results/preview")
+def preview_key_result() -> Response:
+    """What a KR's source gives now, before it is saved: the KR's fields as the OKR file names
+    them, with `objective` (a new KR) or `key` (an existing KR, these fields changed). Whoever
+    may write the team's OKRs may preview; nothing is stored."""
+    data = body()
+    _check_lengths(data)
+    fields = {
+        name: value for name, value in data.items() if name not in ("key", "objective", "cycle")
+    }
+    kr, objective = _text(data, "key"), _text(data, "objective")
+    if not kr and not objective:
+        raise ValidationError(
+            "give objective (a new KR) or key (an existing KR)", field="objective"
+        )
+    shown = preview(
+        request_caller(), fields, objective=objective, kr=kr, cycle=_text(data, "cycle")
+    )
+    return jsonify(shown.as_json())
 
 
 @blueprint.get("/key-results/<key>")

@@ -135,6 +135,14 @@ PATHS: dict[str, dict[str, Any]] = {
             errors=("400", "401", "404", "409", "422"),
         ),
     },
+    "/key-results/preview": {
+        "post": _op(
+            "Preview a key result before saving it: the value its source gives now (measured as "
+            "the saved KR will be), or why it cannot; nothing is stored",
+            body="KeyResultPreviewInput",
+            errors=("400", "401", "403", "404", "422", "503"),
+        ),
+    },
     "/key-results/{key}": {
         "get": _op("Get a key result", params=[_KEY]),
         "patch": _op(
@@ -317,6 +325,26 @@ SCHEMAS: dict[str, Any] = {
             "key": _text("key"),
             **_KR_EDITABLE,
             "issues": {"type": "array", "items": _text("target", required=True)},
+            "asana": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Asana task or project URLs or gids, linked as the file's asana:",
+            },
+        },
+    },
+    "KeyResultPreviewInput": {
+        "type": "object",
+        "description": "A new KR's fields with `objective`, or an existing KR's `key` and the "
+        "fields it would change; answered `{value, unit, source_state, message}`, "
+        "`source_state` one of manual, connected, missing, unreachable, refused",
+        "additionalProperties": False,
+        "properties": {
+            "objective": _text("objective"),
+            "key": _text("key"),
+            "cycle": _text("cycle"),
+            **_KR_EDITABLE,
+            "issues": {"type": "array", "items": _text("target", required=True)},
+            "asana": {"type": "array", "items": {"type": "string"}},
         },
     },
     "KpiInput": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 import click
@@ -88,7 +89,14 @@ def require_secret_key() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def print_findings(path: str, findings: list[Finding]) -> None:
+def print_findings(
+    path: str, findings: list[Finding], names: Mapping[str, str] | None = None
+) -> None:
+    """Each finding on a line; with the site's `names`, an owner it names reads as the person's
+    name (a file checked on its own knows no names and keeps the account id)."""
     for finding in findings:
         where = f"{path}:{finding.line}" if finding.line else path
-        click.echo(f"{where}: {finding.level}: {finding.message}")
+        message, owner = finding.message, finding.params.get("owner")
+        if names and isinstance(owner, str) and owner in names:
+            message = message.replace(owner, names[owner])
+        click.echo(f"{where}: {finding.level}: {message}")

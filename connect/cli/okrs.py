@@ -76,6 +76,7 @@ def import_path(
     from sync.db.store import find_site
     from sync.engine.snapshots import recompute
     from sync.okrs import import_team_okrs
+    from sync.people import names_for
 
     findings = okrfile.check_file(path)
     if has_errors(findings):
@@ -87,7 +88,15 @@ def import_path(
         site_row = find_site(session, site)
         report = import_team_okrs(session, site_row.id, okrs, prefer_file=prefer_file)
         recompute(session, site_row.id, report.changed_kr_ids, now=datetime.now(UTC))
-    print_findings(path, report.findings)
+        owners = [f.params.get("owner") for f in report.findings]
+        names = names_for(
+            session,
+            site_row.id,
+            [owner for owner in owners if isinstance(owner, str)],
+            people=services.jobs.ports.people,
+            now=datetime.now(UTC),
+        )
+    print_findings(path, report.findings, names)
     with app.app_context():
         from connect.api.okrs import fetch_linked_issues
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from connect.ui.i18n import PracticeNote
 from connect.ui.kpi_history import KpiEvent
+from sync.preview import Preview
 
 FORMS = (
     "new-objective",
@@ -84,9 +85,12 @@ KR_FORM_FIELDS = (
     "environment",
     "window_days",
     "kpi",
+    "asana_goal",
+    "asana_field",
 )
 """The KR forms' fields, named as the OKR file's: every kind's (`jql`/`jql_field`, a github
-`measure` and its DORA scope, the `kpi` it follows)."""
+`measure` and its DORA scope, the `kpi` it follows, the Asana goal it moves and the Asana
+number field summed); the new KR form adds the `issues` and `asana` it links."""
 NUMBER_FIELDS = frozenset({"baseline", "target", "weight", "window_days"})
 
 NOTE_FIELDS: Mapping[str, str] = {
@@ -146,6 +150,8 @@ class Editor:
     writable: bool = True  # False: the reader may not write the team's OKRs, no form is shown
     cycles: tuple[CycleLink, ...] = ()  # the team's cycles, each a link to its page
     people_url: str = ""  # the owner picker's search (a door whose pages run no script: none)
+    preview_url: str = ""  # where a KR form's "Preview" posts
+    preview: Preview | None = None  # the KR form just previewed (`form`, `target`): its value
 
     def failed(self, form: str, target: str = "") -> bool:
         return self.form == form and self.target == target
@@ -160,6 +166,10 @@ class Editor:
             text = repr(default)
             return text[:-2] if text.endswith(".0") else text
         return str(default)
+
+    def previewed(self, form: str, target: str = "") -> Preview | None:
+        """The preview of this KR form, when it is the one just previewed."""
+        return self.preview if self.failed(form, target) else None
 
     def errors_of(self, form: str, target: str = "") -> Mapping[str, str]:
         return self.errors if self.failed(form, target) else {}
@@ -211,8 +221,9 @@ def parse_kr_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any]
     data["kind"] = data["kind"] or "metric"
     data["unit"] = data["unit"] or ""
     if new:
-        issues = form.get("issues", "").replace(",", "\n")
-        data["issues"] = [line.strip() for line in issues.splitlines() if line.strip()]
+        for name in ("issues", "asana"):
+            listed = form.get(name, "").replace(",", "\n")
+            data[name] = [line.strip() for line in listed.splitlines() if line.strip()]
     return data, errors
 
 
@@ -229,4 +240,5 @@ def parse_kpi_form(form: Mapping[str, str], *, new: bool) -> tuple[dict[str, Any
             data[name] = parse_number(raw, name, errors)
         else:
             data[name] = raw.strip() or None
+    data["owner"] = owner_of(form)  # a person picked, as a KR's owner is
     return data, errors

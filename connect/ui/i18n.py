@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -180,14 +180,21 @@ class Translator:
         """The status word: `on track`, `à risque`."""
         return self(f"status.{status}")
 
-    def note(self, note: PracticeNote) -> str:
-        """A practice note in this language, from its catalogue key and parameters."""
-        count = note.params.get("count")
+    def note(
+        self, note: PracticeNote, person: Callable[[str | None], str | None] | None = None
+    ) -> str:
+        """A practice note in this language, from its catalogue key and parameters; with
+        `person` (the page's names), an `owner` it names reads as the person's name."""
+        params = dict(note.params)
+        owner = params.get("owner")
+        if person is not None and isinstance(owner, str):
+            params["owner"] = person(owner) or owner
+        count = params.get("count")
         if isinstance(count, int) and self._is_one(count):
             singular = f"{note.message_key}.one"
             if singular in MESSAGES[self.locale]:
-                return self(singular, **note.params)
-        return self(note.message_key, **note.params)
+                return self(singular, **params)
+        return self(note.message_key, **params)
 
 
 def translator(locale: str) -> Translator:

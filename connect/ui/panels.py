@@ -557,6 +557,8 @@ def _kr_view(
         measure=kr.measure,
         kpi=kr.kpi,
         scope=dict(kr.params or {}),
+        asana_goal=kr.asana_goal,
+        asana_field=kr.asana_field,
     )
 
 

@@ -42,6 +42,7 @@ from sync.kpis import create_kpi, find_kpi, update_kpi
 from sync.monthly import record_monthly_score
 from sync.okrs import (
     abandon,
+    asana_keys,
     create_key_result,
     create_objective,
     get_or_create_cycle,
@@ -50,6 +51,7 @@ from sync.okrs import (
     update_objective,
 )
 from sync.permissions import Caller
+from sync.preview import Preview
 from sync.retro import publish_closed_cycle
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class Posted:
     saved: str = ""
     errors: Mapping[str, str] = field(default_factory=dict)
     target: str = ""  # the objective or KR the failed form edits
+    preview: Preview | None = None  # a KR form previewed: what its source gives now
 
     @property
     def ok(self) -> bool:
@@ -231,6 +234,8 @@ def _edit(session: Session, poster: Poster, form: str, fields: Fields) -> tuple[
             raise _FormErrors(errors)
         new_kr = create_key_result(session, objective, data, author=author, at=at)
         confine_jql(new_kr, data, poster.caller)
+        for key in sorted(asana_keys(data.get("asana", []))):  # read now, as a link is
+            services().asana_sync.on_link(session, site_id, new_kr, "asana", key)
         return new_kr.key, [new_kr.id]
     kr_key = fields.get("kr", "")
     kr = find_kr(session, site_id, kr_key)

@@ -41,7 +41,7 @@ from sync.permissions import Caller, Unavailable
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
-ROUTES = ("page", "kr", "edit", "check-in", "close", "monthly-score", "people")
+ROUTES = ("page", "kr", "edit", "preview", "check-in", "close", "monthly-score", "people")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,8 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
             kpis = panels.kpi_views(
                 session, site_id, team, start=empty.cycle_start, end=empty.cycle_end
             )
-        view = replace(empty, kpis=kpis)
+            names = names_in(session, site_id, (k.owner for k in kpis))  # the KPIs' owners
+        view = replace(empty, kpis=kpis, names=names)
     carried = {"team": team, "cycle": view.cycle}
     tabs = _tabs(link, carried, review=page.view == "review", lang=lang)
     if page.view == "review":
@@ -205,6 +206,7 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         writable=may.write,
         # The picker is the page's script: a door whose pages run none keeps the typed owner.
         people_url=link("people", team=team) if page.host_script else "",
+        preview_url=link("preview", **carried),
     )
     with store.session() as session:
         editor = replace(
@@ -214,7 +216,12 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         )
     if failed is not None:
         editor = replace(
-            editor, form=failed.form, target=failed.target, errors=failed.errors, values=page.values
+            editor,
+            form=failed.form,
+            target=failed.target,
+            errors=failed.errors,
+            values=page.values,
+            preview=failed.preview,
         )
     if view.objectives:
         editor = replace(editor, close_url=link("close", **carried), kr_url=link("kr", team=team))
@@ -272,6 +279,8 @@ def render_project_kr_page(page: ProjectPage, link: Link, key: str) -> str:
         check_ins = check_ins_of(session, kr)
         changes = changes_of(session, page.site_id, kr.cycle_id, kr.key)
         people = [kr.owner, *(c.author for c in check_ins), *(c.author for c in changes)]
+        for change in changes:  # an owner changed reads as names on both sides
+            people += [(change.before or {}).get("owner"), (change.after or {}).get("owner")]
         return render_kr_page(
             kr,
             check_ins=check_ins,

@@ -76,6 +76,8 @@ class KrView:
     measure: str | None = None
     kpi: str | None = None
     scope: Mapping[str, object] = field(default_factory=dict)  # a DORA key's repository...
+    asana_goal: str | None = None  # the Asana goal it moves
+    asana_field: str | None = None  # the Asana number field summed over its tasks
 
     def __post_init__(self) -> None:
         _check_status(self.status)

@@ -6,7 +6,7 @@ event applied twice, late or out of order converges on the same snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -152,6 +152,16 @@ def linked_issue_states_of(
     return states
 
 
+def issue_states_of_keys(
+    session: Session, site_id: int, keys: Collection[str]
+) -> list[core.IssueState]:
+    """The states `linked_issue_states` gives for these keys, as if a KR linked them (the KR
+    preview of issues typed but not linked yet)."""
+    if not keys:
+        return []
+    return _issue_states(_LINKED_ITEMS.rows(session, {"site_id": site_id, "keys": sorted(keys)}))
+
+
 def _issue_states(rows: Iterable[_PlainRow]) -> list[core.IssueState]:
     """Issue states from `_LINKED_ITEMS` rows: a linked item with children stands for them."""
     parents_with_children = {parent for _k, _s, _p, parent, child in rows if child}
@@ -226,7 +236,13 @@ _STORE_SNAPSHOT = (
 
 
 def _github_current(
-    session: Session, *, site_id: int, kr_id: int, measure: str | None, start: date, end: date
+    session: Session,
+    *,
+    site_id: int,
+    kr_id: int | None,
+    measure: str | None,
+    start: date,
+    end: date,
 ) -> float | None:
     """Merged PRs linked to the KR in the cycle: their count, or their median lead time."""
     linked = select(Link.target_key).where(Link.kr_id == kr_id, Link.target_kind == "github")
@@ -279,6 +295,36 @@ def _kpi_current(session: Session, *, site_id: int, key: str) -> float | None:
     return session.scalar(select(Kpi.current).where(Kpi.site_id == site_id, Kpi.key == key))
 
 
+def measured_current(
+    session: Session,
+    *,
+    site_id: int,
+    kr_id: int | None,
+    kind: str,
+    measure: str | None,
+    params: Mapping[str, Any] | None,
+    kpi: str | None,
+    start: date,
+    end: date,
+    now: datetime,
+) -> float | None:
+    """What a metric-like KR's source gives now: the KPI it follows, a DORA key, or its linked
+    PRs; None when nothing is measured (a metric or JQL KR keeps its stored value). The KR
+    preview asks this too (`kr_id` None: a KR not saved yet, with no links)."""
+    if kpi:
+        return _kpi_current(session, site_id=site_id, key=kpi)
+    if kind == "github" and measure in dora_core.KEYS:
+        read = MEASURES.by_name.get(measure)
+        if read is None:
+            raise LookupError(f"no measure registered for {measure} (import sync.dora)")
+        return read(session, site_id, measure, params, now=now)
+    if kind == "github":
+        return _github_current(
+            session, site_id=site_id, kr_id=kr_id, measure=measure, start=start, end=end
+        )
+    return None
+
+
 def derive(
     session: Session,
     kr: Row[*tuple[Any, ...]],
@@ -299,25 +345,19 @@ def derive(
         tally = core.issues_progress(issue_states)
         value, done, total = tally.progress, tally.done, tally.total
     else:
-        if kr.kpi:
-            measured = _kpi_current(session, site_id=kr.site_id, key=kr.kpi)
-            current = measured if measured is not None else current
-        elif kr.kind == "github" and kr.measure in dora_core.KEYS:
-            measure = MEASURES.by_name.get(kr.measure)
-            if measure is None:
-                raise LookupError(f"no measure registered for {kr.measure} (import sync.dora)")
-            measured = measure(session, kr.site_id, kr.measure, kr.params, now=now)
-            current = measured if measured is not None else current
-        elif kr.kind == "github":
-            measured = _github_current(
-                session,
-                site_id=kr.site_id,
-                kr_id=kr.id,
-                measure=kr.measure,
-                start=kr.start,
-                end=kr.end,
-            )
-            current = measured if measured is not None else current
+        measured = measured_current(
+            session,
+            site_id=kr.site_id,
+            kr_id=kr.id,
+            kind=kr.kind,
+            measure=kr.measure,
+            params=kr.params,
+            kpi=kr.kpi,
+            start=kr.start,
+            end=kr.end,
+            now=now,
+        )
+        current = measured if measured is not None else current
         if kr.baseline is None or kr.target is None or kr.baseline == kr.target:
             value = 0.0
         else:

@@ -40,6 +40,7 @@ from connect.ui.editor import NEW_CYCLE_FORM
 from connect.ui.gadget import PROPERTY_KEY, GadgetConfig, choices
 from connect.ui.headers import page_headers
 from connect.ui.i18n import pick_locale, translator
+from connect.ui.kr_preview import post_preview
 from connect.ui.panel_page import (
     TEAM_KEY,
     panel_request,
@@ -219,8 +220,11 @@ def _see_other(url: str) -> Response:
 @blueprint.errorhandler(ApiError)
 def error_page(error: ApiError) -> Response:
     """Errors on these pages are shown as a page inside the iframe, not as JSON (but for the
-    owner picker's search, which the page's script reads)."""
-    if request.endpoint == "ui.people_search":
+    owner picker's search and the preview's, which the page's script reads)."""
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if request.endpoint == "ui.people_search" or (
+        request.endpoint == "ui.preview_kr" and wants_json
+    ):
         answer = jsonify(error.to_dict())
         answer.status_code = error.http_status
         return answer
@@ -351,6 +355,7 @@ CONNECT_ROUTES = {
     "page": "ui.project_page_view",
     "kr": "ui.kr_page",
     "edit": "ui.edit_okrs",
+    "preview": "ui.preview_kr",
     "check-in": "ui.check_in",
     "close": "ui.close_cycle",
     "monthly-score": "ui.monthly_score",
@@ -460,6 +465,35 @@ def edit_okrs() -> Response:
     team, cycle = _project_team(), request.args.get("cycle", "").strip()
     posted = post_edit(_poster(team, cycle), request.form.get("form", ""), request.form)
     return _after_post(team, cycle, posted)
+
+
+@blueprint.post("/jira/okrs/preview")
+@page_auth(allow_context_qsh=True)
+def preview_kr() -> Response:
+    """A KR form's "Preview", for whoever may write the team's OKRs: what its source gives now
+    (or why it cannot), measured as the saved KR will be; nothing is stored. The page again
+    with the value beside the form and the typed values kept, or (`Accept: application/json`,
+    the page's script) the preview alone; a bad field answers 422."""
+    check_csrf(request.form.get("csrf_token"), site_id=g.site_id, account=g.account_id)
+    team, cycle = _project_team(), request.args.get("cycle", "").strip()
+    posted = post_preview(_poster(team, cycle), request.form)
+    if request.accept_mimetypes.best == "application/json":
+        return _preview_json(posted)
+    shown = _page(team, cycle, values=_posted_values())
+    html = render_project_page(shown, _connect_link, failed=posted)
+    return html_response(html, status=200 if posted.ok else 422)
+
+
+def _preview_json(posted: Posted) -> Response:
+    """The preview as the page's script shows it: the API's fields and the value as worded."""
+    if posted.preview is None:
+        field, message = next(iter(posted.errors.items()))
+        text = translator(locale()).maybe(message)
+        answer = jsonify({"error": {"code": "invalid", "message": text, "field": field}})
+        answer.status_code = 422
+        return answer
+    shown = translator(locale()).quantity(posted.preview.value, posted.preview.unit)
+    return jsonify({**posted.preview.as_json(), "shown": shown})
 
 
 PICKER_LIMIT = 10

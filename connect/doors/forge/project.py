@@ -8,7 +8,10 @@ Connect iframe, asked for by the Custom UI shell through `invokeRemote`.
   of the page's forms (`form` is its `data-form`, `fields` its named values, a list for a field
   given more than once, `csrf` its `csrf_token`) and answers the page again: `{"status": 200,
   "html", "saved"}`, or `422` `{"status": 422, "html", "errors", "error"}` with the errors
-  beside their fields and nothing saved.
+  beside their fields and nothing saved. `preview-key-result` (a KR form's "Preview" button,
+  its `fields` the KR form's own, `form` among them) saves nothing: it answers the page with
+  the value beside the form and the typed values kept, and `preview` `{"value", "unit",
+  "source_state", "message"}`.
 
 The FIT authenticates every call (401 otherwise); the team is the Jira project key; the user is
 the FIT's `principal`, who is the author of what the forms save, and whom the forms' CSRF token
@@ -38,6 +41,7 @@ from connect.errors import BadRequest, ValidationError
 from connect.ui.editor import FORMS as EDIT_FORMS
 from connect.ui.editor import NEW_CYCLE_FORM
 from connect.ui.i18n import translator
+from connect.ui.kr_preview import PREVIEW_FORM, post_preview
 from connect.ui.panel_page import TEAM_KEY
 from connect.ui.project_forms import (
     CHECKIN_FORM,
@@ -60,8 +64,8 @@ from connect.ui.project_page import (
 
 PAGE_PATH: Final = "/forge/project/page"
 FORMS_PATH: Final = "/forge/project/forms"
-FORM_ROUTES: Final = frozenset({"edit", "check-in", "close", "monthly-score"})
-FORMS: Final = frozenset({*EDIT_FORMS, CHECKIN_FORM, CLOSE_FORM, MONTHLY_FORM})
+FORM_ROUTES: Final = frozenset({"edit", "preview", "check-in", "close", "monthly-score"})
+FORMS: Final = frozenset({*EDIT_FORMS, CHECKIN_FORM, CLOSE_FORM, MONTHLY_FORM, PREVIEW_FORM})
 VIEWS: Final = frozenset({"okrs", "review"})
 FIELD_LIMIT: Final = 200
 VALUE_LIMIT: Final = 10_000
@@ -154,6 +158,13 @@ def forms() -> tuple[Response, int]:
         posted = post_check_in(poster, fields)
     elif form == CLOSE_FORM:
         posted = post_close(poster, fields)
+    elif form == PREVIEW_FORM:  # a KR form's "Preview": the page again, the value beside it
+        posted = post_preview(poster, fields)
+        if not posted.ok:
+            return _refused(shown, posted)
+        html = render_project_page(shown, forge_link, failed=posted)
+        preview = posted.preview.as_json() if posted.preview is not None else None
+        return _answer(html, preview=preview)
     elif form == MONTHLY_FORM:  # the review tab's form: its answer is the review again
         posted = post_monthly_score(poster, fields)
         shown = replace(shown, view="review")

@@ -130,9 +130,11 @@ export function linkRequest(anchor, locale) {
 }
 
 // A form as the remote takes it: its `data-form`, its fields (a list for a name given more than
-// once), its CSRF token apart, and the parameters of its action.
-export function formRequest(form, locale) {
-  const call = remoteCall(form.getAttribute("action"));
+// once), its CSRF token apart, and the parameters of its action. A button with its own
+// `formaction` and `data-form` (a KR form's "Preview") sends the form as that form instead.
+export function formRequest(form, locale, submitter = null) {
+  const own = submitter && submitter.hasAttribute("formaction") ? submitter : null;
+  const call = remoteCall(own ? own.getAttribute("formaction") : form.getAttribute("action"));
   if (!call) return null;
   const fields = {};
   for (const [name, value] of new FormData(form)) {
@@ -142,7 +144,8 @@ export function formRequest(form, locale) {
   }
   const csrf = typeof fields.csrf_token === "string" ? fields.csrf_token : "";
   delete fields.csrf_token;
-  const body = { ...call.body, form: form.dataset.form || "", fields, csrf, locale };
+  const name = (own && own.dataset.form) || form.dataset.form || "";
+  const body = { ...call.body, form: name, fields, csrf, locale };
   return { path: call.path, method: "POST", body };
 }
 
@@ -258,7 +261,8 @@ export function follows(root, locale) {
       submitGadget(root, event.target);
       return;
     }
-    const request = event.target instanceof HTMLFormElement && formRequest(event.target, locale);
+    const request =
+      event.target instanceof HTMLFormElement && formRequest(event.target, locale, event.submitter);
     if (!request) return;
     event.preventDefault();
     if (root.dataset.state !== "busy") follow(root, request);

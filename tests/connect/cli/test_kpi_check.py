@@ -84,3 +84,30 @@ def test_import_stores_kpis_and_scopes_and_export_gives_them_back(app: Flask) ->
         again = import_team_okrs(session, site_id, okrs)
     assert okrfile.strip_lines(exported[0]) == okrfile.strip_lines(okrs)
     assert again.changed_kr_ids == set()
+
+
+def test_the_import_names_a_kpis_person_owner_the_site_knows(
+    app: Flask, runner: CliRunner, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from sync.db.model import Person
+
+    owner = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
+    with services_of(app).store.session() as session:
+        site_id = local_site(session).id
+        session.add(
+            Person(
+                site_id=site_id,
+                account_id=owner,
+                display_name="Dana Reyes",
+                state="active",
+                fetched_at=datetime.now(UTC),
+            )
+        )
+    path = tmp_path / "team.okr.yml"
+    path.write_text(FILE)
+    result = runner.invoke(main, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "KPI PLAT-K2 is owned by a person (Dana Reyes)" in result.output
+    assert owner not in result.output

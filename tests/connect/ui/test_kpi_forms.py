@@ -383,3 +383,23 @@ def test_a_saved_kpi_shows_at_once_on_the_cached_confluence_panel(
     third = client.get(signed_url(PANEL, MACRO_PARAMS))
     assert third.headers["ETag"] != second.headers["ETag"]
     assert "Availability (API)" in parse(third.text).find(data_kpi="PLAT-K2").text
+
+
+def test_a_kpi_owner_is_picked_as_a_person_stored_as_the_account_and_never_shown_raw(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    page = open_page(client)
+    owner = the_form(page, "new-kpi").find("input", name="owner")
+    assert owner.attrs.get("data-person-picker")  # the KR owners' picker
+    account = "557058:0f1e2d3c-aaaa-4bbb-8ccc-1234567890ab"
+    picked = {"owner": "Ana Lima", "owner_account": account, "owner_shown": "Ana Lima"}
+    page = follow(client, submit(client, page, "new-kpi", **CFR, **picked))
+    assert api_kpis(client, admin)["PLAT-K1"]["owner"] == account  # the file and API keep ids
+    row = parse(page).find(data_kpi_row="PLAT-K1")
+    note = row.find(data_practice="kpi-person-owner")
+    assert note is not None  # the practice note about a person owner stays
+    assert account not in row.text  # a name (here: unknown to Jira), never the raw id
+    assert "Unknown user" in note.text
+    typed = {"owner": "Platform team", "owner_account": account, "owner_shown": "Ana Lima"}
+    follow(client, submit(client, page, "edit-kpi", "PLAT-K1", **typed))
+    assert api_kpis(client, admin)["PLAT-K1"]["owner"] == "Platform team"  # a role typed

@@ -241,8 +241,9 @@ def test_interactive_mode_loads_only_atlassian_all_js_plus_a_small_resize_script
     assert "async" in scripts[0].attrs
     inline = scripts[1].text
     assert "AP.resize()" in inline and "w.AP&&" in inline
-    assert "data-person-picker" in inline  # the owner picker, and nothing else
-    assert len(inline) < 1600
+    assert "data-person-picker" in inline  # the owner picker,
+    assert "data-preview-button" in inline  # a KR form's preview, and nothing else
+    assert len(inline) < 2400
     assert not root.find_all("link")
     sources = [n.attrs["src"] for n in root.iter() if "src" in n.attrs]
     assert sources == ["https://connect-cdn.atl-paas.net/all.js"]

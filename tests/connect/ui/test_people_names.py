@@ -244,3 +244,31 @@ def test_an_owner_form_keeps_the_account_unless_a_role_is_typed(
     follow(client, submit(client, page, "edit-key-result", "PLAT-1.1", owner="Release manager"))
     kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
     assert kr["owner"] == "Release manager"
+
+
+def test_the_reviews_list_of_months_without_a_score_names_the_owners(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    _quarter(client, admin)
+    url = signed_url(PAGE, {"projectKey": "PLAT", "cycle": "2026-Q4", "view": "review"})
+    html = client.get(url).text
+    listed = parse(html).find(data_monthly_missing_list=True)
+    assert listed is not None  # 2026-11-25: November's last week asks for its score
+    text = {li.attrs["data-missing-kr"]: li.text for li in listed.find_all("li")}
+    assert "Alice Dupont" in text["PLAT-1.1"] and "Bob Lee" in text["PLAT-1.2"]
+    assert "Unknown user" in text["PLAT-1.4"] and "SRE lead" in text["PLAT-1.5"]
+    assert not [kr for kr, line in text.items() if "557058:" in line or BOB in line]
+
+
+def test_an_owner_change_on_the_krs_page_reads_as_names(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    _quarter(client, admin)
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    moved = client.patch("/api/v1/key-results/PLAT-1.1", json={"owner": BOB}, headers=headers)
+    assert moved.status_code == 200, moved.json
+    url = signed_url("/jira/project-page/kr", {"projectKey": "PLAT", "kr": "PLAT-1.1"})
+    html = client.get(url).text
+    change = parse(html).find("li", data_field="owner")
+    assert change.text == "owner: Alice Dupont → Bob Lee"
+    assert ALICE not in parse(html).find("main").text and BOB not in parse(html).find("main").text

@@ -49,6 +49,9 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "window_days",
         "kpi",
         "issues",
+        "asana",
+        "asana_goal",
+        "asana_field",
     ]
     assert field_names(the_form(page, "edit-objective", "PLAT-1")) == [
         "title",
@@ -86,6 +89,8 @@ def test_an_empty_project_page_offers_a_new_objective_and_the_forms_follow(
         "environment",
         "window_days",
         "kpi",
+        "asana_goal",
+        "asana_field",
     ]
     assert field_names(the_form(page, "abandon-key-result", "PLAT-1.1")) == ["abandon_reason"]
 
@@ -455,3 +460,57 @@ def test_a_dora_kr_is_written_on_the_page_with_its_measure_and_scope(
     assert bad.status_code == 422
     kr = client.get("/api/v1/key-results/PLAT-1.1", headers=headers).json
     assert kr["measure"] == "merged_prs"
+
+
+def test_asana_links_and_goal_are_written_on_the_page_with_the_files_names(
+    client: FlaskClient, site: int, admin: dict[str, str]
+) -> None:
+    page = follow(client, submit(client, open_page(client), "new-objective", title="Ship safely"))
+    page = follow(
+        client,
+        submit(
+            client,
+            page,
+            "new-key-result",
+            "PLAT-1",
+            title="Onboarding tasks done from 0 to 12",
+            kind="issues",
+            owner="Support lead",
+            asana="https://app.asana.com/0/1199/1201, 1202",
+            asana_goal="3301",
+            asana_field="Points",
+        ),
+    )
+    headers = {**admin, "X-Okrlink-Site": CLIENT_KEY}
+    links = client.get("/api/v1/key-results/PLAT-1.1/links", headers=headers).json
+    assert sorted(link["target"] for link in links["links"]) == ["asana:1201", "asana:1202"]
+    exported = client.get("/api/v1/export?team=PLAT", headers=headers).text
+    assert "asana_goal: '3301'" in exported or 'asana_goal: "3301"' in exported
+    assert "asana_field: Points" in exported
+    form = the_form(page, "edit-key-result", "PLAT-1.1")
+    assert form.find("input", name="asana_goal").attrs["value"] == "3301"
+    bad = submit(client, page, "new-key-result", "PLAT-1", title="Another", asana="not a task")
+    assert bad.status_code == 422
+    assert parse(bad.text).find(data_error="asana")
+    assert len(client.get("/api/v1/key-results", headers=headers).json["key_results"]) == 1
+    made = client.post(  # the API takes the same field and links the same way
+        "/api/v1/key-results",
+        json={
+            "objective": "PLAT-1",
+            "title": "Docs tasks done from 0 to 8",
+            "kind": "issues",
+            "asana": ["asana:1203"],
+            "asana_goal": "3302",
+        },
+        headers=headers,
+    )
+    assert made.status_code == 201, made.json
+    assert made.json["asana_goal"] == "3302"
+    links = client.get("/api/v1/key-results/PLAT-1.2/links", headers=headers).json["links"]
+    assert [(link["kind"], link["target"]) for link in links] == [("asana", "asana:1203")]
+    bad_api = client.post(
+        "/api/v1/key-results",
+        json={"objective": "PLAT-1", "title": "Other", "asana": ["nope"]},
+        headers=headers,
+    )
+    assert (bad_api.status_code, bad_api.json["error"]["field"]) == (422, "asana")

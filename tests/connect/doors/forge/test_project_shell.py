@@ -153,6 +153,16 @@ def test_a_team_writes_and_edits_its_okrs_on_the_forge_project_page(
     assert kr(page, "PLAT-1.1").get_attribute("data-progress") == "0.50"
     shoot(browser, "forge-project-page.png")
 
+    edit = open_form(page, "edit-key-result", "PLAT-1.1")  # its Preview: through the bridge
+    edit.find_element(By.CSS_SELECTOR, "button[data-preview-button]").click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(edit))
+    page = ready(browser)
+    shown = open_form(page, "edit-key-result", "PLAT-1.1").find_element(
+        By.CSS_SELECTOR, "[data-preview-state]"
+    )
+    assert shown.get_attribute("data-preview-state") == "manual"  # a metric: its check-ins
+    assert shown.find_element(By.CSS_SELECTOR, "[data-preview-value]").text == "25"
+
     page = follow(browser, kr(page, "PLAT-1.1").find_element(By.CSS_SELECTOR, "a[data-kr-link]"))
     assert (
         page.find_element(By.CSS_SELECTOR, "[data-kr-page]").get_attribute("data-kr-page")
@@ -184,6 +194,7 @@ def test_a_team_writes_and_edits_its_okrs_on_the_forge_project_page(
         "edit-key-result",
         "edit-key-result",
         "check-in",
+        "preview-key-result",
         "abandon-key-result",
     ]
     assert all(body["csrf"] and "csrf_token" not in body["fields"] for body in forms)
