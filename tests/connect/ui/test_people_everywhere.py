@@ -57,12 +57,14 @@ def test_the_confluence_panel_names_the_owners(
     client: FlaskClient, admin: dict[str, str], site: int, view: str
 ) -> None:
     _quarter(client, admin)
+    _check_in(client)
     for path in ("/confluence/macro/okr-panel", "/confluence/macro/okr-panel/static"):
         shown = client.get(signed_url(path, {**MACRO, "view": view}))
         assert shown.status_code == 200, shown.text
         text = parse(shown.text).find("main").text
         if view == "full":
             _owners_named(text)
+            assert "by Camille Martin" in text  # the last check-in's author
         else:  # the compact view shows no owner at all
             assert "Owner:" not in text
             _no_ids(text)
@@ -72,6 +74,7 @@ def test_the_dashboard_gadgets_panel_names_the_owners(
     client: FlaskClient, admin: dict[str, str], site: int
 ) -> None:
     _quarter(client, admin)
+    _check_in(client)
     for view in ("compact", "full"):
         params = {"team": "PLAT", "cycle": "2026-Q4", "view": view}
         shown = client.get(signed_url("/jira/dashboard-item/panel", params, context=True))
@@ -79,6 +82,7 @@ def test_the_dashboard_gadgets_panel_names_the_owners(
         text = parse(shown.text).find("main").text
         if view == "full":
             _owners_named(text)
+            assert "by Camille Martin" in text  # the last check-in's author
         else:  # the compact view shows no owner at all
             assert "Owner:" not in text
             _no_ids(text)
