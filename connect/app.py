@@ -47,6 +47,7 @@ from integrations.asana.client import AsanaClient, Credentials
 from integrations.asana.watch import Watcher
 from integrations.atlassian.events import FieldMap, event_from_issue, issue_fields
 from integrations.atlassian.forge import ForgeTokens
+from integrations.atlassian.issue_picker import JiraIssuePicker
 from integrations.atlassian.people import JiraPeople
 from integrations.atlassian.permissions import JiraPermissionsApi
 from integrations.atlassian.privacy import AtlassianPersonalData
@@ -265,6 +266,8 @@ def outside_ports(
         permissions=given.permissions or JiraPermissionsApi(clients=tracker.client),
         # Names for account ids, read from Jira as the app (the tracker's clients).
         people=given.people or JiraPeople(tracker),
+        # The issue picker's suggestions for `issues` KRs, asked of Jira the same way.
+        issues=given.issues or JiraIssuePicker(tracker),
         personal_data=given.personal_data
         or AtlassianPersonalData(
             api_url=settings.atlassian_api_url,

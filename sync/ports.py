@@ -64,6 +64,17 @@ class People(Protocol):
         ...
 
 
+class IssuePicker(Protocol):
+    """Jira's issue picker for a team's project (`integrations/atlassian/issue_picker.py`),
+    asked as the app: the issues an `issues` KR may follow, found as someone types."""
+
+    def find_issues(
+        self, site_id: int, *, project: str, query: str, limit: int
+    ) -> Sequence[Mapping[str, str]]:
+        """Up to `limit` issues of `project` matching `query`, each `key` and `summary`."""
+        ...
+
+
 class Checks(Protocol):
     """Where KR impact is published for pull requests (GitHub check runs)."""
 
@@ -206,6 +217,7 @@ class Ports:
     permissions: JiraPermissions | None = None
     personal_data: PersonalData | None = None
     people: People | None = None
+    issues: IssuePicker | None = None
 
 
 class PersonalData(Protocol):

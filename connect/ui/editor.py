@@ -150,6 +150,7 @@ class Editor:
     writable: bool = True  # False: the reader may not write the team's OKRs, no form is shown
     cycles: tuple[CycleLink, ...] = ()  # the team's cycles, each a link to its page
     people_url: str = ""  # the owner picker's search (a door whose pages run no script: none)
+    issues_url: str = ""  # the issue picker's search for `issues` KRs (likewise)
     preview_url: str = ""  # where a KR form's "Preview" posts
     preview: Preview | None = None  # the KR form just previewed (`form`, `target`): its value
 

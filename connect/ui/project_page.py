@@ -41,7 +41,7 @@ from sync.permissions import Caller, Unavailable
 
 Link = Callable[..., str]
 """`link(route, **params)`: the URL of one of the page's routes, as the door serves it."""
-ROUTES = ("page", "kr", "edit", "preview", "check-in", "close", "monthly-score", "people")
+ROUTES = ("page", "kr", "edit", "preview", "check-in", "close", "monthly-score", "people", "issues")
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +206,7 @@ def render_project_page(page: ProjectPage, link: Link, *, failed: Posted | None 
         writable=may.write,
         # The picker is the page's script: a door whose pages run none keeps the typed owner.
         people_url=link("people", team=team) if page.host_script else "",
+        issues_url=link("issues", team=team) if page.host_script else "",
         preview_url=link("preview", **carried),
     )
     with store.session() as session:

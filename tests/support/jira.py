@@ -437,6 +437,8 @@ def jira_server(ca: trustme.CA) -> Iterator[JiraServer]:
 
 USER_BULK = "/rest/api/3/user/bulk"
 USER_SEARCH = "/rest/api/3/user/permission/search"
+ISSUE_PICKER = "/rest/api/3/issue/picker"
+_PROJECT_JQL = re.compile(r'^project = "([A-Z][A-Z0-9_]*)"$')
 
 
 def jira_user(account_id: str, name: str, *, active: bool = True) -> dict[str, Any]:
@@ -464,6 +466,7 @@ class StandInJira:
         self.base_url = ""
         self.users: dict[str, dict[str, Any]] = {}
         self.browsers: dict[str, set[str]] = {}  # project key -> account ids that may browse it
+        self.issues: dict[str, str] = {}  # issue key -> summary (the project is the key's prefix)
         self.requests: list[tuple[str, dict[str, list[str]], str]] = []
         self.lock = threading.Lock()
 
@@ -473,6 +476,9 @@ class StandInJira:
         self.users[account_id] = jira_user(account_id, name, active=active)
         for project in projects:
             self.browsers.setdefault(project, set()).add(account_id)
+
+    def add_issue(self, key: str, summary: str) -> None:
+        self.issues[key] = summary
 
     def calls(self, path: str) -> list[dict[str, list[str]]]:
         """The queries of the GETs made to `path`, in order."""
@@ -500,7 +506,45 @@ class StandInJira:
                 for account, user in sorted(self.users.items())
                 if account in allowed and text in user["displayName"].lower()
             ]
+        if path == ISSUE_PICKER:
+            return self._picked(query)
         return 404, {"errorMessages": ["no such resource"]}
+
+    def _picked(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """The issue picker's answer: Jira's "History Search" and "Current Search" sections,
+        the issues of the `currentJQL` project whose key or summary holds the query."""
+        jql = _PROJECT_JQL.match((query.get("currentJQL") or [""])[0])
+        if jql is None:
+            return 400, {"errorMessages": ["currentJQL is not a project query"]}
+        text = (query.get("query") or [""])[0].lower()
+        found = [
+            {
+                "key": key,
+                "keyHtml": key,
+                "img": "/images/icons/issuetypes/task.svg",
+                "summary": summary.replace(text, f"<b>{text}</b>") if text else summary,
+                "summaryText": summary,
+            }
+            for key, summary in sorted(self.issues.items())
+            if key.startswith(f"{jql.group(1)}-")
+            and (text in key.lower() or text in summary.lower())
+        ]
+        return 200, {
+            "sections": [
+                {
+                    "label": "History Search",
+                    "sub": "Showing 1 of 1",
+                    "id": "hs",
+                    "issues": found[:1],
+                },
+                {
+                    "label": "Current Search",
+                    "sub": f"Showing {len(found)} of {len(found)}",
+                    "id": "cs",
+                    "issues": found,
+                },
+            ]
+        }
 
 
 @contextlib.contextmanager

@@ -220,9 +220,9 @@ def _see_other(url: str) -> Response:
 @blueprint.errorhandler(ApiError)
 def error_page(error: ApiError) -> Response:
     """Errors on these pages are shown as a page inside the iframe, not as JSON (but for the
-    owner picker's search and the preview's, which the page's script reads)."""
+    owner and issue pickers' searches and the preview's, which the page's script reads)."""
     wants_json = request.accept_mimetypes.best == "application/json"
-    if request.endpoint == "ui.people_search" or (
+    if request.endpoint in ("ui.people_search", "ui.issue_search") or (
         request.endpoint == "ui.preview_kr" and wants_json
     ):
         answer = jsonify(error.to_dict())
@@ -360,6 +360,7 @@ CONNECT_ROUTES = {
     "close": "ui.close_cycle",
     "monthly-score": "ui.monthly_score",
     "people": "ui.people_search",
+    "issues": "ui.issue_search",
 }
 """The project page's routes (`connect/ui/project_page.py`) as this door serves them."""
 
@@ -497,7 +498,7 @@ def _preview_json(posted: Posted) -> Response:
 
 
 PICKER_LIMIT = 10
-"""How many people the owner picker offers at once."""
+"""How many people the owner picker (and issues the issue picker) offers at once."""
 
 
 @blueprint.get("/jira/people")
@@ -525,6 +526,30 @@ def people_search() -> tuple[Response, int]:
         if p.get("active", True) is not False
     ]
     return jsonify({"people": people}), 200
+
+
+@blueprint.get("/jira/issues")
+@page_auth(allow_context_qsh=True)
+def issue_search() -> tuple[Response, int]:
+    """The issue picker's search on the new KR form (an `issues` KR's keys), for anyone the
+    project page was signed for, as the people search: Jira's issue picker, asked as the app,
+    for the issues of the team's project matching `q` (a key or words of a summary)."""
+    team, query = _project_team(), request.args.get("q", "").strip()[:100]
+    finder = services().jobs.ports.issues
+    if not query or finder is None:
+        return jsonify({"issues": []}), 200
+    try:
+        found = finder.find_issues(g.site_id, project=team, query=query, limit=PICKER_LIMIT)
+    except OutsideError as exc:
+        log.info("issue search for %s not answered: %s", team, exc)
+        error = {
+            "code": "jira_unavailable",
+            "message": "Jira did not answer the search",
+            "field": "q",
+        }
+        return jsonify({"issues": [], "error": error}), 502
+    issues = [{"key": i["key"], "summary": i.get("summary", "")} for i in found]
+    return jsonify({"issues": issues}), 200
 
 
 @blueprint.post("/jira/okrs/close")

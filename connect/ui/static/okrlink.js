@@ -9,10 +9,20 @@ function offer(people){clear();people.forEach(function(p){var o=d.createElement(
 i.addEventListener("input",function(){clearTimeout(t);var q=i.value.trim(),k=++n;if(q.length<2){clear();return}
 t=setTimeout(function(){w.fetch(u+"&q="+encodeURIComponent(q),{credentials:"same-origin"}).then(function(x){return x.ok?x.json():{people:[]}}).then(function(j){if(k===n)offer(j.people||[])}).catch(function(){clear()})},200)});
 i.addEventListener("blur",function(){setTimeout(clear,150)})}
+function issues(i){
+var u=i.getAttribute("data-issue-picker"),a=d.getElementById(i.getAttribute("data-issues-field")),l=d.createElement("ul"),t=0,n=0;
+l.className="pick";l.setAttribute("role","listbox");l.setAttribute("data-issue-options","");i.parentNode.insertBefore(l,i.nextSibling);
+function clear(){while(l.firstChild)l.removeChild(l.firstChild)}
+function add(k){var have=a.value.split(/[\s,]+/).filter(function(x){return x});if(have.indexOf(k)<0){have.push(k)}a.value=have.join("\n")}
+function offer(found){clear();found.forEach(function(p){var o=d.createElement("li"),b=d.createElement("span");o.setAttribute("role","option");o.setAttribute("data-issue",p.key);b.className="key";b.textContent=p.key;o.appendChild(b);o.appendChild(d.createTextNode(" "+p.summary));o.addEventListener("mousedown",function(e){e.preventDefault();add(p.key);i.value="";clear();r()});l.appendChild(o)});r()}
+i.addEventListener("input",function(){clearTimeout(t);var q=i.value.trim(),k=++n;if(q.length<2){clear();return}
+t=setTimeout(function(){w.fetch(u+"&q="+encodeURIComponent(q),{credentials:"same-origin"}).then(function(x){return x.ok?x.json():{issues:[]}}).then(function(j){if(k===n)offer(j.issues||[])}).catch(function(){clear()})},200)});
+i.addEventListener("keydown",function(e){if(e.key==="Enter")e.preventDefault()});
+i.addEventListener("blur",function(){setTimeout(clear,150)})}
 function el(t,c,x,a){var e=d.createElement(t);e.className=c;e.textContent=x||"";if(a)e.setAttribute(a,"");return e}
 function preview(b){b.addEventListener("click",function(e){var f=b.form,o=f.querySelector("[data-preview]"),u=b.getAttribute("formaction");if(!o)return;e.preventDefault();
 w.fetch(u,{method:"POST",body:new FormData(f),credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(x){return x.json().then(function(j){var m=j.message;
 if(x.ok){o.setAttribute("data-preview-state",j.source_state);o.replaceChildren(el("span","mute",o.getAttribute("data-preview-label"))," ",el("output","",j.shown,"data-preview-value")," ",m?el("span","hint",m):"")}
 else{o.removeAttribute("data-preview-state");o.replaceChildren(el("span","err",j.error&&j.error.message))}r()})}).catch(function(){f.action=u;f.submit()})})}
-d.addEventListener("DOMContentLoaded",function(){Array.prototype.forEach.call(d.querySelectorAll("input[data-person-picker]"),picker);Array.prototype.forEach.call(d.querySelectorAll("button[data-preview-button]"),preview)})
+d.addEventListener("DOMContentLoaded",function(){Array.prototype.forEach.call(d.querySelectorAll("input[data-person-picker]"),picker);Array.prototype.forEach.call(d.querySelectorAll("input[data-issue-picker]"),issues);Array.prototype.forEach.call(d.querySelectorAll("button[data-preview-button]"),preview)})
 })(window,document);
