@@ -32,7 +32,10 @@ def _suggestions(answer: Any, limit: int) -> list[Mapping[str, str]]:
             if isinstance(key, str) and key not in found:
                 summary = issue.get("summaryText") or issue.get("summary") or ""
                 found[key] = summary if isinstance(summary, str) else ""
-    return [{"key": key, "summary": summary} for key, summary in found.items()][:limit]
+    picked: list[Mapping[str, str]] = [
+        {"key": key, "summary": summary} for key, summary in found.items()
+    ]
+    return picked[:limit]
 
 
 class JiraIssuePicker:
