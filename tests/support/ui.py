@@ -262,7 +262,12 @@ def form_values(form: Node) -> dict[str, str | list[str]]:
 def submit(client: FlaskClient, html: str, name: str, target: str = "", /, **fields: str) -> Any:
     """Post the form as a browser would: its hidden fields and current values, then `fields`."""
     form = the_form(html, name, target)
-    data = {n.attrs["name"]: n.attrs.get("value", "") for n in form.find_all("input")}
+    # A field without a name (a picker's search box) is not posted, as in a browser.
+    data = {
+        n.attrs["name"]: n.attrs.get("value", "")
+        for n in form.find_all("input")
+        if "name" in n.attrs
+    }
     for select in form.find_all("select"):
         chosen = [o for o in select.find_all("option") if "selected" in o.attrs]
         data[select.attrs["name"]] = chosen[0].attrs["value"] if chosen else ""
@@ -285,5 +290,7 @@ def field_names(form: Node) -> list[str]:
     return [
         n.attrs["name"]
         for n in form.iter()
-        if n.tag in {"input", "select", "textarea"} and n.attrs.get("type") != "hidden"
+        if n.tag in {"input", "select", "textarea"}
+        and n.attrs.get("type") != "hidden"
+        and "name" in n.attrs  # a picker's search box: not posted
     ]

@@ -83,8 +83,9 @@ def test_the_new_kr_form_offers_the_picker_and_keeps_the_issues_field(
     page = client.get(signed_url(PAGE, params)).text
     form = the_form(page, "new-key-result", "PLAT-1")
     field = form.find("textarea", name="issues")
-    search = form.find("input", name="issue_search")
+    search = form.find("input", data_issue_picker=True)
     assert search.attrs["data-issues-field"] == field.attrs["id"]
+    assert "name" not in search.attrs  # the search box is not posted: `issues` is the field
     picker = search.attrs["data-issue-picker"]
     assert picker.startswith("/jira/issues?") and "projectKey=PLAT" in picker
     # What the picker puts in the field, one key a line, is what the form saves.
