@@ -37,8 +37,8 @@ def content_security_policy(*, scripts: bool, base_url: str | None, gadget: bool
     script = f"{csp_hash('okrlink.js')} {CONNECT_SCRIPT_ORIGIN}" if scripts else "'none'"
     if scripts and gadget:
         script = f"{csp_hash('okrlink.js')} {csp_hash('gadget.js')} {CONNECT_SCRIPT_ORIGIN}"
-    # The gadget loads its panel, and the owner picker asks our own people search as the
-    # person types.
+    # The gadget loads its panel, and the owner and issue pickers ask our own people and
+    # issue searches as the person types.
     connect = "connect-src 'self'; " if gadget or scripts else ""
     return (
         f"default-src 'none'; style-src {csp_hash('okrlink.css')}; script-src {script}; "
