@@ -28,6 +28,12 @@ def serving(wsgi: Callable[..., Iterable[bytes]] | Any) -> Iterator[str]:
         thread.join(10)
 
 
+WAIT = 30
+"""Seconds a browser test waits for a page or a script: a wait ends as soon as it is met, and
+the suite runs beside other work on two shared cores, where a page posted by one test process
+can take seconds while the other renders."""
+
+
 def shoot(browser: webdriver.Chrome, name: str, width: int = 900) -> Path:
     """Save the whole page at `width` CSS pixels as bench/screenshots/<name>."""
     metrics = {"width": width, "height": 100, "deviceScaleFactor": 1, "mobile": False}

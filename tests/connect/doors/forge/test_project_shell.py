@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.browser import serving, shoot
+from tests.support.browser import WAIT, serving, shoot
 from tests.support.forge import (
     LIFECYCLE_MODULE,
     UI_MODULE,
@@ -62,7 +62,7 @@ def root(browser: webdriver.Chrome) -> WebElement:
 
 def ready(browser: webdriver.Chrome) -> WebElement:
     """The shell's root once the page it asked for is shown."""
-    WebDriverWait(browser, 15).until(lambda b: root(b).get_attribute("data-state") == "ready")
+    WebDriverWait(browser, WAIT).until(lambda b: root(b).get_attribute("data-state") == "ready")
     return root(browser)
 
 
@@ -86,13 +86,13 @@ def send(browser: webdriver.Chrome, form: WebElement, **fields: str) -> WebEleme
         field.clear()
         field.send_keys(value)
     form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(form))
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(form))
     return ready(browser)
 
 
 def follow(browser: webdriver.Chrome, link: WebElement) -> WebElement:
     link.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(link))
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(link))
     return ready(browser)
 
 
@@ -155,7 +155,7 @@ def test_a_team_writes_and_edits_its_okrs_on_the_forge_project_page(
 
     edit = open_form(page, "edit-key-result", "PLAT-1.1")  # its Preview: through the bridge
     edit.find_element(By.CSS_SELECTOR, "button[data-preview-button]").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(edit))
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(edit))
     page = ready(browser)
     shown = open_form(page, "edit-key-result", "PLAT-1.1").find_element(
         By.CSS_SELECTOR, "[data-preview-state]"

@@ -14,7 +14,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.browser import serving
+from tests.support.browser import WAIT, serving
 from tests.support.forge import (
     LIFECYCLE_MODULE,
     UI_MODULE,
@@ -92,7 +92,7 @@ def test_the_forge_shell_shows_the_same_panel_as_the_connect_iframe(
 
     browser.get(f"{served}/shell/index.html")
     root = browser.find_element(By.ID, "okrlink-root")
-    WebDriverWait(browser, 15).until(lambda _: root.get_attribute("data-state"))
+    WebDriverWait(browser, WAIT).until(lambda _: root.get_attribute("data-state"))
     assert root.get_attribute("data-state") == "ready", root.text
     nodes = browser.find_elements(By.CSS_SELECTOR, "#okrlink-root [data-kr]")
     shown = [(node.get_attribute("data-kr"), node.get_attribute("data-progress")) for node in nodes]

@@ -30,7 +30,7 @@ from sync.core.spec import KpiSpec
 from sync.db.store import find_kr
 from sync.engine.snapshots import recompute
 from tests.support.app import PANEL_NOW, check_in, panel_site, signed_url
-from tests.support.browser import serving, shoot
+from tests.support.browser import WAIT, serving, shoot
 from tests.support.forge import APP_UUID, JWKS_URL, fit, fit_claims, jwks_document
 from tests.support.forge_shell import shell_app
 
@@ -128,7 +128,7 @@ def stub_ap(browser: webdriver.Chrome) -> Iterator[None]:
 
 def wait_for_state(browser: webdriver.Chrome, selector: str, *states: str) -> WebElement:
     node = browser.find_element(By.CSS_SELECTOR, selector)
-    WebDriverWait(browser, 15).until(lambda _: node.get_attribute("data-state") in states)
+    WebDriverWait(browser, WAIT).until(lambda _: node.get_attribute("data-state") in states)
     return node
 
 
@@ -202,7 +202,7 @@ def test_a_viewer_who_may_not_edit_the_dashboard_is_told_the_settings_were_not_s
     browser.execute_script("window.__readOnly = true")
     save(browser, cycle="2026-Q4", view="full")
     note = browser.find_element(By.CSS_SELECTOR, "[data-gadget-note]")
-    WebDriverWait(browser, 10).until(lambda _: note.is_displayed())
+    WebDriverWait(browser, WAIT).until(lambda _: note.is_displayed())
     assert note.text == (
         "Not saved: only people who may edit this dashboard can configure its gadgets."
     )
@@ -216,7 +216,7 @@ def test_the_connect_gadget_says_so_when_it_is_opened_outside_jira(
 ) -> None:
     browser.get(signed_url("/jira/dashboard-item", ITEM, origin=live_url))
     note = browser.find_element(By.CSS_SELECTOR, "[data-gadget-note]")
-    WebDriverWait(browser, 15).until(lambda _: note.is_displayed())
+    WebDriverWait(browser, WAIT).until(lambda _: note.is_displayed())
     assert note.text == "Add this gadget to a Jira dashboard to see a team's OKRs here."
 
 
@@ -295,7 +295,7 @@ def test_the_forge_gadgets_edit_view_submits_its_settings_as_the_configuration(
     Select(form.find_element(By.NAME, "view")).select_by_value("full")
     shoot(browser, "gadget-forge-edit.png", width=560)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return window.__submitted"))
+    WebDriverWait(browser, WAIT).until(lambda b: b.execute_script("return window.__submitted"))
     assert browser.execute_script("return window.__submitted") == [
         {"team": "PLAT", "cycle": "2026-Q4", "view": "full"}
     ]

@@ -19,7 +19,7 @@ from connect.services import services_of
 from sync.db.model import KeyResult, Link
 from tests.connect.ui.browser.test_quarter_in_chromium import fill, open_form, section, submit
 from tests.support.app import PANEL_NOW, import_example, install, signed_url
-from tests.support.browser import shoot
+from tests.support.browser import WAIT, shoot
 from tests.support.chat import trust
 from tests.support.jira import ISSUE_PICKER, StandInJira, stand_in_jira
 
@@ -54,7 +54,7 @@ def test_issues_are_picked_into_a_new_issues_kr(
     Select(form.find_element(By.NAME, "kind")).select_by_value("issues")
     search = form.find_element(By.CSS_SELECTOR, "input[data-issue-picker]")
     search.send_keys("fail")
-    options = WebDriverWait(browser, 10).until(
+    options = WebDriverWait(browser, WAIT).until(
         lambda _b: form.find_elements(By.CSS_SELECTOR, "[data-issue-options] li")
     )
     assert [o.get_attribute("data-issue") for o in options] == ["PLAT-140", "PLAT-141"]
@@ -64,7 +64,7 @@ def test_issues_are_picked_into_a_new_issues_kr(
     assert path.stat().st_size > 0
     options[0].click()
     search.send_keys("runbook")
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, WAIT).until(
         lambda _b: (
             [
                 o.get_attribute("data-issue")

@@ -15,7 +15,7 @@ from tests.connect.test_kr_preview import record_deployments
 from tests.connect.ui.browser.test_quarter_in_chromium import fill, open_form, submit
 from tests.support.app import CLIENT_KEY, install, signed_url
 from tests.support.base import FakeClock
-from tests.support.browser import shoot
+from tests.support.browser import WAIT, shoot
 
 PAGE = {"projectKey": "PLAT"}
 TITLE = "Lower change failure rate from 15 % to 5 %"
@@ -46,7 +46,7 @@ def test_a_dora_kr_is_previewed_then_saved_on_the_page(
     Select(form.find_element(By.NAME, "measure")).select_by_value("change_failure_rate")
     fill(form, environment="production", owner="Release manager")
     form.find_element(By.CSS_SELECTOR, "button[data-preview-button]").click()
-    shown = WebDriverWait(browser, 10).until(
+    shown = WebDriverWait(browser, WAIT).until(
         lambda b: form.find_element(By.CSS_SELECTOR, "[data-preview-state]")
     )
     assert shown.get_attribute("data-preview-state") == "connected"

@@ -15,7 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from connect.services import services_of
 from sync.db.store import find_kr
 from tests.support.app import check_in, import_example, install, signed_url
-from tests.support.browser import shoot
+from tests.support.browser import WAIT, shoot
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PANEL = {"team": "PLAT", "cycle": "", "objective": "", "view": ""}
@@ -66,7 +66,7 @@ def test_a_check_in_through_the_form_changes_the_panel(
     item.find_element(By.NAME, "what").send_keys("Automatic rollbacks everywhere")
     item.find_element(By.CSS_SELECTOR, 'select[name="status"] option[value="on_track"]').click()
     item.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
-    WebDriverWait(browser, 10).until(expected_conditions.url_contains("/jira/project-page/view"))
+    WebDriverWait(browser, WAIT).until(expected_conditions.url_contains("/jira/project-page/view"))
     assert progress(browser)["PLAT-1.3"] == ("0.80", "on_track")
     assert (
         "Automatic rollbacks everywhere"
@@ -155,7 +155,7 @@ def test_each_pages_policy_lets_our_style_and_script_run_and_nothing_else(
             browser.get(signed_url(path, params, origin=live_url))
             chip = browser.find_element(By.CSS_SELECTOR, '[data-kr="PLAT-1.3"] .chip')
             assert chip.value_of_css_property("text-transform") == "uppercase"  # our stylesheet
-            WebDriverWait(browser, 5).until(lambda b: b.execute_script("return window.resized"))
+            WebDriverWait(browser, WAIT).until(lambda b: b.execute_script("return window.resized"))
         browser.get(signed_url("/jira/admin", {}, origin=live_url))
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", injected)

@@ -18,7 +18,7 @@ from connect.services import services_of
 from sync.db.store import find_kr
 from tests.connect.ui.browser.test_quarter_in_chromium import fill, open_form, submit
 from tests.support.app import PANEL_NOW, import_example, install, signed_url
-from tests.support.browser import shoot
+from tests.support.browser import WAIT, shoot
 from tests.support.chat import trust
 from tests.support.jira import USER_SEARCH, StandInJira, stand_in_jira
 
@@ -56,7 +56,7 @@ def test_an_owner_is_picked_by_name_and_shown_by_name(
     owner = form.find_element(By.NAME, "owner")
     assert owner.get_attribute("value") == "SRE lead"
     fill(form, owner="Ali")
-    options = WebDriverWait(browser, 10).until(
+    options = WebDriverWait(browser, WAIT).until(
         lambda _b: form.find_elements(By.CSS_SELECTOR, "[data-person-options] li")
     )
     assert [o.text for o in options] == ["Alice Dupont", "Aline Moreau"]  # SHOP's Alix: no

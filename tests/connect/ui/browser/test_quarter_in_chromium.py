@@ -14,7 +14,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.app import CLIENT_KEY, install, signed_url
-from tests.support.browser import shoot
+from tests.support.browser import WAIT, shoot
 from tests.support.quarter import COMPANY_OBJECTIVE, CYCLE, KRS, OBJECTIVES, post
 
 PAGE = {"projectKey": "PLAT", "cycle": CYCLE}
@@ -47,7 +47,7 @@ def fill(form: WebElement, **fields: str) -> None:
 def submit(browser: webdriver.Chrome, form: WebElement) -> None:
     """Send the form and wait for the page it lands on."""
     form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(form))
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(form))
 
 
 def section(browser: webdriver.Chrome, objective: str) -> WebElement:
@@ -100,7 +100,7 @@ def test_a_team_writes_checks_in_reviews_and_closes_its_quarter(
     shoot(browser, "cycle-project-page.png")
 
     browser.find_element(By.CSS_SELECTOR, 'a[data-tab="review"]').click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-delta]"))
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-delta]"))
     deltas = {
         e.get_attribute("data-kr"): e.get_attribute("data-delta")
         for e in browser.find_elements(By.CSS_SELECTOR, "[data-delta]")
@@ -122,7 +122,7 @@ def test_a_team_writes_checks_in_reviews_and_closes_its_quarter(
     form.find_element(By.CSS_SELECTOR, 'input[name="carry_over"][value="PLAT-1.1"]').click()
     fill(form, learned="Failover drills pay off", differently="Start the drills in week one")
     form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-closed]"))
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-closed]"))
     assert not browser.find_elements(By.CSS_SELECTOR, "form")
 
     browser.get(
