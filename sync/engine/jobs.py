@@ -12,12 +12,13 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,23 @@ Preparer = Callable[[Session, int, list[InboxEvent]], None]
 
 Writer = Callable[[Session, Outbound, Ports], None]
 """Performs one coalesced write-back; raises Transient to be retried later, Permanent to park."""
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A write-back read and decided in a flush's read transaction: `send` calls the other side
+    (no transaction is open meanwhile), `record` remembers it in the flush's write transaction
+    once the other side accepted it."""
+
+    send: Callable[[], None]
+    record: Callable[[Session, datetime], None]
+
+
+Planner = Callable[[Session, Outbound, Ports], Planned | None]
+"""Reads and decides one write-back for a flush (None: nothing to send), calling nobody: the
+flush sends it with no transaction open and records it with the flush's other rows."""
+
+FLUSH_ROUNDS = 5  # a flush looks again this often for rows that became due while it sent
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -97,6 +115,7 @@ class Jobs:
         self.handlers: dict[str, Handler] = {}
         self.preparers: dict[str, Preparer] = {}
         self.writers: dict[str, Writer] = {}
+        self.planners: dict[str, Planner] = {}
         # No huey retries: a failed row carries its own `retry_at`, and the sweeper retries it.
         self.apply_inbox = huey.task(name="apply_inbox")(self._apply_inbox)
         self.flush_outbound = huey.task(name="flush_outbound")(self._flush_outbound)
@@ -117,8 +136,13 @@ class Jobs:
         if prepare is not None:
             self.preparers[event] = prepare
 
-    def write(self, kind: str, writer: Writer) -> None:
+    def write(self, kind: str, writer: Writer, *, plan: Planner | None = None) -> None:
+        """Write-backs of `kind` with `writer`, one row at a time in its own transaction; with
+        `plan`, a flush reads all its rows of `kind` in one transaction and records them in one
+        more instead (`_flush_outbound`)."""
         self.writers[kind] = writer
+        if plan is not None:
+            self.planners[kind] = plan
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -253,7 +277,10 @@ class Jobs:
         """
         received: list[datetime] = []
         began = time.perf_counter()
-        with self.store.session() as session:
+        # On SQLite the batch writes in the writers' turn the intake's INSERTs take
+        # (`Store.write_turn`): a delivery arriving meanwhile is woken when the batch commits,
+        # rather than sleeping in SQLite's busy handler in steps of up to 100 ms.
+        with self.store.write_turn(), self.store.session() as session:
             now = self.ports.clock.now()
             pending = list(
                 session.scalars(
@@ -366,8 +393,32 @@ class Jobs:
             self.flush_soon(site_id)
 
     def _flush_outbound(self, site_id: int) -> None:
-        """Perform the due write-backs of a site, one per target however many KRs changed."""
+        """Perform the due write-backs of a site, one per target however many KRs changed.
+
+        Rows of a kind with a planner (the Jira issue property) share two transactions a flush
+        instead of one each: one reads every row and decides what to send, the calls are made
+        with no transaction open, one more records what they did (`_record_flush`). Measured
+        (docs/development/performance.md): three quarters of the worker's samples were these
+        write-backs, each its own transaction, competing with the drain's batches. The other
+        kinds are written one by one, each row locked in its own transaction, as before.
+
+        One flush per site at a time (a lease beside the drain's, which dies with its holder):
+        two flushes sending documents of one issue read at different times could land in the
+        wrong order. A flush that finds the lease taken leaves the rows to the holder, which
+        looks again before it lets go.
+        """
+        with self.leases.hold(-site_id) as held, log_context.bound(site=site_id):
+            if not held:
+                return
+            for _ in range(FLUSH_ROUNDS):
+                if not self._flush_round(site_id):
+                    return
+
+    def _flush_round(self, site_id: int) -> int:
+        """One look at the site's due rows; how many it found."""
         now = self.ports.clock.now()
+        planned: list[tuple[int, int, str, Planned | None]] = []
+        failed: list[tuple[int, Exception]] = []
         with self.store.session() as session:
             due = session.scalars(
                 select(Outbound)
@@ -379,10 +430,68 @@ class Jobs:
                 .order_by(Outbound.due_at, Outbound.id)
                 .limit(500)
             ).all()
-            ids = [row.id for row in due]
-        with log_context.bound(site=site_id):
-            for outbound_id in ids:
-                self._write_one(outbound_id)
+            one_by_one = [row.id for row in due if row.kind not in self.planners]
+            for row in due:
+                planner = self.planners.get(row.kind)
+                if planner is None:
+                    continue
+                try:
+                    planned.append(
+                        (row.id, row.version, row.kind, planner(session, row, self.ports))
+                    )
+                except Exception as exc:
+                    if is_database_down(exc):
+                        raise
+                    failed.append((row.id, exc))
+        sent: list[tuple[int, int, str, Planned | None]] = []
+        for outbound_id, version, kind, plan in planned:
+            try:
+                if plan is not None:
+                    plan.send()
+            except Exception as exc:
+                failed.append((outbound_id, exc))
+                continue
+            sent.append((outbound_id, version, kind, plan))
+        if sent or failed:
+            self._record_flush(sent, failed)
+        for outbound_id in one_by_one:
+            self._write_one(outbound_id)
+        return len(due)
+
+    def _record_flush(
+        self,
+        sent: list[tuple[int, int, str, Planned | None]],
+        failed: list[tuple[int, Exception]],
+    ) -> None:
+        """Record a flush's outcomes in one transaction: a written row is deleted only at the
+        version the flush read (a change queued meanwhile keeps it for the next look), its
+        digest remembered; a failed one is deferred (honouring `Retry-After`), left waiting for
+        its source, or parked, exactly as `_write_one` does. Killed before this commits, the
+        rows stay due and are sent again: a write-back is at least once, never lost."""
+        now = self.ports.clock.now()
+        with self.store.write_turn(), self.store.session() as session:
+            for outbound_id, version, kind, plan in sent:
+                if plan is not None:
+                    plan.record(session, now)
+                session.execute(
+                    delete(Outbound)
+                    .where(Outbound.id == outbound_id, Outbound.version == version)
+                    .execution_options(synchronize_session=False)
+                )
+                count_write(kind, "ok")
+            for outbound_id, exc in failed:
+                row = session.get(Outbound, outbound_id, with_for_update=True)
+                if row is None or row.failed_at is not None:
+                    continue
+                if isinstance(exc, SourceMissing):
+                    self._wait_for_source(row, exc)
+                elif isinstance(exc, Permanent):
+                    self._park(row, exc)
+                elif isinstance(exc, Transient):
+                    self._defer(row, exc, exc.retry_after)
+                else:
+                    log.warning("write-back %s failed: %s", outbound_id, exc, exc_info=exc)
+                    self._defer(row, exc, None)
 
     def write_now(self, site_id: int, kind: str, target: str) -> None:
         """Perform one due write-back at once, for a request that wants its outcome in its
@@ -418,14 +527,7 @@ class Jobs:
                     with session.begin_nested():
                         writer(session, row, self.ports)
                 except SourceMissing as exc:
-                    # Nowhere to write yet (no Jira on the site, or its installation disabled):
-                    # an expected state, looked at again hourly, so a reinstall gets the write.
-                    row.attempts += 1
-                    row.last_error = str(exc)[:2000]
-                    row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
-                    log.debug(
-                        "write-back %s %s waits for its source: %s", row.kind, row.target, exc
-                    )
+                    self._wait_for_source(row, exc)
                     return
                 except Permanent as exc:
                     self._park(row, exc)
@@ -443,6 +545,14 @@ class Jobs:
                 row = session.get(Outbound, outbound_id, with_for_update=True)
                 if row is not None:
                     self._defer(row, exc, None)
+
+    def _wait_for_source(self, row: Outbound, exc: Exception) -> None:
+        """Nowhere to write yet (no Jira on the site, or its installation disabled): an
+        expected state, looked at again hourly, so a reinstall gets the write."""
+        row.attempts += 1
+        row.last_error = str(exc)[:2000]
+        row.due_at = self.ports.clock.now() + SOURCE_MISSING_RETRY
+        log.debug("write-back %s %s waits for its source: %s", row.kind, row.target, exc)
 
     def _park(self, row: Outbound, exc: Exception) -> None:
         now = self.ports.clock.now()

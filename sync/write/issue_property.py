@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.db.model import KeyResult, Link, Outbound, WorkItem
+from sync.engine.jobs import Planned
 from sync.errors import Transient
 from sync.ports import Ports
-from sync.write.last_written import LastWritten
+from sync.write.last_written import LastWritten, remember
 
 KIND: Final = "issue_property"
 ORIGIN: Final = "okrlink"
@@ -90,18 +91,33 @@ def issue_document(session: Session, site_id: int, issue_key: str) -> dict[str, 
 
 def write_issue_property(session: Session, row: Outbound, ports: Ports) -> None:
     """Writer for `issue_property` rows; raises Transient to be retried later."""
+    planned = plan_issue_property(session, row, ports)
+    if planned is None:
+        return
+    planned.send()
+    planned.record(session, ports.clock.now())
+
+
+def plan_issue_property(session: Session, row: Outbound, ports: Ports) -> Planned | None:
+    """What a flush sends for an `issue_property` row (None: nothing to send), read in the
+    flush's one read transaction; the call to Jira is then made with no transaction open, and
+    the digest recorded in the flush's one write transaction (`Jobs._flush_outbound`)."""
     deleted = session.scalar(
         select(WorkItem.deleted).where(WorkItem.site_id == row.site_id, WorkItem.key == row.target)
     )
     if deleted:
-        return  # nothing to show on an issue that is gone
+        return None  # nothing to show on an issue that is gone
     document = issue_document(session, row.site_id, row.target)
     last = LastWritten(session, row, document)
     if last.unchanged:
-        return
+        return None
     if last.never and not document["krs"]:
-        return  # never written, and nothing to show: nothing to take away either
-    if ports.tracker is None:
+        return None  # never written, and nothing to show: nothing to take away either
+    tracker = ports.tracker
+    if tracker is None:
         raise Transient("no work tracker is configured", retry_after=NO_TRACKER_RETRY_SECONDS)
-    ports.tracker.set_issue_property(row.site_id, row.target, document)
-    last.record(ports.clock.now())
+    site_id, target = row.site_id, row.target
+    return Planned(
+        send=lambda: tracker.set_issue_property(site_id, target, document),
+        record=lambda session, now: remember(session, site_id, KIND, target, last.digest, now),
+    )
