@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,9 +64,10 @@ class Planned:
     record: Callable[[Session, datetime], None]
 
 
-Planner = Callable[[Session, Outbound, Ports], Planned | None]
-"""Reads and decides one write-back for a flush (None: nothing to send), calling nobody: the
-flush sends it with no transaction open and records it with the flush's other rows."""
+Planner = Callable[[Session, Sequence[Outbound], Ports], list[Planned | Exception | None]]
+"""Reads and decides a flush's write-backs of one kind, one site (each: what to send, None when
+nothing is, or the row's failure), calling nobody: the flush sends them with no transaction
+open and records them all in one more."""
 
 FLUSH_ROUNDS = 5  # a flush looks again this often for rows that became due while it sent
 
@@ -431,18 +432,21 @@ class Jobs:
                 .limit(500)
             ).all()
             one_by_one = [row.id for row in due if row.kind not in self.planners]
-            for row in due:
-                planner = self.planners.get(row.kind)
-                if planner is None:
+            for kind, planner in self.planners.items():
+                rows = [row for row in due if row.kind == kind]
+                if not rows:
                     continue
                 try:
-                    planned.append(
-                        (row.id, row.version, row.kind, planner(session, row, self.ports))
-                    )
+                    plans = planner(session, rows, self.ports)
                 except Exception as exc:
                     if is_database_down(exc):
                         raise
-                    failed.append((row.id, exc))
+                    plans = [exc] * len(rows)
+                for row, plan in zip(rows, plans, strict=True):
+                    if isinstance(plan, Exception):
+                        failed.append((row.id, plan))
+                    else:
+                        planned.append((row.id, row.version, row.kind, plan))
         sent: list[tuple[int, int, str, Planned | None]] = []
         for outbound_id, version, kind, plan in planned:
             try:
