@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from sync.db.model import InboxEvent, Outbound
+from sync.db.model import InboxEvent, Outbound, WriteBackState
 from sync.db.store import Store
 from sync.engine import log_context
 from sync.engine.lease import Leases
@@ -57,17 +59,37 @@ Writer = Callable[[Session, Outbound, Ports], None]
 @dataclass(frozen=True, slots=True)
 class Planned:
     """A write-back read and decided in a flush's read transaction: `send` calls the other side
-    (no transaction is open meanwhile), `record` remembers it in the flush's write transaction
-    once the other side accepted it."""
+    (no transaction is open meanwhile); once it accepted, the flush's write transaction
+    remembers `digest` as the target's last document (`WriteBackState`), when one is given."""
 
     send: Callable[[], None]
-    record: Callable[[Session, datetime], None]
+    digest: str | None = None
 
 
 Planner = Callable[[Session, Sequence[Outbound], Ports], list[Planned | Exception | None]]
 """Reads and decides a flush's write-backs of one kind, one site (each: what to send, None when
 nothing is, or the row's failure), calling nobody: the flush sends them with no transaction
 open and records them all in one more."""
+
+Sent = tuple[int, int, str, int, str, Planned | None]
+"""A planned write-back of a flush: (row id, version read, kind, site, target, what to send)."""
+
+# A written row is deleted only at the version the flush read: a change queued onto it
+# meanwhile (`snapshots._TOUCH`) keeps it for the flush's next look. Run once per flush with
+# every row's parameters (executemany).
+_DELETE_WRITTEN = (
+    delete(Outbound)
+    .where(Outbound.id == bindparam("row_id"), Outbound.version == bindparam("row_version"))
+    .execution_options(synchronize_session=False)
+)
+# The digests of a flush's documents, remembered in one statement (executemany).
+_REMEMBER = {}
+for _name, _dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect)):
+    _insert = _dialect.insert(WriteBackState)
+    _REMEMBER[_name] = _insert.on_conflict_do_update(
+        index_elements=["site_id", "kind", "target"],
+        set_={"digest": _insert.excluded.digest, "written_at": _insert.excluded.written_at},
+    )
 
 FLUSH_ROUNDS = 5  # a flush looks again this often for rows that became due while it sent
 
@@ -418,7 +440,7 @@ class Jobs:
     def _flush_round(self, site_id: int) -> int:
         """One look at the site's due rows; how many it found."""
         now = self.ports.clock.now()
-        planned: list[tuple[int, int, str, Planned | None]] = []
+        planned: list[Sent] = []
         failed: list[tuple[int, Exception]] = []
         with self.store.session() as session:
             due = session.scalars(
@@ -446,16 +468,18 @@ class Jobs:
                     if isinstance(plan, Exception):
                         failed.append((row.id, plan))
                     else:
-                        planned.append((row.id, row.version, row.kind, plan))
-        sent: list[tuple[int, int, str, Planned | None]] = []
-        for outbound_id, version, kind, plan in planned:
+                        planned.append(
+                            (row.id, row.version, row.kind, row.site_id, row.target, plan)
+                        )
+        sent: list[Sent] = []
+        for one in planned:
             try:
-                if plan is not None:
-                    plan.send()
+                if one[-1] is not None:
+                    one[-1].send()
             except Exception as exc:
-                failed.append((outbound_id, exc))
+                failed.append((one[0], exc))
                 continue
-            sent.append((outbound_id, version, kind, plan))
+            sent.append(one)
         if sent or failed:
             self._record_flush(sent, failed)
         for outbound_id in one_by_one:
@@ -464,7 +488,7 @@ class Jobs:
 
     def _record_flush(
         self,
-        sent: list[tuple[int, int, str, Planned | None]],
+        sent: list[Sent],
         failed: list[tuple[int, Exception]],
     ) -> None:
         """Record a flush's outcomes in one transaction: a written row is deleted only at the
@@ -474,15 +498,27 @@ class Jobs:
         rows stay due and are sent again: a write-back is at least once, never lost."""
         now = self.ports.clock.now()
         with self.store.write_turn(), self.store.session() as session:
-            for outbound_id, version, kind, plan in sent:
-                if plan is not None:
-                    plan.record(session, now)
-                session.execute(
-                    delete(Outbound)
-                    .where(Outbound.id == outbound_id, Outbound.version == version)
-                    .execution_options(synchronize_session=False)
+            remembered = [
+                {
+                    "site_id": site_id,
+                    "kind": kind,
+                    "target": target,
+                    "digest": plan.digest,
+                    "written_at": now,
+                }
+                for _id, _version, kind, site_id, target, plan in sent
+                if plan is not None and plan.digest is not None
+            ]
+            connection = session.connection()
+            if remembered:
+                connection.execute(_REMEMBER[connection.dialect.name], remembered)
+            if sent:
+                connection.execute(
+                    _DELETE_WRITTEN,
+                    [{"row_id": done[0], "row_version": done[1]} for done in sent],
                 )
-                count_write(kind, "ok")
+            for done in sent:
+                count_write(done[2], "ok")
             for outbound_id, exc in failed:
                 row = session.get(Outbound, outbound_id, with_for_update=True)
                 if row is None or row.failed_at is not None:

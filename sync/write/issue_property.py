@@ -103,7 +103,8 @@ def write_issue_property(session: Session, row: Outbound, ports: Ports) -> None:
     if planned is None:
         return
     planned.send()
-    planned.record(session, ports.clock.now())
+    assert planned.digest is not None
+    remember(session, row.site_id, KIND, row.target, planned.digest, ports.clock.now())
 
 
 def plan_issue_properties(
@@ -199,6 +200,5 @@ def _planned(
     tracker: Tracker, site_id: int, target: str, document: dict[str, Any], written: str
 ) -> Planned:
     return Planned(
-        send=lambda: tracker.set_issue_property(site_id, target, document),
-        record=lambda session, now: remember(session, site_id, KIND, target, written, now),
+        send=lambda: tracker.set_issue_property(site_id, target, document), digest=written
     )
