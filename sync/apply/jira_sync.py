@@ -18,7 +18,7 @@ from sync.engine.jobs import Jobs, schedule
 from sync.engine.snapshots import recompute
 from sync.errors import OutsideError, SourceMissing
 from sync.write.issue_property import KIND as ISSUE_PROPERTY
-from sync.write.issue_property import write_issue_property
+from sync.write.issue_property import plan_issue_properties, write_issue_property
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -132,7 +132,7 @@ def register(
     """The Jira feature's jobs: apply issue events, write issue properties, poll JQL KRs and
     reconcile linked issues on their schedules. Returns the on-demand jobs for the doors."""
     jobs.handle(EVENT_NAME, handle_jira_issue, prepare=prepare_jira_batch)
-    jobs.write(ISSUE_PROPERTY, write_issue_property)
+    jobs.write(ISSUE_PROPERTY, write_issue_property, plan=plan_issue_properties)
     jira_sync = JiraSync(jobs=jobs, parse=parse, fields=fields)
     schedule(jobs, "poll_jql", poll_minutes, jira_sync.poll_jql)
     schedule(jobs, "jira_reconcile", reconcile_minutes, jira_sync.reconcile)

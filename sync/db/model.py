@@ -361,6 +361,9 @@ class Outbound(Base):
     # Set when the write was refused for good (`Permanent`) or failed too often: the row is
     # parked (no flush picks it) until `okrlink outbound retry`.
     failed_at: Mapped[datetime | None] = mapped_column()
+    # One more for every change queued onto the row while it waits: a flush, which sends with
+    # no transaction open, deletes the row only at the version it read (`sync/engine/jobs.py`).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SyncCursor(Base):

@@ -491,11 +491,13 @@ _GECKOBOARD_ROWS = select(
         .where(_KR.c.id.in_(bindparam("ids", expanding=True)))
     ),
 )
-# A write already queued is touched (an UPDATE that changes nothing), not skipped: a writer
-# holding that row (FOR UPDATE) while it sends an older document makes this wait, then insert
-# the row again once the writer has deleted it. Skipped, the change committed while the writer
-# was sending would have been deleted with its row, and its issue left showing the old value.
-_TOUCH = {"due_at": _OUTBOUND.c.due_at}
+# A write already queued is touched (its version counts one more change), not skipped: a
+# writer holding that row (FOR UPDATE) while it sends an older document makes this wait, then
+# insert the row again once the writer has deleted it; a flush that sent with no transaction
+# open finds the version moved and leaves the row for its next look. Skipped, the change
+# committed while the writer was sending would have been deleted with its row, and its issue
+# left showing the old value.
+_TOUCH = {"version": _OUTBOUND.c.version + 1}
 # Still one statement: the goals' and the datasets' rows are more arms of the same INSERT ..
 # SELECT.
 _QUEUE_WRITES = {
@@ -503,6 +505,7 @@ _QUEUE_WRITES = {
     .from_select(
         ["site_id", "kind", "target", "due_at", "attempts"],
         union_all(_WRITE_BACK_ROWS, _GOAL_ROWS, _GECKOBOARD_ROWS),
+        include_defaults=False,  # `version` starts at the server's 0
     )
     .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
@@ -543,7 +546,9 @@ _CHILD_ROWS = (
 )
 _QUEUE_CHILD_WRITES = {
     name: dialect.insert(_OUTBOUND)
-    .from_select(["site_id", "kind", "target", "due_at", "attempts"], _CHILD_ROWS)
+    .from_select(
+        ["site_id", "kind", "target", "due_at", "attempts"], _CHILD_ROWS, include_defaults=False
+    )
     .on_conflict_do_update(index_elements=["site_id", "kind", "target"], set_=_TOUCH)
     for name, dialect in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
 }

@@ -63,3 +63,24 @@ class LastWritten:
             )
         else:
             self.state.digest, self.state.written_at = self.digest, now
+
+
+def remember(
+    session: Session, site_id: int, kind: str, target: str, digest: str, now: datetime
+) -> None:
+    """Record `digest` as the last document written to a target. Only the flush of the site
+    (one at a time, under its lease) writes a planned kind, so no other writer inserts the
+    same row meanwhile."""
+    state = session.scalar(
+        select(WriteBackState).where(
+            WriteBackState.site_id == site_id,
+            WriteBackState.kind == kind,
+            WriteBackState.target == target,
+        )
+    )
+    if state is None:
+        session.add(
+            WriteBackState(site_id=site_id, kind=kind, target=target, digest=digest, written_at=now)
+        )
+    else:
+        state.digest, state.written_at = digest, now

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -288,3 +289,43 @@ def test_backoff_grows_exponentially_with_jitter_up_to_its_ceiling() -> None:
     assert 2 <= backoff(2) <= 4 and 256 <= backoff(9) <= 512
     assert len({round(backoff(5), 6) for _ in range(20)}) > 1  # jitter: not all alike
     assert backoff(7, retry_after=3.5) == 3.5
+
+
+class TouchingTracker(ScriptedTracker):
+    """Queues a change onto an issue's waiting row while its property is being written, as a
+    drain's batch committing during a flush's calls does (`snapshots._TOUCH`)."""
+
+    def __init__(self, store: Store, touch: str) -> None:
+        super().__init__()
+        self.store, self.touch = store, touch
+
+    def set_issue_property(self, site_id: int, issue_key: str, value: Mapping[str, Any]) -> None:
+        super().set_issue_property(site_id, issue_key, value)
+        if issue_key == self.touch:
+            with self.store.session() as session:
+                row = session.scalars(select(Outbound).where(Outbound.target == issue_key)).one()
+                row.version += 1
+
+
+def test_a_change_queued_while_a_flush_sends_keeps_its_row_for_the_next_look(
+    app: Flask, clock: FakeClock
+) -> None:
+    site_id = _site(app)
+    jobs = _jobs(app)
+    tracker = TouchingTracker(_store(app), touch="PLAT-1")
+    jobs.ports = replace(jobs.ports, tracker=tracker)
+    touched, written = _queue_writes(app, site_id, "PLAT-1", "PLAT-2")
+    assert jobs._flush_round(site_id) == 2
+    assert tracker.written == ["PLAT-1", "PLAT-2"]
+    with _store(app).session() as session:
+        row = session.get_one(Outbound, touched)  # the change queued meanwhile is not lost
+        assert (row.version, row.attempts, row.failed_at) == (1, 0, None)
+        assert session.get(Outbound, written) is None
+        digests = session.scalars(
+            select(WriteBackState.digest).where(WriteBackState.site_id == site_id)
+        ).all()
+        assert "written-before" not in digests  # both documents are remembered as written
+    jobs.flush_outbound(site_id)  # the next look: the same document, remembered, not resent
+    assert tracker.written == ["PLAT-1", "PLAT-2"]
+    with _store(app).session() as session:
+        assert session.get(Outbound, touched) is None
