@@ -125,6 +125,10 @@ class Store:
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
                     " AND classid = 0 AND objid = :key AND objsubid = 1"
+                    # pg_locks lists the whole server's locks: another database's migrations
+                    # (another okrlink on the same server) must not make this one unready.
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
                 ),
                 {"key": MIGRATION_LOCK},
             ):

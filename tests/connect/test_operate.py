@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from connect.app import create_app
 from connect.cli.common import CONSUMER_POLLING
@@ -126,6 +127,27 @@ def test_a_schema_newer_than_the_code_stays_ready(app: Flask, client: FlaskClien
     finally:
         with store.engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+
+
+def test_migrations_of_another_database_on_the_server_leave_it_ready(postgres_url: str) -> None:
+    """PostgreSQL lists every database's locks in pg_locks: only this database's count."""
+    name = f"okrlink_elsewhere_{secrets.token_hex(4)}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    store = Store.connect(postgres_url)
+    elsewhere = create_engine(postgres_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        store.migrate()
+        with elsewhere.begin() as connection:
+            connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            assert store.migration_state() == "ok"
+    finally:
+        store.dispose()
+        elsewhere.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_migrations_running_in_another_process_make_it_unready(postgres_url: str) -> None:
