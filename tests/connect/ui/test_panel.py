@@ -242,8 +242,9 @@ def test_interactive_mode_loads_only_atlassian_all_js_plus_a_small_resize_script
     inline = scripts[1].text
     assert "AP.resize()" in inline and "w.AP&&" in inline
     assert "data-person-picker" in inline  # the owner picker,
+    assert "data-issue-picker" in inline  # the issue picker (one search routine for both),
     assert "data-preview-button" in inline  # a KR form's preview, and nothing else
-    assert len(inline) < 2400
+    assert len(inline) < 3200
     assert not root.find_all("link")
     sources = [n.attrs["src"] for n in root.iter() if "src" in n.attrs]
     assert sources == ["https://connect-cdn.atl-paas.net/all.js"]
