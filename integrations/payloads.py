@@ -17,11 +17,19 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+import orjson
+
 from sync.errors import MalformedBody
 
 # Surrogates left in a decoded `str` are lone: `json` joins valid pairs into one code point.
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT: Final = "\ufffd"
+# orjson reads an integer past 64 bits as a float; `json` keeps it whole, and refusing ids
+# and timestamps out of range needs it whole. A body with 19 digits in a row takes `json`'s
+# path. Found by mapping every digit to "0" and anything else to " ": 17 µs for an 8.5 KB
+# body, where `re.search(rb"[0-9]{19}")` steps through it in 200.
+_DIGITS: Final = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER: Final = b"0" * 19
 MAX_ID: Final = 2**63 - 1  # BIGINT, and more than any GitHub or Jira id
 
 
@@ -42,7 +50,17 @@ def _finite_float(text: str) -> float:
 
 def loads(raw: bytes | str) -> Any:
     """Parse a JSON body: no `NaN`/`Infinity`, no number that overflows a float, nesting only
-    as deep as the parser can go without exhausting its recursion (then a `PayloadError`)."""
+    as deep as the parser can go without exhausting its recursion (then a `PayloadError`).
+
+    orjson reads the ordinary body; it refuses everything above (and a lone surrogate, a byte
+    order mark, bytes that are not UTF-8), and those go to `json`, which repairs the
+    surrogate and the mark as it always did and refuses the rest.
+    """
+    if isinstance(raw, bytes) and _LONG_NUMBER not in raw.translate(_DIGITS):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard library's answer, below
     try:
         return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:

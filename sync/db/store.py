@@ -31,6 +31,7 @@ from sync.db.model import (
     Snapshot,
     Team,
 )
+from sync.db.raw import release_held
 from sync.errors import NotFoundError
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
@@ -151,6 +152,7 @@ class Store:
         return True
 
     def dispose(self) -> None:
+        release_held(self.engine)
         self.engine.dispose()
 
 

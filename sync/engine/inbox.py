@@ -73,7 +73,6 @@ def record_event(
 
 _STATEMENTS: dict[str, Insert] = {}
 # Per engine, held weakly so that a disposed store's engine is not kept alive by its cache.
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 _RAW: weakref.WeakKeyDictionary[Engine, dict[tuple[str, ...], RawStatement]] = (
     weakref.WeakKeyDictionary()
 )
@@ -93,14 +92,6 @@ def _insert_statement(dialect: str) -> Insert:
     return statement
 
 
-def _autocommit(engine: Engine) -> Engine:
-    """The engine's pool, without a transaction around each statement."""
-    found = _AUTOCOMMIT.get(engine)
-    if found is None:
-        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return found
-
-
 def _raw_insert(engine: Engine, names: tuple[str, ...]) -> RawStatement:
     prepared = _RAW.setdefault(engine, {})
     found = prepared.get(names)
@@ -113,17 +104,12 @@ def _raw_insert(engine: Engine, names: tuple[str, ...]) -> RawStatement:
 
 def insert_event(store: Store, row: dict[str, Any]) -> int | None:
     """One INSERT in its own transaction; the new row's id, or None when this delivery is
-    already recorded. On a server database it runs in autocommit: one round trip, not three
-    (BEGIN, INSERT, COMMIT). On SQLite, which has no round trips to save, it runs on the
-    DB-API cursor (`sync/db/raw.py`), in its writer's turn."""
-    if store.engine.dialect.name == "sqlite":
-        with store.write_turn():
-            value = _raw_insert(store.engine, tuple(row)).first_value(row)
-            return None if value is None else int(value)
-    statement = _insert_statement(store.engine.dialect.name)
-    with _autocommit(store.engine).connect() as connection:
-        inserted = connection.execute(statement, row).scalar()
-        return None if inserted is None else int(inserted)
+    already recorded. It runs on the DB-API cursor of the thread's held connection
+    (`sync/db/raw.py`): on a server database in autocommit, one round trip, not three (BEGIN,
+    INSERT, COMMIT); on SQLite in its writer's turn."""
+    with store.write_turn():
+        value = _raw_insert(store.engine, tuple(row)).first_value(row)
+    return None if value is None else int(value)
 
 
 def retry_failed(store: Store, row: dict[str, Any]) -> int | None:

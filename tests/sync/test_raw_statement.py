@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert, select, text
 
 from connect.services import services_of
@@ -110,3 +111,46 @@ def test_a_raw_query_answers_as_sqlalchemy_does_for_any_list_length(app) -> None
             expected = [tuple(row) for row in session.execute(statement, values)]
             got = [(key, kr_id, bool(linked)) for key, kr_id, linked in query.rows(session, values)]
             assert got == expected
+
+
+def test_the_intake_insert_holds_one_connection_per_thread_and_recovers_from_a_lost_one(
+    app,  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from sync.db import raw as raw_module
+    from sync.engine.inbox import insert_event
+
+    store = services_of(app).store
+    with store.session() as session:
+        site = Site(name="acme")
+        session.add(site)
+        session.flush()
+        site_id = site.id
+    row = {**ROW, "site_id": site_id}
+    first = insert_event(store, {**row, "delivery_id": "held-1"})
+    held = raw_module._HELD[store.engine]
+    (connection,) = held.by_thread.values()
+    assert insert_event(store, {**row, "delivery_id": "held-2"}) == (first or 0) + 1
+    assert insert_event(store, {**row, "delivery_id": "held-1"}) is None  # a duplicate
+    assert list(held.by_thread.values()) == [connection]  # the same connection each time
+
+    if store.engine.dialect.name == "postgresql":
+        pid = connection.dbapi_connection.info.backend_pid
+        with store.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.commit()
+    else:
+        connection.dbapi_connection.close()  # the nearest SQLite has to a lost connection
+    with pytest.raises(DBAPIError) as failed:  # SQLAlchemy's error, as from any statement
+        insert_event(store, {**row, "delivery_id": "held-3"})
+    if store.engine.dialect.name == "postgresql":  # which the hot path answers without a trace
+        assert isinstance(failed.value, OperationalError)
+    assert held.by_thread == {}  # forgotten: the next statement opens another
+    assert insert_event(store, {**row, "delivery_id": "held-3"}) is not None
+
+    store.dispose()
+    assert store.engine not in raw_module._HELD
+    with store.session() as session:
+        stored = session.scalars(select(InboxEvent.delivery_id).order_by(InboxEvent.id)).all()
+    assert stored == ["held-1", "held-2", "held-3"]
