@@ -154,3 +154,41 @@ def test_the_intake_insert_holds_one_connection_per_thread_and_recovers_from_a_l
     with store.session() as session:
         stored = session.scalars(select(InboxEvent.delivery_id).order_by(InboxEvent.id)).all()
     assert stored == ["held-1", "held-2", "held-3"]
+
+
+def test_a_held_sqlite_connection_writes_once_another_writer_commits_and_gives_up_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    import threading
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from sync.db import raw as raw_module
+    from sync.engine.inbox import insert_event
+
+    path = tmp_path / "okrlink.db"
+    store = Store.connect(f"sqlite:///{path}")
+    store.migrate()
+    with store.session() as session:
+        session.add(Site(name="acme"))
+    row = {**ROW, "site_id": 1}
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    other.execute("BEGIN IMMEDIATE")  # the worker's batch, writing
+    releases = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    began = time.monotonic()
+    releases.start()
+    assert insert_event(store, {**row, "delivery_id": "after-commit"}) == 1
+    assert time.monotonic() - began >= 0.3  # it waited for the lock, then wrote
+
+    monkeypatch.setattr(raw_module, "SQLITE_BUSY_PATIENCE", 0.2)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError):
+        insert_event(store, {**row, "delivery_id": "given-up"})
+    other.execute("COMMIT")
+    assert insert_event(store, {**row, "delivery_id": "given-up"}) == 2  # nothing was kept
+
+    other.close()
+    store.dispose()
