@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -68,7 +69,8 @@ class RawStatement:
                 try:
                     return self._run(connection, arguments)
                 except self.engine.dialect.loaded_dbapi.OperationalError as exc:
-                    busy = getattr(exc, "sqlite_errorcode", None) == SQLITE_BUSY
+                    # The primary code: SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT ...).
+                    busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
                     if not busy or time.monotonic() > deadline:
                         raise
                 connection.rollback()
@@ -85,7 +87,6 @@ class RawStatement:
         return row[0] if row else None
 
 
-SQLITE_BUSY = 5
 SQLITE_BUSY_POLL = 0.0005
 """Seconds between two tries of a held SQLite connection while another process writes.
 
@@ -130,17 +131,20 @@ class _Held:
 
     def forget(self) -> None:
         """Close this thread's connection after an error; the next statement opens another."""
-        found = self.by_thread.pop(threading.get_ident(), None)
-        if found is not None:
-            with contextlib.suppress(Exception):
-                found.close()
+        _close(self.by_thread.pop(threading.get_ident(), None))
 
     def close(self) -> None:
         with self.lock:
             held, self.by_thread = list(self.by_thread.values()), {}
         for found in held:
-            with contextlib.suppress(Exception):
-                found.close()
+            _close(found)
+
+
+def _close(found: Any) -> None:
+    """Close a held connection that may already be broken (nothing to report if it is)."""
+    if found is not None:
+        with contextlib.suppress(Exception):
+            found.close()
 
 
 _HELD: weakref.WeakKeyDictionary[Engine, _Held] = weakref.WeakKeyDictionary()
