@@ -37,6 +37,11 @@ class PayloadError(MalformedBody):
     """A payload we refuse to record; its message says what is wrong (400 `malformed_body`)."""
 
 
+def orjson_reads_as_json(raw: bytes) -> bool:
+    """Whether orjson reads every number of `raw` as `json` does (no 19 digits in a row)."""
+    return _LONG_NUMBER not in raw.translate(_DIGITS)
+
+
 def _refuse_constant(name: str) -> float:
     raise PayloadError(f"{name} is not a number JSON allows")
 
@@ -56,7 +61,7 @@ def loads(raw: bytes | str) -> Any:
     order mark, bytes that are not UTF-8), and those go to `json`, which repairs the
     surrogate and the mark as it always did and refuses the rest.
     """
-    if isinstance(raw, bytes) and _LONG_NUMBER not in raw.translate(_DIGITS):
+    if isinstance(raw, bytes) and orjson_reads_as_json(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -136,14 +136,23 @@ def serve_panel(
             return None
     else:
         page = cache.get_or_render(key, lambda: render(panel))
-    headers = [*_panel_headers(not panel.static, base_url), ("ETag", page.etag)]
-    if accepts_gzip(accept_encoding):
-        body = page.gzipped
-        headers.append(("Content-Encoding", "gzip"))
-    else:
-        body = page.body
-    headers.append(("Content-Length", str(len(body))))
-    return Answer(200, headers, body)
+    gzipped = accepts_gzip(accept_encoding)
+    body = page.gzipped if gzipped else page.body
+    headers = _answer_headers(not panel.static, base_url, page.etag, gzipped, len(body))
+    return Answer(200, list(headers), body)
+
+
+@lru_cache(maxsize=1024)
+def _answer_headers(
+    scripts: bool, base_url: str | None, etag: str, gzipped: bool, length: int
+) -> tuple[tuple[str, str], ...]:
+    """A cached page's headers: the same on every load of it (built once, not per load)."""
+    return (
+        *_panel_headers(scripts, base_url),
+        ("ETag", etag),
+        *((("Content-Encoding", "gzip"),) if gzipped else ()),
+        ("Content-Length", str(length)),
+    )
 
 
 @lru_cache(maxsize=1024)

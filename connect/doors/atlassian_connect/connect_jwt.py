@@ -28,11 +28,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 import requests
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -48,6 +48,7 @@ from integrations.atlassian.qsh import (
     query_string_hash,
     without_token,
 )
+from integrations.payloads import orjson_reads_as_json
 
 CONTEXT_QSH = "context-qsh"
 INSTALL_KEYS_URL = "https://connect-install-keys.atlassian.com"
@@ -67,9 +68,12 @@ _KID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # --- verified claims ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectClaims:
-    """What a verified Connect JWT says: which installation, which user, how it was bound."""
+class ConnectClaims(NamedTuple):
+    """What a verified Connect JWT says: which installation, which user, how it was bound.
+
+    A NamedTuple rather than a frozen dataclass: as immutable, and made in 0.2 µs where the
+    dataclass took 0.8 (once per verified request: `bench/panels.py`).
+    """
 
     client_key: str
     account_id: str | None
@@ -120,9 +124,20 @@ def _b64decode(segment: str) -> bytes:
         raise _fail("token_malformed", "Malformed token.") from exc
 
 
+def _read_json(raw: bytes) -> Any:
+    """`json`'s reading of a token segment, by orjson where the two agree (0.6 against 1.7 µs
+    for a Connect payload); orjson refuses what only `json` reads (NaN, a lone surrogate)."""
+    if orjson_reads_as_json(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw.decode("utf-8"))  # JWTs are UTF-8 (RFC 7519)
+
+
 def _json_object(segment: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64decode(segment).decode("utf-8"))  # JWTs are UTF-8 (RFC 7519)
+        value = _read_json(_b64decode(segment))
     except (ValueError, RecursionError) as exc:
         raise _fail("token_malformed", "Malformed token.") from exc
     if not isinstance(value, dict):
@@ -136,8 +151,7 @@ def _header(segment: str) -> Mapping[str, Any]:
     return MappingProxyType(_json_object(segment))
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     header: Mapping[str, Any]
     payload: dict[str, Any]
     signing_input: bytes

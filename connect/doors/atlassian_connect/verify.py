@@ -49,7 +49,9 @@ def verify_connect_call(
             method=method,
             path=path,
             query=query,
-            secret_for=functools.partial(registry.secret_for, fresh=fresh),
+            secret_for=functools.partial(registry.secret_for, fresh=True)
+            if fresh
+            else registry.secret_for,
             allow_context_qsh=allow_context_qsh,
             base_url=base_url,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -319,6 +321,50 @@ def test_non_canonical_signature_encoding_is_rejected() -> None:
     last = alphabet.index(token[-1])
     token = token[:-1] + alphabet[last | 1]
     _rejected(token, "token_malformed")
+
+
+def _signed_raw(payload: bytes, secret: str = SECRET) -> str:
+    """A token over payload bytes exactly as given (PyJWT would re-serialise them)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    header = b64(b'{"alg":"HS256","typ":"JWT"}')
+    signing_input = f"{header}.{b64(payload)}"
+    mac = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+def _payload(**changes: str) -> bytes:
+    fields = {
+        "iss": json.dumps(CLIENT_KEY),
+        "sub": json.dumps(ACCOUNT_ID),
+        "qsh": json.dumps(query_string_hash("GET", PATH, QUERY)),
+        "iat": str(NOW),
+        "exp": str(NOW + 180),
+    }
+    fields.update(changes)
+    return ("{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}").encode()
+
+
+def test_claims_read_past_orjson_are_read_as_json_reads_them() -> None:
+    # orjson reads the usual payload; an integer past 64 bits and a lone surrogate are read
+    # by the standard library, exactly as before orjson was used.
+    far = 10**24
+    claims = _verify(_signed_raw(_payload(exp=str(far), sub='"\\ud800me"')))
+    assert claims.expires_at == far and type(claims.claims["exp"]) is int
+    assert claims.account_id == "\ud800me"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_time_claim_that_is_not_a_finite_number_is_rejected(constant: str) -> None:
+    _rejected(_signed_raw(_payload(exp=constant)), "token_claims")
+
+
+def test_a_payload_that_is_not_json_or_not_an_object_is_malformed() -> None:
+    _rejected(_signed_raw(b'{"iss": '), "token_malformed")
+    _rejected(_signed_raw(b"[1, 2]"), "token_malformed")
+    _rejected(_signed_raw(b"\xff\xfe{}"), "token_malformed")
 
 
 # --- token_from_request --------------------------------------------------------------------
