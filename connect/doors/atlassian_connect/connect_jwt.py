@@ -93,13 +93,14 @@ def token_from_request(*, authorization: str | None, query: Query) -> str | None
         if scheme.lower() == "jwt" and credentials.strip():
             return credentials.strip()
     if isinstance(query, str):
-        # Only the token's own component is decoded: the rest of the query is not needed here.
-        parts = query.removeprefix("?").split("&")
-        values = [
-            decode_component(value)[0]
-            for key, _, value in (part.partition("=") for part in parts)
-            if key == "jwt" or ("%" in key and decode_component(key)[0] == "jwt")
-        ]
+        # Only the token's own component is decoded, and only a part that starts "jwt" or holds
+        # a "%" is split: a name that decodes to "jwt" does one or the other.
+        values = []
+        for part in query.removeprefix("?").split("&"):
+            if part.startswith("jwt") or "%" in part:
+                key, _, value = part.partition("=")
+                if key == "jwt" or ("%" in key and decode_component(key)[0] == "jwt"):
+                    values.append(decode_component(value)[0])
     else:
         values = [value for (key, _), (value, _) in query_components(query) if key == "jwt"]
     if len(values) > 1:
