@@ -141,10 +141,14 @@ class _Held:
 
 
 def _close(found: Any) -> None:
-    """Close a held connection that may already be broken (nothing to report if it is)."""
-    if found is not None:
+    """Close a held connection that may already be broken (nothing to report if it is).
+
+    The DB-API connection itself: closing the pool's wrapper would first roll back, and on a
+    lost connection the pool logs that rollback's failure with its traceback.
+    """
+    if found is not None and found.dbapi_connection is not None:
         with contextlib.suppress(Exception):
-            found.close()
+            found.dbapi_connection.close()
 
 
 _HELD: weakref.WeakKeyDictionary[Engine, _Held] = weakref.WeakKeyDictionary()
