@@ -153,6 +153,31 @@ def test_a_drain_that_finds_the_lease_held_leaves_the_work_to_its_holder(app: Fl
         assert session.get_one(InboxEvent, event_id).state == "done"
 
 
+def test_an_event_committed_after_the_holders_last_look_is_applied_once_it_lets_go(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_id = _site(app)
+    jobs = _jobs(app)
+    monkeypatch.setattr(jobs.huey, "immediate", False)  # as a worker runs it: with a tail
+    first = _record(app, site_id, "d-1", _issue("PLAT-1", 1))
+    late: list[int] = []
+    drain_locked = jobs._drain_locked
+
+    def then_another_event_commits(site: int, wake: Any = None) -> int:
+        applied = drain_locked(site, wake)
+        if not late:  # after the last look, before the lease is let go
+            late.append(_record(app, site_id, "d-2", _issue("PLAT-2", 2)))
+            with Leases(_store(app).engine).hold(site_id) as held:
+                assert not held  # its own drain, in another process, leaves it to the holder
+        return applied
+
+    monkeypatch.setattr(jobs, "_drain_locked", then_another_event_commits)
+    jobs._drain(site_id)
+    with _store(app).session() as session:
+        assert session.get_one(InboxEvent, first).state == "done"
+        assert session.get_one(InboxEvent, late[0]).state == "done"  # not left to the sweeper
+
+
 # -- poison inbox rows ----------------------------------------------------------------------
 
 
