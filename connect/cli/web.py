@@ -3,15 +3,18 @@
 Why granian: on the 2-core bench machine gunicorn's Python HTTP handling took most of a
 worker's time (okrlink's own code was about a tenth of it); granian parses, queues and writes
 in Rust, and hands Python only the WSGI call. Its defaults are sized for I/O-bound apps (up to
-hundreds of Python threads per worker and a request queue of backlog/workers), which on CPU-bound
-requests such as ours only adds GIL contention and queueing in Python. So each worker runs one
-Python thread by default and admits `BACKPRESSURE_PER_THREAD` requests per thread; the rest
-wait in Rust, where waiting costs no Python time. Admitting 4 rather than 1 keeps the thread
-busy while granian reads and writes the neighbours' sockets: 1.8x the panel loads in the same
-run (2026-12-07, load average 12: 3,458 against 1,925/s), as the issue's quieter table had it
-(8,758-8,937 against 5,410-6,781/s, p99 2.4-4.6 ms); 8 or more per thread, or 2 threads,
-put the p99 in the hundreds of milliseconds. The figures behind these choices are in the
-README's "Serving in production" section (`bench/panels.py --server granian --backpressure B`).
+hundreds of Python threads per worker), which on CPU-bound requests such as ours only adds GIL
+contention. So each worker runs one Python thread by default; requests beyond what it is
+running wait in Rust, where waiting costs no Python time.
+
+Granian's `backpressure` is not a queue of requests: it caps the *connections* a worker
+accepts, idle keep-alive ones included. Set to a few per thread, as it once was, 8 idle
+connections (a proxy's keep-alive pool, or anyone's) left `okrlink web` answering nobody, and
+the benches' 16 connections were half served (`tests/connect/cli/test_web.py` holds 64 idle
+ones open). So it keeps granian's own sizing, `BACKLOG // workers` connections per worker.
+Measured with all 16 connections served (`bench/panels.py`, 2026-12-07, SQLite): 25,179-40,469
+panel loads/s with p99 2.2-4.6 ms, against 21,707-35,415/s and p99 1.2-4.3 ms when each
+worker took 4 connections and the other 8 waited unserved.
 """
 
 from __future__ import annotations
@@ -30,11 +33,16 @@ if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a var
 
 APP_TARGET = "connect.wsgi:app"
 DEFAULT_THREADS = 1
-BACKPRESSURE_PER_THREAD = 4
-"""Requests a worker takes in per Python thread: the one it runs and 3 whose bytes granian
-moves meanwhile; the rest wait in Rust."""
+BACKLOG = 1024
+"""Connections the kernel holds until a worker accepts them (granian's default)."""
 KILL_TIMEOUT_SECONDS = 30
 """On SIGTERM, how long running requests may take to finish before a worker is killed."""
+
+
+def connections_per_worker(workers: int) -> int:
+    """The connections a worker serves at once (granian's `backpressure`): granian's own
+    default, so no number of idle keep-alive connections shuts the others out."""
+    return max(1, BACKLOG // workers)
 
 
 def default_workers() -> int:
@@ -98,7 +106,8 @@ def build_server(
 ) -> AbstractServer[Any]:
     """The granian server `okrlink web` runs (built, not started).
 
-    The benches swap `target` (a bare route) and `backpressure` (to measure the choice).
+    The benches swap `target` (a bare route) and `backpressure` (connections per worker, to
+    measure the choice).
     """
     from granian.constants import HTTPModes, Interfaces
     from granian.server import Server
@@ -113,7 +122,8 @@ def build_server(
         websockets=False,
         workers=workers,
         blocking_threads=threads,
-        backpressure=backpressure or threads * BACKPRESSURE_PER_THREAD,
+        backlog=BACKLOG,
+        backpressure=backpressure or connections_per_worker(workers),
         log_access=access_log,
         log_dictconfig=granian_logging(),
         respawn_failed_workers=True,

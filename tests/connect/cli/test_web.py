@@ -1,10 +1,12 @@
-"""`okrlink web`: granian sized for CPU-bound requests, and a SIGTERM that stops it cleanly."""
+"""`okrlink web`: granian sized for CPU-bound requests, serving every connection it is given,
+and a SIGTERM that stops it cleanly."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,12 +17,12 @@ from click.testing import CliRunner
 from granian.constants import HTTPModes, Interfaces
 
 from connect.cli import main
-from connect.cli.web import BACKPRESSURE_PER_THREAD, build_server
+from connect.cli.web import BACKLOG, build_server
 from tests.support.base import ROOT
 from tests.support.servers import free_port
 
 
-def test_the_server_runs_the_wsgi_app_with_few_threads_and_a_short_admission_queue() -> None:
+def test_the_server_runs_the_wsgi_app_with_few_threads_and_takes_every_connection() -> None:
     server = build_server(
         host="0.0.0.0",  # noqa: S104
         port=8080,
@@ -34,9 +36,12 @@ def test_the_server_runs_the_wsgi_app_with_few_threads_and_a_short_admission_que
         HTTPModes.http1,
     )
     assert (server.workers, server.blocking_threads) == (2, 3)
-    assert server.backpressure == 3 * BACKPRESSURE_PER_THREAD
-    # One thread admits 4 (measured: the panel's goal needs both its rate and its p99).
-    assert build_server(host="::", port=1, workers=2, threads=1, access_log=False).backpressure == 4
+    # granian's backpressure counts connections, idle ones too: granian's own sizing, not a
+    # few per thread (the threads do not change it).
+    assert (server.backlog, server.backpressure) == (BACKLOG, BACKLOG // 2)
+    assert build_server(host="::", port=1, workers=4, threads=1, access_log=False).backpressure == (
+        BACKLOG // 4
+    )
     assert server.log_access is False
     assert server.respawn_failed_workers is True
     assert (
@@ -50,6 +55,54 @@ def test_more_threads_than_the_database_pool_holds_is_refused_clearly() -> None:
     assert result.exit_code == 2
     assert "Invalid value for '--threads'" in result.output
     assert "Traceback" not in result.output
+
+
+def _web(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`okrlink web` with 2 workers on `port`, its defaults otherwise."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OKRLINK_DATA_DIR": str(tmp_path),
+        "OKRLINK_SECRET_KEY": "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
+    }
+    command = [sys.executable, "-c", "from connect.cli import main; main()", "web"]
+    return subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_idle_connections_do_not_shut_anyone_else_out(tmp_path: Path) -> None:
+    # A proxy's keep-alive pool, or anyone, holding connections open without a request: with
+    # a few connections per worker (granian's backpressure), 8 of them left nobody served.
+    port = free_port()
+    server = _web(tmp_path, port)
+    idle: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+        time.sleep(0.5)  # accepted, or waiting to be
+        began = time.monotonic()
+        for _ in range(3):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+                assert health.status == 200
+        assert time.monotonic() - began < 5
+    finally:
+        for connection in idle:
+            connection.close()
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def test_okrlink_web_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
