@@ -22,10 +22,33 @@ SERVERS = ("granian", "gunicorn")
 WORKERS = 2
 
 
+def serves_every_connection(base: str, connections: int, *, timeout: float = 10.0) -> bool:
+    """Whether `connections` keep-alive connections opened at once are each answered.
+
+    wrk keeps its connections open and reports only the requests that end: a server that
+    accepts fewer connections than the load opens (granian's backpressure counts connections)
+    would be measured on the ones it serves while the rest wait unseen.
+    """
+    host, _, port = base.removeprefix("http://").rpartition(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(connections):
+            opened.append(socket.create_connection((host, int(port)), timeout=timeout))
+        for connection in opened:
+            connection.sendall(request)
+        return all(connection.recv(12).startswith(b"HTTP/1.") for connection in opened)
+    except OSError:  # a timeout included
+        return False
+    finally:
+        for connection in opened:
+            connection.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def command(
@@ -124,6 +147,11 @@ def serving(
             wait_until_ready(process, base + "/healthz", timeout=60, failure=lambda: " ".join(argv))
         except RuntimeError as exc:
             raise SystemExit(f"{server} {exc}") from None
+        if not serves_every_connection(base, connections):
+            raise SystemExit(
+                f"{server} does not answer {connections} connections at once: a load on that "
+                "many would measure only those it serves"
+            )
         yield base
     finally:
         stop(process, group=True)
