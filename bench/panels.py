@@ -29,7 +29,7 @@ same code served twice, differed by up to 1.4x), while the ratio of CPU per requ
 server and wrk time per request over okrlink's) moves far less (2.2-3.1x where the loads/s
 ratio went from 1.5x to 5.5x, 2026-12-07, after the warm-up below). The goal line
 (`bench/goals.py`) takes the median of the rounds' loads/s ratios and the worst p99, and
-shows the ratio by CPU beside it. Needs `node` and `npm install` in `bench/ace` (`--no-ace`
+shows the ratio by CPU beside it. Needs `node` and `npm ci` in `bench/ace` (`--no-ace`
 skips it). `--compare-with PATH` serves another checkout's code (main's, say) beside okrlink
 web in each round, to measure a change against it in the same run.
 
@@ -286,7 +286,7 @@ ACE_DIR = ROOT / "bench" / "ace"
 
 
 def ace_ready() -> bool:
-    """Whether the anchor can run: node on the PATH, `npm install` done in bench/ace."""
+    """Whether the anchor can run: node on the PATH, `npm ci` done in bench/ace."""
     return shutil.which("node") is not None and (ACE_DIR / "node_modules").is_dir()
 
 
@@ -711,7 +711,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     if args.ace and not ace_ready():
-        raise SystemExit("atlassian-connect-express is missing: cd bench/ace && npm install")
+        raise SystemExit("atlassian-connect-express is missing: cd bench/ace && npm ci")
     print(
         f"wrk: 1 thread, {args.connections} connections, {args.seconds}s, {args.tokens:,} "
         f"distinct Connect JWTs rotated, each request verified (HS256, exp, qsh); "

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 
 from tests.support.processes import stop, wait_until_ready
@@ -30,14 +31,11 @@ def serves_every_connection(base: str, connections: int, *, timeout: float = 10.
     would be measured on the ones it serves while the rest wait unseen.
     """
     host, _, port = base.removeprefix("http://").rpartition(":")
-    request = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
-    opened: list[socket.socket] = []
+    opened = [HTTPConnection(host, int(port), timeout=timeout) for _ in range(connections)]
     try:
-        for _ in range(connections):
-            opened.append(socket.create_connection((host, int(port)), timeout=timeout))
-        for connection in opened:
-            connection.sendall(request)
-        return all(connection.recv(12).startswith(b"HTTP/1.") for connection in opened)
+        for connection in opened:  # all connected and asked before any answer is read
+            connection.request("GET", "/healthz")
+        return all(connection.getresponse().status == 200 for connection in opened)
     except OSError:  # a timeout included
         return False
     finally:

@@ -39,12 +39,6 @@ KILL_TIMEOUT_SECONDS = 30
 """On SIGTERM, how long running requests may take to finish before a worker is killed."""
 
 
-def connections_per_worker(workers: int) -> int:
-    """The connections a worker serves at once (granian's `backpressure`): granian's own
-    default, so no number of idle keep-alive connections shuts the others out."""
-    return max(1, BACKLOG // workers)
-
-
 def default_workers() -> int:
     """One worker process per CPU this process may run on."""
     try:
@@ -123,7 +117,9 @@ def build_server(
         workers=workers,
         blocking_threads=threads,
         backlog=BACKLOG,
-        backpressure=backpressure or connections_per_worker(workers),
+        # None: granian's own sizing, BACKLOG // workers connections per worker (not a few
+        # per thread: it counts idle keep-alive connections too; see the module docstring).
+        backpressure=backpressure,
         log_access=access_log,
         log_dictconfig=granian_logging(),
         respawn_failed_workers=True,

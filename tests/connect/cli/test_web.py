@@ -19,6 +19,7 @@ from granian.constants import HTTPModes, Interfaces
 from connect.cli import main
 from connect.cli.web import BACKLOG, build_server
 from tests.support.base import ROOT
+from tests.support.processes import wait_until_ready
 from tests.support.servers import free_port
 
 
@@ -57,7 +58,7 @@ def test_more_threads_than_the_database_pool_holds_is_refused_clearly() -> None:
     assert "Traceback" not in result.output
 
 
-def _web(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+def _web(tmp_path: Path, port: int, *, output: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     """`okrlink web` with 2 workers on `port`, its defaults otherwise."""
     env = {
         **os.environ,
@@ -70,8 +71,8 @@ def _web(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -83,19 +84,13 @@ def test_idle_connections_do_not_shut_anyone_else_out(tmp_path: Path) -> None:
     server = _web(tmp_path, port)
     idle: list[socket.socket] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/healthz"
+        wait_until_ready(server, url, timeout=60, failure=lambda: "okrlink web did not start")
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
         time.sleep(0.5)  # accepted, or waiting to be
         began = time.monotonic()
         for _ in range(3):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+            with urllib.request.urlopen(url, timeout=5) as health:
                 assert health.status == 200
         assert time.monotonic() - began < 5
     finally:
@@ -107,32 +102,7 @@ def test_idle_connections_do_not_shut_anyone_else_out(tmp_path: Path) -> None:
 
 def test_okrlink_web_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OKRLINK_DATA_DIR": str(tmp_path),
-        "OKRLINK_SECRET_KEY": "6psvp64HLeNiL6Klyrjca93eRbamiTHUQR4cLDEyaaY=",
-    }
-    command = [
-        sys.executable,
-        "-c",
-        "from connect.cli import main; main()",
-        "web",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
-    server = subprocess.Popen(
-        command,
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = _web(tmp_path, port, output=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while True:

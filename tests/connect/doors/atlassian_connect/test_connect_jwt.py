@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -324,15 +322,8 @@ def test_non_canonical_signature_encoding_is_rejected() -> None:
 
 
 def _signed_raw(payload: bytes, secret: str = SECRET) -> str:
-    """A token over payload bytes exactly as given (PyJWT would re-serialise them)."""
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-    header = b64(b'{"alg":"HS256","typ":"JWT"}')
-    signing_input = f"{header}.{b64(payload)}"
-    mac = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
-    return f"{signing_input}.{b64(mac)}"
+    """A token over payload bytes exactly as given (`jwt.encode` would re-serialise them)."""
+    return jwt.api_jws.encode(payload, secret, algorithm="HS256")
 
 
 def _payload(**changes: str) -> bytes:
