@@ -57,7 +57,8 @@ def json_answer(body: dict[str, Any], status: int = 200) -> Answer:
 def query_string(environ: WSGIEnvironment) -> str:
     """The raw query string as Flask reads it: PEP 3333 carries it as latin-1, Flask as UTF-8."""
     raw: str = environ.get("QUERY_STRING", "")
-    return raw.encode("latin-1").decode()
+    # ASCII (a query as browsers send it) reads the same both ways; `isascii` is a flag lookup.
+    return raw if raw.isascii() else raw.encode("latin-1").decode()
 
 
 def request_body(environ: WSGIEnvironment, *, limit: int) -> bytes | None:
