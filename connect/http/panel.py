@@ -16,7 +16,7 @@ from connect.doors.atlassian_connect.verify import verify_connect_call
 from connect.errors import ApiError
 from connect.http.hotpaths import Answer, HotPath, query_string
 from connect.ui.panel_page import PanelRequest, panel_request, serve_panel
-from integrations.atlassian.qsh import without_token
+from integrations.atlassian.qsh import MAX_CACHED_QUERY, without_token
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -39,7 +39,10 @@ def cached_panel(services: Any, environ: WSGIEnvironment, *, static: bool) -> An
     """The cached panel for a verified request, or None to let Flask answer."""
     try:
         query = query_string(environ)
-        panel = _panel_request(without_token(query), environ.get("HTTP_ACCEPT_LANGUAGE"), static)
+        params = without_token(query)
+        if len(params) > MAX_CACHED_QUERY:
+            return None  # no panel's parameters are this long: Flask answers
+        panel = _panel_request(params, environ.get("HTTP_ACCEPT_LANGUAGE"), static)
         if panel is None:
             return None
         tenant, _claims = verify_connect_call(

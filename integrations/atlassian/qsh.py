@@ -125,7 +125,11 @@ def _canonical_query_uncached(query: Query) -> str:
 _canonical_query_string = lru_cache(maxsize=512)(_canonical_query_uncached)
 
 
-@lru_cache(maxsize=64)
+MAX_CACHED_QUERY = 4096
+"""The longest query a cache keeps (characters). A Connect iframe's is under 2 KB; the HTTP
+server reads request heads up to about 400 KB, and a cache of them would be a memory sink."""
+
+
 def without_token(query: str) -> str:
     """A raw query string without its ``jwt=`` parameters: what repeats between a page's loads.
 
@@ -137,6 +141,12 @@ def without_token(query: str) -> str:
     parameters, where its token is, its qsh), and a string keeps its hash, so the second and
     third answers cost a lookup (0.1 µs against 0.7).
     """
+    if len(query) > MAX_CACHED_QUERY:
+        return _without_token(query)
+    return _without_token_cached(query)
+
+
+def _without_token(query: str) -> str:
     query = query.removeprefix("?")
     start = query.find("jwt=")
     if start < 0:
@@ -150,6 +160,9 @@ def without_token(query: str) -> str:
             return query[: max(start - 1, 0)]
         return query[:start] + query[end + 1 :]
     return "&".join(part for part in query.split("&") if not part.startswith("jwt="))
+
+
+_without_token_cached = lru_cache(maxsize=64)(_without_token)
 
 
 def canonical_query(query: Query) -> str:

@@ -42,6 +42,7 @@ from jwt.exceptions import InvalidKeyError
 
 from connect.errors import AuthError
 from integrations.atlassian.qsh import (
+    MAX_CACHED_QUERY,
     Query,
     decode_component,
     query_components,
@@ -112,11 +113,19 @@ def token_from_request(*, authorization: str | None, query: Query) -> str | None
     return values[0]
 
 
-@lru_cache(maxsize=1024)
 def _names_encoded(query: str) -> bool:
     """Whether a parameter name of `query` holds a percent-escape (cached: a page's query
     without its token repeats from one load to the next)."""
+    if len(query) > MAX_CACHED_QUERY:
+        return _names_encoded_uncached(query)
+    return _names_encoded_cached(query)
+
+
+def _names_encoded_uncached(query: str) -> bool:
     return any("%" in part.partition("=")[0] for part in query.split("&"))
+
+
+_names_encoded_cached = lru_cache(maxsize=1024)(_names_encoded_uncached)
 
 
 def _jwt_values(query: str) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from integrations.atlassian.qsh import query_string_hash
+from integrations.atlassian.qsh import MAX_CACHED_QUERY, query_string_hash
 from tests.support.app import (
     CLIENT_KEY,
     MACRO_PARAMS,
@@ -134,6 +134,15 @@ def test_a_bad_parameter_and_other_methods_go_to_flask(
     assert bad_team.status_code == 400
     assert client.post(signed_url(PANEL, MACRO_PARAMS, method="POST")).status_code == 405
     assert flask_calls.count == 3
+
+
+def test_a_query_longer_than_any_page_is_left_to_flask(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    long = client.get(signed_url(PANEL, {**MACRO_PARAMS, "pad": "x" * MAX_CACHED_QUERY}))
+    assert (long.status_code, flask_calls.count) == (200, 2)
+    assert 'data-kr="PLAT-1.1"' in long.text
 
 
 @pytest.mark.parametrize("through", ["flask", "hot path"])

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from integrations.atlassian import qsh
 from integrations.atlassian.qsh import without_token
 
 
@@ -39,3 +40,10 @@ def test_every_placement_agrees_with_the_definition() -> None:
             query = "&".join(combo)
             for form in (query, f"?{query}"):
                 assert without_token(form) == _every_jwt_part_dropped(form), form
+
+
+def test_a_query_too_long_for_any_page_is_answered_but_not_kept() -> None:
+    long = "a=" + "x" * qsh.MAX_CACHED_QUERY + "&jwt=T"
+    kept = qsh._without_token_cached.cache_info().currsize
+    assert without_token(long) == long.removesuffix("&jwt=T")
+    assert qsh._without_token_cached.cache_info().currsize == kept

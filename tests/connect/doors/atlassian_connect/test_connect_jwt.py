@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from connect.doors.atlassian_connect import connect_jwt
 from connect.doors.atlassian_connect.connect_jwt import (
     CONTEXT_QSH,
     ConnectClaims,
@@ -23,7 +24,7 @@ from connect.doors.atlassian_connect.connect_jwt import (
     verify_connect_jwt,
 )
 from connect.errors import AuthError
-from integrations.atlassian.qsh import canonical_request, query_string_hash
+from integrations.atlassian.qsh import MAX_CACHED_QUERY, canonical_request, query_string_hash
 from tests.support.base import SHARED_FIXTURES
 
 FIXTURE = SHARED_FIXTURES / "connect" / "qsh_vectors.json"
@@ -390,6 +391,14 @@ def test_a_raw_query_gives_the_token_of_its_one_jwt_parameter() -> None:
     for twice in ("jwt=a.b.c&jwt=d.e.f", "jwt=a.b.c&j%77t=d.e.f", "jwt&jwt=a.b.c"):
         with pytest.raises(AuthError):
             token_from_request(authorization=None, query=twice)
+
+
+def test_a_query_too_long_for_any_page_still_gives_its_token_and_is_not_kept() -> None:
+    kept = connect_jwt._names_encoded_cached.cache_info().currsize
+    for names in ("a", "%61"):  # no escaped name, then one
+        query = f"{names}=" + "x" * MAX_CACHED_QUERY + "&jwt=q.r.s"
+        assert token_from_request(authorization=None, query=query) == "q.r.s"
+    assert connect_jwt._names_encoded_cached.cache_info().currsize == kept
 
 
 QUERY_PIECES = ("jwt", "j%77t", "%6A%77%74", "jw", "t", "=", "&", "%", "+", "a.b", "%41", "?")
