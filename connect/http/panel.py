@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from connect.doors.atlassian_connect.verify import verify_connect_call
 from connect.errors import ApiError
 from connect.http.hotpaths import Answer, HotPath, query_string
-from connect.ui.panel_page import PanelRequest, panel_request, serve_panel
+from connect.ui.panel_page import MAX_CACHED_HEADER, PanelRequest, panel_request, serve_panel
 from integrations.atlassian.qsh import MAX_CACHED_QUERY, without_token
 
 if TYPE_CHECKING:
@@ -40,9 +40,10 @@ def cached_panel(services: Any, environ: WSGIEnvironment, *, static: bool) -> An
     try:
         query = query_string(environ)
         params = without_token(query)
-        if len(params) > MAX_CACHED_QUERY:
-            return None  # no panel's parameters are this long: Flask answers
-        panel = _panel_request(params, environ.get("HTTP_ACCEPT_LANGUAGE"), static)
+        accept_language = environ.get("HTTP_ACCEPT_LANGUAGE")
+        if len(params) > MAX_CACHED_QUERY or len(accept_language or "") > MAX_CACHED_HEADER:
+            return None  # longer than any page's or browser's: Flask answers, without a cache
+        panel = _panel_request(params, accept_language, static)
         if panel is None:
             return None
         tenant, _claims = verify_connect_call(

@@ -169,9 +169,22 @@ def _panel_headers(scripts: bool, base_url: str | None) -> tuple[tuple[str, str]
     )
 
 
-@lru_cache(maxsize=256)
+MAX_CACHED_HEADER = 512
+"""The longest header value a cache keeps: browsers' are a few dozen characters, and a
+request head may hold hundreds of kilobytes."""
+
+
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an Accept-Encoding header takes gzip (every browser's does)."""
     if not accept_encoding:
         return False
+    if len(accept_encoding) > MAX_CACHED_HEADER:
+        return _accepts_gzip(accept_encoding)
+    return _accepts_gzip_cached(accept_encoding)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
     return parse_accept_header(accept_encoding).quality("gzip") > 0  # `*` counts too
+
+
+_accepts_gzip_cached = lru_cache(maxsize=256)(_accepts_gzip)

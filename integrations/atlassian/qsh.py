@@ -16,6 +16,14 @@ from urllib.parse import quote, unquote, urlsplit
 
 Query: TypeAlias = Mapping[str, Sequence[str]] | str
 
+MAX_CACHED_QUERY = 4096
+"""The longest query or path a cache keeps (characters). A Connect iframe's query is under
+2 KB, while the HTTP server reads request heads of up to about 400 KB: anyone can install the
+app on a site of their own and sign such requests, and a cache keeping them would be a memory
+sink (1,024 entries of 400 KB). Longer ones are answered without a cache."""
+MAX_CACHED_COMPONENT = 256
+"""The longest parameter name or value the component caches keep (8,192 entries each)."""
+
 # --- canonical request --------------------------------------------------------------------
 #
 # Written here rather than taken from the `atlassian-jwt` package: that package cannot strip an
@@ -32,9 +40,14 @@ def _base_path(base_url: str) -> str:
     return path.rstrip("/")
 
 
-@lru_cache(maxsize=1024)
 def _canonical_uri(path: str, base_url: str) -> str:
     """Path relative to the base URL, one trailing slash removed, '&' encoded."""
+    if len(path) > MAX_CACHED_QUERY:
+        return _canonical_uri_uncached(path, base_url)
+    return _canonical_uri_cached(path, base_url)
+
+
+def _canonical_uri_uncached(path: str, base_url: str) -> str:
     prefix = _base_path(base_url) if base_url else ""
     if prefix and (path == prefix or path.startswith(prefix + "/")):
         path = path[len(prefix) :]
@@ -46,6 +59,9 @@ def _canonical_uri(path: str, base_url: str) -> str:
     return path.replace("&", "%26")
 
 
+_canonical_uri_cached = lru_cache(maxsize=1024)(_canonical_uri_uncached)
+
+
 # RFC 3986 encoding: only ALPHA / DIGIT / "-" / "." / "_" / "~" stay as they are ("*" becomes
 # %2A, " " becomes %20). Text made of those characters only is its own encoding and its own
 # decoding, which is the common case for keys and values; the rest goes through bounded caches
@@ -53,25 +69,33 @@ def _canonical_uri(path: str, base_url: str) -> str:
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
 
 
-@lru_cache(maxsize=8192)
 def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
+_quote_cached = lru_cache(maxsize=8192)(_quote)
+
+
 def _encode(text: str) -> str:
     """RFC 3986 percent-encoding of decoded text (UTF-8)."""
-    return text if _UNRESERVED.fullmatch(text) else _quote(text)
+    if _UNRESERVED.fullmatch(text):
+        return text
+    return _quote_cached(text) if len(text) <= MAX_CACHED_COMPONENT else _quote(text)
 
 
-@lru_cache(maxsize=8192)
 def _recode(raw: str) -> tuple[str, str]:
     decoded = unquote(raw.replace("+", " "))
     return decoded, _encode(decoded)
 
 
+_recode_cached = lru_cache(maxsize=8192)(_recode)
+
+
 def decode_component(raw: str) -> tuple[str, str]:
     """(decoded, canonical) forms of one raw query-string component; '+' means space."""
-    return (raw, raw) if _UNRESERVED.fullmatch(raw) else _recode(raw)
+    if _UNRESERVED.fullmatch(raw):
+        return raw, raw
+    return _recode_cached(raw) if len(raw) <= MAX_CACHED_COMPONENT else _recode(raw)
 
 
 Component: TypeAlias = tuple[str, str]
@@ -125,11 +149,6 @@ def _canonical_query_uncached(query: Query) -> str:
 _canonical_query_string = lru_cache(maxsize=512)(_canonical_query_uncached)
 
 
-MAX_CACHED_QUERY = 4096
-"""The longest query a cache keeps (characters). A Connect iframe's is under 2 KB; the HTTP
-server reads request heads up to about 400 KB, and a cache of them would be a memory sink."""
-
-
 def without_token(query: str) -> str:
     """A raw query string without its ``jwt=`` parameters: what repeats between a page's loads.
 
@@ -168,7 +187,9 @@ _without_token_cached = lru_cache(maxsize=64)(_without_token)
 def canonical_query(query: Query) -> str:
     """Canonical query string: no ``jwt``, sorted, repeated values joined by ','."""
     if isinstance(query, str):
-        return _canonical_query_string(without_token(query))
+        query = without_token(query)
+        if len(query) <= MAX_CACHED_QUERY:
+            return _canonical_query_string(query)
     return _canonical_query_uncached(query)
 
 

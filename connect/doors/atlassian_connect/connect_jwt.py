@@ -251,7 +251,8 @@ def _check_times(payload: Mapping[str, Any], *, now: float | None, leeway: int) 
 
 def _qsh_matches(claimed: str, method: str, path: str, query: Query, base_url: str) -> bool:
     try:
-        if isinstance(query, str):  # hashed once per page, whatever its token
+        if isinstance(query, str) and max(len(query), len(path)) <= MAX_CACHED_QUERY:
+            # hashed once per page, whatever its token
             expected = _query_string_hash(method, path, without_token(query), base_url)
         else:
             expected = query_string_hash(method, path, query, base_url=base_url)

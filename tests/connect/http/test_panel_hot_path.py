@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.ui.panel_page import MAX_CACHED_HEADER
 from integrations.atlassian.qsh import MAX_CACHED_QUERY, query_string_hash
 from tests.support.app import (
     CLIENT_KEY,
@@ -143,6 +144,9 @@ def test_a_query_longer_than_any_page_is_left_to_flask(
     long = client.get(signed_url(PANEL, {**MACRO_PARAMS, "pad": "x" * MAX_CACHED_QUERY}))
     assert (long.status_code, flask_calls.count) == (200, 2)
     assert 'data-kr="PLAT-1.1"' in long.text
+    languages = ",".join(f"x{n:04};q=0.1" for n in range(MAX_CACHED_HEADER // 10 + 1))
+    many = client.get(signed_url(PANEL, MACRO_PARAMS), headers={"Accept-Language": languages})
+    assert (many.status_code, flask_calls.count) == (200, 3)
 
 
 @pytest.mark.parametrize("through", ["flask", "hot path"])

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from connect.ui import panel_page
 from connect.ui.assets import script, stylesheet
 from connect.ui.i18n import PracticeNote
 from connect.ui.render import render_panel
@@ -359,3 +360,13 @@ def test_german_and_spanish_renders_come_from_their_catalogues(
         assert word in kr.text, word
     for english in ("on track", "at risk", "Owner:", "Last check-in", "practice note"):
         assert english not in html
+
+
+def test_gzip_is_read_from_any_accept_encoding_and_only_short_ones_are_kept() -> None:
+    kept = panel_page._accepts_gzip_cached.cache_info().currsize
+    long = "identity;q=1, " * (panel_page.MAX_CACHED_HEADER // 10) + "gzip;q=0.5"
+    assert panel_page.accepts_gzip(long)
+    assert not panel_page.accepts_gzip(long.replace("gzip;q=0.5", "gzip;q=0"))
+    assert panel_page._accepts_gzip_cached.cache_info().currsize == kept
+    assert panel_page.accepts_gzip("gzip, deflate, br, zstd")
+    assert not panel_page.accepts_gzip(None)

@@ -1,4 +1,5 @@
-"""`without_token`: the query a page's loads share, the token cut out however it is placed."""
+"""`without_token`: the query a page's loads share, the token cut out however it is placed; and
+what any cache of the canonical request keeps."""
 
 from __future__ import annotations
 
@@ -47,3 +48,21 @@ def test_a_query_too_long_for_any_page_is_answered_but_not_kept() -> None:
     kept = qsh._without_token_cached.cache_info().currsize
     assert without_token(long) == long.removesuffix("&jwt=T")
     assert qsh._without_token_cached.cache_info().currsize == kept
+
+
+def test_the_canonical_request_of_a_long_path_and_long_values_is_not_kept() -> None:
+    """Anyone who installs the app can sign requests as long as the server reads: the caches
+    of the canonical request keep only what a page sends, and answer the rest the same way."""
+    caches = (
+        qsh._canonical_uri_cached,
+        qsh._quote_cached,
+        qsh._recode_cached,
+        qsh._canonical_query_string,
+    )
+    kept = [cache.cache_info().currsize for cache in caches]
+    path = "/p/" + "a" * qsh.MAX_CACHED_QUERY
+    value = "%C3%A9" * (qsh.MAX_CACHED_COMPONENT + 1)
+    query = f"b={value}&a=" + "x" * qsh.MAX_CACHED_QUERY
+    canonical = qsh.canonical_request("GET", path, query)
+    assert canonical == f"GET&{path}&a={'x' * qsh.MAX_CACHED_QUERY}&b={value}"
+    assert [cache.cache_info().currsize for cache in caches] == kept

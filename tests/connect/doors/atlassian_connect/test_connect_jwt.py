@@ -401,6 +401,15 @@ def test_a_query_too_long_for_any_page_still_gives_its_token_and_is_not_kept() -
     assert connect_jwt._names_encoded_cached.cache_info().currsize == kept
 
 
+def test_a_long_signed_request_is_verified_and_its_qsh_not_kept() -> None:
+    query = "a=" + "x" * MAX_CACHED_QUERY
+    kept = connect_jwt._query_string_hash.cache_info().currsize
+    claims = _verify(_token(query=query), query=query)
+    assert claims.client_key == CLIENT_KEY
+    assert connect_jwt._query_string_hash.cache_info().currsize == kept
+    _rejected(_token(query=query), "token_qsh", query=query + "y")
+
+
 QUERY_PIECES = ("jwt", "j%77t", "%6A%77%74", "jw", "t", "=", "&", "%", "+", "a.b", "%41", "?")
 
 
