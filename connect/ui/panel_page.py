@@ -170,8 +170,8 @@ def _panel_headers(scripts: bool, base_url: str | None) -> tuple[tuple[str, str]
 
 
 MAX_CACHED_HEADER = 512
-"""The longest header value a cache keeps: browsers' are a few dozen characters, and a
-request head may hold hundreds of kilobytes."""
+"""The longest header value a cache keeps: browsers' are a few dozen characters, while
+`okrlink web` reads header values of hundreds of kilobytes."""
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:

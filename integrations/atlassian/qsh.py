@@ -18,9 +18,9 @@ Query: TypeAlias = Mapping[str, Sequence[str]] | str
 
 MAX_CACHED_QUERY = 4096
 """The longest query or path a cache keeps (characters). A Connect iframe's query is under
-2 KB, while the HTTP server reads request heads of up to about 400 KB: anyone can install the
-app on a site of their own and sign such requests, and a cache keeping them would be a memory
-sink (1,024 entries of 400 KB). Longer ones are answered without a cache."""
+2 KB, while `okrlink web` reads request targets of up to 64 KB (longer ones get 414): anyone
+can install the app on a site of their own and sign such requests, and a cache keeping them
+would be a memory sink (1,024 entries of 64 KB). Longer ones are answered without a cache."""
 MAX_CACHED_COMPONENT = 256
 """The longest parameter name or value the component caches keep (8,192 entries each)."""
 
