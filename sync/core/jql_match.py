@@ -208,11 +208,24 @@ class _Parser:
         return frozenset(found)
 
 
-@functools.lru_cache(maxsize=256)
+MAX_CACHED_JQL = 4096
+"""The longest query the matcher cache keeps (characters): JQL comes from what a site's
+editors save, and 256 entries of a 2 MB body each would be a memory sink."""
+
+
 def compile_jql(jql: str) -> Matcher | None:
     """A matcher for the query, or None when it reaches outside the subset above."""
+    if len(jql) > MAX_CACHED_JQL:
+        return _compile(jql)
+    return _compile_cached(jql)
+
+
+def _compile(jql: str) -> Matcher | None:
     try:
         tokens = _tokens(jql)
         return _Parser(tokens).query() if tokens else None
     except _Unsupported:
         return None
+
+
+_compile_cached = functools.lru_cache(maxsize=256)(_compile)
