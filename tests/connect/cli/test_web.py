@@ -114,6 +114,11 @@ def test_okrlink_web_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
+        # granian logs a request's access line after sending its answer: a second request,
+        # answered by the same single thread, proves the first one's line was written before
+        # SIGTERM (without it, a loaded machine stopped the worker in between once).
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as again:
+            assert again.status == 200
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=40)
     finally:
@@ -158,6 +163,11 @@ def test_with_json_logs_every_line_on_stdout_and_stderr_is_one_json_object(
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
+        # granian logs a request's access line after sending its answer: a second request,
+        # answered by the same single thread, proves the first one's line was written before
+        # SIGTERM (without it, a loaded machine stopped the worker in between once).
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as again:
+            assert again.status == 200
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=40)
     finally:
