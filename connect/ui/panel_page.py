@@ -29,6 +29,7 @@ from connect.ui.render import render_empty_panel, render_panel, render_retro, re
 from connect.ui.retro import load_retro
 from connect.ui.review import load_review
 from connect.ui.versions import PanelVersions
+from sync.core.caches import short_cache
 
 TEAM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -178,13 +179,9 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an Accept-Encoding header takes gzip (every browser's does)."""
     if not accept_encoding:
         return False
-    if len(accept_encoding) > MAX_CACHED_HEADER:
-        return _accepts_gzip(accept_encoding)
-    return _accepts_gzip_cached(accept_encoding)
+    return _accepts_gzip(accept_encoding)
 
 
+@short_cache(maxsize=256, longest=MAX_CACHED_HEADER)
 def _accepts_gzip(accept_encoding: str) -> bool:
     return parse_accept_header(accept_encoding).quality("gzip") > 0  # `*` counts too
-
-
-_accepts_gzip_cached = lru_cache(maxsize=256)(_accepts_gzip)

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import TypeAlias
 from urllib.parse import quote, unquote, urlsplit
 
+from sync.core.caches import short_cache
+
 Query: TypeAlias = Mapping[str, Sequence[str]] | str
 
 MAX_CACHED_QUERY = 4096
@@ -40,14 +42,9 @@ def _base_path(base_url: str) -> str:
     return path.rstrip("/")
 
 
+@short_cache(maxsize=1024, longest=MAX_CACHED_QUERY)
 def _canonical_uri(path: str, base_url: str) -> str:
     """Path relative to the base URL, one trailing slash removed, '&' encoded."""
-    if len(path) > MAX_CACHED_QUERY:
-        return _canonical_uri_uncached(path, base_url)
-    return _canonical_uri_cached(path, base_url)
-
-
-def _canonical_uri_uncached(path: str, base_url: str) -> str:
     prefix = _base_path(base_url) if base_url else ""
     if prefix and (path == prefix or path.startswith(prefix + "/")):
         path = path[len(prefix) :]
@@ -59,9 +56,6 @@ def _canonical_uri_uncached(path: str, base_url: str) -> str:
     return path.replace("&", "%26")
 
 
-_canonical_uri_cached = lru_cache(maxsize=1024)(_canonical_uri_uncached)
-
-
 # RFC 3986 encoding: only ALPHA / DIGIT / "-" / "." / "_" / "~" stay as they are ("*" becomes
 # %2A, " " becomes %20). Text made of those characters only is its own encoding and its own
 # decoding, which is the common case for keys and values; the rest goes through bounded caches
@@ -69,33 +63,25 @@ _canonical_uri_cached = lru_cache(maxsize=1024)(_canonical_uri_uncached)
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
 
 
+@short_cache(maxsize=8192, longest=MAX_CACHED_COMPONENT)
 def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-_quote_cached = lru_cache(maxsize=8192)(_quote)
-
-
 def _encode(text: str) -> str:
     """RFC 3986 percent-encoding of decoded text (UTF-8)."""
-    if _UNRESERVED.fullmatch(text):
-        return text
-    return _quote_cached(text) if len(text) <= MAX_CACHED_COMPONENT else _quote(text)
+    return text if _UNRESERVED.fullmatch(text) else _quote(text)
 
 
+@short_cache(maxsize=8192, longest=MAX_CACHED_COMPONENT)
 def _recode(raw: str) -> tuple[str, str]:
     decoded = unquote(raw.replace("+", " "))
     return decoded, _encode(decoded)
 
 
-_recode_cached = lru_cache(maxsize=8192)(_recode)
-
-
 def decode_component(raw: str) -> tuple[str, str]:
     """(decoded, canonical) forms of one raw query-string component; '+' means space."""
-    if _UNRESERVED.fullmatch(raw):
-        return raw, raw
-    return _recode_cached(raw) if len(raw) <= MAX_CACHED_COMPONENT else _recode(raw)
+    return (raw, raw) if _UNRESERVED.fullmatch(raw) else _recode(raw)
 
 
 Component: TypeAlias = tuple[str, str]
@@ -149,6 +135,7 @@ def _canonical_query_uncached(query: Query) -> str:
 _canonical_query_string = lru_cache(maxsize=512)(_canonical_query_uncached)
 
 
+@short_cache(maxsize=64, longest=MAX_CACHED_QUERY)
 def without_token(query: str) -> str:
     """A raw query string without its ``jwt=`` parameters: what repeats between a page's loads.
 
@@ -160,12 +147,6 @@ def without_token(query: str) -> str:
     parameters, where its token is, its qsh), and a string keeps its hash, so the second and
     third answers cost a lookup (0.1 µs against 0.7).
     """
-    if len(query) > MAX_CACHED_QUERY:
-        return _without_token(query)
-    return _without_token_cached(query)
-
-
-def _without_token(query: str) -> str:
     query = query.removeprefix("?")
     start = query.find("jwt=")
     if start < 0:
@@ -179,9 +160,6 @@ def _without_token(query: str) -> str:
             return query[: max(start - 1, 0)]
         return query[:start] + query[end + 1 :]
     return "&".join(part for part in query.split("&") if not part.startswith("jwt="))
-
-
-_without_token_cached = lru_cache(maxsize=64)(_without_token)
 
 
 def canonical_query(query: Query) -> str:

@@ -21,11 +21,11 @@ caller then asks Jira. A matcher answers None when the issue does not say what a
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sync.core.caches import short_cache
 from sync.errors import OkrlinkError
 
 # What an issue says about a field: the lower-cased names its value answers to (empty when
@@ -213,19 +213,11 @@ MAX_CACHED_JQL = 4096
 editors save, and 256 entries of a 2 MB body each would be a memory sink."""
 
 
+@short_cache(maxsize=256, longest=MAX_CACHED_JQL)
 def compile_jql(jql: str) -> Matcher | None:
     """A matcher for the query, or None when it reaches outside the subset above."""
-    if len(jql) > MAX_CACHED_JQL:
-        return _compile(jql)
-    return _compile_cached(jql)
-
-
-def _compile(jql: str) -> Matcher | None:
     try:
         tokens = _tokens(jql)
         return _Parser(tokens).query() if tokens else None
     except _Unsupported:
         return None
-
-
-_compile_cached = functools.lru_cache(maxsize=256)(_compile)

@@ -50,6 +50,7 @@ from integrations.atlassian.qsh import (
     without_token,
 )
 from integrations.payloads import orjson_reads_as_json
+from sync.core.caches import short_cache
 
 CONTEXT_QSH = "context-qsh"
 INSTALL_KEYS_URL = "https://connect-install-keys.atlassian.com"
@@ -113,19 +114,11 @@ def token_from_request(*, authorization: str | None, query: Query) -> str | None
     return values[0]
 
 
+@short_cache(maxsize=1024, longest=MAX_CACHED_QUERY)
 def _names_encoded(query: str) -> bool:
     """Whether a parameter name of `query` holds a percent-escape (cached: a page's query
     without its token repeats from one load to the next)."""
-    if len(query) > MAX_CACHED_QUERY:
-        return _names_encoded_uncached(query)
-    return _names_encoded_cached(query)
-
-
-def _names_encoded_uncached(query: str) -> bool:
     return any("%" in part.partition("=")[0] for part in query.split("&"))
-
-
-_names_encoded_cached = lru_cache(maxsize=1024)(_names_encoded_uncached)
 
 
 def _jwt_values(query: str) -> list[str]:

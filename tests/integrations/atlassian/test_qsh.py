@@ -45,18 +45,18 @@ def test_every_placement_agrees_with_the_definition() -> None:
 
 def test_a_query_too_long_for_any_page_is_answered_but_not_kept() -> None:
     long = "a=" + "x" * qsh.MAX_CACHED_QUERY + "&jwt=T"
-    kept = qsh._without_token_cached.cache_info().currsize
+    kept = qsh.without_token.cached.cache_info().currsize
     assert without_token(long) == long.removesuffix("&jwt=T")
-    assert qsh._without_token_cached.cache_info().currsize == kept
+    assert qsh.without_token.cached.cache_info().currsize == kept
 
 
 def test_the_canonical_request_of_a_long_path_and_long_values_is_not_kept() -> None:
     """Anyone who installs the app can sign requests as long as the server reads: the caches
     of the canonical request keep only what a page sends, and answer the rest the same way."""
     caches = (
-        qsh._canonical_uri_cached,
-        qsh._quote_cached,
-        qsh._recode_cached,
+        qsh._canonical_uri.cached,
+        qsh._quote.cached,
+        qsh._recode.cached,
         qsh._canonical_query_string,
     )
     kept = [cache.cache_info().currsize for cache in caches]

@@ -79,9 +79,9 @@ def test_an_issue_that_does_not_say_what_a_clause_needs_is_not_judged() -> None:
 
 
 def test_a_query_longer_than_the_cache_keeps_is_judged_the_same_and_not_kept() -> None:
-    kept = jql_match._compile_cached.cache_info().currsize
+    kept = jql_match.compile_jql.cached.cache_info().currsize
     jql = " OR ".join(f"labels = tag{n:05}" for n in range(jql_match.MAX_CACHED_JQL // 18))
     assert len(jql) > jql_match.MAX_CACHED_JQL
     matcher = compile_jql(jql + " OR project = OPS")
     assert matcher is not None and matcher(INCIDENT) is True
-    assert jql_match._compile_cached.cache_info().currsize == kept
+    assert jql_match.compile_jql.cached.cache_info().currsize == kept
