@@ -124,7 +124,12 @@ def serve_panel(
     `render(panel)` builds the page on a miss. A matching weak ETag gets a 304; any other answer
     carries the cached page, gzipped when the client takes it.
     """
-    version = versions.version(site_id, panel.query, today=today)
+    # Fewer Python calls on SQLite's every load: see `connect/http/panel.py`.
+    version = (
+        versions.sqlite_version(site_id, panel.query, today)
+        if versions.watch_data_version
+        else versions.version(site_id, panel.query, today=today)
+    )
     key: Hashable = ("panel", site_id, panel.query, panel.mode, panel.static, panel.locale, version)
     if if_none_match:
         etag = cache.etag_for(key)
@@ -137,7 +142,7 @@ def serve_panel(
             return None
     else:
         page = cache.get_or_render(key, lambda: render(panel))
-    gzipped = accepts_gzip(accept_encoding)
+    gzipped = _accepts_gzip(accept_encoding) if accept_encoding else False  # `accepts_gzip`
     body = page.gzipped if gzipped else page.body
     headers = _answer_headers(not panel.static, base_url, page.etag, gzipped, len(body))
     return Answer(200, list(headers), body)

@@ -136,8 +136,8 @@ class PanelVersions:
         self._local_commits += 1
 
     def version(self, site_id: int, panel: PanelQuery, *, today: date) -> str:
-        if self.watch_data_version:
-            return self._sqlite_version(site_id, panel, today)
+        if self.watch_data_version:  # `sqlite_version`, which the panel calls directly
+            return self.sqlite_version(site_id, panel, today)
         if self.listener is not None and self.okr_commits is not None:
             self.listener.ensure_started()
             if self.listener.listening:
@@ -166,7 +166,8 @@ class PanelVersions:
             version = state.versions[key] = self._query(site_id, panel, today)
         return version
 
-    def _sqlite_version(self, site_id: int, panel: PanelQuery, today: date) -> str:
+    def sqlite_version(self, site_id: int, panel: PanelQuery, today: date) -> str:
+        """`version` on SQLite (`watch_data_version`)."""
         state = self._state
         if state.connection is None:
             # Ours for the thread's life, outside the pool: it only ever reads.

@@ -18,9 +18,7 @@ the signature check is trusted except ``iss``, used only to find the key.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
 import hmac
 import json
 import math
@@ -51,6 +49,7 @@ from integrations.atlassian.qsh import (
 )
 from integrations.payloads import orjson_reads_as_json
 from sync.core.caches import short_cache
+from sync.core.hmac_sha256 import KeyedSha256
 
 CONTEXT_QSH = "context-qsh"
 INSTALL_KEYS_URL = "https://connect-install-keys.atlassian.com"
@@ -85,10 +84,13 @@ class ConnectClaims(NamedTuple):
     claims: Mapping[str, Any]
 
 
-def token_from_request(*, authorization: str | None, query: Query) -> str | None:
+def token_from_request(
+    *, authorization: str | None, query: Query, params: str | None = None
+) -> str | None:
     """The JWT of a request: ``Authorization: JWT <token>`` first, else the ``jwt`` parameter.
 
-    ``query`` is a raw query string or a mapping (MultiDict) of decoded values.
+    ``query`` is a raw query string or a mapping (MultiDict) of decoded values; ``params`` is
+    the raw query's `without_token`, when the caller has it already.
     """
     if authorization:
         scheme, _, credentials = authorization.strip().partition(" ")
@@ -96,7 +98,9 @@ def token_from_request(*, authorization: str | None, query: Query) -> str | None
             return credentials.strip()
     if isinstance(query, str):
         query = query.removeprefix("?")
-        if not _names_encoded(without_token(query)):
+        if params is None:
+            params = without_token(query)
+        if not _names_encoded(params):
             # No other name needs decoding, so the token is in the parts named exactly "jwt".
             values = _jwt_values(query)
         else:  # a name with a "%" might decode to "jwt": read every part
@@ -147,14 +151,16 @@ def _fail(code: str, message: str) -> AuthError:
     return AuthError(message, code=code)
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64decode(segment: str) -> bytes:
     """base64url without padding; the alphabet was already checked by the token pattern."""
-    if len(segment) % 4 == 1:
-        raise _fail("token_malformed", "Malformed token.")
-    standard = segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
     try:
-        return binascii.a2b_base64(standard)
-    except (binascii.Error, ValueError) as exc:
+        return binascii.a2b_base64(
+            segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
+        )
+    except (binascii.Error, ValueError) as exc:  # 4n+1 characters among them
         raise _fail("token_malformed", "Malformed token.") from exc
 
 
@@ -193,7 +199,13 @@ class _Token(NamedTuple):
 
 
 def _parse(token: str, *, alg: str) -> _Token:
-    """Split and decode a compact JWS whose header must say ``alg``; nothing is verified yet."""
+    """Split and decode a compact JWS whose header must say ``alg``; nothing is verified yet.
+
+    Its steps are written inline rather than as calls to `_b64decode` and `_json_object`: in
+    the server a verified panel load runs with the core's caches cold, and each Python function
+    it enters costs it about half a microsecond more than in a loop (see "Inside the server"
+    in docs/development/performance.md).
+    """
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise _fail("token_malformed", "Malformed token.")
     match = _TOKEN.fullmatch(token)
@@ -205,12 +217,24 @@ def _parse(token: str, *, alg: str) -> _Token:
         raise _fail("token_algorithm", f"Only {alg} tokens are accepted here.")
     if "crit" in header:
         raise _fail("token_malformed", "Unsupported critical header.")
-    signature = _b64decode(signature_b64)
-    if base64.urlsafe_b64encode(signature).rstrip(b"=") != signature_b64.encode("ascii"):
+    try:  # base64url without padding (the pattern checked the alphabet); 4n+1 characters fail
+        signature = binascii.a2b_base64(
+            signature_b64.replace("-", "+").replace("_", "/") + "=" * (-len(signature_b64) % 4)
+        )
+        payload = _read_json(
+            binascii.a2b_base64(
+                payload_b64.replace("-", "+").replace("_", "/") + "=" * (-len(payload_b64) % 4)
+            )
+        )
+    except (ValueError, RecursionError) as exc:  # binascii.Error is a ValueError
+        raise _fail("token_malformed", "Malformed token.") from exc
+    # Only the canonical encoding of the signature is accepted (unused trailing bits are zero).
+    encoded = binascii.b2a_base64(signature, newline=False).rstrip(b"=").translate(_URLSAFE)
+    if encoded != signature_b64.encode("ascii") or not isinstance(payload, dict):
         raise _fail("token_malformed", "Malformed token.")
     return _Token(
         header=header,
-        payload=_json_object(payload_b64),
+        payload=payload,
         signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
         signature=signature,
     )
@@ -218,8 +242,6 @@ def _parse(token: str, *, alg: str) -> _Token:
 
 def _time(value: object) -> float | None:
     """A time claim (seconds since the epoch), or None when it is not a finite number."""
-    if type(value) is int:  # what products send: no bool, always finite
-        return value
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return value
     return None
@@ -227,9 +249,11 @@ def _time(value: object) -> float | None:
 
 def _check_times(payload: Mapping[str, Any], *, now: float | None, leeway: int) -> tuple[int, int]:
     """``iat`` and ``exp`` are required; ``exp`` passed, ``iat``/``nbf`` in the future fail."""
-    issued_at, expires_at = _time(payload.get("iat")), _time(payload.get("exp"))
-    if issued_at is None or expires_at is None:
-        raise _fail("token_claims", "Token lacks iat or exp.")
+    issued_at, expires_at = payload.get("iat"), payload.get("exp")
+    if type(issued_at) is not int or type(expires_at) is not int:  # products send ints
+        issued_at, expires_at = _time(issued_at), _time(expires_at)
+        if issued_at is None or expires_at is None:
+            raise _fail("token_claims", "Token lacks iat or exp.")
     current = time.time() if now is None else now
     if current > expires_at + leeway:
         raise _fail("token_expired", "Token expired.")
@@ -242,11 +266,15 @@ def _check_times(payload: Mapping[str, Any], *, now: float | None, leeway: int) 
     return int(issued_at), int(expires_at)
 
 
-def _qsh_matches(claimed: str, method: str, path: str, query: Query, base_url: str) -> bool:
+def _qsh_matches(
+    claimed: str, method: str, path: str, query: Query, base_url: str, params: str | None = None
+) -> bool:
     try:
         if isinstance(query, str) and max(len(query), len(path)) <= MAX_CACHED_QUERY:
             # hashed once per page, whatever its token
-            expected = _query_string_hash(method, path, without_token(query), base_url)
+            if params is None:
+                params = without_token(query)
+            expected = _query_string_hash(method, path, params, base_url)
         else:
             expected = query_string_hash(method, path, query, base_url=base_url)
     except (UnicodeError, ValueError, TypeError):
@@ -267,13 +295,10 @@ def _subject(payload: Mapping[str, Any]) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _hmac_key(secret: str) -> hmac.HMAC:
-    """An HMAC-SHA256 keyed with PyJWT's prepared key, to `copy()` per token.
-
-    Once per secret: PyJWT's key preparation costs ~20 µs, and with OpenSSL 3 a fresh HMAC
-    costs about 4 µs against 2.5 µs for a copy of a keyed one.
-    """
-    return hmac.new(_HS256.prepare_key(secret), digestmod=hashlib.sha256)
+def _hmac_key(secret: str) -> KeyedSha256:
+    """The HMAC of a shared secret, with PyJWT's key (it refuses a PEM or JWK secret), once per
+    secret: preparing it costs about 20 µs."""
+    return KeyedSha256(_HS256.prepare_key(secret))
 
 
 # --- incoming requests from the product (HS256) ------------------------------------------
@@ -290,12 +315,14 @@ def verify_connect_jwt(
     leeway: int = DEFAULT_LEEWAY,
     now: float | None = None,
     base_url: str = "",
+    params: str | None = None,
 ) -> ConnectClaims:
     """Verify an HS256 Connect JWT with the shared secret of its ``iss`` and its ``qsh``.
 
     ``secret_for(client_key)`` returns None for an unknown or disabled installation.
     ``allow_context_qsh`` accepts the literal ``context-qsh`` (tokens from AP.context.getToken).
     ``base_url`` is our app's base URL, only needed when the app is served below a path.
+    ``params`` is the raw query's `without_token`, when the caller has it already.
     Every failure raises ``AuthError`` (401).
     """
     parsed = _parse(token, alg="HS256")
@@ -309,9 +336,7 @@ def verify_connect_jwt(
         key = _hmac_key(secret)
     except InvalidKeyError as exc:
         raise _fail("token_signature", "Unusable shared secret.") from exc
-    mac = key.copy()
-    mac.update(parsed.signing_input)
-    if not hmac.compare_digest(mac.digest(), parsed.signature):
+    if not hmac.compare_digest(key.digest(parsed.signing_input), parsed.signature):
         raise _fail("token_signature", "Invalid token signature.")
     # From here on the payload is authentic.
     payload = parsed.payload
@@ -322,11 +347,14 @@ def verify_connect_jwt(
     context_qsh = claimed == CONTEXT_QSH
     if context_qsh and not allow_context_qsh:
         raise _fail("token_qsh", "Context tokens are not accepted here.")
-    if not context_qsh and not _qsh_matches(claimed, method, path, query, base_url):
+    if not context_qsh and not _qsh_matches(claimed, method, path, query, base_url, params):
         raise _fail("token_qsh", "Token does not match this request (qsh).")
+    subject = payload.get("sub")  # `_subject`, inline (see `_parse`)
+    if subject is not None and not isinstance(subject, str):
+        raise _fail("token_claims", "Invalid sub claim.")
     return ConnectClaims(
         client_key=client_key,
-        account_id=_subject(payload),
+        account_id=subject,
         context_qsh=context_qsh,
         issued_at=issued_at,
         expires_at=expires_at,

@@ -19,9 +19,14 @@ from connect.doors.atlassian_connect.connect_jwt import (
 )
 from connect.errors import AuthError, ForbiddenError
 from connect.services import services
+from integrations.atlassian.qsh import without_token
 from sync.tenants import Tenant, Tenants
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+RETRIED_CODES = frozenset({"token_signature", "unknown_issuer"})
+"""Failures that a cached secret can cause, tried once more with the database's."""
 
 
 def tenants() -> Tenants:
@@ -37,31 +42,37 @@ def verify_connect_call(
     authorization: str | None,
     base_url: str,
     allow_context_qsh: bool,
+    params: str | None = None,
 ) -> tuple[Tenant, ConnectClaims]:
-    """Check a call's Connect JWT (qsh of this call, or context-qsh where allowed)."""
-    token = token_from_request(authorization=authorization, query=query)
+    """Check a call's Connect JWT (qsh of this call, or context-qsh where allowed).
+
+    ``params``: the query's `without_token`, when the caller has it (the panel's hot path).
+    """
+    if params is None:
+        params = without_token(query)
+    token = token_from_request(authorization=authorization, query=query, params=params)
     if token is None:
         raise AuthError("missing Connect JWT", code="token_missing")
-
-    def verify(fresh: bool) -> ConnectClaims:
-        return verify_connect_jwt(
-            token,
-            method=method,
-            path=path,
-            query=query,
-            secret_for=functools.partial(registry.secret_for, fresh=True)
-            if fresh
-            else registry.secret_for,
-            allow_context_qsh=allow_context_qsh,
-            base_url=base_url,
-        )
-
-    try:
-        claims = verify(False)
-    except AuthError as first:
-        if first.code not in {"token_signature", "unknown_issuer"}:
-            raise
-        claims = verify(True)  # a reinstall may have rotated the secret a moment ago
+    fresh = False
+    while True:  # a loop rather than a closure: one Python call fewer on every verified load
+        try:
+            claims = verify_connect_jwt(
+                token,
+                method=method,
+                path=path,
+                query=query,
+                secret_for=functools.partial(registry.secret_for, fresh=True)
+                if fresh
+                else registry.secret_for,
+                allow_context_qsh=allow_context_qsh,
+                base_url=base_url,
+                params=params,
+            )
+            break
+        except AuthError as exc:
+            if fresh or exc.code not in RETRIED_CODES:
+                raise
+            fresh = True  # a reinstall may have rotated the secret a moment ago: ask the database
     tenant = registry.tenant(claims.client_key)
     if tenant is None or not tenant.enabled:
         raise AuthError("unknown or disabled installation", code="unknown_issuer")

@@ -24,7 +24,12 @@ from connect.doors.atlassian_connect.connect_jwt import (
     verify_connect_jwt,
 )
 from connect.errors import AuthError
-from integrations.atlassian.qsh import MAX_CACHED_QUERY, canonical_request, query_string_hash
+from integrations.atlassian.qsh import (
+    MAX_CACHED_QUERY,
+    canonical_request,
+    query_string_hash,
+    without_token,
+)
 from tests.support.base import SHARED_FIXTURES
 
 FIXTURE = SHARED_FIXTURES / "connect" / "qsh_vectors.json"
@@ -422,6 +427,10 @@ def test_a_raw_query_is_read_as_its_decoded_parameters_would_be(query: str) -> N
     if len(values) > 1:
         with pytest.raises(AuthError):
             token_from_request(authorization=None, query=query)
+        with pytest.raises(AuthError):  # the same, given the query without its token
+            token_from_request(authorization=None, query=query, params=without_token(query))
     else:
         expected = values[0] if values and values[0] else None
         assert token_from_request(authorization=None, query=query) == expected
+        params = without_token(query)
+        assert token_from_request(authorization=None, query=query, params=params) == expected
