@@ -74,7 +74,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 from bench import goals  # noqa: E402
 from bench.serving import SERVERS, free_port, label, serving  # noqa: E402
 from connect.app import create_app  # noqa: E402
-from connect.cli.web import DEFAULT_THREADS, default_workers  # noqa: E402
+from connect.cli.web import APP_TARGET, DEFAULT_THREADS, default_workers  # noqa: E402
 from connect.services import services_of  # noqa: E402
 from connect.settings import Settings  # noqa: E402
 from integrations.atlassian.qsh import query_string_hash  # noqa: E402
@@ -513,7 +513,7 @@ def paired_rounds(work: Path, args: argparse.Namespace, url: str) -> tuple[list[
         okrlink = stack.enter_context(
             serving(
                 "granian",
-                "connect.wsgi:app",
+                APP_TARGET,
                 env=env,
                 threads=args.threads,
                 connections=args.connections,
@@ -524,7 +524,7 @@ def paired_rounds(work: Path, args: argparse.Namespace, url: str) -> tuple[list[
             stack.enter_context(
                 serving(
                     "granian",
-                    "connect.wsgi:app",
+                    APP_TARGET,
                     env=env,
                     threads=args.threads,
                     connections=args.connections,

@@ -31,7 +31,8 @@ from sync.db.store import POOL_SIZE
 if TYPE_CHECKING:  # granian picks its server class at import (`Server` is a variable there)
     from granian.server.common import AbstractServer
 
-APP_TARGET = "connect.wsgi:app"
+APP_TARGET = "connect.wsgi:app.wsgi_app"
+"""The app's outermost WSGI layer: `Flask.__call__` only calls it, one Python call a request."""
 DEFAULT_THREADS = 1
 BACKLOG = 1024
 """Connections the kernel holds until a worker accepts them (granian's default)."""

@@ -32,7 +32,7 @@ def test_the_server_runs_the_wsgi_app_with_few_threads_and_takes_every_connectio
         access_log=False,
     )
     assert (server.target, server.interface, server.http) == (
-        "connect.wsgi:app",
+        "connect.wsgi:app.wsgi_app",
         Interfaces.WSGI,
         HTTPModes.http1,
     )

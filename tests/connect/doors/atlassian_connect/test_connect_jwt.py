@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -434,3 +435,31 @@ def test_a_raw_query_is_read_as_its_decoded_parameters_would_be(query: str) -> N
         assert token_from_request(authorization=None, query=query) == expected
         params = without_token(query)
         assert token_from_request(authorization=None, query=query, params=params) == expected
+
+
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=BASE64URL, min_size=1, max_size=90).filter(lambda s: len(s) % 4 != 1))
+def test_a_signature_is_canonical_exactly_when_encoding_its_bytes_gives_it_back(
+    segment: str,
+) -> None:
+    """The one-character check of the signature's last bits says what a round trip says."""
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    round_trip = base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment
+    assert (segment[-1] in connect_jwt._CANONICAL_LAST[len(segment) % 4]) == round_trip
+
+
+def test_a_signature_spelled_another_way_for_the_same_bytes_is_refused() -> None:
+    """Base64url's unused last bits set: the same MAC bytes, another token (RFC 7515 wants
+    one spelling; a cache or log keyed by token would see two)."""
+    token = _token()
+    head, _, signature = token.rpartition(".")
+    assert len(signature) % 4 == 3  # 32 bytes: the last character carries 2 unused bits
+    sibling = BASE64URL[BASE64URL.index(signature[-1]) + 1]
+    assert base64.urlsafe_b64decode(signature + "=") == base64.urlsafe_b64decode(
+        signature[:-1] + sibling + "="
+    )
+    _verify(token)
+    _rejected(f"{head}.{signature[:-1]}{sibling}", "token_malformed")
