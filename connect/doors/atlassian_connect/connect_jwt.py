@@ -197,17 +197,15 @@ def _header(segment: str) -> Mapping[str, Any]:
     return MappingProxyType(_json_object(segment))
 
 
-class _Token(NamedTuple):
-    header: Mapping[str, Any]
-    payload: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
+_Token = tuple[Mapping[str, Any], dict[str, Any], bytes, bytes]
+"""A parsed token: header, payload, signing input, signature (a plain tuple: a NamedTuple's
+constructor is a Python call)."""
 
 
 def _parse(token: str, *, alg: str) -> _Token:
     """Split and decode a compact JWS whose header must say ``alg``; nothing is verified yet.
 
-    Its steps are written inline rather than as calls to `_b64decode` and `_json_object`: in
+    Its steps are written inline rather than as calls to `_b64decode` and `_read_json`: in
     the server a verified panel load runs with the core's caches cold, and each Python function
     it enters costs it about half a microsecond more than in a loop (see "Inside the server"
     in docs/development/performance.md).
@@ -227,12 +225,14 @@ def _parse(token: str, *, alg: str) -> _Token:
         signature = binascii.a2b_base64(
             signature_b64.replace("-", "+").replace("_", "/") + "=" * (-len(signature_b64) % 4)
         )
-        payload = _read_json(
-            binascii.a2b_base64(
-                payload_b64.replace("-", "+").replace("_", "/") + "=" * (-len(payload_b64) % 4)
-            )
+        raw = binascii.a2b_base64(
+            payload_b64.replace("-", "+").replace("_", "/") + "=" * (-len(payload_b64) % 4)
         )
-    except (ValueError, RecursionError) as exc:  # binascii.Error is a ValueError
+        try:  # `_read_json`'s reading
+            payload = orjson.loads(raw) if orjson_reads_as_json(raw) else json.loads(raw.decode())
+        except orjson.JSONDecodeError:  # what orjson refuses and `json` may read
+            payload = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # binascii's and json's errors are ValueErrors
         raise _fail("token_malformed", "Malformed token.") from exc
     # Only the canonical encoding of the signature: the bits its last character carries past
     # the data are zero (one lookup, where encoding it again took four calls).
@@ -240,12 +240,7 @@ def _parse(token: str, *, alg: str) -> _Token:
         raise _fail("token_malformed", "Malformed token.")
     if not isinstance(payload, dict):
         raise _fail("token_malformed", "Malformed token.")
-    return _Token(
-        header=header,
-        payload=payload,
-        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
-        signature=signature,
-    )
+    return header, payload, f"{header_b64}.{payload_b64}".encode("ascii"), signature
 
 
 def _time(value: object) -> float | None:
@@ -333,8 +328,8 @@ def verify_connect_jwt(
     ``params`` is the raw query's `without_token`, when the caller has it already.
     Every failure raises ``AuthError`` (401).
     """
-    parsed = _parse(token, alg="HS256")
-    client_key = parsed.payload.get("iss")
+    _, payload, signing_input, signature = _parse(token, alg="HS256")
+    client_key = payload.get("iss")
     if not isinstance(client_key, str) or not client_key:
         raise _fail("token_claims", "Token lacks iss.")
     secret = secret_for(client_key)
@@ -344,11 +339,19 @@ def verify_connect_jwt(
         key = _hmac_key(secret)
     except InvalidKeyError as exc:
         raise _fail("token_signature", "Unusable shared secret.") from exc
-    if not hmac.compare_digest(key.digest(parsed.signing_input), parsed.signature):
+    if not hmac.compare_digest(key.digest(signing_input), signature):
         raise _fail("token_signature", "Invalid token signature.")
     # From here on the payload is authentic.
-    payload = parsed.payload
-    issued_at, expires_at = _check_times(payload, now=now, leeway=leeway)
+    issued_at, expires_at = payload.get("iat"), payload.get("exp")
+    current = time.time() if now is None else now
+    if not (  # the usual token (integer times, valid now, no nbf) passes without a call
+        type(issued_at) is int
+        and type(expires_at) is int
+        and issued_at <= current + leeway
+        and current <= expires_at + leeway
+        and "nbf" not in payload
+    ):
+        issued_at, expires_at = _check_times(payload, now=current, leeway=leeway)
     claimed = payload.get("qsh")
     if not isinstance(claimed, str):
         raise _fail("token_qsh", "Token lacks qsh.")
@@ -470,13 +473,12 @@ def verify_install_jwt(
 ) -> ConnectClaims:
     """Verify a signed install/uninstall call: RS256 by ``kid``, ``aud`` = our base URL,
     ``iss`` = the body's clientKey, ``qsh`` of this request. Failures raise AuthError."""
-    parsed = _parse(token, alg="RS256")
-    kid = parsed.header.get("kid")
+    header, payload, signing_input, signature = _parse(token, alg="RS256")
+    kid = header.get("kid")
     if not isinstance(kid, str):
         raise _fail("install_key_invalid", "Token lacks kid.")
-    if not _RS256.verify(parsed.signing_input, keys.public_key(kid), parsed.signature):
+    if not _RS256.verify(signing_input, keys.public_key(kid), signature):
         raise _fail("token_signature", "Invalid token signature.")
-    payload = parsed.payload
     issued_at, expires_at = _check_times(payload, now=now, leeway=leeway)
     ours = base_url.rstrip("/")
     if not any(audience.rstrip("/") == ours for audience in _audiences(payload)):
