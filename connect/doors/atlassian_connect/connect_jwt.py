@@ -48,7 +48,6 @@ from integrations.atlassian.qsh import (
     without_token,
 )
 from integrations.payloads import orjson_reads_as_json
-from sync.core.caches import short_cache
 from sync.core.hmac_sha256 import KeyedSha256
 
 CONTEXT_QSH = "context-qsh"
@@ -96,15 +95,35 @@ def token_from_request(
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "jwt" and credentials.strip():
             return credentials.strip()
+    values = []
     if isinstance(query, str):
         query = query.removeprefix("?")
         if params is None:
             params = without_token(query)
-        if not _names_encoded(params):
-            # No other name needs decoding, so the token is in the parts named exactly "jwt".
-            values = _jwt_values(query)
+        encoded = (
+            _names_encoded(params)  # cached: a page's query without its token repeats
+            if len(params) <= MAX_CACHED_QUERY
+            else _any_name_encoded(params)
+        )
+        if not encoded:
+            # No other name needs decoding, so the token is in the parts named exactly "jwt",
+            # found with `str.find` (splitting the query and testing every part took 2.9 µs
+            # of a cached panel load's 20: a token is one part of about ten).
+            at = query.find("jwt")
+            while at >= 0:
+                if at == 0 or query[at - 1] == "&":
+                    end = query.find("&", at)
+                    part = query[at:] if end < 0 else query[at:end]
+                    if part == "jwt" or part.startswith("jwt="):
+                        value = part[4:]
+                        # Without "%" or "+", a value is its own decoding (`decode_component`).
+                        values.append(
+                            value
+                            if "%" not in value and "+" not in value
+                            else decode_component(value)[0]
+                        )
+                at = query.find("jwt", at + 3)
         else:  # a name with a "%" might decode to "jwt": read every part
-            values = []
             for part in query.split("&"):
                 key, _, value = part.partition("=")
                 if key == "jwt" or ("%" in key and decode_component(key)[0] == "jwt"):
@@ -118,33 +137,14 @@ def token_from_request(
     return values[0]
 
 
-@short_cache(maxsize=1024, longest=MAX_CACHED_QUERY)
-def _names_encoded(query: str) -> bool:
-    """Whether a parameter name of `query` holds a percent-escape (cached: a page's query
-    without its token repeats from one load to the next)."""
+def _any_name_encoded(query: str) -> bool:
+    """Whether a parameter name of `query` holds a percent-escape."""
     return any("%" in part.partition("=")[0] for part in query.split("&"))
 
 
-def _jwt_values(query: str) -> list[str]:
-    """The decoded values of the parameters named exactly "jwt" ("" for a bare `jwt`).
-
-    Found with `str.find` rather than by splitting the query and testing every part, which
-    took 2.9 µs of a cached panel load's 20 (a token is one part of about ten).
-    """
-    values = []
-    at = query.find("jwt")
-    while at >= 0:
-        if at == 0 or query[at - 1] == "&":
-            end = query.find("&", at)
-            part = query[at:] if end < 0 else query[at:end]
-            if part == "jwt" or part.startswith("jwt="):
-                value = part[4:]
-                # Without "%" or "+", a value is its own decoding (as `decode_component` says).
-                values.append(
-                    value if "%" not in value and "+" not in value else decode_component(value)[0]
-                )
-        at = query.find("jwt", at + 3)
-    return values
+_names_encoded = lru_cache(maxsize=1024)(_any_name_encoded)
+"""`_any_name_encoded`, cached for queries up to `MAX_CACHED_QUERY` (the caller checks: a
+`short_cache` would be one Python call more on every verified load)."""
 
 
 def _fail(code: str, message: str) -> AuthError:

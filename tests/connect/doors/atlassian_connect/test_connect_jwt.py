@@ -400,11 +400,11 @@ def test_a_raw_query_gives_the_token_of_its_one_jwt_parameter() -> None:
 
 
 def test_a_query_too_long_for_any_page_still_gives_its_token_and_is_not_kept() -> None:
-    kept = connect_jwt._names_encoded.cached.cache_info().currsize
+    kept = connect_jwt._names_encoded.cache_info().currsize
     for names in ("a", "%61"):  # no escaped name, then one
         query = f"{names}=" + "x" * MAX_CACHED_QUERY + "&jwt=q.r.s"
         assert token_from_request(authorization=None, query=query) == "q.r.s"
-    assert connect_jwt._names_encoded.cached.cache_info().currsize == kept
+    assert connect_jwt._names_encoded.cache_info().currsize == kept
 
 
 def test_a_long_signed_request_is_verified_and_its_qsh_not_kept() -> None:
