@@ -47,7 +47,7 @@ from integrations.atlassian.qsh import (
     query_string_hash,
     without_token,
 )
-from integrations.payloads import orjson_reads_as_json
+from integrations.payloads import DIGITS_AS_ZEROS, LONG_NUMBER, orjson_reads_as_json
 from sync.core.hmac_sha256 import KeyedSha256
 
 CONTEXT_QSH = "context-qsh"
@@ -228,8 +228,11 @@ def _parse(token: str, *, alg: str) -> _Token:
         raw = binascii.a2b_base64(
             payload_b64.replace("-", "+").replace("_", "/") + "=" * (-len(payload_b64) % 4)
         )
-        try:  # `_read_json`'s reading
-            payload = orjson.loads(raw) if orjson_reads_as_json(raw) else json.loads(raw.decode())
+        try:  # `_read_json`'s reading, and `orjson_reads_as_json` written out
+            if LONG_NUMBER not in raw.translate(DIGITS_AS_ZEROS):
+                payload = orjson.loads(raw)
+            else:
+                payload = json.loads(raw.decode("utf-8"))
         except orjson.JSONDecodeError:  # what orjson refuses and `json` may read
             payload = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # binascii's and json's errors are ValueErrors

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from connect.ui import panel_page
 from connect.ui.panel_page import MAX_CACHED_HEADER
 from integrations.atlassian.qsh import MAX_CACHED_QUERY, query_string_hash
 from tests.support.app import (
@@ -166,3 +167,12 @@ def test_a_browser_gets_the_panel_gzipped(
     assert gzip.decompress(zipped.data) == plain.data
     refused = client.get(signed_url(PANEL, MACRO_PARAMS), headers={"Accept-Encoding": "gzip;q=0"})
     assert "Content-Encoding" not in refused.headers
+    # A header longer than any browser's is read the same way, and kept in no cache.
+    kept = panel_page._takes_gzip_cached.cache_info().currsize
+    padding = "identity;q=1, " * (MAX_CACHED_HEADER // 10)
+    for tail, encoded in (("gzip;q=0.5", True), ("gzip;q=0", False)):
+        long = client.get(
+            signed_url(PANEL, MACRO_PARAMS), headers={"Accept-Encoding": padding + tail}
+        )
+        assert (long.status_code, "Content-Encoding" in long.headers) == (200, encoded)
+    assert panel_page._takes_gzip_cached.cache_info().currsize == kept

@@ -363,10 +363,10 @@ def test_german_and_spanish_renders_come_from_their_catalogues(
 
 
 def test_gzip_is_read_from_any_accept_encoding_and_only_short_ones_are_kept() -> None:
-    kept = panel_page._accepts_gzip.cached.cache_info().currsize
+    kept = panel_page._takes_gzip_cached.cache_info().currsize
     long = "identity;q=1, " * (panel_page.MAX_CACHED_HEADER // 10) + "gzip;q=0.5"
     assert panel_page.accepts_gzip(long)
     assert not panel_page.accepts_gzip(long.replace("gzip;q=0.5", "gzip;q=0"))
-    assert panel_page._accepts_gzip.cached.cache_info().currsize == kept
+    assert panel_page._takes_gzip_cached.cache_info().currsize == kept
     assert panel_page.accepts_gzip("gzip, deflate, br, zstd")
     assert not panel_page.accepts_gzip(None)
