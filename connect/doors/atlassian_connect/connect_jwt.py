@@ -147,6 +147,15 @@ _names_encoded = lru_cache(maxsize=1024)(_any_name_encoded)
 `short_cache` would be one Python call more on every verified load)."""
 
 
+def _storable(text: str) -> bool:
+    """Whether `text` is valid Unicode (no lone surrogate), as a database stores it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _fail(code: str, message: str) -> AuthError:
     return AuthError(message, code=code)
 
@@ -285,7 +294,8 @@ def _qsh_matches(
             expected = query_string_hash(method, path, query, base_url=base_url)
     except (UnicodeError, ValueError, TypeError):
         return False
-    return hmac.compare_digest(claimed.encode("utf-8"), expected.encode("ascii"))
+    # surrogatepass: a lone surrogate (which `json` reads) is a mismatch, not an error
+    return hmac.compare_digest(claimed.encode("utf-8", "surrogatepass"), expected.encode("ascii"))
 
 
 @lru_cache(maxsize=1024)
@@ -335,6 +345,10 @@ def verify_connect_jwt(
     client_key = payload.get("iss")
     if not isinstance(client_key, str) or not client_key:
         raise _fail("token_claims", "Token lacks iss.")
+    if not client_key.isascii() and not _storable(client_key):
+        # Read before the signature is checked, and looked up in the database: a lone
+        # surrogate (which `json` reads) would fail there, answered 500.
+        raise _fail("token_claims", "Invalid iss claim.")
     secret = secret_for(client_key)
     if not secret:
         raise _fail("unknown_issuer", "Unknown or disabled installation.")
@@ -490,7 +504,9 @@ def verify_install_jwt(
     if (
         not isinstance(issuer, str)
         or not client_key
-        or not hmac.compare_digest(issuer.encode("utf-8"), client_key.encode("utf-8"))
+        or not hmac.compare_digest(
+            issuer.encode("utf-8", "surrogatepass"), client_key.encode("utf-8", "surrogatepass")
+        )
     ):
         raise _fail("token_issuer", "Token issuer does not match clientKey.")
     claimed = payload.get("qsh")

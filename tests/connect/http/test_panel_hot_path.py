@@ -176,3 +176,14 @@ def test_a_browser_gets_the_panel_gzipped(
         )
         assert (long.status_code, "Content-Encoding" in long.headers) == (200, encoded)
     assert panel_page._takes_gzip_cached.cache_info().currsize == kept
+
+
+def test_a_lone_surrogate_as_the_issuer_gets_401_not_500(
+    client: FlaskClient, site: int, flask_calls: FlaskCalls
+) -> None:
+    """`json` reads "\\ud800" in a token; no database can look it up. Refused before any
+    lookup, whichever layer answers, with no signature needed to try it."""
+    client.get(signed_url(PANEL, MACRO_PARAMS))
+    refused = client.get(signed_url(PANEL, MACRO_PARAMS, client_key="\ud800"))
+    assert refused.status_code == 401
+    assert "data-kr" not in refused.text

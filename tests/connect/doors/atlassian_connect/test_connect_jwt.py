@@ -463,3 +463,44 @@ def test_a_signature_spelled_another_way_for_the_same_bytes_is_refused() -> None
     )
     _verify(token)
     _rejected(f"{head}.{signature[:-1]}{sibling}", "token_malformed")
+
+
+def _never_asked(client_key: str) -> str | None:
+    raise AssertionError(f"the secret of {client_key!r} was looked up")
+
+
+def test_a_lone_surrogate_in_iss_is_refused_before_any_lookup() -> None:
+    """`json` reads "\\ud800"; the database cannot look it up (it answered 500)."""
+    token = _signed_raw(_payload(iss=r'"\ud800"'))
+    _rejected(token, "token_claims", secret_for=_never_asked)
+
+
+def test_a_lone_surrogate_in_a_signed_qsh_is_a_mismatch() -> None:
+    _rejected(_signed_raw(_payload(qsh=r'"\ud800"')), "token_qsh")
+
+
+def test_nbf_is_honoured_past_the_usual_tokens_shortcut() -> None:
+    """A token with `nbf` takes the full time check: in the past it passes, ahead it fails."""
+    assert _verify(_token(claims={"nbf": NOW - 10})).client_key == CLIENT_KEY
+    _rejected(_token(claims={"nbf": NOW + 600}), "token_not_yet_valid")
+    _rejected(_token(claims={"nbf": "soon"}), "token_not_yet_valid")
+
+
+@pytest.mark.parametrize(
+    ("iat", "exp", "code"),
+    [
+        (True, NOW + 180, "token_claims"),  # a bool is no time
+        (float(NOW), float(NOW + 180), None),  # floats take the full check and pass
+        (NOW, NOW - 31, "token_expired"),  # past the leeway
+        (NOW + 31, NOW + 180, "token_not_yet_valid"),
+        (NOW - 30, NOW - 30, None),  # at the leeway's edge
+    ],
+)
+def test_the_times_shortcut_agrees_with_the_full_check(
+    iat: Any, exp: Any, code: str | None
+) -> None:
+    token = _token(claims={"iat": iat, "exp": exp})
+    if code is None:
+        assert _verify(token).client_key == CLIENT_KEY
+    else:
+        _rejected(token, code)
