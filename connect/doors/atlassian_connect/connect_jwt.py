@@ -338,8 +338,8 @@ def verify_connect_jwt(
     ``secret_for(client_key)`` returns None for an unknown or disabled installation.
     ``allow_context_qsh`` accepts the literal ``context-qsh`` (tokens from AP.context.getToken).
     ``base_url`` is our app's base URL, only needed when the app is served below a path.
-    ``params`` is the raw query's `without_token`, when the caller has it already.
-    Every failure raises ``AuthError`` (401).
+    ``params`` is the raw query's `without_token`, when the caller has it already (exactly that:
+    the qsh is checked against it). Every failure raises ``AuthError`` (401).
     """
     _, payload, signing_input, signature = _parse(token, alg="HS256")
     client_key = payload.get("iss")

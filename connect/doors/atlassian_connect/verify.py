@@ -46,7 +46,8 @@ def verify_connect_call(
 ) -> tuple[Tenant, ConnectClaims]:
     """Check a call's Connect JWT (qsh of this call, or context-qsh where allowed).
 
-    ``params``: the query's `without_token`, when the caller has it (the panel's hot path).
+    ``params``: the query's `without_token`, when the caller has it (the panel's hot path). It
+    must be exactly that: the token is looked up and the qsh checked against it.
     """
     if params is None:
         params = without_token(query)
