@@ -1,9 +1,9 @@
 """Build `examples/demo-events.jsonl`, the demo's stream of Jira and GitHub webhook deliveries.
 
-Every event is a real webhook payload from `../shared/fixtures` with only its identity and
+Every event is a real webhook payload from `tests/fixtures` with only its identity and
 state changed (issue key, summary, type, status, parent, story points, times; PR title, body,
 times), so the demo exercises the same parsers as production. Run from the repository root:
-`python examples/make_demo_events.py` (needs the shared fixtures beside the repository).
+`python examples/make_demo_events.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parents[1] / "shared" / "fixtures"
+FIXTURES = HERE.parent / "tests" / "fixtures"
 OUT = HERE / "demo-events.jsonl"
 SITE = "https://okrlink-demo.atlassian.net"
 INSTALLATION_ID = 1301612

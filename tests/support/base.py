@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-# ../shared/fixtures beside the clone, or beside the folder of worktrees it is one of.
-SHARED_FIXTURES = next(
-    (up / "shared" / "fixtures" for up in ROOT.parents if (up / "shared" / "fixtures").is_dir()),
-    ROOT.parent / "shared" / "fixtures",
-)
+SHARED_FIXTURES = ROOT / "tests" / "fixtures"
+"""Real payloads (their sources in each folder's SOURCES.md), in the repository: a clone
+anywhere runs every test."""
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefgh"
 BASE_URL = "https://okrlink.test"
 # The Fernet key every test app runs with (`OKRLINK_SECRET_KEY` is required outside dev).
@@ -22,7 +20,7 @@ LOCAL_RECEIVERS = "127.0.0.1/32"
 
 
 def shared_fixture(*parts: str) -> Any:
-    """A real payload from ../shared/fixtures, parsed."""
+    """A real payload from tests/fixtures, parsed."""
     return json.loads((SHARED_FIXTURES.joinpath(*parts)).read_text())
 
 

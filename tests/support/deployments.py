@@ -1,6 +1,6 @@
 """Deployments, their statuses and merged PRs as GitHub sends them, for the DORA tests.
 
-Each payload is a real one from ../shared/fixtures/github (octokit/webhooks' examples and a
+Each payload is a real one from tests/fixtures/github (octokit/webhooks' examples and a
 captured merged PR) with only the ids, repository, times, state and branch changed, so the
 door parses exactly the shapes GitHub delivers.
 """

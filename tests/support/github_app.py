@@ -44,7 +44,7 @@ def app_private_key() -> str:
 
 
 def fixture(name: str) -> dict[str, Any]:
-    """A real payload from ../shared/fixtures/github, parsed (a fresh copy each time)."""
+    """A real payload from tests/fixtures/github, parsed (a fresh copy each time)."""
     return copy.deepcopy(json.loads((FIXTURES / name).read_text()))
 
 
