@@ -214,10 +214,9 @@ constructor is a Python call)."""
 def _parse(token: str, *, alg: str) -> _Token:
     """Split and decode a compact JWS whose header must say ``alg``; nothing is verified yet.
 
-    Its steps are written inline rather than as calls to `_b64decode` and `_read_json`: in
-    the server a verified panel load runs with the core's caches cold, and each Python function
-    it enters costs it about half a microsecond more than in a loop (see "Inside the server"
-    in docs/development/performance.md).
+    Its steps are written inline rather than as calls to `_b64decode` and `_read_json` (which
+    the cached header's decoding keeps): a verified panel load runs in the server with the
+    core's caches cold, where every function it enters costs it more (`cached_panel`).
     """
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise _fail("token_malformed", "Malformed token.")
