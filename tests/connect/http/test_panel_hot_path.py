@@ -9,10 +9,13 @@ import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from connect.services import services_of
 from connect.ui import panel_page
 from connect.ui.panel_page import MAX_CACHED_HEADER
 from integrations.atlassian.qsh import MAX_CACHED_QUERY, query_string_hash
+from sync.db.model import Installation
 from tests.support.app import (
     CLIENT_KEY,
     MACRO_PARAMS,
@@ -179,11 +182,19 @@ def test_a_browser_gets_the_panel_gzipped(
 
 
 def test_a_lone_surrogate_as_the_issuer_gets_401_not_500(
-    client: FlaskClient, site: int, flask_calls: FlaskCalls
+    app: Flask, client: FlaskClient, site: int, flask_calls: FlaskCalls
 ) -> None:
     """`json` reads "\\ud800" in a token; no database can look it up. Refused before any
     lookup, whichever layer answers, with no signature needed to try it."""
     client.get(signed_url(PANEL, MACRO_PARAMS))
+    cache = services_of(app).ui_page_cache
+    with services_of(app).store.session() as session:
+        installations = session.scalar(select(func.count()).select_from(Installation))
+    pages = len(cache._pages)
     refused = client.get(signed_url(PANEL, MACRO_PARAMS, client_key="\ud800"))
     assert refused.status_code == 401
+    assert 'data-error-code="token_claims"' in refused.text
     assert "data-kr" not in refused.text
+    with services_of(app).store.session() as session:  # nothing stored, nothing cached
+        assert session.scalar(select(func.count()).select_from(Installation)) == installations
+    assert len(cache._pages) == pages
