@@ -1,4 +1,5 @@
-"""Where the descriptor tests find the repository, the shared fixtures and the schemas."""
+"""Where the descriptor tests find the repository, the real payloads and the schemas (all in
+the repository: a clone anywhere runs them)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from pathlib import Path
 from tests.support.base import SHARED_FIXTURES
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = SHARED_FIXTURES.parent
-CONNECT_JIRA_SCHEMA = SHARED / "schemas" / "connect-jira-descriptor-schema-2019.json"
-JIRA_FIXTURES = SHARED / "fixtures" / "jira"
+CONNECT_JIRA_SCHEMA = REPO / "tests" / "schemas" / "connect-jira-descriptor-schema-2019.json"
+JIRA_FIXTURES = SHARED_FIXTURES / "jira"
 FORGE_CACHE = REPO / ".cache" / "forge-manifest"
 
 BASE_URL = "https://okr.example.com"
